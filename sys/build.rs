@@ -1,0 +1,2 @@
+//! Generates the FreeBSD kernel bindings (skeleton).
+fn main() {}

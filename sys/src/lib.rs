@@ -1,0 +1,3 @@
+// SPDX-License-Identifier: BSD-2-Clause
+//! Raw FreeBSD kernel bindings (skeleton; see issue 3).
+#![no_std]
