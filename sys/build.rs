@@ -1,2 +1,199 @@
-//! Generates the FreeBSD kernel bindings (skeleton).
-fn main() {}
+// SPDX-License-Identifier: BSD-2-Clause
+//! Generates the FreeBSD kernel bindings with bindgen.
+//!
+//! The headers come from [`kbuild::HeaderTree::locate`] (`SYSDIR`, else the
+//! pinned `ziglang` tree) and are parsed with the same target and defines as
+//! a module's C files. Only the interfaces the project uses are allowlisted.
+#![allow(
+    clippy::expect_used,
+    reason = "a build script reports failure by panicking"
+)]
+#![allow(
+    clippy::large_stack_frames,
+    reason = "a host build script, not kernel code"
+)]
+
+use std::path::PathBuf;
+
+/// Kernel functions `kern` and the harness call.
+const FUNCTIONS: &[&str] = &[
+    "malloc",
+    "malloc_aligned",
+    "realloc",
+    "free",
+    "printf",
+    "log",
+    "uprintf",
+    "panic",
+    "uiomove",
+    "copyin",
+    "copyout",
+    "copystr",
+    "make_dev",
+    "make_dev_s",
+    "make_dev_p",
+    "make_dev_args_init_impl",
+    "destroy_dev",
+    "devfs_set_cdevpriv",
+    "devfs_get_cdevpriv",
+    "devfs_clear_cdevpriv",
+    "sysctl_ctx_init",
+    "sysctl_ctx_free",
+    "sysctl_add_oid",
+    "sysctl_remove_oid",
+    "sysctl_handle_.*",
+    "_mtx_.*",
+    "__mtx_.*",
+    "_sx_.*",
+    "sx_init_flags",
+    "sx_destroy",
+    "module_register_init",
+    "malloc_init",
+    "malloc_uninit",
+];
+
+/// Types used through the bindings (their dependencies come along).
+const TYPES: &[&str] = &[
+    "module_t",
+    "modeventtype",
+    "modeventtype_t",
+    "moduledata",
+    "moduledata_t",
+    "mod_metadata",
+    "mod_depend",
+    "mod_version",
+    "sysinit",
+    "sysinit_sub_id",
+    "sysinit_elem_order",
+    "malloc_type",
+    "malloc_type_internal",
+    "cdevsw",
+    "cdev",
+    "make_dev_args",
+    "d_.*_t",
+    "uio",
+    "iovec",
+    "uio_rw",
+    "uio_seg",
+    "thread",
+    "pcpu",
+    "proc",
+    "ucred",
+    "mtx",
+    "sx",
+    "lock_object",
+    "sysctl_oid",
+    "sysctl_oid_list",
+    "sysctl_ctx_list",
+    "sysctl_ctx_entry",
+    "sysctl_req",
+    "linker_file",
+];
+
+/// Constants (object-like macros that expand to numbers).
+const VARS: &[&str] = &[
+    "M_.*",
+    "MOD_.*",
+    "MDT_.*",
+    "MDT_STRUCT_VERSION",
+    "MAKEDEV_.*",
+    "D_.*",
+    "SI_SUB_.*",
+    "SI_ORDER_.*",
+    "CTLTYPE.*",
+    "CTLFLAG_.*",
+    "CTLMASK_.*",
+    "OID_AUTO",
+    "E[A-Z0-9]+",
+    "ELAST",
+    "ERESTART",
+    "EJUSTRETURN",
+    "ENOIOCTL",
+    "EDIRIOCTL",
+    "IOC_.*",
+    "IOCPARM_.*",
+    "FIO.*",
+    "UID_.*",
+    "GID_.*",
+    "MTX_.*",
+    "SX_.*",
+    "LO_.*",
+    "IO_.*",
+    "O_.*",
+    "FREAD",
+    "FWRITE",
+    "FNONBLOCK",
+    "LOG_.*",
+    "IOV_MAX",
+    "UIO_MAXIOV",
+    "INT_MAX",
+    "SSIZE_MAX",
+    "MAXPHYS",
+    "PAGE_SIZE",
+    "SPECNAMELEN",
+    "__FreeBSD_version",
+    // Data the kernel exports and modules refer to.
+    "sysctl__children",
+    "sysctl___hw",
+    "sysctl___kern",
+    "sysctl___debug",
+    "M_DEVBUF",
+    "M_TEMP",
+    "Giant",
+];
+
+fn main() {
+    let manifest = PathBuf::from(std::env::var_os("CARGO_MANIFEST_DIR").expect("cargo sets it"));
+    let workspace = manifest
+        .parent()
+        .expect("sys/ lives in the workspace")
+        .to_path_buf();
+    let out = PathBuf::from(std::env::var_os("OUT_DIR").expect("cargo sets it"));
+    println!("cargo:rerun-if-env-changed=SYSDIR");
+    println!("cargo:rerun-if-env-changed=KMOD_HEADERS");
+    println!("cargo:rerun-if-changed=wrapper.h");
+    let tree = match kbuild::HeaderTree::locate(&workspace, &out) {
+        Ok(tree) => tree,
+        Err(e) => {
+            println!("cargo:warning={e}");
+            std::process::exit(1);
+        }
+    };
+    for path in tree.watched_roots() {
+        println!("cargo:rerun-if-changed={}", path.display());
+    }
+    let mut builder = bindgen::Builder::default()
+        .header(manifest.join("wrapper.h").to_string_lossy())
+        .clang_args(tree.clang_args(&[]))
+        .clang_arg("-ffreestanding")
+        .use_core()
+        .ctypes_prefix("core::ffi")
+        .detect_include_paths(false)
+        .layout_tests(true)
+        .derive_default(true)
+        .derive_debug(false)
+        .generate_comments(false)
+        .prepend_enum_name(false)
+        .default_enum_style(bindgen::EnumVariation::Consts)
+        .clang_macro_fallback()
+        // Every `struct sx`/`struct mtx` is address-sensitive; bindgen's
+        // derives must not suggest they can be copied.
+        .no_copy("mtx")
+        .no_copy("sx")
+        .parse_callbacks(Box::new(bindgen::CargoCallbacks::new()));
+    for f in FUNCTIONS {
+        builder = builder.allowlist_function(f);
+    }
+    for t in TYPES {
+        builder = builder.allowlist_type(t);
+    }
+    for v in VARS {
+        builder = builder.allowlist_var(v);
+    }
+    let bindings = builder
+        .generate()
+        .expect("bindgen could not parse the FreeBSD headers");
+    bindings
+        .write_to_file(out.join("bindings.rs"))
+        .expect("cannot write bindings.rs");
+}
