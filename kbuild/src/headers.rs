@@ -9,7 +9,8 @@
 //! 2. On a FreeBSD host, `/usr/src/sys` if it exists.
 //! 3. The FreeBSD 15 installed header tree of PyPI's `ziglang` package
 //!    (see [`crate::ziglang`]), cached under `.cache/` in the workspace. That
-//!    tree already has `machine/` and `x86/` but lacks `__FreeBSD_version`.
+//!    tree already has `machine/` and `x86/` but lacks `__FreeBSD_version`
+//!    (and userland's `<ssp/ssp.h>` definition of `__SSP_FORTIFY_LEVEL`).
 
 use crate::flags;
 use crate::ziglang;
@@ -135,7 +136,14 @@ impl HeaderTree {
         Ok(Self {
             source: Source::Ziglang(root.to_path_buf()),
             include_dirs: vec![arch, generic],
-            defines: vec![format!("-D__FreeBSD_version={}", flags::FREEBSD_VERSION)],
+            defines: vec![
+                format!("-D__FreeBSD_version={}", flags::FREEBSD_VERSION),
+                // The installed (userland) sys/select.h tests this macro,
+                // which only userland's <ssp/ssp.h> defines; kernel code is
+                // never fortified, so it is 0 (ssp.h's value without
+                // _FORTIFY_SOURCE). Needed for -Wundef, as kern.mk uses.
+                "-D__SSP_FORTIFY_LEVEL=0".to_owned(),
+            ],
         })
     }
 

@@ -1,2 +1,75 @@
 // SPDX-License-Identifier: BSD-2-Clause
-//! Host crate (skeleton).
+//! `kolink`: the post-link tool for FreeBSD kernel modules built with this
+//! framework.
+//!
+//! A module is linked with `ld.lld -r` from a Rust staticlib (built for
+//! `x86_64-unknown-none`, code model `kernel`) and a small C shim. The result
+//! is an `ET_REL` x86-64 object that FreeBSD's kernel linker
+//! (`sys/kern/link_elf_obj.c`, `sys/amd64/amd64/elf_machdep.c`) cannot load
+//! yet. This crate, and the `kolink` binary built from it, close the gap and
+//! check the result:
+//!
+//! * [`fix`](fix::fix) removes GOT-relative relocations left by the
+//!   precompiled `core`/`compiler_builtins` ([`got`]) and makes every defined
+//!   symbol local as `sys/conf/kmod.mk` does ([`localize`]).
+//! * [`check`](check::check) verifies a finished `.ko`: relocation types,
+//!   undefined symbols against an [`Allowlist`], no FPU/SIMD instructions
+//!   ([`fpu`]), no TLS, and module metadata with a `kernel` dependency
+//!   ([`metadata`]).
+//! * [`size`](size::size) measures text/rodata/data/bss and counts kernel
+//!   symbols.
+//!
+//! The metadata parser ([`metadata::parse_metadata`]) and the undefined
+//! symbol list ([`symbols::undefined_symbols`]) are public so that other
+//! tools (the test-kernel harness) can reuse them.
+//!
+//! # Examples
+//!
+//! ```no_run
+//! use kolink::{Allowlist, FixOptions};
+//! use std::path::Path;
+//!
+//! // Build driver: fix, then gate on every check.
+//! let report = kolink::fix_file(Path::new("echo.lo"), Path::new("echo.ko"))?;
+//! println!("{report}");
+//! kolink::check_file(Path::new("echo.ko"), Path::new("sys/kernel-symbols.txt"))?;
+//! print!("{}", kolink::size_table(&["echo.ko"])?);
+//!
+//! // Tools that want the details.
+//! let allow = Allowlist::from_file(Path::new("sys/kernel-symbols.txt"))?;
+//! let checked = kolink::check_report_file(Path::new("echo.ko"), &allow)?;
+//! for failure in &checked.failures {
+//!     eprintln!("{failure}");
+//! }
+//! let no_relax = kolink::fix_file_with(Path::new("a.lo"), Path::new("a.ko"), &FixOptions { relax: false })?;
+//! # let _ = no_relax;
+//! # Ok::<(), kolink::Error>(())
+//! ```
+//!
+//! No `unsafe` code: the crate is `#![forbid(unsafe_code)]` (via its lint
+//! table).
+
+pub mod allowlist;
+pub mod check;
+mod elf;
+pub mod error;
+pub mod fix;
+pub mod fpu;
+pub mod got;
+pub mod localize;
+pub mod metadata;
+pub mod reloc;
+pub mod size;
+pub mod symbols;
+
+pub use allowlist::{Allowlist, AllowlistEntry};
+pub use check::{CheckReport, Failure, check, check_file, check_report_file};
+pub use error::{Error, Result};
+pub use fix::{FixOptions, FixReport, Fixed, fix, fix_file, fix_file_with};
+pub use got::GotReport;
+pub use localize::LocalizeReport;
+pub use metadata::{
+    ModuleDecl, ModuleDepend, ModuleMetadata, ModuleVersion, parse_metadata, parse_metadata_file,
+};
+pub use size::{SizeReport, format_table, size, size_file, size_table};
+pub use symbols::{UndefinedSymbol, kernel_symbols, undefined_symbols};

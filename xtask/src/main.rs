@@ -1,15 +1,93 @@
 // SPDX-License-Identifier: BSD-2-Clause
-//! `cargo xtask`: the project's build driver (work in progress).
-use std::path::PathBuf;
+//! `cargo xtask`: the project's build driver.
+//!
+//! ```text
+//! cargo xtask deps             install the FreeBSD headers (ziglang), check tools
+//! cargo xtask build            build every module into build/*.ko
+//! cargo xtask check-ko [KO..]  run the artifact checks (default: build/*.ko)
+//! cargo xtask size [KO..]      print section sizes (default: build/*.ko)
+//! cargo xtask stable-check     fail if a nightly-only construct is in the tree
+//! cargo xtask clippy           clippy -D warnings, kernel crates on their target
+//! cargo xtask test             every test suite (needs `cargo xtask build` first)
+//! ```
+//!
+//! The Makefile calls these; it holds no logic of its own, so GNU make and
+//! FreeBSD's make behave the same.
 
-fn main() {
-    let workspace = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("..");
-    let root = kbuild::headers::default_cache_dir(&workspace);
-    match kbuild::ziglang::install(&root, "python3") {
-        Ok(downloaded) => println!("headers in {} (downloaded: {downloaded})", root.display()),
+mod cc;
+mod checks;
+mod decl;
+mod link;
+mod modules;
+mod stable;
+mod tools;
+mod workspace;
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+/// What went wrong, as a message for the user.
+type Result<T = ()> = std::result::Result<T, String>;
+
+fn main() -> ExitCode {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    match run(&args) {
+        Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
             eprintln!("xtask: {e}");
-            std::process::exit(1);
+            ExitCode::FAILURE
         }
     }
+}
+
+fn run(args: &[String]) -> Result {
+    let ws = workspace::Workspace::find()?;
+    let (cmd, rest) = args.split_first().ok_or_else(usage)?;
+    match cmd.as_str() {
+        "deps" => deps(&ws),
+        "build" => {
+            deps(&ws)?;
+            let built = modules::build_all(&ws)?;
+            link::print_sizes(&built)
+        }
+        "check-ko" => link::check_all(&ws, &files_or_built(&ws, rest)?),
+        "size" => link::print_sizes(&files_or_built(&ws, rest)?),
+        "stable-check" => stable::check(&ws.root),
+        "clippy" => checks::clippy(&ws),
+        "test" => checks::test(&ws),
+        _ => Err(usage()),
+    }
+}
+
+fn deps(ws: &workspace::Workspace) -> Result {
+    if std::env::var_os("SYSDIR").is_none() && !cfg!(target_os = "freebsd") {
+        let root = kbuild::headers::default_cache_dir(&ws.root);
+        let python = std::env::var("PYTHON").unwrap_or_else(|_| "python3".to_owned());
+        if kbuild::ziglang::install(&root, &python)? {
+            println!(
+                "xtask: installed the FreeBSD 15 headers into {}",
+                root.display()
+            );
+        }
+    }
+    tools::Tools::find().map(drop)
+}
+
+fn files_or_built(ws: &workspace::Workspace, args: &[String]) -> Result<Vec<PathBuf>> {
+    if !args.is_empty() {
+        return Ok(args.iter().map(PathBuf::from).collect());
+    }
+    let mut files: Vec<PathBuf> = std::fs::read_dir(&ws.build_dir)
+        .map_err(|e| format!("{}: {e} (run `make` first)", ws.build_dir.display()))?
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .filter(|p| p.extension().is_some_and(|x| x == "ko"))
+        .collect();
+    files.sort();
+    Ok(files)
+}
+
+fn usage() -> String {
+    "usage: cargo xtask deps | build | check-ko [KO...] | size [KO...] | stable-check \
+     | clippy | test"
+        .to_owned()
 }

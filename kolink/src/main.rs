@@ -1,0 +1,195 @@
+// SPDX-License-Identifier: BSD-2-Clause
+//! The `kolink` command: post-link fix-up, checks and size report for
+//! FreeBSD kernel modules (`.ko`). See the library documentation for what
+//! each subcommand does and which FreeBSD sources it follows.
+//!
+//! Exit status: 0 on success, 1 if the operation failed or `check` found
+//! problems, 2 on a usage error.
+
+use std::ffi::OsString;
+use std::fmt;
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use kolink::{Allowlist, FixOptions};
+use lexopt::prelude::*;
+
+const USAGE: &str = "\
+usage: kolink fix IN -o OUT [--no-relax] [-q|--quiet]
+       kolink check KO --allowlist FILE
+       kolink size KO...
+       kolink --help | --version
+
+  fix    make an `ld -r` output loadable by the FreeBSD kernel linker:
+         rewrite GOT relocations, make defined symbols local
+  check  verify relocation types, undefined symbols (against FILE),
+         no FPU/SIMD instructions, no TLS, module metadata; lists all
+         problems and exits 1 if there are any
+  size   print text/rodata/data/bss/total sizes and the number of
+         kernel symbols each module binds
+";
+
+/// A command-line failure: bad usage (exit 2) or a failed operation (1).
+enum CliError {
+    Usage(String),
+    Run(kolink::Error),
+}
+
+impl From<lexopt::Error> for CliError {
+    fn from(e: lexopt::Error) -> Self {
+        Self::Usage(e.to_string())
+    }
+}
+
+impl From<kolink::Error> for CliError {
+    fn from(e: kolink::Error) -> Self {
+        Self::Run(e)
+    }
+}
+
+impl fmt::Display for CliError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::Usage(msg) => f.write_str(msg),
+            Self::Run(e) => e.fmt(f),
+        }
+    }
+}
+
+fn main() -> ExitCode {
+    match run(lexopt::Parser::from_env()) {
+        Ok(code) => code,
+        Err(e @ CliError::Usage(_)) => {
+            eprintln!("kolink: {e}\n\n{USAGE}");
+            ExitCode::from(2)
+        }
+        Err(e) => {
+            eprintln!("kolink: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn run(mut args: lexopt::Parser) -> Result<ExitCode, CliError> {
+    let command = match args.next()? {
+        Some(Value(cmd)) => cmd.string()?,
+        Some(Long("help") | Short('h')) => {
+            print!("{USAGE}");
+            return Ok(ExitCode::SUCCESS);
+        }
+        Some(Long("version") | Short('V')) => {
+            println!("kolink {}", env!("CARGO_PKG_VERSION"));
+            return Ok(ExitCode::SUCCESS);
+        }
+        Some(other) => return Err(other.unexpected().into()),
+        None => return Err(CliError::Usage("missing subcommand".into())),
+    };
+    match command.as_str() {
+        "fix" => cmd_fix(args),
+        "check" => cmd_check(args),
+        "size" => cmd_size(args),
+        "help" => {
+            print!("{USAGE}");
+            Ok(ExitCode::SUCCESS)
+        }
+        other => Err(CliError::Usage(format!("unknown subcommand `{other}`"))),
+    }
+}
+
+/// Stores a positional path, rejecting a second one.
+fn one_path(slot: &mut Option<PathBuf>, value: OsString, what: &str) -> Result<(), CliError> {
+    if slot.is_some() {
+        return Err(CliError::Usage(format!(
+            "more than one {what} given: {}",
+            value.to_string_lossy()
+        )));
+    }
+    *slot = Some(PathBuf::from(value));
+    Ok(())
+}
+
+fn cmd_fix(mut args: lexopt::Parser) -> Result<ExitCode, CliError> {
+    let mut input = None;
+    let mut output = None;
+    let mut options = FixOptions::default();
+    let mut quiet = false;
+    while let Some(arg) = args.next()? {
+        match arg {
+            Short('o') | Long("output") => one_path(&mut output, args.value()?, "output")?,
+            Long("no-relax") => options.relax = false,
+            Short('q') | Long("quiet") => quiet = true,
+            Value(v) => one_path(&mut input, v, "input")?,
+            other => return Err(other.unexpected().into()),
+        }
+    }
+    let input = input.ok_or_else(|| CliError::Usage("fix: missing input file".into()))?;
+    let output = output.ok_or_else(|| CliError::Usage("fix: missing -o OUT".into()))?;
+    let report = kolink::fix_file_with(&input, &output, &options)?;
+    if !quiet {
+        println!("kolink fix {}: {report}", output.display());
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+fn cmd_check(mut args: lexopt::Parser) -> Result<ExitCode, CliError> {
+    let mut ko = None;
+    let mut allowlist = None;
+    while let Some(arg) = args.next()? {
+        match arg {
+            Long("allowlist") => one_path(&mut allowlist, args.value()?, "allowlist")?,
+            Value(v) => one_path(&mut ko, v, "module")?,
+            other => return Err(other.unexpected().into()),
+        }
+    }
+    let ko = ko.ok_or_else(|| CliError::Usage("check: missing module file".into()))?;
+    let allowlist =
+        allowlist.ok_or_else(|| CliError::Usage("check: missing --allowlist FILE".into()))?;
+    let allowlist = Allowlist::from_file(&allowlist)?;
+    let report = kolink::check_report_file(&ko, &allowlist)?;
+    let name = ko.display();
+    if report.is_ok() {
+        println!("{name}: ok{}", summary(&report));
+        return Ok(ExitCode::SUCCESS);
+    }
+    for failure in &report.failures {
+        eprintln!("{name}: {failure}");
+    }
+    eprintln!("{name}: {} problem(s)", report.failures.len());
+    Ok(ExitCode::FAILURE)
+}
+
+/// ` (module echo, kernel 1500000..1599999, 12 kernel symbols)`.
+fn summary(report: &kolink::CheckReport) -> String {
+    let mut parts = Vec::new();
+    if let Some(md) = &report.metadata {
+        let names: Vec<&str> = md.modules.iter().map(|m| m.name.as_str()).collect();
+        if !names.is_empty() {
+            parts.push(format!("module {}", names.join(", ")));
+        }
+        if let Some(k) = md.kernel_dependency() {
+            parts.push(format!("kernel {}..{}", k.minimum, k.maximum));
+        }
+    }
+    let kernel = report
+        .undefined
+        .iter()
+        .filter(|s| !s.is_linker_set_bound())
+        .count();
+    parts.push(format!("{kernel} kernel symbol(s)"));
+    format!(" ({})", parts.join(", "))
+}
+
+fn cmd_size(mut args: lexopt::Parser) -> Result<ExitCode, CliError> {
+    let mut files: Vec<PathBuf> = Vec::new();
+    while let Some(arg) = args.next()? {
+        match arg {
+            Value(v) => files.push(v.into()),
+            other => return Err(other.unexpected().into()),
+        }
+    }
+    if files.is_empty() {
+        return Err(CliError::Usage("size: no module files given".into()));
+    }
+    print!("{}", kolink::size_table(&files)?);
+    Ok(ExitCode::SUCCESS)
+}

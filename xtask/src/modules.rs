@@ -1,0 +1,217 @@
+// SPDX-License-Identifier: BSD-2-Clause
+//! Finding and building the workspace's modules.
+//!
+//! * A **Rust module** is a workspace crate with a `staticlib` library that
+//!   depends on `kern`. It is built for `x86_64-unknown-none` with the
+//!   `kmod` profile; its `kern::module!` declaration generates
+//!   `kmod_decl.h` for `shim/module.c`; the shim, kern's C helpers
+//!   (`shim/kern.c`) and the static library are linked into `NAME.ko`.
+//! * A **C module** is a folder whose `Makefile` includes `<bsd.kmod.mk>`,
+//!   as on FreeBSD (`KMOD=` and `SRCS=` are read from it). Its sources are
+//!   compiled with the same flags and linked by the same step.
+
+use crate::cc;
+use crate::decl::Decl;
+use crate::link;
+use crate::tools::Tools;
+use crate::workspace::{Workspace, run};
+use kbuild::HeaderTree;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+/// The Rust target every module crate is built for.
+pub(crate) const TARGET: &str = "x86_64-unknown-none";
+
+/// The cargo profile for module crates (root `Cargo.toml`).
+pub(crate) const PROFILE: &str = "kmod";
+
+/// A module crate.
+pub(crate) struct RustModule {
+    /// The package name (`cargo -p`).
+    pub(crate) package: String,
+    lib_name: String,
+}
+
+/// A folder of C with a FreeBSD module Makefile.
+struct CModule {
+    name: String,
+    dir: PathBuf,
+    srcs: Vec<PathBuf>,
+}
+
+/// Builds every module; returns the `.ko` paths.
+pub(crate) fn build_all(ws: &Workspace) -> crate::Result<Vec<PathBuf>> {
+    let tools = Tools::find()?;
+    let scratch = ws.build_dir.join("obj");
+    std::fs::create_dir_all(&scratch).map_err(|e| format!("{}: {e}", scratch.display()))?;
+    let headers = HeaderTree::locate(&ws.root, &scratch).map_err(|e| e.to_string())?;
+    let rust = rust_modules(ws)?;
+    let c = c_modules(&ws.root)?;
+    let mut built = Vec::new();
+    if !rust.is_empty() {
+        let mut cargo = Command::new(&ws.cargo);
+        cargo
+            .current_dir(&ws.root)
+            .args(["build", "--profile", PROFILE, "--target", TARGET]);
+        for m in &rust {
+            cargo.args(["-p", &m.package]);
+        }
+        run(&mut cargo)?;
+    }
+    for m in &rust {
+        built.push(build_rust(ws, &tools, &headers, m)?);
+    }
+    for m in &c {
+        built.push(build_c(ws, &tools, &headers, m)?);
+    }
+    Ok(built)
+}
+
+fn build_rust(
+    ws: &Workspace,
+    tools: &Tools,
+    headers: &HeaderTree,
+    m: &RustModule,
+) -> crate::Result<PathBuf> {
+    let lib = ws
+        .target_dir
+        .join(TARGET)
+        .join(PROFILE)
+        .join(format!("lib{}.a", m.lib_name));
+    let decl = Decl::from_staticlib(&lib)?;
+    let obj_dir = ws.obj_dir(&decl.name)?;
+    let header = obj_dir.join("kmod_decl.h");
+    std::fs::write(&header, decl.header()).map_err(|e| format!("{}: {e}", header.display()))?;
+    let shim = ws.root.join("shim");
+    let mut objs = Vec::new();
+    for src in ["module.c", "kern.c"] {
+        let src = shim.join(src);
+        if src.is_file() {
+            objs.push(cc::compile(tools, headers, &src, &obj_dir, &[&shim])?);
+        }
+    }
+    link::link(ws, tools, &decl.name, &objs, &[lib])
+}
+
+fn build_c(
+    ws: &Workspace,
+    tools: &Tools,
+    headers: &HeaderTree,
+    m: &CModule,
+) -> crate::Result<PathBuf> {
+    let obj_dir = ws.obj_dir(&m.name)?;
+    let mut objs = Vec::new();
+    for src in &m.srcs {
+        objs.push(cc::compile(tools, headers, src, &obj_dir, &[&m.dir])?);
+    }
+    link::link(ws, tools, &m.name, &objs, &[])
+}
+
+/// Module crates, from `cargo metadata`.
+pub(crate) fn rust_modules(ws: &Workspace) -> crate::Result<Vec<RustModule>> {
+    let out = Command::new(&ws.cargo)
+        .current_dir(&ws.root)
+        .args(["metadata", "--no-deps", "--format-version", "1"])
+        .output()
+        .map_err(|e| format!("cannot run cargo metadata: {e}"))?;
+    if !out.status.success() {
+        return Err(format!(
+            "cargo metadata failed: {}",
+            String::from_utf8_lossy(&out.stderr)
+        ));
+    }
+    let meta: serde_json::Value =
+        serde_json::from_slice(&out.stdout).map_err(|e| format!("cargo metadata: {e}"))?;
+    let mut modules = Vec::new();
+    for pkg in meta["packages"].as_array().into_iter().flatten() {
+        let depends_on_kern = pkg["dependencies"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .any(|d| d["name"] == "kern");
+        let staticlib = pkg["targets"].as_array().into_iter().flatten().find(|t| {
+            t["crate_types"]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .any(|k| k == "staticlib")
+        });
+        if let (true, Some(lib), Some(package)) = (depends_on_kern, staticlib, pkg["name"].as_str())
+        {
+            let lib_name = lib["name"].as_str().unwrap_or(package).replace('-', "_");
+            modules.push(RustModule {
+                package: package.to_owned(),
+                lib_name,
+            });
+        }
+    }
+    modules.sort_by(|a, b| a.package.cmp(&b.package));
+    Ok(modules)
+}
+
+/// C modules: folders whose `Makefile` includes `<bsd.kmod.mk>`.
+fn c_modules(root: &Path) -> crate::Result<Vec<CModule>> {
+    let mut found = Vec::new();
+    walk(root, 0, &mut found)?;
+    found.sort_by(|a, b| a.name.cmp(&b.name));
+    Ok(found)
+}
+
+fn walk(dir: &Path, depth: usize, found: &mut Vec<CModule>) -> crate::Result {
+    if depth > 4 {
+        return Ok(());
+    }
+    let makefile = dir.join("Makefile");
+    if depth > 0
+        && makefile.is_file()
+        && let Some(m) = parse_makefile(dir, &makefile)?
+    {
+        found.push(m);
+    }
+    let entries = std::fs::read_dir(dir).map_err(|e| format!("{}: {e}", dir.display()))?;
+    for entry in entries.flatten() {
+        let path = entry.path();
+        let name = entry.file_name();
+        let name = name.to_string_lossy();
+        let skip = name.starts_with('.') || ["target", "build", "node_modules"].contains(&&*name);
+        if path.is_dir() && !skip {
+            walk(&path, depth + 1, found)?;
+        }
+    }
+    Ok(())
+}
+
+/// Reads `KMOD=` and `SRCS=`/`SRCS+=` from a FreeBSD module Makefile.
+fn parse_makefile(dir: &Path, makefile: &Path) -> crate::Result<Option<CModule>> {
+    let text =
+        std::fs::read_to_string(makefile).map_err(|e| format!("{}: {e}", makefile.display()))?;
+    if !text.contains("<bsd.kmod.mk>") {
+        return Ok(None);
+    }
+    let joined = text.replace("\\\n", " ");
+    let (mut name, mut srcs) = (None, Vec::new());
+    for line in joined.lines() {
+        let line = line.trim();
+        if let Some(v) = line.strip_prefix("KMOD=") {
+            name = Some(v.trim().to_owned());
+        } else if let Some(v) = line
+            .strip_prefix("SRCS+=")
+            .or_else(|| line.strip_prefix("SRCS="))
+        {
+            srcs.extend(
+                v.split_whitespace()
+                    .filter(|s| s.ends_with(".c"))
+                    .map(|s| dir.join(s)),
+            );
+        }
+    }
+    let name = name.ok_or_else(|| format!("{}: no KMOD=", makefile.display()))?;
+    if srcs.is_empty() {
+        return Err(format!("{}: no .c file in SRCS=", makefile.display()));
+    }
+    Ok(Some(CModule {
+        name,
+        dir: dir.to_path_buf(),
+        srcs,
+    }))
+}
