@@ -182,6 +182,11 @@ impl<'data> Object<'data> {
         symbol.st_value(self.endian)
     }
 
+    /// The symbol's `st_size`.
+    pub(crate) fn st_size(&self, symbol: &Sym64<Endianness>) -> u64 {
+        symbol.st_size(self.endian)
+    }
+
     /// The section a symbol is defined in, if it is defined in a section
     /// (handles `SHN_XINDEX`).
     pub(crate) fn symbol_section(&self, index: usize) -> Result<Option<usize>> {

@@ -40,6 +40,9 @@ pub enum Error {
     },
     /// The module metadata (`set_modmetadata_set`) could not be decoded.
     Metadata(String),
+    /// An analysis option is invalid (for example an unknown entry class in
+    /// `panic-paths --entry CLASS=PATTERN`).
+    Options(String),
     /// A `.ko` failed [`check_file`](crate::check::check_file); every
     /// failure is listed.
     Check {
@@ -69,6 +72,7 @@ impl fmt::Display for Error {
             Self::Unsupported(msg) => write!(f, "cannot make the object loadable: {msg}"),
             Self::Allowlist { line, message } => write!(f, "allowlist line {line}: {message}"),
             Self::Metadata(msg) => write!(f, "module metadata: {msg}"),
+            Self::Options(msg) => write!(f, "invalid option: {msg}"),
             Self::Check { failures } => {
                 write!(f, "{} problem(s)", failures.len())?;
                 for failure in failures {

@@ -18,6 +18,10 @@
 //!   ([`metadata`]).
 //! * [`size`](size::size) measures text/rodata/data/bss and counts kernel
 //!   symbols.
+//! * [`panic_paths`] builds the [`CallGraph`] of a `.ko` ([`callgraph`])
+//!   and reports every path from the module's entry points (event handler,
+//!   `cdevsw` methods, other address-taken functions) to the panic
+//!   machinery ([`reach`]); the result is conservative.
 //!
 //! The metadata parser ([`metadata::parse_metadata`]) and the undefined
 //! symbol list ([`symbols::undefined_symbols`]) are public so that other
@@ -50,6 +54,7 @@
 //! table).
 
 pub mod allowlist;
+pub mod callgraph;
 pub mod check;
 mod elf;
 pub mod error;
@@ -58,11 +63,14 @@ pub mod fpu;
 pub mod got;
 pub mod localize;
 pub mod metadata;
+pub mod names;
+pub mod reach;
 pub mod reloc;
 pub mod size;
 pub mod symbols;
 
 pub use allowlist::{Allowlist, AllowlistEntry};
+pub use callgraph::CallGraph;
 pub use check::{CheckReport, Failure, check, check_file, check_report_file};
 pub use error::{Error, Result};
 pub use fix::{FixOptions, FixReport, Fixed, fix, fix_file, fix_file_with};
@@ -70,6 +78,9 @@ pub use got::GotReport;
 pub use localize::LocalizeReport;
 pub use metadata::{
     ModuleDecl, ModuleDepend, ModuleMetadata, ModuleVersion, parse_metadata, parse_metadata_file,
+};
+pub use reach::{
+    ClassSummary, EntryClass, EntryReport, ReachOptions, ReachReport, panic_paths, panic_paths_file,
 };
 pub use size::{SizeReport, format_table, size, size_file, size_table};
 pub use symbols::{UndefinedSymbol, kernel_symbols, undefined_symbols};

@@ -4,20 +4,23 @@
 //! each subcommand does and which FreeBSD sources it follows.
 //!
 //! Exit status: 0 on success, 1 if the operation failed or `check` found
-//! problems, 2 on a usage error.
+//! problems, 2 on a usage error. `panic-paths` is a report: it exits 0
+//! whether or not paths exist, 1 only if the module cannot be read.
 
 use std::ffi::OsString;
 use std::fmt;
+use std::io::{self, Write as _};
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-use kolink::{Allowlist, FixOptions};
+use kolink::{Allowlist, FixOptions, ReachOptions};
 use lexopt::prelude::*;
 
 const USAGE: &str = "\
 usage: kolink fix IN -o OUT [--no-relax] [-q|--quiet]
        kolink check KO --allowlist FILE
        kolink size KO...
+       kolink panic-paths KO [--entry [CLASS=]PATTERN]... [--no-fmt-kind] [--json]
        kolink --help | --version
 
   fix    make an `ld -r` output loadable by the FreeBSD kernel linker:
@@ -27,6 +30,16 @@ usage: kolink fix IN -o OUT [--no-relax] [-q|--quiet]
          problems and exits 1 if there are any
   size   print text/rodata/data/bss/total sizes and the number of
          kernel symbols each module binds
+  panic-paths
+         report every call path from the module's entry points to the
+         panic machinery (conservative: indirect calls may reach any
+         address-taken function). Entries: kmod_modevent and cdev
+         read/write/ioctl/open/close/dtor methods, then other address-taken
+         functions. --entry CLASS=PATTERN replaces CLASS's default patterns
+         (CLASS: read write ioctl open close modevent other); a bare PATTERN
+         adds an `other` root; `*` matches anything in a demangled name.
+         --no-fmt-kind lets indirect calls in core::fmt reach any
+         address-taken function. Exits 0 whether or not paths exist
 ";
 
 /// A command-line failure: bad usage (exit 2) or a failed operation (1).
@@ -88,6 +101,7 @@ fn run(mut args: lexopt::Parser) -> Result<ExitCode, CliError> {
         "fix" => cmd_fix(args),
         "check" => cmd_check(args),
         "size" => cmd_size(args),
+        "panic-paths" => cmd_panic_paths(args),
         "help" => {
             print!("{USAGE}");
             Ok(ExitCode::SUCCESS)
@@ -192,4 +206,38 @@ fn cmd_size(mut args: lexopt::Parser) -> Result<ExitCode, CliError> {
     }
     print!("{}", kolink::size_table(&files)?);
     Ok(ExitCode::SUCCESS)
+}
+
+fn cmd_panic_paths(mut args: lexopt::Parser) -> Result<ExitCode, CliError> {
+    let mut ko = None;
+    let mut specs: Vec<String> = Vec::new();
+    let mut json = false;
+    let mut options = ReachOptions::default();
+    while let Some(arg) = args.next()? {
+        match arg {
+            Long("entry") => specs.push(args.value()?.string()?),
+            Long("json") => json = true,
+            Long("no-fmt-kind") => options.fmt_kind = false,
+            Value(v) => one_path(&mut ko, v, "module")?,
+            other => return Err(other.unexpected().into()),
+        }
+    }
+    let ko = ko.ok_or_else(|| CliError::Usage("panic-paths: missing module file".into()))?;
+    options
+        .apply_entry_specs(&specs)
+        .map_err(|e| CliError::Usage(format!("panic-paths: {e}")))?;
+    let report = kolink::panic_paths_file(&ko, &options)?;
+    let text = if json {
+        format!("{}\n", report.to_json())
+    } else {
+        format!("{}: {report}", ko.display())
+    };
+    // A report piped into `head` is not a failure.
+    match io::stdout().lock().write_all(text.as_bytes()) {
+        Err(e) if e.kind() != io::ErrorKind::BrokenPipe => Err(CliError::Run(kolink::Error::Io {
+            path: "<stdout>".into(),
+            source: e,
+        })),
+        _ => Ok(ExitCode::SUCCESS),
+    }
 }

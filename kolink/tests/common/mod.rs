@@ -12,6 +12,8 @@
     reason = "test helpers: a panic is a test failure, and not every test uses every helper"
 )]
 
+pub(crate) mod json;
+
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
