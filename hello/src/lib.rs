@@ -1,3 +1,100 @@
 // SPDX-License-Identifier: BSD-2-Clause
-//! Kernel module (skeleton).
+//! `hello.ko`: a sysctl-only Rust kernel module. It greets on load, says
+//! goodbye on unload as many times as a validated tunable says, and counts
+//! the writes it refused.
+//!
+//! ```text
+//! # kldload ./build/hello.ko
+//! hello: Hello from Rust, FreeBSD 15
+//! # sysctl hw.hello.repeat=3
+//! hw.hello.repeat: 1 -> 3
+//! # sysctl hw.hello.repeat=11
+//! sysctl: hw.hello.repeat=11: Invalid argument
+//! # sysctl hw.hello.rejected
+//! hw.hello.rejected: 1
+//! # kldunload hello
+//! hello: Goodbye (1/3)
+//! hello: Goodbye (2/3)
+//! hello: Goodbye (3/3)
+//! ```
+//!
+//! Built on `kern`'s safe API only.
 #![no_std]
+#![no_builtins]
+#![deny(unsafe_code)]
+
+use core::sync::atomic::{AtomicU64, Ordering};
+use kern::alloc::Arc;
+use kern::prelude::*;
+use kern::sysctl::{SysctlCtx, Tunable};
+
+/// The most goodbyes `hw.hello.repeat` allows.
+const MAX_REPEAT: u64 = 10;
+
+/// What the sysctl nodes show.
+struct Settings {
+    /// `hw.hello.repeat`: goodbye lines printed at unload, 1 to
+    /// [`MAX_REPEAT`].
+    repeat: Tunable,
+    /// `hw.hello.rejected`: writes to `hw.hello.repeat` that were refused.
+    rejected: AtomicU64,
+}
+
+/// Accepts 1 to [`MAX_REPEAT`]; counts what it refuses.
+fn valid_repeat(settings: &Settings, value: u64) -> bool {
+    let ok = (1..=MAX_REPEAT).contains(&value);
+    if !ok {
+        settings.rejected.fetch_add(1, Ordering::Relaxed);
+    }
+    ok
+}
+
+/// The module's state: its sysctl nodes (removed when it is dropped).
+struct Hello {
+    sysctl: SysctlCtx<Settings>,
+}
+
+impl Module for Hello {
+    fn load(cx: &mut Sleepable) -> Result<Self> {
+        let settings = Arc::try_new(
+            Settings {
+                repeat: Tunable::new(1),
+                rejected: AtomicU64::new(0),
+            },
+            cx.waitok(),
+        )?;
+        let sysctl = SysctlCtx::builder(settings, cx)?;
+        let node = sysctl.add_hw_node(c"hello", c"The hello Rust module")?;
+        sysctl.add_tunable(
+            &node,
+            c"repeat",
+            c"Goodbye lines printed at unload (1 to 10)",
+            |s| &s.repeat,
+            valid_repeat,
+        )?;
+        sysctl.add_u64_counter(
+            &node,
+            c"rejected",
+            c"Writes to hw.hello.repeat that were refused",
+            |s| &s.rejected,
+        )?;
+        let sysctl = sysctl.finish();
+        println!("Hello from Rust, FreeBSD {}", 15);
+        Ok(Hello { sysctl })
+    }
+}
+
+impl Drop for Hello {
+    fn drop(&mut self) {
+        let n = self.sysctl.data().repeat.get();
+        for i in 1..=n {
+            println!("Goodbye ({}/{})", i, n);
+        }
+    }
+}
+
+kern::module! {
+    type: Hello,
+    name: "hello",
+    version: 1,
+}

@@ -1,3 +1,94 @@
 // SPDX-License-Identifier: BSD-2-Clause
-//! The safe layer for FreeBSD kernel modules (skeleton; see issue 6).
-#![no_std]
+//! The safe layer for FreeBSD kernel modules written in Rust.
+//!
+//! A module crate depends on `kern` only and needs no `unsafe` of its own:
+//! `unsafe` and calls into [`sys`] (the bindings) live here, each with a
+//! `// SAFETY:` argument, and constructors of kernel-facing values are
+//! `pub(crate)`. The pieces, named after the FreeBSD subsystems they wrap:
+//!
+//! * [`error`]: errno values as [`Error`] and [`Result`].
+//! * [`module`](mod@module): the [`Module`] trait and the [`module!`] macro that
+//!   declares a module to the kernel (`DECLARE_MODULE(9)`).
+//! * [`context`]: the [`Sleepable`] token that proves, at compile time,
+//!   that the current thread may sleep.
+//! * [`malloc`] and [`alloc`]: the module's malloc type, the `malloc(9)`
+//!   allocator, and `Box`/`Vec`/`String`/`Arc` in kernel memory.
+//! * [`sync`]: [`Mutex`](sync::Mutex) over `mtx(9)` and
+//!   [`SxLock`](sync::SxLock) over `sx(9)`.
+//! * [`cdev`]: character devices (`make_dev_s(9)`), with [`uio`] for
+//!   `read`/`write` and [`ioctl`] for `ioctl`.
+//! * [`sysctl`]: counters and validated tunables under a module-owned
+//!   context.
+//! * [`print`](mod@print): [`println!`] to the kernel message buffer (`printf(9)`).
+//! * the panic handler (kernel builds only), which calls `panic(9)`.
+//!
+//! # Sleeping
+//!
+//! FreeBSD forbids sleeping under a mutex. Here every operation that may
+//! sleep takes a context token that only `kern` creates, at entry points
+//! where sleeping is allowed, and a mutex guard borrows that token: see
+//! [`context`].
+//!
+//! # Examples
+//!
+//! ```
+//! use kern::prelude::*;
+//!
+//! struct Hello;
+//!
+//! impl Module for Hello {
+//!     fn load(_cx: &mut Sleepable) -> Result<Self> {
+//!         kern::println!("hello");
+//!         Ok(Hello)
+//!     }
+//! }
+//!
+//! kern::module! { type: Hello, name: "hello", version: 1 }
+//! ```
+#![cfg_attr(not(test), no_std)]
+#![cfg_attr(
+    test,
+    allow(
+        clippy::arithmetic_side_effects,
+        clippy::as_conversions,
+        clippy::std_instead_of_alloc,
+        clippy::std_instead_of_core,
+        clippy::cast_possible_truncation,
+        reason = "unit tests run on the host with small numbers and std"
+    )
+)]
+
+pub mod alloc;
+pub mod cdev;
+pub mod context;
+pub mod error;
+pub mod ioctl;
+pub mod malloc;
+pub mod module;
+mod opaque;
+#[cfg(target_os = "none")]
+mod panic;
+pub mod print;
+mod shim;
+pub mod sync;
+pub mod sysctl;
+pub mod uio;
+
+pub use context::Sleepable;
+pub use error::{Error, Result};
+pub use module::Module;
+
+/// What a module crate usually needs, in one `use`.
+pub mod prelude {
+    pub use crate::context::{MaySleep, Sleepable, SxSleepable};
+    pub use crate::error::{Error, Result, code::*};
+    pub use crate::malloc::{M_NOWAIT, M_ZERO};
+    pub use crate::module::Module;
+    pub use crate::{module, print, println};
+}
+
+#[doc(hidden)]
+pub mod __private {
+    //! Items the macros of this crate expand to. Not an API.
+    pub use sys;
+}

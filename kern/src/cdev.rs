@@ -1,0 +1,599 @@
+// SPDX-License-Identifier: BSD-2-Clause
+//! Character devices: the [`CharacterDevice`] trait and the
+//! [`Registration`] that owns a device node.
+//!
+//! C header: `sys/sys/conf.h`. Manual pages: `make_dev(9)` (`make_dev_s`,
+//! `destroy_dev`), `devfs_set_cdevpriv(9)`, `cdevsw` in `conf.h`.
+//! Implementation: `sys/kern/kern_conf.c`, `sys/fs/devfs/devfs_vnops.c`.
+//!
+//! A module implements [`CharacterDevice`] for its device-wide state and
+//! registers it with [`Registration::register`]; the module value keeps the
+//! registration, and dropping it (at `MOD_UNLOAD`) destroys the device.
+//!
+//! * `open` returns a per-open value (`CharacterDevice::Open`), attached to
+//!   the open file with `devfs_set_cdevpriv(9)`. It is dropped when the last
+//!   descriptor of that file is closed, or when the device is destroyed;
+//!   the kernel does neither while a method runs on that file (the file is
+//!   referenced during a system call, and `destroy_dev` first waits for the
+//!   threads inside the driver), so `read`, `write` and `ioctl` borrow it.
+//! * `read`, `write` and `ioctl` are optional. One the device does not
+//!   implement (`HAS_READ` and friends left `false`) leaves its `cdevsw`
+//!   entry NULL, so `make_dev_s` installs the kernel's default (`ENODEV`).
+//! * The device-wide state lives in kernel memory shared by the
+//!   registration and every open file: it outlives every method call and
+//!   every per-open value, even one whose file is closed while the device
+//!   is being destroyed.
+//!
+//! # Context
+//! Registering and destroying a device may sleep: both need a context
+//! token, and dropping a [`Registration`] must happen where sleeping is
+//! allowed (never under a mutex, never from the device's own methods;
+//! `destroy_dev(9)`). The device methods are called in the context of the
+//! calling thread, which may sleep; they receive a [`Sleepable`] token.
+//!
+//! # Examples
+//!
+//! A device that counts reads and returns a greeting:
+//!
+//! ```
+//! use core::sync::atomic::{AtomicU64, Ordering};
+//! use kern::cdev::{CdevOptions, CharacterDevice, OpenFlags, Registration, GID_WHEEL, UID_ROOT};
+//! use kern::prelude::*;
+//! use kern::uio::UioWriter;
+//!
+//! struct Greeter {
+//!     reads: AtomicU64,
+//! }
+//!
+//! impl CharacterDevice for Greeter {
+//!     const NAME: &'static core::ffi::CStr = c"greeter";
+//!     const HAS_READ: bool = true;
+//!     type Open = ();
+//!
+//!     fn open(&self, _flags: OpenFlags, _cx: &mut Sleepable) -> Result<()> {
+//!         Ok(())
+//!     }
+//!
+//!     fn read(&self, _open: &(), uio: &mut UioWriter<'_>, cx: &mut Sleepable) -> Result {
+//!         self.reads.fetch_add(1, Ordering::Relaxed);
+//!         uio.move_frombuf(b"hello\n", cx)?;
+//!         Ok(())
+//!     }
+//! }
+//!
+//! struct GreeterModule {
+//!     _dev: Registration<Greeter>,
+//! }
+//!
+//! impl Module for GreeterModule {
+//!     fn load(cx: &mut Sleepable) -> Result<Self> {
+//!         let options = CdevOptions { name: c"greeter", mode: 0o444, uid: UID_ROOT, gid: GID_WHEEL };
+//!         let dev = Registration::register(&options, Greeter { reads: AtomicU64::new(0) }, cx)?;
+//!         Ok(GreeterModule { _dev: dev })
+//!     }
+//! }
+//! ```
+
+use crate::alloc::{Arc, Box};
+use crate::context::Sleepable;
+use crate::error::{Error, Result, code, to_ret};
+use crate::ioctl::{IoctlCmd, IoctlData};
+use crate::malloc::M_NOWAIT;
+use crate::opaque::Opaque;
+use crate::uio::{UioReader, UioWriter};
+use core::ffi::{CStr, c_char, c_int, c_void};
+use core::mem::ManuallyDrop;
+use core::ptr::{self, NonNull};
+use core::sync::atomic::{AtomicUsize, Ordering};
+
+use sys::make_dev_s;
+
+/// The user ID `root` (`UID_ROOT`, `sys/sys/conf.h`).
+pub const UID_ROOT: u32 = sys::UID_ROOT;
+/// The group ID `wheel` (`GID_WHEEL`, `sys/sys/conf.h`).
+pub const GID_WHEEL: u32 = sys::GID_WHEEL;
+
+/// The flags `open(2)` was called with (`oflags` of `d_open`).
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub struct OpenFlags(c_int);
+
+impl OpenFlags {
+    /// Whether the file is open for reading (`FREAD`).
+    #[must_use]
+    pub fn readable(self) -> bool {
+        self.has(sys::FREAD)
+    }
+
+    /// Whether the file is open for writing (`FWRITE`).
+    #[must_use]
+    pub fn writable(self) -> bool {
+        self.has(sys::FWRITE)
+    }
+
+    /// Whether the file was opened non-blocking (`O_NONBLOCK`).
+    #[must_use]
+    pub fn nonblocking(self) -> bool {
+        self.has(sys::FNONBLOCK)
+    }
+
+    /// The raw flags.
+    #[must_use]
+    pub fn bits(self) -> c_int {
+        self.0
+    }
+
+    fn has(self, flag: u32) -> bool {
+        c_int::try_from(flag).is_ok_and(|f| self.0 & f != 0)
+    }
+}
+
+/// Where and how the device node is created (`struct make_dev_args`).
+#[derive(Clone, Copy, Debug)]
+pub struct CdevOptions<'a> {
+    /// The node's path under `/dev` (may contain `/`); copied by the kernel.
+    pub name: &'a CStr,
+    /// Permission bits, e.g. `0o660` (at most `0o7777`).
+    pub mode: u16,
+    /// The owner, e.g. [`UID_ROOT`].
+    pub uid: u32,
+    /// The group, e.g. [`GID_WHEEL`].
+    pub gid: u32,
+}
+
+/// A character device: its device-wide state (`&self`) and its methods.
+///
+/// The methods are called concurrently from any number of threads; each
+/// receives a [`Sleepable`] token (they run in the caller's thread and may
+/// sleep). Errors go back to the caller of the system call as its errno.
+///
+/// Optional methods are enabled with their `HAS_*` constant: one left
+/// `false` keeps its `cdevsw` entry NULL, so the kernel's default answers
+/// (`ENODEV`, as `prep_cdevsw` installs), and its default body here returns
+/// the same.
+pub trait CharacterDevice: Send + Sync + Sized + 'static {
+    /// The driver name (`d_name` of the `cdevsw`), e.g. `c"rustecho"`.
+    const NAME: &'static CStr;
+
+    /// Whether [`read`](Self::read) is implemented.
+    const HAS_READ: bool = false;
+
+    /// Whether [`write`](Self::write) is implemented.
+    const HAS_WRITE: bool = false;
+
+    /// Whether [`ioctl`](Self::ioctl) is implemented.
+    const HAS_IOCTL: bool = false;
+
+    /// The per-open state, dropped when the file is closed for the last
+    /// time or the device is destroyed. Use `()` for none.
+    type Open: Send + Sync + 'static;
+
+    /// Called by `open(2)` (`d_open`).
+    ///
+    /// # Errors
+    /// Any errno fails the `open(2)`; `kern` itself returns `ENOMEM` if the
+    /// per-open record cannot be allocated (`M_NOWAIT`).
+    fn open(&self, flags: OpenFlags, cx: &mut Sleepable) -> Result<Self::Open>;
+
+    /// Called by `read(2)` and `readv(2)` (`d_read`): move bytes to the user
+    /// through `uio`. Returning without moving anything means end of file.
+    ///
+    /// # Errors
+    /// Any errno fails the `read(2)`.
+    fn read(&self, open: &Self::Open, uio: &mut UioWriter<'_>, cx: &mut Sleepable) -> Result {
+        let _ = (open, uio, cx);
+        Err(code::ENODEV)
+    }
+
+    /// Called by `write(2)` and `writev(2)` (`d_write`): consume bytes from
+    /// the user through `uio`; what is left is a short write.
+    ///
+    /// # Errors
+    /// Any errno fails the `write(2)`.
+    fn write(&self, open: &Self::Open, uio: &mut UioReader<'_>, cx: &mut Sleepable) -> Result {
+        let _ = (open, uio, cx);
+        Err(code::ENODEV)
+    }
+
+    /// Called by `ioctl(2)` (`d_ioctl`), and by `fcntl(2)` with `FIONBIO`
+    /// and `FIOASYNC`.
+    ///
+    /// # Errors
+    /// [`ENOIOCTL`](crate::error::code::ENOIOCTL) for a command the device
+    /// does not know (the caller sees `ENOTTY`); any other errno fails the
+    /// call.
+    fn ioctl(
+        &self,
+        open: &Self::Open,
+        cmd: IoctlCmd,
+        data: &mut IoctlData<'_>,
+        cx: &mut Sleepable,
+    ) -> Result {
+        let _ = (open, cmd, data, cx);
+        Err(code::ENODEV)
+    }
+}
+
+/// The memory a device shares between its registration and its open files.
+///
+/// # Invariants
+/// `cdevsw` is written by `kern` only before the device is created, and
+/// afterwards only by the kernel (through the pointer `make_dev_s` got).
+struct Shared<T: CharacterDevice> {
+    cdevsw: Opaque<sys::cdevsw>,
+    data: T,
+    open_files: AtomicUsize,
+}
+
+// SAFETY: `&Shared` gives `&T` (`T: Sync`) and an atomic; the `cdevsw` is
+// never accessed in Rust once the device exists (type invariant), and the
+// kernel serialises its own accesses (`dev_mtx`).
+// (`Send` follows from the fields: `Opaque`, `T: Send`, an atomic.)
+unsafe impl<T: CharacterDevice> Sync for Shared<T> {}
+
+/// The per-open record attached to a file with `devfs_set_cdevpriv(9)`.
+struct OpenFile<T: CharacterDevice> {
+    open: T::Open,
+    /// Keeps the device state alive as long as the file is open.
+    device: Arc<Shared<T>>,
+}
+
+/// A registered character device; destroys it when dropped.
+///
+/// The module keeps it (usually as a field of its [`Module`](crate::Module)
+/// value), so unloading the module destroys the device. The device-wide
+/// state is reachable with [`data`](Self::data); the device does not hold
+/// its own registration.
+///
+/// The registration itself may move: the `cdevsw` (which `make_dev_s`
+/// writes into, so it cannot be a `const`) and the state live in a separate
+/// allocation that never moves, shared with the open files.
+///
+/// # Invariants
+/// - `cdev` is the device `make_dev_s` created with `shared`'s `cdevsw` and
+///   with `si_drv1` set to `shared`; it is destroyed only by `Drop`.
+/// - `shared` comes from `Arc::into_raw` and owns one reference, taken back
+///   only by `Drop`, after the device is destroyed.
+pub struct Registration<T: CharacterDevice> {
+    shared: NonNull<Shared<T>>,
+    cdev: NonNull<sys::cdev>,
+}
+
+// SAFETY: the registration owns a reference to `Shared<T>` (which is
+// `Send + Sync`) and the device, which may be destroyed on any thread.
+unsafe impl<T: CharacterDevice> Send for Registration<T> {}
+
+// SAFETY: `&Registration` gives only `&T` and an atomic count.
+unsafe impl<T: CharacterDevice> Sync for Registration<T> {}
+
+impl<T: CharacterDevice> Registration<T> {
+    /// Creates the device node with `make_dev_s(9)`, with `data` as its
+    /// device-wide state.
+    ///
+    /// The `cdevsw` and `data` are set before the node appears
+    /// (`mda_si_drv1`), so no open can see the device without its data.
+    ///
+    /// # Errors
+    /// - `EEXIST`: a device with that name exists.
+    /// - `EINVAL`, `ENAMETOOLONG`: the name is not a valid device name
+    ///   (`MAKEDEV_CHECKNAME`), or `mode` has bits above `0o7777`.
+    /// - `ENOMEM`: out of memory.
+    ///
+    /// # Context
+    /// May sleep (`MAKEDEV_WAITOK`).
+    pub fn register(options: &CdevOptions<'_>, data: T, cx: &mut Sleepable) -> Result<Self> {
+        if options.mode & !0o7777 != 0 {
+            return Err(code::EINVAL);
+        }
+        let shared = Arc::try_new(
+            Shared {
+                cdevsw: Opaque::new(cdevsw::<T>()),
+                data,
+                open_files: AtomicUsize::new(0),
+            },
+            cx.waitok(),
+        )?;
+        let shared = Arc::into_raw(shared).cast_mut();
+        let Some(shared) = NonNull::new(shared) else {
+            return Err(code::ENOMEM);
+        };
+        // SAFETY: `shared` is the live value from `Arc::into_raw`.
+        let cdevsw = unsafe { shared.as_ref() }.cdevsw.get();
+        let mut args = sys::make_dev_args::default();
+        // SAFETY: `args` is a writable `struct make_dev_args` of the size
+        // passed (what the make_dev_args_init() macro does).
+        unsafe { sys::make_dev_args_init_impl(&raw mut args, size_of::<sys::make_dev_args>()) };
+        args.mda_flags = MAKEDEV_FLAGS;
+        args.mda_devsw = cdevsw;
+        args.mda_uid = options.uid;
+        args.mda_gid = options.gid;
+        args.mda_mode = c_int::from(options.mode);
+        args.mda_si_drv1 = shared.as_ptr().cast::<c_void>();
+        let mut cdev: *mut sys::cdev = ptr::null_mut();
+        // SAFETY: `args` is initialised; its `cdevsw` lives, pinned, in the
+        // shared allocation until after `destroy_dev` (type invariant of
+        // `Registration`); "%s" with a NUL-terminated name, which the kernel
+        // copies. MAKEDEV_CHECKNAME makes a bad or taken name an error
+        // instead of a panic.
+        let ret = unsafe {
+            make_dev_s(
+                &raw mut args,
+                &raw mut cdev,
+                c"%s".as_ptr(),
+                options.name.as_ptr(),
+            )
+        };
+        if let Err(e) = Error::from_ret(ret) {
+            // SAFETY: the device was not created, so nothing else holds the
+            // pointer; taken back once.
+            drop(unsafe { Arc::from_raw(shared.as_ptr()) });
+            return Err(e);
+        }
+        // make_dev_s(9) sets the device on success; were it NULL, the
+        // shared state would be left allocated rather than risk freeing
+        // memory a device uses.
+        let cdev = NonNull::new(cdev).ok_or(code::ENXIO)?;
+        // INVARIANT: created with this `cdevsw` and `si_drv1`; the reference
+        // from `into_raw` is owned by the registration.
+        Ok(Self { shared, cdev })
+    }
+
+    /// The device-wide state.
+    #[must_use]
+    pub fn data(&self) -> &T {
+        &self.shared().data
+    }
+
+    /// How many open files hold a per-open value (files opened and not yet
+    /// closed for the last time).
+    ///
+    /// A module's [`quiesce`](crate::Module::quiesce) can refuse an unforced
+    /// unload with `EBUSY` while this is not zero.
+    #[must_use]
+    pub fn open_files(&self) -> usize {
+        self.shared().open_files.load(Ordering::Acquire)
+    }
+
+    /// Destroys the device now (the same as dropping it, with the token to
+    /// show that the caller may sleep).
+    ///
+    /// # Context
+    /// Sleeps until every thread inside the device's methods has left.
+    pub fn unregister(self, cx: &mut Sleepable) {
+        let _ = cx;
+        drop(self);
+    }
+
+    fn shared(&self) -> &Shared<T> {
+        // SAFETY: the registration owns a reference (type invariant).
+        unsafe { self.shared.as_ref() }
+    }
+}
+
+impl<T: CharacterDevice> Drop for Registration<T> {
+    /// Destroys the device with `destroy_dev(9)`.
+    ///
+    /// # Context
+    /// Sleeps until every thread inside the device's methods has left, then
+    /// runs the destructors of the per-open values still attached; must not
+    /// be called under a mutex or from one of the device's own methods.
+    fn drop(&mut self) {
+        // SAFETY: `cdev` is the live device of this registration (type
+        // invariant), destroyed once. destroy_dev(9) returns after every
+        // thread has left the device's methods and after the cdevpriv
+        // destructors of its open files have run, so nothing uses the
+        // `cdevsw` or `si_drv1` afterwards.
+        unsafe { sys::destroy_dev(self.cdev.as_ptr()) };
+        // SAFETY: the reference from `Arc::into_raw` (type invariant), taken
+        // back once, now that the device no longer uses it. Open files whose
+        // last close races with the destruction hold their own references.
+        drop(unsafe { Arc::from_raw(self.shared.as_ptr()) });
+    }
+}
+
+/// `MAKEDEV_WAITOK | MAKEDEV_CHECKNAME`: sleep for memory, and report a bad
+/// or taken name as an error.
+const MAKEDEV_FLAGS: c_int = {
+    let flags = sys::MAKEDEV_WAITOK | sys::MAKEDEV_CHECKNAME;
+    assert!(flags <= 0xff);
+    // CAST: checked to be small just above.
+    #[allow(clippy::as_conversions, clippy::cast_possible_wrap, reason = "checked")]
+    let flags = flags as c_int;
+    flags
+};
+
+/// `D_VERSION` as the `int` of `d_version`.
+const D_VERSION: c_int = {
+    assert!(sys::D_VERSION <= 0x7fff_ffff);
+    // CAST: checked to fit just above.
+    #[allow(clippy::as_conversions, clippy::cast_possible_wrap, reason = "checked")]
+    let v = sys::D_VERSION as c_int;
+    v
+};
+
+/// The `cdevsw` of `T`: `D_VERSION`, `d_name`, and an entry for each method
+/// the device implements; the kernel fills in the rest (`prep_cdevsw`).
+fn cdevsw<T: CharacterDevice>() -> sys::cdevsw {
+    sys::cdevsw {
+        d_version: D_VERSION,
+        d_name: T::NAME.as_ptr(),
+        d_open: Some(cdev_open::<T>),
+        d_read: if T::HAS_READ {
+            Some(cdev_read::<T>)
+        } else {
+            None
+        },
+        d_write: if T::HAS_WRITE {
+            Some(cdev_write::<T>)
+        } else {
+            None
+        },
+        d_ioctl: if T::HAS_IOCTL {
+            Some(cdev_ioctl::<T>)
+        } else {
+            None
+        },
+        ..sys::cdevsw::default()
+    }
+}
+
+/// `d_open`: creates the per-open value and attaches it to the file.
+///
+/// # Safety
+/// Called by the kernel for a device created by [`Registration::register`]
+/// for `T`, in the context of `open(2)`.
+unsafe extern "C" fn cdev_open<T: CharacterDevice>(
+    dev: *mut sys::cdev,
+    oflags: c_int,
+    _devtype: c_int,
+    _td: *mut sys::thread,
+) -> c_int {
+    // SAFETY: `si_drv1` was set by `make_dev_s` to the shared state, which
+    // the registration keeps alive until `destroy_dev` has drained the
+    // threads in the device's methods, this one included.
+    let shared = unsafe { (*dev).si_drv1 }.cast::<Shared<T>>().cast_const();
+    // SAFETY: as above: live for the whole call.
+    let device = unsafe { &*shared };
+    // SAFETY: d_open runs in the opening thread, which may sleep and holds
+    // no lock of ours; the token lives only for this call.
+    let mut cx = unsafe { Sleepable::new() };
+    let open = match device.data.open(OpenFlags(oflags), &mut cx) {
+        Ok(open) => open,
+        Err(e) => return e.to_errno(),
+    };
+    // SAFETY: `shared` comes from `Arc::into_raw`; the `ManuallyDrop` keeps
+    // the registration's reference where it is (it is never dropped here),
+    // and the clone takes a new one for the file.
+    let registration_ref = ManuallyDrop::new(unsafe { Arc::from_raw(shared) });
+    let file = OpenFile {
+        open,
+        device: Arc::clone(&registration_ref),
+    };
+    device.open_files.fetch_add(1, Ordering::AcqRel);
+    let Ok(file) = Box::try_new(file, M_NOWAIT) else {
+        device.open_files.fetch_sub(1, Ordering::AcqRel);
+        return code::ENOMEM.to_errno();
+    };
+    let file = Box::into_raw(file);
+    // SAFETY: `file` is a live record for this open file, owned from now on
+    // by devfs, which calls the destructor exactly once (on the last close
+    // of the file or when the device is destroyed).
+    let ret = unsafe { sys::devfs_set_cdevpriv(file.cast::<c_void>(), Some(cdevpriv_dtor::<T>)) };
+    if ret != 0 {
+        // SAFETY: not attached, so still ours; taken back once.
+        close_file(unsafe { Box::from_raw(file) });
+    }
+    ret
+}
+
+/// The `devfs_set_cdevpriv(9)` destructor: drops the per-open value.
+///
+/// # Safety
+/// `data` is a record attached by [`cdev_open`] for `T`; called once.
+unsafe extern "C" fn cdevpriv_dtor<T: CharacterDevice>(data: *mut c_void) {
+    // SAFETY: the caller's contract: a `Box<OpenFile<T>>` given away by
+    // `cdev_open`, taken back once.
+    close_file(unsafe { Box::from_raw(data.cast::<OpenFile<T>>()) });
+}
+
+/// Drops a per-open record, then counts the file as closed.
+fn close_file<T: CharacterDevice>(file: Box<OpenFile<T>>) {
+    let OpenFile { open, device } = Box::into_inner(file);
+    drop(open);
+    device.open_files.fetch_sub(1, Ordering::AcqRel);
+}
+
+/// The per-open record of the file the current system call is on.
+///
+/// # Safety
+/// Called from `d_read`, `d_write` or `d_ioctl` of a device of `T`; the
+/// returned reference is used only during that call.
+unsafe fn current_file<'a, T: CharacterDevice>() -> Result<&'a OpenFile<T>> {
+    let mut data: *mut c_void = ptr::null_mut();
+    // SAFETY: a writable pointer; the current thread is in a method of the
+    // device on behalf of a file.
+    Error::from_ret(unsafe { sys::devfs_get_cdevpriv(&raw mut data) })?;
+    let file = NonNull::new(data.cast::<OpenFile<T>>()).ok_or(code::ENXIO)?;
+    // SAFETY: only `cdev_open::<T>` attaches records to files of this
+    // device. The record lives until the file's last close or the device's
+    // destruction; neither happens during this call (the system call holds
+    // a reference to the file, and destroy_dev(9) waits for the threads in
+    // the methods before running destructors).
+    Ok(unsafe { file.as_ref() })
+}
+
+/// `d_read`.
+///
+/// # Safety
+/// Called by the kernel for a device of `T`, in the context of `read(2)`,
+/// with a valid `uio`.
+unsafe extern "C" fn cdev_read<T: CharacterDevice>(
+    _dev: *mut sys::cdev,
+    uio: *mut sys::uio,
+    _ioflag: c_int,
+) -> c_int {
+    // SAFETY: the caller's contract.
+    let file = match unsafe { current_file::<T>() } {
+        Ok(file) => file,
+        Err(e) => return e.to_errno(),
+    };
+    // SAFETY: the kernel's `uio` for this read, used only during the call.
+    let mut uio = match unsafe { UioWriter::from_raw(uio) } {
+        Ok(uio) => uio,
+        Err(e) => return e.to_errno(),
+    };
+    // SAFETY: d_read runs in the reading thread, which may sleep and holds
+    // no lock of ours; the token lives only for this call.
+    let mut cx = unsafe { Sleepable::new() };
+    to_ret(file.device.data.read(&file.open, &mut uio, &mut cx))
+}
+
+/// `d_write`.
+///
+/// # Safety
+/// Called by the kernel for a device of `T`, in the context of `write(2)`,
+/// with a valid `uio`.
+unsafe extern "C" fn cdev_write<T: CharacterDevice>(
+    _dev: *mut sys::cdev,
+    uio: *mut sys::uio,
+    _ioflag: c_int,
+) -> c_int {
+    // SAFETY: the caller's contract.
+    let file = match unsafe { current_file::<T>() } {
+        Ok(file) => file,
+        Err(e) => return e.to_errno(),
+    };
+    // SAFETY: the kernel's `uio` for this write, used only during the call.
+    let mut uio = match unsafe { UioReader::from_raw(uio) } {
+        Ok(uio) => uio,
+        Err(e) => return e.to_errno(),
+    };
+    // SAFETY: as in `cdev_read`.
+    let mut cx = unsafe { Sleepable::new() };
+    to_ret(file.device.data.write(&file.open, &mut uio, &mut cx))
+}
+
+/// `d_ioctl`.
+///
+/// # Safety
+/// Called by the kernel for a device of `T`, in the context of `ioctl(2)`,
+/// with `data` holding `IOCPARM_LEN(cmd)` bytes.
+unsafe extern "C" fn cdev_ioctl<T: CharacterDevice>(
+    _dev: *mut sys::cdev,
+    cmd: sys::u_long,
+    data: *mut c_char,
+    _fflag: c_int,
+    _td: *mut sys::thread,
+) -> c_int {
+    // SAFETY: the caller's contract.
+    let file = match unsafe { current_file::<T>() } {
+        Ok(file) => file,
+        Err(e) => return e.to_errno(),
+    };
+    let cmd = IoctlCmd::from_raw(cmd);
+    // SAFETY: sys_ioctl() passes a kernel buffer of IOCPARM_LEN(cmd)
+    // initialised bytes (copied in, or zeroed), private to this call.
+    let mut data = unsafe { IoctlData::from_raw(data, cmd) };
+    // SAFETY: as in `cdev_read`.
+    let mut cx = unsafe { Sleepable::new() };
+    to_ret(file.device.data.ioctl(&file.open, cmd, &mut data, &mut cx))
+}

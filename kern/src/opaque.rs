@@ -1,0 +1,47 @@
+// SPDX-License-Identifier: BSD-2-Clause
+//! [`Opaque`]: a C structure that only the kernel reads and writes.
+//!
+//! Used for `struct mtx` (`sys/sys/_mutex.h`), `struct sx`
+//! (`sys/sys/_sx.h`), `struct cdevsw` (`sys/sys/conf.h`) and
+//! `struct sysctl_ctx_list` (`sys/sys/sysctl.h`), which `kern` owns but
+//! only passes to the functions of `mutex(9)`, `sx(9)`, `make_dev(9)` and
+//! `sysctl_ctx_init(9)`.
+
+use core::cell::UnsafeCell;
+use core::mem::MaybeUninit;
+
+/// A C structure (`struct mtx`, `struct cdevsw`, ...) owned by Rust but
+/// accessed only by kernel functions, through [`Opaque::get`].
+///
+/// Rust never creates references to the contents, so the kernel may change
+/// them at any time (it does: lock words, `D_INIT`). The contents start
+/// zeroed, which is what the kernel's `*_init` functions expect.
+#[repr(transparent)]
+pub(crate) struct Opaque<T>(UnsafeCell<MaybeUninit<T>>);
+
+#[allow(
+    clippy::non_send_fields_in_send_ty,
+    reason = "the C structure's raw pointers are never used from Rust"
+)]
+// SAFETY: an `Opaque` is only bytes that Rust never reads or writes through
+// references; moving it to another thread moves the bytes. Whether sharing
+// it is sound depends on the kernel functions that access it, so `Opaque`
+// is not `Sync`: each owner argues that.
+unsafe impl<T> Send for Opaque<T> {}
+
+impl<T> Opaque<T> {
+    /// All-zero contents.
+    pub(crate) const fn zeroed() -> Self {
+        Self(UnsafeCell::new(MaybeUninit::zeroed()))
+    }
+
+    /// Initial contents.
+    pub(crate) const fn new(value: T) -> Self {
+        Self(UnsafeCell::new(MaybeUninit::new(value)))
+    }
+
+    /// A pointer for the kernel's functions.
+    pub(crate) const fn get(&self) -> *mut T {
+        UnsafeCell::raw_get(&raw const self.0).cast::<T>()
+    }
+}

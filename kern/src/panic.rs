@@ -1,0 +1,71 @@
+// SPDX-License-Identifier: BSD-2-Clause
+//! The panic handler: a Rust panic in a module is a kernel panic.
+//!
+//! C header: `sys/sys/systm.h`. Manual page: `panic(9)`.
+//!
+//! The message and location are formatted into a static buffer (the stack
+//! of a panicking thread may be nearly exhausted) and passed to `panic(9)`,
+//! which does not return. A second CPU panicking at the same time finds the
+//! buffer taken and panics with a fixed message. `kern` and module crates
+//! deny `unwrap`, `expect`, `panic!` and unchecked indexing, so no panic
+//! should be reachable; this handler is the last line of defence.
+
+use core::cell::UnsafeCell;
+use core::fmt::{self, Write};
+use core::panic::PanicInfo;
+use core::sync::atomic::{AtomicBool, Ordering};
+
+const MSG_MAX: usize = 512;
+
+/// The static message buffer; `TAKEN` guards it.
+struct MessageBuffer(UnsafeCell<[u8; MSG_MAX]>);
+
+// SAFETY: only the one thread that sets `TAKEN` from false to true ever
+// accesses the buffer, and it never returns (panic(9) does not).
+unsafe impl Sync for MessageBuffer {}
+
+static BUFFER: MessageBuffer = MessageBuffer(UnsafeCell::new([0; MSG_MAX]));
+static TAKEN: AtomicBool = AtomicBool::new(false);
+
+struct Cursor<'a> {
+    buf: &'a mut [u8; MSG_MAX],
+    len: usize,
+}
+
+impl Write for Cursor<'_> {
+    fn write_str(&mut self, s: &str) -> fmt::Result {
+        // Keep one byte for the NUL; truncate silently.
+        let room = MSG_MAX.saturating_sub(1).saturating_sub(self.len);
+        let n = room.min(s.len());
+        let end = self.len.saturating_add(n);
+        if let (Some(dst), Some(src)) = (self.buf.get_mut(self.len..end), s.as_bytes().get(..n)) {
+            dst.copy_from_slice(src);
+        }
+        self.len = end;
+        Ok(())
+    }
+}
+
+#[panic_handler]
+fn panic(info: &PanicInfo<'_>) -> ! {
+    if TAKEN.swap(true, Ordering::AcqRel) {
+        // SAFETY: a constant NUL-terminated format without conversions.
+        unsafe { sys::panic(c"rust: panic while panicking".as_ptr()) }
+    }
+    // SAFETY: this thread set TAKEN, so it has exclusive access to the
+    // buffer (see `MessageBuffer`), for the rest of its life.
+    let buf = unsafe { &mut *BUFFER.0.get() };
+    let mut cursor = Cursor { buf, len: 0 };
+    // `Cursor` never fails; a failing `Display` only shortens the message.
+    write!(cursor, "rust: {}", info.message()).unwrap_or(());
+    if let Some(loc) = info.location() {
+        write!(cursor, " at {}:{}:{}", loc.file(), loc.line(), loc.column()).unwrap_or(());
+    }
+    let end = cursor.len;
+    if let Some(nul) = cursor.buf.get_mut(end) {
+        *nul = 0;
+    }
+    // SAFETY: "%s" with a NUL-terminated buffer (written just above, within
+    // bounds) that stays valid forever; panic(9) does not return.
+    unsafe { sys::panic(c"%s".as_ptr(), cursor.buf.as_ptr()) }
+}

@@ -1,0 +1,202 @@
+// SPDX-License-Identifier: BSD-2-Clause
+//! Printing to the kernel message buffer.
+//!
+//! C header: `sys/sys/systm.h`. Manual page: `printf(9)`.
+//!
+//! [`println!`](crate::println) formats into a buffer on the stack (no
+//! allocation) and hands it to `printf(9)` in `"%.*s"` chunks, so the
+//! format string the kernel sees is always a constant; the line starts
+//! with the module's name. A line that fits the buffer (`LINE_MAX` bytes)
+//! reaches the kernel in one call and so is not interleaved with others.
+//!
+//! # Context
+//! Any context where `printf(9)` may be called; it does not sleep.
+//!
+//! # Examples
+//!
+//! ```
+//! let limit = 65536;
+//! kern::println!("loaded, limit {} bytes", limit);
+//! ```
+
+use core::fmt::{self, Write};
+
+/// Bytes buffered before a chunk is handed to `printf(9)`.
+const LINE_MAX: usize = 256;
+
+/// Prints a formatted line to the kernel message buffer, prefixed with the
+/// module name.
+#[macro_export]
+macro_rules! println {
+    () => {
+        $crate::print::print_args(::core::format_args!(""), true)
+    };
+    ($($arg:tt)*) => {
+        $crate::print::print_args(::core::format_args!($($arg)*), true)
+    };
+}
+
+/// Prints formatted text (no newline) to the kernel message buffer,
+/// prefixed with the module name.
+#[macro_export]
+macro_rules! print {
+    ($($arg:tt)*) => {
+        $crate::print::print_args(::core::format_args!($($arg)*), false)
+    };
+}
+
+/// Formats `args` and writes it with `printf(9)`. Used by the macros.
+#[doc(hidden)]
+pub fn print_args(args: fmt::Arguments<'_>, newline: bool) {
+    let mut w = ChunkWriter::new(module_name());
+    // A formatting error (a failing Display impl) ends the line early;
+    // what was formatted is still printed.
+    w.write_fmt(args).unwrap_or(());
+    if newline {
+        w.write_str("\n").unwrap_or(());
+    }
+    w.flush();
+}
+
+/// Buffers formatted text and emits it in chunks.
+struct ChunkWriter {
+    buf: [u8; LINE_MAX],
+    len: usize,
+    prefix: Option<&'static str>,
+}
+
+impl ChunkWriter {
+    const fn new(prefix: &'static str) -> Self {
+        Self {
+            buf: [0; LINE_MAX],
+            len: 0,
+            prefix: Some(prefix),
+        }
+    }
+
+    fn flush(&mut self) {
+        let chunk = self.buf.get(..self.len).unwrap_or_default();
+        if !chunk.is_empty() || self.prefix.is_some() {
+            emit(self.prefix.take(), chunk);
+        }
+        self.len = 0;
+    }
+}
+
+impl Write for ChunkWriter {
+    fn write_str(&mut self, s: &str) -> fmt::Result {
+        let mut rest = s.as_bytes();
+        while !rest.is_empty() {
+            let room = LINE_MAX.saturating_sub(self.len);
+            if room == 0 {
+                self.flush();
+                continue;
+            }
+            let (now, later) = rest.split_at(room.min(rest.len()));
+            let end = self.len.saturating_add(now.len());
+            if let Some(dst) = self.buf.get_mut(self.len..end) {
+                dst.copy_from_slice(now);
+            }
+            self.len = end;
+            rest = later;
+        }
+        Ok(())
+    }
+}
+
+/// Hands one chunk to the kernel.
+#[cfg(target_os = "none")]
+fn emit(prefix: Option<&str>, chunk: &[u8]) {
+    let len = |b: &[u8]| core::ffi::c_int::try_from(b.len()).unwrap_or(core::ffi::c_int::MAX);
+    match prefix {
+        // SAFETY: the format is a NUL-terminated constant; each `%.*s`
+        // gets an int length and a pointer to at least that many bytes, so
+        // printf(9) reads no further than the slices.
+        Some(p) => unsafe {
+            sys::printf(
+                c"%.*s: %.*s".as_ptr(),
+                len(p.as_bytes()),
+                p.as_ptr(),
+                len(chunk),
+                chunk.as_ptr(),
+            );
+        },
+        // SAFETY: as above, for one `%.*s`.
+        None => unsafe {
+            sys::printf(c"%.*s".as_ptr(), len(chunk), chunk.as_ptr());
+        },
+    }
+}
+
+/// Host unit tests capture what would be printed.
+#[cfg(all(not(target_os = "none"), test))]
+fn emit(prefix: Option<&str>, chunk: &[u8]) {
+    host::record(prefix, chunk);
+}
+
+/// Other host builds (documentation, lints) print nowhere.
+#[cfg(all(not(target_os = "none"), not(test)))]
+fn emit(_prefix: Option<&str>, _chunk: &[u8]) {}
+
+/// The module name from [`module!`](crate::module!).
+#[cfg(target_os = "none")]
+fn module_name() -> &'static str {
+    unsafe extern "Rust" {
+        /// Defined by `kern::module!` in the module crate.
+        static __kmod_name: &'static str;
+    }
+    // SAFETY: `module!` defines `__kmod_name` as an immutable
+    // `&'static str`; every module crate invokes it exactly once (the build
+    // fails otherwise), so the symbol exists and has this type.
+    unsafe { __kmod_name }
+}
+
+#[cfg(not(target_os = "none"))]
+fn module_name() -> &'static str {
+    "kern-test"
+}
+
+/// Host unit tests: printed text is captured per thread.
+#[cfg(all(not(target_os = "none"), test))]
+pub(crate) mod host {
+    use std::cell::RefCell;
+    use std::vec::Vec;
+
+    std::thread_local! {
+        static OUT: RefCell<Vec<u8>> = const { RefCell::new(Vec::new()) };
+    }
+
+    pub(super) fn record(prefix: Option<&str>, chunk: &[u8]) {
+        OUT.with(|o| {
+            let mut o = o.borrow_mut();
+            if let Some(p) = prefix {
+                o.extend_from_slice(p.as_bytes());
+                o.extend_from_slice(b": ");
+            }
+            o.extend_from_slice(chunk);
+        });
+    }
+
+    /// Takes what this thread printed so far.
+    pub(crate) fn take() -> Vec<u8> {
+        OUT.with(|o| core::mem::take(&mut *o.borrow_mut()))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::host;
+
+    #[test]
+    fn prefixes_and_splits_long_lines() {
+        crate::println!("hello {}", 42);
+        assert_eq!(host::take(), b"kern-test: hello 42\n");
+        let long = "x".repeat(700);
+        crate::println!("{long}");
+        let out = host::take();
+        assert_eq!(out.len(), "kern-test: ".len() + 701);
+        assert!(out.ends_with(b"x\n"));
+        crate::print!("no newline");
+        assert_eq!(host::take(), b"kern-test: no newline");
+    }
+}

@@ -1,0 +1,29 @@
+// SPDX-License-Identifier: BSD-2-Clause
+//! Kernel locks: [`Mutex`] over `mtx(9)` and [`SxLock`] over `sx(9)`.
+//!
+//! C headers: `sys/sys/mutex.h`, `sys/sys/sx.h`, `sys/sys/lock.h`. Manual
+//! pages: `locking(9)`, `mutex(9)`, `sx(9)`.
+//!
+//! Both own the data they protect and hand it out through guards
+//! (`#[must_use]`, not `Send`: a lock is released by the thread that took
+//! it). Both embed the C lock, which is address-sensitive (`WITNESS` and the
+//! lock profiler keep pointers to it): they are only ever built in place in
+//! kernel memory and handed out pinned (`Pin<Box<_>>`), initialised there
+//! with `mtx_init`/`sx_init_flags`, and destroyed on drop.
+//!
+//! Which lock to use is the usual FreeBSD choice: an `sx` lock may be held
+//! while sleeping (across `uiomove(9)` or an `M_WAITOK` allocation), a mutex
+//! may not. The rules are checked at compile time with context tokens; see
+//! [`context`](crate::context).
+//!
+//! # Context
+//! Acquiring either lock needs a context token: a
+//! [`Sleepable`](crate::context::Sleepable) for an `sx` lock (it may have to
+//! wait), any [`MaySleep`](crate::context::MaySleep) token for a mutex.
+//! Neither may be acquired in an interrupt filter or under a spin lock.
+
+pub mod mutex;
+pub mod sx;
+
+pub use mutex::{Mutex, MutexGuard};
+pub use sx::{SxLock, SxSGuard, SxXGuard};
