@@ -38,8 +38,12 @@ impl Write for Cursor<'_> {
         let room = MSG_MAX.saturating_sub(1).saturating_sub(self.len);
         let n = room.min(s.len());
         let end = self.len.saturating_add(n);
-        if let (Some(dst), Some(src)) = (self.buf.get_mut(self.len..end), s.as_bytes().get(..n)) {
-            dst.copy_from_slice(src);
+        if let Some(dst) = self.buf.get_mut(self.len..end) {
+            // A zipped copy instead of copy_from_slice: no length-mismatch
+            // panic can be reached from the panic handler.
+            for (d, b) in dst.iter_mut().zip(s.as_bytes()) {
+                *d = *b;
+            }
         }
         self.len = end;
         Ok(())

@@ -95,7 +95,10 @@ impl Write for ChunkWriter {
             let (now, later) = rest.split_at(room.min(rest.len()));
             let end = self.len.saturating_add(now.len());
             if let Some(dst) = self.buf.get_mut(self.len..end) {
-                dst.copy_from_slice(now);
+                // Zipped, not copy_from_slice: no length-check panic.
+                for (d, b) in dst.iter_mut().zip(now) {
+                    *d = *b;
+                }
             }
             self.len = end;
             rest = later;
