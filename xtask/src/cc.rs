@@ -7,7 +7,8 @@ use kbuild::HeaderTree;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-/// Compiles `src` into `obj_dir`, with `includes` searched first.
+/// Compiles `src` into `obj_dir`, with `includes` searched first and
+/// `extra` flags after FreeBSD's.
 ///
 /// `obj_dir` also receives the empty `opt_global.h` that `kmod.mk` passes
 /// with `-include` (a kernel build would generate it from its config).
@@ -17,6 +18,7 @@ pub(crate) fn compile(
     src: &Path,
     obj_dir: &Path,
     includes: &[&Path],
+    extra: &[&str],
 ) -> crate::Result<PathBuf> {
     let opt_global = obj_dir.join("opt_global.h");
     if !opt_global.is_file() {
@@ -32,6 +34,7 @@ pub(crate) fn compile(
         .args(headers.clang_args(&search))
         .args(kbuild::flags::CODEGEN)
         .args(kbuild::flags::WARNINGS)
+        .args(extra)
         .arg("-include")
         .arg(&opt_global)
         .arg("-c")

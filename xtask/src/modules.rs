@@ -25,6 +25,11 @@ pub(crate) const TARGET: &str = "x86_64-unknown-none";
 /// The cargo profile for module crates (root `Cargo.toml`).
 pub(crate) const PROFILE: &str = "kmod";
 
+/// Extra flags for the shim: one section per function, so that the link's
+/// `--gc-sections` drops the helpers a module does not call. (C modules get
+/// exactly FreeBSD's flags.)
+const SHIM_FLAGS: &[&str] = &["-ffunction-sections", "-fdata-sections"];
+
 /// A module crate.
 pub(crate) struct RustModule {
     /// The package name (`cargo -p`).
@@ -87,7 +92,14 @@ fn build_rust(
     for src in ["module.c", "kern.c"] {
         let src = shim.join(src);
         if src.is_file() {
-            objs.push(cc::compile(tools, headers, &src, &obj_dir, &[&shim])?);
+            objs.push(cc::compile(
+                tools,
+                headers,
+                &src,
+                &obj_dir,
+                &[&shim],
+                SHIM_FLAGS,
+            )?);
         }
     }
     link::link(ws, tools, &decl.name, &objs, &[lib])
@@ -102,7 +114,7 @@ fn build_c(
     let obj_dir = ws.obj_dir(&m.name)?;
     let mut objs = Vec::new();
     for src in &m.srcs {
-        objs.push(cc::compile(tools, headers, src, &obj_dir, &[&m.dir])?);
+        objs.push(cc::compile(tools, headers, src, &obj_dir, &[&m.dir], &[])?);
     }
     link::link(ws, tools, &m.name, &objs, &[])
 }

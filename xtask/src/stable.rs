@@ -17,28 +17,14 @@ const FORBIDDEN: &[&str] = &[
     concat!("build", "-std"),
 ];
 
-/// Scans every file git tracks (plus untracked, unignored files).
+/// Scans every file git tracks (plus untracked, unignored files); outside
+/// a git checkout, every file but build output and caches.
 pub(crate) fn check(root: &Path) -> crate::Result {
-    let out = Command::new("git")
-        .args([
-            "ls-files",
-            "--cached",
-            "--others",
-            "--exclude-standard",
-            "-z",
-        ])
-        .current_dir(root)
-        .output()
-        .map_err(|e| format!("cannot run git: {e}"))?;
-    if !out.status.success() {
-        return Err("git ls-files failed".to_owned());
-    }
-    let files: Vec<PathBuf> = out
-        .stdout
-        .split(|b| *b == 0)
-        .filter(|f| !f.is_empty())
-        .map(|f| root.join(String::from_utf8_lossy(f).as_ref()))
-        .collect();
+    let files = git_files(root).unwrap_or_else(|| {
+        let mut files = Vec::new();
+        walk(root, &mut files);
+        files
+    });
     let mut findings = Vec::new();
     for file in &files {
         findings.extend(scan_file(root, file));
@@ -54,6 +40,48 @@ pub(crate) fn check(root: &Path) -> crate::Result {
             "nightly-only constructs found:\n{}",
             findings.join("\n")
         ))
+    }
+}
+
+fn git_files(root: &Path) -> Option<Vec<PathBuf>> {
+    let out = Command::new("git")
+        .args([
+            "ls-files",
+            "--cached",
+            "--others",
+            "--exclude-standard",
+            "-z",
+        ])
+        .current_dir(root)
+        .output()
+        .ok()
+        .filter(|o| o.status.success())?;
+    Some(
+        out.stdout
+            .split(|b| *b == 0)
+            .filter(|f| !f.is_empty())
+            .map(|f| root.join(String::from_utf8_lossy(f).as_ref()))
+            .collect(),
+    )
+}
+
+fn walk(dir: &Path, files: &mut Vec<PathBuf>) {
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return;
+    };
+    for entry in entries.flatten() {
+        let path = entry.path();
+        let name = entry.file_name();
+        let skip = name.to_string_lossy().starts_with('.')
+            || ["target", "build"].contains(&&*name.to_string_lossy());
+        if skip {
+            continue;
+        }
+        if path.is_dir() {
+            walk(&path, files);
+        } else {
+            files.push(path);
+        }
     }
 }
 
@@ -78,7 +106,11 @@ fn scan_file(root: &Path, file: &Path) -> Vec<String> {
             }
         }
         if has_z_flag(line) {
-            findings.push(format!("{name}:{lineno}: -Z flag: {}", line.trim()));
+            findings.push(format!(
+                "{name}:{lineno}: {}: {}",
+                concat!("-", "Z flag"),
+                line.trim()
+            ));
         }
     }
     if file.extension().is_some_and(|e| e == "json") && text.contains("\"llvm-target\"") {
