@@ -1,0 +1,151 @@
+// SPDX-License-Identifier: BSD-2-Clause
+//! The kernel's data symbols: one block per kernel, below 2 GiB.
+//!
+//! `M_DEVBUF` and `M_TEMP` are `struct malloc_type`s defined by
+//! `sys/kern/kern_malloc.c`; `Giant` is the `struct mtx` of
+//! `sys/kern/kern_mutex.c`; `sysctl__children` is the root list and
+//! `sysctl___hw`/`___kern`/`___debug` the static nodes of
+//! `sys/kern/kern_mib.c`; `__stack_chk_guard` is the canary of
+//! `sys/kern/stack_protector.c`. A module references them through 32-bit
+//! relocations, so they are real storage in a low mapping, initialised as
+//! the kernel initialises them at boot.
+
+use crate::errno::Errno;
+use crate::lowmem::LowMap;
+use core::mem::offset_of;
+
+/// A data symbol.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub(crate) enum DataSym {
+    /// `M_DEVBUF`
+    MDevbuf,
+    /// `M_TEMP`
+    MTemp,
+    /// `Giant`
+    Giant,
+    /// `__stack_chk_guard`
+    StackChkGuard,
+    /// `sysctl__children`
+    SysctlChildren,
+    /// `sysctl___hw`
+    SysctlHw,
+    /// `sysctl___kern`
+    SysctlKern,
+    /// `sysctl___debug`
+    SysctlDebug,
+}
+
+impl DataSym {
+    /// Every data symbol.
+    pub(crate) const ALL: [DataSym; 8] = [
+        DataSym::MDevbuf,
+        DataSym::MTemp,
+        DataSym::Giant,
+        DataSym::StackChkGuard,
+        DataSym::SysctlChildren,
+        DataSym::SysctlHw,
+        DataSym::SysctlKern,
+        DataSym::SysctlDebug,
+    ];
+
+    /// The kernel name.
+    pub(crate) fn name(self) -> &'static str {
+        match self {
+            DataSym::MDevbuf => "M_DEVBUF",
+            DataSym::MTemp => "M_TEMP",
+            DataSym::Giant => "Giant",
+            DataSym::StackChkGuard => "__stack_chk_guard",
+            DataSym::SysctlChildren => "sysctl__children",
+            DataSym::SysctlHw => "sysctl___hw",
+            DataSym::SysctlKern => "sysctl___kern",
+            DataSym::SysctlDebug => "sysctl___debug",
+        }
+    }
+
+    /// The symbol called `name`.
+    pub(crate) fn from_name(name: &str) -> Option<Self> {
+        Self::ALL.iter().copied().find(|d| d.name() == name)
+    }
+}
+
+/// The layout of the data block.
+#[repr(C)]
+pub(crate) struct Block {
+    pub(crate) m_devbuf: sys::malloc_type,
+    pub(crate) m_temp: sys::malloc_type,
+    pub(crate) giant: sys::mtx,
+    pub(crate) stack_chk_guard: usize,
+    pub(crate) sysctl_children: sys::sysctl_oid_list,
+    pub(crate) sysctl_hw: sys::sysctl_oid,
+    pub(crate) sysctl_kern: sys::sysctl_oid,
+    pub(crate) sysctl_debug: sys::sysctl_oid,
+}
+
+/// One kernel's data block.
+///
+/// # Invariants
+/// `map` holds a [`Block`] at its start, initialised by [`KernelData::new`].
+pub(crate) struct KernelData {
+    map: LowMap,
+}
+
+impl KernelData {
+    /// Maps and initialises the block.
+    pub(crate) fn new() -> Result<Self, Errno> {
+        let map = LowMap::new(size_of::<Block>())?;
+        let b = map.base().cast::<Block>();
+        // SAFETY: the fresh mapping is zeroed, page-aligned and at least
+        // `size_of::<Block>()` long; zero is a valid bit pattern for every
+        // field (plain C structs), and no one else knows the mapping yet.
+        let block = unsafe { &mut *b };
+        init_type(&mut block.m_devbuf, c"devbuf");
+        init_type(&mut block.m_temp, c"temp");
+        block.giant.lock_object.lo_name = c"Giant".as_ptr();
+        block.giant.lock_object.lo_flags =
+            sys::LO_INITIALIZED | sys::LO_RECURSABLE | sys::LO_WITNESS;
+        block.giant.mtx_lock = u64::from(sys::MTX_UNOWNED);
+        // The canary: any value the module cannot guess; fixed here.
+        block.stack_chk_guard = 0x5a17_c0de_d00d_f00d;
+        let children: *mut sys::sysctl_oid_list = &raw mut block.sysctl_children;
+        for (oid, name, number, descr) in [
+            (
+                &mut block.sysctl_kern,
+                c"kern",
+                1,
+                c"High kernel, proc, limits &c",
+            ),
+            (&mut block.sysctl_hw, c"hw", 6, c"hardware"),
+            (&mut block.sysctl_debug, c"debug", 5, c"Debugging"),
+        ] {
+            oid.oid_parent = children;
+            oid.oid_number = number;
+            oid.oid_kind = sys::CTLTYPE_NODE | sys::CTLFLAG_RW;
+            oid.oid_name = name.as_ptr();
+            oid.oid_fmt = c"N".as_ptr();
+            oid.oid_descr = descr.as_ptr();
+            oid.oid_refcnt = 1;
+        }
+        // INVARIANT: the block is initialised.
+        Ok(KernelData { map })
+    }
+
+    /// The address of a data symbol.
+    pub(crate) fn addr(&self, sym: DataSym) -> usize {
+        let off = match sym {
+            DataSym::MDevbuf => offset_of!(Block, m_devbuf),
+            DataSym::MTemp => offset_of!(Block, m_temp),
+            DataSym::Giant => offset_of!(Block, giant),
+            DataSym::StackChkGuard => offset_of!(Block, stack_chk_guard),
+            DataSym::SysctlChildren => offset_of!(Block, sysctl_children),
+            DataSym::SysctlHw => offset_of!(Block, sysctl_hw),
+            DataSym::SysctlKern => offset_of!(Block, sysctl_kern),
+            DataSym::SysctlDebug => offset_of!(Block, sysctl_debug),
+        };
+        self.map.addr() + off
+    }
+}
+
+fn init_type(t: &mut sys::malloc_type, name: &'static core::ffi::CStr) {
+    t.ks_version = u64::from(sys::M_VERSION);
+    t.ks_shortdesc = name.as_ptr();
+}

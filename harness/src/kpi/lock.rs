@@ -1,0 +1,769 @@
+// SPDX-License-Identifier: BSD-2-Clause
+//! mutex(9) and sx(9), with real blocking and WITNESS-like checks.
+//!
+//! Entry points as the `mtx_*`/`sx_*` macros expand in a module
+//! (`LOCK_DEBUG > 0`, `sys/sys/mutex.h`, `sys/sys/sx.h`): `_mtx_init`,
+//! `_mtx_destroy`, `__mtx_lock_flags`, `__mtx_unlock_flags`,
+//! `_mtx_trylock_flags_` (taking the address of `mtx_lock`),
+//! `sx_init_flags`, `sx_destroy`, `_sx_xlock`, `_sx_xunlock`, `_sx_slock`,
+//! `_sx_sunlock`, `sx_try_xlock_`.
+//!
+//! The lock word stays in the module's structure and is kept meaningful
+//! (owner `curthread`, `MTX_UNOWNED`, `SX_LOCK_UNLOCKED`, the destroyed
+//! cookies) so that `mtx_owned()`/`sx_xlocked()` work in module code; the
+//! blocking and the checks use a side table keyed by the lock's address
+//! (semantics of `sys/kern/kern_mutex.c`, `kern_sx.c`).
+//!
+//! Checks, recorded as violations (they fail the test), in the spirit of
+//! `sys/kern/subr_witness.c`:
+//! * sleeping (user-space `uiomove`, `copyin`/`copyout`, `M_WAITOK`
+//!   malloc, acquiring an sx lock, `destroy_dev`) with a non-sleepable
+//!   lock held (any `mtx` but `Giant`, which may be held across sleeps);
+//! * lock order reversals between lock names;
+//! * unlocking a lock the thread does not hold;
+//! * destroying a lock another thread holds (an `mtx` the caller holds may
+//!   be destroyed, `_mtx_destroy`), or an sx lock that is held;
+//! * returning to user space with a lock held (`userret`).
+//!
+//! Recursing on a non-recursive lock is a panic, as with `INVARIANTS`
+//! (`_mtx_lock_sleep`: "recursed on non-recursive mutex"), since it would
+//! otherwise deadlock.
+
+use super::FuncEntry;
+use crate::kernel::{KernelInner, ViolationKind};
+use crate::thread::{self, Held};
+use core::ffi::{c_char, c_int, c_void};
+use core::mem::offset_of;
+use std::collections::{HashMap, HashSet};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Condvar, Mutex, MutexGuard, PoisonError};
+use std::time::Duration;
+
+pub(super) fn functions(v: &mut Vec<FuncEntry>) {
+    v.extend_from_slice(&[
+        ("_mtx_init", harness_mtx_init as *const () as usize),
+        ("_mtx_destroy", harness_mtx_destroy as *const () as usize),
+        (
+            "__mtx_lock_flags",
+            harness_mtx_lock_flags as *const () as usize,
+        ),
+        (
+            "__mtx_unlock_flags",
+            harness_mtx_unlock_flags as *const () as usize,
+        ),
+        (
+            "_mtx_trylock_flags_",
+            harness_mtx_trylock_flags as *const () as usize,
+        ),
+        ("sx_init_flags", harness_sx_init_flags as *const () as usize),
+        ("sx_destroy", harness_sx_destroy as *const () as usize),
+        ("_sx_xlock", harness_sx_xlock as *const () as usize),
+        ("_sx_xunlock", harness_sx_xunlock as *const () as usize),
+        ("_sx_slock", harness_sx_slock as *const () as usize),
+        ("_sx_sunlock", harness_sx_sunlock as *const () as usize),
+        ("sx_try_xlock_", harness_sx_try_xlock as *const () as usize),
+    ]);
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Kind {
+    Mtx { spin: bool, recurse: bool },
+    Sx { recurse: bool },
+}
+
+#[derive(Default)]
+struct State {
+    /// Exclusive owner (`thread_key`), 0 if none.
+    owner: usize,
+    recursion: u32,
+    /// Shared holders (sx), one entry per acquisition.
+    sharers: Vec<usize>,
+}
+
+struct LockObj {
+    name: String,
+    kind: Kind,
+    /// Where the lock word is (`mtx_lock` / `sx_lock`).
+    word: usize,
+    state: Mutex<State>,
+    cv: Condvar,
+}
+
+impl LockObj {
+    fn lock(&self) -> MutexGuard<'_, State> {
+        self.state.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    fn class(&self) -> &'static str {
+        match self.kind {
+            Kind::Mtx { spin: true, .. } => "spin mutex",
+            Kind::Mtx { .. } => "sleep mutex",
+            Kind::Sx { .. } => "sx",
+        }
+    }
+
+    fn store_word(&self, v: usize) {
+        // SAFETY: `word` is the address of the lock word inside the
+        // module's `struct mtx`/`struct sx`, valid and aligned while the
+        // lock is initialised (the module owns it); it is only accessed
+        // atomically here.
+        let w = unsafe { AtomicUsize::from_ptr(self.word as *mut usize) };
+        w.store(v, Ordering::Release);
+    }
+}
+
+/// Why an acquire did not succeed.
+enum Fail {
+    /// The kernel died while waiting, or a panic was recorded: escape.
+    Escape,
+}
+
+/// The lock side table of one kernel.
+#[derive(Default)]
+pub(crate) struct LockTable {
+    locks: Mutex<HashMap<usize, Arc<LockObj>>>,
+    /// Observed orders: (held first, acquired second).
+    order: Mutex<HashSet<(String, String)>>,
+    /// Reversals already reported.
+    reported: Mutex<HashSet<(String, String)>>,
+}
+
+fn lk<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(PoisonError::into_inner)
+}
+
+fn cstr(p: *const c_char) -> String {
+    if p.is_null() {
+        return String::from("(null)");
+    }
+    // SAFETY: lock names and file names are NUL-terminated strings
+    // (literals in the module); checked for NULL above.
+    unsafe { core::ffi::CStr::from_ptr(p) }
+        .to_string_lossy()
+        .into_owned()
+}
+
+fn at(file: *const c_char, line: c_int) -> String {
+    format!("{}:{line}", cstr(file))
+}
+
+impl LockTable {
+    fn get(&self, addr: usize) -> Option<Arc<LockObj>> {
+        lk(&self.locks).get(&addr).cloned()
+    }
+
+    /// Registers a lock (mtx_init / sx_init). Returns false if it was
+    /// already initialised.
+    fn init(&self, addr: usize, word: usize, name: String, kind: Kind) -> bool {
+        let obj = Arc::new(LockObj {
+            name,
+            kind,
+            word,
+            state: Mutex::new(State::default()),
+            cv: Condvar::new(),
+        });
+        lk(&self.locks).insert(addr, obj).is_none()
+    }
+
+    /// Registers `Giant` (at kernel creation).
+    pub(crate) fn init_giant(&self, addr: usize) {
+        self.init(
+            addr,
+            addr + offset_of!(sys::mtx, mtx_lock),
+            String::from("Giant"),
+            Kind::Mtx {
+                spin: false,
+                recurse: true,
+            },
+        );
+    }
+
+    /// Wakes every waiter (the kernel died).
+    pub(crate) fn wake_all(&self) {
+        for l in lk(&self.locks).values() {
+            let _g = l.lock();
+            l.cv.notify_all();
+        }
+    }
+
+    /// The WITNESS check before a sleep: no non-sleepable lock held.
+    pub(crate) fn sleep_check(&self, k: &KernelInner, what: &str) {
+        let bad: Vec<Held> =
+            thread::with_held(|h| h.iter().filter(|x| x.nonsleepable).cloned().collect());
+        if let Some(first) = bad.first() {
+            let list: Vec<String> = bad
+                .iter()
+                .map(|h| format!("exclusive {} {} ({})", h.class, h.name, h.name))
+                .collect();
+            let _ = first;
+            k.violation(
+                ViolationKind::Lock,
+                format!(
+                    "{what} with the following non-sleepable locks held:\n{}",
+                    list.join("\n")
+                ),
+            );
+        }
+    }
+
+    /// Records the order "held before `name`" and reports reversals.
+    fn check_order(&self, k: &KernelInner, name: &str) {
+        let held: Vec<String> = thread::with_held(|h| h.iter().map(|x| x.name.clone()).collect());
+        for first in held {
+            if first == name {
+                continue;
+            }
+            let reversed = lk(&self.order).contains(&(name.to_owned(), first.clone()));
+            if reversed {
+                let key = (first.clone(), name.to_owned());
+                if lk(&self.reported).insert(key) {
+                    k.violation(
+                        ViolationKind::Lock,
+                        format!("lock order reversal:\n 1st {first}\n 2nd {name}\n (previously {name} before {first})"),
+                    );
+                }
+            } else {
+                lk(&self.order).insert((first, name.to_owned()));
+            }
+        }
+    }
+
+    /// Waits on `l` until `ready` holds; escapes if the kernel dies.
+    fn wait_until<'a>(
+        k: &KernelInner,
+        l: &'a LockObj,
+        mut g: MutexGuard<'a, State>,
+        ready: impl Fn(&State) -> bool,
+    ) -> Result<MutexGuard<'a, State>, Fail> {
+        while !ready(&g) {
+            if k.is_dead() {
+                return Err(Fail::Escape);
+            }
+            g =
+                l.cv.wait_timeout(g, Duration::from_millis(50))
+                    .unwrap_or_else(PoisonError::into_inner)
+                    .0;
+        }
+        if k.is_dead() {
+            return Err(Fail::Escape);
+        }
+        Ok(g)
+    }
+
+    /// Exclusive acquire (mtx_lock, sx_xlock); `try_` does not block.
+    fn xlock(
+        &self,
+        k: &KernelInner,
+        addr: usize,
+        try_: bool,
+        file: *const c_char,
+        line: c_int,
+    ) -> Result<bool, Fail> {
+        let Some(l) = self.get(addr) else {
+            let what = if try_ { "trylock" } else { "lock" };
+            k.record_panic(&format!(
+                "{what} of uninitialized or destroyed lock {addr:#x} @ {}",
+                at(file, line)
+            ));
+            return Err(Fail::Escape);
+        };
+        let me = thread::thread_key();
+        let recurse = match l.kind {
+            Kind::Mtx { recurse, .. } | Kind::Sx { recurse } => recurse,
+        };
+        let mut g = l.lock();
+        if g.owner == me {
+            if recurse {
+                g.recursion += 1;
+                return Ok(true);
+            }
+            if try_ {
+                return Ok(false);
+            }
+            drop(g);
+            let msg = match l.kind {
+                Kind::Mtx { .. } => format!(
+                    "_mtx_lock_sleep: recursed on non-recursive mutex {} @ {}",
+                    l.name,
+                    at(file, line)
+                ),
+                Kind::Sx { .. } => format!(
+                    "_sx_xlock_hard: recursed on non-recursive sx {} @ {}",
+                    l.name,
+                    at(file, line)
+                ),
+            };
+            k.violation(ViolationKind::Lock, msg.clone());
+            k.record_panic(&msg);
+            return Err(Fail::Escape);
+        }
+        if matches!(l.kind, Kind::Sx { .. }) && g.sharers.contains(&me) && !try_ {
+            drop(g);
+            let msg = format!(
+                "_sx_xlock_hard: deadlock: sx {} share-locked by this thread @ {}",
+                l.name,
+                at(file, line)
+            );
+            k.violation(ViolationKind::Lock, msg.clone());
+            k.record_panic(&msg);
+            return Err(Fail::Escape);
+        }
+        let free = |s: &State| s.owner == 0 && s.sharers.is_empty();
+        if try_ {
+            if !free(&g) {
+                return Ok(false);
+            }
+        } else {
+            drop(g);
+            if matches!(l.kind, Kind::Sx { .. }) {
+                self.sleep_check(k, &format!("Acquiring sx lock \"{}\"", l.name));
+            }
+            self.check_order(k, &l.name);
+            g = Self::wait_until(k, &l, l.lock(), free)?;
+        }
+        g.owner = me;
+        g.recursion = 0;
+        l.store_word(me);
+        drop(g);
+        thread::with_held(|h| {
+            h.push(Held {
+                addr,
+                name: l.name.clone(),
+                nonsleepable: matches!(l.kind, Kind::Mtx { .. }) && l.name != "Giant",
+                class: l.class(),
+            });
+        });
+        Ok(true)
+    }
+
+    /// Exclusive release.
+    fn xunlock(&self, k: &KernelInner, addr: usize, file: *const c_char, line: c_int) {
+        let Some(l) = self.get(addr) else {
+            k.violation(
+                ViolationKind::Lock,
+                format!(
+                    "unlock of uninitialized or destroyed lock {addr:#x} @ {}",
+                    at(file, line)
+                ),
+            );
+            return;
+        };
+        let me = thread::thread_key();
+        let mut g = l.lock();
+        if g.owner != me {
+            drop(g);
+            let msg = match l.kind {
+                Kind::Mtx { .. } => format!("mutex {} not owned at {}", l.name, at(file, line)),
+                Kind::Sx { .. } => format!(
+                    "Lock {} not exclusively locked @ {}",
+                    l.name,
+                    at(file, line)
+                ),
+            };
+            k.violation(ViolationKind::Lock, msg);
+            return;
+        }
+        if g.recursion > 0 {
+            g.recursion -= 1;
+            return;
+        }
+        g.owner = 0;
+        l.store_word(match l.kind {
+            Kind::Mtx { .. } => sys::MTX_UNOWNED as usize,
+            Kind::Sx { .. } => sys::SX_LOCK_UNLOCKED as usize,
+        });
+        l.cv.notify_all();
+        drop(g);
+        pop_held(addr);
+    }
+
+    /// Shared acquire (sx_slock).
+    fn slock(
+        &self,
+        k: &KernelInner,
+        addr: usize,
+        file: *const c_char,
+        line: c_int,
+    ) -> Result<(), Fail> {
+        let Some(l) = self.get(addr) else {
+            k.record_panic(&format!(
+                "sx_slock() of uninitialized or destroyed sx {addr:#x} @ {}",
+                at(file, line)
+            ));
+            return Err(Fail::Escape);
+        };
+        let me = thread::thread_key();
+        if l.lock().owner == me {
+            let msg = format!(
+                "_sx_slock_hard: recursed on exclusive sx {} @ {}",
+                l.name,
+                at(file, line)
+            );
+            k.violation(ViolationKind::Lock, msg.clone());
+            k.record_panic(&msg);
+            return Err(Fail::Escape);
+        }
+        self.sleep_check(k, &format!("Acquiring sx lock \"{}\"", l.name));
+        self.check_order(k, &l.name);
+        let mut g = Self::wait_until(k, &l, l.lock(), |s| s.owner == 0)?;
+        g.sharers.push(me);
+        l.store_word((g.sharers.len() << sys::SX_SHARERS_SHIFT) | sys::SX_LOCK_SHARED as usize);
+        drop(g);
+        thread::with_held(|h| {
+            h.push(Held {
+                addr,
+                name: l.name.clone(),
+                nonsleepable: false,
+                class: "sx",
+            });
+        });
+        Ok(())
+    }
+
+    /// Shared release.
+    fn sunlock(&self, k: &KernelInner, addr: usize, file: *const c_char, line: c_int) {
+        let Some(l) = self.get(addr) else {
+            k.violation(
+                ViolationKind::Lock,
+                format!(
+                    "sx_sunlock() of uninitialized or destroyed sx {addr:#x} @ {}",
+                    at(file, line)
+                ),
+            );
+            return;
+        };
+        let me = thread::thread_key();
+        let mut g = l.lock();
+        let Some(i) = g.sharers.iter().position(|&s| s == me) else {
+            drop(g);
+            k.violation(
+                ViolationKind::Lock,
+                format!(
+                    "Lock {} not share-locked by this thread @ {}",
+                    l.name,
+                    at(file, line)
+                ),
+            );
+            return;
+        };
+        g.sharers.swap_remove(i);
+        let word = if g.sharers.is_empty() {
+            sys::SX_LOCK_UNLOCKED as usize
+        } else {
+            (g.sharers.len() << sys::SX_SHARERS_SHIFT) | sys::SX_LOCK_SHARED as usize
+        };
+        l.store_word(word);
+        l.cv.notify_all();
+        drop(g);
+        pop_held(addr);
+    }
+
+    /// Destroy (mtx_destroy / sx_destroy).
+    fn destroy(&self, k: &KernelInner, addr: usize) {
+        let Some(l) = self.get(addr) else {
+            k.violation(
+                ViolationKind::Lock,
+                format!("destroy of uninitialized or destroyed lock {addr:#x}"),
+            );
+            return;
+        };
+        let me = thread::thread_key();
+        let g = l.lock();
+        let held_by_me = g.owner == me;
+        let held = g.owner != 0 || !g.sharers.is_empty();
+        drop(g);
+        match l.kind {
+            Kind::Mtx { .. } if held && !held_by_me => {
+                k.violation(
+                    ViolationKind::Lock,
+                    format!(
+                        "mtx_destroy: destroying mutex {} held by another thread",
+                        l.name
+                    ),
+                );
+            }
+            Kind::Sx { .. } if held => {
+                k.violation(
+                    ViolationKind::Lock,
+                    format!("sx_destroy: sx lock {} still held", l.name),
+                );
+            }
+            _ => {}
+        }
+        if held_by_me {
+            pop_held(addr);
+        }
+        lk(&self.locks).remove(&addr);
+        l.store_word(match l.kind {
+            Kind::Mtx { .. } => sys::MTX_DESTROYED as usize,
+            Kind::Sx { .. } => sys::SX_LOCK_DESTROYED as usize,
+        });
+        l.cv.notify_all();
+    }
+
+    /// Harness-side acquire of a lock by address (Giant around module
+    /// events); `false` if the kernel died while waiting.
+    pub(crate) fn lock_addr(&self, k: &KernelInner, addr: usize) -> bool {
+        self.xlock(k, addr, false, c"kern_linker.c".as_ptr(), 0)
+            .is_ok()
+    }
+
+    /// Harness-side release.
+    pub(crate) fn unlock_addr(&self, k: &KernelInner, addr: usize) {
+        self.xunlock(k, addr, c"kern_linker.c".as_ptr(), 0);
+    }
+
+    /// At the return to user space: a thread must hold no lock
+    /// (`userret`). Reports and releases any.
+    pub(crate) fn userret(&self, k: &KernelInner) {
+        let held: Vec<Held> = thread::with_held(core::mem::take);
+        if held.is_empty() {
+            return;
+        }
+        let names: Vec<&str> = held.iter().map(|h| h.name.as_str()).collect();
+        k.violation(
+            ViolationKind::Lock,
+            format!(
+                "userret: Returning with {} locks held: {}",
+                held.len(),
+                names.join(", ")
+            ),
+        );
+        let me = thread::thread_key();
+        for h in &held {
+            if let Some(l) = self.get(h.addr) {
+                let mut g = l.lock();
+                if g.owner == me {
+                    g.owner = 0;
+                    g.recursion = 0;
+                }
+                if let Some(i) = g.sharers.iter().position(|&s| s == me) {
+                    g.sharers.swap_remove(i);
+                }
+                l.cv.notify_all();
+            }
+        }
+    }
+
+    /// Forgets every lock whose structure lies in `range` (the mapping of
+    /// an unloaded module); reports those still initialised.
+    pub(crate) fn forget_range(&self, k: &KernelInner, start: usize, len: usize) {
+        let mut locks = lk(&self.locks);
+        let gone: Vec<usize> = locks
+            .keys()
+            .copied()
+            .filter(|&a| a >= start && a - start < len)
+            .collect();
+        for a in gone {
+            if let Some(l) = locks.remove(&a) {
+                k.violation(
+                    ViolationKind::Lock,
+                    format!(
+                        "lock \"{}\" ({}) was not destroyed before its module was unloaded",
+                        l.name,
+                        l.class()
+                    ),
+                );
+            }
+        }
+    }
+}
+
+fn pop_held(addr: usize) {
+    thread::with_held(|h| {
+        if let Some(i) = h.iter().rposition(|x| x.addr == addr) {
+            h.remove(i);
+        }
+    });
+}
+
+fn kernel<'a>() -> &'a KernelInner {
+    match thread::current() {
+        Some(k) => k,
+        None => std::process::abort(),
+    }
+}
+
+/// `struct mtx` from the address of its `mtx_lock` (`mtxlock2mtx`).
+fn mtx_of(c: *mut usize) -> usize {
+    (c as usize).wrapping_sub(offset_of!(sys::mtx, mtx_lock))
+}
+
+/// _mtx_init(9).
+///
+/// # Safety
+/// `c` must point to the `mtx_lock` of a `struct mtx` the caller owns.
+unsafe extern "C" fn harness_mtx_init(
+    c: *mut usize,
+    name: *const c_char,
+    _type: *const c_char,
+    opts: c_int,
+) {
+    let k = kernel();
+    let m = mtx_of(c) as *mut sys::mtx;
+    let opts = opts.cast_unsigned();
+    let spin = opts & sys::MTX_SPIN != 0;
+    let recurse = opts & sys::MTX_RECURSE != 0;
+    let mut flags = sys::LO_INITIALIZED;
+    if recurse {
+        flags |= sys::LO_RECURSABLE;
+    }
+    if opts & sys::MTX_NOWITNESS == 0 {
+        flags |= sys::LO_WITNESS;
+    }
+    // SAFETY: by the caller's contract `m` is the module's mutex.
+    let lo = unsafe { &mut (*m).lock_object };
+    if lo.lo_flags & sys::LO_INITIALIZED != 0
+        && opts & sys::MTX_NEW == 0
+        && k.locks.get(m as usize).is_some()
+    {
+        k.violation(
+            ViolationKind::Lock,
+            format!(
+                "lock \"{}\" {:#x} already initialized",
+                cstr(name),
+                m as usize
+            ),
+        );
+    }
+    lo.lo_name = name;
+    lo.lo_flags = flags;
+    lo.lo_data = 0;
+    lo.lo_witness = core::ptr::null_mut();
+    k.locks.init(
+        m as usize,
+        c as usize,
+        cstr(name),
+        Kind::Mtx { spin, recurse },
+    );
+    if let Some(l) = k.locks.get(m as usize) {
+        l.store_word(sys::MTX_UNOWNED as usize);
+    }
+}
+
+/// _mtx_destroy(9).
+extern "C" fn harness_mtx_destroy(c: *mut usize) {
+    let k = kernel();
+    k.locks.destroy(k, mtx_of(c));
+}
+
+/// __mtx_lock_flags (mtx_lock(9)).
+extern "C" fn harness_mtx_lock_flags(
+    c: *mut usize,
+    _opts: c_int,
+    file: *const c_char,
+    line: c_int,
+) {
+    let k = kernel();
+    let r = k.locks.xlock(k, mtx_of(c), false, file, line);
+    if r.is_err() {
+        thread::escape();
+    }
+}
+
+/// __mtx_unlock_flags (mtx_unlock(9)).
+extern "C" fn harness_mtx_unlock_flags(
+    c: *mut usize,
+    _opts: c_int,
+    file: *const c_char,
+    line: c_int,
+) {
+    let k = kernel();
+    k.locks.xunlock(k, mtx_of(c), file, line);
+}
+
+/// _mtx_trylock_flags_ (mtx_trylock(9)).
+extern "C" fn harness_mtx_trylock_flags(
+    c: *mut usize,
+    _opts: c_int,
+    file: *const c_char,
+    line: c_int,
+) -> c_int {
+    let k = kernel();
+    match k.locks.xlock(k, mtx_of(c), true, file, line) {
+        Ok(got) => c_int::from(got),
+        Err(Fail::Escape) => thread::escape(),
+    }
+}
+
+/// sx_init_flags(9).
+///
+/// # Safety
+/// `sx` must point to a `struct sx` the caller owns.
+unsafe extern "C" fn harness_sx_init_flags(sx: *mut sys::sx, name: *const c_char, opts: c_int) {
+    let k = kernel();
+    let opts = opts.cast_unsigned();
+    let recurse = opts & sys::SX_RECURSE != 0;
+    let mut flags = sys::LO_INITIALIZED | sys::LO_SLEEPABLE | sys::LO_UPGRADABLE;
+    if recurse {
+        flags |= sys::LO_RECURSABLE;
+    }
+    // SAFETY: by the caller's contract.
+    let s = unsafe { &mut *sx };
+    s.lock_object.lo_name = name;
+    s.lock_object.lo_flags = flags;
+    s.lock_object.lo_data = 0;
+    s.sx_lock = u64::from(sys::SX_LOCK_UNLOCKED);
+    let word = (&raw mut s.sx_lock) as usize;
+    k.locks
+        .init(sx as usize, word, cstr(name), Kind::Sx { recurse });
+}
+
+/// sx_destroy(9).
+extern "C" fn harness_sx_destroy(sx: *mut sys::sx) {
+    let k = kernel();
+    k.locks.destroy(k, sx as usize);
+}
+
+/// _sx_xlock (sx_xlock(9)).
+extern "C" fn harness_sx_xlock(
+    sx: *mut sys::sx,
+    _opts: c_int,
+    file: *const c_char,
+    line: c_int,
+) -> c_int {
+    let k = kernel();
+    if k.locks.xlock(k, sx as usize, false, file, line).is_err() {
+        thread::escape();
+    }
+    0
+}
+
+/// _sx_xunlock (sx_xunlock(9)).
+extern "C" fn harness_sx_xunlock(sx: *mut sys::sx, file: *const c_char, line: c_int) {
+    let k = kernel();
+    k.locks.xunlock(k, sx as usize, file, line);
+}
+
+/// _sx_slock (sx_slock(9)).
+extern "C" fn harness_sx_slock(
+    sx: *mut sys::sx,
+    _opts: c_int,
+    file: *const c_char,
+    line: c_int,
+) -> c_int {
+    let k = kernel();
+    if k.locks.slock(k, sx as usize, file, line).is_err() {
+        thread::escape();
+    }
+    0
+}
+
+/// _sx_sunlock (sx_sunlock(9)).
+extern "C" fn harness_sx_sunlock(sx: *mut sys::sx, file: *const c_char, line: c_int) {
+    let k = kernel();
+    k.locks.sunlock(k, sx as usize, file, line);
+}
+
+/// sx_try_xlock_ (sx_try_xlock(9)).
+extern "C" fn harness_sx_try_xlock(sx: *mut sys::sx, file: *const c_char, line: c_int) -> c_int {
+    let k = kernel();
+    match k.locks.xlock(k, sx as usize, true, file, line) {
+        Ok(got) => c_int::from(got),
+        Err(Fail::Escape) => thread::escape(),
+    }
+}
+
+/// Unused; keeps `c_void` imported for signatures above.
+#[allow(dead_code, reason = "type alias for documentation")]
+type Opaque = c_void;

@@ -1,0 +1,542 @@
+// SPDX-License-Identifier: BSD-2-Clause
+//! malloc(9): `malloc`, `malloc_aligned`, `realloc`, `reallocf`, `free`,
+//! `malloc_init`, `malloc_uninit`, with per-type statistics, poisoning and
+//! fault injection.
+//!
+//! Followed: `sys/kern/kern_malloc.c` (FreeBSD 15) and `malloc(9)`.
+//!
+//! * Sizes are rounded to the `kmemzones` buckets (16, 32, 64, 128, 256,
+//!   384, 512, 1024, ..., 65536 bytes), larger requests to whole pages, and
+//!   the statistics count bucket sizes, as `malloc_type_zone_allocated`
+//!   does (so the "leaked" bytes match FreeBSD's message).
+//! * Alignment: malloc(9) promises memory "suitably aligned for storage of
+//!   any type of object"; in fact a UMA bucket of size `s` lays items out
+//!   at multiples of `s` in a page-aligned slab, so an item is aligned to
+//!   the largest power of two dividing its bucket size (a 384-byte item to
+//!   128), and a large allocation to a page. `malloc_domainset_aligned`
+//!   relies on that ("malloc zones provide alignment equal to their
+//!   size"); the harness reproduces exactly this alignment.
+//! * `M_WAITOK` never returns NULL. Exactly one of `M_WAITOK`/`M_NOWAIT`
+//!   must be given (`malloc_dbg`: "Bad malloc flags").
+//! * Memory not requested with `M_ZERO` is filled with `0xdeadc0de`, and
+//!   freed memory is too, as an `INVARIANTS` kernel's trash functions do
+//!   (`sys/vm/uma_dbg.c`).
+//! * Fault injection follows `MALLOC_MAKE_FAILURES`
+//!   (`debug.malloc.failure_rate`: every Nth `M_NOWAIT` allocation
+//!   fails), plus "exactly the Nth from now" and "all".
+//! * `malloc_uninit` reports a type that still has memory: "Warning:
+//!   memory type %s leaked memory on destroy (%ld allocations, %ld bytes
+//!   leaked)." (printed, and recorded as a violation so the test fails).
+
+use super::FuncEntry;
+use crate::kernel::{KernelInner, ViolationKind};
+use crate::lowmem::PAGE_SIZE;
+use crate::thread;
+use core::ffi::{c_int, c_void};
+use std::alloc::Layout;
+use std::collections::HashMap;
+use std::sync::{Mutex, MutexGuard, PoisonError};
+
+pub(super) fn functions(v: &mut Vec<FuncEntry>) {
+    v.extend_from_slice(&[
+        ("malloc", harness_malloc as *const () as usize),
+        (
+            "malloc_aligned",
+            harness_malloc_aligned as *const () as usize,
+        ),
+        ("realloc", harness_realloc as *const () as usize),
+        ("reallocf", harness_reallocf as *const () as usize),
+        ("free", harness_free as *const () as usize),
+        ("malloc_init", harness_malloc_init as *const () as usize),
+        ("malloc_uninit", harness_malloc_uninit as *const () as usize),
+    ]);
+}
+
+/// `kmemzones[]` of kern_malloc.c.
+const ZONES: [usize; 14] = [
+    16, 32, 64, 128, 256, 384, 512, 1024, 2048, 4096, 8192, 16384, 32768, 65536,
+];
+
+/// The INVARIANTS trash pattern (`uma_junk`).
+const JUNK: u32 = 0xdead_c0de;
+
+/// When `M_NOWAIT` allocations fail.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
+pub enum FailPolicy {
+    /// Never (the default).
+    #[default]
+    Never,
+    /// Every Nth allocation (as `debug.malloc.failure_rate = N`).
+    EveryNth(u64),
+    /// Exactly the Nth allocation from now (1 = the next one), once.
+    NthFromNow(u64),
+    /// All of them.
+    All,
+}
+
+/// Statistics of one malloc type (as `vmstat -m` shows them).
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct MallocStats {
+    /// The type's short description (`vmstat -m`'s "Type").
+    pub name: String,
+    /// Allocations not yet freed ("InUse").
+    pub live_allocs: u64,
+    /// Bytes (bucket sizes) not yet freed ("MemUse").
+    pub live_bytes: u64,
+    /// Successful allocations ("Requests").
+    pub total_allocs: u64,
+    /// Frees.
+    pub total_frees: u64,
+    /// Allocations that returned NULL (injected failures).
+    pub failures: u64,
+}
+
+struct Alloc {
+    layout: Layout,
+    mtp: usize,
+}
+
+#[derive(Default)]
+struct Inner {
+    allocs: HashMap<usize, Alloc>,
+    types: HashMap<usize, MallocStats>,
+    /// `M_NOWAIT` allocation attempts (for "count, then fail each").
+    nowait_seen: u64,
+    /// All allocation attempts.
+    all_seen: u64,
+    policy: FailPolicy,
+    /// Position within the current policy.
+    countdown: u64,
+    /// Stricter than FreeBSD: `M_WAITOK` allocations fail too.
+    strict: bool,
+}
+
+/// The malloc state of one kernel.
+#[derive(Default)]
+pub(crate) struct MallocState {
+    inner: Mutex<Inner>,
+}
+
+fn junk(p: *mut u8, len: usize) {
+    let pat = JUNK.to_le_bytes();
+    for i in 0..len {
+        // SAFETY: callers pass a block they own of at least `len` bytes.
+        unsafe { *p.wrapping_add(i) = pat[i % 4] };
+    }
+}
+
+/// Bucket size and alignment for a request.
+fn bucket(size: usize) -> Option<(usize, usize)> {
+    if let Some(&z) = ZONES.iter().find(|&&z| z >= size) {
+        let align = (1usize << z.trailing_zeros()).min(PAGE_SIZE);
+        Some((z, align))
+    } else {
+        Some((crate::lowmem::round_up(size, PAGE_SIZE)?, PAGE_SIZE))
+    }
+}
+
+impl MallocState {
+    fn lock(&self) -> MutexGuard<'_, Inner> {
+        self.inner.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// Registers a type (malloc_init, or the kernel's own types).
+    pub(crate) fn init_type(&self, mtp: usize, name: String) {
+        self.lock().types.insert(
+            mtp,
+            MallocStats {
+                name,
+                ..MallocStats::default()
+            },
+        );
+    }
+
+    /// Statistics of the type called `name`.
+    pub(crate) fn stats(&self, name: &str) -> Option<MallocStats> {
+        self.lock().types.values().find(|t| t.name == name).cloned()
+    }
+
+    /// Every type's statistics.
+    pub(crate) fn all_stats(&self) -> Vec<MallocStats> {
+        let mut v: Vec<MallocStats> = self.lock().types.values().cloned().collect();
+        v.sort_by(|a, b| a.name.cmp(&b.name));
+        v
+    }
+
+    pub(crate) fn set_policy(&self, p: FailPolicy) {
+        let mut i = self.lock();
+        i.policy = p;
+        i.countdown = 0;
+    }
+
+    pub(crate) fn set_strict(&self, on: bool) {
+        self.lock().strict = on;
+    }
+
+    /// (`M_NOWAIT` attempts, all attempts) so far.
+    pub(crate) fn counts(&self) -> (u64, u64) {
+        let i = self.lock();
+        (i.nowait_seen, i.all_seen)
+    }
+
+    /// Whether this allocation is to fail (and counts it).
+    fn should_fail(i: &mut Inner, nowait: bool) -> bool {
+        i.all_seen += 1;
+        if nowait {
+            i.nowait_seen += 1;
+        }
+        if !nowait && !i.strict {
+            return false;
+        }
+        match i.policy {
+            FailPolicy::Never => false,
+            FailPolicy::All => true,
+            FailPolicy::EveryNth(n) => {
+                i.countdown += 1;
+                n > 0 && i.countdown.is_multiple_of(n)
+            }
+            FailPolicy::NthFromNow(n) => {
+                i.countdown += 1;
+                if i.countdown == n {
+                    i.policy = FailPolicy::Never;
+                    i.countdown = 0;
+                    true
+                } else {
+                    false
+                }
+            }
+        }
+    }
+
+    /// malloc(9).
+    pub(crate) fn malloc(&self, k: &KernelInner, size: usize, mtp: usize, flags: u32) -> *mut u8 {
+        let mut flags = flags;
+        let wait = flags & (sys::M_WAITOK | sys::M_NOWAIT);
+        if wait != sys::M_WAITOK && wait != sys::M_NOWAIT {
+            k.console(&format!("Bad malloc flags: {wait:x}\n"));
+            k.violation(
+                ViolationKind::Malloc,
+                format!("malloc: bad malloc flags {flags:#x} (exactly one of M_WAITOK, M_NOWAIT)"),
+            );
+            flags |= sys::M_WAITOK;
+            flags &= !sys::M_NOWAIT;
+        }
+        let nowait = flags & sys::M_NOWAIT != 0;
+        if !nowait {
+            k.locks.sleep_check(k, "malloc(M_WAITOK)");
+        }
+        let Some((bsize, align)) = bucket(size) else {
+            return core::ptr::null_mut();
+        };
+        let mut i = self.lock();
+        if !i.types.contains_key(&mtp) {
+            drop(i);
+            k.violation(ViolationKind::Malloc, format!("malloc: malloc type {mtp:#x} was not initialised (MALLOC_DEFINE's malloc_init did not run)"));
+            i = self.lock();
+            i.types.insert(
+                mtp,
+                MallocStats {
+                    name: format!("<unknown {mtp:#x}>"),
+                    ..MallocStats::default()
+                },
+            );
+        }
+        if Self::should_fail(&mut i, nowait) {
+            if let Some(t) = i.types.get_mut(&mtp) {
+                t.failures += 1;
+            }
+            return core::ptr::null_mut();
+        }
+        let Ok(layout) = Layout::from_size_align(bsize, align) else {
+            return core::ptr::null_mut();
+        };
+        // SAFETY: `layout` has a non-zero size (the smallest bucket is 16).
+        let p = unsafe { std::alloc::alloc(layout) };
+        if p.is_null() {
+            drop(i);
+            if nowait {
+                return p;
+            }
+            std::alloc::handle_alloc_error(layout);
+        }
+        if flags & sys::M_ZERO != 0 {
+            // SAFETY: `p` is a fresh block of `bsize` bytes.
+            unsafe { core::ptr::write_bytes(p, 0, bsize) };
+        } else {
+            junk(p, bsize);
+        }
+        i.allocs.insert(p as usize, Alloc { layout, mtp });
+        if let Some(t) = i.types.get_mut(&mtp) {
+            t.live_allocs += 1;
+            t.live_bytes += bsize as u64;
+            t.total_allocs += 1;
+        }
+        p
+    }
+
+    /// free(9).
+    pub(crate) fn free(&self, k: &KernelInner, addr: usize, mtp: usize) {
+        if addr == 0 {
+            return;
+        }
+        let mut i = self.lock();
+        let Some(a) = i.allocs.remove(&addr) else {
+            drop(i);
+            k.violation(
+                ViolationKind::Malloc,
+                format!("free: address {addr:#x} has not been allocated"),
+            );
+            return;
+        };
+        let owner = a.mtp;
+        if owner != mtp {
+            let (was, now) = (
+                i.types
+                    .get(&owner)
+                    .map(|t| t.name.clone())
+                    .unwrap_or_default(),
+                i.types
+                    .get(&mtp)
+                    .map(|t| t.name.clone())
+                    .unwrap_or_else(|| format!("{mtp:#x}")),
+            );
+            drop(i);
+            k.violation(
+                ViolationKind::Malloc,
+                format!("free: address {addr:#x} allocated as type {was}, freed as type {now}"),
+            );
+            i = self.lock();
+        }
+        if let Some(t) = i.types.get_mut(&owner) {
+            t.live_allocs = t.live_allocs.saturating_sub(1);
+            t.live_bytes = t.live_bytes.saturating_sub(a.layout.size() as u64);
+            t.total_frees += 1;
+        }
+        drop(i);
+        junk(addr as *mut u8, a.layout.size());
+        // SAFETY: `addr` was returned by `alloc` with this layout (it was in
+        // the table) and is removed from the table, so freed once.
+        unsafe { std::alloc::dealloc(addr as *mut u8, a.layout) };
+    }
+
+    /// The bucket size of a live allocation.
+    fn alloc_size(&self, addr: usize) -> Option<usize> {
+        self.lock().allocs.get(&addr).map(|a| a.layout.size())
+    }
+
+    /// malloc_uninit(9): leak check and removal of the type.
+    pub(crate) fn uninit(&self, k: &KernelInner, mtp: usize, fallback: &str) {
+        let t = self.lock().types.remove(&mtp);
+        let Some(t) = t else {
+            k.violation(
+                ViolationKind::Malloc,
+                format!("malloc_uninit: type '{fallback}' not found"),
+            );
+            return;
+        };
+        if t.live_allocs > 0 || t.live_bytes > 0 {
+            let msg = format!(
+                "Warning: memory type {} leaked memory on destroy ({} allocations, {} bytes leaked).",
+                t.name, t.live_allocs, t.live_bytes
+            );
+            k.console(&format!("{msg}\n"));
+            k.violation(ViolationKind::Leak, msg);
+        }
+    }
+
+    /// Forgets the types whose structure lies in `start..start + len`
+    /// (an unloaded module that did not `malloc_uninit`); returns their
+    /// names.
+    pub(crate) fn forget_types_in(&self, start: usize, len: usize) -> Vec<String> {
+        let mut i = self.lock();
+        let gone: Vec<usize> = i
+            .types
+            .keys()
+            .copied()
+            .filter(|&a| a >= start && a - start < len)
+            .collect();
+        gone.iter()
+            .filter_map(|a| i.types.remove(a))
+            .map(|t| t.name)
+            .collect()
+    }
+
+    /// Frees every allocation (kernel teardown).
+    pub(crate) fn release_all(&self) {
+        let mut i = self.lock();
+        for (addr, a) in i.allocs.drain() {
+            // SAFETY: each entry was allocated with its layout and is
+            // removed from the table here, so freed once; no module code
+            // runs any more.
+            unsafe { std::alloc::dealloc(addr as *mut u8, a.layout) };
+        }
+    }
+}
+
+fn kernel<'a>() -> &'a KernelInner {
+    match thread::current() {
+        Some(k) => k,
+        None => std::process::abort(),
+    }
+}
+
+fn flags_of(f: c_int) -> u32 {
+    f.cast_unsigned()
+}
+
+/// malloc(9).
+extern "C" fn harness_malloc(size: usize, mtp: *mut sys::malloc_type, flags: c_int) -> *mut c_void {
+    let k = kernel();
+    k.malloc
+        .malloc(k, size, mtp as usize, flags_of(flags))
+        .cast()
+}
+
+/// malloc_aligned(9) (`malloc_domainset_aligned` in kern_malloc.c).
+extern "C" fn harness_malloc_aligned(
+    size: usize,
+    align: usize,
+    mtp: *mut sys::malloc_type,
+    flags: c_int,
+) -> *mut c_void {
+    let k = kernel();
+    if !align.is_power_of_two() || align > PAGE_SIZE {
+        k.violation(
+            ViolationKind::Malloc,
+            format!("malloc_domainset_aligned: wrong align {align:#x} size {size:#x}"),
+        );
+    }
+    let size = size.max(1);
+    let asize = if size <= align {
+        align
+    } else {
+        size.next_power_of_two()
+    };
+    k.malloc
+        .malloc(k, asize, mtp as usize, flags_of(flags))
+        .cast()
+}
+
+/// realloc(9).
+extern "C" fn harness_realloc(
+    addr: *mut c_void,
+    size: usize,
+    mtp: *mut sys::malloc_type,
+    flags: c_int,
+) -> *mut c_void {
+    let k = kernel();
+    if addr.is_null() {
+        return k
+            .malloc
+            .malloc(k, size, mtp as usize, flags_of(flags))
+            .cast();
+    }
+    let Some(alloc) = k.malloc.alloc_size(addr as usize) else {
+        k.violation(
+            ViolationKind::Malloc,
+            format!(
+                "realloc: address {:#x} has not been allocated",
+                addr as usize
+            ),
+        );
+        return core::ptr::null_mut();
+    };
+    // Reuse the block if the new size fits and is more than half of it
+    // (REALLOC_FRACTION 1).
+    if size <= alloc && (size > alloc >> 1 || alloc == ZONES[0]) {
+        return addr;
+    }
+    let new = k.malloc.malloc(k, size, mtp as usize, flags_of(flags));
+    if new.is_null() {
+        return core::ptr::null_mut();
+    }
+    // SAFETY: both blocks are live and at least `min(size, alloc)` long.
+    unsafe { core::ptr::copy_nonoverlapping(addr.cast::<u8>(), new, size.min(alloc)) };
+    k.malloc.free(k, addr as usize, mtp as usize);
+    new.cast()
+}
+
+/// reallocf(9).
+extern "C" fn harness_reallocf(
+    addr: *mut c_void,
+    size: usize,
+    mtp: *mut sys::malloc_type,
+    flags: c_int,
+) -> *mut c_void {
+    let p = harness_realloc(addr, size, mtp, flags);
+    if p.is_null() {
+        let k = kernel();
+        k.malloc.free(k, addr as usize, mtp as usize);
+    }
+    p
+}
+
+/// free(9).
+extern "C" fn harness_free(addr: *mut c_void, mtp: *mut sys::malloc_type) {
+    let k = kernel();
+    k.malloc.free(k, addr as usize, mtp as usize);
+}
+
+/// Reads `ks_shortdesc`.
+///
+/// # Safety
+/// `mtp` must point to a `struct malloc_type`.
+unsafe fn type_name(mtp: *const sys::malloc_type) -> String {
+    // SAFETY: by the caller's contract.
+    let desc = unsafe { (*mtp).ks_shortdesc };
+    if desc.is_null() {
+        return String::from("(null)");
+    }
+    // SAFETY: a malloc type's description is a NUL-terminated string
+    // (MALLOC_DEFINE's string literal).
+    unsafe { core::ffi::CStr::from_ptr(desc) }
+        .to_string_lossy()
+        .into_owned()
+}
+
+/// malloc_init (the SYSINIT of MALLOC_DEFINE).
+///
+/// # Safety
+/// `data` must point to the module's `struct malloc_type`.
+unsafe extern "C" fn harness_malloc_init(data: *mut c_void) {
+    let k = kernel();
+    let mtp = data.cast::<sys::malloc_type>();
+    // SAFETY: by the caller's contract.
+    let version = unsafe { (*mtp).ks_version };
+    if version != u64::from(sys::M_VERSION) {
+        // kern_malloc.c panics: "malloc_init: unsupported malloc type version".
+        k.record_panic(&format!(
+            "malloc_init: unsupported malloc type version {version}"
+        ));
+        thread::escape();
+    }
+    // SAFETY: as above.
+    let name = unsafe { type_name(mtp) };
+    k.malloc.init_type(mtp as usize, name);
+}
+
+/// malloc_uninit (the SYSUNINIT of MALLOC_DEFINE).
+///
+/// # Safety
+/// `data` must point to the module's `struct malloc_type`.
+unsafe extern "C" fn harness_malloc_uninit(data: *mut c_void) {
+    let k = kernel();
+    let mtp = data.cast::<sys::malloc_type>();
+    // SAFETY: by the caller's contract.
+    let name = unsafe { type_name(mtp) };
+    k.malloc.uninit(k, mtp as usize, &name);
+}
+
+#[cfg(test)]
+mod tests {
+    use super::bucket;
+
+    #[test]
+    fn buckets_and_alignment_follow_kmemzones() {
+        assert_eq!(bucket(0), Some((16, 16)));
+        assert_eq!(bucket(17), Some((32, 32)));
+        assert_eq!(bucket(300), Some((384, 128)));
+        assert_eq!(bucket(65536), Some((65536, 4096)));
+        assert_eq!(bucket(65537), Some((69632, 4096)));
+    }
+}

@@ -1,0 +1,161 @@
+// SPDX-License-Identifier: BSD-2-Clause
+//! The kernel linker: `kldload(2)`, `kldunload(2)`, `kldstat(2)`.
+//!
+//! Followed: `sys/kern/kern_linker.c` (`kern_kldload`,
+//! `linker_load_module`, `linker_load_file`, `linker_load_dependencies`,
+//! `linker_file_register_modules`, `linker_file_sysinit`,
+//! `linker_file_sysuninit`, `linker_file_unload`, `kern_kldunload`,
+//! `modlist_lookup2`), `sys/kern/kern_module.c` (`module_register`,
+//! `module_register_init`, `module_quiesce`, `module_unload`) and
+//! `sys/kern/link_elf_obj.c` (see `elf.rs` and `reloc.rs`).
+//!
+//! On FreeBSD a module whose `MOD_LOAD` fails is released by
+//! `module_register_init` (after a `MOD_UNLOAD`); `linker_load_file` then
+//! finds that the file had modules and has none left, unloads it (running
+//! its SYSUNINITs, as the file was already marked linked) and fails the
+//! load with `ENOEXEC`, which `kldload(8)` reports as "an error occurred
+//! while loading module". A `MODULE_DEPEND` that cannot be satisfied
+//! (including the one on `kernel` that `DECLARE_MODULE` adds) prints
+//! "KLD %s: depends on %s - not available or version mismatch" and fails
+//! with `ENOENT` (the module search found nothing), as on FreeBSD.
+
+pub(crate) mod elf;
+mod linker;
+pub(crate) mod reloc;
+
+pub(crate) use linker::{
+    kldload, kldstat, kldunload, module_register_init, set_module_path, unload_all,
+};
+
+use std::path::PathBuf;
+use std::sync::Mutex;
+
+/// The emulated kernel's version (`__FreeBSD_version` of 15.0-RELEASE).
+pub const KERNEL_VERSION: i32 = 1_500_068;
+
+/// The file id of the kernel itself.
+pub(crate) const KERNEL_FILE_ID: i32 = 1;
+
+/// A loaded file (`struct linker_file`).
+pub(crate) struct LinkerFile {
+    pub(crate) id: i32,
+    pub(crate) filename: String,
+    pub(crate) pathname: String,
+    pub(crate) obj: elf::Object,
+    pub(crate) refs: u32,
+    pub(crate) userrefs: u32,
+    /// Files this one depends on (`KERNEL_FILE_ID` for the kernel).
+    pub(crate) deps: Vec<i32>,
+    /// SYSINITs have run.
+    pub(crate) linked: bool,
+    /// Module ids, in `lf->modules` order.
+    pub(crate) modules: Vec<i32>,
+    /// Static OIDs registered from `set_sysctl_set`.
+    pub(crate) sysctls: Vec<usize>,
+}
+
+/// A registered module (`struct module`).
+pub(crate) struct Module {
+    pub(crate) id: i32,
+    pub(crate) name: String,
+    pub(crate) file: i32,
+    pub(crate) handler: usize,
+    pub(crate) arg: usize,
+    /// The opaque `module_t` handed to the handler.
+    pub(crate) handle: Box<[u64; 16]>,
+}
+
+/// A provided interface (`struct modlist`): `MODULE_VERSION`.
+pub(crate) struct Provided {
+    pub(crate) name: String,
+    pub(crate) version: i32,
+    pub(crate) container: i32,
+}
+
+/// The linker's state.
+pub(crate) struct Linker {
+    #[allow(
+        clippy::vec_box,
+        reason = "files must not move: the ifunc pass keeps a pointer to one"
+    )]
+    pub(crate) files: Vec<Box<LinkerFile>>,
+    pub(crate) modules: Vec<Module>,
+    pub(crate) found: Vec<Provided>,
+    pub(crate) next_file_id: i32,
+    pub(crate) next_mod_id: i32,
+    /// References to the kernel file.
+    pub(crate) kernel_refs: u32,
+    /// `kern.module_path`.
+    pub(crate) module_path: Vec<PathBuf>,
+}
+
+impl Default for Linker {
+    fn default() -> Self {
+        Linker {
+            files: Vec::new(),
+            modules: Vec::new(),
+            found: vec![Provided {
+                name: String::from("kernel"),
+                version: KERNEL_VERSION,
+                container: KERNEL_FILE_ID,
+            }],
+            next_file_id: KERNEL_FILE_ID + 1,
+            next_mod_id: 1,
+            kernel_refs: 1,
+            module_path: Vec::new(),
+        }
+    }
+}
+
+/// The linker of one kernel: `kld` serialises loads and unloads (the
+/// `kld_sx` lock), `state` is held only briefly (never across module
+/// code).
+#[derive(Default)]
+pub(crate) struct LinkerState {
+    pub(crate) kld: Mutex<()>,
+    pub(crate) state: Mutex<Linker>,
+}
+
+/// One line of `kldstat`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct KldStat {
+    /// File id.
+    pub id: i32,
+    /// References.
+    pub refs: u32,
+    /// Load address.
+    pub address: usize,
+    /// Size in bytes.
+    pub size: usize,
+    /// File name (`hello.ko`).
+    pub name: String,
+    /// Path it was loaded from.
+    pub pathname: String,
+}
+
+/// What to unload: a file id or a name (as `kldunload -i`/`-n`).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum KldTarget {
+    /// A file id.
+    Id(i32),
+    /// A file name (`hello` or `hello.ko`).
+    Name(String),
+}
+
+impl From<i32> for KldTarget {
+    fn from(id: i32) -> Self {
+        KldTarget::Id(id)
+    }
+}
+
+impl From<&str> for KldTarget {
+    fn from(n: &str) -> Self {
+        KldTarget::Name(n.to_owned())
+    }
+}
+
+impl From<String> for KldTarget {
+    fn from(n: String) -> Self {
+        KldTarget::Name(n)
+    }
+}

@@ -1,0 +1,914 @@
+// SPDX-License-Identifier: BSD-2-Clause
+//! Load, dependencies, modules, SYSINITs, unload: `kern_linker.c` and
+//! `kern_module.c` (see the parent module for the rules followed).
+
+use super::elf::{self, LoadError, Object};
+use super::reloc::{self, Pass, Resolved};
+use super::{KERNEL_FILE_ID, KldStat, KldTarget, Linker, LinkerFile, Module, Provided};
+use crate::errno::{Errno, Error};
+use crate::kernel::{KernelInner, ViolationKind};
+use crate::kpi::{self, KSym};
+use crate::thread::{self, Env, Panicked};
+use core::ffi::CStr;
+use std::path::PathBuf;
+use std::sync::{MutexGuard, PoisonError};
+
+/// A `mod_depend`.
+#[derive(Clone, Copy, Debug)]
+struct VerInfo {
+    min: i32,
+    pref: i32,
+    max: i32,
+}
+
+/// One `set_modmetadata_set` entry, read through `sys::mod_metadata`.
+struct Meta {
+    kind: u32,
+    data: usize,
+    name: String,
+}
+
+fn st(k: &KernelInner) -> MutexGuard<'_, Linker> {
+    k.linker
+        .state
+        .lock()
+        .unwrap_or_else(PoisonError::into_inner)
+}
+
+fn cstr_at(p: *const core::ffi::c_char) -> String {
+    if p.is_null() {
+        return String::new();
+    }
+    // SAFETY: metadata strings are NUL-terminated strings in the module's
+    // mapping (relocated).
+    unsafe { CStr::from_ptr(p) }.to_string_lossy().into_owned()
+}
+
+/// Reads a linker set's pointer array.
+fn read_set(bounds: Option<(usize, usize)>) -> Vec<usize> {
+    let Some((start, stop)) = bounds else {
+        return Vec::new();
+    };
+    let n = (stop.saturating_sub(start)) / 8;
+    (0..n)
+        .map(|i| {
+            // SAFETY: the set section lies in the module's mapping; each
+            // entry is a relocated pointer, read unaligned to be safe.
+            unsafe { ((start + i * 8) as *const usize).read_unaligned() }
+        })
+        .collect()
+}
+
+fn metadata(obj: &Object) -> Vec<Meta> {
+    read_set(obj.set_bounds("modmetadata_set"))
+        .into_iter()
+        .filter(|&p| p != 0)
+        .map(|p| {
+            // SAFETY: each entry points to a `struct mod_metadata` of the
+            // module (MODULE_DEPEND/VERSION/DECLARE_MODULE), relocated.
+            let md = unsafe { &*(p as *const sys::mod_metadata) };
+            Meta {
+                kind: md.md_type.cast_unsigned(),
+                data: md.md_data as usize,
+                name: cstr_at(md.md_cval),
+            }
+        })
+        .collect()
+}
+
+fn version_of(m: &Meta) -> i32 {
+    // SAFETY: MDT_VERSION's data is a `struct mod_version`.
+    unsafe { (*(m.data as *const sys::mod_version)).mv_version }
+}
+
+fn verinfo_of(m: &Meta) -> VerInfo {
+    // SAFETY: MDT_DEPEND's data is a `struct mod_depend`.
+    let d = unsafe { &*(m.data as *const sys::mod_depend) };
+    VerInfo {
+        min: d.md_ver_minimum,
+        pref: d.md_ver_preferred,
+        max: d.md_ver_maximum,
+    }
+}
+
+/// `modlist_lookup`.
+fn modlist_lookup(l: &Linker, name: &str, ver: i32) -> Option<usize> {
+    l.found
+        .iter()
+        .position(|m| m.name == name && (ver == 0 || m.version == ver))
+}
+
+/// `modlist_lookup2`.
+fn modlist_lookup2(l: &Linker, name: &str, v: Option<VerInfo>) -> Option<usize> {
+    let Some(v) = v else {
+        return modlist_lookup(l, name, 0);
+    };
+    let mut best: Option<usize> = None;
+    for (i, m) in l.found.iter().enumerate() {
+        if m.name != name {
+            continue;
+        }
+        if m.version == v.pref {
+            return Some(i);
+        }
+        if m.version >= v.min
+            && m.version <= v.max
+            && best.is_none_or(|b| m.version > l.found[b].version)
+        {
+            best = Some(i);
+        }
+    }
+    best
+}
+
+fn basename(path: &str) -> &str {
+    match path.rfind('/') {
+        Some(i) if i + 1 < path.len() => &path[i + 1..],
+        _ => path,
+    }
+}
+
+/// `linker_find_file_by_name`.
+fn find_by_name(l: &Linker, name: &str) -> Option<i32> {
+    let ko = format!("{name}.ko");
+    l.files
+        .iter()
+        .find(|f| f.filename == ko || f.filename == name)
+        .map(|f| f.id)
+}
+
+fn file(l: &mut Linker, id: i32) -> Option<&mut LinkerFile> {
+    l.files.iter_mut().find(|f| f.id == id).map(|b| &mut **b)
+}
+
+/// Why a load failed.
+enum Fail {
+    Errno(Errno),
+    Panic,
+}
+
+impl From<Errno> for Fail {
+    fn from(e: Errno) -> Self {
+        Fail::Errno(e)
+    }
+}
+
+impl From<Panicked> for Fail {
+    fn from(_: Panicked) -> Self {
+        Fail::Panic
+    }
+}
+
+fn to_error(k: &KernelInner, f: Fail) -> Error {
+    match f {
+        Fail::Errno(e) => Error::Errno(e),
+        Fail::Panic => k.panic_error(),
+    }
+}
+
+/// `kldload(2)`: returns the file id.
+pub(crate) fn kldload(k: &KernelInner, env: &Env<'_>, file: &str) -> Result<i32, Error> {
+    if !env.cred.is_root() {
+        return Err(Errno::EPERM.into());
+    }
+    let _kld = k.linker.kld.lock().unwrap_or_else(PoisonError::into_inner);
+    let r = if file.contains('/') || file.contains('.') {
+        load_module(k, env, Some(file), None, None, None)
+    } else {
+        load_module(k, env, None, Some(file), None, None)
+    };
+    let id = r.map_err(|f| to_error(k, f))?;
+    if let Some(f) = file_mut(k, id, |f| {
+        f.userrefs += 1;
+    }) {
+        let () = f;
+    }
+    Ok(id)
+}
+
+fn file_mut<R>(k: &KernelInner, id: i32, f: impl FnOnce(&mut LinkerFile) -> R) -> Option<R> {
+    let mut l = st(k);
+    file(&mut l, id).map(f)
+}
+
+/// `linker_load_module`.
+fn load_module(
+    k: &KernelInner,
+    env: &Env<'_>,
+    kldname: Option<&str>,
+    modname: Option<&str>,
+    parent: Option<i32>,
+    verinfo: Option<VerInfo>,
+) -> Result<i32, Fail> {
+    let pathname: Option<PathBuf> = match (kldname, modname) {
+        (Some(kld), None) => {
+            if kld.contains('/') {
+                Some(PathBuf::from(kld))
+            } else {
+                search(k, kld)
+            }
+        }
+        (kld, Some(m)) => {
+            if modlist_lookup2(&st(k), m, verinfo).is_some() {
+                return Err(Errno::EEXIST.into());
+            }
+            match kld {
+                Some(kld) => Some(PathBuf::from(kld)),
+                None => search(k, &format!("{m}.ko")),
+            }
+        }
+        (None, None) => None,
+    };
+    let Some(pathname) = pathname else {
+        return Err(Errno::ENOENT.into());
+    };
+    let pathname = pathname.to_string_lossy().into_owned();
+    let filename = basename(&pathname).to_owned();
+    if find_by_name(&st(k), &filename).is_some() {
+        return Err(Errno::EEXIST.into());
+    }
+    let id = load_file(k, env, &pathname)?;
+    if let (Some(m), Some(_)) = (modname, verinfo)
+        && modlist_lookup2(&st(k), m, verinfo).is_none()
+    {
+        unload_file(k, env, id, true)?;
+        return Err(Errno::ENOENT.into());
+    }
+    if let Some(p) = parent {
+        file_mut(k, p, |f| f.deps.push(id));
+    }
+    Ok(id)
+}
+
+/// Looks `name` up in `kern.module_path` (`linker_search_kld`,
+/// `linker_hints_lookup` without hints files).
+fn search(k: &KernelInner, name: &str) -> Option<PathBuf> {
+    let dirs = st(k).module_path.clone();
+    dirs.iter().map(|d| d.join(name)).find(|p| p.is_file())
+}
+
+/// `linker_load_file` with `link_elf_load_file`.
+fn load_file(k: &KernelInner, env: &Env<'_>, pathname: &str) -> Result<i32, Fail> {
+    let filename = basename(pathname).to_owned();
+    let data = match std::fs::read(pathname) {
+        Ok(d) => d,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Err(Errno::ENOENT.into()),
+        Err(_) => return Err(Errno::ENOEXEC.into()),
+    };
+    let obj = match elf::load(&filename, &data) {
+        Ok(o) => o,
+        Err(LoadError { errno, message }) => {
+            if let Some(m) = message {
+                k.console(&format!("{m}\n"));
+            }
+            // linker_load_file: anything but ENOENT means "found but
+            // unloadable".
+            return Err(match errno {
+                Errno::ENOSYS => {
+                    k.console(&format!(
+                        "linker_load_file: {pathname} - unsupported file type\n"
+                    ));
+                    Errno::ENOEXEC
+                }
+                Errno::ENOENT | Errno::EEXIST => errno,
+                _ => Errno::ENOEXEC,
+            }
+            .into());
+        }
+    };
+    let id = {
+        let mut l = st(k);
+        let id = l.next_file_id;
+        l.next_file_id += 1;
+        l.files.push(Box::new(LinkerFile {
+            id,
+            filename: filename.clone(),
+            pathname: pathname.to_owned(),
+            obj,
+            refs: 1,
+            userrefs: 0,
+            deps: Vec::new(),
+            linked: false,
+            modules: Vec::new(),
+            sysctls: Vec::new(),
+        }));
+        id
+    };
+    match link(k, env, id, &filename) {
+        Ok(()) => {}
+        Err(Fail::Panic) => return Err(Fail::Panic),
+        Err(Fail::Errno(e)) => {
+            unload_file(k, env, id, true)?;
+            return Err(Fail::Errno(match e {
+                Errno::ENOENT | Errno::EEXIST => e,
+                _ => Errno::ENOEXEC,
+            }));
+        }
+    }
+    // linker_load_file proper.
+    if let Err(e) = register_modules(k, id) {
+        unload_file(k, env, id, true)?;
+        return Err(e.into());
+    }
+    let had_modules = file_mut(k, id, |f| !f.modules.is_empty()).unwrap_or(false);
+    register_sysctls(k, id);
+    sysinit(k, env, id, false)?;
+    file_mut(k, id, |f| f.linked = true);
+    let left = file_mut(k, id, |f| f.modules.len()).unwrap_or(0);
+    if had_modules && left == 0 {
+        unload_file(k, env, id, true)?;
+        return Err(Errno::ENOEXEC.into());
+    }
+    Ok(id)
+}
+
+/// The rest of `link_elf_load_file`: local relocations, dependencies,
+/// global relocations, ifuncs, protection, constructors.
+fn link(k: &KernelInner, env: &Env<'_>, id: i32, filename: &str) -> Result<(), Fail> {
+    let mut no_resolve = |_: &str| Resolved::Undefined;
+    let mut call = |addr: u64| -> Result<u64, Errno> {
+        // SAFETY: an ifunc resolver of the module, which takes no
+        // arguments and returns the address to use.
+        unsafe { thread::call(k, Some(env), addr as usize, [0; 6]) }.map_err(|_| Errno::ENOEXEC)
+    };
+    let local = {
+        let l = st(k);
+        let f = l.files.iter().find(|f| f.id == id).ok_or(Errno::ENOENT)?;
+        reloc::apply(&f.obj, Pass::Local, &mut no_resolve, &mut |_| {
+            Err(Errno::ENOEXEC)
+        })
+    };
+    if let Err(e) = local {
+        for m in e.messages {
+            k.console(&format!("{m}\n"));
+        }
+        return Err(e.errno.into());
+    }
+    load_dependencies(k, env, id)?;
+    // Global relocations: own symbols, then dependencies, then kernel.
+    let (deps, own): (Vec<i32>, Vec<elf::Symbol>) = {
+        let l = st(k);
+        let f = l.files.iter().find(|f| f.id == id).ok_or(Errno::ENOENT)?;
+        (f.deps.clone(), f.obj.symbols.clone())
+    };
+    let dep_syms: Vec<Vec<elf::Symbol>> = {
+        let l = st(k);
+        deps.iter()
+            .filter(|&&d| d != KERNEL_FILE_ID)
+            .filter_map(|d| {
+                l.files
+                    .iter()
+                    .find(|f| f.id == *d)
+                    .map(|f| f.obj.symbols.clone())
+            })
+            .collect()
+    };
+    let mut resolve = |name: &str| -> Resolved {
+        if let Some(s) = own.iter().find(|s| s.defined() && s.name == name) {
+            return Resolved::Addr(s.value);
+        }
+        for d in &dep_syms {
+            if let Some(s) = d.iter().find(|s| s.defined() && s.name == name) {
+                return Resolved::Addr(s.value);
+            }
+        }
+        match kpi::lookup(name) {
+            Some(KSym::Func(a)) => Resolved::Addr(a as u64),
+            Some(KSym::Data(d)) => Resolved::Addr(k.data.addr(d) as u64),
+            None => Resolved::Undefined,
+        }
+    };
+    let global = {
+        let l = st(k);
+        let f = l.files.iter().find(|f| f.id == id).ok_or(Errno::ENOENT)?;
+        reloc::apply(&f.obj, Pass::Global, &mut resolve, &mut call)
+    };
+    if let Err(e) = global {
+        for m in e.messages {
+            k.console(&format!("{m}\n"));
+        }
+        return Err(e.errno.into());
+    }
+    // ifuncs: resolvers are module code, so the state lock is not held;
+    // the object is reached through a raw pointer that stays valid (the
+    // file cannot be unloaded: the kld lock is held).
+    let obj_ptr: *const Object = {
+        let l = st(k);
+        let f = l.files.iter().find(|f| f.id == id).ok_or(Errno::ENOENT)?;
+        &raw const f.obj
+    };
+    // SAFETY: each file is boxed, so the object does not move when the
+    // list changes, and it is not removed while this thread holds the
+    // kld lock (only loads and unloads remove files, and they take it).
+    let obj = unsafe { &*obj_ptr };
+    if let Err(e) = reloc::apply(obj, Pass::Ifunc, &mut no_resolve, &mut call) {
+        for m in e.messages {
+            k.console(&format!("{m}\n"));
+        }
+        if k.is_dead() {
+            return Err(Fail::Panic);
+        }
+        return Err(e.errno.into());
+    }
+    obj.protect()?;
+    // Constructors: .ctors (link_elf_invoke_ctors) and .init_array.
+    let ctors: Vec<usize> = obj
+        .sections
+        .iter()
+        .enumerate()
+        .filter(|(_, s)| s.name == ".ctors" || s.kind == elf::c::SHT_INIT_ARRAY)
+        .flat_map(|(i, s)| {
+            let a = obj.section_addr(i);
+            read_set(Some((a, a + s.size)))
+        })
+        .collect();
+    for c in ctors {
+        if c != 0 && c != usize::MAX {
+            // SAFETY: a constructor of the module: `void (*)(void)`.
+            unsafe { thread::call(k, Some(env), c, [0; 6]) }?;
+        }
+    }
+    let _ = filename;
+    Ok(())
+}
+
+/// `linker_load_dependencies`.
+fn load_dependencies(k: &KernelInner, env: &Env<'_>, id: i32) -> Result<(), Fail> {
+    let (meta, filename) = {
+        let mut l = st(k);
+        l.kernel_refs += 1;
+        let f = file(&mut l, id).ok_or(Errno::ENOENT)?;
+        f.deps.push(KERNEL_FILE_ID);
+        (metadata(&f.obj), f.filename.clone())
+    };
+    {
+        let l = st(k);
+        for m in meta.iter().filter(|m| m.kind == sys::MDT_VERSION) {
+            let ver = version_of(m);
+            if let Some(i) = modlist_lookup(&l, &m.name, ver) {
+                let container = l.found[i].container;
+                let cname = l
+                    .files
+                    .iter()
+                    .find(|f| f.id == container)
+                    .map_or("kernel", |f| f.filename.as_str());
+                k.console(&format!(
+                    "interface {}.{} already present in the KLD '{}'!\n",
+                    m.name, ver, cname
+                ));
+                return Err(Errno::EEXIST.into());
+            }
+        }
+    }
+    for m in meta.iter().filter(|m| m.kind == sys::MDT_DEPEND) {
+        let v = verinfo_of(m);
+        if meta
+            .iter()
+            .any(|n| n.kind == sys::MDT_VERSION && n.name == m.name)
+        {
+            continue; // self reference
+        }
+        let found = {
+            let l = st(k);
+            modlist_lookup2(&l, &m.name, Some(v)).map(|i| l.found[i].container)
+        };
+        if let Some(container) = found {
+            let mut l = st(k);
+            if container == KERNEL_FILE_ID {
+                l.kernel_refs += 1;
+            } else if let Some(c) = file(&mut l, container) {
+                c.refs += 1;
+            }
+            if let Some(f) = file(&mut l, id) {
+                f.deps.push(container);
+            }
+            continue;
+        }
+        if let Err(e) = load_module(k, env, None, Some(&m.name), Some(id), Some(v)) {
+            if let Fail::Errno(_) = e {
+                k.console(&format!(
+                    "KLD {filename}: depends on {} - not available or version mismatch\n",
+                    m.name
+                ));
+            }
+            return Err(e);
+        }
+    }
+    // linker_addmodules
+    let mut l = st(k);
+    for m in meta.iter().filter(|m| m.kind == sys::MDT_VERSION) {
+        let ver = version_of(m);
+        if modlist_lookup(&l, &m.name, ver).is_some() {
+            k.console(&format!("module {} already present!\n", m.name));
+            continue;
+        }
+        l.found.push(Provided {
+            name: m.name.clone(),
+            version: ver,
+            container: id,
+        });
+    }
+    Ok(())
+}
+
+/// `linker_file_register_modules` / `module_register`.
+fn register_modules(k: &KernelInner, id: i32) -> Result<(), Errno> {
+    let (meta, filename) = {
+        let l = st(k);
+        let f = l.files.iter().find(|f| f.id == id).ok_or(Errno::ENOENT)?;
+        (metadata(&f.obj), f.filename.clone())
+    };
+    let mut first_error = None;
+    for m in meta.iter().filter(|m| m.kind == sys::MDT_MODULE) {
+        // SAFETY: MDT_MODULE's data is the module's `moduledata_t`.
+        let md = unsafe { &*(m.data as *const sys::moduledata) };
+        let name = cstr_at(md.name);
+        let mut l = st(k);
+        if let Some(other) = l.modules.iter().find(|x| x.name == name) {
+            let from = l
+                .files
+                .iter()
+                .find(|f| f.id == other.file)
+                .map_or("kernel", |f| f.filename.as_str());
+            k.console(&format!("module_register: cannot register {name} from {filename}; already loaded from {from}\n"));
+            k.console(&format!(
+                "Module {name} failed to register: {}\n",
+                Errno::EEXIST.0
+            ));
+            first_error.get_or_insert(Errno::EEXIST);
+            continue;
+        }
+        let mid = l.next_mod_id;
+        l.next_mod_id += 1;
+        l.modules.push(Module {
+            id: mid,
+            name,
+            file: id,
+            handler: md.evhand.map_or(0, |h| h as usize),
+            arg: md.priv_ as usize,
+            handle: Box::new([0; 16]),
+        });
+        if let Some(f) = file(&mut l, id) {
+            f.modules.push(mid);
+        }
+    }
+    match first_error {
+        Some(e) => Err(e),
+        None => Ok(()),
+    }
+}
+
+/// `linker_file_register_sysctls`.
+fn register_sysctls(k: &KernelInner, id: i32) {
+    let oids = {
+        let l = st(k);
+        l.files
+            .iter()
+            .find(|f| f.id == id)
+            .map(|f| read_set(f.obj.set_bounds("sysctl_set")))
+            .unwrap_or_default()
+    };
+    let mut done = Vec::new();
+    for o in oids.into_iter().filter(|&o| o != 0) {
+        if k.sysctl.register_static(k, o) {
+            done.push(o);
+        }
+    }
+    file_mut(k, id, |f| f.sysctls = done);
+}
+
+/// Reads `struct sysinit`s and sorts them as `linker_file_sysinit` does
+/// (the same exchange sort, so equal keys end up in the same order).
+fn sysinits(k: &KernelInner, id: i32, uninit: bool) -> Vec<(u32, usize, usize)> {
+    let set = if uninit {
+        "sysuninit_set"
+    } else {
+        "sysinit_set"
+    };
+    let ptrs = {
+        let l = st(k);
+        l.files
+            .iter()
+            .find(|f| f.id == id)
+            .map(|f| read_set(f.obj.set_bounds(set)))
+            .unwrap_or_default()
+    };
+    let mut v: Vec<(u32, u32, usize, usize)> = ptrs
+        .into_iter()
+        .filter(|&p| p != 0)
+        .map(|p| {
+            // SAFETY: each entry points to a `struct sysinit` of the module.
+            let s = unsafe { &*(p as *const sys::sysinit) };
+            (
+                s.subsystem,
+                s.order,
+                s.func.map_or(0, |f| f as usize),
+                s.udata as usize,
+            )
+        })
+        .collect();
+    for i in 0..v.len() {
+        for j in i + 1..v.len() {
+            let (a, b) = (v[i], v[j]);
+            let in_order = if uninit {
+                a.0 > b.0 || (a.0 == b.0 && a.1 >= b.1)
+            } else {
+                a.0 < b.0 || (a.0 == b.0 && a.1 <= b.1)
+            };
+            if !in_order {
+                v.swap(i, j);
+            }
+        }
+    }
+    v.into_iter().map(|(s, _, f, u)| (s, f, u)).collect()
+}
+
+/// Runs the SYSINITs (or SYSUNINITs) with Giant held.
+fn sysinit(k: &KernelInner, env: &Env<'_>, id: i32, uninit: bool) -> Result<(), Panicked> {
+    let list = sysinits(k, id, uninit);
+    if list.is_empty() {
+        return Ok(());
+    }
+    if !k.locks.lock_addr(k, k.giant()) {
+        return Err(Panicked);
+    }
+    let mut r = Ok(());
+    for (sub, func, udata) in list {
+        if sub == sys::SI_SUB_DUMMY || func == 0 {
+            continue;
+        }
+        // SAFETY: a SYSINIT function of the module (or a kernel function
+        // it named, reached through its stub), `void (*)(void *)`, called
+        // with its argument.
+        if let Err(p) = unsafe { thread::call(k, Some(env), func, [udata as u64, 0, 0, 0, 0, 0]) } {
+            r = Err(p);
+            break;
+        }
+    }
+    k.locks.unlock_addr(k, k.giant());
+    r
+}
+
+/// Calls a module's event handler (`MOD_EVENT`), with Giant held as
+/// `module_quiesce`/`module_unload`/`module_register_init` do.
+fn mod_event(k: &KernelInner, env: Option<&Env<'_>>, mid: i32, what: u32) -> Result<i32, Panicked> {
+    let (handler, arg, handle) = {
+        let l = st(k);
+        let Some(m) = l.modules.iter().find(|m| m.id == mid) else {
+            return Ok(0);
+        };
+        (m.handler, m.arg, (&raw const *m.handle) as usize)
+    };
+    if handler == 0 {
+        // modevent_nop
+        return Ok(match what {
+            sys::MOD_LOAD => 0,
+            sys::MOD_UNLOAD => Errno::EBUSY.0,
+            _ => Errno::EOPNOTSUPP.0,
+        });
+    }
+    if !k.locks.lock_addr(k, k.giant()) {
+        return Err(Panicked);
+    }
+    // SAFETY: the module's `modeventhand_t`, called with its module
+    // handle, the event and its private argument.
+    let r = unsafe {
+        thread::call(
+            k,
+            env,
+            handler,
+            [handle as u64, u64::from(what), arg as u64, 0, 0, 0],
+        )
+    };
+    k.locks.unlock_addr(k, k.giant());
+    // CAST: the handler returns `int` in the low 32 bits.
+    r.map(|v| (v & 0xffff_ffff) as u32 as i32)
+}
+
+/// `module_register_init` (the SYSINIT of DECLARE_MODULE).
+pub(crate) fn module_register_init(
+    k: &KernelInner,
+    name: &str,
+    evhand: usize,
+    arg: usize,
+) -> Result<(), Panicked> {
+    let mid = st(k).modules.iter().find(|m| m.name == name).map(|m| m.id);
+    let Some(mid) = mid else {
+        k.record_panic(&format!(
+            "module_register_init: module named {name} not found\n"
+        ));
+        return Err(Panicked);
+    };
+    let error = mod_event(k, None, mid, sys::MOD_LOAD)?;
+    if error != 0 {
+        mod_event(k, None, mid, sys::MOD_UNLOAD)?;
+        release_module(k, mid);
+        k.console(&format!(
+            "module_register_init: MOD_LOAD ({name}, {evhand:#x}, {arg:#x}) error {error}\n"
+        ));
+    } else {
+        let mut l = st(k);
+        let file_id = l.modules.iter().find(|m| m.id == mid).map(|m| m.file);
+        if let Some(f) = file_id.and_then(|fid| file(&mut l, fid)) {
+            f.modules.retain(|&m| m != mid);
+            f.modules.insert(0, mid);
+        }
+    }
+    Ok(())
+}
+
+/// `module_release` (last reference).
+fn release_module(k: &KernelInner, mid: i32) {
+    let mut l = st(k);
+    let fid = l.modules.iter().find(|m| m.id == mid).map(|m| m.file);
+    l.modules.retain(|m| m.id != mid);
+    if let Some(f) = fid.and_then(|fid| file(&mut l, fid)) {
+        f.modules.retain(|&m| m != mid);
+    }
+}
+
+/// `linker_file_unload`.
+fn unload_file(k: &KernelInner, env: &Env<'_>, id: i32, force: bool) -> Result<(), Fail> {
+    let modules = {
+        let mut l = st(k);
+        let Some(f) = file(&mut l, id) else {
+            return Err(Errno::ENOENT.into());
+        };
+        if f.refs > 1 {
+            f.refs -= 1;
+            return Ok(());
+        }
+        f.modules.clone()
+    };
+    for &m in &modules {
+        let mut e = mod_event(k, Some(env), m, sys::MOD_QUIESCE)?;
+        if e == Errno::EOPNOTSUPP.0 || e == Errno::EINVAL.0 {
+            e = 0;
+        }
+        if e != 0 && !force {
+            return Err(Errno(e).into());
+        }
+    }
+    for &m in &modules {
+        let e = mod_event(k, Some(env), m, sys::MOD_UNLOAD)?;
+        if e != 0 {
+            return Err(Errno(e).into());
+        }
+        release_module(k, m);
+    }
+    let linked = {
+        let mut l = st(k);
+        l.found.retain(|p| p.container != id);
+        file(&mut l, id)
+            .map(|f| core::mem::replace(&mut f.linked, false))
+            .unwrap_or(false)
+    };
+    if linked {
+        let oids = file_mut(k, id, |f| core::mem::take(&mut f.sysctls)).unwrap_or_default();
+        for o in oids {
+            k.sysctl.unregister_static(o);
+        }
+        sysinit(k, env, id, true)?;
+    }
+    let lf = {
+        let mut l = st(k);
+        let pos = l.files.iter().position(|f| f.id == id);
+        pos.map(|p| l.files.remove(p))
+    };
+    let Some(lf) = lf else {
+        return Ok(());
+    };
+    for &d in &lf.deps {
+        if d == KERNEL_FILE_ID {
+            let mut l = st(k);
+            l.kernel_refs = l.kernel_refs.saturating_sub(1);
+        } else {
+            unload_file(k, env, d, force)?;
+        }
+    }
+    // Destructors (.fini_array, run by link_elf_unload_file since FreeBSD 14).
+    let dtors: Vec<usize> = lf
+        .obj
+        .sections
+        .iter()
+        .enumerate()
+        .filter(|(_, s)| s.name == ".dtors" || s.kind == elf::c::SHT_FINI_ARRAY)
+        .flat_map(|(i, s)| {
+            let a = lf.obj.section_addr(i);
+            read_set(Some((a, a + s.size)))
+        })
+        .collect();
+    for d in dtors {
+        if d != 0 && d != usize::MAX {
+            // SAFETY: a destructor of the module: `void (*)(void)`.
+            unsafe { thread::call(k, Some(env), d, [0; 6]) }?;
+        }
+    }
+    // What the module left behind would point into freed memory.
+    let (start, len) = (lf.obj.map.addr(), lf.obj.map.len());
+    k.devfs.forget_range(k, start, len);
+    k.sysctl.forget_range(k, start, len);
+    k.locks.forget_range(k, start, len);
+    k.malloc_forget_range(start, len, &lf.filename);
+    drop(lf);
+    Ok(())
+}
+
+/// `kldunload(2)` / `kldunloadf(2)`.
+pub(crate) fn kldunload(
+    k: &KernelInner,
+    env: &Env<'_>,
+    target: &KldTarget,
+    force: bool,
+) -> Result<(), Error> {
+    if !env.cred.is_root() {
+        return Err(Errno::EPERM.into());
+    }
+    let _kld = k.linker.kld.lock().unwrap_or_else(PoisonError::into_inner);
+    let id = {
+        let l = st(k);
+        match target {
+            KldTarget::Id(id) => l
+                .files
+                .iter()
+                .find(|f| f.id == *id && f.linked)
+                .map(|f| f.id),
+            KldTarget::Name(n) => find_by_name(&l, basename(n)),
+        }
+    };
+    let Some(id) = id else {
+        if *target == KldTarget::Id(KERNEL_FILE_ID) {
+            k.console("kldunload: attempt to unload file that was loaded by the kernel\n");
+            return Err(Errno::EBUSY.into());
+        }
+        return Err(Errno::ENOENT.into());
+    };
+    let userrefs = file_mut(k, id, |f| f.userrefs).unwrap_or(0);
+    if userrefs == 0 {
+        k.console("kldunload: attempt to unload file that was loaded by the kernel\n");
+        return Err(Errno::EBUSY.into());
+    }
+    file_mut(k, id, |f| f.userrefs -= 1);
+    match unload_file(k, env, id, force) {
+        Ok(()) => Ok(()),
+        Err(e) => {
+            file_mut(k, id, |f| f.userrefs += 1);
+            Err(to_error(k, e))
+        }
+    }
+}
+
+/// `kldstat(2)` over every file, the kernel first.
+pub(crate) fn kldstat(k: &KernelInner) -> Vec<KldStat> {
+    let l = st(k);
+    let mut v = vec![KldStat {
+        id: KERNEL_FILE_ID,
+        refs: l.kernel_refs,
+        address: 0xffff_ffff_8020_0000,
+        size: 0x1f1_1c48,
+        name: String::from("kernel"),
+        pathname: String::from("/boot/kernel/kernel"),
+    }];
+    v.extend(l.files.iter().filter(|f| f.linked).map(|f| KldStat {
+        id: f.id,
+        refs: f.refs,
+        address: f.obj.map.addr(),
+        size: f.obj.map.len(),
+        name: f.filename.clone(),
+        pathname: f.pathname.clone(),
+    }));
+    v
+}
+
+/// Unloads every file, newest first (kernel teardown). Returns false if
+/// one refused.
+pub(crate) fn unload_all(k: &KernelInner, env: &Env<'_>) -> bool {
+    let _kld = k.linker.kld.lock().unwrap_or_else(PoisonError::into_inner);
+    loop {
+        let last = st(k)
+            .files
+            .iter()
+            .rev()
+            .find(|f| f.userrefs > 0)
+            .map(|f| f.id);
+        let Some(id) = last else {
+            return true;
+        };
+        file_mut(k, id, |f| {
+            f.userrefs = 0;
+            f.refs = 1;
+        });
+        if unload_file(k, env, id, true).is_err() {
+            k.violation(
+                ViolationKind::Module,
+                format!("file {id} could not be unloaded at kernel teardown"),
+            );
+            return false;
+        }
+    }
+}
+
+/// Sets `kern.module_path`.
+pub(crate) fn set_module_path(k: &KernelInner, dirs: Vec<PathBuf>) {
+    st(k).module_path = dirs;
+}

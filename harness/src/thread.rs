@@ -1,0 +1,300 @@
+// SPDX-License-Identifier: BSD-2-Clause
+//! Threads: `curthread`, `%gs`, and every entry into module code.
+//!
+//! On amd64 FreeBSD finds the current thread through the per-CPU area:
+//! `curthread` is `%gs:0`, `pc_curthread` being the first member of
+//! `struct pcpu` (`sys/amd64/include/pcpu_aux.h`, `__curthread()`). Every
+//! OS thread that runs module code gets its own `struct pcpu` and
+//! `struct thread` (with a `struct proc` and a `struct ucred`), and its
+//! `%gs` base is pointed at that `pcpu` with `arch_prctl(ARCH_SET_GS)`
+//! (glibc uses `%fs` for its own thread pointer, never `%gs`).
+//!
+//! Every call into module code goes through [`call`]: it records which
+//! [`KernelInner`] the thread is working for (emulated functions find
+//! their kernel through [`current`]), sets `td_ucred` and `td_fpop` for
+//! the call, and enters the module through the C trampoline
+//! `harness_call` (`csrc/harness.c`), which does `setjmp` so that
+//! `panic(9)` can `longjmp` out of module code. No Rust frame with a
+//! destructor lies between the two: the frames in between are module code
+//! and `extern "C"` emulated functions that escape only when they hold
+//! nothing that needs dropping.
+
+use crate::kernel::KernelInner;
+use crate::user::Cred;
+use core::cell::{Cell, RefCell};
+use core::ffi::c_int;
+use std::sync::atomic::{AtomicU64, Ordering};
+
+unsafe extern "C" {
+    /// Calls `fn(args[0..6])` under `setjmp`; 1 if it was unwound.
+    fn harness_call(func: u64, args: *const u64, ret: *mut u64) -> c_int;
+    /// `longjmp`s to the innermost `harness_call` of this thread.
+    fn harness_escape() -> !;
+    /// Installs the fault handler (once per process).
+    fn harness_install_fault_handler();
+    /// The signal of this thread's last fault in module code, 0 if none.
+    fn harness_take_fault(addr: *mut u64) -> c_int;
+}
+
+/// `ARCH_SET_GS` (`asm/prctl.h`).
+const ARCH_SET_GS: libc::c_int = 0x1001;
+
+/// Thread ids handed to `td_tid`, FreeBSD-style (above `PID_MAX`).
+static NEXT_TID: AtomicU64 = AtomicU64::new(100_000);
+
+/// A lock this thread holds, for the WITNESS-like checks.
+#[derive(Clone, Debug)]
+pub(crate) struct Held {
+    /// The lock's address (its `struct mtx`/`struct sx`).
+    pub(crate) addr: usize,
+    /// Its name.
+    pub(crate) name: String,
+    /// A non-sleepable lock (every `mtx` but `Giant`).
+    pub(crate) nonsleepable: bool,
+    /// Description for messages ("exclusive sleep mutex").
+    pub(crate) class: &'static str,
+}
+
+/// The per-OS-thread kernel context.
+///
+/// # Invariants
+/// `pcpu.pc_curthread` points at `*td`, `td.td_proc` at `*proc_`,
+/// `td.td_ucred` and `proc_.p_ucred` at `*ucred`; the boxes never move.
+struct ThreadCtx {
+    pcpu: Box<sys::pcpu>,
+    td: Box<sys::thread>,
+    _proc: Box<sys::proc_>,
+    ucred: Box<sys::ucred>,
+    /// Whether `%gs` points at `pcpu` yet.
+    gs_set: Cell<bool>,
+    /// The kernel this thread is running module code for (null outside).
+    kernel: Cell<*const KernelInner>,
+    /// Nesting depth of calls into module code.
+    depth: Cell<u32>,
+    /// Locks held, innermost last.
+    held: RefCell<Vec<Held>>,
+    /// Devices whose methods this thread is inside (`struct cdev` address).
+    in_dev: RefCell<Vec<usize>>,
+}
+
+impl ThreadCtx {
+    fn new() -> Self {
+        let mut pcpu: Box<sys::pcpu> = Box::default();
+        let mut td: Box<sys::thread> = Box::default();
+        let mut proc_: Box<sys::proc_> = Box::default();
+        let mut ucred: Box<sys::ucred> = Box::default();
+        let tid = NEXT_TID.fetch_add(1, Ordering::Relaxed);
+        td.td_tid = i32::try_from(tid % 1_000_000_000).unwrap_or(100_000);
+        for (dst, src) in td.td_name.iter_mut().zip(b"kldsim\0") {
+            *dst = *src as core::ffi::c_char;
+        }
+        proc_.p_pid = 1000;
+        for (dst, src) in proc_.p_comm.iter_mut().zip(b"kldsim\0") {
+            *dst = *src as core::ffi::c_char;
+        }
+        ucred.cr_ref = 1;
+        ucred.cr_ngroups = 1;
+        let groups = ucred.cr_smallgroups.as_mut_ptr();
+        ucred.cr_groups = groups;
+        ucred.cr_agroups = 16;
+        let ucred_ptr: *mut sys::ucred = &raw mut *ucred;
+        let proc_ptr: *mut sys::proc_ = &raw mut *proc_;
+        let td_ptr: *mut sys::thread = &raw mut *td;
+        td.td_proc = proc_ptr;
+        td.td_ucred = ucred_ptr;
+        td.td_realucred = ucred_ptr;
+        proc_.p_ucred = ucred_ptr;
+        pcpu.pc_curthread = td_ptr;
+        let pcpu_ptr: *mut sys::pcpu = &raw mut *pcpu;
+        pcpu.pc_prvspace = pcpu_ptr;
+        // INVARIANT: the pointers above link the boxes, which never move.
+        ThreadCtx {
+            pcpu,
+            td,
+            _proc: proc_,
+            ucred,
+            gs_set: Cell::new(false),
+            kernel: Cell::new(core::ptr::null()),
+            depth: Cell::new(0),
+            held: RefCell::new(Vec::new()),
+            in_dev: RefCell::new(Vec::new()),
+        }
+    }
+
+    /// Points `%gs` at this thread's `pcpu`, once.
+    fn ensure_gs(&self) {
+        if self.gs_set.get() {
+            return;
+        }
+        // SAFETY: installs signal handlers once per process; they only
+        // act on faults inside module code (see csrc/harness.c).
+        unsafe { harness_install_fault_handler() };
+        let pcpu: *const sys::pcpu = &raw const *self.pcpu;
+        // SAFETY: ARCH_SET_GS only changes this thread's %gs base, which
+        // neither Rust nor glibc uses on x86-64 Linux; the pcpu box lives
+        // as long as the thread-local context.
+        let r = unsafe { libc::syscall(libc::SYS_arch_prctl, ARCH_SET_GS, pcpu as usize) };
+        assert_eq!(r, 0, "arch_prctl(ARCH_SET_GS) failed");
+        self.gs_set.set(true);
+    }
+}
+
+thread_local! {
+    static CTX: ThreadCtx = ThreadCtx::new();
+}
+
+/// Credentials and file context of one call into module code.
+pub(crate) struct Env<'a> {
+    /// The calling process's credential (`td_ucred`).
+    pub(crate) cred: &'a Cred,
+    /// The file being operated on (`td_fpop`), or null.
+    pub(crate) fpop: *mut core::ffi::c_void,
+}
+
+impl<'a> Env<'a> {
+    /// A context with no file.
+    pub(crate) fn new(cred: &'a Cred) -> Self {
+        Env {
+            cred,
+            fpop: core::ptr::null_mut(),
+        }
+    }
+}
+
+/// Module code called `panic(9)` (or the kernel was already dead).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Panicked;
+
+/// Calls module code at `func` with up to six integer arguments (as
+/// `long`s; an `int` argument is passed in the low half, which is what the
+/// SysV ABI expects), with `Giant` not taken. Returns the raw return value
+/// (`rax`); for a function returning `int` take the low 32 bits.
+///
+/// # Safety
+/// `func` must be the address of code that is safe to call with these
+/// arguments (module code of a loaded file, or a harness function), and
+/// every pointer argument must be valid for what that code does with it.
+pub(crate) unsafe fn call(
+    k: &KernelInner,
+    env: Option<&Env<'_>>,
+    func: usize,
+    args: [u64; 6],
+) -> Result<u64, Panicked> {
+    if k.is_dead() {
+        return Err(Panicked);
+    }
+    CTX.with(|c| {
+        c.ensure_gs();
+        let prev_kernel = c.kernel.replace(core::ptr::from_ref(k));
+        let td: *mut sys::thread = (&raw const *c.td).cast_mut();
+        let ucred: *mut sys::ucred = (&raw const *c.ucred).cast_mut();
+        // SAFETY: `td` is this thread's own thread struct; module code on
+        // this thread is not running now, so nothing else accesses it.
+        let prev_fpop = unsafe { (*td).td_fpop };
+        let saved = env.map(|e| {
+            // SAFETY: as above, for this thread's own ucred.
+            unsafe { (*td).td_fpop = e.fpop.cast() };
+            // SAFETY: as above.
+            unsafe { e.cred.apply(ucred) }
+        });
+        c.depth.set(c.depth.get().saturating_add(1));
+        let mut ret = 0u64;
+        // SAFETY: the caller guarantees `func` and the arguments; the
+        // trampoline returns normally or after `longjmp` from panic(9).
+        let r = unsafe { harness_call(func as u64, args.as_ptr(), &raw mut ret) };
+        c.depth.set(c.depth.get().saturating_sub(1));
+        if let Some(saved) = saved {
+            // SAFETY: as above; restores the outer call's context.
+            unsafe { (*td).td_fpop = prev_fpop };
+            // SAFETY: as above.
+            unsafe { Cred::restore(ucred, &saved) };
+        }
+        c.kernel.set(prev_kernel);
+        if r == 2 {
+            let mut addr = 0u64;
+            // SAFETY: reads this thread's fault record.
+            let sig = unsafe { harness_take_fault(&raw mut addr) };
+            k.record_panic(&fatal_trap(sig, addr));
+        }
+        if r == 0 && !k.is_dead() {
+            Ok(ret)
+        } else {
+            Err(Panicked)
+        }
+    })
+}
+
+/// FreeBSD's `trap_fatal` wording for a fault in module code
+/// (`sys/amd64/amd64/trap.c`).
+fn fatal_trap(sig: c_int, addr: u64) -> String {
+    match sig {
+        libc::SIGSEGV | libc::SIGBUS => {
+            format!(
+                "Fatal trap 12: page fault while in kernel mode (fault virtual address = {addr:#x})"
+            )
+        }
+        libc::SIGILL => format!(
+            "Fatal trap 9: privileged instruction fault while in kernel mode (at {addr:#x})"
+        ),
+        libc::SIGFPE => {
+            format!("Fatal trap 18: integer divide fault while in kernel mode (at {addr:#x})")
+        }
+        other => format!("Fatal trap: signal {other} at {addr:#x}"),
+    }
+}
+
+/// The kernel whose module code this thread is running, for emulated
+/// functions. `None` outside module code.
+pub(crate) fn current<'a>() -> Option<&'a KernelInner> {
+    let p = CTX.with(|c| c.kernel.get());
+    // SAFETY: `call` sets the pointer from a live `&KernelInner` and
+    // clears it before that borrow ends; emulated functions run inside
+    // `call`, so the kernel outlives their use of it.
+    unsafe { p.as_ref() }
+}
+
+/// Leaves module code by `longjmp` to the innermost trampoline (after a
+/// panic was recorded). The caller must hold nothing that needs dropping.
+pub(crate) fn escape() -> ! {
+    // SAFETY: called only from emulated functions running inside `call`
+    // (so a trampoline frame exists), with no live destructors in the
+    // frames between (each caller's contract).
+    unsafe { harness_escape() }
+}
+
+/// This thread's `struct thread` (curthread).
+pub(crate) fn curthread() -> *mut sys::thread {
+    CTX.with(|c| (&raw const *c.td).cast_mut())
+}
+
+/// The current file (`curthread->td_fpop`).
+pub(crate) fn fpop() -> *mut core::ffi::c_void {
+    CTX.with(|c| c.td.td_fpop.cast())
+}
+
+/// Runs `f` on this thread's held-lock list.
+pub(crate) fn with_held<R>(f: impl FnOnce(&mut Vec<Held>) -> R) -> R {
+    CTX.with(|c| f(&mut c.held.borrow_mut()))
+}
+
+/// Records that this thread enters (`true`) or leaves a device's methods.
+pub(crate) fn mark_in_dev(cdev: usize, enter: bool) {
+    CTX.with(|c| {
+        let mut v = c.in_dev.borrow_mut();
+        if enter {
+            v.push(cdev);
+        } else if let Some(i) = v.iter().rposition(|&d| d == cdev) {
+            v.remove(i);
+        }
+    });
+}
+
+/// How many of this thread's active device calls are on `cdev`.
+pub(crate) fn in_dev_count(cdev: usize) -> usize {
+    CTX.with(|c| c.in_dev.borrow().iter().filter(|&&d| d == cdev).count())
+}
+
+/// A small per-thread identifier (for lock ownership).
+pub(crate) fn thread_key() -> usize {
+    curthread() as usize
+}

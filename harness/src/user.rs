@@ -1,0 +1,313 @@
+// SPDX-License-Identifier: BSD-2-Clause
+//! The userland side: credentials and "user" memory.
+//!
+//! A test's buffers are host memory. For `copyin(9)`/`copyout(9)` and
+//! user-space `uiomove(9)` to behave as on FreeBSD, the harness keeps a
+//! registry of the ranges a "process" may access: the buffers of the
+//! current syscall and the [`UserBuf`]s a test allocates (for ioctl
+//! arguments that carry pointers). An access outside every registered
+//! range faults (`EFAULT`), as an unmapped user address does
+//! (`copyin` in `sys/amd64/amd64/support.S` returns `EFAULT` through
+//! `copy_fault`). A test can also make one chosen byte fault.
+
+use crate::kernel::KernelInner;
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+
+/// A process credential (`struct ucred`): who makes a call.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Cred {
+    /// Effective user id (`cr_uid`).
+    pub uid: u32,
+    /// Effective group id (`cr_gid`).
+    pub gid: u32,
+    /// Supplementary groups (`cr_groups`), at most 16 are used.
+    pub groups: Vec<u32>,
+}
+
+impl Cred {
+    /// root (uid 0, gid 0 "wheel").
+    #[must_use]
+    pub fn root() -> Self {
+        Cred {
+            uid: 0,
+            gid: 0,
+            groups: vec![0],
+        }
+    }
+
+    /// An unprivileged user.
+    #[must_use]
+    pub fn user(uid: u32, gid: u32) -> Self {
+        Cred {
+            uid,
+            gid,
+            groups: vec![gid],
+        }
+    }
+
+    /// Whether the credential is privileged (`priv_check(9)` succeeds for
+    /// uid 0; `sys/kern/kern_priv.c`, `priv_check_cred`).
+    #[must_use]
+    pub fn is_root(&self) -> bool {
+        self.uid == 0
+    }
+
+    /// Whether `gid` is the effective or a supplementary group
+    /// (`groupmember(9)`).
+    #[must_use]
+    pub fn in_group(&self, gid: u32) -> bool {
+        self.gid == gid || self.groups.contains(&gid)
+    }
+
+    /// Writes this credential into `*uc`; returns the previous values.
+    ///
+    /// # Safety
+    /// `uc` must point to a valid `struct ucred` no one else accesses now,
+    /// whose `cr_groups` points at its own `cr_smallgroups`.
+    pub(crate) unsafe fn apply(&self, uc: *mut sys::ucred) -> Cred {
+        // SAFETY: by the caller's contract `uc` is valid and unaliased.
+        let uc = unsafe { &mut *uc };
+        let saved = Cred {
+            uid: uc.cr_uid,
+            gid: uc.cr_gid,
+            groups: uc
+                .cr_smallgroups
+                .iter()
+                .take(usize::try_from(uc.cr_ngroups).unwrap_or(0))
+                .copied()
+                .collect(),
+        };
+        uc.cr_uid = self.uid;
+        uc.cr_ruid = self.uid;
+        uc.cr_svuid = self.uid;
+        uc.cr_gid = self.gid;
+        uc.cr_rgid = self.gid;
+        uc.cr_svgid = self.gid;
+        let n = self.groups.len().min(uc.cr_smallgroups.len());
+        for (dst, src) in uc.cr_smallgroups.iter_mut().zip(&self.groups) {
+            *dst = *src;
+        }
+        uc.cr_ngroups = i32::try_from(n).unwrap_or(0);
+        saved
+    }
+
+    /// Puts back what [`apply`](Self::apply) returned.
+    ///
+    /// # Safety
+    /// As for [`apply`](Self::apply).
+    pub(crate) unsafe fn restore(uc: *mut sys::ucred, saved: &Cred) {
+        // SAFETY: forwarded contract.
+        let _prev = unsafe { saved.apply(uc) };
+    }
+}
+
+impl Default for Cred {
+    fn default() -> Self {
+        Cred::root()
+    }
+}
+
+/// One accessible range of user memory.
+#[derive(Clone, Copy, Debug)]
+struct Range {
+    start: usize,
+    len: usize,
+    read: bool,
+    write: bool,
+    id: u64,
+}
+
+/// Where a user access faulted.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) struct Fault {
+    /// Bytes accessible before the fault.
+    pub(crate) ok: usize,
+}
+
+#[derive(Default)]
+struct Registry {
+    ranges: Vec<Range>,
+    next_id: u64,
+    /// A byte that faults, as an address.
+    fault_addr: Option<usize>,
+    /// A byte that faults, as an offset into the next syscall's buffers.
+    pending_fault: Option<usize>,
+}
+
+/// The registry of user memory of one kernel.
+#[derive(Default)]
+pub(crate) struct UserMem {
+    reg: Mutex<Registry>,
+}
+
+/// Removes a registration when dropped.
+pub(crate) struct Registration<'a> {
+    mem: &'a UserMem,
+    id: u64,
+    had_fault: bool,
+}
+
+impl Drop for Registration<'_> {
+    fn drop(&mut self) {
+        let mut r = self.mem.lock();
+        r.ranges.retain(|x| x.id != self.id);
+        if self.had_fault {
+            r.fault_addr = None;
+        }
+    }
+}
+
+impl UserMem {
+    fn lock(&self) -> MutexGuard<'_, Registry> {
+        self.reg.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// Registers the buffers of one syscall (`(addr, len)` in iovec
+    /// order) as readable (`write == false`: the kernel reads them, as for
+    /// write(2)) or writable. A pending injected fault is placed at its
+    /// offset into these buffers.
+    pub(crate) fn register_syscall(
+        &self,
+        bufs: &[(usize, usize)],
+        kernel_writes: bool,
+    ) -> Registration<'_> {
+        let mut r = self.lock();
+        r.next_id = r.next_id.wrapping_add(1);
+        let id = r.next_id;
+        for &(start, len) in bufs {
+            r.ranges.push(Range {
+                start,
+                len,
+                read: true,
+                write: kernel_writes,
+                id,
+            });
+        }
+        let mut had_fault = false;
+        if let Some(mut off) = r.pending_fault {
+            for &(start, len) in bufs {
+                if off < len {
+                    r.fault_addr = Some(start.wrapping_add(off));
+                    r.pending_fault = None;
+                    had_fault = true;
+                    break;
+                }
+                off -= len;
+            }
+        }
+        Registration {
+            mem: self,
+            id,
+            had_fault,
+        }
+    }
+
+    /// Registers a long-lived range (a [`UserBuf`]).
+    fn register(&self, start: usize, len: usize) -> u64 {
+        let mut r = self.lock();
+        r.next_id = r.next_id.wrapping_add(1);
+        let id = r.next_id;
+        r.ranges.push(Range {
+            start,
+            len,
+            read: true,
+            write: true,
+            id,
+        });
+        id
+    }
+
+    fn unregister(&self, id: u64) {
+        self.lock().ranges.retain(|x| x.id != id);
+    }
+
+    /// Makes byte `off` of the next syscall's user buffers fault.
+    pub(crate) fn inject_fault(&self, off: Option<usize>) {
+        let mut r = self.lock();
+        r.pending_fault = off;
+        r.fault_addr = None;
+    }
+
+    /// Makes the user byte at `addr` fault (until cleared with `None`).
+    pub(crate) fn fault_at_addr(&self, addr: Option<usize>) {
+        self.lock().fault_addr = addr;
+    }
+
+    /// Checks that `addr..addr + len` is accessible (`write`: the kernel
+    /// writes it). `Err` tells how many leading bytes are.
+    pub(crate) fn check(&self, addr: usize, len: usize, write: bool) -> Result<(), Fault> {
+        let r = self.lock();
+        let end = addr.checked_add(len).ok_or(Fault { ok: 0 })?;
+        let mut cur = addr;
+        while cur < end {
+            let covering = r.ranges.iter().find(|x| {
+                cur >= x.start && cur - x.start < x.len && if write { x.write } else { x.read }
+            });
+            match covering {
+                Some(x) => cur = x.start.saturating_add(x.len).min(end),
+                None => return Err(Fault { ok: cur - addr }),
+            }
+        }
+        if let Some(f) = r.fault_addr
+            && f >= addr
+            && f < end
+        {
+            return Err(Fault { ok: f - addr });
+        }
+        Ok(())
+    }
+}
+
+/// A buffer in the test process's "user" memory, accessible to the kernel
+/// (copyin/copyout) while it lives. Use its [`addr`](Self::addr) inside
+/// ioctl arguments that carry user pointers.
+pub struct UserBuf {
+    kernel: Arc<KernelInner>,
+    data: Box<[u8]>,
+    id: u64,
+}
+
+impl UserBuf {
+    pub(crate) fn new(kernel: Arc<KernelInner>, data: Vec<u8>) -> Self {
+        let data = data.into_boxed_slice();
+        let id = kernel.user.register(data.as_ptr() as usize, data.len());
+        UserBuf { kernel, data, id }
+    }
+
+    /// The user address of the first byte.
+    #[must_use]
+    pub fn addr(&self) -> u64 {
+        self.data.as_ptr() as u64
+    }
+
+    /// The contents.
+    #[must_use]
+    pub fn bytes(&self) -> &[u8] {
+        &self.data
+    }
+
+    /// Overwrites the contents (from the start).
+    pub fn write(&mut self, src: &[u8]) {
+        for (d, s) in self.data.iter_mut().zip(src) {
+            *d = *s;
+        }
+    }
+
+    /// The length.
+    #[must_use]
+    pub fn len(&self) -> usize {
+        self.data.len()
+    }
+
+    /// Whether the buffer is empty.
+    #[must_use]
+    pub fn is_empty(&self) -> bool {
+        self.data.is_empty()
+    }
+}
+
+impl Drop for UserBuf {
+    fn drop(&mut self) {
+        self.kernel.user.unregister(self.id);
+    }
+}

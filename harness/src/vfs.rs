@@ -1,0 +1,535 @@
+// SPDX-License-Identifier: BSD-2-Clause
+//! File descriptors on devices: `open(2)`, `read(2)`, `write(2)`,
+//! `readv(2)`/`writev(2)`, `pread(2)`/`pwrite(2)`, `lseek(2)`, `ioctl(2)`,
+//! `close(2)`, driving the `cdevsw` as devfs does.
+//!
+//! Followed: `sys/kern/sys_generic.c` (`sys_read`/`dofileread` — a
+//! zero-length read returns 0 without calling the driver —,
+//! `dofilewrite`, `sys_ioctl`/`kern_ioctl`), `sys/kern/subr_uio.c`
+//! (`copyinuio`: more than `UIO_MAXIOV` iovecs or a total above
+//! `IOSIZE_MAX` is `EINVAL`), `sys/kern/vfs_vnops.c` (`vn_seek`: character
+//! devices may have negative offsets), `sys/kern/vfs_subr.c` (`vaccess`)
+//! and `sys/fs/devfs/devfs_vnops.c` (`devfs_open`: `d_fdopen` or
+//! `d_open`, cdevpriv cleared if it fails; `devfs_fp_check`: `ENXIO` on a
+//! destroyed device; `devfs_read_f`/`devfs_write_f` ioflags;
+//! `devfs_ioctl_f`: `ENOIOCTL` becomes `ENOTTY`; `devfs_close`: `d_close`
+//! only on the last close unless `D_TRACKCLOSE`, with `FLASTCLOSE`;
+//! `devfs_close_f`: then the cdevpriv destructor).
+//!
+//! Differences: one descriptor table per kernel (every handle shares it);
+//! `SEEK_END` on a device is `offset + 0` (FreeBSD asks the driver for
+//! `DIOCGMEDIASIZE` first, which only disks answer); `EPIPE` raises no
+//! `SIGPIPE`.
+
+use crate::errno::{Errno, Error};
+use crate::kernel::KernelInner;
+use crate::kpi::devfs::{self, DevNode};
+use crate::thread::{self, Env};
+use crate::user::Cred;
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicI64, AtomicU32, AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+
+/// `IOSIZE_MAX` with `devfs_iosize_max_clamp` (the default): `INT_MAX`.
+const IOSIZE_MAX: usize = i32::MAX as usize;
+/// `S_IFCHR`.
+const S_IFCHR: u64 = 0o020000;
+/// `FLASTCLOSE` (`O_DIRECTORY`, `sys/sys/fcntl.h`).
+const FLASTCLOSE: u32 = sys::O_DIRECTORY;
+/// Flags kept in `f_flag` (`FMASK`).
+const FMASK: u32 = sys::FREAD
+    | sys::FWRITE
+    | sys::O_APPEND
+    | sys::O_ASYNC
+    | sys::O_FSYNC
+    | sys::O_NONBLOCK
+    | sys::O_DIRECT;
+
+/// An open file (`struct file` of type `DTYPE_VNODE` on devfs).
+pub(crate) struct OpenFile {
+    pub(crate) node: Arc<DevNode>,
+    /// Stand-in for the `struct file` (`td_fpop` points here).
+    fp: Box<[u64; 32]>,
+    pub(crate) flags: AtomicU32,
+    offset: AtomicI64,
+    /// The descriptor's reference plus syscalls in progress.
+    refs: AtomicUsize,
+    /// The opener's credential (`f_cred`).
+    pub(crate) _cred: Cred,
+}
+
+impl OpenFile {
+    pub(crate) fn fp(&self) -> usize {
+        self.fp.as_ptr() as usize
+    }
+}
+
+/// Whence for [`lseek`](crate::Kernel::lseek).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Whence {
+    /// `SEEK_SET`
+    Set,
+    /// `SEEK_CUR`
+    Cur,
+    /// `SEEK_END`
+    End,
+}
+
+#[derive(Default)]
+struct Inner {
+    files: HashMap<i32, Arc<OpenFile>>,
+}
+
+/// The descriptor table.
+#[derive(Default)]
+pub(crate) struct FdTable {
+    inner: Mutex<Inner>,
+}
+
+impl FdTable {
+    fn lock(&self) -> MutexGuard<'_, Inner> {
+        self.inner.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// Open descriptors.
+    pub(crate) fn fds(&self) -> Vec<i32> {
+        let mut v: Vec<i32> = self.lock().files.keys().copied().collect();
+        v.sort_unstable();
+        v
+    }
+}
+
+/// A reference to an open file for the duration of a syscall (`fget`);
+/// the last reference performs the close (`fdrop`).
+struct FileRef<'k> {
+    k: &'k KernelInner,
+    f: Arc<OpenFile>,
+}
+
+fn fget(k: &KernelInner, fd: i32) -> Result<FileRef<'_>, Error> {
+    let f = k.files.lock().files.get(&fd).cloned().ok_or(Errno::EBADF)?;
+    f.refs.fetch_add(1, Ordering::AcqRel);
+    Ok(FileRef { k, f })
+}
+
+impl FileRef<'_> {
+    /// Drops the reference; the last one closes the file.
+    fn release(self, env_cred: &Cred) -> Result<(), Error> {
+        if self.f.refs.fetch_sub(1, Ordering::AcqRel) == 1 {
+            final_close(self.k, env_cred, &self.f)
+        } else {
+            Ok(())
+        }
+    }
+}
+
+/// Calls a driver method with the device referenced (`dev_refthread`),
+/// `td_fpop` set and Giant taken for `D_NEEDGIANT` drivers. `pick` chooses
+/// the method once the device is referenced (the `cdevsw` lives in the
+/// module, which cannot be unloaded while a thread is inside); a method
+/// of 0 is not called.
+fn dev_call(
+    k: &KernelInner,
+    cred: &Cred,
+    fp: usize,
+    node: &DevNode,
+    pick: impl FnOnce(&sys::cdevsw) -> (usize, [u64; 6]),
+) -> Result<i32, Error> {
+    if node.refthread().is_none() {
+        return Err(Errno::ENXIO.into());
+    }
+    let (func, args) = pick(node.cdevsw());
+    if func == 0 {
+        node.relthread(&k.devfs);
+        return Ok(0);
+    }
+    let giant = node.needs_giant();
+    if giant && !k.locks.lock_addr(k, k.giant()) {
+        node.relthread(&k.devfs);
+        return Err(k.panic_error());
+    }
+    thread::mark_in_dev(node.cdev, true);
+    let env = Env {
+        cred,
+        fpop: fp as *mut core::ffi::c_void,
+    };
+    // SAFETY: a method of the driver's prepared cdevsw, called with the
+    // arguments devfs passes; `fp` is the open file.
+    let r = unsafe { thread::call(k, Some(&env), func, args) };
+    thread::mark_in_dev(node.cdev, false);
+    if giant {
+        k.locks.unlock_addr(k, k.giant());
+    }
+    node.relthread(&k.devfs);
+    match r {
+        // CAST: methods return `int`.
+        Ok(v) => Ok((v & 0xffff_ffff) as u32 as i32),
+        Err(_) => Err(k.panic_error()),
+    }
+}
+
+/// `vaccess`: may `cred` open the node for `acc` (FREAD/FWRITE)?
+fn vaccess(node: &DevNode, cred: &Cred, acc: u32) -> Result<(), Errno> {
+    if cred.is_root() {
+        return Ok(());
+    }
+    let bits = if cred.uid == node.uid {
+        (node.mode >> 6) & 7
+    } else if cred.in_group(node.gid) {
+        (node.mode >> 3) & 7
+    } else {
+        node.mode & 7
+    };
+    if acc & sys::FREAD != 0 && bits & 4 == 0 {
+        return Err(Errno::EACCES);
+    }
+    if acc & sys::FWRITE != 0 && bits & 2 == 0 {
+        return Err(Errno::EACCES);
+    }
+    Ok(())
+}
+
+/// `open(2)` on `/dev/NAME`.
+pub(crate) fn open(k: &KernelInner, cred: &Cred, path: &str, oflags: u32) -> Result<i32, Error> {
+    if oflags & sys::O_ACCMODE == sys::O_ACCMODE {
+        return Err(Errno::EINVAL.into());
+    }
+    let name = path
+        .strip_prefix("/dev/")
+        .ok_or(Errno::ENOENT)?
+        .trim_start_matches('/');
+    let node = k.devfs.lookup(name).ok_or(Errno::ENOENT)?;
+    // FFLAGS()
+    let fflags = if oflags & sys::O_EXEC != 0 {
+        oflags
+    } else {
+        oflags + 1
+    };
+    vaccess(&node, cred, fflags & (sys::FREAD | sys::FWRITE))?;
+    let f = Arc::new(OpenFile {
+        node: Arc::clone(&node),
+        fp: Box::new([0; 32]),
+        flags: AtomicU32::new(fflags & FMASK),
+        offset: AtomicI64::new(0),
+        refs: AtomicUsize::new(1),
+        _cred: cred.clone(),
+    });
+    k.devfs.attach_file(f.fp(), node.cdev);
+    // d_fdopen(dev, fflags, td, fp) or d_open(dev, fflags, S_IFCHR, td):
+    // the third and fourth arguments differ.
+    let td = thread::curthread() as u64;
+    let (cdev, fp) = (node.cdev as u64, f.fp() as u64);
+    let r = dev_call(k, cred, f.fp(), &node, |sw| match sw.d_fdopen {
+        Some(m) => (m as usize, [cdev, u64::from(fflags), td, fp, 0, 0]),
+        None => (
+            sw.d_open.map_or(0, |m| m as usize),
+            [cdev, u64::from(fflags), S_IFCHR, td, 0, 0],
+        ),
+    });
+    let err = match r {
+        Ok(0) => None,
+        Ok(e) => Some(Error::Errno(Errno(e))),
+        Err(e) => Some(e),
+    };
+    if let Some(e) = err {
+        // Clean up any cdevpriv upon error.
+        if let Some((data, dtor)) = k.devfs.detach_file(f.fp()) {
+            let env = Env {
+                cred,
+                fpop: f.fp() as *mut core::ffi::c_void,
+            };
+            let _ = env;
+            devfs::run_priv_dtor(k, data, dtor).map_err(|_| k.panic_error())?;
+        }
+        k.locks.userret(k);
+        return Err(e);
+    }
+    node.add_open(1);
+    let fd = {
+        let mut t = k.files.lock();
+        let mut fd = 3;
+        while t.files.contains_key(&fd) {
+            fd += 1;
+        }
+        t.files.insert(fd, f);
+        fd
+    };
+    k.locks.userret(k);
+    Ok(fd)
+}
+
+/// The last reference to a file went away: `devfs_close_f`.
+fn final_close(k: &KernelInner, cred: &Cred, f: &OpenFile) -> Result<(), Error> {
+    let node = &f.node;
+    let mut result = Ok(());
+    let last = node.add_open(0) == 1;
+    let fflag = f.flags.load(Ordering::Relaxed) | if last { FLASTCLOSE } else { 0 };
+    let args = [
+        node.cdev as u64,
+        u64::from(fflag),
+        S_IFCHR,
+        thread::curthread() as u64,
+        0,
+        0,
+    ];
+    let pick = |sw: &sys::cdevsw| {
+        if last || sw.d_flags & sys::D_TRACKCLOSE != 0 {
+            (sw.d_close.map_or(0, |c| c as usize), args)
+        } else {
+            (0, args)
+        }
+    };
+    match dev_call(k, cred, f.fp(), node, pick) {
+        // A destroyed device (ENXIO) closes silently: its vnode is dead.
+        Ok(0) | Err(Error::Errno(Errno::ENXIO)) => {}
+        Ok(e) => result = Err(Errno(e).into()),
+        Err(e) => return Err(e),
+    }
+    node.add_open(-1);
+    if let Some((data, dtor)) = k.devfs.detach_file(f.fp()) {
+        devfs::run_priv_dtor(k, data, dtor).map_err(|_| k.panic_error())?;
+    }
+    node.try_free(k);
+    k.locks.userret(k);
+    result
+}
+
+/// `close(2)`.
+pub(crate) fn close(k: &KernelInner, cred: &Cred, fd: i32) -> Result<(), Error> {
+    let f = k.files.lock().files.remove(&fd).ok_or(Errno::EBADF)?;
+    FileRef { k, f }.release(cred)
+}
+
+/// Read or write with iovecs: `dofileread`/`dofilewrite` + devfs.
+pub(crate) fn rw(
+    k: &KernelInner,
+    cred: &Cred,
+    fd: i32,
+    iovs: &[(usize, usize)],
+    offset: Option<i64>,
+    write: bool,
+) -> Result<usize, Error> {
+    if iovs.len() > sys::UIO_MAXIOV as usize {
+        return Err(Errno::EINVAL.into());
+    }
+    let mut resid = 0usize;
+    for &(_, len) in iovs {
+        if len > IOSIZE_MAX - resid {
+            return Err(Errno::EINVAL.into());
+        }
+        resid += len;
+    }
+    let fr = fget(k, fd)?;
+    let r = rw_file(k, cred, &fr.f, iovs, resid, offset, write);
+    fr.release(cred)?;
+    k.locks.userret(k);
+    r
+}
+
+fn rw_file(
+    k: &KernelInner,
+    cred: &Cred,
+    f: &OpenFile,
+    iovs: &[(usize, usize)],
+    resid: usize,
+    offset: Option<i64>,
+    write: bool,
+) -> Result<usize, Error> {
+    let fflag = f.flags.load(Ordering::Relaxed);
+    let need = if write { sys::FWRITE } else { sys::FREAD };
+    if fflag & need == 0 {
+        return Err(Errno::EBADF.into());
+    }
+    if !write && resid == 0 {
+        return Ok(0);
+    }
+    let node = &f.node;
+    let mut iov: Vec<sys::iovec> = iovs
+        .iter()
+        .map(|&(base, len)| sys::iovec {
+            iov_base: base as *mut core::ffi::c_void,
+            iov_len: len,
+        })
+        .collect();
+    let start = offset.unwrap_or_else(|| f.offset.load(Ordering::Relaxed));
+    let mut uio = sys::uio {
+        uio_iov: iov.as_mut_ptr(),
+        uio_iovcnt: i32::try_from(iov.len()).unwrap_or(0),
+        uio_offset: start,
+        uio_resid: isize::try_from(resid).unwrap_or(isize::MAX),
+        uio_segflg: sys::UIO_USERSPACE,
+        uio_rw: if write { sys::UIO_WRITE } else { sys::UIO_READ },
+        uio_td: thread::curthread(),
+    };
+    let ioflag = if write {
+        fflag & (sys::O_NONBLOCK | sys::O_DIRECT | sys::O_FSYNC)
+    } else {
+        fflag & (sys::O_NONBLOCK | sys::O_DIRECT)
+    };
+    let _reg = k.user.register_syscall(iovs, !write);
+    let args = [
+        node.cdev as u64,
+        (&raw mut uio) as u64,
+        u64::from(ioflag),
+        0,
+        0,
+        0,
+    ];
+    let pick = |sw: &sys::cdevsw| {
+        let m = if write { sw.d_write } else { sw.d_read };
+        (m.map_or(0, |m| m as usize), args)
+    };
+    let r = dev_call(k, cred, f.fp(), node, pick);
+    let err = r?;
+    let left = usize::try_from(uio.uio_resid).unwrap_or(0);
+    let done = resid.saturating_sub(left);
+    if offset.is_none() {
+        f.offset.store(uio.uio_offset, Ordering::Relaxed);
+    }
+    if err != 0 {
+        if done != 0
+            && (err == Errno::ERESTART.0 || err == Errno::EINTR.0 || err == Errno::EAGAIN.0)
+        {
+            return Ok(done);
+        }
+        return Err(Errno(err).into());
+    }
+    Ok(done)
+}
+
+/// `lseek(2)` (`vn_seek` for a character device).
+pub(crate) fn lseek(k: &KernelInner, fd: i32, off: i64, whence: Whence) -> Result<i64, Error> {
+    let f = k.files.lock().files.get(&fd).cloned().ok_or(Errno::EBADF)?;
+    let cur = f.offset.load(Ordering::Relaxed);
+    let new = match whence {
+        Whence::Set => off,
+        Whence::Cur => cur.checked_add(off).ok_or(Errno::EOVERFLOW)?,
+        Whence::End => off,
+    };
+    f.offset.store(new, Ordering::Relaxed);
+    Ok(new)
+}
+
+/// `sys_ioctl` + `kern_ioctl` + `devfs_ioctl_f`.
+pub(crate) fn ioctl(
+    k: &KernelInner,
+    cred: &Cred,
+    fd: i32,
+    cmd: u64,
+    arg: u64,
+) -> Result<(), Error> {
+    let mut com = cmd;
+    if com > 0xffff_ffff {
+        k.console(&format!(
+            "WARNING pid 1000 (kldsim): ioctl sign-extension ioctl {com:x}\n"
+        ));
+        com &= 0xffff_ffff;
+    }
+    let size = sys::ioccom::iocparm_len(com);
+    let dir = com & u64::from(sys::IOC_VOID | sys::IOC_IN | sys::IOC_OUT);
+    if size > sys::IOCPARM_MAX as usize
+        || dir == 0
+        || (com & u64::from(sys::IOC_OUT) != 0 && size == 0)
+        || (com & u64::from(sys::IOC_VOID) != 0 && size > 0 && size != size_of::<i32>())
+    {
+        return Err(Errno::ENOTTY.into());
+    }
+    // The kernel copy of the argument, 8-byte aligned.
+    let mut buf: Vec<u64> = vec![0; size.div_ceil(8).max(1)];
+    let mut intarg: i64 = arg.cast_signed();
+    let mut ptrarg: u64 = arg;
+    let (data_ptr, copy_size): (*mut u8, usize) = if size > 0 {
+        if com & u64::from(sys::IOC_VOID) != 0 {
+            ((&raw mut intarg).cast(), 0)
+        } else {
+            (buf.as_mut_ptr().cast(), size)
+        }
+    } else {
+        ((&raw mut ptrarg).cast(), 0)
+    };
+    if com & u64::from(sys::IOC_IN) != 0 {
+        // SAFETY: `data_ptr` has `copy_size` bytes (the buffer above).
+        unsafe { crate::kpi::uio::copyin_raw(k, arg as usize, data_ptr, copy_size) }?;
+    }
+    let fr = fget(k, fd)?;
+    let r = ioctl_file(k, cred, &fr.f, com, data_ptr);
+    fr.release(cred)?;
+    let mut r = r;
+    if r.is_ok() && com & u64::from(sys::IOC_OUT) != 0 {
+        // SAFETY: `data_ptr` has `copy_size` bytes.
+        r = unsafe { crate::kpi::uio::copyout_raw(k, data_ptr, arg as usize, copy_size) }
+            .map_err(Error::from);
+    }
+    k.locks.userret(k);
+    r
+}
+
+fn ioctl_file(
+    k: &KernelInner,
+    cred: &Cred,
+    f: &OpenFile,
+    com: u64,
+    data: *mut u8,
+) -> Result<(), Error> {
+    if f.flags.load(Ordering::Relaxed) & (sys::FREAD | sys::FWRITE) == 0 {
+        return Err(Errno::EBADF.into());
+    }
+    let mut tmp: i32;
+    let mut data = data;
+    match com {
+        c if c == u64::from(sys::FIOCLEX) || c == u64::from(sys::FIONCLEX) => return Ok(()),
+        c if c == u64::from(sys::FIONBIO) || c == u64::from(sys::FIOASYNC) => {
+            // SAFETY: an IOC_IN int argument was copied into `data`.
+            tmp = unsafe { data.cast::<i32>().read_unaligned() };
+            let bit = if c == u64::from(sys::FIONBIO) {
+                sys::FNONBLOCK
+            } else {
+                sys::O_ASYNC
+            };
+            if tmp != 0 {
+                f.flags.fetch_or(bit, Ordering::Relaxed);
+            } else {
+                f.flags.fetch_and(!bit, Ordering::Relaxed);
+            }
+            data = (&raw mut tmp).cast();
+        }
+        _ => {}
+    }
+    let node = &f.node;
+    if com == u64::from(sys::FIODTYPE) {
+        let pick = |sw: &sys::cdevsw| {
+            let t = sw.d_flags & sys::D_TYPEMASK;
+            // SAFETY: FIODTYPE is IOC_OUT int: `data` has 4 bytes.
+            unsafe { data.cast::<i32>().write_unaligned(t.cast_signed()) };
+            (0, [0; 6])
+        };
+        return dev_call(k, cred, f.fp(), node, pick).map(drop);
+    }
+    let fflag = f.flags.load(Ordering::Relaxed);
+    let args = [
+        node.cdev as u64,
+        com,
+        data as u64,
+        u64::from(fflag),
+        thread::curthread() as u64,
+        0,
+    ];
+    let pick = |sw: &sys::cdevsw| (sw.d_ioctl.map_or(0, |m| m as usize), args);
+    match dev_call(k, cred, f.fp(), node, pick)? {
+        0 => Ok(()),
+        e if e == Errno::ENOIOCTL.0 => Err(Errno::ENOTTY.into()),
+        e => Err(Errno(e).into()),
+    }
+}
+
+/// Threads inside a device now.
+pub(crate) fn dev_threads(k: &KernelInner, name: &str) -> Option<usize> {
+    k.devfs.lookup(name).map(|n| n.threads())
+}
+
+/// Closes everything (teardown), ignoring errors.
+pub(crate) fn close_all(k: &KernelInner, cred: &Cred) {
+    for fd in k.files.fds() {
+        drop(close(k, cred, fd));
+    }
+}

@@ -1,0 +1,102 @@
+// SPDX-License-Identifier: BSD-2-Clause
+//! The WITNESS-like checks on mutex(9) and sx(9), with kldtest_sleep.
+
+use harness::ioccom::{io, ior, iow};
+use harness::testing::module_path;
+use harness::{Kernel, O_RDWR, ViolationKind};
+
+const DEV: &str = "/dev/kldtest_sleep";
+
+fn setup() -> (Kernel, i32) {
+    let k = Kernel::new();
+    k.kldload(module_path("kldtest_sleep")).unwrap();
+    let fd = k.open(DEV, O_RDWR).unwrap();
+    (k, fd)
+}
+
+fn only_violation(k: &Kernel) -> String {
+    let v = k.take_violations();
+    assert_eq!(v.len(), 1, "{v:?}");
+    assert_eq!(v[0].kind, ViolationKind::Lock);
+    v[0].message.clone()
+}
+
+#[test]
+fn uiomove_under_a_mutex_is_reported_with_its_name() {
+    let (k, fd) = setup();
+    let mut buf = [0u8; 64];
+    assert_eq!(k.read(fd, &mut buf).unwrap(), 23);
+    let m = only_violation(&k);
+    assert!(
+        m.starts_with("Calling uiomove() with the following non-sleepable locks held:"),
+        "{m}"
+    );
+    assert!(m.contains("kldtest_sleep a"), "{m}");
+    k.close(fd).unwrap();
+    k.check().unwrap();
+}
+
+#[test]
+fn malloc_waitok_copyout_and_sx_under_a_mutex() {
+    let (k, fd) = setup();
+    k.ioctl_raw(fd, io(b'W', 1), 0).unwrap();
+    assert!(only_violation(&k).starts_with("malloc(M_WAITOK) with"));
+    k.ioctl_raw(fd, io(b'W', 6), 0).unwrap();
+    assert!(only_violation(&k).contains("Acquiring sx lock \"kldtest_sleep sx\""));
+    let out = k.user_buf(vec![0; 4]);
+    k.ioctl(fd, iow(b'W', 7, 8).unwrap(), &mut out.addr().to_le_bytes())
+        .unwrap();
+    assert!(only_violation(&k).starts_with("copyout with"));
+    assert_eq!(out.bytes(), b"slee");
+    // Under Giant it is fine: Giant may be held across sleeps.
+    k.ioctl_raw(fd, io(b'W', 8), 0).unwrap();
+    assert!(k.violations().is_empty());
+    k.close(fd).unwrap();
+}
+
+#[test]
+fn lock_order_reversal() {
+    let (k, fd) = setup();
+    k.ioctl_raw(fd, io(b'W', 2), 0).unwrap();
+    let m = only_violation(&k);
+    assert!(
+        m.contains("lock order reversal")
+            && m.contains("1st kldtest_sleep b")
+            && m.contains("2nd kldtest_sleep a"),
+        "{m}"
+    );
+    k.close(fd).unwrap();
+}
+
+#[test]
+fn unlocking_an_unowned_mutex_and_returning_with_one_held() {
+    let (k, fd) = setup();
+    k.ioctl_raw(fd, io(b'W', 4), 0).unwrap();
+    assert!(only_violation(&k).starts_with("mutex kldtest_sleep a not owned at"));
+    k.ioctl_raw(fd, io(b'W', 5), 0).unwrap();
+    assert!(only_violation(&k).contains("userret: Returning with 1 locks held: kldtest_sleep a"));
+    // Released by the check: others can take it again.
+    let mut r = [0u8; 4];
+    k.ioctl(fd, ior(b'W', 9, 4).unwrap(), &mut r).unwrap();
+    assert_eq!(i32::from_le_bytes(r), 11, "both trylocks succeed");
+    k.close(fd).unwrap();
+}
+
+#[test]
+fn recursing_on_a_non_recursive_mutex_panics() {
+    let (k, fd) = setup();
+    let e = k.ioctl_raw(fd, io(b'W', 3), 0).unwrap_err();
+    let msg = e.to_string();
+    assert!(
+        msg.contains("recursed on non-recursive mutex kldtest_sleep a"),
+        "{msg}"
+    );
+    assert!(k.expect_panic().is_some());
+    assert!(
+        k.take_violations()
+            .iter()
+            .any(|v| v.message.contains("recursed"))
+    );
+    // The kernel is dead: every call fails with the panic.
+    assert!(matches!(k.open(DEV, O_RDWR), Err(harness::Error::Panic(_))));
+}
