@@ -2,7 +2,7 @@
 //! `kldsim`: FreeBSD shell commands against one emulated kernel.
 //!
 //! ```text
-//! kldsim [-m DIR]... [-c 'CMD; CMD'] [FILE]
+//! kldsim [-x] [-m DIR]... [-c 'CMD; CMD'] [FILE]
 //! ```
 //!
 //! Commands come from `-c`, from `FILE`, or from standard input, one per
@@ -21,6 +21,8 @@
 //! uprintf(9) output appears on standard output, as on the terminal of the
 //! process that made the call. The exit status is that of the last command
 //! that failed (0 if none did). `-m DIR` adds DIR to `kern.module_path`.
+//! `-x` prints each command after a root prompt (`# `) before running it,
+//! so the output reads like a session on a FreeBSD console.
 
 use crate::errno::{Errno, Error};
 use crate::kernel::{Config, Kernel};
@@ -36,6 +38,8 @@ pub struct Shell<'o> {
     err: &'o mut dyn Write,
     /// Status of the last command that failed.
     pub status: i32,
+    /// Print each command before running it, after a root prompt (`-x`).
+    pub trace: bool,
 }
 
 /// A command line after word splitting.
@@ -287,6 +291,7 @@ impl<'o> Shell<'o> {
             out,
             err,
             status: 0,
+            trace: false,
         }
     }
 
@@ -320,6 +325,14 @@ impl<'o> Shell<'o> {
 
     /// Runs one line.
     pub fn run_line(&mut self, line: &str) {
+        if self.trace && !line.trim().is_empty() {
+            let shown = line.trim();
+            if shown.starts_with('#') {
+                self.say(&format!("{shown}\n"));
+            } else {
+                self.say(&format!("# {shown}\n"));
+            }
+        }
         for pipeline in split(line) {
             let st = self.run_pipeline(pipeline);
             self.tty();
@@ -856,8 +869,26 @@ impl<'o> Shell<'o> {
             return 1;
         };
         let long = args.iter().any(|a| a.starts_with('-') && a.contains('l'));
+        // A device named directly is listed alone, under the name given
+        // (`ls -l /dev/rustmodule`), as ls(1) lists a file operand.
+        let devices = self.k.devices();
+        if let Some((minor, d)) = devices.iter().enumerate().find(|(_, d)| d.name == prefix) {
+            let line = if long {
+                format!(
+                    "{}  1 {:<5} {:<5} {:#x} Jan  1 00:00 {dir}\n",
+                    mode_string(d.mode),
+                    owner(d.uid),
+                    group(d.gid),
+                    0x40 + minor
+                )
+            } else {
+                format!("{dir}\n")
+            };
+            self.say(&line);
+            return 0;
+        }
         let mut entries: Vec<(String, String)> = Vec::new();
-        for (minor, d) in self.k.devices().into_iter().enumerate() {
+        for (minor, d) in devices.into_iter().enumerate() {
             let rel = if prefix.is_empty() {
                 d.name.clone()
             } else if let Some(r) = d.name.strip_prefix(&format!("{prefix}/")) {
@@ -885,6 +916,10 @@ impl<'o> Shell<'o> {
                 ),
             ));
         }
+        if entries.is_empty() && !prefix.is_empty() {
+            self.warn(&format!("ls: {dir}: No such file or directory"));
+            return 1;
+        }
         entries.sort();
         let mut s = String::new();
         if long {
@@ -905,13 +940,15 @@ pub fn main_with_args(args: &[String]) -> i32 {
     let mut script = None;
     let mut file = None;
     let mut dirs: Vec<PathBuf> = Vec::new();
+    let mut trace = false;
     let mut it = args.iter();
     while let Some(a) = it.next() {
         match a.as_str() {
             "-c" => script = it.next().cloned(),
             "-m" => dirs.extend(it.next().map(PathBuf::from)),
+            "-x" => trace = true,
             "-h" | "--help" => {
-                println!("usage: kldsim [-m DIR]... [-c 'CMD; CMD'] [FILE]");
+                println!("usage: kldsim [-x] [-m DIR]... [-c 'CMD; CMD'] [FILE]");
                 return 0;
             }
             _ => file = Some(a.clone()),
@@ -935,6 +972,7 @@ pub fn main_with_args(args: &[String]) -> i32 {
     let mut out = std::io::stdout();
     let mut err = std::io::stderr();
     let mut sh = Shell::new(&mut out, &mut err);
+    sh.trace = trace;
     if !dirs.is_empty() {
         sh.kernel().set_module_path(dirs);
     }

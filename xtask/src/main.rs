@@ -9,6 +9,7 @@
 //! cargo xtask stable-check     fail if a nightly-only construct is in the tree
 //! cargo xtask clippy           clippy -D warnings, kernel crates on their target
 //! cargo xtask test             every test suite (needs `cargo xtask build` first)
+//! cargo xtask demo             the README walkthrough in the test kernel (kldsim)
 //! ```
 //!
 //! The Makefile calls these; it holds no logic of its own, so GNU make and
@@ -17,6 +18,7 @@
 mod cc;
 mod checks;
 mod decl;
+mod demo;
 mod link;
 mod modules;
 mod stable;
@@ -55,6 +57,7 @@ fn run(args: &[String]) -> Result {
         "stable-check" => stable::check(&ws.root),
         "clippy" => checks::clippy(&ws),
         "test" => checks::test(&ws),
+        "demo" => demo::demo(&ws),
         _ => Err(usage()),
     }
 }
@@ -88,6 +91,6 @@ fn files_or_built(ws: &workspace::Workspace, args: &[String]) -> Result<Vec<Path
 
 fn usage() -> String {
     "usage: cargo xtask deps | build | check-ko [KO...] | size [KO...] | stable-check \
-     | clippy | test"
+     | clippy | test | demo"
         .to_owned()
 }
