@@ -144,16 +144,20 @@ impl<T> Mutex<T> {
         alloc: A,
         flags: impl Into<Flags>,
     ) -> Result<Pin<alloc_kernel::Box<Self, A>>> {
-        let block = alloc_kernel::Box::try_new_in(
+        // Allocate before building the value: were the allocation to fail
+        // after it, a `Mutex` would be dropped, and its `Drop` destroys a
+        // lock that `mtx_init` never initialised. On failure only `value` is
+        // dropped.
+        let block = alloc_kernel::Box::<Self, A>::try_new_uninit_in(alloc, flags)?;
+        let block = alloc_kernel::Box::write(
+            block,
             Self {
                 // Zeroed: not yet initialised, as mtx_init(9) expects.
                 mtx: Opaque::zeroed(),
                 data: UnsafeCell::new(value),
                 _pin: PhantomPinned,
             },
-            alloc,
-            flags,
-        )?;
+        );
         // SAFETY: `mtx` is a zeroed `struct mtx` at its final address (the
         // block is pinned just below and never moved); `name` is a
         // NUL-terminated string that outlives the lock.

@@ -109,16 +109,20 @@ impl<T> SxLock<T> {
         alloc: A,
         flags: impl Into<Flags>,
     ) -> Result<Pin<alloc_kernel::Box<Self, A>>> {
-        let block = alloc_kernel::Box::try_new_in(
+        // Allocate before building the value: were the allocation to fail
+        // after it, an `SxLock` would be dropped, and its `Drop` destroys a
+        // lock that `sx_init_flags` never initialised. On failure only `value` is
+        // dropped.
+        let block = alloc_kernel::Box::<Self, A>::try_new_uninit_in(alloc, flags)?;
+        let block = alloc_kernel::Box::write(
+            block,
             Self {
                 // Zeroed: not yet initialised, as sx_init_flags(9) expects.
                 sx: Opaque::zeroed(),
                 data: UnsafeCell::new(value),
                 _pin: PhantomPinned,
             },
-            alloc,
-            flags,
-        )?;
+        );
         // SAFETY: `sx` is a zeroed `struct sx` at its final address (the
         // block is pinned just below and never moved); `name` is a
         // NUL-terminated string that outlives the lock. No option flags:
