@@ -1,0 +1,360 @@
+// SPDX-License-Identifier: BSD-2-Clause
+//! The `/dev/rustmodule` device: the current message, its writers and its
+//! readers.
+//!
+//! # Messages
+//! A [`Message`] is the bytes of one `write(2)`, in an [`Arc`]. Once
+//! published it never changes (only a uniquely owned `Arc` can be
+//! written to, [`Arc::get_mut`]), so a reader holds a reference and copies
+//! from it with no lock held.
+//!
+//! # Locks
+//! - `current` (a mutex, `mtx(9)`): the current message and its
+//!   generation. Held only to clone or swap an `Arc`: nothing under it
+//!   sleeps or allocates.
+//! - `writer` (an `sx(9)` lock): serialises writers and clears, and holds
+//!   the spare buffer. Held across the `uiomove(9)` that fills the new
+//!   message, which may sleep. Taken before `current`, never after.
+//! - one mutex per open file: its snapshot and where its last read ended.
+//!   Never held together with `current`.
+//!
+//! # Memory
+//! At most: the current message, one spare (no larger than
+//! `hw.rustecho.maxlen`, and the only buffer a write fills), the messages
+//! open files still hold as snapshots, and a preallocated empty message.
+//! A write that fits the spare allocates nothing; a read never allocates.
+
+use crate::Stats;
+use crate::ioctl::{RUSTECHO_CLEAR, RUSTECHO_GETINFO, RustechoInfo};
+use core::ffi::CStr;
+use core::pin::Pin;
+use kern::alloc::{Arc, Box, Vec};
+use kern::cdev::{CharacterDevice, OpenFlags};
+use kern::ioctl::{FIOASYNC, FIONBIO, FIONREAD, IoctlCmd, IoctlData};
+use kern::prelude::*;
+use kern::sync::{Mutex, SxLock};
+use kern::uio::{UioReader, UioWriter};
+
+/// The bytes of one write.
+pub(crate) struct Message {
+    bytes: Vec<u8>,
+}
+
+impl Message {
+    /// An empty message (allocates nothing).
+    fn empty() -> Self {
+        Self { bytes: Vec::new() }
+    }
+
+    fn len(&self) -> usize {
+        self.bytes.len()
+    }
+
+    /// Replaces the contents with the whole request, read from user memory
+    /// straight into the buffer. `len` is the request's size, at most
+    /// `limit`. Returns the number of bytes read.
+    ///
+    /// The buffer is reused if it holds `len` bytes and is not larger than
+    /// `limit` (so lowering `hw.rustecho.maxlen` also bounds the spare);
+    /// otherwise it is freed first, then allocated with `M_NOWAIT`.
+    ///
+    /// On error the message is empty, and the buffer is kept if it was
+    /// allocated.
+    fn fill(
+        &mut self,
+        uio: &mut UioReader<'_>,
+        len: usize,
+        limit: usize,
+        cx: &mut impl MaySleep,
+    ) -> Result<usize> {
+        self.bytes.clear();
+        let capacity = self.bytes.capacity();
+        if capacity < len || capacity > limit {
+            self.bytes = Vec::new();
+            self.bytes = Vec::try_with_capacity(len, M_NOWAIT)?;
+        }
+        uio.move_in_vec(&mut self.bytes, cx)
+    }
+}
+
+/// The current message (under the `current` mutex).
+struct Current {
+    msg: Arc<Message>,
+    /// Bumped by every write and clear.
+    generation: u64,
+}
+
+/// The writers' state (under the `writer` sx lock).
+struct Writer {
+    /// A buffer no one else references, for the next write.
+    spare: Option<Arc<Message>>,
+}
+
+/// The device-wide state.
+pub(crate) struct Echo {
+    current: Pin<Box<Mutex<Current>>>,
+    writer: Pin<Box<SxLock<Writer>>>,
+    /// An empty message, for a clear or zero-length write when there is no
+    /// spare (so neither ever allocates). Never a spare: this reference
+    /// stays.
+    empty: Arc<Message>,
+    stats: Arc<Stats>,
+}
+
+/// What one open file reads.
+struct ReadState {
+    /// The message this file reads: taken at offset 0 (or at its first
+    /// read), kept for reads at other offsets.
+    snapshot: Option<Arc<Message>>,
+    /// Where the last read in `snapshot` ended (for `FIONREAD`).
+    end: usize,
+}
+
+/// The per-open state.
+pub(crate) struct OpenFile {
+    /// Whether the file was opened for writing (`RUSTECHO_CLEAR` needs it,
+    /// as `write(2)` does).
+    writable: bool,
+    read: Pin<Box<Mutex<ReadState>>>,
+}
+
+impl Echo {
+    /// The device state, with `initial` as the current message.
+    ///
+    /// # Errors
+    /// `ENOMEM` (only if `cx`'s allocations are made to fail: they wait).
+    ///
+    /// # Context
+    /// Module load: may sleep.
+    pub(crate) fn new(initial: &[u8], stats: Arc<Stats>, cx: &mut Sleepable) -> Result<Self> {
+        let mut bytes = Vec::new();
+        bytes.try_extend_from_slice(initial, cx.waitok())?;
+        let msg = Arc::try_new(Message { bytes }, cx.waitok())?;
+        let empty = Arc::try_new(Message::empty(), cx.waitok())?;
+        let current = Current { msg, generation: 0 };
+        let current = Mutex::try_new(c"rustecho message", current, cx.waitok())?;
+        let writer = SxLock::try_new(c"rustecho writer", Writer { spare: None }, cx.waitok())?;
+        Ok(Self {
+            current,
+            writer,
+            empty,
+            stats,
+        })
+    }
+
+    /// Makes `msg` the current message. The one it replaces becomes the
+    /// spare if no open file holds it and its buffer is within `limit`;
+    /// otherwise it is released here (or by the last file holding it).
+    fn publish(
+        &self,
+        msg: Arc<Message>,
+        writer: &mut Writer,
+        limit: usize,
+        cx: &mut impl MaySleep,
+    ) {
+        let mut old = {
+            let mut current = self.current.lock(cx);
+            current.generation = current.generation.wrapping_add(1);
+            core::mem::replace(&mut current.msg, msg)
+        };
+        // No new reference to `old` can appear: it is no longer current,
+        // and a file that holds it already counts.
+        if Arc::get_mut(&mut old).is_some_and(|m| m.bytes.capacity() <= limit) {
+            writer.spare = Some(old);
+        }
+    }
+
+    /// Builds the next message from the whole request, in the spare (or a
+    /// new buffer); the current message is not touched.
+    fn build(
+        writer: &mut Writer,
+        uio: &mut UioReader<'_>,
+        len: usize,
+        limit: usize,
+        cx: &mut impl MaySleep,
+    ) -> Result<(Arc<Message>, usize)> {
+        let mut msg = match writer.spare.take() {
+            Some(spare) => spare,
+            None => Arc::try_new(Message::empty(), M_NOWAIT)?,
+        };
+        let filled = match Arc::get_mut(&mut msg) {
+            Some(m) => m.fill(uio, len, limit, cx),
+            // Not reached: a spare or a new message has no other reference.
+            None => Err(ENOMEM),
+        };
+        match filled {
+            Ok(n) => Ok((msg, n)),
+            Err(e) => {
+                if Arc::get_mut(&mut msg).is_some() {
+                    writer.spare = Some(msg);
+                }
+                Err(e)
+            }
+        }
+    }
+
+    /// The message an open file reads at `offset`: its snapshot, or the
+    /// current message (which becomes its snapshot) at offset 0 or if it
+    /// has none yet.
+    fn snapshot(&self, open: &OpenFile, offset: usize, cx: &mut Sleepable) -> Arc<Message> {
+        let held = if offset == 0 {
+            None
+        } else {
+            open.read.lock(cx).snapshot.clone()
+        };
+        if let Some(snapshot) = held {
+            return snapshot;
+        }
+        let current = Arc::clone(&self.current.lock(cx).msg);
+        let old = {
+            let mut state = open.read.lock(cx);
+            state.end = offset;
+            state.snapshot.replace(Arc::clone(&current))
+        };
+        // Released with no lock held (it may be the last reference).
+        drop(old);
+        current
+    }
+
+    /// `FIONREAD`: what is left of the file's snapshot after its last
+    /// read, or the current message's length before any read.
+    fn unread(&self, open: &OpenFile, cx: &mut Sleepable) -> usize {
+        let left = {
+            let state = open.read.lock(cx);
+            state
+                .snapshot
+                .as_ref()
+                .map(|snapshot| snapshot.len().saturating_sub(state.end))
+        };
+        left.unwrap_or_else(|| self.current.lock(cx).msg.len())
+    }
+
+    /// `RUSTECHO_GETINFO`.
+    fn info(&self, cx: &mut Sleepable) -> RustechoInfo {
+        let (length, generation) = {
+            let current = self.current.lock(cx);
+            (current.msg.len(), current.generation)
+        };
+        RustechoInfo {
+            ri_length: u64::try_from(length).unwrap_or(u64::MAX),
+            ri_limit: self.stats.maxlen.get(),
+            ri_generation: generation,
+        }
+    }
+
+    /// `RUSTECHO_CLEAR`, and a zero-length write: an empty message, a new
+    /// generation. Never allocates: the empty message is made in the spare
+    /// (so that its buffer is kept for the next writes), or is the
+    /// preallocated one if there is no spare.
+    fn clear(&self, cx: &mut Sleepable) {
+        let limit = self.stats.limit();
+        let mut guard = self.writer.xlock(cx);
+        let (writer, cx) = guard.split();
+        let msg = emptied(writer.spare.take()).unwrap_or_else(|| Arc::clone(&self.empty));
+        self.publish(msg, writer, limit, cx);
+    }
+}
+
+/// The spare, emptied (if it has no other reference, as it never has).
+fn emptied(spare: Option<Arc<Message>>) -> Option<Arc<Message>> {
+    let mut spare = spare?;
+    Arc::get_mut(&mut spare)?.bytes.clear();
+    Some(spare)
+}
+
+impl CharacterDevice for Echo {
+    const NAME: &'static CStr = c"rustecho";
+    const HAS_READ: bool = true;
+    const HAS_WRITE: bool = true;
+    const HAS_IOCTL: bool = true;
+    type Open = OpenFile;
+
+    /// Allocates the file's read state (`M_NOWAIT`).
+    fn open(&self, flags: OpenFlags, _cx: &mut Sleepable) -> Result<OpenFile> {
+        let state = ReadState {
+            snapshot: None,
+            end: 0,
+        };
+        let read =
+            Mutex::try_new(c"rustecho open", state, M_NOWAIT).map_err(|e| self.stats.failed(e))?;
+        Stats::count(&self.stats.opens, 1);
+        Ok(OpenFile {
+            writable: flags.writable(),
+            read,
+        })
+    }
+
+    /// Serves the file's snapshot from `uio_offset` on; 0 at its end.
+    fn read(&self, open: &OpenFile, uio: &mut UioWriter<'_>, cx: &mut Sleepable) -> Result {
+        let offset = usize::try_from(uio.offset()).map_err(|_| EINVAL)?;
+        let snapshot = self.snapshot(open, offset, cx);
+        let moved = uio
+            .move_frombuf(&snapshot.bytes, cx)
+            .map_err(|e| self.stats.failed(e))?;
+        {
+            let mut state = open.read.lock(cx);
+            if state
+                .snapshot
+                .as_ref()
+                .is_some_and(|s| Arc::ptr_eq(s, &snapshot))
+            {
+                state.end = offset.saturating_add(moved);
+            }
+        }
+        drop(snapshot);
+        Stats::count(&self.stats.reads, 1);
+        Stats::count(&self.stats.bytes_out, moved);
+        Ok(())
+    }
+
+    /// Replaces the message with the whole request, or fails and leaves it.
+    fn write(&self, _open: &OpenFile, uio: &mut UioReader<'_>, cx: &mut Sleepable) -> Result {
+        let len = uio.resid();
+        let limit = self.stats.limit();
+        if len > limit {
+            return Err(self.stats.failed(EFBIG));
+        }
+        if len == 0 {
+            self.clear(cx);
+            Stats::count(&self.stats.writes, 1);
+            return Ok(());
+        }
+        let mut guard = self.writer.xlock(cx);
+        let (writer, cx) = guard.split();
+        let (msg, moved) =
+            Self::build(writer, uio, len, limit, cx).map_err(|e| self.stats.failed(e))?;
+        self.publish(msg, writer, limit, cx);
+        drop(guard);
+        Stats::count(&self.stats.writes, 1);
+        Stats::count(&self.stats.bytes_in, moved);
+        Ok(())
+    }
+
+    fn ioctl(
+        &self,
+        open: &OpenFile,
+        cmd: IoctlCmd,
+        data: &mut IoctlData<'_>,
+        cx: &mut Sleepable,
+    ) -> Result {
+        match cmd {
+            FIONREAD => {
+                let n = i32::try_from(self.unread(open, cx)).unwrap_or(i32::MAX);
+                data.write(&n)
+            }
+            RUSTECHO_GETINFO => data.write(&self.info(cx)),
+            RUSTECHO_CLEAR if !open.writable => Err(EBADF),
+            RUSTECHO_CLEAR => {
+                self.clear(cx);
+                Ok(())
+            }
+            // Asynchronous I/O (SIGIO) is not supported, as in null(4);
+            // turning it off is accepted.
+            FIOASYNC if data.read::<i32>()? != 0 => Err(EINVAL),
+            // Non-blocking I/O changes nothing: no operation waits for data
+            // (fcntl(F_SETFL, O_NONBLOCK) sends FIONBIO and must succeed).
+            FIONBIO | FIOASYNC => Ok(()),
+            _ => Err(ENOIOCTL),
+        }
+    }
+}
