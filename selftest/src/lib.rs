@@ -1,0 +1,80 @@
+// SPDX-License-Identifier: BSD-2-Clause
+//! `kselftest.ko`: kern's self-test. `/dev/kselftest` (root only, 0600)
+//! runs one check of a kern rule per `KSELFTEST_RUN` ioctl, so that the
+//! harness can show each rule holding on the built `.ko` where `rustecho`
+//! and `hello` cannot reach it: malloc alignment, zeroing `realloc`,
+//! collections under allocation failure, mutual exclusion of `sx` and
+//! mutexes across threads, duplicate device names, the ioctl size check,
+//! the panic handler, quiesce, and long lines of `println!`.
+//!
+//! ```text
+//! # kldload ./build/kselftest.ko
+//! kselftest: loaded, /dev/kselftest ready
+//! # kldunload kselftest
+//! kselftest: /dev/kselftest destroyed, unloaded
+//! ```
+//!
+//! The ioctl interface is in `abi`, the device in `device`, the cases in
+//! `cases`. Built on `kern`'s safe API only: this crate has no `unsafe`.
+//! It is a test fixture, not something to load on a production system:
+//! one of its cases panics the kernel on purpose.
+#![no_std]
+#![no_builtins]
+#![deny(unsafe_code)]
+
+mod abi;
+mod cases;
+mod device;
+
+use device::SelfTest;
+use kern::cdev::{CdevOptions, GID_WHEEL, Registration, UID_ROOT};
+use kern::prelude::*;
+
+/// The device node: `/dev/kselftest`, root:wheel 0600 (a case can panic
+/// the kernel, so only root may open it).
+const DEVICE: CdevOptions<'static> = CdevOptions {
+    name: c"kselftest",
+    mode: 0o600,
+    uid: UID_ROOT,
+    gid: GID_WHEEL,
+};
+
+/// The module: the device, destroyed at unload before the last line is
+/// printed.
+struct Kselftest {
+    /// `None` only while `Drop` runs.
+    dev: Option<Registration<SelfTest>>,
+}
+
+impl Module for Kselftest {
+    fn load(cx: &mut Sleepable) -> Result<Self> {
+        let state = SelfTest::try_new(cx)?;
+        let dev = Registration::register(&DEVICE, state, cx)?;
+        println!("loaded, /dev/kselftest ready");
+        Ok(Kselftest { dev: Some(dev) })
+    }
+
+    /// Vetoes an unforced unload with `EBUSY` while `/dev/kselftest` is
+    /// open.
+    fn quiesce(&self) -> Result {
+        match &self.dev {
+            Some(dev) if dev.open_files() > 0 => Err(EBUSY),
+            _ => Ok(()),
+        }
+    }
+}
+
+impl Drop for Kselftest {
+    fn drop(&mut self) {
+        // destroy_dev(9) first (it waits for threads in the methods and
+        // runs the per-open destructors), then the line that says so.
+        drop(self.dev.take());
+        println!("/dev/kselftest destroyed, unloaded");
+    }
+}
+
+kern::module! {
+    type: Kselftest,
+    name: "kselftest",
+    version: 1,
+}
