@@ -45,10 +45,12 @@ pub(crate) fn clippy(ws: &Workspace) -> crate::Result {
 }
 
 /// Every test suite on the host; the harness tests load `build/*.ko`.
+/// Then the benchmark's smoke run.
 pub(crate) fn test(ws: &Workspace) -> crate::Result {
     let mut tests = cargo(ws);
     tests.args(["test", "--workspace", "--all-features"]);
     exclude_modules(ws, &mut tests)?;
     tests.env("KMOD_BUILD_DIR", &ws.build_dir);
-    run(&mut tests)
+    run(&mut tests)?;
+    crate::bench::smoke(ws)
 }

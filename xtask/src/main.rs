@@ -9,12 +9,14 @@
 //! cargo xtask stable-check     fail if a nightly-only construct is in the tree
 //! cargo xtask clippy           clippy -D warnings, kernel crates on their target
 //! cargo xtask test             every test suite (needs `cargo xtask build` first)
+//! cargo xtask bench [--quick]  rustecho against its C equivalent (BENCHMARKS.md)
 //! cargo xtask demo             the README walkthrough in the test kernel (kldsim)
 //! ```
 //!
 //! The Makefile calls these; it holds no logic of its own, so GNU make and
 //! FreeBSD's make behave the same.
 
+mod bench;
 mod cc;
 mod checks;
 mod decl;
@@ -57,6 +59,7 @@ fn run(args: &[String]) -> Result {
         "stable-check" => stable::check(&ws.root),
         "clippy" => checks::clippy(&ws),
         "test" => checks::test(&ws),
+        "bench" => bench::bench(&ws, rest),
         "demo" => demo::demo(&ws),
         _ => Err(usage()),
     }
@@ -91,6 +94,6 @@ fn files_or_built(ws: &workspace::Workspace, args: &[String]) -> Result<Vec<Path
 
 fn usage() -> String {
     "usage: cargo xtask deps | build | check-ko [KO...] | size [KO...] | stable-check \
-     | clippy | test | demo"
+     | clippy | test | bench [--quick] | demo"
         .to_owned()
 }

@@ -1,0 +1,134 @@
+// SPDX-License-Identifier: BSD-2-Clause
+//! The two modules under test and the kernel they share.
+
+use harness::{Config, Kernel, O_RDWR};
+use std::path::PathBuf;
+
+/// One module under test.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct Target {
+    /// Short label in the report.
+    pub(crate) label: &'static str,
+    /// `build/NAME.ko`.
+    pub(crate) module: &'static str,
+    /// Its device.
+    pub(crate) dev: &'static str,
+    /// Its malloc type (`vmstat -m` name).
+    pub(crate) mtype: &'static str,
+}
+
+/// rustecho.ko (echo/), the module being measured.
+pub(crate) const RUST: Target = Target {
+    label: "Rust",
+    module: "rustecho",
+    dev: "/dev/rustmodule",
+    mtype: "rustecho",
+};
+
+/// cecho.ko (bench/c-echo), the C baseline.
+pub(crate) const C: Target = Target {
+    label: "C",
+    module: "cecho",
+    dev: "/dev/cecho",
+    mtype: "cecho",
+};
+
+/// Both, Rust first (index 0), C second (index 1).
+pub(crate) const BOTH: [Target; 2] = [RUST, C];
+
+/// Message sizes of the round trips.
+pub(crate) const SIZES: [usize; 3] = [16, 4096, 65536];
+
+impl Target {
+    /// The built module.
+    pub(crate) fn path(&self) -> PathBuf {
+        harness::testing::build_dir().join(format!("{}.ko", self.module))
+    }
+}
+
+/// One kernel with both modules loaded and one read-write file open on
+/// each device.
+pub(crate) struct Loaded {
+    /// The kernel.
+    pub(crate) k: Kernel,
+    /// The open file of each target, in [`BOTH`] order.
+    pub(crate) fds: [i32; 2],
+}
+
+impl Loaded {
+    /// Loads both modules into a fresh kernel and opens their devices.
+    pub(crate) fn new() -> Result<Self, String> {
+        let k = Kernel::with_config(Config {
+            echo_console: false,
+            ..Config::default()
+        });
+        let mut fds = [0; 2];
+        for (t, fd) in BOTH.iter().zip(&mut fds) {
+            let path = t.path();
+            if !path.is_file() {
+                return Err(format!(
+                    "{} does not exist: run `make` first",
+                    path.display()
+                ));
+            }
+            k.kldload(&path)
+                .map_err(|e| format!("kldload {}: {e}", path.display()))?;
+            *fd = k
+                .open(t.dev, O_RDWR)
+                .map_err(|e| format!("open {}: {e}", t.dev))?;
+        }
+        Ok(Self { k, fds })
+    }
+
+    /// `(address, size)` of a loaded module's mapping (`kldstat`).
+    pub(crate) fn mapping(&self, t: &Target) -> Result<(usize, usize), String> {
+        let name = format!("{}.ko", t.module);
+        self.k
+            .kldstat()
+            .into_iter()
+            .find(|s| s.name == name)
+            .map(|s| (s.address, s.size))
+            .ok_or_else(|| format!("{name} is not loaded"))
+    }
+
+    /// Closes the files, unloads the modules and checks that the kernel
+    /// recorded no violation.
+    pub(crate) fn finish(self) -> Result<(), String> {
+        for fd in self.fds {
+            self.k.close(fd).map_err(|e| format!("close: {e}"))?;
+        }
+        for t in BOTH {
+            self.k
+                .kldunload(t.module, false)
+                .map_err(|e| format!("kldunload {}: {e}", t.module))?;
+        }
+        self.k.check()
+    }
+}
+
+/// The payload of a round trip of `size` bytes: a pattern that is not
+/// all one byte, so that a wrong offset shows.
+pub(crate) fn payload(size: usize) -> Vec<u8> {
+    (0..size)
+        .map(|i| u8::try_from(i % 251).unwrap_or(0))
+        .collect()
+}
+
+/// One round trip: `write(2)` the payload, then `pread(2)` it back at
+/// offset 0 (a new snapshot of the message).
+pub(crate) fn round_trip(
+    k: &Kernel,
+    fd: i32,
+    payload: &[u8],
+    back: &mut [u8],
+) -> Result<(), String> {
+    let n = k.write(fd, payload).map_err(|e| format!("write: {e}"))?;
+    if n != payload.len() {
+        return Err(format!("short write: {n} of {}", payload.len()));
+    }
+    let n = k.pread(fd, back, 0).map_err(|e| format!("read: {e}"))?;
+    if n != payload.len() {
+        return Err(format!("short read: {n} of {}", payload.len()));
+    }
+    Ok(())
+}
