@@ -46,15 +46,9 @@
 struct thread	*shim_curthread(void);
 void	shim_mtx_init(struct mtx *m, const char *name, int opts);
 void	shim_mtx_destroy(struct mtx *m);
-void	shim_mtx_lock(struct mtx *m);
-void	shim_mtx_unlock(struct mtx *m);
 int	shim_mtx_trylock(struct mtx *m);
 void	shim_sx_init(struct sx *sx, const char *name, int opts);
 void	shim_sx_destroy(struct sx *sx);
-void	shim_sx_xlock(struct sx *sx);
-void	shim_sx_xunlock(struct sx *sx);
-void	shim_sx_slock(struct sx *sx);
-void	shim_sx_sunlock(struct sx *sx);
 int	shim_sx_try_xlock(struct sx *sx);
 struct sysctl_oid_list *shim_sysctl_static_children_hw(void);
 struct sysctl_oid_list *shim_sysctl_children(struct sysctl_oid *oid);
@@ -92,20 +86,6 @@ shim_mtx_destroy(struct mtx *m)
 	mtx_destroy(m);
 }
 
-void
-shim_mtx_lock(struct mtx *m)
-{
-
-	mtx_lock(m);
-}
-
-void
-shim_mtx_unlock(struct mtx *m)
-{
-
-	mtx_unlock(m);
-}
-
 int
 shim_mtx_trylock(struct mtx *m)
 {
@@ -127,34 +107,6 @@ shim_sx_destroy(struct sx *sx)
 {
 
 	sx_destroy(sx);
-}
-
-void
-shim_sx_xlock(struct sx *sx)
-{
-
-	sx_xlock(sx);
-}
-
-void
-shim_sx_xunlock(struct sx *sx)
-{
-
-	sx_xunlock(sx);
-}
-
-void
-shim_sx_slock(struct sx *sx)
-{
-
-	sx_slock(sx);
-}
-
-void
-shim_sx_sunlock(struct sx *sx)
-{
-
-	sx_sunlock(sx);
 }
 
 int

@@ -29,10 +29,10 @@ const LINE_MAX: usize = 256;
 #[macro_export]
 macro_rules! println {
     () => {
-        $crate::print::print_args(::core::format_args!(""), true)
+        $crate::print::print_str("", true)
     };
     ($($arg:tt)*) => {
-        $crate::print::print_args(::core::format_args!($($arg)*), true)
+        $crate::print::print(::core::format_args!($($arg)*), true)
     };
 }
 
@@ -41,8 +41,39 @@ macro_rules! println {
 #[macro_export]
 macro_rules! print {
     ($($arg:tt)*) => {
-        $crate::print::print_args(::core::format_args!($($arg)*), false)
+        $crate::print::print(::core::format_args!($($arg)*), false)
     };
+}
+
+/// Prints `args`. Used by the macros.
+///
+/// A constant message (no arguments: `Arguments::as_str` is known at
+/// compile time) is printed without `core::fmt`, so a module whose
+/// messages are all constant links none of the formatting machinery
+/// (about 4 KB of text).
+#[doc(hidden)]
+#[allow(
+    clippy::inline_always,
+    reason = "the constant test must fold at each call site to keep core::fmt out"
+)]
+#[inline(always)]
+pub fn print(args: fmt::Arguments<'_>, newline: bool) {
+    match args.as_str() {
+        Some(s) => print_str(s, newline),
+        None => print_args(args, newline),
+    }
+}
+
+/// Prints a constant message. Used by the macros.
+#[doc(hidden)]
+#[inline(never)]
+pub fn print_str(s: &str, newline: bool) {
+    let mut w = ChunkWriter::new(module_name());
+    w.push(s.as_bytes());
+    if newline {
+        w.push(b"\n");
+    }
+    w.flush();
 }
 
 /// Formats `args` and writes it with `printf(9)`. Used by the macros.
@@ -53,7 +84,7 @@ pub fn print_args(args: fmt::Arguments<'_>, newline: bool) {
     // what was formatted is still printed.
     w.write_fmt(args).unwrap_or(());
     if newline {
-        w.write_str("\n").unwrap_or(());
+        w.push(b"\n");
     }
     w.flush();
 }
@@ -83,16 +114,19 @@ impl ChunkWriter {
     }
 }
 
-impl Write for ChunkWriter {
-    fn write_str(&mut self, s: &str) -> fmt::Result {
-        let mut rest = s.as_bytes();
+impl ChunkWriter {
+    /// Appends `bytes`, handing full chunks to the kernel.
+    fn push(&mut self, bytes: &[u8]) {
+        let mut rest = bytes;
         while !rest.is_empty() {
             let room = LINE_MAX.saturating_sub(self.len);
             if room == 0 {
                 self.flush();
                 continue;
             }
-            let (now, later) = rest.split_at(room.min(rest.len()));
+            let Some((now, later)) = rest.split_at_checked(room.min(rest.len())) else {
+                return;
+            };
             let end = self.len.saturating_add(now.len());
             if let Some(dst) = self.buf.get_mut(self.len..end) {
                 // Zipped, not copy_from_slice: no length-check panic.
@@ -103,6 +137,12 @@ impl Write for ChunkWriter {
             self.len = end;
             rest = later;
         }
+    }
+}
+
+impl Write for ChunkWriter {
+    fn write_str(&mut self, s: &str) -> fmt::Result {
+        self.push(s.as_bytes());
         Ok(())
     }
 }

@@ -12,10 +12,6 @@ unsafe extern "C" {
     pub(crate) fn shim_mtx_init(m: *mut sys::mtx, name: *const c_char, opts: c_int);
     /// `mtx_destroy(m)`, `mtx(9)`.
     pub(crate) fn shim_mtx_destroy(m: *mut sys::mtx);
-    /// `mtx_lock(m)`, `mtx(9)`.
-    pub(crate) fn shim_mtx_lock(m: *mut sys::mtx);
-    /// `mtx_unlock(m)`, `mtx(9)`.
-    pub(crate) fn shim_mtx_unlock(m: *mut sys::mtx);
     /// `mtx_trylock(m)`, `mtx(9)`: nonzero if acquired.
     pub(crate) fn shim_mtx_trylock(m: *mut sys::mtx) -> c_int;
 
@@ -23,14 +19,6 @@ unsafe extern "C" {
     pub(crate) fn shim_sx_init(sx: *mut sys::sx, name: *const c_char, opts: c_int);
     /// `sx_destroy(sx)`, `sx(9)`.
     pub(crate) fn shim_sx_destroy(sx: *mut sys::sx);
-    /// `sx_xlock(sx)`, `sx(9)`.
-    pub(crate) fn shim_sx_xlock(sx: *mut sys::sx);
-    /// `sx_xunlock(sx)`, `sx(9)`.
-    pub(crate) fn shim_sx_xunlock(sx: *mut sys::sx);
-    /// `sx_slock(sx)`, `sx(9)`.
-    pub(crate) fn shim_sx_slock(sx: *mut sys::sx);
-    /// `sx_sunlock(sx)`, `sx(9)`.
-    pub(crate) fn shim_sx_sunlock(sx: *mut sys::sx);
     /// `sx_try_xlock(sx)`, `sx(9)`: nonzero if acquired.
     pub(crate) fn shim_sx_try_xlock(sx: *mut sys::sx) -> c_int;
 

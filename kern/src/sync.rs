@@ -22,8 +22,25 @@
 //! wait), any [`MaySleep`](crate::context::MaySleep) token for a mutex.
 //! Neither may be acquired in an interrupt filter or under a spin lock.
 
+pub mod locked_by;
 pub mod mutex;
 pub mod sx;
 
+pub use locked_by::LockedBy;
 pub use mutex::{Mutex, MutexGuard};
 pub use sx::{SxLock, SxSGuard, SxXGuard};
+
+use core::ffi::{CStr, c_int};
+
+/// `LOCK_FILE`/`LOCK_LINE` for lock operations made from Rust.
+///
+/// In a module (`LOCK_DEBUG > 0`, `sys/sys/_lock.h`) the `mtx_lock`/
+/// `sx_xlock` macros expand to calls of `__mtx_lock_flags`, `_sx_xlock`
+/// and friends with the caller's `__FILE__` and `__LINE__`, which only
+/// diagnostics (`WITNESS`, `KTR`, lock profiling) read. kern calls those
+/// functions directly on its hot paths (a C wrapper per call cost a
+/// measurable share of a read or write), and names itself as the site.
+pub(crate) const LOCK_FILE: &CStr = c"kern/src/sync.rs";
+
+/// See [`LOCK_FILE`]: no line number is meaningful for Rust callers.
+pub(crate) const LOCK_LINE: c_int = 0;

@@ -171,7 +171,9 @@ impl<T: Send + Sync + 'static> Drop for SysctlCtx<T> {
         // once, here.
         let ret = unsafe { sys::sysctl_ctx_free(self.list.get()) };
         if ret != 0 {
-            crate::println!("sysctl_ctx_free: error {}, leaking the sysctl data", ret);
+            // A constant message: no formatting machinery in every module
+            // that uses sysctl for an error that should never happen.
+            crate::println!("sysctl_ctx_free failed: a node is still in use; leaking its data");
             return;
         }
         // SAFETY: each field is dropped once, here, and not used again; no

@@ -88,6 +88,7 @@ use crate::context::MaySleep;
 use crate::error::Result;
 use crate::opaque::Opaque;
 use crate::shim;
+use crate::sync::{LOCK_FILE, LOCK_LINE};
 use alloc_kernel::{Allocator, Flags};
 use core::cell::UnsafeCell;
 use core::ffi::{CStr, c_int};
@@ -181,12 +182,28 @@ impl<T> Mutex<T> {
         // a thread's tokens form one chain (its entry point's `Sleepable`,
         // and at most one `SxSleepable` borrowed from it), so while a guard
         // lives no token is left to call `lock` with.
-        unsafe { shim::shim_mtx_lock(self.mtx.get()) };
+        // This is what mtx_lock(9) expands to in a module: the lock word's
+        // address (`&m->mtx_lock`), no options.
+        unsafe { sys::__mtx_lock_flags(self.lock_word(), 0, LOCK_FILE.as_ptr(), LOCK_LINE) };
         // INVARIANT: the mutex is held by this thread.
         MutexGuard {
             mutex: self,
             _not_send: PhantomData,
         }
+    }
+
+    /// This mutex's address, which identifies it (see `LockedBy`).
+    pub(crate) fn as_ptr(&self) -> *const Self {
+        self
+    }
+
+    /// `&m->mtx_lock`, the lock word the `mtx_*` functions take.
+    fn lock_word(&self) -> *mut usize {
+        // The field is `volatile uintptr_t`; only its address is taken.
+        let mtx = self.mtx.get();
+        // SAFETY: `mtx` points to this mutex's `struct mtx` (valid for the
+        // life of `self`); `&raw mut` makes no reference.
+        unsafe { (&raw mut (*mtx).mtx_lock).cast::<usize>() }
     }
 
     /// Locks the mutex if no other thread holds it (`mtx_trylock(9)`).
@@ -244,6 +261,13 @@ pub struct MutexGuard<'a, T> {
 // SAFETY: a shared guard gives only `&T` to other threads.
 unsafe impl<T: Sync> Sync for MutexGuard<'_, T> {}
 
+impl<T> MutexGuard<'_, T> {
+    /// The mutex this guard holds.
+    pub(crate) fn mutex(&self) -> *const Mutex<T> {
+        self.mutex
+    }
+}
+
 impl<T> Deref for MutexGuard<'_, T> {
     type Target = T;
 
@@ -266,6 +290,9 @@ impl<T> Drop for MutexGuard<'_, T> {
     fn drop(&mut self) {
         // SAFETY: this thread holds the mutex (type invariant) and gives
         // it up here, once.
-        unsafe { shim::shim_mtx_unlock(self.mutex.mtx.get()) };
+        // As mtx_unlock(9) expands in a module.
+        unsafe {
+            sys::__mtx_unlock_flags(self.mutex.lock_word(), 0, LOCK_FILE.as_ptr(), LOCK_LINE);
+        };
     }
 }

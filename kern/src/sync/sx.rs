@@ -52,6 +52,7 @@ use crate::context::{Sleepable, SxSleepable};
 use crate::error::Result;
 use crate::opaque::Opaque;
 use crate::shim;
+use crate::sync::{LOCK_FILE, LOCK_LINE};
 use alloc_kernel::{Allocator, Flags};
 use core::cell::UnsafeCell;
 use core::ffi::CStr;
@@ -146,7 +147,9 @@ impl<T> SxLock<T> {
         // SAFETY: `sx` is initialised (type invariant). The thread holds no
         // kern lock (`cx` is not borrowed by a guard), so this neither
         // recurses nor sleeps under a mutex.
-        unsafe { shim::shim_sx_xlock(self.sx.get()) };
+        // As sx_xlock(9) expands in a module; without SX_INTERRUPTIBLE it
+        // cannot fail.
+        unsafe { sys::_sx_xlock(self.sx.get(), 0, LOCK_FILE.as_ptr(), LOCK_LINE) };
         // INVARIANT: this thread holds the lock exclusively.
         SxXGuard {
             lock: self,
@@ -186,7 +189,9 @@ impl<T> SxLock<T> {
         let _ = cx;
         // SAFETY: `sx` is initialised (type invariant); no kern lock is
         // held by this thread (as in `xlock`).
-        unsafe { shim::shim_sx_slock(self.sx.get()) };
+        // As sx_slock(9) expands in a module; cannot fail without
+        // SX_INTERRUPTIBLE.
+        unsafe { sys::_sx_slock(self.sx.get(), 0, LOCK_FILE.as_ptr(), LOCK_LINE) };
         // INVARIANT: this thread holds a shared lock.
         SxSGuard {
             lock: self,
@@ -262,7 +267,8 @@ impl<T> Drop for SxXGuard<'_, T> {
     fn drop(&mut self) {
         // SAFETY: this thread holds the lock exclusively (type invariant)
         // and gives it up here, once.
-        unsafe { shim::shim_sx_xunlock(self.lock.sx.get()) };
+        // As sx_xunlock(9) expands in a module.
+        unsafe { sys::_sx_xunlock(self.lock.sx.get(), LOCK_FILE.as_ptr(), LOCK_LINE) };
     }
 }
 
@@ -306,6 +312,7 @@ impl<T> Drop for SxSGuard<'_, T> {
     fn drop(&mut self) {
         // SAFETY: this thread holds a shared lock (type invariant) and gives
         // it up here, once.
-        unsafe { shim::shim_sx_sunlock(self.lock.sx.get()) };
+        // As sx_sunlock(9) expands in a module.
+        unsafe { sys::_sx_sunlock(self.lock.sx.get(), LOCK_FILE.as_ptr(), LOCK_LINE) };
     }
 }

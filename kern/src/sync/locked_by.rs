@@ -1,0 +1,103 @@
+// SPDX-License-Identifier: BSD-2-Clause
+//! [`LockedBy`]: data protected by a [`Mutex`] that lives elsewhere.
+//!
+//! C analogue: a field documented "protected by `sc_mtx`" and checked with
+//! `mtx_assert(&sc->sc_mtx, MA_OWNED)` (`mutex(9)`). Here the check is a
+//! type and an address comparison: access needs a guard of the owning
+//! mutex, so the data can only be reached while that mutex is held.
+//!
+//! This lets one mutex cover state spread over several allocations, for
+//! example the per-open state of every file of a device together with the
+//! device's own state, so that a path takes one lock instead of several
+//! (kern's tokens allow only one mutex at a time).
+//!
+//! # Context
+//! As for [`Mutex`]: access happens under the owner's lock and may not
+//! sleep.
+//!
+//! # Examples
+//!
+//! ```
+//! use kern::prelude::*;
+//! use kern::sync::{LockedBy, Mutex};
+//!
+//! struct Device { opens: u32 }
+//! struct PerOpen { reads: LockedBy<u64, Device> }
+//!
+//! fn read(dev: &Mutex<Device>, file: &PerOpen, cx: &mut Sleepable) -> Result {
+//!     let mut guard = dev.lock(cx);
+//!     *file.reads.access_mut(&mut guard)? += 1;
+//!     Ok(())
+//! }
+//! ```
+
+use crate::error::{Result, code};
+use crate::sync::{Mutex, MutexGuard};
+use core::cell::UnsafeCell;
+
+/// A `T` that may only be used while the [`Mutex<U>`] it was created for is
+/// held.
+///
+/// # Invariants
+/// `data` is accessed only through [`LockedBy::access`] or
+/// [`LockedBy::access_mut`], with a guard of the mutex at address `owner`
+/// (checked), or through `&mut self`.
+pub struct LockedBy<T, U> {
+    owner: *const Mutex<U>,
+    data: UnsafeCell<T>,
+}
+
+// SAFETY: the value moves with `LockedBy`; `owner` is only compared, never
+// dereferenced.
+unsafe impl<T: Send, U> Send for LockedBy<T, U> {}
+
+// SAFETY: shared access reaches `T` only under the owner's lock, one
+// thread at a time (by the invariants), so `T: Send` suffices, as for
+// `Mutex`.
+unsafe impl<T: Send, U> Sync for LockedBy<T, U> {}
+
+impl<T, U> LockedBy<T, U> {
+    /// Wraps `data`, to be protected by `owner`.
+    pub fn new(owner: &Mutex<U>, data: T) -> Self {
+        Self { owner: owner.as_ptr(), data: UnsafeCell::new(data) }
+    }
+
+    /// The data, under the owner's lock.
+    ///
+    /// # Errors
+    /// `EINVAL` if `guard` is not a guard of the owner (a programming
+    /// error; nothing is accessed).
+    pub fn access<'a>(&'a self, guard: &'a MutexGuard<'_, U>) -> Result<&'a T> {
+        self.check(guard)?;
+        // SAFETY: the owner's lock is held (the guard proves it) and the
+        // guard is borrowed shared for `'a`, so no `access_mut` through it
+        // can overlap; other threads cannot hold the lock meanwhile.
+        Ok(unsafe { &*self.data.get() })
+    }
+
+    /// The data, mutably, under the owner's lock.
+    ///
+    /// # Errors
+    /// `EINVAL` if `guard` is not a guard of the owner (nothing is
+    /// accessed).
+    pub fn access_mut<'a>(&'a self, guard: &'a mut MutexGuard<'_, U>) -> Result<&'a mut T> {
+        self.check(guard)?;
+        // SAFETY: the owner's lock is held and the guard is borrowed
+        // exclusively for `'a`: no other access through this guard, and no
+        // other thread holds the lock, until the reference ends.
+        Ok(unsafe { &mut *self.data.get() })
+    }
+
+    /// The data, without the lock: `&mut self` proves exclusive access.
+    pub fn get_mut(&mut self) -> &mut T {
+        self.data.get_mut()
+    }
+
+    fn check(&self, guard: &MutexGuard<'_, U>) -> Result {
+        if core::ptr::eq(guard.mutex(), self.owner) {
+            Ok(())
+        } else {
+            Err(code::EINVAL)
+        }
+    }
+}
