@@ -420,14 +420,28 @@ impl<T: ?Sized, A: Allocator + Clone> Clone for Arc<T, A> {
 }
 
 impl<T: ?Sized, A: Allocator> Drop for Arc<T, A> {
+    #[inline]
     fn drop(&mut self) {
-        if !release(&self.inner().count) {
-            return;
+        if release(&self.inner().count) {
+            // SAFETY: that was the last `Arc`, ordered after every other
+            // access by the fence in `release`.
+            unsafe { self.drop_slow() };
         }
+    }
+}
+
+impl<T: ?Sized, A: Allocator> Arc<T, A> {
+    /// Drops the value and frees the block, out of line: every drop site
+    /// keeps only the decrement.
+    ///
+    /// # Safety
+    /// This is the last `Arc` to the value, and every other access to it
+    /// happened before (the `Acquire` fence of `release`).
+    #[inline(never)]
+    unsafe fn drop_slow(&mut self) {
         // SAFETY: the block holds a valid `ArcInner<T>`.
         let layout = Layout::for_value(unsafe { self.ptr.as_ref() });
-        // SAFETY: this was the last `Arc` and the fence in `release` ordered
-        // every other access before this point; the value is dropped once.
+        // SAFETY: the caller's contract: the value is dropped once, here.
         unsafe { ptr::drop_in_place(self.data_ptr()) };
         // SAFETY: by the type invariants, the block is from `alloc` with this
         // layout; nothing uses it afterwards.

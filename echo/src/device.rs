@@ -15,24 +15,28 @@
 //! - `writer` (an `sx(9)` lock): serialises writers and clears, and holds
 //!   the spare buffer. Held across the `uiomove(9)` that fills the new
 //!   message, which may sleep. Taken before `current`, never after.
-//! - one mutex per open file: its snapshot and where its last read ended.
-//!   Never held together with `current`.
+//! - the same `current` mutex also protects each open file's snapshot
+//!   ([`LockedBy`]), so a read takes one lock: to pick its snapshot and
+//!   take a reference to it.
 //!
 //! # Memory
 //! At most: the current message, one spare (no larger than
 //! `hw.rustecho.maxlen`, and the only buffer a write fills), the messages
-//! open files still hold as snapshots, and a preallocated empty message.
-//! A write that fits the spare allocates nothing; a read never allocates.
+//! open files still hold as snapshots (the writer keeps the latest of them,
+//! to reuse once the files let go), and a preallocated empty message. In
+//! steady state (a write, then reads that rewind) writes allocate nothing;
+//! a read never allocates.
 
 use crate::Stats;
 use crate::ioctl::{RUSTECHO_CLEAR, RUSTECHO_GETINFO, RustechoInfo};
 use core::ffi::CStr;
 use core::pin::Pin;
+use core::sync::atomic::{AtomicUsize, Ordering};
 use kern::alloc::{Arc, Box, Vec};
-use kern::cdev::{CharacterDevice, OpenFlags};
+use kern::cdev::{CharacterDevice, Op, OpenFlags};
 use kern::ioctl::{FIOASYNC, FIONBIO, FIONREAD, IoctlCmd, IoctlData};
 use kern::prelude::*;
-use kern::sync::{Mutex, SxLock};
+use kern::sync::{LockedBy, Mutex, SxLock};
 use kern::uio::{UioReader, UioWriter};
 
 /// The bytes of one write.
@@ -88,6 +92,26 @@ struct Current {
 struct Writer {
     /// A buffer no one else references, for the next write.
     spare: Option<Arc<Message>>,
+    /// The last replaced message, if open files still held it then: once
+    /// they let go (they rewind to the newer one) it becomes the spare.
+    pending: Option<Arc<Message>>,
+}
+
+impl Writer {
+    /// The buffer for the next write: the spare, else the pending message
+    /// if no file holds it any more.
+    fn take_spare(&mut self) -> Option<Arc<Message>> {
+        if let Some(spare) = self.spare.take() {
+            return Some(spare);
+        }
+        let mut pending = self.pending.take()?;
+        if Arc::get_mut(&mut pending).is_some() {
+            Some(pending)
+        } else {
+            self.pending = Some(pending);
+            None
+        }
+    }
 }
 
 /// The device-wide state.
@@ -101,21 +125,19 @@ pub(crate) struct Echo {
     stats: Arc<Stats>,
 }
 
-/// What one open file reads.
-struct ReadState {
-    /// The message this file reads: taken at offset 0 (or at its first
-    /// read), kept for reads at other offsets.
-    snapshot: Option<Arc<Message>>,
-    /// Where the last read in `snapshot` ended (for `FIONREAD`).
-    end: usize,
-}
-
 /// The per-open state.
 pub(crate) struct OpenFile {
     /// Whether the file was opened for writing (`RUSTECHO_CLEAR` needs it,
     /// as `write(2)` does).
     writable: bool,
-    read: Pin<Box<Mutex<ReadState>>>,
+    /// The message this file reads: taken at offset 0 (or at its first
+    /// read), kept for reads at other offsets. Under the device's
+    /// `current` mutex.
+    snapshot: LockedBy<Option<Arc<Message>>, Current>,
+    /// Where the last read ended (for `FIONREAD`). Reads of one file
+    /// through its offset are serialised by the kernel; with `pread(2)`
+    /// racing reads leave one of their ends.
+    end: AtomicUsize,
 }
 
 impl Echo {
@@ -133,7 +155,11 @@ impl Echo {
         let empty = Arc::try_new(Message::empty(), cx.waitok())?;
         let current = Current { msg, generation: 0 };
         let current = Mutex::try_new(c"rustecho message", current, cx.waitok())?;
-        let writer = SxLock::try_new(c"rustecho writer", Writer { spare: None }, cx.waitok())?;
+        let writer = Writer {
+            spare: None,
+            pending: None,
+        };
+        let writer = SxLock::try_new(c"rustecho writer", writer, cx.waitok())?;
         Ok(Self {
             current,
             writer,
@@ -143,8 +169,9 @@ impl Echo {
     }
 
     /// Makes `msg` the current message. The one it replaces becomes the
-    /// spare if no open file holds it and its buffer is within `limit`;
-    /// otherwise it is released here (or by the last file holding it).
+    /// spare if no open file holds it, or the pending message if files do;
+    /// a buffer larger than `limit` is released instead (here, or by the
+    /// last file holding it).
     fn publish(
         &self,
         msg: Arc<Message>,
@@ -159,8 +186,17 @@ impl Echo {
         };
         // No new reference to `old` can appear: it is no longer current,
         // and a file that holds it already counts.
-        if Arc::get_mut(&mut old).is_some_and(|m| m.bytes.capacity() <= limit) {
+        if old.bytes.capacity() > limit {
+            return;
+        }
+        if Arc::get_mut(&mut old).is_some() {
             writer.spare = Some(old);
+            // One idle buffer is enough: the pending message goes to the
+            // files that still hold it (or is freed here if none does).
+            writer.pending = None;
+        } else {
+            // Replaces (and releases) an older pending message.
+            writer.pending = Some(old);
         }
     }
 
@@ -173,7 +209,7 @@ impl Echo {
         limit: usize,
         cx: &mut impl MaySleep,
     ) -> Result<(Arc<Message>, usize)> {
-        let mut msg = match writer.spare.take() {
+        let mut msg = match writer.take_spare() {
             Some(spare) => spare,
             None => Arc::try_new(Message::empty(), M_NOWAIT)?,
         };
@@ -195,38 +231,39 @@ impl Echo {
 
     /// The message an open file reads at `offset`: its snapshot, or the
     /// current message (which becomes its snapshot) at offset 0 or if it
-    /// has none yet.
-    fn snapshot(&self, open: &OpenFile, offset: usize, cx: &mut Sleepable) -> Arc<Message> {
-        let held = if offset == 0 {
-            None
+    /// has none yet. One lock section; the reference returned keeps the
+    /// message alive while the read copies from it with no lock held.
+    fn snapshot(&self, open: &OpenFile, offset: usize, cx: &mut Sleepable) -> Result<Arc<Message>> {
+        let mut current = self.current.lock(cx);
+        let renew = offset == 0 || open.snapshot.access(&current)?.is_none();
+        let taken = if renew {
+            Some(Arc::clone(&current.msg))
         } else {
-            open.read.lock(cx).snapshot.clone()
+            None
         };
-        if let Some(snapshot) = held {
-            return snapshot;
-        }
-        let current = Arc::clone(&self.current.lock(cx).msg);
-        let old = {
-            let mut state = open.read.lock(cx);
-            state.end = offset;
-            state.snapshot.replace(Arc::clone(&current))
+        let snapshot = open.snapshot.access_mut(&mut current)?;
+        // `old` is released after the lock (it may be the last reference).
+        let old = match taken {
+            Some(msg) => snapshot.replace(msg),
+            None => None,
         };
-        // Released with no lock held (it may be the last reference).
+        let held = snapshot.clone();
+        drop(current);
         drop(old);
-        current
+        // Not reached: the snapshot was set above or before.
+        held.ok_or(EINVAL)
     }
 
     /// `FIONREAD`: what is left of the file's snapshot after its last
     /// read, or the current message's length before any read.
-    fn unread(&self, open: &OpenFile, cx: &mut Sleepable) -> usize {
-        let left = {
-            let state = open.read.lock(cx);
-            state
-                .snapshot
-                .as_ref()
-                .map(|snapshot| snapshot.len().saturating_sub(state.end))
-        };
-        left.unwrap_or_else(|| self.current.lock(cx).msg.len())
+    fn unread(&self, open: &OpenFile, cx: &mut Sleepable) -> Result<usize> {
+        let current = self.current.lock(cx);
+        Ok(match open.snapshot.access(&current)? {
+            Some(snapshot) => snapshot
+                .len()
+                .saturating_sub(open.end.load(Ordering::Relaxed)),
+            None => current.msg.len(),
+        })
     }
 
     /// `RUSTECHO_GETINFO`.
@@ -250,7 +287,7 @@ impl Echo {
         let limit = self.stats.limit();
         let mut guard = self.writer.xlock(cx);
         let (writer, cx) = guard.split();
-        let msg = emptied(writer.spare.take()).unwrap_or_else(|| Arc::clone(&self.empty));
+        let msg = emptied(writer.take_spare()).unwrap_or_else(|| Arc::clone(&self.empty));
         self.publish(msg, writer, limit, cx);
     }
 }
@@ -269,38 +306,24 @@ impl CharacterDevice for Echo {
     const HAS_IOCTL: bool = true;
     type Open = OpenFile;
 
-    /// Allocates the file's read state (`M_NOWAIT`).
+    /// Sets up the file's read state (kern allocates the record that holds
+    /// it, with `M_NOWAIT`).
     fn open(&self, flags: OpenFlags, _cx: &mut Sleepable) -> Result<OpenFile> {
-        let state = ReadState {
-            snapshot: None,
-            end: 0,
-        };
-        let read =
-            Mutex::try_new(c"rustecho open", state, M_NOWAIT).map_err(|e| self.stats.failed(e))?;
         Stats::count(&self.stats.opens, 1);
         Ok(OpenFile {
             writable: flags.writable(),
-            read,
+            snapshot: LockedBy::new(&self.current, None),
+            end: AtomicUsize::new(0),
         })
     }
 
     /// Serves the file's snapshot from `uio_offset` on; 0 at its end.
     fn read(&self, open: &OpenFile, uio: &mut UioWriter<'_>, cx: &mut Sleepable) -> Result {
         let offset = usize::try_from(uio.offset()).map_err(|_| EINVAL)?;
-        let snapshot = self.snapshot(open, offset, cx);
-        let moved = uio
-            .move_frombuf(&snapshot.bytes, cx)
-            .map_err(|e| self.stats.failed(e))?;
-        {
-            let mut state = open.read.lock(cx);
-            if state
-                .snapshot
-                .as_ref()
-                .is_some_and(|s| Arc::ptr_eq(s, &snapshot))
-            {
-                state.end = offset.saturating_add(moved);
-            }
-        }
+        let snapshot = self.snapshot(open, offset, cx)?;
+        let moved = uio.move_frombuf(&snapshot.bytes, cx)?;
+        open.end
+            .store(offset.saturating_add(moved), Ordering::Relaxed);
         drop(snapshot);
         Stats::count(&self.stats.reads, 1);
         Stats::count(&self.stats.bytes_out, moved);
@@ -312,7 +335,7 @@ impl CharacterDevice for Echo {
         let len = uio.resid();
         let limit = self.stats.limit();
         if len > limit {
-            return Err(self.stats.failed(EFBIG));
+            return Err(EFBIG);
         }
         if len == 0 {
             self.clear(cx);
@@ -321,8 +344,7 @@ impl CharacterDevice for Echo {
         }
         let mut guard = self.writer.xlock(cx);
         let (writer, cx) = guard.split();
-        let (msg, moved) =
-            Self::build(writer, uio, len, limit, cx).map_err(|e| self.stats.failed(e))?;
+        let (msg, moved) = Self::build(writer, uio, len, limit, cx)?;
         self.publish(msg, writer, limit, cx);
         drop(guard);
         Stats::count(&self.stats.writes, 1);
@@ -339,7 +361,7 @@ impl CharacterDevice for Echo {
     ) -> Result {
         match cmd {
             FIONREAD => {
-                let n = i32::try_from(self.unread(open, cx)).unwrap_or(i32::MAX);
+                let n = i32::try_from(self.unread(open, cx)?).unwrap_or(i32::MAX);
                 data.write(&n)
             }
             RUSTECHO_GETINFO => data.write(&self.info(cx)),
@@ -356,5 +378,11 @@ impl CharacterDevice for Echo {
             FIONBIO | FIOASYNC => Ok(()),
             _ => Err(ENOIOCTL),
         }
+    }
+
+    /// Counts the failures that have a counter (`ENOMEM`, `EFBIG`,
+    /// `EFAULT`), whether the device or kern (the per-open record) failed.
+    fn error(&self, _op: Op, err: Error) {
+        self.stats.failed(err);
     }
 }

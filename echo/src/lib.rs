@@ -103,16 +103,15 @@ impl Stats {
         counter.fetch_add(u64::try_from(n).unwrap_or(u64::MAX), Ordering::Relaxed);
     }
 
-    /// Counts an error that has a counter, and returns it.
-    pub(crate) fn failed(&self, e: Error) -> Error {
+    /// Counts an error that has a counter.
+    pub(crate) fn failed(&self, e: Error) {
         let counter = match e {
             ENOMEM => &self.enomem,
             EFBIG => &self.efbig,
             EFAULT => &self.efault,
-            _ => return e,
+            _ => return,
         };
         Self::count(counter, 1);
-        e
     }
 }
 

@@ -170,8 +170,9 @@ pub trait CharacterDevice: Send + Sync + Sized + 'static {
     /// Called by `open(2)` (`d_open`).
     ///
     /// # Errors
-    /// Any errno fails the `open(2)`; `kern` itself returns `ENOMEM` if the
-    /// per-open record cannot be allocated (`M_NOWAIT`).
+    /// Any errno fails the `open(2)`. `kern` allocates the per-open record
+    /// (`M_NOWAIT`) before calling this; if that fails the `open(2)` fails
+    /// with `ENOMEM` and this is not called.
     fn open(&self, flags: OpenFlags, cx: &mut Sleepable) -> Result<Self::Open>;
 
     /// Called by `read(2)` and `readv(2)` (`d_read`): move bytes to the user
@@ -211,6 +212,41 @@ pub trait CharacterDevice: Send + Sync + Sized + 'static {
         let _ = (open, cmd, data, cx);
         Err(code::ENODEV)
     }
+
+    /// Called with every error one of the device's entry points is about
+    /// to return to the kernel: the device's own and kern's (`ENOMEM` when
+    /// the per-open record cannot be allocated, an error from
+    /// `devfs_set_cdevpriv(9)`), so a device can count failures in one
+    /// place. It cannot change the error. The default does nothing.
+    ///
+    /// # Context
+    /// The entry point's thread, with no lock of the device held; must not
+    /// sleep (no token is given).
+    fn error(&self, op: Op, err: Error) {
+        let _ = (op, err);
+    }
+}
+
+/// The entry point an error comes from, for [`CharacterDevice::error`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Op {
+    /// `d_open`.
+    Open,
+    /// `d_read`.
+    Read,
+    /// `d_write`.
+    Write,
+    /// `d_ioctl`.
+    Ioctl,
+}
+
+/// The C return value of entry point `op` of `device`, reporting an error
+/// to [`CharacterDevice::error`] first.
+fn report<T: CharacterDevice>(device: &T, op: Op, result: Result) -> c_int {
+    if let Err(e) = result {
+        device.error(op, e);
+    }
+    to_ret(result)
 }
 
 /// The memory a device shares between its registration and its open files.
@@ -456,23 +492,27 @@ unsafe extern "C" fn cdev_open<T: CharacterDevice>(
     // SAFETY: d_open runs in the opening thread, which may sleep and holds
     // no lock of ours; the token lives only for this call.
     let mut cx = unsafe { Sleepable::new() };
+    // The record first: if it cannot be allocated, the device's `open` is
+    // not called, so it never sees (or counts) an open that then fails.
+    let Ok(record) = Box::<OpenFile<T>>::try_new_uninit(M_NOWAIT) else {
+        return report(&device.data, Op::Open, Err(code::ENOMEM));
+    };
     let open = match device.data.open(OpenFlags(oflags), &mut cx) {
         Ok(open) => open,
-        Err(e) => return e.to_errno(),
+        Err(e) => return report(&device.data, Op::Open, Err(e)),
     };
     // SAFETY: `shared` comes from `Arc::into_raw`; the `ManuallyDrop` keeps
     // the registration's reference where it is (it is never dropped here),
     // and the clone takes a new one for the file.
     let registration_ref = ManuallyDrop::new(unsafe { Arc::from_raw(shared) });
-    let file = OpenFile {
-        open,
-        device: Arc::clone(&registration_ref),
-    };
     device.open_files.fetch_add(1, Ordering::AcqRel);
-    let Ok(file) = Box::try_new(file, M_NOWAIT) else {
-        device.open_files.fetch_sub(1, Ordering::AcqRel);
-        return code::ENOMEM.to_errno();
-    };
+    let file = Box::write(
+        record,
+        OpenFile {
+            open,
+            device: Arc::clone(&registration_ref),
+        },
+    );
     let file = Box::into_raw(file);
     // SAFETY: `file` is a live record for this open file, owned from now on
     // by devfs, which calls the destructor exactly once (on the last close
@@ -482,7 +522,7 @@ unsafe extern "C" fn cdev_open<T: CharacterDevice>(
         // SAFETY: not attached, so still ours; taken back once.
         close_file(unsafe { Box::from_raw(file) });
     }
-    ret
+    report(&device.data, Op::Open, Error::from_ret(ret))
 }
 
 /// The `devfs_set_cdevpriv(9)` destructor: drops the per-open value.
@@ -544,7 +584,8 @@ unsafe extern "C" fn cdev_read<T: CharacterDevice>(
     // SAFETY: d_read runs in the reading thread, which may sleep and holds
     // no lock of ours; the token lives only for this call.
     let mut cx = unsafe { Sleepable::new() };
-    to_ret(file.device.data.read(&file.open, &mut uio, &mut cx))
+    let data = &file.device.data;
+    report(data, Op::Read, data.read(&file.open, &mut uio, &mut cx))
 }
 
 /// `d_write`.
@@ -569,7 +610,8 @@ unsafe extern "C" fn cdev_write<T: CharacterDevice>(
     };
     // SAFETY: as in `cdev_read`.
     let mut cx = unsafe { Sleepable::new() };
-    to_ret(file.device.data.write(&file.open, &mut uio, &mut cx))
+    let data = &file.device.data;
+    report(data, Op::Write, data.write(&file.open, &mut uio, &mut cx))
 }
 
 /// `d_ioctl`.
@@ -595,5 +637,10 @@ unsafe extern "C" fn cdev_ioctl<T: CharacterDevice>(
     let mut data = unsafe { IoctlData::from_raw(data, cmd) };
     // SAFETY: as in `cdev_read`.
     let mut cx = unsafe { Sleepable::new() };
-    to_ret(file.device.data.ioctl(&file.open, cmd, &mut data, &mut cx))
+    let device = &file.device.data;
+    report(
+        device,
+        Op::Ioctl,
+        device.ioctl(&file.open, cmd, &mut data, &mut cx),
+    )
 }

@@ -199,6 +199,10 @@ pub struct KernelAllocator;
 // - A failed realloc(9) returns NULL and leaves the old block alone.
 // - The allocator is a ZST without state: every value frees every block.
 unsafe impl Allocator for KernelAllocator {
+    // Out of line: a module has many allocation sites (most at load), and
+    // the flag and alignment logic inlined into each one cost more text
+    // than the call (steady-state I/O paths do not allocate).
+    #[inline(never)]
     fn allocate(&self, layout: Layout, flags: Flags) -> Result<NonNull<[u8]>, AllocError> {
         let bits = malloc_bits(flags);
         let ptr = match strategy(layout) {
@@ -217,6 +221,7 @@ unsafe impl Allocator for KernelAllocator {
         unsafe { raw::free(ptr.as_ptr()) };
     }
 
+    #[inline(never)]
     unsafe fn reallocate(
         &self,
         ptr: NonNull<u8>,

@@ -8,6 +8,8 @@
 //! format string the kernel sees is always a constant; the line starts
 //! with the module's name. A line that fits the buffer (`LINE_MAX` bytes)
 //! reaches the kernel in one call and so is not interleaved with others.
+//! A constant message (no arguments) skips `core::fmt` and the buffer: it
+//! goes to `printf(9)` in one call, whatever its length.
 //!
 //! # Context
 //! Any context where `printf(9)` may be called; it does not sleep.
@@ -64,16 +66,12 @@ pub fn print(args: fmt::Arguments<'_>, newline: bool) {
     }
 }
 
-/// Prints a constant message. Used by the macros.
+/// Prints a constant message, in one `printf(9)` call whatever its
+/// length. Used by the macros.
 #[doc(hidden)]
 #[inline(never)]
 pub fn print_str(s: &str, newline: bool) {
-    let mut w = ChunkWriter::new(module_name());
-    w.push(s.as_bytes());
-    if newline {
-        w.push(b"\n");
-    }
-    w.flush();
+    emit_line(module_name(), s.as_bytes(), newline);
 }
 
 /// Formats `args` and writes it with `printf(9)`. Used by the macros.
@@ -171,15 +169,52 @@ fn emit(prefix: Option<&str>, chunk: &[u8]) {
     }
 }
 
+/// Hands a whole line to the kernel: `prefix: text`, and a newline if
+/// asked.
+#[cfg(target_os = "none")]
+fn emit_line(prefix: &str, text: &[u8], newline: bool) {
+    let len = |b: &[u8]| core::ffi::c_int::try_from(b.len()).unwrap_or(core::ffi::c_int::MAX);
+    let format = if newline {
+        c"%.*s: %.*s\n"
+    } else {
+        c"%.*s: %.*s"
+    };
+    // SAFETY: the format is a NUL-terminated constant; each `%.*s` gets an
+    // int length and a pointer to at least that many bytes, so printf(9)
+    // reads no further than the slices.
+    unsafe {
+        sys::printf(
+            format.as_ptr(),
+            len(prefix.as_bytes()),
+            prefix.as_ptr(),
+            len(text),
+            text.as_ptr(),
+        );
+    }
+}
+
 /// Host unit tests capture what would be printed.
 #[cfg(all(not(target_os = "none"), test))]
 fn emit(prefix: Option<&str>, chunk: &[u8]) {
     host::record(prefix, chunk);
 }
 
+/// Host unit tests capture what would be printed.
+#[cfg(all(not(target_os = "none"), test))]
+fn emit_line(prefix: &str, text: &[u8], newline: bool) {
+    host::record(Some(prefix), text);
+    if newline {
+        host::record(None, b"\n");
+    }
+}
+
 /// Other host builds (documentation, lints) print nowhere.
 #[cfg(all(not(target_os = "none"), not(test)))]
 fn emit(_prefix: Option<&str>, _chunk: &[u8]) {}
+
+/// Other host builds (documentation, lints) print nowhere.
+#[cfg(all(not(target_os = "none"), not(test)))]
+fn emit_line(_prefix: &str, _text: &[u8], _newline: bool) {}
 
 /// The module name from [`module!`](crate::module!).
 #[cfg(target_os = "none")]

@@ -92,14 +92,45 @@ impl Uio<'_> {
     }
 
     /// Moves up to `len` bytes between `buf` and the request with
-    /// `uiomove(9)`, in chunks that fit its `int` count, until `buf` is done
-    /// or the request is complete. Returns the number of bytes moved.
+    /// `uiomove(9)`, until `buf` is done or the request is complete.
+    /// Returns the number of bytes moved.
+    ///
+    /// One `uiomove(9)` call moves it all unless the count does not fit its
+    /// `int` argument (then see [`Uio::move_chunked`]).
     ///
     /// # Safety
     /// `buf` is valid for `len` bytes of reads (direction `UIO_READ`) or
     /// writes (`UIO_WRITE`; the bytes need not be initialised), and does not
     /// overlap the `struct uio` or its `iovec`s.
+    #[inline]
     unsafe fn move_bytes(&mut self, buf: *mut u8, len: usize) -> Result<usize> {
+        let n = len.min(self.resid());
+        let Ok(count) = c_int::try_from(n) else {
+            // SAFETY: the caller's contract.
+            return unsafe { self.move_chunked(buf, len) };
+        };
+        if count == 0 {
+            return Ok(0);
+        }
+        // SAFETY: `n <= len` bytes at `buf` are valid in the request's
+        // direction (caller's contract); the uio is valid and ours (type
+        // invariant).
+        let ret = unsafe { sys::uiomove(buf.cast::<c_void>(), count, self.uio.as_ptr()) };
+        if ret != 0 {
+            return Err(Error::from_errno(ret).unwrap_or(code::EIO));
+        }
+        // uiomove(9) moves min(count, uio_resid) bytes and returns 0 only
+        // when it has (subr_uio.c, uiomove_faultflag); `count <= resid`.
+        Ok(n)
+    }
+
+    /// [`Uio::move_bytes`] for a count larger than an `int`: one
+    /// `uiomove(9)` per `INT_MAX` bytes.
+    ///
+    /// # Safety
+    /// As for [`Uio::move_bytes`].
+    #[cold]
+    unsafe fn move_chunked(&mut self, buf: *mut u8, len: usize) -> Result<usize> {
         let mut done = 0usize;
         loop {
             let before = self.resid();
@@ -113,7 +144,9 @@ impl Uio<'_> {
             // request's direction (caller's contract); `n` fits an `int`
             // (`chunk_len`); the uio is valid and ours (type invariant).
             let ret = unsafe { sys::uiomove(at.cast::<c_void>(), n, self.uio.as_ptr()) };
-            Error::from_ret(ret)?;
+            if ret != 0 {
+                return Err(Error::from_errno(ret).unwrap_or(code::EIO));
+            }
             // uiomove(9) moved what the residual count lost; stop if it
             // made no progress rather than spin.
             let moved = before.saturating_sub(self.resid());

@@ -59,7 +59,10 @@ unsafe impl<T: Send, U> Sync for LockedBy<T, U> {}
 impl<T, U> LockedBy<T, U> {
     /// Wraps `data`, to be protected by `owner`.
     pub fn new(owner: &Mutex<U>, data: T) -> Self {
-        Self { owner: owner.as_ptr(), data: UnsafeCell::new(data) }
+        Self {
+            owner: owner.as_ptr(),
+            data: UnsafeCell::new(data),
+        }
     }
 
     /// The data, under the owner's lock.
