@@ -201,7 +201,8 @@ impl Echo {
     }
 
     /// Builds the next message from the whole request, in the spare (or a
-    /// new buffer); the current message is not touched.
+    /// new buffer); the current message is not touched. On error the spare
+    /// is put back and a new buffer is released.
     fn build(
         writer: &mut Writer,
         uio: &mut UioReader<'_>,
@@ -209,9 +210,9 @@ impl Echo {
         limit: usize,
         cx: &mut impl MaySleep,
     ) -> Result<(Arc<Message>, usize)> {
-        let mut msg = match writer.take_spare() {
-            Some(spare) => spare,
-            None => Arc::try_new(Message::empty(), M_NOWAIT)?,
+        let (mut msg, reused) = match writer.take_spare() {
+            Some(spare) => (spare, true),
+            None => (Arc::try_new(Message::empty(), M_NOWAIT)?, false),
         };
         let filled = match Arc::get_mut(&mut msg) {
             Some(m) => m.fill(uio, len, limit, cx),
@@ -221,7 +222,12 @@ impl Echo {
         match filled {
             Ok(n) => Ok((msg, n)),
             Err(e) => {
-                if Arc::get_mut(&mut msg).is_some() {
+                // A failed write leaves memory as it found it: a spare it
+                // took goes back; a message it allocated is released (so
+                // that a write failing for want of memory gives back what
+                // it got, and the module's live allocations return to
+                // what they were).
+                if reused && Arc::get_mut(&mut msg).is_some() {
                     writer.spare = Some(msg);
                 }
                 Err(e)
@@ -244,7 +250,13 @@ impl Echo {
         let snapshot = open.snapshot.access_mut(&mut current)?;
         // `old` is released after the lock (it may be the last reference).
         let old = match taken {
-            Some(msg) => snapshot.replace(msg),
+            Some(msg) => {
+                // A new snapshot is unread from `offset` on, even if the
+                // read that took it then fails (an end left from the old
+                // snapshot would mix two messages in `FIONREAD`).
+                open.end.store(offset, Ordering::Relaxed);
+                snapshot.replace(msg)
+            }
             None => None,
         };
         let held = snapshot.clone();

@@ -216,8 +216,9 @@ pub trait CharacterDevice: Send + Sync + Sized + 'static {
     /// Called with every error one of the device's entry points is about
     /// to return to the kernel: the device's own and kern's (`ENOMEM` when
     /// the per-open record cannot be allocated, an error from
-    /// `devfs_set_cdevpriv(9)`), so a device can count failures in one
-    /// place. It cannot change the error. The default does nothing.
+    /// `devfs_set_cdevpriv(9)` or `devfs_get_cdevpriv(9)`, a malformed
+    /// `uio`), so a device can count failures in one place. It cannot
+    /// change the error. The default does nothing.
     ///
     /// # Context
     /// The entry point's thread, with no lock of the device held; must not
@@ -228,7 +229,11 @@ pub trait CharacterDevice: Send + Sync + Sized + 'static {
 }
 
 /// The entry point an error comes from, for [`CharacterDevice::error`].
+///
+/// More entry points may be added (`d_close`, `d_poll`): match with a
+/// wildcard arm.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum Op {
     /// `d_open`.
     Open,
@@ -561,25 +566,42 @@ unsafe fn current_file<'a, T: CharacterDevice>() -> Result<&'a OpenFile<T>> {
     Ok(unsafe { file.as_ref() })
 }
 
+/// The device-wide state of `dev`, to report an error that `kern` finds
+/// before the file's record is at hand.
+///
+/// # Safety
+/// `dev` is a device created by [`Registration::register`] for `T`, and
+/// the caller is one of its methods; the reference is used only during
+/// that call.
+unsafe fn device_of<'a, T: CharacterDevice>(dev: *mut sys::cdev) -> &'a T {
+    // SAFETY: `si_drv1` was set by `make_dev_s` to the shared state, which
+    // the registration keeps alive until `destroy_dev` has drained the
+    // threads in the device's methods, the caller included.
+    let shared = unsafe { (*dev).si_drv1 }.cast::<Shared<T>>().cast_const();
+    // SAFETY: as above: live for the whole call.
+    &unsafe { &*shared }.data
+}
+
 /// `d_read`.
 ///
 /// # Safety
 /// Called by the kernel for a device of `T`, in the context of `read(2)`,
 /// with a valid `uio`.
 unsafe extern "C" fn cdev_read<T: CharacterDevice>(
-    _dev: *mut sys::cdev,
+    dev: *mut sys::cdev,
     uio: *mut sys::uio,
     _ioflag: c_int,
 ) -> c_int {
     // SAFETY: the caller's contract.
     let file = match unsafe { current_file::<T>() } {
         Ok(file) => file,
-        Err(e) => return e.to_errno(),
+        // SAFETY: the caller's contract.
+        Err(e) => return report(unsafe { device_of::<T>(dev) }, Op::Read, Err(e)),
     };
     // SAFETY: the kernel's `uio` for this read, used only during the call.
     let mut uio = match unsafe { UioWriter::from_raw(uio) } {
         Ok(uio) => uio,
-        Err(e) => return e.to_errno(),
+        Err(e) => return report(&file.device.data, Op::Read, Err(e)),
     };
     // SAFETY: d_read runs in the reading thread, which may sleep and holds
     // no lock of ours; the token lives only for this call.
@@ -594,19 +616,20 @@ unsafe extern "C" fn cdev_read<T: CharacterDevice>(
 /// Called by the kernel for a device of `T`, in the context of `write(2)`,
 /// with a valid `uio`.
 unsafe extern "C" fn cdev_write<T: CharacterDevice>(
-    _dev: *mut sys::cdev,
+    dev: *mut sys::cdev,
     uio: *mut sys::uio,
     _ioflag: c_int,
 ) -> c_int {
     // SAFETY: the caller's contract.
     let file = match unsafe { current_file::<T>() } {
         Ok(file) => file,
-        Err(e) => return e.to_errno(),
+        // SAFETY: the caller's contract.
+        Err(e) => return report(unsafe { device_of::<T>(dev) }, Op::Write, Err(e)),
     };
     // SAFETY: the kernel's `uio` for this write, used only during the call.
     let mut uio = match unsafe { UioReader::from_raw(uio) } {
         Ok(uio) => uio,
-        Err(e) => return e.to_errno(),
+        Err(e) => return report(&file.device.data, Op::Write, Err(e)),
     };
     // SAFETY: as in `cdev_read`.
     let mut cx = unsafe { Sleepable::new() };
@@ -620,7 +643,7 @@ unsafe extern "C" fn cdev_write<T: CharacterDevice>(
 /// Called by the kernel for a device of `T`, in the context of `ioctl(2)`,
 /// with `data` holding `IOCPARM_LEN(cmd)` bytes.
 unsafe extern "C" fn cdev_ioctl<T: CharacterDevice>(
-    _dev: *mut sys::cdev,
+    dev: *mut sys::cdev,
     cmd: sys::u_long,
     data: *mut c_char,
     _fflag: c_int,
@@ -629,7 +652,8 @@ unsafe extern "C" fn cdev_ioctl<T: CharacterDevice>(
     // SAFETY: the caller's contract.
     let file = match unsafe { current_file::<T>() } {
         Ok(file) => file,
-        Err(e) => return e.to_errno(),
+        // SAFETY: the caller's contract.
+        Err(e) => return report(unsafe { device_of::<T>(dev) }, Op::Ioctl, Err(e)),
     };
     let cmd = IoctlCmd::from_raw(cmd);
     // SAFETY: sys_ioctl() passes a kernel buffer of IOCPARM_LEN(cmd)

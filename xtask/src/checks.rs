@@ -45,12 +45,14 @@ pub(crate) fn clippy(ws: &Workspace) -> crate::Result {
 }
 
 /// Every test suite on the host; the harness tests load `build/*.ko`.
-/// Then the benchmark's smoke run.
+/// Then the quick reliability run (its summary table) and the benchmark's
+/// smoke run.
 pub(crate) fn test(ws: &Workspace) -> crate::Result {
     let mut tests = cargo(ws);
     tests.args(["test", "--workspace", "--all-features"]);
     exclude_modules(ws, &mut tests)?;
     tests.env("KMOD_BUILD_DIR", &ws.build_dir);
     run(&mut tests)?;
+    crate::soak::quick(ws)?;
     crate::bench::smoke(ws)
 }

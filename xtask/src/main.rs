@@ -11,6 +11,7 @@
 //! cargo xtask test             every test suite (needs `cargo xtask build` first)
 //! cargo xtask bench [--quick]  rustecho against its C equivalent (BENCHMARKS.md)
 //! cargo xtask demo             the README walkthrough in the test kernel (kldsim)
+//! cargo xtask soak [ARGS]      the long reliability runs (reliability --soak)
 //! ```
 //!
 //! The Makefile calls these; it holds no logic of its own, so GNU make and
@@ -23,6 +24,7 @@ mod decl;
 mod demo;
 mod link;
 mod modules;
+mod soak;
 mod stable;
 mod tools;
 mod workspace;
@@ -61,6 +63,7 @@ fn run(args: &[String]) -> Result {
         "test" => checks::test(&ws),
         "bench" => bench::bench(&ws, rest),
         "demo" => demo::demo(&ws),
+        "soak" => soak::soak(&ws, rest),
         _ => Err(usage()),
     }
 }
@@ -94,6 +97,6 @@ fn files_or_built(ws: &workspace::Workspace, args: &[String]) -> Result<Vec<Path
 
 fn usage() -> String {
     "usage: cargo xtask deps | build | check-ko [KO...] | size [KO...] | stable-check \
-     | clippy | test | bench [--quick] | demo"
+     | clippy | test | bench [--quick] | demo | soak [ARGS]"
         .to_owned()
 }

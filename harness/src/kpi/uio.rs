@@ -240,7 +240,12 @@ pub(crate) unsafe fn uiomove(k: &KernelInner, cp: *mut u8, n: c_int, uio: *mut s
         iov.iov_base = base.wrapping_add(cnt).cast();
         iov.iov_len -= cnt;
         u.uio_resid -= isize::try_from(cnt).unwrap_or(isize::MAX);
-        u.uio_offset += i64::try_from(cnt).unwrap_or(i64::MAX);
+        // `uio_offset += cnt` in C: the kernel is built with -fwrapv, and a
+        // character device may be read or written at any offset, so an
+        // offset near OFF_MAX wraps instead of trapping.
+        u.uio_offset = u
+            .uio_offset
+            .wrapping_add(i64::try_from(cnt).unwrap_or(i64::MAX));
         cp = cp.wrapping_add(cnt);
         n -= i64::try_from(cnt).unwrap_or(i64::MAX);
     }

@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: BSD-2-Clause
 //! Helpers shared by the `rustecho_*` tests (each includes this file with
-//! `#[path]`): loading the module, the ioctl numbers read from
+//! `#[path]`) and by the `reliability` crate (which includes it the same
+//! way): loading the module, the ioctl numbers read from
 //! `echo/include/rustecho.h`, and small readers of the device's state.
 #![allow(dead_code, reason = "each test file uses a different subset")]
 
@@ -36,7 +37,7 @@ pub(crate) fn header_text() -> String {
 }
 
 /// The ioctl interface as the C header defines it.
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 pub(crate) struct Header {
     /// `RUSTECHO_CLEAR`.
     pub(crate) clear: u64,
@@ -77,8 +78,14 @@ fn ioc(expr: &str, info_size: usize) -> u64 {
     }
 }
 
-/// Reads the header: the struct's members and the two commands.
+/// Reads the header: the struct's members and the two commands. The file
+/// is parsed once per process (`info` calls this for every ioctl).
 pub(crate) fn header() -> Header {
+    static HEADER: std::sync::OnceLock<Header> = std::sync::OnceLock::new();
+    HEADER.get_or_init(parse_header).clone()
+}
+
+fn parse_header() -> Header {
     let text = header_text();
     let body = text
         .split_once("struct rustecho_info {")

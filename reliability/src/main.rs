@@ -1,0 +1,77 @@
+// SPDX-License-Identifier: BSD-2-Clause
+//! `reliability`: runs every scenario on `build/rustecho.ko` and prints
+//! the summary table; exits non-zero if a check failed or a figure that
+//! must be zero is not.
+//!
+//! ```text
+//! reliability [--soak] [--only NAME[,NAME...]] [--list]
+//! ```
+//!
+//! `make test` runs it as it is (the quick variants, seconds each);
+//! `make soak` runs it with `--soak` (1,000,000 load/unload cycles, every
+//! `EFAULT` offset, more fuzzing, more stress). `KMOD_BUILD_DIR` says where
+//! the modules are; `RELIABILITY_SEED`, `RELIABILITY_FUZZ_CASES`,
+//! `RELIABILITY_SOAK_CYCLES` and `RELIABILITY_STRESS_OPS` override sizes.
+
+use reliability::scenario::{SCENARIOS, run_all};
+use reliability::{Params, report};
+use std::process::ExitCode;
+
+fn main() -> ExitCode {
+    let mut soak = false;
+    let mut only: Vec<String> = Vec::new();
+    let mut args = std::env::args().skip(1);
+    while let Some(a) = args.next() {
+        match a.as_str() {
+            "--soak" => soak = true,
+            "--only" => {
+                let Some(list) = args.next() else {
+                    eprintln!("reliability: --only needs a list of scenarios");
+                    return ExitCode::from(2);
+                };
+                only.extend(list.split(',').map(str::to_owned));
+            }
+            "--list" => {
+                for s in SCENARIOS {
+                    println!("{:<12} {}", s.name, s.what);
+                }
+                return ExitCode::SUCCESS;
+            }
+            _ => {
+                eprintln!("usage: reliability [--soak] [--only NAME[,NAME...]] [--list]");
+                return ExitCode::from(2);
+            }
+        }
+    }
+    if let Some(bad) = only
+        .iter()
+        .find(|o| !SCENARIOS.iter().any(|s| s.name == o.as_str()))
+    {
+        eprintln!("reliability: no scenario {bad} (--list)");
+        return ExitCode::from(2);
+    }
+    let params = if soak {
+        Params::soak()
+    } else {
+        Params::quick()
+    }
+    .with_env();
+    let outcomes = run_all(&params, &only, &|s| {
+        eprintln!("reliability: {} ({})", s.name, s.what);
+    });
+    let title = format!(
+        "Reliability of rustecho.ko ({} run, seed {})",
+        if soak {
+            "soak: make soak"
+        } else {
+            "quick: make test"
+        },
+        params.seed
+    );
+    println!("{}", report::table(&outcomes, &title));
+    if report::passed(&outcomes) {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::FAILURE
+    }
+}
