@@ -76,7 +76,9 @@ pub struct Config {
     pub strict: bool,
     /// Copy console output (printf, log) to the host's stderr.
     pub echo_console: bool,
-    /// Bytes kept in the message buffer.
+    /// Bytes kept in the message buffer (a ring like FreeBSD's `msgbuf`:
+    /// the oldest bytes are overwritten; `log(9)` records share the
+    /// budget).
     pub msgbuf_size: usize,
 }
 
@@ -399,10 +401,17 @@ impl Kernel {
     // --- Files ---
 
     /// `open(2)` of `/dev/NAME`; `flags` are FreeBSD's `O_*`
-    /// ([`crate::O_RDONLY`], ...).
+    /// ([`crate::O_RDONLY`], ..., the rest in [`crate::freebsd`]), handled
+    /// as `kern_openat`, `vn_open_cred` and `vn_open_vnode` do.
     ///
     /// # Errors
-    /// `ENOENT`, `EACCES`, `EINVAL`, or the driver's `d_open` error.
+    /// `EINVAL` (two access modes, `O_CREAT|O_EXCL|O_DIRECTORY`),
+    /// `ENOENT`, `EEXIST` (`O_CREAT|O_EXCL`), `EOPNOTSUPP` (`O_CREAT` of a
+    /// new name: devfs cannot create), `EISDIR`, `ENOTDIR`
+    /// (`O_DIRECTORY`), `EACCES` (including `O_EXEC` of a node without
+    /// execute bits, even for root), `EAGAIN` (`O_SHLOCK`/`O_EXLOCK` with
+    /// `O_NONBLOCK` on a locked node), or the driver's `d_open` error
+    /// (`ERESTART` becomes `EINTR`).
     pub fn open(&self, path: &str, flags: u32) -> SysResult<i32> {
         self.alive()?;
         vfs::open(&self.inner, &self.cred, path, flags)
@@ -669,10 +678,12 @@ impl Kernel {
 
     // --- Messages ---
 
-    /// The kernel message buffer (`dmesg`).
+    /// The kernel message buffer (`dmesg`): the last
+    /// [`Config::msgbuf_size`] bytes, oldest first; once older text was
+    /// overwritten, from the first complete line, as `dmesg(8)` prints.
     #[must_use]
     pub fn dmesg(&self) -> String {
-        lk(&self.inner.msgbuf).text().to_owned()
+        lk(&self.inner.msgbuf).text()
     }
 
     /// Empties the message buffer (`dmesg -c`).
@@ -680,10 +691,12 @@ impl Kernel {
         lk(&self.inner.msgbuf).clear();
     }
 
-    /// `log(9)` records: (priority, text).
+    /// `log(9)` records: (priority, text), oldest first; the newest that
+    /// fit in the message buffer with their `<pri>` prefixes, as FreeBSD
+    /// keeps them there.
     #[must_use]
     pub fn log_records(&self) -> Vec<(i32, String)> {
-        lk(&self.inner.msgbuf).log.clone()
+        lk(&self.inner.msgbuf).log_records()
     }
 
     /// What `uprintf(9)` wrote to the process terminal, taken.

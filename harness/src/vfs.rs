@@ -3,7 +3,11 @@
 //! `readv(2)`/`writev(2)`, `pread(2)`/`pwrite(2)`, `lseek(2)`, `ioctl(2)`,
 //! `close(2)`, driving the `cdevsw` as devfs does.
 //!
-//! Followed: `sys/kern/sys_generic.c` (`sys_read`/`dofileread` — a
+//! Followed: `sys/kern/vfs_syscalls.c` (`kern_openat`: the open flags,
+//! `O_TRUNC`; `kern_lseek`), `sys/kern/vfs_vnops.c` (`vn_open_cred`:
+//! `O_CREAT`/`O_EXCL`; `vn_open_vnode`: `O_DIRECTORY`, the access asked
+//! for, `O_PATH`, `vn_open_vnode_advlock` for `O_SHLOCK`/`O_EXLOCK`; see
+//! [`open`]), `sys/kern/sys_generic.c` (`sys_read`/`dofileread` — a
 //! zero-length read returns 0 without calling the driver —,
 //! `dofilewrite`, `sys_ioctl`/`kern_ioctl`), `sys/kern/subr_uio.c`
 //! (`copyinuio`: more than `UIO_MAXIOV` iovecs or a total above
@@ -17,6 +21,9 @@
 //! `devfs_close_f`: then the cdevpriv destructor).
 //!
 //! Differences: one descriptor table per kernel (every handle shares it);
+//! devfs directories exist only as the prefixes of node names and cannot
+//! be opened (reading one is `ENOENT`); flock(2) locks come only from
+//! `O_SHLOCK`/`O_EXLOCK`;
 //! `SEEK_END` on a device is `offset + 0` (FreeBSD asks the driver for
 //! `DIOCGMEDIASIZE` first, which only disks answer); `EPIPE` raises no
 //! `SIGPIPE`.
@@ -28,7 +35,8 @@ use crate::thread::{self, Env};
 use crate::user::Cred;
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicI64, AtomicU32, AtomicUsize, Ordering};
-use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+use std::sync::{Arc, Condvar, Mutex, MutexGuard, PoisonError};
+use std::time::Duration;
 
 /// `IOSIZE_MAX` with `devfs_iosize_max_clamp` (the default): `INT_MAX`.
 const IOSIZE_MAX: usize = i32::MAX as usize;
@@ -36,14 +44,28 @@ const IOSIZE_MAX: usize = i32::MAX as usize;
 const S_IFCHR: u64 = 0o020000;
 /// `FLASTCLOSE` (`O_DIRECTORY`, `sys/sys/fcntl.h`).
 const FLASTCLOSE: u32 = sys::O_DIRECTORY;
-/// Flags kept in `f_flag` (`FMASK`).
+/// `FHASLOCK` (`sys/sys/fcntl.h`): the file holds a flock(2) lock.
+const FHASLOCK: u32 = 0x4000;
+/// `FOPENFAILED` (`O_TTY_INIT`, `sys/sys/fcntl.h`): `VOP_OPEN` succeeded
+/// but the open failed after it (`vn_open_vnode`).
+const FOPENFAILED: u32 = sys::O_TTY_INIT;
+/// Flags kept in `f_flag` (`FMASK`, `sys/sys/fcntl.h`).
 const FMASK: u32 = sys::FREAD
     | sys::FWRITE
     | sys::O_APPEND
     | sys::O_ASYNC
     | sys::O_FSYNC
+    | sys::O_DSYNC
     | sys::O_NONBLOCK
-    | sys::O_DIRECT;
+    | sys::O_DIRECT
+    | sys::O_EXEC
+    | sys::O_PATH;
+/// `VEXEC`, `VWRITE`, `VREAD`, `VADMIN`, `VAPPEND` (`sys/sys/vnode.h`).
+const VEXEC: u32 = 0o100;
+const VWRITE: u32 = 0o200;
+const VREAD: u32 = 0o400;
+const VADMIN: u32 = 0o10000;
+const VAPPEND: u32 = 0o40000;
 
 /// An open file (`struct file` of type `DTYPE_VNODE` on devfs).
 pub(crate) struct OpenFile {
@@ -54,6 +76,11 @@ pub(crate) struct OpenFile {
     offset: AtomicI64,
     /// The descriptor's reference plus syscalls in progress.
     refs: AtomicUsize,
+    /// An `O_PATH` file (`path_fileops`): the driver never opened it.
+    path_only: bool,
+    /// The flock(2) lock taken with `O_SHLOCK`/`O_EXLOCK` (one of them,
+    /// or 0), held until the last close.
+    lock: AtomicU32,
     /// The opener's credential (`f_cred`).
     pub(crate) _cred: Cred,
 }
@@ -80,10 +107,23 @@ struct Inner {
     files: HashMap<i32, Arc<OpenFile>>,
 }
 
+/// The flock(2) locks on one device node (`v_lockf` of its vnode, flock
+/// style only: whole-file, owned by the open file).
+#[derive(Default)]
+struct Flock {
+    shared: usize,
+    exclusive: bool,
+}
+
 /// The descriptor table.
 #[derive(Default)]
 pub(crate) struct FdTable {
     inner: Mutex<Inner>,
+    /// Locks by node (`Arc::as_ptr` of the `DevNode`, which each holder's
+    /// file keeps alive).
+    flocks: Mutex<HashMap<usize, Flock>>,
+    /// Signalled when a flock(2) lock is released.
+    flock_cv: Condvar,
 }
 
 impl FdTable {
@@ -168,98 +208,359 @@ fn dev_call(
     }
 }
 
-/// `vaccess`: may `cred` open the node for `acc` (FREAD/FWRITE)?
-fn vaccess(node: &DevNode, cred: &Cred, acc: u32) -> Result<(), Errno> {
-    if cred.is_root() {
+/// `vaccess` (`sys/kern/vfs_subr.c`) for a character device, as
+/// `devfs_access` calls it: may `cred` have `accmode` (`VREAD`, `VWRITE`,
+/// `VEXEC`, `VAPPEND`, `VADMIN`) on a node with this mode and owner?
+///
+/// The owner, group or other bits grant access (only the first class that
+/// matches counts); failing that, root's privileges (`priv_check_cred`)
+/// grant read, write and admin, but execute only if at least one execute
+/// bit is set: "a privileged user will always succeed, and we don't want
+/// this to happen unless the file really is executable". So root may not
+/// `O_EXEC` a 0666 device (`EACCES`). `devfs_access`'s exception for the
+/// caller's controlling terminal does not arise: no session has one.
+fn vaccess(mode: u32, uid: u32, gid: u32, accmode: u32, cred: &Cred) -> Result<(), Errno> {
+    let (class, mut granted) = if cred.uid == uid {
+        ((mode >> 6) & 7, VADMIN)
+    } else if cred.in_group(gid) {
+        ((mode >> 3) & 7, 0)
+    } else {
+        (mode & 7, 0)
+    };
+    if class & 1 != 0 {
+        granted |= VEXEC;
+    }
+    if class & 4 != 0 {
+        granted |= VREAD;
+    }
+    if class & 2 != 0 {
+        granted |= VWRITE | VAPPEND;
+    }
+    if accmode & granted == accmode {
         return Ok(());
     }
-    let bits = if cred.uid == node.uid {
-        (node.mode >> 6) & 7
-    } else if cred.in_group(node.gid) {
-        (node.mode >> 3) & 7
+    // privcheck:
+    if cred.is_root() {
+        granted |= VREAD | VWRITE | VAPPEND | VADMIN;
+        if mode & 0o111 != 0 {
+            granted |= VEXEC;
+        }
+        if accmode & granted == accmode {
+            return Ok(());
+        }
+    }
+    Err(if accmode & VADMIN != 0 {
+        Errno::EPERM
     } else {
-        node.mode & 7
-    };
-    if acc & sys::FREAD != 0 && bits & 4 == 0 {
-        return Err(Errno::EACCES);
-    }
-    if acc & sys::FWRITE != 0 && bits & 2 == 0 {
-        return Err(Errno::EACCES);
-    }
-    Ok(())
+        Errno::EACCES
+    })
 }
 
-/// `open(2)` on `/dev/NAME`.
+/// The access `vn_open_vnode` checks for open flags `fmode` (after
+/// `FFLAGS`): write for `FWRITE` or `O_TRUNC`, read for `FREAD`, append
+/// for `O_APPEND` with `FWRITE`, execute for `FEXEC`; only execute for
+/// `O_PATH`.
+fn open_accmode(fmode: u32) -> u32 {
+    let mut accmode = 0;
+    if fmode & sys::O_PATH == 0 {
+        if fmode & (sys::FWRITE | sys::O_TRUNC) != 0 {
+            accmode |= VWRITE;
+        }
+        if fmode & sys::FREAD != 0 {
+            accmode |= VREAD;
+        }
+        if fmode & sys::O_APPEND != 0 && fmode & sys::FWRITE != 0 {
+            accmode |= VAPPEND;
+        }
+    }
+    if fmode & sys::O_EXEC != 0 {
+        accmode |= VEXEC;
+    }
+    accmode
+}
+
+/// `kern_openat` (`sys/kern/vfs_syscalls.c`): the `open(2)` flags as the
+/// file's flags. "Only one of the O_EXEC, O_RDONLY, O_WRONLY and O_RDWR
+/// flags may be specified", else `EINVAL`; `O_PATH` ignores the access
+/// mode and `O_CREAT`; otherwise `FFLAGS` turns the access mode into
+/// `FREAD`/`FWRITE`.
+fn open_flags(oflags: u32) -> Result<u32, Errno> {
+    if oflags & sys::O_PATH != 0 {
+        Ok(oflags & !(sys::O_CREAT | sys::O_ACCMODE))
+    } else if oflags & sys::O_EXEC != 0 {
+        if oflags & sys::O_ACCMODE != 0 {
+            Err(Errno::EINVAL)
+        } else {
+            Ok(oflags)
+        }
+    } else if oflags & sys::O_ACCMODE == sys::O_ACCMODE {
+        Err(Errno::EINVAL)
+    } else {
+        // FFLAGS()
+        Ok(oflags + 1)
+    }
+}
+
+/// Whether `name` (without "/dev/") is a devfs directory: the root, or a
+/// prefix of a node's name ending at a `/`.
+fn is_dir(k: &KernelInner, name: &str) -> bool {
+    name.is_empty()
+        || k.devfs.list().iter().any(|d| {
+            d.name
+                .strip_prefix(name)
+                .is_some_and(|rest| rest.starts_with('/'))
+        })
+}
+
+/// The lookup part of `vn_open_cred` (`sys/kern/vfs_vnops.c`) for a name
+/// that is not a device node.
+///
+/// * `O_CREAT` without `O_DIRECTORY` looks the name up to create it.
+///   Present as a directory: `EEXIST` with `O_EXCL`, else `EISDIR`.
+///   Absent in an existing directory: `devfs_lookupx` lets the creation
+///   go on (`EJUSTRETURN`), and `VOP_CREATE` fails with `EOPNOTSUPP`,
+///   because devfs directories have no `vop_create` and the default
+///   vnode operations answer `EOPNOTSUPP` (`vop_bypass` in
+///   `sys/kern/vfs_default.c`): devfs nodes are made only by drivers.
+/// * Otherwise a directory opened for writing or truncation is `EISDIR`
+///   (`vn_open_vnode`).
+/// * Anything else is `ENOENT`, including reading a directory: the
+///   harness has no directory files.
+fn open_missing(k: &KernelInner, name: &str, fmode: u32) -> Errno {
+    let creating = fmode & (sys::O_CREAT | sys::O_DIRECTORY) == sys::O_CREAT;
+    if is_dir(k, name) {
+        if creating {
+            return if fmode & sys::O_EXCL != 0 {
+                Errno::EEXIST
+            } else {
+                Errno::EISDIR
+            };
+        }
+        if fmode & sys::O_PATH == 0 && fmode & (sys::FWRITE | sys::O_TRUNC) != 0 {
+            return Errno::EISDIR;
+        }
+        return Errno::ENOENT;
+    }
+    let parent = name.rsplit_once('/').map_or("", |(dir, _)| dir);
+    if creating && is_dir(k, parent) {
+        Errno::EOPNOTSUPP
+    } else {
+        Errno::ENOENT
+    }
+}
+
+/// `open(2)` on `/dev/NAME`: `kern_openat` (`sys/kern/vfs_syscalls.c`),
+/// `vn_open_cred` and `vn_open_vnode` (`sys/kern/vfs_vnops.c`),
+/// `devfs_access` and `devfs_open` (`sys/fs/devfs/devfs_vnops.c`), in
+/// their order:
+///
+/// 1. the flags (`open_flags`): `EINVAL` for two access modes;
+/// 2. `O_CREAT|O_EXCL|O_DIRECTORY` and `O_CREAT|O_EMPTY_PATH` are
+///    `EINVAL` (`vn_open_cred`);
+/// 3. the name (`open_missing` for one that is no device); `O_CREAT`
+///    on an existing node: `EEXIST` with `O_EXCL`, else `O_CREAT` is
+///    dropped and the node opened as usual (`vn_open_cred`);
+/// 4. `O_DIRECTORY` on a device: `ENOTDIR` (`vn_open_vnode`);
+/// 5. the access check, `VOP_ACCESS` = `devfs_access` = `vaccess`;
+/// 6. `O_PATH` stops here: no `d_open`, a file only `close` accepts;
+/// 7. `d_fdopen`/`d_open` (`devfs_open`; its `ERESTART` becomes
+///    `EINTR`);
+/// 8. `O_SHLOCK`/`O_EXLOCK` take a flock(2) lock
+///    (`vn_open_vnode_advlock`; devfs has no `vop_advlock`, so
+///    `vop_stdadvlock` locks as on any file); failing that, the file is
+///    closed again (`d_close`) and the open fails (`EAGAIN` with
+///    `O_NONBLOCK`, else it waits);
+/// 9. `O_TRUNC` truncates (`kern_openat`: `fo_truncate` =
+///    `devfs_truncate_f` = `vn_truncate`, whose `VOP_SETATTR` of
+///    `va_size` `devfs_setattr` ignores): nothing happens, as
+///    `echo > /dev/null` shows.
 pub(crate) fn open(k: &KernelInner, cred: &Cred, path: &str, oflags: u32) -> Result<i32, Error> {
-    if oflags & sys::O_ACCMODE == sys::O_ACCMODE {
+    let mut fmode = open_flags(oflags)?;
+    if fmode & (sys::O_CREAT | sys::O_EXCL | sys::O_DIRECTORY)
+        == (sys::O_CREAT | sys::O_EXCL | sys::O_DIRECTORY)
+        || fmode & (sys::O_CREAT | sys::O_EMPTY_PATH) == (sys::O_CREAT | sys::O_EMPTY_PATH)
+    {
         return Err(Errno::EINVAL.into());
     }
     let name = path
         .strip_prefix("/dev/")
         .ok_or(Errno::ENOENT)?
         .trim_start_matches('/');
-    let node = k.devfs.lookup(name).ok_or(Errno::ENOENT)?;
-    // FFLAGS()
-    let fflags = if oflags & sys::O_EXEC != 0 {
-        oflags
-    } else {
-        oflags + 1
+    let Some(node) = k.devfs.lookup(name) else {
+        return Err(open_missing(k, name, fmode).into());
     };
-    vaccess(&node, cred, fflags & (sys::FREAD | sys::FWRITE))?;
+    if fmode & (sys::O_CREAT | sys::O_DIRECTORY) == sys::O_CREAT {
+        if fmode & sys::O_EXCL != 0 {
+            return Err(Errno::EEXIST.into());
+        }
+        fmode &= !sys::O_CREAT;
+    }
+    // vn_open_vnode: a device is no directory.
+    if fmode & sys::O_DIRECTORY != 0 {
+        return Err(Errno::ENOTDIR.into());
+    }
+    let accmode = open_accmode(fmode);
+    if accmode != 0 {
+        vaccess(node.mode, node.uid, node.gid, accmode, cred)?;
+    }
+    let path_only = fmode & sys::O_PATH != 0;
     let f = Arc::new(OpenFile {
         node: Arc::clone(&node),
         fp: Box::new([0; 32]),
-        flags: AtomicU32::new(fflags & FMASK),
+        flags: AtomicU32::new(fmode & FMASK),
         offset: AtomicI64::new(0),
         refs: AtomicUsize::new(1),
+        path_only,
+        lock: AtomicU32::new(0),
         _cred: cred.clone(),
     });
+    if path_only {
+        // kern_openat truncates even an O_PATH file: path_fileops'
+        // fo_truncate is badfo_truncate.
+        if fmode & sys::O_TRUNC != 0 {
+            return Err(Errno::EINVAL.into());
+        }
+        return Ok(install(k, f));
+    }
     k.devfs.attach_file(f.fp(), node.cdev);
     // d_fdopen(dev, fflags, td, fp) or d_open(dev, fflags, S_IFCHR, td):
     // the third and fourth arguments differ.
     let td = thread::curthread() as u64;
     let (cdev, fp) = (node.cdev as u64, f.fp() as u64);
     let r = dev_call(k, cred, f.fp(), &node, |sw| match sw.d_fdopen {
-        Some(m) => (m as usize, [cdev, u64::from(fflags), td, fp, 0, 0]),
+        Some(m) => (m as usize, [cdev, u64::from(fmode), td, fp, 0, 0]),
         None => (
             sw.d_open.map_or(0, |m| m as usize),
-            [cdev, u64::from(fflags), S_IFCHR, td, 0, 0],
+            [cdev, u64::from(fmode), S_IFCHR, td, 0, 0],
         ),
     });
     let err = match r {
         Ok(0) => None,
+        // devfs_open: "if (error == ERESTART) error = EINTR;"
+        Ok(e) if e == Errno::ERESTART.0 => Some(Error::Errno(Errno::EINTR)),
         Ok(e) => Some(Error::Errno(Errno(e))),
         Err(e) => Some(e),
     };
     if let Some(e) = err {
         // Clean up any cdevpriv upon error.
         if let Some((data, dtor)) = k.devfs.detach_file(f.fp()) {
-            let env = Env {
-                cred,
-                fpop: f.fp() as *mut core::ffi::c_void,
-            };
-            let _ = env;
             devfs::run_priv_dtor(k, data, dtor).map_err(|_| k.panic_error())?;
         }
         k.locks.userret(k);
         return Err(e);
     }
     node.add_open(1);
-    let fd = {
-        let mut t = k.files.lock();
-        let mut fd = 3;
-        while t.files.contains_key(&fd) {
-            fd += 1;
-        }
-        t.files.insert(fd, f);
-        fd
-    };
+    if fmode & (sys::O_SHLOCK | sys::O_EXLOCK) != 0
+        && let Err(e) = flock_open(k, &f, fmode)
+    {
+        // vn_open_vnode: "Error from advlock ... still requires calling
+        // VOP_CLOSE() to pair with earlier VOP_OPEN()": the file is marked
+        // FOPENFAILED and dropped, which closes it.
+        f.flags.fetch_or(FOPENFAILED, Ordering::Relaxed);
+        return match final_close(k, cred, &f) {
+            Err(p @ Error::Panic(_)) => Err(p),
+            _ => Err(e),
+        };
+    }
+    let fd = install(k, f);
     k.locks.userret(k);
     Ok(fd)
 }
 
-/// The last reference to a file went away: `devfs_close_f`.
+/// Puts an open file in the lowest free descriptor (`finstall`).
+fn install(k: &KernelInner, f: Arc<OpenFile>) -> i32 {
+    let mut t = k.files.lock();
+    let mut fd = 3;
+    while t.files.contains_key(&fd) {
+        fd += 1;
+    }
+    t.files.insert(fd, f);
+    fd
+}
+
+/// `vn_open_vnode_advlock` (`sys/kern/vfs_vnops.c`) with
+/// `vop_stdadvlock`/`lf_advlock` (`sys/kern/kern_lockf.c`) for a flock
+/// style lock: `O_EXLOCK` conflicts with any lock on the node, `O_SHLOCK`
+/// with an exclusive one. Without `FNONBLOCK` it waits (`F_WAIT`) for
+/// the holders to close; with it, a conflict is `EAGAIN` (`EWOULDBLOCK`).
+/// On success the file has `FHASLOCK`.
+fn flock_open(k: &KernelInner, f: &OpenFile, fmode: u32) -> Result<(), Error> {
+    let exclusive = fmode & sys::O_EXLOCK != 0;
+    let key = Arc::as_ptr(&f.node) as usize;
+    let mut locks = k
+        .files
+        .flocks
+        .lock()
+        .unwrap_or_else(PoisonError::into_inner);
+    loop {
+        let l = locks.entry(key).or_default();
+        let conflict = l.exclusive || (exclusive && l.shared > 0);
+        if !conflict {
+            if exclusive {
+                l.exclusive = true;
+            } else {
+                l.shared += 1;
+            }
+            break;
+        }
+        if fmode & sys::FNONBLOCK != 0 {
+            return Err(Errno::EAGAIN.into());
+        }
+        if k.is_dead() {
+            return Err(k.panic_error());
+        }
+        locks = k
+            .files
+            .flock_cv
+            .wait_timeout(locks, Duration::from_millis(50))
+            .unwrap_or_else(PoisonError::into_inner)
+            .0;
+    }
+    f.lock.store(
+        if exclusive {
+            sys::O_EXLOCK
+        } else {
+            sys::O_SHLOCK
+        },
+        Ordering::Relaxed,
+    );
+    f.flags.fetch_or(FHASLOCK, Ordering::Relaxed);
+    Ok(())
+}
+
+/// Releases the file's flock(2) lock (`vn_closefile`: `F_UNLCK` after
+/// `vn_close1`).
+fn flock_release(k: &KernelInner, f: &OpenFile) {
+    let kind = f.lock.swap(0, Ordering::Relaxed);
+    if kind == 0 {
+        return;
+    }
+    let key = Arc::as_ptr(&f.node) as usize;
+    let mut locks = k
+        .files
+        .flocks
+        .lock()
+        .unwrap_or_else(PoisonError::into_inner);
+    if let Some(l) = locks.get_mut(&key) {
+        if kind == sys::O_EXLOCK {
+            l.exclusive = false;
+        } else {
+            l.shared = l.shared.saturating_sub(1);
+        }
+        if !l.exclusive && l.shared == 0 {
+            locks.remove(&key);
+        }
+    }
+    drop(locks);
+    k.files.flock_cv.notify_all();
+}
+
+/// The last reference to a file went away: `devfs_close_f` (for an
+/// `O_PATH` file `path_close`, which leaves the driver alone).
 fn final_close(k: &KernelInner, cred: &Cred, f: &OpenFile) -> Result<(), Error> {
+    if f.path_only {
+        return Ok(());
+    }
     let node = &f.node;
     let mut result = Ok(());
     let last = node.add_open(0) == 1;
@@ -285,6 +586,7 @@ fn final_close(k: &KernelInner, cred: &Cred, f: &OpenFile) -> Result<(), Error> 
         Ok(e) => result = Err(Errno(e).into()),
         Err(e) => return Err(e),
     }
+    flock_release(k, f);
     node.add_open(-1);
     if let Some((data, dtor)) = k.devfs.detach_file(f.fp()) {
         devfs::run_priv_dtor(k, data, dtor).map_err(|_| k.panic_error())?;
@@ -400,6 +702,11 @@ fn rw_file(
 /// `lseek(2)` (`vn_seek` for a character device).
 pub(crate) fn lseek(k: &KernelInner, fd: i32, off: i64, whence: Whence) -> Result<i64, Error> {
     let f = k.files.lock().files.get(&fd).cloned().ok_or(Errno::EBADF)?;
+    // kern_lseek: "(fp->f_ops->fo_flags & DFLAG_SEEKABLE) != 0 ? ... :
+    // ESPIPE"; path_fileops is not seekable.
+    if f.path_only {
+        return Err(Errno::ESPIPE.into());
+    }
     let cur = f.offset.load(Ordering::Relaxed);
     let new = match whence {
         Whence::Set => off,
@@ -531,5 +838,82 @@ pub(crate) fn dev_threads(k: &KernelInner, name: &str) -> Option<usize> {
 pub(crate) fn close_all(k: &KernelInner, cred: &Cred) {
     for fd in k.files.fds() {
         drop(close(k, cred, fd));
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn user(uid: u32, gid: u32) -> Cred {
+        Cred::user(uid, gid)
+    }
+
+    #[test]
+    fn vaccess_gives_root_execute_only_with_an_execute_bit() {
+        let root = Cred::root();
+        for mode in [0o666, 0o600, 0o000] {
+            assert_eq!(vaccess(mode, 0, 0, VEXEC, &root), Err(Errno::EACCES));
+            vaccess(mode, 0, 0, VREAD | VWRITE | VAPPEND, &root).unwrap();
+        }
+        for mode in [0o100, 0o010, 0o001, 0o755] {
+            vaccess(mode, 0, 0, VEXEC, &root).unwrap();
+        }
+    }
+
+    #[test]
+    fn vaccess_uses_the_first_matching_class() {
+        // The owner's bits only, even if the others' would allow it.
+        let owner = user(1001, 1001);
+        assert_eq!(vaccess(0o066, 1001, 0, VREAD, &owner), Err(Errno::EACCES));
+        // The group's, then.
+        let member = user(1002, 5);
+        assert_eq!(vaccess(0o606, 0, 5, VREAD, &member), Err(Errno::EACCES));
+        vaccess(0o040, 0, 5, VREAD, &member).unwrap();
+        // Others.
+        let other = user(1003, 1003);
+        vaccess(0o001, 0, 0, VEXEC, &other).unwrap();
+        assert_eq!(vaccess(0o664, 0, 0, VWRITE, &other), Err(Errno::EACCES));
+        // VADMIN: the owner's; others get EPERM.
+        vaccess(0o000, 1001, 0, VADMIN, &owner).unwrap();
+        assert_eq!(vaccess(0o777, 0, 0, VADMIN, &other), Err(Errno::EPERM));
+    }
+
+    #[test]
+    fn open_asks_for_write_access_to_truncate() {
+        let f = |o| open_accmode(open_flags(o).unwrap());
+        assert_eq!(f(sys::O_RDONLY), VREAD);
+        assert_eq!(f(sys::O_RDONLY | sys::O_TRUNC), VREAD | VWRITE);
+        assert_eq!(f(sys::O_WRONLY | sys::O_APPEND), VWRITE | VAPPEND);
+        assert_eq!(f(sys::O_RDONLY | sys::O_APPEND), VREAD);
+        assert_eq!(f(sys::O_EXEC), VEXEC);
+        assert_eq!(f(sys::O_EXEC | sys::O_TRUNC), VEXEC | VWRITE);
+        assert_eq!(f(sys::O_PATH | sys::O_RDWR | sys::O_TRUNC), 0);
+        assert_eq!(f(sys::O_PATH | sys::O_EXEC), VEXEC);
+        // A user who may read but not write a 0644 node may not truncate.
+        let other = user(1003, 1003);
+        vaccess(0o644, 0, 0, f(sys::O_RDONLY), &other).unwrap();
+        assert_eq!(
+            vaccess(0o644, 0, 0, f(sys::O_RDONLY | sys::O_TRUNC), &other),
+            Err(Errno::EACCES)
+        );
+    }
+
+    #[test]
+    fn open_flags_follow_kern_openat() {
+        assert_eq!(open_flags(sys::O_RDONLY), Ok(sys::FREAD));
+        assert_eq!(open_flags(sys::O_RDWR), Ok(sys::FREAD | sys::FWRITE));
+        assert_eq!(open_flags(sys::O_ACCMODE), Err(Errno::EINVAL));
+        assert_eq!(open_flags(sys::O_EXEC), Ok(sys::O_EXEC));
+        assert_eq!(open_flags(sys::O_EXEC | sys::O_WRONLY), Err(Errno::EINVAL));
+        assert_eq!(
+            open_flags(sys::O_PATH | sys::O_RDWR | sys::O_CREAT),
+            Ok(sys::O_PATH)
+        );
+        // FEXEC and O_PATH stay in f_flag (FMASK).
+        assert_eq!(
+            FMASK & (sys::O_EXEC | sys::O_PATH | sys::O_DSYNC),
+            sys::O_EXEC | sys::O_PATH | sys::O_DSYNC
+        );
     }
 }
