@@ -8,7 +8,7 @@
 use crate::{AllocError, Allocator, Flags};
 use core::alloc::Layout;
 use core::marker::PhantomData;
-use core::mem::ManuallyDrop;
+use core::mem::{ManuallyDrop, MaybeUninit};
 use core::ops::Deref;
 use core::pin::Pin;
 use core::ptr::{self, NonNull};
@@ -46,9 +46,10 @@ struct ArcInner<T: ?Sized> {
 ///
 /// `std` aborts when the count passes `isize::MAX`, which a kernel cannot do,
 /// and a wrapped count would free the value while references remain. This
-/// `Arc` saturates instead, like Linux's `refcount_t`: a clone that sees the
-/// count at or above `usize::MAX / 2` pins it at `3/4 * usize::MAX`, and so
-/// does a drop that sees it that high. From then on the count can never come
+/// `Arc` saturates instead, like Linux's `refcount_t` and FreeBSD's
+/// `refcount(9)`: a clone that sees the count at or above `usize::MAX / 2`
+/// pins it at `3/4 * usize::MAX`, and so does a drop that leaves it above
+/// `usize::MAX / 2`. From then on the count can never come
 /// back down to zero (that would take more drops than there can be live
 /// clones, each of which takes memory), so the value is leaked: never freed,
 /// never used after free. Reaching this needs about `usize::MAX / 2` clones
@@ -128,6 +129,68 @@ impl<T, A: Allocator> Arc<T, A> {
         unsafe { ptr.write(inner) };
         // INVARIANT: a block of `alloc` with the layout of `ArcInner<T>`,
         // holding the value with a count of one: this `Arc`.
+        Ok(Arc {
+            ptr,
+            alloc,
+            _owns: PhantomData,
+        })
+    }
+
+    /// Allocates room for a `T` from `A::default()`, uninitialised, with a
+    /// count of one; [`Arc::assume_init`] turns it into an `Arc<T>`.
+    ///
+    /// With `M_ZERO` in `flags` every byte of the value is zero, so a type
+    /// for which zero bytes are valid needs only its other fields written.
+    /// The value is built in place: it is never copied from the stack.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use alloc_kernel::{Arc, HostAllocator, M_NOWAIT, M_ZERO};
+    ///
+    /// let mut a = Arc::<[u64; 4], HostAllocator>::try_new_uninit(M_NOWAIT | M_ZERO)?;
+    /// if let Some(slot) = Arc::get_mut(&mut a) {
+    ///     // SAFETY: `M_ZERO`: the bytes are zero, a valid `[u64; 4]`.
+    ///     let value = unsafe { slot.assume_init_mut() };
+    ///     value[1] = 7;
+    /// }
+    /// // SAFETY: zeroed, then one element written.
+    /// let a = unsafe { Arc::assume_init(a) };
+    /// assert_eq!(*a, [0, 7, 0, 0]);
+    /// # Ok::<(), alloc_kernel::AllocError>(())
+    /// ```
+    ///
+    /// # Errors
+    ///
+    /// [`AllocError`] if the allocation fails.
+    pub fn try_new_uninit(flags: impl Into<Flags>) -> Result<Arc<MaybeUninit<T>, A>, AllocError>
+    where
+        A: Default,
+    {
+        Self::try_new_uninit_in(A::default(), flags)
+    }
+
+    /// [`Arc::try_new_uninit`] with the allocator `alloc`.
+    ///
+    /// # Errors
+    ///
+    /// [`AllocError`] if the allocation fails.
+    pub fn try_new_uninit_in(
+        alloc: A,
+        flags: impl Into<Flags>,
+    ) -> Result<Arc<MaybeUninit<T>, A>, AllocError> {
+        let layout = Layout::new::<ArcInner<MaybeUninit<T>>>();
+        let ptr = alloc
+            .allocate(layout, flags.into())?
+            .cast::<ArcInner<MaybeUninit<T>>>();
+        // SAFETY: `ptr` is a fresh block with the layout of
+        // `ArcInner<MaybeUninit<T>>`; this only computes the field's address
+        // (`&raw mut` makes no reference).
+        let count = unsafe { &raw mut (*ptr.as_ptr()).count };
+        // SAFETY: the count's place in the fresh block, valid for writes.
+        unsafe { count.write(AtomicUsize::new(1)) };
+        // INVARIANT: a block of `alloc` with that layout and a count of one;
+        // any bytes are a valid `MaybeUninit<T>`.
         Ok(Arc {
             ptr,
             alloc,
@@ -382,21 +445,60 @@ impl<T: ?Sized, A: Allocator> Arc<T, A> {
     }
 }
 
+impl<T, A: Allocator> Arc<MaybeUninit<T>, A> {
+    /// The `Arc<T>` of a value built in place (see [`Arc::try_new_uninit`]).
+    ///
+    /// # Safety
+    ///
+    /// The value is initialised (a valid `T`), and no other `Arc` to it
+    /// exists that would see it as a `MaybeUninit<T>` afterwards.
+    #[must_use]
+    pub unsafe fn assume_init(this: Self) -> Arc<T, A> {
+        let this = ManuallyDrop::new(this);
+        // SAFETY: `this` is never used or dropped again, so its allocator is
+        // moved out exactly once.
+        let alloc = unsafe { ptr::read(&raw const this.alloc) };
+        // INVARIANT: the same block and count; `MaybeUninit<T>` has the
+        // layout of `T` (so the `ArcInner`s have the same layout), and the
+        // value is a valid `T` (caller's contract).
+        Arc {
+            ptr: this.ptr.cast::<ArcInner<T>>(),
+            alloc,
+            _owns: PhantomData,
+        }
+    }
+}
+
 /// Drops one count, saturating as described on [`Arc`]. Returns whether it
 /// was the last one, after an `Acquire` fence.
+///
+/// Both tests look at the new count only (zero, or above `MAX_REFCOUNT`,
+/// i.e. negative as an `isize`), so the compiler can take them from the
+/// flags of one locked decrement (`lock dec`, then `je`/`js` on amd64)
+/// rather than load and compare the old count.
 #[inline]
 fn release(count: &AtomicUsize) -> bool {
-    let old = count.fetch_sub(1, atomic::Ordering::Release);
-    if old == 1 {
+    let new = count
+        .fetch_sub(1, atomic::Ordering::Release)
+        .wrapping_sub(1);
+    if new == 0 {
         // Orders the drop of the value after every other clone's accesses,
         // which their `Release` decrements published.
         atomic::fence(atomic::Ordering::Acquire);
         return true;
     }
-    if old >= MAX_REFCOUNT {
-        count.store(SATURATED, atomic::Ordering::Relaxed);
+    if new > MAX_REFCOUNT {
+        saturate(count);
     }
     false
+}
+
+/// Pins a count that went out of range at [`SATURATED`]; out of line and
+/// cold, so that each clone and drop keeps only a test and a branch.
+#[cold]
+#[inline(never)]
+fn saturate(count: &AtomicUsize) {
+    count.store(SATURATED, atomic::Ordering::Relaxed);
 }
 
 impl<T: ?Sized, A: Allocator + Clone> Clone for Arc<T, A> {
@@ -406,9 +508,13 @@ impl<T: ?Sized, A: Allocator + Clone> Clone for Arc<T, A> {
         let count = &self.inner().count;
         // `Relaxed` suffices: the new clone comes from an existing one, which
         // keeps the value alive meanwhile.
-        let old = count.fetch_add(1, atomic::Ordering::Relaxed);
-        if old >= MAX_REFCOUNT {
-            count.store(SATURATED, atomic::Ordering::Relaxed);
+        // The new count above `MAX_REFCOUNT` (negative as an `isize`) means
+        // the old one was at or above it: one `lock inc` and a `js` on amd64.
+        let new = count
+            .fetch_add(1, atomic::Ordering::Relaxed)
+            .wrapping_add(1);
+        if new > MAX_REFCOUNT {
+            saturate(count);
         }
         // INVARIANT: the count includes the new `Arc` (or is saturated).
         Arc {

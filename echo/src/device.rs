@@ -11,29 +11,30 @@
 //! # Locks
 //! - `current` (a mutex, `mtx(9)`): the current message and its
 //!   generation. Held only to clone or swap an `Arc`: nothing under it
-//!   sleeps or allocates.
+//!   sleeps, allocates or frees.
 //! - `writer` (an `sx(9)` lock): serialises writers and clears, and holds
-//!   the spare buffer. Held across the `uiomove(9)` that fills the new
+//!   the recycled message. Held across the `uiomove(9)` that fills the new
 //!   message, which may sleep. Taken before `current`, never after.
 //! - the same `current` mutex also protects each open file's snapshot
 //!   ([`LockedBy`]), so a read takes one lock: to pick its snapshot and
 //!   take a reference to it.
 //!
 //! # Memory
-//! At most: the current message, one spare (no larger than
-//! `hw.rustecho.maxlen`, and the only buffer a write fills), the messages
-//! open files still hold as snapshots (the writer keeps the latest of them,
-//! to reuse once the files let go), and a preallocated empty message. In
-//! steady state (a write, then reads that rewind) writes allocate nothing;
-//! a read never allocates.
+//! At most: the current message, the recycled one (the message the last
+//! write replaced, no larger than `hw.rustecho.maxlen`: the buffer the next
+//! write fills once no file holds it), the messages open files still hold
+//! as snapshots, and a preallocated empty message. In steady state (a
+//! write, then reads that rewind) the current and the recycled message
+//! trade places, and writes neither allocate nor free; a read never
+//! allocates.
 
-use crate::Stats;
 use crate::ioctl::{RUSTECHO_CLEAR, RUSTECHO_GETINFO, RustechoInfo};
+use crate::{STATS, Stats};
 use core::ffi::CStr;
 use core::pin::Pin;
 use core::sync::atomic::{AtomicUsize, Ordering};
 use kern::alloc::{Arc, Box, Vec};
-use kern::cdev::{CharacterDevice, Op, OpenFlags};
+use kern::cdev::{CharacterDevice, File, Op, OpenFlags};
 use kern::ioctl::{FIOASYNC, FIONBIO, FIONREAD, IoctlCmd, IoctlData};
 use kern::prelude::*;
 use kern::sync::{LockedBy, Mutex, SxLock};
@@ -45,11 +46,7 @@ pub(crate) struct Message {
 }
 
 impl Message {
-    /// An empty message (allocates nothing).
-    fn empty() -> Self {
-        Self { bytes: Vec::new() }
-    }
-
+    #[inline]
     fn len(&self) -> usize {
         self.bytes.len()
     }
@@ -59,11 +56,17 @@ impl Message {
     /// `limit`. Returns the number of bytes read.
     ///
     /// The buffer is reused if it holds `len` bytes and is not larger than
-    /// `limit` (so lowering `hw.rustecho.maxlen` also bounds the spare);
-    /// otherwise it is freed first, then allocated with `M_NOWAIT`.
+    /// `limit` (so lowering `hw.rustecho.maxlen` also bounds the recycled
+    /// buffer); otherwise it is freed first, then allocated with
+    /// `M_NOWAIT`.
     ///
     /// On error the message is empty, and the buffer is kept if it was
     /// allocated.
+    #[allow(
+        clippy::inline_always,
+        reason = "one caller, the write path: inlined, the call frame is a tenth of a write"
+    )]
+    #[inline(always)]
     fn fill(
         &mut self,
         uio: &mut UioReader<'_>,
@@ -72,8 +75,10 @@ impl Message {
         cx: &mut impl MaySleep,
     ) -> Result<usize> {
         self.bytes.clear();
+        // `capacity` in `len..=limit` (`len <= limit`), as one unsigned
+        // comparison: below `len` wraps to above `limit - len`.
         let capacity = self.bytes.capacity();
-        if capacity < len || capacity > limit {
+        if capacity.wrapping_sub(len) > limit.wrapping_sub(len) {
             self.bytes = Vec::new();
             self.bytes = Vec::try_with_capacity(len, M_NOWAIT)?;
         }
@@ -90,39 +95,22 @@ struct Current {
 
 /// The writers' state (under the `writer` sx lock).
 struct Writer {
-    /// A buffer no one else references, for the next write.
-    spare: Option<Arc<Message>>,
-    /// The last replaced message, if open files still held it then: once
-    /// they let go (they rewind to the newer one) it becomes the spare.
-    pending: Option<Arc<Message>>,
-}
-
-impl Writer {
-    /// The buffer for the next write: the spare, else the pending message
-    /// if no file holds it any more.
-    fn take_spare(&mut self) -> Option<Arc<Message>> {
-        if let Some(spare) = self.spare.take() {
-            return Some(spare);
-        }
-        let mut pending = self.pending.take()?;
-        if Arc::get_mut(&mut pending).is_some() {
-            Some(pending)
-        } else {
-            self.pending = Some(pending);
-            None
-        }
-    }
+    /// The message the last write or clear replaced (or the empty
+    /// message). Once no open file holds it any more (they rewind to a
+    /// newer one), the next write fills it in place and swaps it with the
+    /// current message: the usual write-then-read loop neither allocates
+    /// nor frees.
+    recycle: Arc<Message>,
 }
 
 /// The device-wide state.
 pub(crate) struct Echo {
     current: Pin<Box<Mutex<Current>>>,
     writer: Pin<Box<SxLock<Writer>>>,
-    /// An empty message, for a clear or zero-length write when there is no
-    /// spare (so neither ever allocates). Never a spare: this reference
-    /// stays.
+    /// An empty message, for a clear when the recycled buffer is held by a
+    /// file (so that a clear never allocates). This reference stays, so it
+    /// is never recycled.
     empty: Arc<Message>,
-    stats: Arc<Stats>,
 }
 
 /// The per-open state.
@@ -148,122 +136,83 @@ impl Echo {
     ///
     /// # Context
     /// Module load: may sleep.
-    pub(crate) fn new(initial: &[u8], stats: Arc<Stats>, cx: &mut Sleepable) -> Result<Self> {
+    pub(crate) fn new(initial: &[u8], cx: &mut Sleepable) -> Result<Self> {
         let mut bytes = Vec::new();
         bytes.try_extend_from_slice(initial, cx.waitok())?;
         let msg = Arc::try_new(Message { bytes }, cx.waitok())?;
-        let empty = Arc::try_new(Message::empty(), cx.waitok())?;
+        let empty = Arc::try_new(Message { bytes: Vec::new() }, cx.waitok())?;
         let current = Current { msg, generation: 0 };
         let current = Mutex::try_new(c"rustecho message", current, cx.waitok())?;
         let writer = Writer {
-            spare: None,
-            pending: None,
+            recycle: Arc::clone(&empty),
         };
         let writer = SxLock::try_new(c"rustecho writer", writer, cx.waitok())?;
         Ok(Self {
             current,
             writer,
             empty,
-            stats,
         })
     }
 
-    /// Makes `msg` the current message. The one it replaces becomes the
-    /// spare if no open file holds it, or the pending message if files do;
-    /// a buffer larger than `limit` is released instead (here, or by the
-    /// last file holding it).
-    fn publish(
-        &self,
-        msg: Arc<Message>,
-        writer: &mut Writer,
-        limit: usize,
-        cx: &mut impl MaySleep,
-    ) {
-        let mut old = {
+    /// Makes the message built in `writer.recycle` current, in exchange
+    /// for the one it replaces, which is kept there for the next write (no
+    /// reference is taken or dropped under the mutex). One larger than
+    /// `limit` is not kept: the empty message takes its place, and the
+    /// buffer goes with its last reference.
+    #[allow(
+        clippy::inline_always,
+        reason = "inlined into the write path, where the call frame would be a tenth of a write; `clear` is the other caller"
+    )]
+    #[inline(always)]
+    fn publish(&self, writer: &mut Writer, limit: usize, cx: &mut impl MaySleep) {
+        {
             let mut current = self.current.lock(cx);
             current.generation = current.generation.wrapping_add(1);
-            core::mem::replace(&mut current.msg, msg)
-        };
-        // No new reference to `old` can appear: it is no longer current,
-        // and a file that holds it already counts.
-        if old.bytes.capacity() > limit {
-            return;
+            core::mem::swap(&mut current.msg, &mut writer.recycle);
         }
-        if Arc::get_mut(&mut old).is_some() {
-            writer.spare = Some(old);
-            // One idle buffer is enough: the pending message goes to the
-            // files that still hold it (or is freed here if none does).
-            writer.pending = None;
-        } else {
-            // Replaces (and releases) an older pending message.
-            writer.pending = Some(old);
+        // No new reference to the replaced message can appear: it is no
+        // longer current, and a file that holds it already counts.
+        if writer.recycle.bytes.capacity() > limit {
+            self.recycle_empty(writer);
         }
     }
 
-    /// Builds the next message from the whole request, in the spare (or a
-    /// new buffer); the current message is not touched. On error the spare
-    /// is put back and a new buffer is released.
-    fn build(
-        writer: &mut Writer,
-        uio: &mut UioReader<'_>,
-        len: usize,
-        limit: usize,
-        cx: &mut impl MaySleep,
-    ) -> Result<(Arc<Message>, usize)> {
-        let (mut msg, reused) = match writer.take_spare() {
-            Some(spare) => (spare, true),
-            None => (Arc::try_new(Message::empty(), M_NOWAIT)?, false),
-        };
-        let filled = match Arc::get_mut(&mut msg) {
-            Some(m) => m.fill(uio, len, limit, cx),
-            // Not reached: a spare or a new message has no other reference.
-            None => Err(ENOMEM),
-        };
-        match filled {
-            Ok(n) => Ok((msg, n)),
-            Err(e) => {
-                // A failed write leaves memory as it found it: a spare it
-                // took goes back; a message it allocated is released (so
-                // that a write failing for want of memory gives back what
-                // it got, and the module's live allocations return to
-                // what they were).
-                if reused && Arc::get_mut(&mut msg).is_some() {
-                    writer.spare = Some(msg);
-                }
-                Err(e)
-            }
-        }
+    /// Puts the empty message in place of the recycled one (this reference
+    /// to it goes: the last one frees it). Out of line: the cold paths
+    /// share it.
+    #[cold]
+    #[inline(never)]
+    fn recycle_empty(&self, writer: &mut Writer) {
+        writer.recycle = Arc::clone(&self.empty);
     }
 
     /// The message an open file reads at `offset`: its snapshot, or the
     /// current message (which becomes its snapshot) at offset 0 or if it
     /// has none yet. One lock section; the reference returned keeps the
     /// message alive while the read copies from it with no lock held.
+    #[allow(
+        clippy::inline_always,
+        reason = "one caller, `read`: inlined into it, the call frame is a tenth of a read"
+    )]
+    #[inline(always)]
     fn snapshot(&self, open: &OpenFile, offset: usize, cx: &mut Sleepable) -> Result<Arc<Message>> {
-        let mut current = self.current.lock(cx);
-        let renew = offset == 0 || open.snapshot.access(&current)?.is_none();
-        let taken = if renew {
-            Some(Arc::clone(&current.msg))
-        } else {
-            None
-        };
-        let snapshot = open.snapshot.access_mut(&mut current)?;
-        // `old` is released after the lock (it may be the last reference).
-        let old = match taken {
-            Some(msg) => {
+        let mut guard = self.current.lock(cx);
+        let (snapshot, current) = open.snapshot.access_with_owner(&mut guard)?;
+        let (held, old) = match snapshot {
+            Some(held) if offset != 0 => (Arc::clone(held), None),
+            _ => {
                 // A new snapshot is unread from `offset` on, even if the
                 // read that took it then fails (an end left from the old
                 // snapshot would mix two messages in `FIONREAD`).
                 open.end.store(offset, Ordering::Relaxed);
-                snapshot.replace(msg)
+                let held = Arc::clone(&current.msg);
+                (Arc::clone(&held), snapshot.replace(held))
             }
-            None => None,
         };
-        let held = snapshot.clone();
-        drop(current);
+        drop(guard);
+        // `old` is released after the lock (it may be the last reference).
         drop(old);
-        // Not reached: the snapshot was set above or before.
-        held.ok_or(EINVAL)
+        Ok(held)
     }
 
     /// `FIONREAD`: what is left of the file's snapshot after its last
@@ -286,29 +235,77 @@ impl Echo {
         };
         RustechoInfo {
             ri_length: u64::try_from(length).unwrap_or(u64::MAX),
-            ri_limit: self.stats.maxlen.get(),
+            ri_limit: STATS.maxlen.get(),
             ri_generation: generation,
         }
     }
 
     /// `RUSTECHO_CLEAR`, and a zero-length write: an empty message, a new
-    /// generation. Never allocates: the empty message is made in the spare
-    /// (so that its buffer is kept for the next writes), or is the
-    /// preallocated one if there is no spare.
+    /// generation. Never allocates: the empty message is made in the
+    /// recycled buffer if no file holds it (so that both buffers stay in
+    /// use for the next writes), else it is the preallocated one.
+    #[inline(never)]
     fn clear(&self, cx: &mut Sleepable) {
-        let limit = self.stats.limit();
+        let limit = STATS.limit();
         let mut guard = self.writer.xlock(cx);
         let (writer, cx) = guard.split();
-        let msg = emptied(writer.take_spare()).unwrap_or_else(|| Arc::clone(&self.empty));
-        self.publish(msg, writer, limit, cx);
+        match Arc::get_mut(&mut writer.recycle) {
+            Some(m) => m.bytes.clear(),
+            None => self.recycle_empty(writer),
+        }
+        self.publish(writer, limit, cx);
     }
-}
 
-/// The spare, emptied (if it has no other reference, as it never has).
-fn emptied(spare: Option<Arc<Message>>) -> Option<Arc<Message>> {
-    let mut spare = spare?;
-    Arc::get_mut(&mut spare)?.bytes.clear();
-    Some(spare)
+    /// A write of `len` bytes, 1 to `limit`: the next message is built in
+    /// the recycled buffer, or in a new one if open files still hold the
+    /// recycled message; the current message is not touched until the new
+    /// one is complete.
+    #[allow(clippy::inline_always, reason = "one caller, `write`")]
+    #[inline(always)]
+    fn write_message(
+        &self,
+        uio: &mut UioReader<'_>,
+        len: usize,
+        limit: usize,
+        cx: &mut Sleepable,
+    ) -> Result<usize> {
+        let mut guard = self.writer.xlock(cx);
+        let (writer, cx) = guard.split();
+        // The recycled message, or a new one in its place (then unique).
+        let mut new = false;
+        let m = loop {
+            if let Some(m) = Arc::get_mut(&mut writer.recycle) {
+                break m;
+            }
+            Self::renew(writer)?;
+            new = true;
+        };
+        match m.fill(uio, len, limit, cx) {
+            Ok(moved) => {
+                self.publish(writer, limit, cx);
+                Ok(moved)
+            }
+            Err(e) => {
+                // A recycled buffer stays, emptied; a new message is
+                // released again (a write failing for want of memory gives
+                // back what it got).
+                if new {
+                    self.recycle_empty(writer);
+                }
+                Err(e)
+            }
+        }
+    }
+
+    /// Puts a new, empty message in place of the recycled one, which open
+    /// files still hold (they keep it alive; this reference goes). Out of
+    /// line: the usual write finds the recycled buffer free.
+    #[cold]
+    #[inline(never)]
+    fn renew(writer: &mut Writer) -> Result {
+        writer.recycle = Arc::try_new(Message { bytes: Vec::new() }, M_NOWAIT)?;
+        Ok(())
+    }
 }
 
 impl CharacterDevice for Echo {
@@ -321,7 +318,7 @@ impl CharacterDevice for Echo {
     /// Sets up the file's read state (kern allocates the record that holds
     /// it, with `M_NOWAIT`).
     fn open(&self, flags: OpenFlags, _cx: &mut Sleepable) -> Result<OpenFile> {
-        Stats::count(&self.stats.opens, 1);
+        Stats::count(&STATS.opens, 1);
         Ok(OpenFile {
             writable: flags.writable(),
             snapshot: LockedBy::new(&self.current, None),
@@ -330,54 +327,67 @@ impl CharacterDevice for Echo {
     }
 
     /// Serves the file's snapshot from `uio_offset` on; 0 at its end.
-    fn read(&self, open: &OpenFile, uio: &mut UioWriter<'_>, cx: &mut Sleepable) -> Result {
+    #[allow(
+        clippy::inline_always,
+        reason = "the kern trampoline is the only caller; inlined, a read has one call frame, as in C"
+    )]
+    #[inline(always)]
+    fn read(&self, file: &File<'_, Self>, uio: &mut UioWriter<'_>, cx: &mut Sleepable) -> Result {
+        let open = file.open()?;
         let offset = usize::try_from(uio.offset()).map_err(|_| EINVAL)?;
         let snapshot = self.snapshot(open, offset, cx)?;
-        let moved = uio.move_frombuf(&snapshot.bytes, cx)?;
+        // At or past the end: nothing to move (end of file). Otherwise at
+        // most the rest of the message moves, so `offset + moved` is at most
+        // its length (the add below cannot wrap).
+        let moved = match snapshot.bytes.get(offset..) {
+            Some(rest) => uio.move_out(rest, cx)?,
+            None => 0,
+        };
         open.end
-            .store(offset.saturating_add(moved), Ordering::Relaxed);
+            .store(offset.wrapping_add(moved), Ordering::Relaxed);
         drop(snapshot);
-        Stats::count(&self.stats.reads, 1);
-        Stats::count(&self.stats.bytes_out, moved);
+        Stats::count(&STATS.reads, 1);
+        Stats::count(&STATS.bytes_out, moved);
         Ok(())
     }
 
     /// Replaces the message with the whole request, or fails and leaves it.
-    fn write(&self, _open: &OpenFile, uio: &mut UioReader<'_>, cx: &mut Sleepable) -> Result {
+    /// Needs nothing of the file (no per-open lookup).
+    #[allow(
+        clippy::inline_always,
+        reason = "the kern trampoline is the only caller; inlined, a write has one call frame, as in C"
+    )]
+    #[inline(always)]
+    fn write(&self, _file: &File<'_, Self>, uio: &mut UioReader<'_>, cx: &mut Sleepable) -> Result {
         let len = uio.resid();
-        let limit = self.stats.limit();
+        let limit = STATS.limit();
         if len > limit {
             return Err(EFBIG);
         }
         if len == 0 {
             self.clear(cx);
-            Stats::count(&self.stats.writes, 1);
-            return Ok(());
+        } else {
+            let moved = self.write_message(uio, len, limit, cx)?;
+            Stats::count(&STATS.bytes_in, moved);
         }
-        let mut guard = self.writer.xlock(cx);
-        let (writer, cx) = guard.split();
-        let (msg, moved) = Self::build(writer, uio, len, limit, cx)?;
-        self.publish(msg, writer, limit, cx);
-        drop(guard);
-        Stats::count(&self.stats.writes, 1);
-        Stats::count(&self.stats.bytes_in, moved);
+        Stats::count(&STATS.writes, 1);
         Ok(())
     }
 
     fn ioctl(
         &self,
-        open: &OpenFile,
+        file: &File<'_, Self>,
         cmd: IoctlCmd,
         data: &mut IoctlData<'_>,
         cx: &mut Sleepable,
     ) -> Result {
         match cmd {
             FIONREAD => {
-                let n = i32::try_from(self.unread(open, cx)?).unwrap_or(i32::MAX);
+                let n = i32::try_from(self.unread(file.open()?, cx)?).unwrap_or(i32::MAX);
                 data.write(&n)
             }
             RUSTECHO_GETINFO => data.write(&self.info(cx)),
-            RUSTECHO_CLEAR if !open.writable => Err(EBADF),
+            RUSTECHO_CLEAR if !file.open()?.writable => Err(EBADF),
             RUSTECHO_CLEAR => {
                 self.clear(cx);
                 Ok(())
@@ -395,6 +405,6 @@ impl CharacterDevice for Echo {
     /// Counts the failures that have a counter (`ENOMEM`, `EFBIG`,
     /// `EFAULT`), whether the device or kern (the per-open record) failed.
     fn error(&self, _op: Op, err: Error) {
-        self.stats.failed(err);
+        STATS.failed(err);
     }
 }

@@ -33,10 +33,9 @@ mod ioctl;
 
 use core::sync::atomic::{AtomicU64, Ordering};
 use device::Echo;
-use kern::alloc::Arc;
 use kern::cdev::{CdevOptions, GID_WHEEL, Registration, UID_ROOT};
 use kern::prelude::*;
-use kern::sysctl::{SysctlCtx, Tunable};
+use kern::sysctl::{SysctlLeaf, SysctlTree, Tunable};
 
 /// The message at load.
 const DEFAULT_MESSAGE: &[u8] = b"Default hello message\n";
@@ -78,27 +77,29 @@ pub(crate) struct Stats {
     pub(crate) efault: AtomicU64,
 }
 
-impl Stats {
-    const fn new() -> Self {
-        Self {
-            maxlen: Tunable::new(DEFAULT_MAXLEN),
-            opens: AtomicU64::new(0),
-            reads: AtomicU64::new(0),
-            writes: AtomicU64::new(0),
-            bytes_in: AtomicU64::new(0),
-            bytes_out: AtomicU64::new(0),
-            enomem: AtomicU64::new(0),
-            efbig: AtomicU64::new(0),
-            efault: AtomicU64::new(0),
-        }
-    }
+/// The module's statistics, as C keeps them in a static structure: they
+/// start at zero with each load (the module's data is loaded afresh).
+pub(crate) static STATS: Stats = Stats {
+    maxlen: Tunable::new(DEFAULT_MAXLEN),
+    opens: AtomicU64::new(0),
+    reads: AtomicU64::new(0),
+    writes: AtomicU64::new(0),
+    bytes_in: AtomicU64::new(0),
+    bytes_out: AtomicU64::new(0),
+    enomem: AtomicU64::new(0),
+    efbig: AtomicU64::new(0),
+    efault: AtomicU64::new(0),
+};
 
+impl Stats {
     /// `maxlen` as a size.
+    #[inline]
     pub(crate) fn limit(&self) -> usize {
         usize::try_from(self.maxlen.get()).unwrap_or(usize::MAX)
     }
 
     /// Adds `n` to a counter (wrapping, as the kernel's counters do).
+    #[inline]
     pub(crate) fn count(counter: &AtomicU64, n: usize) {
         counter.fetch_add(u64::try_from(n).unwrap_or(u64::MAX), Ordering::Relaxed);
     }
@@ -117,63 +118,55 @@ impl Stats {
 
 /// `hw.rustecho.maxlen` accepts 1 byte to 16 MiB. Lowering it does not
 /// truncate the current message; it applies to the next write.
-fn valid_maxlen(_stats: &Stats, value: u64) -> bool {
+fn valid_maxlen(value: u64) -> bool {
     (1..=MAXLEN_MAX).contains(&value)
 }
 
-/// Adds `hw.rustecho` and its nodes.
-fn sysctls(stats: Arc<Stats>, cx: &mut Sleepable) -> Result<SysctlCtx<Stats>> {
-    let b = SysctlCtx::builder(stats, cx)?;
-    let node = b.add_hw_node(c"rustecho", c"rustecho(4): the /dev/rustmodule echo device")?;
-    b.add_tunable(
-        &node,
+/// The leaves of `hw.rustecho`, in the order they are added.
+static SYSCTLS: [SysctlLeaf; 9] = [
+    SysctlLeaf::tunable(
         c"maxlen",
         c"Longest message in bytes (1 to 16777216)",
-        |s| &s.maxlen,
+        &STATS.maxlen,
         valid_maxlen,
-    )?;
-    b.add_u64_counter(&node, c"opens", c"Successful opens", |s| &s.opens)?;
-    b.add_u64_counter(&node, c"reads", c"Successful reads", |s| &s.reads)?;
-    b.add_u64_counter(&node, c"writes", c"Successful writes", |s| &s.writes)?;
-    b.add_u64_counter(&node, c"bytes_in", c"Bytes stored by writes", |s| {
-        &s.bytes_in
-    })?;
-    b.add_u64_counter(&node, c"bytes_out", c"Bytes returned by reads", |s| {
-        &s.bytes_out
-    })?;
-    b.add_u64_counter(
-        &node,
+    ),
+    SysctlLeaf::counter(c"opens", c"Successful opens", &STATS.opens),
+    SysctlLeaf::counter(c"reads", c"Successful reads", &STATS.reads),
+    SysctlLeaf::counter(c"writes", c"Successful writes", &STATS.writes),
+    SysctlLeaf::counter(c"bytes_in", c"Bytes stored by writes", &STATS.bytes_in),
+    SysctlLeaf::counter(c"bytes_out", c"Bytes returned by reads", &STATS.bytes_out),
+    SysctlLeaf::counter(
         c"enomem",
         c"Opens and writes failed with ENOMEM",
-        |s| &s.enomem,
-    )?;
-    b.add_u64_counter(&node, c"efbig", c"Writes longer than maxlen (EFBIG)", |s| {
-        &s.efbig
-    })?;
-    b.add_u64_counter(
-        &node,
+        &STATS.enomem,
+    ),
+    SysctlLeaf::counter(c"efbig", c"Writes longer than maxlen (EFBIG)", &STATS.efbig),
+    SysctlLeaf::counter(
         c"efault",
         c"Reads and writes failed with EFAULT",
-        |s| &s.efault,
-    )?;
-    Ok(b.finish())
-}
+        &STATS.efault,
+    ),
+];
 
 /// The loaded module. Dropping it (`MOD_UNLOAD`) destroys the device
 /// first (waiting for the threads inside it and closing its files), then
 /// removes the sysctl nodes; the messages go with the last reference.
 struct RustEcho {
     dev: Registration<Echo>,
-    _sysctl: SysctlCtx<Stats>,
+    _sysctl: SysctlTree,
 }
 
 impl Module for RustEcho {
     /// Each step that fails undoes the ones before it (their values are
     /// dropped on the way out).
     fn load(cx: &mut Sleepable) -> Result<Self> {
-        let stats = Arc::try_new(Stats::new(), cx.waitok())?;
-        let echo = Echo::new(DEFAULT_MESSAGE, Arc::clone(&stats), cx)?;
-        let sysctl = sysctls(stats, cx)?;
+        let echo = Echo::new(DEFAULT_MESSAGE, cx)?;
+        let sysctl = SysctlTree::register_hw(
+            c"rustecho",
+            c"rustecho(4): the /dev/rustmodule echo device",
+            &SYSCTLS,
+            cx,
+        )?;
         // Last: once the node exists, everything it uses is ready.
         let dev = Registration::register(&DEVICE, echo, cx)?;
         // A constant line: no formatting machinery in the module.

@@ -15,7 +15,9 @@
 //!   descriptor of that file is closed, or when the device is destroyed;
 //!   the kernel does neither while a method runs on that file (the file is
 //!   referenced during a system call, and `destroy_dev` first waits for the
-//!   threads inside the driver), so `read`, `write` and `ioctl` borrow it.
+//!   threads inside the driver), so `read`, `write` and `ioctl` may borrow
+//!   it: they get a [`File`] whose [`open`](File::open) looks it up
+//!   (`devfs_get_cdevpriv(9)`) when they need it.
 //! * `read`, `write` and `ioctl` are optional. One the device does not
 //!   implement (`HAS_READ` and friends left `false`) leaves its `cdevsw`
 //!   entry NULL, so `make_dev_s` installs the kernel's default (`ENODEV`).
@@ -37,7 +39,7 @@
 //!
 //! ```
 //! use core::sync::atomic::{AtomicU64, Ordering};
-//! use kern::cdev::{CdevOptions, CharacterDevice, OpenFlags, Registration, GID_WHEEL, UID_ROOT};
+//! use kern::cdev::{CdevOptions, CharacterDevice, File, OpenFlags, Registration, GID_WHEEL, UID_ROOT};
 //! use kern::prelude::*;
 //! use kern::uio::UioWriter;
 //!
@@ -54,7 +56,7 @@
 //!         Ok(())
 //!     }
 //!
-//!     fn read(&self, _open: &(), uio: &mut UioWriter<'_>, cx: &mut Sleepable) -> Result {
+//!     fn read(&self, _file: &File<'_, Self>, uio: &mut UioWriter<'_>, cx: &mut Sleepable) -> Result {
 //!         self.reads.fetch_add(1, Ordering::Relaxed);
 //!         uio.move_frombuf(b"hello\n", cx)?;
 //!         Ok(())
@@ -78,11 +80,12 @@ use crate::alloc::{Arc, Box};
 use crate::context::Sleepable;
 use crate::error::{Error, Result, code, to_ret};
 use crate::ioctl::{IoctlCmd, IoctlData};
-use crate::malloc::M_NOWAIT;
+use crate::malloc::{M_NOWAIT, M_ZERO};
 use crate::opaque::Opaque;
 use crate::uio::{UioReader, UioWriter};
 use core::ffi::{CStr, c_char, c_int, c_void};
-use core::mem::ManuallyDrop;
+use core::marker::PhantomData;
+use core::mem::{ManuallyDrop, MaybeUninit};
 use core::ptr::{self, NonNull};
 use core::sync::atomic::{AtomicUsize, Ordering};
 
@@ -177,26 +180,29 @@ pub trait CharacterDevice: Send + Sync + Sized + 'static {
 
     /// Called by `read(2)` and `readv(2)` (`d_read`): move bytes to the user
     /// through `uio`. Returning without moving anything means end of file.
+    /// [`file.open()`](File::open) gives the file's per-open value.
     ///
     /// # Errors
     /// Any errno fails the `read(2)`.
-    fn read(&self, open: &Self::Open, uio: &mut UioWriter<'_>, cx: &mut Sleepable) -> Result {
-        let _ = (open, uio, cx);
+    fn read(&self, file: &File<'_, Self>, uio: &mut UioWriter<'_>, cx: &mut Sleepable) -> Result {
+        let _ = (file, uio, cx);
         Err(code::ENODEV)
     }
 
     /// Called by `write(2)` and `writev(2)` (`d_write`): consume bytes from
     /// the user through `uio`; what is left is a short write.
+    /// [`file.open()`](File::open) gives the file's per-open value.
     ///
     /// # Errors
     /// Any errno fails the `write(2)`.
-    fn write(&self, open: &Self::Open, uio: &mut UioReader<'_>, cx: &mut Sleepable) -> Result {
-        let _ = (open, uio, cx);
+    fn write(&self, file: &File<'_, Self>, uio: &mut UioReader<'_>, cx: &mut Sleepable) -> Result {
+        let _ = (file, uio, cx);
         Err(code::ENODEV)
     }
 
     /// Called by `ioctl(2)` (`d_ioctl`), and by `fcntl(2)` with `FIONBIO`
-    /// and `FIOASYNC`.
+    /// and `FIOASYNC`. [`file.open()`](File::open) gives the file's
+    /// per-open value.
     ///
     /// # Errors
     /// [`ENOIOCTL`](crate::error::code::ENOIOCTL) for a command the device
@@ -204,21 +210,22 @@ pub trait CharacterDevice: Send + Sync + Sized + 'static {
     /// call.
     fn ioctl(
         &self,
-        open: &Self::Open,
+        file: &File<'_, Self>,
         cmd: IoctlCmd,
         data: &mut IoctlData<'_>,
         cx: &mut Sleepable,
     ) -> Result {
-        let _ = (open, cmd, data, cx);
+        let _ = (file, cmd, data, cx);
         Err(code::ENODEV)
     }
 
     /// Called with every error one of the device's entry points is about
-    /// to return to the kernel: the device's own and kern's (`ENOMEM` when
+    /// to return to the kernel: the device's own (including those of
+    /// [`File::open`], `devfs_get_cdevpriv(9)`) and kern's (`ENOMEM` when
     /// the per-open record cannot be allocated, an error from
-    /// `devfs_set_cdevpriv(9)` or `devfs_get_cdevpriv(9)`, a malformed
-    /// `uio`), so a device can count failures in one place. It cannot
-    /// change the error. The default does nothing.
+    /// `devfs_set_cdevpriv(9)`, a malformed `uio`), so a device can count
+    /// failures in one place. It cannot change the error. The default does
+    /// nothing.
     ///
     /// # Context
     /// The entry point's thread, with no lock of the device held; must not
@@ -243,6 +250,57 @@ pub enum Op {
     Write,
     /// `d_ioctl`.
     Ioctl,
+}
+
+/// The open file a device method ([`read`](CharacterDevice::read),
+/// [`write`](CharacterDevice::write), [`ioctl`](CharacterDevice::ioctl)) is
+/// called for.
+///
+/// Its per-open value is looked up only when the method asks for it
+/// ([`open`](Self::open), with `devfs_get_cdevpriv(9)`), as a C driver
+/// calls `devfs_get_cdevpriv` in the methods that use its per-open state:
+/// a method that does not use it does not pay for the lookup.
+///
+/// A `File` exists for the duration of one method call, on the calling
+/// thread: it is neither `Send` nor `Sync`, and its lifetime is the call's.
+///
+/// # Invariants
+/// The current thread is inside `d_read`, `d_write` or `d_ioctl` of a
+/// device registered for `T`, on behalf of an open file, for `'a`.
+pub struct File<'a, T: CharacterDevice> {
+    _call: PhantomData<(&'a T::Open, *mut ())>,
+}
+
+impl<'a, T: CharacterDevice> File<'a, T> {
+    /// The handle of the current call.
+    ///
+    /// # Safety
+    /// The type's invariants hold for `'a`: called by a method trampoline
+    /// of a device of `T`, and the value does not outlive the call.
+    unsafe fn new() -> Self {
+        // INVARIANT: the caller's contract.
+        Self { _call: PhantomData }
+    }
+
+    /// The per-open value of this file: what
+    /// [`CharacterDevice::open`] returned for it.
+    ///
+    /// # Errors
+    /// Those of `devfs_get_cdevpriv(9)`: `EBADF` if the call is not on
+    /// behalf of a file, `ENOENT` if the file has no per-open value (the
+    /// kernel calls the methods only of files whose open succeeded).
+    pub fn open(&self) -> Result<&'a T::Open> {
+        // SAFETY: by the type invariants, the current thread is in a method
+        // of a device of `T` for `'a`, which bounds the reference.
+        let file = unsafe { current_file::<T>() }?;
+        Ok(&file.open)
+    }
+}
+
+impl<T: CharacterDevice> core::fmt::Debug for File<'_, T> {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.write_str("File")
+    }
 }
 
 /// The C return value of entry point `op` of `device`, reporting an error
@@ -325,57 +383,44 @@ impl<T: CharacterDevice> Registration<T> {
         if options.mode & !0o7777 != 0 {
             return Err(code::EINVAL);
         }
-        let shared = Arc::try_new(
-            Shared {
-                cdevsw: Opaque::new(cdevsw::<T>()),
-                data,
-                open_files: AtomicUsize::new(0),
-            },
-            cx.waitok(),
-        )?;
+        // Built in place: zeroed memory (a zeroed `cdevsw` and count), then
+        // `data`; nothing is assembled on the stack and copied.
+        let mut shared = Arc::<Shared<T>>::try_new_uninit(cx.waitok() | M_ZERO)?;
+        // Not reached: a new `Arc` is unique.
+        let slot = Arc::get_mut(&mut shared).ok_or(code::ENOMEM)?;
+        // SAFETY: `slot` is the uninitialised value of this unique `Arc`;
+        // this only computes the field's address (`&raw mut` makes no
+        // reference).
+        let field = unsafe { &raw mut (*slot.as_mut_ptr()).data };
+        // SAFETY: the field's place, valid for writes; the write
+        // initialises it.
+        unsafe { field.write(data) };
+        // SAFETY: every field is initialised: `data` just above, `cdevsw`
+        // (an `Opaque`: any bytes, here zero, as `prep_cdevsw` expects
+        // unset entries) and `open_files` (an `AtomicUsize`: zero) by
+        // `M_ZERO`.
+        let shared = unsafe { Arc::assume_init(shared) };
         let shared = Arc::into_raw(shared).cast_mut();
         let Some(shared) = NonNull::new(shared) else {
             return Err(code::ENOMEM);
         };
         // SAFETY: `shared` is the live value from `Arc::into_raw`.
         let cdevsw = unsafe { shared.as_ref() }.cdevsw.get();
-        let mut args = sys::make_dev_args::default();
-        // SAFETY: `args` is a writable `struct make_dev_args` of the size
-        // passed (what the make_dev_args_init() macro does).
-        unsafe { sys::make_dev_args_init_impl(&raw mut args, size_of::<sys::make_dev_args>()) };
-        args.mda_flags = MAKEDEV_FLAGS;
-        args.mda_devsw = cdevsw;
-        args.mda_uid = options.uid;
-        args.mda_gid = options.gid;
-        args.mda_mode = c_int::from(options.mode);
-        args.mda_si_drv1 = shared.as_ptr().cast::<c_void>();
-        let mut cdev: *mut sys::cdev = ptr::null_mut();
-        // SAFETY: `args` is initialised; its `cdevsw` lives, pinned, in the
-        // shared allocation until after `destroy_dev` (type invariant of
-        // `Registration`); "%s" with a NUL-terminated name, which the kernel
-        // copies. MAKEDEV_CHECKNAME makes a bad or taken name an error
-        // instead of a panic.
-        let ret = unsafe {
-            make_dev_s(
-                &raw mut args,
-                &raw mut cdev,
-                c"%s".as_ptr(),
-                options.name.as_ptr(),
-            )
-        };
-        if let Err(e) = Error::from_ret(ret) {
-            // SAFETY: the device was not created, so nothing else holds the
-            // pointer; taken back once.
-            drop(unsafe { Arc::from_raw(shared.as_ptr()) });
-            return Err(e);
+        // SAFETY: `cdevsw` is this registration's zeroed `cdevsw`, which
+        // nothing else uses yet (the type invariant of `Shared` allows
+        // `kern` to write it before the device is created).
+        unsafe { fill_cdevsw::<T>(cdevsw) };
+        match make_dev(options, cdevsw, shared.as_ptr().cast::<c_void>()) {
+            // INVARIANT: created with this `cdevsw` and `si_drv1`; the
+            // reference from `into_raw` is owned by the registration.
+            Ok(cdev) => Ok(Self { shared, cdev }),
+            Err(e) => {
+                // SAFETY: the device was not created, so nothing else holds
+                // the pointer; taken back once.
+                drop(unsafe { Arc::from_raw(shared.as_ptr()) });
+                Err(e)
+            }
         }
-        // make_dev_s(9) sets the device on success; were it NULL, the
-        // shared state would be left allocated rather than risk freeing
-        // memory a device uses.
-        let cdev = NonNull::new(cdev).ok_or(code::ENXIO)?;
-        // INVARIANT: created with this `cdevsw` and `si_drv1`; the reference
-        // from `into_raw` is owned by the registration.
-        Ok(Self { shared, cdev })
     }
 
     /// The device-wide state.
@@ -451,30 +496,68 @@ const D_VERSION: c_int = {
     v
 };
 
-/// The `cdevsw` of `T`: `D_VERSION`, `d_name`, and an entry for each method
-/// the device implements; the kernel fills in the rest (`prep_cdevsw`).
-fn cdevsw<T: CharacterDevice>() -> sys::cdevsw {
-    sys::cdevsw {
-        d_version: D_VERSION,
-        d_name: T::NAME.as_ptr(),
-        d_open: Some(cdev_open::<T>),
-        d_read: if T::HAS_READ {
-            Some(cdev_read::<T>)
-        } else {
-            None
-        },
-        d_write: if T::HAS_WRITE {
-            Some(cdev_write::<T>)
-        } else {
-            None
-        },
-        d_ioctl: if T::HAS_IOCTL {
-            Some(cdev_ioctl::<T>)
-        } else {
-            None
-        },
-        ..sys::cdevsw::default()
+/// Fills in the `cdevsw` of `T`: `D_VERSION`, `d_name`, and an entry for
+/// each method the device implements; the kernel fills in the rest
+/// (`prep_cdevsw`).
+///
+/// # Safety
+/// `sw` points to a zeroed `struct cdevsw` that nothing else uses.
+unsafe fn fill_cdevsw<T: CharacterDevice>(sw: *mut sys::cdevsw) {
+    // SAFETY: the caller's contract: a valid (all-zero) `cdevsw` that no one
+    // else accesses while this reference lives.
+    let sw = unsafe { &mut *sw };
+    sw.d_version = D_VERSION;
+    sw.d_name = T::NAME.as_ptr();
+    sw.d_open = Some(cdev_open::<T>);
+    if T::HAS_READ {
+        sw.d_read = Some(cdev_read::<T>);
     }
+    if T::HAS_WRITE {
+        sw.d_write = Some(cdev_write::<T>);
+    }
+    if T::HAS_IOCTL {
+        sw.d_ioctl = Some(cdev_ioctl::<T>);
+    }
+}
+
+/// Creates the device node of `options` with `make_dev_s(9)`, for `sw` and
+/// with `si_drv1` set to `drv1` (the non-generic part of
+/// [`Registration::register`]).
+///
+/// # Errors
+/// As for [`Registration::register`].
+#[inline(never)]
+fn make_dev(
+    options: &CdevOptions<'_>,
+    sw: *mut sys::cdevsw,
+    drv1: *mut c_void,
+) -> Result<NonNull<sys::cdev>> {
+    let mut args = MaybeUninit::<sys::make_dev_args>::uninit();
+    // SAFETY: `args` is writable for the size passed (what the
+    // make_dev_args_init() macro does).
+    unsafe { sys::make_dev_args_init_impl(args.as_mut_ptr(), size_of::<sys::make_dev_args>()) };
+    // SAFETY: make_dev_args_init_impl() zeroes all of it and sets
+    // `mda_size` (kern_conf.c), and all-zero is a valid
+    // `struct make_dev_args` (integers and pointers).
+    let args = unsafe { args.assume_init_mut() };
+    args.mda_flags = MAKEDEV_FLAGS;
+    args.mda_devsw = sw;
+    args.mda_uid = options.uid;
+    args.mda_gid = options.gid;
+    args.mda_mode = c_int::from(options.mode);
+    args.mda_si_drv1 = drv1;
+    let mut cdev: *mut sys::cdev = ptr::null_mut();
+    // SAFETY: `args` is initialised; its `cdevsw` lives, pinned, in the
+    // shared allocation until after `destroy_dev` (type invariant of
+    // `Registration`); "%s" with a NUL-terminated name, which the kernel
+    // copies. MAKEDEV_CHECKNAME makes a bad or taken name an error
+    // instead of a panic.
+    let ret = unsafe { make_dev_s(args, &raw mut cdev, c"%s".as_ptr(), options.name.as_ptr()) };
+    Error::from_ret(ret)?;
+    // make_dev_s(9) sets the device on success; were it NULL, the shared
+    // state would be left allocated rather than risk freeing memory a
+    // device uses.
+    NonNull::new(cdev).ok_or(code::ENXIO)
 }
 
 /// `d_open`: creates the per-open value and attaches it to the file.
@@ -550,7 +633,7 @@ fn close_file<T: CharacterDevice>(file: Box<OpenFile<T>>) {
 /// The per-open record of the file the current system call is on.
 ///
 /// # Safety
-/// Called from `d_read`, `d_write` or `d_ioctl` of a device of `T`; the
+/// Called during `d_read`, `d_write` or `d_ioctl` of a device of `T`; the
 /// returned reference is used only during that call.
 unsafe fn current_file<'a, T: CharacterDevice>() -> Result<&'a OpenFile<T>> {
     let mut data: *mut c_void = ptr::null_mut();
@@ -566,8 +649,7 @@ unsafe fn current_file<'a, T: CharacterDevice>() -> Result<&'a OpenFile<T>> {
     Ok(unsafe { file.as_ref() })
 }
 
-/// The device-wide state of `dev`, to report an error that `kern` finds
-/// before the file's record is at hand.
+/// The device-wide state of `dev`, for its methods.
 ///
 /// # Safety
 /// `dev` is a device created by [`Registration::register`] for `T`, and
@@ -593,21 +675,19 @@ unsafe extern "C" fn cdev_read<T: CharacterDevice>(
     _ioflag: c_int,
 ) -> c_int {
     // SAFETY: the caller's contract.
-    let file = match unsafe { current_file::<T>() } {
-        Ok(file) => file,
-        // SAFETY: the caller's contract.
-        Err(e) => return report(unsafe { device_of::<T>(dev) }, Op::Read, Err(e)),
-    };
+    let device = unsafe { device_of::<T>(dev) };
     // SAFETY: the kernel's `uio` for this read, used only during the call.
     let mut uio = match unsafe { UioWriter::from_raw(uio) } {
         Ok(uio) => uio,
-        Err(e) => return report(&file.device.data, Op::Read, Err(e)),
+        Err(e) => return report(device, Op::Read, Err(e)),
     };
+    // SAFETY: d_read of a device of `T`, on behalf of a file; the handle
+    // lives only for this call.
+    let file = unsafe { File::new() };
     // SAFETY: d_read runs in the reading thread, which may sleep and holds
     // no lock of ours; the token lives only for this call.
     let mut cx = unsafe { Sleepable::new() };
-    let data = &file.device.data;
-    report(data, Op::Read, data.read(&file.open, &mut uio, &mut cx))
+    report(device, Op::Read, device.read(&file, &mut uio, &mut cx))
 }
 
 /// `d_write`.
@@ -621,20 +701,18 @@ unsafe extern "C" fn cdev_write<T: CharacterDevice>(
     _ioflag: c_int,
 ) -> c_int {
     // SAFETY: the caller's contract.
-    let file = match unsafe { current_file::<T>() } {
-        Ok(file) => file,
-        // SAFETY: the caller's contract.
-        Err(e) => return report(unsafe { device_of::<T>(dev) }, Op::Write, Err(e)),
-    };
+    let device = unsafe { device_of::<T>(dev) };
     // SAFETY: the kernel's `uio` for this write, used only during the call.
     let mut uio = match unsafe { UioReader::from_raw(uio) } {
         Ok(uio) => uio,
-        Err(e) => return report(&file.device.data, Op::Write, Err(e)),
+        Err(e) => return report(device, Op::Write, Err(e)),
     };
+    // SAFETY: d_write of a device of `T`, on behalf of a file; the handle
+    // lives only for this call.
+    let file = unsafe { File::new() };
     // SAFETY: as in `cdev_read`.
     let mut cx = unsafe { Sleepable::new() };
-    let data = &file.device.data;
-    report(data, Op::Write, data.write(&file.open, &mut uio, &mut cx))
+    report(device, Op::Write, device.write(&file, &mut uio, &mut cx))
 }
 
 /// `d_ioctl`.
@@ -650,21 +728,19 @@ unsafe extern "C" fn cdev_ioctl<T: CharacterDevice>(
     _td: *mut sys::thread,
 ) -> c_int {
     // SAFETY: the caller's contract.
-    let file = match unsafe { current_file::<T>() } {
-        Ok(file) => file,
-        // SAFETY: the caller's contract.
-        Err(e) => return report(unsafe { device_of::<T>(dev) }, Op::Ioctl, Err(e)),
-    };
+    let device = unsafe { device_of::<T>(dev) };
     let cmd = IoctlCmd::from_raw(cmd);
     // SAFETY: sys_ioctl() passes a kernel buffer of IOCPARM_LEN(cmd)
     // initialised bytes (copied in, or zeroed), private to this call.
     let mut data = unsafe { IoctlData::from_raw(data, cmd) };
+    // SAFETY: d_ioctl of a device of `T`, on behalf of a file; the handle
+    // lives only for this call.
+    let file = unsafe { File::new() };
     // SAFETY: as in `cdev_read`.
     let mut cx = unsafe { Sleepable::new() };
-    let device = &file.device.data;
     report(
         device,
         Op::Ioctl,
-        device.ioctl(&file.open, cmd, &mut data, &mut cx),
+        device.ioctl(&file, cmd, &mut data, &mut cx),
     )
 }

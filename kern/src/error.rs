@@ -51,9 +51,19 @@ impl Error {
         if ret == 0 {
             return Ok(());
         }
+        Err(Self::from_failure(ret, code::EINVAL))
+    }
+
+    /// The error a nonzero C return value carries, or `otherwise` if it is
+    /// not an errno. Out of line and cold: each call site of a kernel
+    /// function keeps only the test for 0.
+    #[cold]
+    #[inline(never)]
+    #[must_use]
+    pub(crate) const fn from_failure(ret: i32, otherwise: Self) -> Self {
         match Self::from_errno(ret) {
-            Some(e) => Err(e),
-            None => Err(code::EINVAL),
+            Some(e) => e,
+            None => otherwise,
         }
     }
 

@@ -18,7 +18,8 @@
 //! * [`cdev`]: character devices (`make_dev_s(9)`), with [`uio`] for
 //!   `read`/`write` and [`ioctl`] for `ioctl`.
 //! * [`sysctl`]: counters and validated tunables under a module-owned
-//!   context.
+//!   context: a static table over module statics, or nodes over data in
+//!   an `Arc`.
 //! * [`print`](mod@print): [`println!`] to the kernel message buffer (`printf(9)`).
 //! * the panic handler (kernel builds only), which calls `panic(9)`.
 //!

@@ -35,11 +35,6 @@ impl<T> Opaque<T> {
         Self(UnsafeCell::new(MaybeUninit::zeroed()))
     }
 
-    /// Initial contents.
-    pub(crate) const fn new(value: T) -> Self {
-        Self(UnsafeCell::new(MaybeUninit::new(value)))
-    }
-
     /// A pointer for the kernel's functions.
     pub(crate) const fn get(&self) -> *mut T {
         UnsafeCell::raw_get(&raw const self.0).cast::<T>()

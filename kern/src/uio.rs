@@ -60,11 +60,17 @@ struct Uio<'a> {
 }
 
 impl Uio<'_> {
+    /// The direction is checked (two instructions): it decides whether
+    /// `uiomove(9)` writes to the module's buffer, which the wrappers rely
+    /// on. NULL is not (the kernel's request is never NULL, and a non-NULL
+    /// invalid pointer could not be detected anyway).
+    ///
     /// # Safety
     /// `uio` points to a valid `struct uio` that may be used and modified
     /// for the returned lifetime, and nothing else uses it meanwhile.
     unsafe fn new(uio: *mut sys::uio, rw: sys::uio_rw) -> Result<Self> {
-        let uio = NonNull::new(uio).ok_or(code::EINVAL)?;
+        // SAFETY: valid, hence not NULL (caller's contract).
+        let uio = unsafe { NonNull::new_unchecked(uio) };
         // SAFETY: valid for reads (caller's contract).
         if unsafe { uio.as_ref() }.uio_rw != rw {
             return Err(code::EINVAL);
@@ -106,62 +112,61 @@ impl Uio<'_> {
     unsafe fn move_bytes(&mut self, buf: *mut u8, len: usize) -> Result<usize> {
         let n = len.min(self.resid());
         let Ok(count) = c_int::try_from(n) else {
-            // SAFETY: the caller's contract.
-            return unsafe { self.move_chunked(buf, len) };
+            // SAFETY: the caller's contract, and `n <= len`, `n <= resid`.
+            return unsafe { self.move_chunked(buf, n) };
         };
-        if count == 0 {
-            return Ok(0);
-        }
         // SAFETY: `n <= len` bytes at `buf` are valid in the request's
         // direction (caller's contract); the uio is valid and ours (type
-        // invariant).
+        // invariant). With `count == 0` uiomove(9) touches nothing and
+        // returns 0 (not worth a test on every call).
         let ret = unsafe { sys::uiomove(buf.cast::<c_void>(), count, self.uio.as_ptr()) };
         if ret != 0 {
-            return Err(Error::from_errno(ret).unwrap_or(code::EIO));
+            return Err(Error::from_failure(ret, code::EIO));
         }
         // uiomove(9) moves min(count, uio_resid) bytes and returns 0 only
         // when it has (subr_uio.c, uiomove_faultflag); `count <= resid`.
         Ok(n)
     }
 
-    /// [`Uio::move_bytes`] for a count larger than an `int`: one
-    /// `uiomove(9)` per `INT_MAX` bytes.
+    /// [`Uio::move_bytes`] of `n` bytes, more than an `int` holds: one
+    /// `uiomove(9)` per `INT_MAX` bytes. Each moves its whole count (as in
+    /// `move_bytes`): at most what is left of `n`, so of the residual
+    /// count.
     ///
     /// # Safety
-    /// As for [`Uio::move_bytes`].
+    /// As for [`Uio::move_bytes`], with `n` at most the buffer's length and
+    /// the residual count.
     #[cold]
-    unsafe fn move_chunked(&mut self, buf: *mut u8, len: usize) -> Result<usize> {
+    #[inline(never)]
+    unsafe fn move_chunked(&mut self, buf: *mut u8, n: usize) -> Result<usize> {
         let mut done = 0usize;
-        loop {
-            let before = self.resid();
-            let n = chunk_len(len.saturating_sub(done), before);
-            if n == 0 {
-                return Ok(done);
-            }
-            // SAFETY: `done < len`, so the pointer stays inside `buf`.
+        while done < n {
+            // `done < n`: no wrap.
+            let step = n.wrapping_sub(done).min(INT_MAX);
+            // SAFETY: `done < n <= len`, so the pointer stays inside `buf`.
             let at = unsafe { buf.add(done) };
-            // SAFETY: `n <= len - done` bytes at `at` are valid in the
-            // request's direction (caller's contract); `n` fits an `int`
-            // (`chunk_len`); the uio is valid and ours (type invariant).
-            let ret = unsafe { sys::uiomove(at.cast::<c_void>(), n, self.uio.as_ptr()) };
+            // SAFETY: `step <= n - done` bytes at `at` are valid in the
+            // request's direction (caller's contract); the uio is valid and
+            // ours (type invariant).
+            let ret =
+                unsafe { sys::uiomove(at.cast::<c_void>(), chunk_len(step), self.uio.as_ptr()) };
             if ret != 0 {
-                return Err(Error::from_errno(ret).unwrap_or(code::EIO));
+                return Err(Error::from_failure(ret, code::EIO));
             }
-            // uiomove(9) moved what the residual count lost; stop if it
-            // made no progress rather than spin.
-            let moved = before.saturating_sub(self.resid());
-            if moved == 0 {
-                return Ok(done);
-            }
-            done = done.saturating_add(moved);
+            // `step` was moved; `done + step <= n`: no wrap.
+            done = done.wrapping_add(step);
         }
+        Ok(n)
     }
 }
 
-/// The largest count for one `uiomove(9)` call: what is left of the buffer,
-/// what is left of the request, and what fits its `int` argument.
-fn chunk_len(buf_left: usize, resid: usize) -> c_int {
-    let n = buf_left.min(resid);
+/// `INT_MAX`, the largest count of one `uiomove(9)` call, as a size.
+const INT_MAX: usize = 0x7fff_ffff;
+const _: () = assert!(c_int::MAX == 0x7fff_ffff);
+
+/// A count of at most [`INT_MAX`] bytes as `uiomove(9)`'s `int` argument
+/// (a larger one is cut to `INT_MAX`).
+fn chunk_len(n: usize) -> c_int {
     c_int::try_from(n).unwrap_or(c_int::MAX)
 }
 
@@ -188,7 +193,7 @@ impl UioWriter<'_> {
     /// Wraps the `struct uio` of a read request.
     ///
     /// # Errors
-    /// `EINVAL` if `uio` is NULL or not a read request.
+    /// `EINVAL` if `uio` is not a read request.
     ///
     /// # Safety
     /// `uio` points to a valid `struct uio` that may be used and modified
@@ -260,7 +265,7 @@ impl UioReader<'_> {
     /// Wraps the `struct uio` of a write request.
     ///
     /// # Errors
-    /// `EINVAL` if `uio` is NULL or not a write request.
+    /// `EINVAL` if `uio` is not a write request.
     ///
     /// # Safety
     /// `uio` points to a valid `struct uio` that may be used and modified
@@ -339,7 +344,8 @@ impl UioReader<'_> {
         cx: &mut impl MaySleep,
     ) -> Result<usize> {
         let n = self.move_in_uninit(v.spare_capacity_mut(), cx)?.len();
-        let len = v.len().saturating_add(n);
+        // `n` is at most the spare capacity, so this cannot wrap.
+        let len = v.len().wrapping_add(n);
         // SAFETY: the first `n` spare elements were just initialised, so
         // `len <= capacity` and every element below it is initialised.
         unsafe { v.set_len(len) };
@@ -370,9 +376,10 @@ mod tests {
         assert_eq!(frombuf_start(i64::MAX, 5), Ok(None));
         assert_eq!(frombuf_start(-1, 5), Err(code::EINVAL));
         assert_eq!(frombuf_start(i64::MIN, 0), Err(code::EINVAL));
-        assert_eq!(chunk_len(10, 3), 3);
-        assert_eq!(chunk_len(3, 10), 3);
-        assert_eq!(chunk_len(usize::MAX, usize::MAX), c_int::MAX);
-        assert_eq!(chunk_len(0, 7), 0);
+        assert_eq!(chunk_len(3), 3);
+        assert_eq!(chunk_len(usize::MAX), c_int::MAX);
+        assert_eq!(chunk_len(INT_MAX), c_int::MAX);
+        assert_eq!(chunk_len(INT_MAX + 1), c_int::MAX);
+        assert_eq!(chunk_len(0), 0);
     }
 }

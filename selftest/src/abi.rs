@@ -86,6 +86,12 @@ pub(crate) const KC_IOCTL_SIZE: u32 = 14;
 pub(crate) const KC_PANIC: u32 = 15;
 /// Prints a line of `kc_value` bytes (default 600).
 pub(crate) const KC_PRINT_LONG: u32 = 16;
+/// `LockedBy` gives access under its owner's guard only, and
+/// `access_with_owner` hands out both; the value is what it read.
+pub(crate) const KC_LOCKED_BY: u32 = 17;
+/// `File::open` finds the per-open value of the calling file (twice the
+/// same); the value is that file's serial number, given at open.
+pub(crate) const KC_FILE_OPEN: u32 = 18;
 
 /// The value of [`KC_PING`].
 pub(crate) const PING_MAGIC: u64 = 0x6b73_656c_6674_7374;

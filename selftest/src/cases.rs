@@ -6,8 +6,10 @@
 //! * `malloc`: alignment, and the zeroed tail of a grown block.
 //! * `collections`: `Vec`, `String`, `Arc` and `Box` under allocation
 //!   failure.
-//! * `locks`: mutual exclusion of `SxLock` and `Mutex` between threads.
-//! * `cdev`: a duplicate device name; the ioctl data size check.
+//! * `locks`: mutual exclusion of `SxLock` and `Mutex` between threads;
+//!   `LockedBy` checks its owner.
+//! * `cdev`: a duplicate device name; the ioctl data size check; the
+//!   per-open value a `File` finds.
 //! * `print`: a line longer than `println!`'s chunk.
 //! * `panic`: the panic handler.
 
@@ -19,7 +21,8 @@ mod panic;
 mod print;
 
 use crate::abi::{self, KselftestCase};
-use crate::device::{OpenFile, SelfTest};
+use crate::device::SelfTest;
+use kern::cdev::File;
 use kern::ioctl::IoctlData;
 use kern::prelude::*;
 
@@ -30,7 +33,7 @@ use kern::prelude::*;
 /// inner result is the case's.
 pub(crate) fn run(
     dev: &SelfTest,
-    open: &OpenFile,
+    file: &File<'_, SelfTest>,
     case: &KselftestCase,
     data: &mut IoctlData<'_>,
     cx: &mut Sleepable,
@@ -40,7 +43,7 @@ pub(crate) fn run(
         abi::KC_PING => Ok(abi::PING_MAGIC),
         abi::KC_MALLOC_ALIGN => malloc::align(cx),
         abi::KC_MALLOC_ALIGN_TOO_BIG => malloc::align_too_big(cx),
-        abi::KC_REALLOC_ZERO => malloc::realloc_zero(open, cx),
+        abi::KC_REALLOC_ZERO => file.open().and_then(|open| malloc::realloc_zero(open, cx)),
         abi::KC_VEC_FAULT => collections::vec_fault(cx),
         abi::KC_STRING_FAULT => collections::string_fault(cx),
         abi::KC_ARC_FAULT => collections::arc_fault(cx),
@@ -54,6 +57,8 @@ pub(crate) fn run(
         abi::KC_IOCTL_SIZE => cdev::ioctl_size(data),
         abi::KC_PANIC => panic::panic_on_purpose(case.kc_case),
         abi::KC_PRINT_LONG => print::long_line(arg),
+        abi::KC_LOCKED_BY => locks::locked_by(dev, file, cx),
+        abi::KC_FILE_OPEN => cdev::file_open(file),
         _ => return Err(EINVAL),
     };
     if let Err(e) = outcome {

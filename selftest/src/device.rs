@@ -8,10 +8,10 @@ use core::ffi::CStr;
 use core::pin::Pin;
 use core::sync::atomic::{AtomicU32, AtomicU64, Ordering};
 use kern::alloc::{Box, Vec};
-use kern::cdev::{CharacterDevice, OpenFlags};
+use kern::cdev::{CharacterDevice, File, OpenFlags};
 use kern::ioctl::{IoctlCmd, IoctlData};
 use kern::prelude::*;
-use kern::sync::{Mutex, SxLock};
+use kern::sync::{LockedBy, Mutex, SxLock};
 
 /// Bookkeeping of one critical section, kept outside its lock so that a
 /// thread can see whether another one is inside.
@@ -89,11 +89,21 @@ impl SelfTest {
 }
 
 /// The per-open state: a buffer a case may leave for the harness to
-/// inspect (freed at the last close).
+/// inspect (freed at the last close), and what the `LockedBy` and `File`
+/// cases check.
 pub(crate) struct OpenFile {
     /// The buffer of [`KC_REALLOC_ZERO`](crate::abi::KC_REALLOC_ZERO).
     pub(crate) kept: Pin<Box<Mutex<Option<Vec<u8>>>>>,
+    /// This file's serial number: opens are numbered from 1 on.
+    pub(crate) serial: u64,
+    /// Under the device's mutex (not `kept`'s):
+    /// [`KC_LOCKED_BY`](crate::abi::KC_LOCKED_BY) bumps it with the
+    /// device's counter.
+    pub(crate) seen: LockedBy<u64, u64>,
 }
+
+/// The serial number of the last open.
+static OPENS: AtomicU64 = AtomicU64::new(0);
 
 impl CharacterDevice for SelfTest {
     const NAME: &'static CStr = c"kselftest";
@@ -103,6 +113,8 @@ impl CharacterDevice for SelfTest {
     fn open(&self, _flags: OpenFlags, _cx: &mut Sleepable) -> Result<OpenFile> {
         Ok(OpenFile {
             kept: Mutex::try_new(c"kselftest open", None, M_NOWAIT)?,
+            serial: OPENS.fetch_add(1, Ordering::Relaxed).wrapping_add(1),
+            seen: LockedBy::new(&self.mtx, 0),
         })
     }
 
@@ -114,7 +126,7 @@ impl CharacterDevice for SelfTest {
     /// `ENOIOCTL` for an unknown command.
     fn ioctl(
         &self,
-        open: &OpenFile,
+        file: &File<'_, Self>,
         cmd: IoctlCmd,
         data: &mut IoctlData<'_>,
         cx: &mut Sleepable,
@@ -122,7 +134,8 @@ impl CharacterDevice for SelfTest {
         match cmd {
             KSELFTEST_RUN => {
                 let mut case: KselftestCase = data.read()?;
-                let outcome = cases::run(self, open, &case, data, cx)?;
+                let outcome = cases::run(self, file, &case, data, cx)?;
+                crate::count_case();
                 case.kc_result = kern::error::to_ret(outcome.map(drop));
                 case.kc_value = outcome.unwrap_or(0);
                 data.write(&case)

@@ -5,7 +5,10 @@
 //! and `hello` cannot reach it: malloc alignment, zeroing `realloc`,
 //! collections under allocation failure, mutual exclusion of `sx` and
 //! mutexes across threads, duplicate device names, the ioctl size check,
-//! the panic handler, quiesce, and long lines of `println!`.
+//! the panic handler, quiesce, and long lines of `println!`. It also has
+//! a static sysctl tree (`kern::sysctl::SysctlTree`): `hw.kselftest.cases`
+//! counts the cases run, `hw.kselftest.knob` is a tunable that accepts 1
+//! to 100.
 //!
 //! ```text
 //! # kldload ./build/kselftest.ko
@@ -26,9 +29,30 @@ mod abi;
 mod cases;
 mod device;
 
+use core::sync::atomic::{AtomicU64, Ordering};
 use device::SelfTest;
 use kern::cdev::{CdevOptions, GID_WHEEL, Registration, UID_ROOT};
 use kern::prelude::*;
+use kern::sysctl::{SysctlLeaf, SysctlTree, Tunable};
+
+/// `hw.kselftest.cases`: `KSELFTEST_RUN` calls that ran a case.
+static CASES: AtomicU64 = AtomicU64::new(0);
+
+/// `hw.kselftest.knob`: a tunable with nothing behind it, 1 to 100.
+static KNOB: Tunable = Tunable::new(50);
+
+/// The leaves of `hw.kselftest`.
+static SYSCTLS: [SysctlLeaf; 2] = [
+    SysctlLeaf::counter(c"cases", c"Cases run", &CASES),
+    SysctlLeaf::tunable(c"knob", c"A tunable, 1 to 100", &KNOB, |v| {
+        (1..=100).contains(&v)
+    }),
+];
+
+/// Counts a case run (`hw.kselftest.cases`).
+fn count_case() {
+    CASES.fetch_add(1, Ordering::Relaxed);
+}
 
 /// The device node: `/dev/kselftest`, root:wheel 0600 (a case can panic
 /// the kernel, so only root may open it).
@@ -40,18 +64,23 @@ const DEVICE: CdevOptions<'static> = CdevOptions {
 };
 
 /// The module: the device, destroyed at unload before the last line is
-/// printed.
+/// printed, and the sysctl tree.
 struct Kselftest {
     /// `None` only while `Drop` runs.
     dev: Option<Registration<SelfTest>>,
+    _sysctl: SysctlTree,
 }
 
 impl Module for Kselftest {
     fn load(cx: &mut Sleepable) -> Result<Self> {
+        let sysctl = SysctlTree::register_hw(c"kselftest", c"kern's self-test", &SYSCTLS, cx)?;
         let state = SelfTest::try_new(cx)?;
         let dev = Registration::register(&DEVICE, state, cx)?;
         println!("loaded, /dev/kselftest ready");
-        Ok(Kselftest { dev: Some(dev) })
+        Ok(Kselftest {
+            dev: Some(dev),
+            _sysctl: sysctl,
+        })
     }
 
     /// Vetoes an unforced unload with `EBUSY` while `/dev/kselftest` is

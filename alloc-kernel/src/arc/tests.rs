@@ -5,7 +5,7 @@
 use super::*;
 use crate::test_support::{Log, Tracked};
 use crate::testing::FailingAllocator;
-use crate::{HostAllocator, M_NOWAIT};
+use crate::{HostAllocator, M_NOWAIT, M_ZERO};
 use core::borrow::Borrow;
 use core::cmp::Ordering;
 use core::fmt;
@@ -202,6 +202,63 @@ fn saturated_count_leaks_instead_of_freeing() {
     last.inner().count.store(1, atomic::Ordering::Relaxed);
     drop(last);
     assert_eq!(log.drops(), 1);
+    assert!(alloc.is_clean());
+}
+
+#[test]
+fn saturation_starts_at_max_refcount_on_clone_and_above_it_on_drop() {
+    let alloc = FailingAllocator::new();
+    let a = Arc::try_new_in(7u8, &alloc, M_NOWAIT).unwrap();
+    let count = |x: &Arc<u8, &FailingAllocator>| Arc::strong_count(x);
+    // The last clone that is still counted...
+    a.inner()
+        .count
+        .store(MAX_REFCOUNT - 1, atomic::Ordering::Relaxed);
+    let b = a.clone();
+    assert_eq!(count(&a), MAX_REFCOUNT);
+    // ...a drop that leaves the count at or below MAX_REFCOUNT counts...
+    drop(b);
+    assert_eq!(count(&a), MAX_REFCOUNT - 1);
+    // ...and the clone from MAX_REFCOUNT saturates.
+    a.inner()
+        .count
+        .store(MAX_REFCOUNT, atomic::Ordering::Relaxed);
+    let c = a.clone();
+    assert_eq!(count(&a), SATURATED);
+    // A drop that leaves it above MAX_REFCOUNT pins it again.
+    a.inner()
+        .count
+        .store(MAX_REFCOUNT + 2, atomic::Ordering::Relaxed);
+    drop(c);
+    assert_eq!(count(&a), SATURATED);
+    // Clean up (for leak checkers).
+    a.inner().count.store(1, atomic::Ordering::Relaxed);
+    drop(a);
+    assert!(alloc.is_clean());
+}
+
+#[test]
+fn uninit_is_built_in_place_then_behaves_as_the_value() {
+    let alloc = FailingAllocator::new();
+    alloc.fail_next();
+    assert!(Arc::<u64, _>::try_new_uninit_in(&alloc, M_NOWAIT).is_err());
+    let mut zeroed = Arc::<[u8; 24], _>::try_new_uninit_in(&alloc, M_NOWAIT | M_ZERO).unwrap();
+    let slot = Arc::get_mut(&mut zeroed).unwrap();
+    // SAFETY: allocated with M_ZERO: all-zero bytes, a valid `[u8; 24]`.
+    assert_eq!(unsafe { slot.assume_init_ref() }, &[0u8; 24]);
+    let log = Log::new();
+    let mut b = Arc::<Tracked<'_>, _>::try_new_uninit_in(&alloc, M_NOWAIT).unwrap();
+    Arc::get_mut(&mut b).unwrap().write(log.make(5));
+    // SAFETY: written just above.
+    let b = unsafe { Arc::assume_init(b) };
+    let c = b.clone();
+    assert_eq!(Arc::strong_count(&c), 2);
+    drop(b);
+    assert_eq!(log.drops(), 0);
+    drop(c);
+    assert_eq!(log.drops(), 1);
+    // An uninitialised value is freed without being dropped.
+    drop(zeroed);
     assert!(alloc.is_clean());
 }
 

@@ -91,6 +91,47 @@ impl<T, U> LockedBy<T, U> {
         Ok(unsafe { &mut *self.data.get() })
     }
 
+    /// The data and the owner's data, both mutably, under the owner's
+    /// lock: one check for a section that updates both (say, a file's
+    /// snapshot from the device's current state).
+    ///
+    /// # Errors
+    /// `EINVAL` if `guard` is not a guard of the owner (nothing is
+    /// accessed).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use kern::prelude::*;
+    /// use kern::sync::{LockedBy, Mutex};
+    ///
+    /// struct Device { generation: u64 }
+    /// struct PerOpen { seen: LockedBy<u64, Device> }
+    ///
+    /// fn catch_up(dev: &Mutex<Device>, file: &PerOpen, cx: &mut Sleepable) -> Result {
+    ///     let mut guard = dev.lock(cx);
+    ///     let (seen, device) = file.seen.access_with_owner(&mut guard)?;
+    ///     device.generation += 1;
+    ///     *seen = device.generation;
+    ///     Ok(())
+    /// }
+    /// ```
+    pub fn access_with_owner<'a>(
+        &'a self,
+        guard: &'a mut MutexGuard<'_, U>,
+    ) -> Result<(&'a mut T, &'a mut U)> {
+        self.check(guard)?;
+        // SAFETY: as for `access_mut`: the owner's lock is held and the guard
+        // is borrowed exclusively for `'a`. The two references do not
+        // overlap: `self` is borrowed for `'a` too, so it cannot have been
+        // reached through the guard (it is not part of `U`), and `U` is not
+        // part of `T` (the owner is reachable only through a guard or
+        // `&mut Mutex`, and `T` only with the owner locked or through
+        // `&mut self`).
+        let data = unsafe { &mut *self.data.get() };
+        Ok((data, &mut **guard))
+    }
+
     /// The data, without the lock: `&mut self` proves exclusive access.
     pub fn get_mut(&mut self) -> &mut T {
         self.data.get_mut()

@@ -53,7 +53,7 @@ use crate::error::Result;
 use crate::opaque::Opaque;
 use crate::shim;
 use crate::sync::{LOCK_FILE, LOCK_LINE};
-use alloc_kernel::{Allocator, Flags};
+use alloc_kernel::{Allocator, Flags, M_ZERO};
 use core::cell::UnsafeCell;
 use core::ffi::CStr;
 use core::marker::{PhantomData, PhantomPinned};
@@ -114,16 +114,19 @@ impl<T> SxLock<T> {
         // after it, an `SxLock` would be dropped, and its `Drop` destroys a
         // lock that `sx_init_flags` never initialised. On failure only `value` is
         // dropped.
-        let block = alloc_kernel::Box::<Self, A>::try_new_uninit_in(alloc, flags)?;
-        let block = alloc_kernel::Box::write(
-            block,
-            Self {
-                // Zeroed: not yet initialised, as sx_init_flags(9) expects.
-                sx: Opaque::zeroed(),
-                data: UnsafeCell::new(value),
-                _pin: PhantomPinned,
-            },
-        );
+        // Zeroed (`M_ZERO`): the `struct sx` is not yet initialised, as
+        // sx_init_flags(9) expects; only the data is written.
+        let mut block =
+            alloc_kernel::Box::<Self, A>::try_new_uninit_in(alloc, flags.into() | M_ZERO)?;
+        // SAFETY: the block is uninitialised memory for a `Self`; this only
+        // computes the field's address (`&raw mut` makes no reference).
+        let field = unsafe { &raw mut (*block.as_mut_ptr()).data };
+        // SAFETY: the field's place, valid for writes.
+        unsafe { field.write(UnsafeCell::new(value)) };
+        // SAFETY: every field is initialised: `data` just above, `sx` (an
+        // `Opaque`: any bytes, here zero) and the `PhantomPinned` (no bytes)
+        // by `M_ZERO`.
+        let block = unsafe { block.assume_init() };
         // SAFETY: `sx` is a zeroed `struct sx` at its final address (the
         // block is pinned just below and never moved); `name` is a
         // NUL-terminated string that outlives the lock. No option flags:

@@ -4,8 +4,11 @@
 
 use super::{errno_value, fail};
 use crate::abi::KselftestCase;
+use crate::device::SelfTest;
 use core::ffi::CStr;
-use kern::cdev::{CdevOptions, CharacterDevice, GID_WHEEL, OpenFlags, Registration, UID_ROOT};
+use kern::cdev::{
+    CdevOptions, CharacterDevice, File, GID_WHEEL, OpenFlags, Registration, UID_ROOT,
+};
 use kern::ioctl::IoctlData;
 use kern::prelude::*;
 
@@ -76,4 +79,19 @@ pub(super) fn ioctl_size(data: &mut IoctlData<'_>) -> Result<u64> {
         return fail(CASE, "a refused write changed the buffer", EIO);
     }
     Ok(count)
+}
+
+/// Rule (`kern::cdev::File::open`): the per-open value a method finds is
+/// the one `open` returned for the calling file, the same on every call.
+///
+/// The value is the file's serial number (given at open, from 1 on), which
+/// the harness compares across files.
+pub(super) fn file_open(file: &File<'_, SelfTest>) -> Result<u64> {
+    const CASE: &str = "file_open";
+    let first = file.open()?;
+    let again = file.open()?;
+    if !core::ptr::eq(first, again) {
+        return fail(CASE, "two lookups found two values", EIO);
+    }
+    Ok(first.serial)
 }

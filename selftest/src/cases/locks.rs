@@ -22,7 +22,9 @@ use super::fail;
 use crate::device::{Section, SelfTest};
 use core::hint::spin_loop;
 use core::sync::atomic::Ordering;
+use kern::cdev::File;
 use kern::prelude::*;
+use kern::sync::{LockedBy, Mutex};
 
 /// How long to wait for the other thread of a round (spin iterations).
 const WAIT_SPINS: u32 = 1 << 27;
@@ -170,4 +172,49 @@ pub(super) fn sx_crit(dev: &SelfTest, cx: &mut Sleepable) -> Result<u64> {
 pub(super) fn mtx_crit(dev: &SelfTest, cx: &mut Sleepable) -> Result<u64> {
     let mut guard = dev.mtx.lock(cx);
     critical("mtx_crit", &dev.mtx_section, &mut guard)
+}
+
+/// Rule (`kern::sync::LockedBy`): data protected by a mutex that lives
+/// elsewhere is reached only with a guard of that mutex, checked by
+/// address. A value owned by the file's mutex (`kept`) is reached with its
+/// guard. With a guard of another `Mutex<u64>` held, the file's `seen`
+/// (owned by the device's `Mutex<u64>`) is refused by `access`,
+/// `access_mut` and `access_with_owner` with `EINVAL`, and nothing is
+/// touched. With the device's mutex held, `access_with_owner` hands out
+/// `seen` and the device's counter together, and `access` sees the update.
+///
+/// The value is `seen` afterwards: how many times this case ran on the
+/// file.
+pub(super) fn locked_by(
+    dev: &SelfTest,
+    file: &File<'_, SelfTest>,
+    cx: &mut Sleepable,
+) -> Result<u64> {
+    const CASE: &str = "locked_by";
+    let open = file.open()?;
+    {
+        let local = LockedBy::new(&open.kept, 7u8);
+        let guard = open.kept.lock(cx);
+        if local.access(&guard) != Ok(&7) {
+            return fail(CASE, "the owner's guard was refused", EIO);
+        }
+    }
+    {
+        let other = Mutex::try_new(c"kselftest other", 0u64, M_NOWAIT)?;
+        let mut guard = other.lock(cx);
+        if open.seen.access(&guard).is_ok()
+            || open.seen.access_mut(&mut guard).is_ok()
+            || open.seen.access_with_owner(&mut guard).is_ok()
+        {
+            return fail(CASE, "a guard of another mutex was accepted", EIO);
+        }
+        if *guard != 0 {
+            return fail(CASE, "the other mutex's data changed", EIO);
+        }
+    }
+    let mut guard = dev.mtx.lock(cx);
+    let (seen, counter) = open.seen.access_with_owner(&mut guard)?;
+    *counter = counter.wrapping_add(1);
+    *seen = seen.wrapping_add(1);
+    Ok(*open.seen.access(&guard)?)
 }
