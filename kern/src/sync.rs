@@ -30,7 +30,11 @@ pub use locked_by::LockedBy;
 pub use mutex::{Mutex, MutexGuard};
 pub use sx::{SxLock, SxSGuard, SxXGuard};
 
+use crate::error::Result;
+use alloc_kernel::{Allocator, Flags, M_ZERO};
+use core::cell::UnsafeCell;
 use core::ffi::{CStr, c_int};
+use core::pin::Pin;
 
 /// `LOCK_FILE`/`LOCK_LINE` for lock operations made from Rust.
 ///
@@ -44,3 +48,47 @@ pub(crate) const LOCK_FILE: &CStr = c"kern/src/sync.rs";
 
 /// See [`LOCK_FILE`]: no line number is meaningful for Rust callers.
 pub(crate) const LOCK_LINE: c_int = 0;
+
+/// Allocates a lock of type `L` holding `value`, built in place: a zeroed
+/// block from `alloc`, `value` written into the data field that `data`
+/// projects to, then `init` called on the lock at its final address to
+/// initialise the C lock; the block is returned pinned.
+///
+/// The block is allocated before the lock value exists: were the
+/// allocation to fail after it, an `L` would be dropped, and its `Drop`
+/// destroys a lock that its `*_init` never initialised. On failure only
+/// `value` is dropped. The block is zeroed (`M_ZERO`) because the C lock
+/// must be zeroed before `mtx_init(9)`/`sx_init_flags(9)`; only the data
+/// is written.
+///
+/// # Errors
+/// `ENOMEM` if the allocation fails (`value` is then dropped).
+///
+/// # Safety
+/// - `data` returns the address of `L`'s `UnsafeCell<T>` field within the
+///   block it is given, without creating a reference (`&raw mut`);
+/// - every other field of `L` is valid as zero bytes (an `Opaque` C lock,
+///   `PhantomPinned`);
+/// - `init` initialises the C lock of the `L` it is given in place, which
+///   establishes `L`'s invariants.
+pub(crate) unsafe fn try_pin_zeroed_in<L, T, A: Allocator>(
+    value: T,
+    alloc: A,
+    flags: Flags,
+    data: impl FnOnce(*mut L) -> *mut UnsafeCell<T>,
+    init: impl FnOnce(&L),
+) -> Result<Pin<alloc_kernel::Box<L, A>>> {
+    let mut block = alloc_kernel::Box::<L, A>::try_new_uninit_in(alloc, flags | M_ZERO)?;
+    let field = data(block.as_mut_ptr());
+    // SAFETY: the data field's place in the block (caller's contract),
+    // valid for writes.
+    unsafe { field.write(UnsafeCell::new(value)) };
+    // SAFETY: every field is initialised: the data just above, the others
+    // by `M_ZERO` (valid as zero bytes by the caller's contract).
+    let block = unsafe { block.assume_init() };
+    init(&block);
+    // INVARIANT: the caller's `init` established `L`'s invariants, at the
+    // block's address, which `Pin` keeps; nothing could drop the lock
+    // between its creation and `init`.
+    Ok(alloc_kernel::Box::into_pin(block))
+}

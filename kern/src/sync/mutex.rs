@@ -88,8 +88,8 @@ use crate::context::MaySleep;
 use crate::error::Result;
 use crate::opaque::Opaque;
 use crate::shim;
-use crate::sync::{LOCK_FILE, LOCK_LINE};
-use alloc_kernel::{Allocator, Flags, M_ZERO};
+use crate::sync::{self, LOCK_FILE, LOCK_LINE};
+use alloc_kernel::{Allocator, Flags};
 use core::cell::UnsafeCell;
 use core::ffi::{CStr, c_int};
 use core::marker::{PhantomData, PhantomPinned};
@@ -145,30 +145,23 @@ impl<T> Mutex<T> {
         alloc: A,
         flags: impl Into<Flags>,
     ) -> Result<Pin<alloc_kernel::Box<Self, A>>> {
-        // Allocate before building the value: were the allocation to fail
-        // after it, a `Mutex` would be dropped, and its `Drop` destroys a
-        // lock that `mtx_init` never initialised. On failure only `value` is
-        // dropped.
-        // Zeroed (`M_ZERO`): the `struct mtx` is not yet initialised, as
-        // mtx_init(9) expects; only the data is written.
-        let mut block =
-            alloc_kernel::Box::<Self, A>::try_new_uninit_in(alloc, flags.into() | M_ZERO)?;
-        // SAFETY: the block is uninitialised memory for a `Self`; this only
-        // computes the field's address (`&raw mut` makes no reference).
-        let field = unsafe { &raw mut (*block.as_mut_ptr()).data };
-        // SAFETY: the field's place, valid for writes.
-        unsafe { field.write(UnsafeCell::new(value)) };
-        // SAFETY: every field is initialised: `data` just above, `mtx` (an
-        // `Opaque`: any bytes, here zero) and the `PhantomPinned` (no bytes)
-        // by `M_ZERO`.
-        let block = unsafe { block.assume_init() };
-        // SAFETY: `mtx` is a zeroed `struct mtx` at its final address (the
-        // block is pinned just below and never moved); `name` is a
-        // NUL-terminated string that outlives the lock.
-        unsafe { shim::shim_mtx_init(block.mtx.get(), name.as_ptr(), MTX_DEF) };
-        // INVARIANT: initialised at its address, which `Pin` keeps; nothing
-        // could drop the mutex between its creation and `mtx_init`.
-        Ok(alloc_kernel::Box::into_pin(block))
+        let data = |block: *mut Self| {
+            // SAFETY: `block` is the (uninitialised) block for a `Self`; this
+            // only computes the field's address (`&raw mut` makes no
+            // reference).
+            unsafe { &raw mut (*block).data }
+        };
+        let init = |mutex: &Self| {
+            // SAFETY: `mtx` is a zeroed `struct mtx` at its final address
+            // (the block never moves: it is pinned right after); `name` is a
+            // NUL-terminated string that outlives the lock.
+            unsafe { shim::shim_mtx_init(mutex.mtx.get(), name.as_ptr(), MTX_DEF) };
+        };
+        // SAFETY: `data` projects to the `UnsafeCell<T>` field; the others,
+        // `mtx` (an `Opaque`: any bytes, here zero) and the `PhantomPinned`
+        // (no bytes), are valid zeroed; `init` runs mtx_init(9), which
+        // establishes the type invariant.
+        unsafe { sync::try_pin_zeroed_in(value, alloc, flags.into(), data, init) }
     }
 
     /// Locks the mutex, waiting for it if another thread holds it.

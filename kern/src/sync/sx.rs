@@ -52,8 +52,8 @@ use crate::context::{Sleepable, SxSleepable};
 use crate::error::Result;
 use crate::opaque::Opaque;
 use crate::shim;
-use crate::sync::{LOCK_FILE, LOCK_LINE};
-use alloc_kernel::{Allocator, Flags, M_ZERO};
+use crate::sync::{self, LOCK_FILE, LOCK_LINE};
+use alloc_kernel::{Allocator, Flags};
 use core::cell::UnsafeCell;
 use core::ffi::CStr;
 use core::marker::{PhantomData, PhantomPinned};
@@ -110,31 +110,24 @@ impl<T> SxLock<T> {
         alloc: A,
         flags: impl Into<Flags>,
     ) -> Result<Pin<alloc_kernel::Box<Self, A>>> {
-        // Allocate before building the value: were the allocation to fail
-        // after it, an `SxLock` would be dropped, and its `Drop` destroys a
-        // lock that `sx_init_flags` never initialised. On failure only `value` is
-        // dropped.
-        // Zeroed (`M_ZERO`): the `struct sx` is not yet initialised, as
-        // sx_init_flags(9) expects; only the data is written.
-        let mut block =
-            alloc_kernel::Box::<Self, A>::try_new_uninit_in(alloc, flags.into() | M_ZERO)?;
-        // SAFETY: the block is uninitialised memory for a `Self`; this only
-        // computes the field's address (`&raw mut` makes no reference).
-        let field = unsafe { &raw mut (*block.as_mut_ptr()).data };
-        // SAFETY: the field's place, valid for writes.
-        unsafe { field.write(UnsafeCell::new(value)) };
-        // SAFETY: every field is initialised: `data` just above, `sx` (an
-        // `Opaque`: any bytes, here zero) and the `PhantomPinned` (no bytes)
-        // by `M_ZERO`.
-        let block = unsafe { block.assume_init() };
-        // SAFETY: `sx` is a zeroed `struct sx` at its final address (the
-        // block is pinned just below and never moved); `name` is a
-        // NUL-terminated string that outlives the lock. No option flags:
-        // not recursive.
-        unsafe { shim::shim_sx_init(block.sx.get(), name.as_ptr(), 0) };
-        // INVARIANT: initialised at its address, which `Pin` keeps; nothing
-        // could drop the lock between its creation and `sx_init_flags`.
-        Ok(alloc_kernel::Box::into_pin(block))
+        let data = |block: *mut Self| {
+            // SAFETY: `block` is the (uninitialised) block for a `Self`; this
+            // only computes the field's address (`&raw mut` makes no
+            // reference).
+            unsafe { &raw mut (*block).data }
+        };
+        let init = |lock: &Self| {
+            // SAFETY: `sx` is a zeroed `struct sx` at its final address (the
+            // block never moves: it is pinned right after); `name` is a
+            // NUL-terminated string that outlives the lock. No option flags:
+            // not recursive.
+            unsafe { shim::shim_sx_init(lock.sx.get(), name.as_ptr(), 0) };
+        };
+        // SAFETY: `data` projects to the `UnsafeCell<T>` field; the others,
+        // `sx` (an `Opaque`: any bytes, here zero) and the `PhantomPinned`
+        // (no bytes), are valid zeroed; `init` runs sx_init_flags(9), which
+        // establishes the type invariant.
+        unsafe { sync::try_pin_zeroed_in(value, alloc, flags.into(), data, init) }
     }
 
     /// Takes the lock exclusively (`sx_xlock(9)`), sleeping until it is
