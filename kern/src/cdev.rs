@@ -571,11 +571,9 @@ unsafe extern "C" fn cdev_open<T: CharacterDevice>(
     _devtype: c_int,
     _td: *mut sys::thread,
 ) -> c_int {
-    // SAFETY: `si_drv1` was set by `make_dev_s` to the shared state, which
-    // the registration keeps alive until `destroy_dev` has drained the
-    // threads in the device's methods, this one included.
-    let shared = unsafe { (*dev).si_drv1 }.cast::<Shared<T>>().cast_const();
-    // SAFETY: as above: live for the whole call.
+    // SAFETY: the caller's contract: d_open of a device of `T`.
+    let shared = unsafe { shared_of::<T>(dev) };
+    // SAFETY: the shared state is live for the whole call (`shared_of`).
     let device = unsafe { &*shared };
     // SAFETY: d_open runs in the opening thread, which may sleep and holds
     // no lock of ours; the token lives only for this call.
@@ -649,6 +647,19 @@ unsafe fn current_file<'a, T: CharacterDevice>() -> Result<&'a OpenFile<T>> {
     Ok(unsafe { file.as_ref() })
 }
 
+/// The shared state of `dev` (its `si_drv1`), for its methods: live until
+/// the calling method returns.
+///
+/// # Safety
+/// `dev` is a device created by [`Registration::register`] for `T`, and
+/// the caller is one of its methods.
+unsafe fn shared_of<T: CharacterDevice>(dev: *mut sys::cdev) -> *const Shared<T> {
+    // SAFETY: `si_drv1` was set by `make_dev_s` to the shared state, which
+    // the registration keeps alive until `destroy_dev` has drained the
+    // threads in the device's methods, the caller included.
+    unsafe { (*dev).si_drv1 }.cast::<Shared<T>>().cast_const()
+}
+
 /// The device-wide state of `dev`, for its methods.
 ///
 /// # Safety
@@ -656,12 +667,26 @@ unsafe fn current_file<'a, T: CharacterDevice>() -> Result<&'a OpenFile<T>> {
 /// the caller is one of its methods; the reference is used only during
 /// that call.
 unsafe fn device_of<'a, T: CharacterDevice>(dev: *mut sys::cdev) -> &'a T {
-    // SAFETY: `si_drv1` was set by `make_dev_s` to the shared state, which
-    // the registration keeps alive until `destroy_dev` has drained the
-    // threads in the device's methods, the caller included.
-    let shared = unsafe { (*dev).si_drv1 }.cast::<Shared<T>>().cast_const();
-    // SAFETY: as above: live for the whole call.
+    // SAFETY: the caller's contract.
+    let shared = unsafe { shared_of::<T>(dev) };
+    // SAFETY: live for the whole call (`shared_of`).
     &unsafe { &*shared }.data
+}
+
+/// The [`File`] handle and the context token of a call of `d_read`,
+/// `d_write` or `d_ioctl`.
+///
+/// # Safety
+/// Called by one of those methods of a device of `T`, on behalf of a file;
+/// both values are used only during that call.
+unsafe fn method_call<'a, T: CharacterDevice>() -> (File<'a, T>, Sleepable) {
+    // SAFETY: the caller's contract: a method of a device of `T`, on behalf
+    // of a file; the handle lives only for this call.
+    let file = unsafe { File::new() };
+    // SAFETY: the methods run in the calling thread, which may sleep and
+    // holds no lock of ours; the token lives only for this call.
+    let cx = unsafe { Sleepable::new() };
+    (file, cx)
 }
 
 /// `d_read`.
@@ -681,12 +706,9 @@ unsafe extern "C" fn cdev_read<T: CharacterDevice>(
         Ok(uio) => uio,
         Err(e) => return report(device, Op::Read, Err(e)),
     };
-    // SAFETY: d_read of a device of `T`, on behalf of a file; the handle
-    // lives only for this call.
-    let file = unsafe { File::new() };
-    // SAFETY: d_read runs in the reading thread, which may sleep and holds
-    // no lock of ours; the token lives only for this call.
-    let mut cx = unsafe { Sleepable::new() };
+    // SAFETY: d_read of a device of `T`, on behalf of a file; both are
+    // used only during this call.
+    let (file, mut cx) = unsafe { method_call::<T>() };
     report(device, Op::Read, device.read(&file, &mut uio, &mut cx))
 }
 
@@ -707,11 +729,9 @@ unsafe extern "C" fn cdev_write<T: CharacterDevice>(
         Ok(uio) => uio,
         Err(e) => return report(device, Op::Write, Err(e)),
     };
-    // SAFETY: d_write of a device of `T`, on behalf of a file; the handle
-    // lives only for this call.
-    let file = unsafe { File::new() };
-    // SAFETY: as in `cdev_read`.
-    let mut cx = unsafe { Sleepable::new() };
+    // SAFETY: d_write of a device of `T`, on behalf of a file; both are
+    // used only during this call.
+    let (file, mut cx) = unsafe { method_call::<T>() };
     report(device, Op::Write, device.write(&file, &mut uio, &mut cx))
 }
 
@@ -733,11 +753,9 @@ unsafe extern "C" fn cdev_ioctl<T: CharacterDevice>(
     // SAFETY: sys_ioctl() passes a kernel buffer of IOCPARM_LEN(cmd)
     // initialised bytes (copied in, or zeroed), private to this call.
     let mut data = unsafe { IoctlData::from_raw(data, cmd) };
-    // SAFETY: d_ioctl of a device of `T`, on behalf of a file; the handle
-    // lives only for this call.
-    let file = unsafe { File::new() };
-    // SAFETY: as in `cdev_read`.
-    let mut cx = unsafe { Sleepable::new() };
+    // SAFETY: d_ioctl of a device of `T`, on behalf of a file; both are
+    // used only during this call.
+    let (file, mut cx) = unsafe { method_call::<T>() };
     report(
         device,
         Op::Ioctl,
