@@ -1,0 +1,340 @@
+// SPDX-License-Identifier: BSD-2-Clause
+//! The `Arc` shape: a [`SysctlCtx`] over data in an [`Arc`], built node by
+//! node with a [`SysctlBuilder`].
+
+use super::Tunable;
+use crate::alloc::{Arc, Box, Vec};
+use crate::context::Sleepable;
+use crate::error::{Error, Result, code};
+use crate::opaque::Opaque;
+use crate::shim;
+use core::cell::Cell;
+use core::ffi::{CStr, c_int, c_void};
+use core::marker::PhantomData;
+use core::mem::ManuallyDrop;
+use core::ptr::NonNull;
+use core::sync::atomic::AtomicU64;
+
+/// What the handler of one tunable needs, at a fixed address.
+///
+/// # Invariants
+/// `data` and `tunable` point into the `Arc<T>` of the context that owns
+/// this record, which outlives the record's sysctl node.
+struct TunableOid<T> {
+    data: NonNull<T>,
+    tunable: NonNull<Tunable>,
+    validate: fn(&T, u64) -> bool,
+}
+
+/// A sysctl context (`struct sysctl_ctx_list`) and the data its nodes show.
+///
+/// # Invariants
+/// - `list` was initialised with `sysctl_ctx_init(9)` at its (heap)
+///   address, and holds every node added for this context; it is freed
+///   only by `Drop`.
+/// - The nodes point only into `data` and `tunables`, which `Drop` releases
+///   only after `sysctl_ctx_free(9)` removed the nodes.
+pub struct SysctlCtx<T: Send + Sync + 'static> {
+    list: ManuallyDrop<Box<Opaque<sys::sysctl_ctx_list>>>,
+    data: ManuallyDrop<Arc<T>>,
+    tunables: ManuallyDrop<Vec<Box<TunableOid<T>>>>,
+}
+
+// SAFETY: a record holds pointers into the context's `T`, which is
+// `Send + Sync`; it is only read (by handlers, on any thread).
+unsafe impl<T: Send + Sync> Send for TunableOid<T> {}
+
+// SAFETY: `&SysctlCtx` gives only `&T`; the list is touched only by `Drop`
+// (and by the builder before the context is shared).
+unsafe impl<T: Send + Sync + 'static> Sync for SysctlCtx<T> {}
+
+impl<T: Send + Sync + 'static> SysctlCtx<T> {
+    /// Starts a context (`sysctl_ctx_init(9)`) for nodes that show `data`.
+    ///
+    /// # Errors
+    /// `ENOMEM` if the context cannot be allocated.
+    ///
+    /// # Context
+    /// May sleep; the builder holds the token until
+    /// [`finish`](SysctlBuilder::finish).
+    pub fn builder(data: Arc<T>, cx: &mut Sleepable) -> Result<SysctlBuilder<'_, T>> {
+        let list = Box::try_new(Opaque::<sys::sysctl_ctx_list>::zeroed(), cx.waitok())?;
+        // SAFETY: `list` is a writable list head at its final address (the
+        // box is never moved out of).
+        Error::from_ret(unsafe { sys::sysctl_ctx_init(list.get()) })?;
+        Ok(SysctlBuilder {
+            // INVARIANT: initialised, empty, nothing points into `data` yet.
+            ctx: SysctlCtx {
+                list: ManuallyDrop::new(list),
+                data: ManuallyDrop::new(data),
+                tunables: ManuallyDrop::new(Vec::new()),
+            },
+            tunables: Cell::new(Vec::new()),
+            cx,
+        })
+    }
+
+    /// The data the nodes show.
+    #[must_use]
+    pub fn data(&self) -> &T {
+        &self.data
+    }
+}
+
+impl<T: Send + Sync + 'static> Drop for SysctlCtx<T> {
+    /// Removes every node (`sysctl_ctx_free(9)`, which waits for running
+    /// handlers), then releases the data.
+    ///
+    /// If the kernel refuses to remove a node (another context added a
+    /// child under one of ours), the data is leaked instead of freed, since
+    /// the kernel may still read it.
+    fn drop(&mut self) {
+        // SAFETY: the list was initialised (type invariant) and is freed
+        // once, here.
+        let ret = unsafe { sys::sysctl_ctx_free(self.list.get()) };
+        if ret != 0 {
+            // A constant message: no formatting machinery in every module
+            // that uses sysctl for an error that should never happen.
+            crate::println!("sysctl_ctx_free failed: a node is still in use; leaking its data");
+            return;
+        }
+        // SAFETY: each field is dropped once, here, and not used again; no
+        // node points into them any more (they were all removed).
+        unsafe {
+            ManuallyDrop::drop(&mut self.tunables);
+        }
+        // SAFETY: as above.
+        unsafe {
+            ManuallyDrop::drop(&mut self.data);
+        }
+        // SAFETY: as above.
+        unsafe {
+            ManuallyDrop::drop(&mut self.list);
+        }
+    }
+}
+
+/// Adds nodes to a [`SysctlCtx`] being built; [`finish`](Self::finish)
+/// returns the context. Dropping the builder removes what it added.
+///
+/// It holds the load's [`Sleepable`] token (adding a node may sleep), so it
+/// is not `Send`.
+pub struct SysctlBuilder<'cx, T: Send + Sync + 'static> {
+    ctx: SysctlCtx<T>,
+    tunables: Cell<Vec<Box<TunableOid<T>>>>,
+    cx: &'cx mut Sleepable,
+}
+
+/// A node added by a [`SysctlBuilder`], under which more can be added.
+pub struct SysctlNode<'b> {
+    oid: NonNull<sys::sysctl_oid>,
+    _builder: PhantomData<&'b ()>,
+}
+
+impl<T: Send + Sync + 'static> SysctlBuilder<'_, T> {
+    /// Adds a node `hw.<name>`, readable by everyone.
+    ///
+    /// # Errors
+    /// `EEXIST` if `hw.<name>` is a leaf; `ENOMEM`.
+    ///
+    /// # Context
+    /// May sleep.
+    pub fn add_hw_node(&self, name: &CStr, descr: &CStr) -> Result<SysctlNode<'_>> {
+        // SAFETY: returns the static `hw` children list.
+        let parent = unsafe { shim::shim_sysctl_static_children_hw() };
+        self.add_node_under(parent, name, descr)
+    }
+
+    /// Adds a node `<parent>.<name>`.
+    ///
+    /// # Errors
+    /// `EEXIST` if the name is a leaf; `ENOMEM`.
+    ///
+    /// # Context
+    /// May sleep.
+    pub fn add_node(
+        &self,
+        parent: &SysctlNode<'_>,
+        name: &CStr,
+        descr: &CStr,
+    ) -> Result<SysctlNode<'_>> {
+        self.add_node_under(children(parent), name, descr)
+    }
+
+    fn add_node_under(
+        &self,
+        parent: *mut sys::sysctl_oid_list,
+        name: &CStr,
+        descr: &CStr,
+    ) -> Result<SysctlNode<'_>> {
+        // SAFETY: the context list is initialised (type invariant of the
+        // context); `parent` is a live children list (static, or of a node
+        // of this builder's context); the strings are NUL-terminated and
+        // copied by sysctl_add_oid(9).
+        let oid = unsafe {
+            shim::shim_SYSCTL_ADD_NODE(self.list(), parent, name.as_ptr(), descr.as_ptr())
+        };
+        Ok(SysctlNode {
+            oid: NonNull::new(oid).ok_or(code::EEXIST)?,
+            _builder: PhantomData,
+        })
+    }
+
+    /// Adds a read-only 64-bit counter `<node>.<name>` showing the
+    /// `AtomicU64` that `field` selects in the context's data.
+    ///
+    /// The kernel reads the counter through its address with a single
+    /// aligned 64-bit load (`sysctl_handle_64`); the module updates it with
+    /// atomic operations.
+    ///
+    /// # Errors
+    /// `EEXIST` if the name is taken; `ENOMEM`.
+    ///
+    /// # Context
+    /// May sleep.
+    pub fn add_u64_counter(
+        &self,
+        node: &SysctlNode<'_>,
+        name: &CStr,
+        descr: &CStr,
+        field: fn(&T) -> &AtomicU64,
+    ) -> Result {
+        let counter = field(&self.ctx.data);
+        // SAFETY: the context list is initialised; `node` is a live node;
+        // the counter lives in the context's `Arc<T>`, which outlives the
+        // node (type invariant of the context). The node is read-only, so
+        // the kernel never writes through the pointer.
+        let oid = unsafe {
+            shim::shim_SYSCTL_ADD_U64_RD(
+                self.list(),
+                children(node),
+                name.as_ptr(),
+                counter.as_ptr(),
+                descr.as_ptr(),
+            )
+        };
+        if oid.is_null() {
+            return Err(code::EEXIST);
+        }
+        Ok(())
+    }
+
+    /// Adds a read-write 64-bit tunable `<node>.<name>` (writable by root
+    /// only) showing the [`Tunable`] that `field` selects in the context's
+    /// data.
+    ///
+    /// A write runs `validate` with the context's data and the new value; if
+    /// it returns `false`, the write fails with `EINVAL` and the value is
+    /// unchanged.
+    ///
+    /// # Errors
+    /// `EEXIST` if the name is taken; `ENOMEM`.
+    ///
+    /// # Context
+    /// May sleep.
+    pub fn add_tunable(
+        &self,
+        node: &SysctlNode<'_>,
+        name: &CStr,
+        descr: &CStr,
+        field: fn(&T) -> &Tunable,
+        validate: fn(&T, u64) -> bool,
+    ) -> Result {
+        let data: &T = &self.ctx.data;
+        // INVARIANT: both pointers point into the context's `Arc<T>`.
+        let record = Box::try_new(
+            TunableOid {
+                data: NonNull::from(data),
+                tunable: NonNull::from(field(data)),
+                validate,
+            },
+            self.cx.waitok(),
+        )?;
+        let arg1 = (&raw const *record).cast_mut().cast::<c_void>();
+        // Keep the record before the node can use it: it stays (boxed,
+        // never moved) in the context until after the nodes are removed.
+        let mut tunables = self.tunables.take();
+        let kept = match tunables.try_reserve(1, self.cx.waitok()) {
+            Ok(()) => tunables.push_within_capacity(record).is_ok(),
+            Err(_) => false,
+        };
+        self.tunables.set(tunables);
+        if !kept {
+            return Err(code::ENOMEM);
+        }
+        // SAFETY: the context list is initialised; `node` is a live node;
+        // `arg1` is a record kept by the context until after the node is
+        // removed; the handler matches the record's type.
+        let oid = unsafe {
+            shim::shim_SYSCTL_ADD_PROC_U64_RW(
+                self.list(),
+                children(node),
+                name.as_ptr(),
+                arg1,
+                0,
+                tunable_handler::<T>,
+                descr.as_ptr(),
+            )
+        };
+        if oid.is_null() {
+            return Err(code::EEXIST);
+        }
+        Ok(())
+    }
+
+    /// The finished context.
+    #[must_use]
+    pub fn finish(self) -> SysctlCtx<T> {
+        let SysctlBuilder {
+            mut ctx, tunables, ..
+        } = self;
+        *ctx.tunables = tunables.into_inner();
+        ctx
+    }
+
+    fn list(&self) -> *mut sys::sysctl_ctx_list {
+        self.ctx.list.get()
+    }
+}
+
+/// `SYSCTL_CHILDREN(node)`.
+fn children(node: &SysctlNode<'_>) -> *mut sys::sysctl_oid_list {
+    // SAFETY: `node` is a live node of a context being built.
+    unsafe { shim::shim_sysctl_children(node.oid.as_ptr()) }
+}
+
+/// The handler of a tunable: `sysctl_handle_64` on a copy of the value,
+/// then validation of a new value before it is stored.
+///
+/// # Safety
+/// Called by the kernel for a node added by
+/// [`SysctlBuilder::add_tunable`] for `T`, with `arg1` its record.
+unsafe extern "C" fn tunable_handler<T>(
+    oidp: *mut sys::sysctl_oid,
+    arg1: *mut c_void,
+    _arg2: sys::intmax_t,
+    req: *mut sys::sysctl_req,
+) -> c_int {
+    // SAFETY: `arg1` is the node's record, which lives until after the node
+    // is removed; sysctl_ctx_free(9) waits for running handlers first.
+    let record = unsafe { &*arg1.cast::<TunableOid<T>>() };
+    // SAFETY: the record's pointers point into the context's data, which
+    // outlives the node (type invariant of `TunableOid`).
+    let data = unsafe { record.data.as_ref() };
+    // SAFETY: as above.
+    let tunable = unsafe { record.tunable.as_ref() };
+    let mut value = tunable.get();
+    // SAFETY: `oidp` and `req` are the kernel's; `value` is a writable
+    // 64-bit integer that sysctl_handle_64 reads out and overwrites with
+    // the new value, if any.
+    let ret = unsafe { sys::sysctl_handle_64(oidp, (&raw mut value).cast::<c_void>(), 0, req) };
+    // SAFETY: `req` is the kernel's request, valid during the call.
+    if ret != 0 || unsafe { (*req).newptr }.is_null() {
+        return ret;
+    }
+    if !(record.validate)(data, value) {
+        return code::EINVAL.to_errno();
+    }
+    tunable.set(value);
+    0
+}
