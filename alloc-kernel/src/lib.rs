@@ -59,6 +59,17 @@
 //! All `unsafe` lives in this crate's types and allocators. Each unsafe block
 //! carries a comment saying why it is sound, each type its `# Invariants`,
 //! and each update that establishes an invariant says which.
+//!
+// The `host` items exist only with the feature: without it, their names
+// above link to the section that describes it.
+#![cfg_attr(
+    feature = "host",
+    doc = "[`HostAllocator`]: HostAllocator\n[`testing`]: testing\n[`testing::FailingAllocator`]: testing::FailingAllocator"
+)]
+#![cfg_attr(
+    not(feature = "host"),
+    doc = "[`HostAllocator`]: #features\n[`testing`]: #features\n[`testing::FailingAllocator`]: #features"
+)]
 #![no_std]
 #![cfg_attr(
     test,

@@ -5,7 +5,7 @@
 //! relocatable ELF object, it is truncated, it uses a construct `fix` cannot
 //! make loadable, an allowlist line is malformed). Problems that `check` finds
 //! in a well-formed object are not errors: they are collected as
-//! [`Failure`](crate::check::Failure)s so that all of them can be reported.
+//! [`Failure`]s so that all of them can be reported.
 
 use std::fmt;
 use std::io;

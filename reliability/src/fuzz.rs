@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: BSD-2-Clause
 //! Model-based fuzzing: proptest generates sequences of operations and
-//! injected faults, [`model::Runner`] applies each to the module and to the
+//! injected faults, [`model::Runner`](crate::model::Runner) applies each to the module and to the
 //! model, and a failing sequence is shrunk to a minimal one.
 //!
 //! Also the "1 in N" allocation-failure workload of the allocation sweep:
