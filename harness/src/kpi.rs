@@ -14,6 +14,14 @@
 //! Data symbols (`M_DEVBUF`, `Giant`, `sysctl___hw`, ...) are real,
 //! initialised storage below 2 GiB, one copy per kernel (`kdata`).
 
+/// Function table entries, `(kernel name, host address)`:
+/// `kfuncs!["malloc" => harness_malloc, ...]`.
+macro_rules! kfuncs {
+    ($($name:literal => $f:path),* $(,)?) => {
+        [$(($name, $f as *const () as usize)),*]
+    };
+}
+
 pub(crate) mod devfs;
 pub(crate) mod kdata;
 pub(crate) mod libkern;
@@ -24,7 +32,9 @@ pub mod printf;
 pub(crate) mod sysctl;
 pub(crate) mod uio;
 
+use crate::kernel::KernelInner;
 use crate::lowmem::LowMap;
+use crate::thread;
 use std::collections::HashMap;
 use std::sync::OnceLock;
 
@@ -55,21 +65,19 @@ unsafe extern "C" {
 
 /// Every emulated function.
 fn functions() -> Vec<FuncEntry> {
-    let mut v: Vec<FuncEntry> = vec![
-        ("printf", harness_kern_printf as *const () as usize),
-        ("vprintf", harness_kern_vprintf as *const () as usize),
-        ("uprintf", harness_kern_uprintf as *const () as usize),
-        ("log", harness_kern_log as *const () as usize),
-        ("snprintf", harness_kern_snprintf as *const () as usize),
-        ("panic", harness_kern_panic as *const () as usize),
-        (
-            "__stack_chk_fail",
-            harness_kern_stack_chk_fail as *const () as usize,
-        ),
-        ("make_dev", harness_kern_make_dev as *const () as usize),
-        ("make_dev_p", harness_kern_make_dev_p as *const () as usize),
-        ("make_dev_s", harness_kern_make_dev_s as *const () as usize),
-    ];
+    let mut v: Vec<FuncEntry> = kfuncs![
+        "printf" => harness_kern_printf,
+        "vprintf" => harness_kern_vprintf,
+        "uprintf" => harness_kern_uprintf,
+        "log" => harness_kern_log,
+        "snprintf" => harness_kern_snprintf,
+        "panic" => harness_kern_panic,
+        "__stack_chk_fail" => harness_kern_stack_chk_fail,
+        "make_dev" => harness_kern_make_dev,
+        "make_dev_p" => harness_kern_make_dev_p,
+        "make_dev_s" => harness_kern_make_dev_s,
+    ]
+    .to_vec();
     libkern::functions(&mut v);
     malloc::functions(&mut v);
     module::functions(&mut v);
@@ -78,6 +86,17 @@ fn functions() -> Vec<FuncEntry> {
     lock::functions(&mut v);
     sysctl::functions(&mut v);
     v
+}
+
+/// The kernel of the calling thread, for an emulated function.
+///
+/// Emulated functions run only inside `thread::call`, which sets it; a
+/// call from anywhere else cannot be answered, so the process aborts.
+fn kernel<'a>() -> &'a KernelInner {
+    match thread::current() {
+        Some(k) => k,
+        None => std::process::abort(),
+    }
 }
 
 /// Bytes per call stub.

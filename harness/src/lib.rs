@@ -18,7 +18,7 @@
 //! # let _ = O_RDWR;
 //! ```
 //!
-//! Layout: [`loader`] (the linker), `kpi` (one file per emulated
+//! Layout: [`loader`] (the linker), `kpi` (one module per emulated
 //! subsystem: `malloc`, `devfs`, `uio`, `lock`, `sysctl`, `printf`,
 //! `libkern`, `module`, `kdata`), `vfs` (file descriptors on devices),
 //! [`user`] (credentials and user memory), `thread` (`curthread`, `%gs`,

@@ -11,17 +11,17 @@ use super::FuncEntry;
 use core::ffi::{c_char, c_int, c_void};
 
 pub(super) fn functions(v: &mut Vec<FuncEntry>) {
-    v.extend_from_slice(&[
-        ("memcpy", harness_memcpy as *const () as usize),
-        ("memmove", harness_memmove as *const () as usize),
-        ("memset", harness_memset as *const () as usize),
-        ("memcmp", harness_memcmp as *const () as usize),
-        ("bcopy", harness_bcopy as *const () as usize),
-        ("bzero", harness_bzero as *const () as usize),
-        ("strlen", harness_strlen as *const () as usize),
-        ("strcmp", harness_strcmp as *const () as usize),
-        ("strncmp", harness_strncmp as *const () as usize),
-        ("strlcpy", harness_strlcpy as *const () as usize),
+    v.extend_from_slice(&kfuncs![
+        "memcpy" => harness_memcpy,
+        "memmove" => harness_memmove,
+        "memset" => harness_memset,
+        "memcmp" => harness_memcmp,
+        "bcopy" => harness_bcopy,
+        "bzero" => harness_bzero,
+        "strlen" => harness_strlen,
+        "strcmp" => harness_strcmp,
+        "strncmp" => harness_strncmp,
+        "strlcpy" => harness_strlcpy,
     ]);
 }
 

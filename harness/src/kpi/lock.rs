@@ -29,39 +29,41 @@
 //! (`_mtx_lock_sleep`: "recursed on non-recursive mutex"), since it would
 //! otherwise deadlock.
 
+mod mtx;
+mod sx;
+
 use super::FuncEntry;
 use crate::kernel::{KernelInner, ViolationKind};
 use crate::thread::{self, Held};
-use core::ffi::{c_char, c_int, c_void};
+use core::ffi::{c_char, c_int};
 use core::mem::offset_of;
+use mtx::{
+    harness_mtx_destroy, harness_mtx_init, harness_mtx_lock_flags, harness_mtx_trylock_flags,
+    harness_mtx_unlock_flags,
+};
 use std::collections::{HashMap, HashSet};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Condvar, Mutex, MutexGuard, PoisonError};
 use std::time::Duration;
+use sx::{
+    harness_sx_destroy, harness_sx_init_flags, harness_sx_slock, harness_sx_sunlock,
+    harness_sx_try_xlock, harness_sx_xlock, harness_sx_xunlock,
+};
 
 pub(super) fn functions(v: &mut Vec<FuncEntry>) {
-    v.extend_from_slice(&[
-        ("_mtx_init", harness_mtx_init as *const () as usize),
-        ("_mtx_destroy", harness_mtx_destroy as *const () as usize),
-        (
-            "__mtx_lock_flags",
-            harness_mtx_lock_flags as *const () as usize,
-        ),
-        (
-            "__mtx_unlock_flags",
-            harness_mtx_unlock_flags as *const () as usize,
-        ),
-        (
-            "_mtx_trylock_flags_",
-            harness_mtx_trylock_flags as *const () as usize,
-        ),
-        ("sx_init_flags", harness_sx_init_flags as *const () as usize),
-        ("sx_destroy", harness_sx_destroy as *const () as usize),
-        ("_sx_xlock", harness_sx_xlock as *const () as usize),
-        ("_sx_xunlock", harness_sx_xunlock as *const () as usize),
-        ("_sx_slock", harness_sx_slock as *const () as usize),
-        ("_sx_sunlock", harness_sx_sunlock as *const () as usize),
-        ("sx_try_xlock_", harness_sx_try_xlock as *const () as usize),
+    v.extend_from_slice(&kfuncs![
+        "_mtx_init" => harness_mtx_init,
+        "_mtx_destroy" => harness_mtx_destroy,
+        "__mtx_lock_flags" => harness_mtx_lock_flags,
+        "__mtx_unlock_flags" => harness_mtx_unlock_flags,
+        "_mtx_trylock_flags_" => harness_mtx_trylock_flags,
+        "sx_init_flags" => harness_sx_init_flags,
+        "sx_destroy" => harness_sx_destroy,
+        "_sx_xlock" => harness_sx_xlock,
+        "_sx_xunlock" => harness_sx_xunlock,
+        "_sx_slock" => harness_sx_slock,
+        "_sx_sunlock" => harness_sx_sunlock,
+        "sx_try_xlock_" => harness_sx_try_xlock,
     ]);
 }
 
@@ -69,6 +71,30 @@ pub(super) fn functions(v: &mut Vec<FuncEntry>) {
 enum Kind {
     Mtx { spin: bool, recurse: bool },
     Sx { recurse: bool },
+}
+
+impl Kind {
+    /// The lock word of an unowned lock (`MTX_UNOWNED`, `SX_LOCK_UNLOCKED`).
+    fn unlocked_word(self) -> usize {
+        match self {
+            Kind::Mtx { .. } => sys::MTX_UNOWNED as usize,
+            Kind::Sx { .. } => sys::SX_LOCK_UNLOCKED as usize,
+        }
+    }
+
+    /// The lock word of a destroyed lock (`MTX_DESTROYED`,
+    /// `SX_LOCK_DESTROYED`).
+    fn destroyed_word(self) -> usize {
+        match self {
+            Kind::Mtx { .. } => sys::MTX_DESTROYED as usize,
+            Kind::Sx { .. } => sys::SX_LOCK_DESTROYED as usize,
+        }
+    }
+}
+
+/// The lock word of an sx lock held shared by `sharers` threads.
+fn sx_shared_word(sharers: usize) -> usize {
+    (sharers << sys::SX_SHARERS_SHIFT) | sys::SX_LOCK_SHARED as usize
 }
 
 #[derive(Default)]
@@ -118,6 +144,14 @@ enum Fail {
     Escape,
 }
 
+/// A lock misuse that is a panic under `INVARIANTS`: recorded both as a
+/// violation and as the kernel's panic.
+fn fatal(k: &KernelInner, msg: String) -> Fail {
+    k.violation(ViolationKind::Lock, msg.clone());
+    k.record_panic(&msg);
+    Fail::Escape
+}
+
 /// The lock side table of one kernel.
 #[derive(Default)]
 pub(crate) struct LockTable {
@@ -150,6 +184,21 @@ fn at(file: *const c_char, line: c_int) -> String {
 impl LockTable {
     fn get(&self, addr: usize) -> Option<Arc<LockObj>> {
         lk(&self.locks).get(&addr).cloned()
+    }
+
+    /// The lock at `addr`, or `None` after reporting `misuse()` as a
+    /// violation (release or destruction of a lock that does not exist).
+    fn get_or_report(
+        &self,
+        k: &KernelInner,
+        addr: usize,
+        misuse: impl FnOnce() -> String,
+    ) -> Option<Arc<LockObj>> {
+        let l = self.get(addr);
+        if l.is_none() {
+            k.violation(ViolationKind::Lock, misuse());
+        }
+        l
     }
 
     /// Registers a lock (mtx_init / sx_init). Returns false if it was
@@ -190,12 +239,11 @@ impl LockTable {
     pub(crate) fn sleep_check(&self, k: &KernelInner, what: &str) {
         let bad: Vec<Held> =
             thread::with_held(|h| h.iter().filter(|x| x.nonsleepable).cloned().collect());
-        if let Some(first) = bad.first() {
+        if !bad.is_empty() {
             let list: Vec<String> = bad
                 .iter()
                 .map(|h| format!("exclusive {} {} ({})", h.class, h.name, h.name))
                 .collect();
-            let _ = first;
             k.violation(
                 ViolationKind::Lock,
                 format!(
@@ -293,9 +341,7 @@ impl LockTable {
                     at(file, line)
                 ),
             };
-            k.violation(ViolationKind::Lock, msg.clone());
-            k.record_panic(&msg);
-            return Err(Fail::Escape);
+            return Err(fatal(k, msg));
         }
         if matches!(l.kind, Kind::Sx { .. }) && g.sharers.contains(&me) && !try_ {
             drop(g);
@@ -304,9 +350,7 @@ impl LockTable {
                 l.name,
                 at(file, line)
             );
-            k.violation(ViolationKind::Lock, msg.clone());
-            k.record_panic(&msg);
-            return Err(Fail::Escape);
+            return Err(fatal(k, msg));
         }
         let free = |s: &State| s.owner == 0 && s.sharers.is_empty();
         if try_ {
@@ -325,27 +369,19 @@ impl LockTable {
         g.recursion = 0;
         l.store_word(me);
         drop(g);
-        thread::with_held(|h| {
-            h.push(Held {
-                addr,
-                name: l.name.clone(),
-                nonsleepable: matches!(l.kind, Kind::Mtx { .. }) && l.name != "Giant",
-                class: l.class(),
-            });
-        });
+        let nonsleepable = matches!(l.kind, Kind::Mtx { .. }) && l.name != "Giant";
+        push_held(addr, &l, nonsleepable, l.class());
         Ok(true)
     }
 
     /// Exclusive release.
     fn xunlock(&self, k: &KernelInner, addr: usize, file: *const c_char, line: c_int) {
-        let Some(l) = self.get(addr) else {
-            k.violation(
-                ViolationKind::Lock,
-                format!(
-                    "unlock of uninitialized or destroyed lock {addr:#x} @ {}",
-                    at(file, line)
-                ),
-            );
+        let Some(l) = self.get_or_report(k, addr, || {
+            format!(
+                "unlock of uninitialized or destroyed lock {addr:#x} @ {}",
+                at(file, line)
+            )
+        }) else {
             return;
         };
         let me = thread::thread_key();
@@ -368,10 +404,7 @@ impl LockTable {
             return;
         }
         g.owner = 0;
-        l.store_word(match l.kind {
-            Kind::Mtx { .. } => sys::MTX_UNOWNED as usize,
-            Kind::Sx { .. } => sys::SX_LOCK_UNLOCKED as usize,
-        });
+        l.store_word(l.kind.unlocked_word());
         l.cv.notify_all();
         drop(g);
         pop_held(addr);
@@ -399,37 +432,26 @@ impl LockTable {
                 l.name,
                 at(file, line)
             );
-            k.violation(ViolationKind::Lock, msg.clone());
-            k.record_panic(&msg);
-            return Err(Fail::Escape);
+            return Err(fatal(k, msg));
         }
         self.sleep_check(k, &format!("Acquiring sx lock \"{}\"", l.name));
         self.check_order(k, &l.name);
         let mut g = Self::wait_until(k, &l, l.lock(), |s| s.owner == 0)?;
         g.sharers.push(me);
-        l.store_word((g.sharers.len() << sys::SX_SHARERS_SHIFT) | sys::SX_LOCK_SHARED as usize);
+        l.store_word(sx_shared_word(g.sharers.len()));
         drop(g);
-        thread::with_held(|h| {
-            h.push(Held {
-                addr,
-                name: l.name.clone(),
-                nonsleepable: false,
-                class: "sx",
-            });
-        });
+        push_held(addr, &l, false, "sx");
         Ok(())
     }
 
     /// Shared release.
     fn sunlock(&self, k: &KernelInner, addr: usize, file: *const c_char, line: c_int) {
-        let Some(l) = self.get(addr) else {
-            k.violation(
-                ViolationKind::Lock,
-                format!(
-                    "sx_sunlock() of uninitialized or destroyed sx {addr:#x} @ {}",
-                    at(file, line)
-                ),
-            );
+        let Some(l) = self.get_or_report(k, addr, || {
+            format!(
+                "sx_sunlock() of uninitialized or destroyed sx {addr:#x} @ {}",
+                at(file, line)
+            )
+        }) else {
             return;
         };
         let me = thread::thread_key();
@@ -450,7 +472,7 @@ impl LockTable {
         let word = if g.sharers.is_empty() {
             sys::SX_LOCK_UNLOCKED as usize
         } else {
-            (g.sharers.len() << sys::SX_SHARERS_SHIFT) | sys::SX_LOCK_SHARED as usize
+            sx_shared_word(g.sharers.len())
         };
         l.store_word(word);
         l.cv.notify_all();
@@ -460,11 +482,9 @@ impl LockTable {
 
     /// Destroy (mtx_destroy / sx_destroy).
     fn destroy(&self, k: &KernelInner, addr: usize) {
-        let Some(l) = self.get(addr) else {
-            k.violation(
-                ViolationKind::Lock,
-                format!("destroy of uninitialized or destroyed lock {addr:#x}"),
-            );
+        let Some(l) = self.get_or_report(k, addr, || {
+            format!("destroy of uninitialized or destroyed lock {addr:#x}")
+        }) else {
             return;
         };
         let me = thread::thread_key();
@@ -494,10 +514,7 @@ impl LockTable {
             pop_held(addr);
         }
         lk(&self.locks).remove(&addr);
-        l.store_word(match l.kind {
-            Kind::Mtx { .. } => sys::MTX_DESTROYED as usize,
-            Kind::Sx { .. } => sys::SX_LOCK_DESTROYED as usize,
-        });
+        l.store_word(l.kind.destroyed_word());
         l.cv.notify_all();
     }
 
@@ -569,6 +586,21 @@ impl LockTable {
     }
 }
 
+/// Records that this thread now holds `l` (at `addr`), as a lock of
+/// `class`.
+fn push_held(addr: usize, l: &LockObj, nonsleepable: bool, class: &'static str) {
+    thread::with_held(|h| {
+        h.push(Held {
+            addr,
+            name: l.name.clone(),
+            nonsleepable,
+            class,
+        });
+    });
+}
+
+/// Records that this thread no longer holds the lock at `addr` (its most
+/// recent acquisition).
 fn pop_held(addr: usize) {
     thread::with_held(|h| {
         if let Some(i) = h.iter().rposition(|x| x.addr == addr) {
@@ -576,194 +608,3 @@ fn pop_held(addr: usize) {
         }
     });
 }
-
-fn kernel<'a>() -> &'a KernelInner {
-    match thread::current() {
-        Some(k) => k,
-        None => std::process::abort(),
-    }
-}
-
-/// `struct mtx` from the address of its `mtx_lock` (`mtxlock2mtx`).
-fn mtx_of(c: *mut usize) -> usize {
-    (c as usize).wrapping_sub(offset_of!(sys::mtx, mtx_lock))
-}
-
-/// _mtx_init(9).
-///
-/// # Safety
-/// `c` must point to the `mtx_lock` of a `struct mtx` the caller owns.
-unsafe extern "C" fn harness_mtx_init(
-    c: *mut usize,
-    name: *const c_char,
-    _type: *const c_char,
-    opts: c_int,
-) {
-    let k = kernel();
-    let m = mtx_of(c) as *mut sys::mtx;
-    let opts = opts.cast_unsigned();
-    let spin = opts & sys::MTX_SPIN != 0;
-    let recurse = opts & sys::MTX_RECURSE != 0;
-    let mut flags = sys::LO_INITIALIZED;
-    if recurse {
-        flags |= sys::LO_RECURSABLE;
-    }
-    if opts & sys::MTX_NOWITNESS == 0 {
-        flags |= sys::LO_WITNESS;
-    }
-    // SAFETY: by the caller's contract `m` is the module's mutex.
-    let lo = unsafe { &mut (*m).lock_object };
-    if lo.lo_flags & sys::LO_INITIALIZED != 0
-        && opts & sys::MTX_NEW == 0
-        && k.locks.get(m as usize).is_some()
-    {
-        k.violation(
-            ViolationKind::Lock,
-            format!(
-                "lock \"{}\" {:#x} already initialized",
-                cstr(name),
-                m as usize
-            ),
-        );
-    }
-    lo.lo_name = name;
-    lo.lo_flags = flags;
-    lo.lo_data = 0;
-    lo.lo_witness = core::ptr::null_mut();
-    k.locks.init(
-        m as usize,
-        c as usize,
-        cstr(name),
-        Kind::Mtx { spin, recurse },
-    );
-    if let Some(l) = k.locks.get(m as usize) {
-        l.store_word(sys::MTX_UNOWNED as usize);
-    }
-}
-
-/// _mtx_destroy(9).
-extern "C" fn harness_mtx_destroy(c: *mut usize) {
-    let k = kernel();
-    k.locks.destroy(k, mtx_of(c));
-}
-
-/// __mtx_lock_flags (mtx_lock(9)).
-extern "C" fn harness_mtx_lock_flags(
-    c: *mut usize,
-    _opts: c_int,
-    file: *const c_char,
-    line: c_int,
-) {
-    let k = kernel();
-    let r = k.locks.xlock(k, mtx_of(c), false, file, line);
-    if r.is_err() {
-        thread::escape();
-    }
-}
-
-/// __mtx_unlock_flags (mtx_unlock(9)).
-extern "C" fn harness_mtx_unlock_flags(
-    c: *mut usize,
-    _opts: c_int,
-    file: *const c_char,
-    line: c_int,
-) {
-    let k = kernel();
-    k.locks.xunlock(k, mtx_of(c), file, line);
-}
-
-/// _mtx_trylock_flags_ (mtx_trylock(9)).
-extern "C" fn harness_mtx_trylock_flags(
-    c: *mut usize,
-    _opts: c_int,
-    file: *const c_char,
-    line: c_int,
-) -> c_int {
-    let k = kernel();
-    match k.locks.xlock(k, mtx_of(c), true, file, line) {
-        Ok(got) => c_int::from(got),
-        Err(Fail::Escape) => thread::escape(),
-    }
-}
-
-/// sx_init_flags(9).
-///
-/// # Safety
-/// `sx` must point to a `struct sx` the caller owns.
-unsafe extern "C" fn harness_sx_init_flags(sx: *mut sys::sx, name: *const c_char, opts: c_int) {
-    let k = kernel();
-    let opts = opts.cast_unsigned();
-    let recurse = opts & sys::SX_RECURSE != 0;
-    let mut flags = sys::LO_INITIALIZED | sys::LO_SLEEPABLE | sys::LO_UPGRADABLE;
-    if recurse {
-        flags |= sys::LO_RECURSABLE;
-    }
-    // SAFETY: by the caller's contract.
-    let s = unsafe { &mut *sx };
-    s.lock_object.lo_name = name;
-    s.lock_object.lo_flags = flags;
-    s.lock_object.lo_data = 0;
-    s.sx_lock = u64::from(sys::SX_LOCK_UNLOCKED);
-    let word = (&raw mut s.sx_lock) as usize;
-    k.locks
-        .init(sx as usize, word, cstr(name), Kind::Sx { recurse });
-}
-
-/// sx_destroy(9).
-extern "C" fn harness_sx_destroy(sx: *mut sys::sx) {
-    let k = kernel();
-    k.locks.destroy(k, sx as usize);
-}
-
-/// _sx_xlock (sx_xlock(9)).
-extern "C" fn harness_sx_xlock(
-    sx: *mut sys::sx,
-    _opts: c_int,
-    file: *const c_char,
-    line: c_int,
-) -> c_int {
-    let k = kernel();
-    if k.locks.xlock(k, sx as usize, false, file, line).is_err() {
-        thread::escape();
-    }
-    0
-}
-
-/// _sx_xunlock (sx_xunlock(9)).
-extern "C" fn harness_sx_xunlock(sx: *mut sys::sx, file: *const c_char, line: c_int) {
-    let k = kernel();
-    k.locks.xunlock(k, sx as usize, file, line);
-}
-
-/// _sx_slock (sx_slock(9)).
-extern "C" fn harness_sx_slock(
-    sx: *mut sys::sx,
-    _opts: c_int,
-    file: *const c_char,
-    line: c_int,
-) -> c_int {
-    let k = kernel();
-    if k.locks.slock(k, sx as usize, file, line).is_err() {
-        thread::escape();
-    }
-    0
-}
-
-/// _sx_sunlock (sx_sunlock(9)).
-extern "C" fn harness_sx_sunlock(sx: *mut sys::sx, file: *const c_char, line: c_int) {
-    let k = kernel();
-    k.locks.sunlock(k, sx as usize, file, line);
-}
-
-/// sx_try_xlock_ (sx_try_xlock(9)).
-extern "C" fn harness_sx_try_xlock(sx: *mut sys::sx, file: *const c_char, line: c_int) -> c_int {
-    let k = kernel();
-    match k.locks.xlock(k, sx as usize, true, file, line) {
-        Ok(got) => c_int::from(got),
-        Err(Fail::Escape) => thread::escape(),
-    }
-}
-
-/// Unused; keeps `c_void` imported for signatures above.
-#[allow(dead_code, reason = "type alias for documentation")]
-type Opaque = c_void;

@@ -28,7 +28,7 @@
 //!   memory type %s leaked memory on destroy (%ld allocations, %ld bytes
 //!   leaked)." (printed, and recorded as a violation so the test fails).
 
-use super::FuncEntry;
+use super::{FuncEntry, kernel};
 use crate::kernel::{KernelInner, ViolationKind};
 use crate::lowmem::PAGE_SIZE;
 use crate::thread;
@@ -38,17 +38,14 @@ use std::collections::HashMap;
 use std::sync::{Mutex, MutexGuard, PoisonError};
 
 pub(super) fn functions(v: &mut Vec<FuncEntry>) {
-    v.extend_from_slice(&[
-        ("malloc", harness_malloc as *const () as usize),
-        (
-            "malloc_aligned",
-            harness_malloc_aligned as *const () as usize,
-        ),
-        ("realloc", harness_realloc as *const () as usize),
-        ("reallocf", harness_reallocf as *const () as usize),
-        ("free", harness_free as *const () as usize),
-        ("malloc_init", harness_malloc_init as *const () as usize),
-        ("malloc_uninit", harness_malloc_uninit as *const () as usize),
+    v.extend_from_slice(&kfuncs![
+        "malloc" => harness_malloc,
+        "malloc_aligned" => harness_malloc_aligned,
+        "realloc" => harness_realloc,
+        "reallocf" => harness_reallocf,
+        "free" => harness_free,
+        "malloc_init" => harness_malloc_init,
+        "malloc_uninit" => harness_malloc_uninit,
     ]);
 }
 
@@ -370,13 +367,6 @@ impl MallocState {
             // runs any more.
             unsafe { std::alloc::dealloc(addr as *mut u8, a.layout) };
         }
-    }
-}
-
-fn kernel<'a>() -> &'a KernelInner {
-    match thread::current() {
-        Some(k) => k,
-        None => std::process::abort(),
     }
 }
 

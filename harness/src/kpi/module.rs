@@ -6,15 +6,12 @@
 //! MOD_LOAD (%s, %p, %p) error %d". The work is in
 //! [`crate::loader`].
 
-use super::FuncEntry;
+use super::{FuncEntry, kernel};
 use crate::thread;
 use core::ffi::{CStr, c_void};
 
 pub(super) fn functions(v: &mut Vec<FuncEntry>) {
-    v.push((
-        "module_register_init",
-        harness_module_register_init as *const () as usize,
-    ));
+    v.extend_from_slice(&kfuncs!["module_register_init" => harness_module_register_init]);
 }
 
 /// module_register_init(9).
@@ -22,9 +19,7 @@ pub(super) fn functions(v: &mut Vec<FuncEntry>) {
 /// # Safety
 /// `arg` must point to the module's `moduledata_t`.
 unsafe extern "C" fn harness_module_register_init(arg: *const c_void) {
-    let Some(k) = thread::current() else {
-        std::process::abort();
-    };
+    let k = kernel();
     // SAFETY: by the caller's contract `arg` is the module's moduledata.
     let md = unsafe { &*arg.cast::<sys::moduledata>() };
     let (name_ptr, evhand, priv_) = (md.name, md.evhand, md.priv_);

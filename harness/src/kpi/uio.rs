@@ -17,7 +17,7 @@
 //! Counters (calls and bytes in each direction) are kept for tests and
 //! benchmarks.
 
-use super::FuncEntry;
+use super::{FuncEntry, kernel};
 use crate::errno::Errno;
 use crate::kernel::{KernelInner, ViolationKind};
 use crate::thread;
@@ -25,12 +25,12 @@ use core::ffi::{c_char, c_int, c_void};
 use std::sync::atomic::{AtomicU64, Ordering};
 
 pub(super) fn functions(v: &mut Vec<FuncEntry>) {
-    v.extend_from_slice(&[
-        ("uiomove", harness_uiomove as *const () as usize),
-        ("copyin", harness_copyin as *const () as usize),
-        ("copyout", harness_copyout as *const () as usize),
-        ("copystr", harness_copystr as *const () as usize),
-        ("copyinstr", harness_copyinstr as *const () as usize),
+    v.extend_from_slice(&kfuncs![
+        "uiomove" => harness_uiomove,
+        "copyin" => harness_copyin,
+        "copyout" => harness_copyout,
+        "copystr" => harness_copystr,
+        "copyinstr" => harness_copyinstr,
     ]);
 }
 
@@ -148,13 +148,6 @@ fn errno(r: Result<(), Errno>) -> c_int {
     match r {
         Ok(()) => 0,
         Err(e) => e.0,
-    }
-}
-
-fn kernel<'a>() -> &'a KernelInner {
-    match thread::current() {
-        Some(k) => k,
-        None => std::process::abort(),
     }
 }
 
