@@ -1,0 +1,155 @@
+// SPDX-License-Identifier: BSD-2-Clause
+//! `kldload`, `kldunload` and `kldstat` (`sbin/kldload`, `sbin/kldunload`,
+//! `sbin/kldstat`).
+
+use super::{Shell, errtext};
+use crate::errno::{Errno, Error};
+use crate::loader::KldTarget;
+
+impl Shell<'_> {
+    pub(super) fn kldload(&mut self, args: &[String]) -> i32 {
+        let mut verbose = false;
+        let mut errors = 0;
+        for a in args {
+            if a == "-v" {
+                verbose = true;
+                continue;
+            }
+            if a == "-q" {
+                continue;
+            }
+            // path_check (sbin/kldload/kldload.c): a bare "x.ko" in the
+            // current directory must be in the module path.
+            if !a.contains('/') && a.contains(".ko") && std::path::Path::new(a).exists() {
+                self.warn(&format!("kldload: {a} is not in the module path"));
+                errors += 1;
+                continue;
+            }
+            match self.k.kldload(a) {
+                Ok(id) => {
+                    if verbose {
+                        self.say(&format!("Loaded {a}, id={id}\n"));
+                    }
+                }
+                Err(Error::Errno(Errno::EEXIST)) => {
+                    self.warn(&format!(
+                        "kldload: can't load {a}: module already loaded or in kernel"
+                    ));
+                    errors += 1;
+                }
+                Err(Error::Errno(Errno::ENOEXEC)) => {
+                    self.warn(&format!(
+                        "kldload: an error occurred while loading module {a}. Please check dmesg(8) for more details."
+                    ));
+                    errors += 1;
+                }
+                Err(e) => {
+                    self.warn(&format!("kldload: can't load {a}: {}", errtext(&e)));
+                    errors += 1;
+                }
+            }
+        }
+        if args.iter().all(|a| a.starts_with('-')) {
+            self.warn("usage: kldload [-qv] file ...");
+            return 1;
+        }
+        i32::from(errors > 0)
+    }
+
+    pub(super) fn kldunload(&mut self, args: &[String]) -> i32 {
+        let (mut force, mut verbose, mut by_id, mut by_name) = (false, false, false, false);
+        let mut rest = Vec::new();
+        for a in args {
+            match a.as_str() {
+                "-f" => force = true,
+                "-v" => verbose = true,
+                "-i" => by_id = true,
+                "-n" => by_name = true,
+                s if s.starts_with('-') && s.len() > 1 => {
+                    for c in s[1..].chars() {
+                        match c {
+                            'f' => force = true,
+                            'v' => verbose = true,
+                            'i' => by_id = true,
+                            'n' => by_name = true,
+                            _ => {
+                                self.warn("usage: kldunload [-fv] -i id ...\n       kldunload [-fv] [-n] name ...");
+                                return 1;
+                            }
+                        }
+                    }
+                }
+                _ => rest.push(a.clone()),
+            }
+        }
+        if rest.is_empty() {
+            self.warn("usage: kldunload [-fv] -i id ...\n       kldunload [-fv] [-n] name ...");
+            return 1;
+        }
+        for a in rest {
+            let numeric = a.parse::<i32>().ok();
+            let id = if by_id || (numeric.is_some() && !by_name) {
+                match numeric {
+                    Some(id) if id >= 0 => id,
+                    _ => {
+                        self.warn(&format!("kldunload: Invalid ID {a}"));
+                        return 1;
+                    }
+                }
+            } else {
+                let base = a.rsplit('/').next().unwrap_or(&a).to_owned();
+                match self
+                    .k
+                    .kldstat()
+                    .iter()
+                    .find(|s| s.name == base || s.name == format!("{base}.ko"))
+                {
+                    Some(s) => s.id,
+                    None => {
+                        self.warn(&format!("kldunload: can't find file {a}"));
+                        return 1;
+                    }
+                }
+            };
+            if verbose {
+                match self.k.kldstat().iter().find(|s| s.id == id) {
+                    Some(s) => {
+                        let n = s.name.clone();
+                        self.say(&format!("Unloading {n}, id={id}\n"));
+                    }
+                    None => {
+                        self.warn("kldunload: can't stat file: No such file or directory");
+                        return 1;
+                    }
+                }
+            }
+            if let Err(e) = self.k.kldunload(KldTarget::Id(id), force) {
+                self.tty();
+                self.warn(&format!("kldunload: can't unload file: {}", errtext(&e)));
+                return 1;
+            }
+        }
+        0
+    }
+
+    pub(super) fn kldstat(&mut self, args: &[String]) -> i32 {
+        let verbose = args.iter().any(|a| a == "-v");
+        let mut s = format!("Id Refs Address{:>11} {:>8} Name\n", ' ', "Size");
+        for f in self.k.kldstat() {
+            s.push_str(&format!(
+                "{:2} {:4} {:>18} {:8x} {}",
+                f.id,
+                f.refs,
+                format!("{:#x}", f.address),
+                f.size,
+                f.name
+            ));
+            if verbose {
+                s.push_str(&format!(" ({})", f.pathname));
+            }
+            s.push('\n');
+        }
+        self.say(&s);
+        0
+    }
+}
