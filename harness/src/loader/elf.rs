@@ -217,11 +217,10 @@ pub(crate) fn load(filename: &str, data: &[u8]) -> Result<Object, LoadError> {
     if nsym != 1 {
         return Err(err(filename, "file must have exactly one symbol table"));
     }
-    let symtab_index = symtab_index.ok_or_else(|| err(filename, "lost symbol table index"))?;
+    symtab_index.ok_or_else(|| err(filename, "lost symbol table index"))?;
     let symtab = sections
         .symbols(e, data, elf::SHT_SYMTAB)
         .map_err(|_| err(filename, "file has invalid symbol strings"))?;
-    let _ = symtab_index;
 
     // Layout.
     let mut loaded: Vec<Section> = Vec::new();

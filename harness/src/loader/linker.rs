@@ -2,11 +2,20 @@
 //! Load, dependencies, modules, SYSINITs, unload: `kern_linker.c` and
 //! `kern_module.c` (see the parent module for the rules followed).
 
+mod events;
+mod unload;
+
+pub(crate) use events::module_register_init;
+pub(crate) use unload::{kldunload, unload_all};
+
+use events::{mod_event, release_module, sysinit};
+use unload::unload_file;
+
 use super::elf::{self, LoadError, Object};
 use super::reloc::{self, Pass, Resolved};
 use super::{KERNEL_FILE_ID, KldStat, KldTarget, Linker, LinkerFile, Module, Provided};
 use crate::errno::{Errno, Error};
-use crate::kernel::{KernelInner, ViolationKind};
+use crate::kernel::KernelInner;
 use crate::kpi::{self, KSym};
 use crate::thread::{self, Env, Panicked};
 use core::ffi::CStr;
@@ -294,7 +303,7 @@ fn load_file(k: &KernelInner, env: &Env<'_>, pathname: &str) -> Result<i32, Fail
         }));
         id
     };
-    match link(k, env, id, &filename) {
+    match link(k, env, id) {
         Ok(()) => {}
         Err(Fail::Panic) => return Err(Fail::Panic),
         Err(Fail::Errno(e)) => {
@@ -324,7 +333,7 @@ fn load_file(k: &KernelInner, env: &Env<'_>, pathname: &str) -> Result<i32, Fail
 
 /// The rest of `link_elf_load_file`: local relocations, dependencies,
 /// global relocations, ifuncs, protection, constructors.
-fn link(k: &KernelInner, env: &Env<'_>, id: i32, filename: &str) -> Result<(), Fail> {
+fn link(k: &KernelInner, env: &Env<'_>, id: i32) -> Result<(), Fail> {
     let mut no_resolve = |_: &str| Resolved::Undefined;
     let mut call = |addr: u64| -> Result<u64, Errno> {
         // SAFETY: an ifunc resolver of the module, which takes no
@@ -428,7 +437,6 @@ fn link(k: &KernelInner, env: &Env<'_>, id: i32, filename: &str) -> Result<(), F
             unsafe { thread::call(k, Some(env), c, [0; 6]) }?;
         }
     }
-    let _ = filename;
     Ok(())
 }
 
@@ -577,287 +585,6 @@ fn register_sysctls(k: &KernelInner, id: i32) {
     file_mut(k, id, |f| f.sysctls = done);
 }
 
-/// Reads `struct sysinit`s and sorts them as `linker_file_sysinit` does
-/// (the same exchange sort, so equal keys end up in the same order).
-fn sysinits(k: &KernelInner, id: i32, uninit: bool) -> Vec<(u32, usize, usize)> {
-    let set = if uninit {
-        "sysuninit_set"
-    } else {
-        "sysinit_set"
-    };
-    let ptrs = {
-        let l = st(k);
-        l.files
-            .iter()
-            .find(|f| f.id == id)
-            .map(|f| read_set(f.obj.set_bounds(set)))
-            .unwrap_or_default()
-    };
-    let mut v: Vec<(u32, u32, usize, usize)> = ptrs
-        .into_iter()
-        .filter(|&p| p != 0)
-        .map(|p| {
-            // SAFETY: each entry points to a `struct sysinit` of the module.
-            let s = unsafe { &*(p as *const sys::sysinit) };
-            (
-                s.subsystem,
-                s.order,
-                s.func.map_or(0, |f| f as usize),
-                s.udata as usize,
-            )
-        })
-        .collect();
-    for i in 0..v.len() {
-        for j in i + 1..v.len() {
-            let (a, b) = (v[i], v[j]);
-            let in_order = if uninit {
-                a.0 > b.0 || (a.0 == b.0 && a.1 >= b.1)
-            } else {
-                a.0 < b.0 || (a.0 == b.0 && a.1 <= b.1)
-            };
-            if !in_order {
-                v.swap(i, j);
-            }
-        }
-    }
-    v.into_iter().map(|(s, _, f, u)| (s, f, u)).collect()
-}
-
-/// Runs the SYSINITs (or SYSUNINITs) with Giant held.
-fn sysinit(k: &KernelInner, env: &Env<'_>, id: i32, uninit: bool) -> Result<(), Panicked> {
-    let list = sysinits(k, id, uninit);
-    if list.is_empty() {
-        return Ok(());
-    }
-    if !k.locks.lock_addr(k, k.giant()) {
-        return Err(Panicked);
-    }
-    let mut r = Ok(());
-    for (sub, func, udata) in list {
-        if sub == sys::SI_SUB_DUMMY || func == 0 {
-            continue;
-        }
-        // SAFETY: a SYSINIT function of the module (or a kernel function
-        // it named, reached through its stub), `void (*)(void *)`, called
-        // with its argument.
-        if let Err(p) = unsafe { thread::call(k, Some(env), func, [udata as u64, 0, 0, 0, 0, 0]) } {
-            r = Err(p);
-            break;
-        }
-    }
-    k.locks.unlock_addr(k, k.giant());
-    r
-}
-
-/// Calls a module's event handler (`MOD_EVENT`), with Giant held as
-/// `module_quiesce`/`module_unload`/`module_register_init` do.
-fn mod_event(k: &KernelInner, env: Option<&Env<'_>>, mid: i32, what: u32) -> Result<i32, Panicked> {
-    let (handler, arg, handle) = {
-        let l = st(k);
-        let Some(m) = l.modules.iter().find(|m| m.id == mid) else {
-            return Ok(0);
-        };
-        (m.handler, m.arg, (&raw const *m.handle) as usize)
-    };
-    if handler == 0 {
-        // modevent_nop
-        return Ok(match what {
-            sys::MOD_LOAD => 0,
-            sys::MOD_UNLOAD => Errno::EBUSY.0,
-            _ => Errno::EOPNOTSUPP.0,
-        });
-    }
-    if !k.locks.lock_addr(k, k.giant()) {
-        return Err(Panicked);
-    }
-    // SAFETY: the module's `modeventhand_t`, called with its module
-    // handle, the event and its private argument.
-    let r = unsafe {
-        thread::call(
-            k,
-            env,
-            handler,
-            [handle as u64, u64::from(what), arg as u64, 0, 0, 0],
-        )
-    };
-    k.locks.unlock_addr(k, k.giant());
-    // CAST: the handler returns `int` in the low 32 bits.
-    r.map(|v| (v & 0xffff_ffff) as u32 as i32)
-}
-
-/// `module_register_init` (the SYSINIT of DECLARE_MODULE).
-pub(crate) fn module_register_init(
-    k: &KernelInner,
-    name: &str,
-    evhand: usize,
-    arg: usize,
-) -> Result<(), Panicked> {
-    let mid = st(k).modules.iter().find(|m| m.name == name).map(|m| m.id);
-    let Some(mid) = mid else {
-        k.record_panic(&format!(
-            "module_register_init: module named {name} not found\n"
-        ));
-        return Err(Panicked);
-    };
-    let error = mod_event(k, None, mid, sys::MOD_LOAD)?;
-    if error != 0 {
-        mod_event(k, None, mid, sys::MOD_UNLOAD)?;
-        release_module(k, mid);
-        k.console(&format!(
-            "module_register_init: MOD_LOAD ({name}, {evhand:#x}, {arg:#x}) error {error}\n"
-        ));
-    } else {
-        let mut l = st(k);
-        let file_id = l.modules.iter().find(|m| m.id == mid).map(|m| m.file);
-        if let Some(f) = file_id.and_then(|fid| file(&mut l, fid)) {
-            f.modules.retain(|&m| m != mid);
-            f.modules.insert(0, mid);
-        }
-    }
-    Ok(())
-}
-
-/// `module_release` (last reference).
-fn release_module(k: &KernelInner, mid: i32) {
-    let mut l = st(k);
-    let fid = l.modules.iter().find(|m| m.id == mid).map(|m| m.file);
-    l.modules.retain(|m| m.id != mid);
-    if let Some(f) = fid.and_then(|fid| file(&mut l, fid)) {
-        f.modules.retain(|&m| m != mid);
-    }
-}
-
-/// `linker_file_unload`.
-fn unload_file(k: &KernelInner, env: &Env<'_>, id: i32, force: bool) -> Result<(), Fail> {
-    let modules = {
-        let mut l = st(k);
-        let Some(f) = file(&mut l, id) else {
-            return Err(Errno::ENOENT.into());
-        };
-        if f.refs > 1 {
-            f.refs -= 1;
-            return Ok(());
-        }
-        f.modules.clone()
-    };
-    for &m in &modules {
-        let mut e = mod_event(k, Some(env), m, sys::MOD_QUIESCE)?;
-        if e == Errno::EOPNOTSUPP.0 || e == Errno::EINVAL.0 {
-            e = 0;
-        }
-        if e != 0 && !force {
-            return Err(Errno(e).into());
-        }
-    }
-    for &m in &modules {
-        let e = mod_event(k, Some(env), m, sys::MOD_UNLOAD)?;
-        if e != 0 {
-            return Err(Errno(e).into());
-        }
-        release_module(k, m);
-    }
-    let linked = {
-        let mut l = st(k);
-        l.found.retain(|p| p.container != id);
-        file(&mut l, id)
-            .map(|f| core::mem::replace(&mut f.linked, false))
-            .unwrap_or(false)
-    };
-    if linked {
-        let oids = file_mut(k, id, |f| core::mem::take(&mut f.sysctls)).unwrap_or_default();
-        for o in oids {
-            k.sysctl.unregister_static(o);
-        }
-        sysinit(k, env, id, true)?;
-    }
-    let lf = {
-        let mut l = st(k);
-        let pos = l.files.iter().position(|f| f.id == id);
-        pos.map(|p| l.files.remove(p))
-    };
-    let Some(lf) = lf else {
-        return Ok(());
-    };
-    for &d in &lf.deps {
-        if d == KERNEL_FILE_ID {
-            let mut l = st(k);
-            l.kernel_refs = l.kernel_refs.saturating_sub(1);
-        } else {
-            unload_file(k, env, d, force)?;
-        }
-    }
-    // Destructors (.fini_array, run by link_elf_unload_file since FreeBSD 14).
-    let dtors: Vec<usize> = lf
-        .obj
-        .sections
-        .iter()
-        .enumerate()
-        .filter(|(_, s)| s.name == ".dtors" || s.kind == elf::c::SHT_FINI_ARRAY)
-        .flat_map(|(i, s)| {
-            let a = lf.obj.section_addr(i);
-            read_set(Some((a, a + s.size)))
-        })
-        .collect();
-    for d in dtors {
-        if d != 0 && d != usize::MAX {
-            // SAFETY: a destructor of the module: `void (*)(void)`.
-            unsafe { thread::call(k, Some(env), d, [0; 6]) }?;
-        }
-    }
-    // What the module left behind would point into freed memory.
-    let (start, len) = (lf.obj.map.addr(), lf.obj.map.len());
-    k.devfs.forget_range(k, start, len);
-    k.sysctl.forget_range(k, start, len);
-    k.locks.forget_range(k, start, len);
-    k.malloc_forget_range(start, len, &lf.filename);
-    drop(lf);
-    Ok(())
-}
-
-/// `kldunload(2)` / `kldunloadf(2)`.
-pub(crate) fn kldunload(
-    k: &KernelInner,
-    env: &Env<'_>,
-    target: &KldTarget,
-    force: bool,
-) -> Result<(), Error> {
-    if !env.cred.is_root() {
-        return Err(Errno::EPERM.into());
-    }
-    let _kld = k.linker.kld.lock().unwrap_or_else(PoisonError::into_inner);
-    let id = {
-        let l = st(k);
-        match target {
-            KldTarget::Id(id) => l
-                .files
-                .iter()
-                .find(|f| f.id == *id && f.linked)
-                .map(|f| f.id),
-            KldTarget::Name(n) => find_by_name(&l, basename(n)),
-        }
-    };
-    let Some(id) = id else {
-        if *target == KldTarget::Id(KERNEL_FILE_ID) {
-            k.console("kldunload: attempt to unload file that was loaded by the kernel\n");
-            return Err(Errno::EBUSY.into());
-        }
-        return Err(Errno::ENOENT.into());
-    };
-    let userrefs = file_mut(k, id, |f| f.userrefs).unwrap_or(0);
-    if userrefs == 0 {
-        k.console("kldunload: attempt to unload file that was loaded by the kernel\n");
-        return Err(Errno::EBUSY.into());
-    }
-    file_mut(k, id, |f| f.userrefs -= 1);
-    match unload_file(k, env, id, force) {
-        Ok(()) => Ok(()),
-        Err(e) => {
-            file_mut(k, id, |f| f.userrefs += 1);
-            Err(to_error(k, e))
-        }
-    }
-}
-
 /// `kldstat(2)` over every file, the kernel first.
 pub(crate) fn kldstat(k: &KernelInner) -> Vec<KldStat> {
     let l = st(k);
@@ -878,34 +605,6 @@ pub(crate) fn kldstat(k: &KernelInner) -> Vec<KldStat> {
         pathname: f.pathname.clone(),
     }));
     v
-}
-
-/// Unloads every file, newest first (kernel teardown). Returns false if
-/// one refused.
-pub(crate) fn unload_all(k: &KernelInner, env: &Env<'_>) -> bool {
-    let _kld = k.linker.kld.lock().unwrap_or_else(PoisonError::into_inner);
-    loop {
-        let last = st(k)
-            .files
-            .iter()
-            .rev()
-            .find(|f| f.userrefs > 0)
-            .map(|f| f.id);
-        let Some(id) = last else {
-            return true;
-        };
-        file_mut(k, id, |f| {
-            f.userrefs = 0;
-            f.refs = 1;
-        });
-        if unload_file(k, env, id, true).is_err() {
-            k.violation(
-                ViolationKind::Module,
-                format!("file {id} could not be unloaded at kernel teardown"),
-            );
-            return false;
-        }
-    }
 }
 
 /// Sets `kern.module_path`.

@@ -77,7 +77,7 @@ pub(crate) fn apply(
             if pass == Pass::Global && r.kind == c::R_X86_64_IRELATIVE {
                 continue;
             }
-            if let Err(mut e) = one(obj, base, size, r, sym, resolve, call) {
+            if let Err(mut e) = one(base, size, r, sym, resolve, call) {
                 if pass == Pass::Local || pass == Pass::Ifunc {
                     e.errno = Errno::ENOEXEC;
                 } else {
@@ -121,8 +121,9 @@ fn lookup(
     }
 }
 
+/// Applies relocation `r` against `sym` in the section at `base` (of
+/// `size` bytes).
 fn one(
-    obj: &Object,
     base: u64,
     size: u64,
     r: &Reloc,
@@ -204,6 +205,5 @@ fn one(
             ))));
         }
     }
-    let _ = obj;
     Ok(())
 }

@@ -1,0 +1,177 @@
+// SPDX-License-Identifier: BSD-2-Clause
+//! Unloading: `linker_file_unload` and `kern_kldunload` (`kern_linker.c`),
+//! with `module_quiesce` and `module_unload` (`kern_module.c`), and the
+//! teardown of every file.
+
+use super::{
+    Fail, KERNEL_FILE_ID, KldTarget, basename, elf, file, file_mut, find_by_name, mod_event,
+    read_set, release_module, st, sysinit, to_error,
+};
+use crate::errno::{Errno, Error};
+use crate::kernel::{KernelInner, ViolationKind};
+use crate::thread::{self, Env};
+use std::sync::PoisonError;
+
+/// `linker_file_unload`.
+pub(super) fn unload_file(
+    k: &KernelInner,
+    env: &Env<'_>,
+    id: i32,
+    force: bool,
+) -> Result<(), Fail> {
+    let modules = {
+        let mut l = st(k);
+        let Some(f) = file(&mut l, id) else {
+            return Err(Errno::ENOENT.into());
+        };
+        if f.refs > 1 {
+            f.refs -= 1;
+            return Ok(());
+        }
+        f.modules.clone()
+    };
+    for &m in &modules {
+        let mut e = mod_event(k, Some(env), m, sys::MOD_QUIESCE)?;
+        if e == Errno::EOPNOTSUPP.0 || e == Errno::EINVAL.0 {
+            e = 0;
+        }
+        if e != 0 && !force {
+            return Err(Errno(e).into());
+        }
+    }
+    for &m in &modules {
+        let e = mod_event(k, Some(env), m, sys::MOD_UNLOAD)?;
+        if e != 0 {
+            return Err(Errno(e).into());
+        }
+        release_module(k, m);
+    }
+    let linked = {
+        let mut l = st(k);
+        l.found.retain(|p| p.container != id);
+        file(&mut l, id)
+            .map(|f| core::mem::replace(&mut f.linked, false))
+            .unwrap_or(false)
+    };
+    if linked {
+        let oids = file_mut(k, id, |f| core::mem::take(&mut f.sysctls)).unwrap_or_default();
+        for o in oids {
+            k.sysctl.unregister_static(o);
+        }
+        sysinit(k, env, id, true)?;
+    }
+    let lf = {
+        let mut l = st(k);
+        let pos = l.files.iter().position(|f| f.id == id);
+        pos.map(|p| l.files.remove(p))
+    };
+    let Some(lf) = lf else {
+        return Ok(());
+    };
+    for &d in &lf.deps {
+        if d == KERNEL_FILE_ID {
+            let mut l = st(k);
+            l.kernel_refs = l.kernel_refs.saturating_sub(1);
+        } else {
+            unload_file(k, env, d, force)?;
+        }
+    }
+    // Destructors (.fini_array, run by link_elf_unload_file since FreeBSD 14).
+    let dtors: Vec<usize> = lf
+        .obj
+        .sections
+        .iter()
+        .enumerate()
+        .filter(|(_, s)| s.name == ".dtors" || s.kind == elf::c::SHT_FINI_ARRAY)
+        .flat_map(|(i, s)| {
+            let a = lf.obj.section_addr(i);
+            read_set(Some((a, a + s.size)))
+        })
+        .collect();
+    for d in dtors {
+        if d != 0 && d != usize::MAX {
+            // SAFETY: a destructor of the module: `void (*)(void)`.
+            unsafe { thread::call(k, Some(env), d, [0; 6]) }?;
+        }
+    }
+    // What the module left behind would point into freed memory.
+    let (start, len) = (lf.obj.map.addr(), lf.obj.map.len());
+    k.devfs.forget_range(k, start, len);
+    k.sysctl.forget_range(k, start, len);
+    k.locks.forget_range(k, start, len);
+    k.malloc_forget_range(start, len, &lf.filename);
+    drop(lf);
+    Ok(())
+}
+
+/// `kldunload(2)` / `kldunloadf(2)`.
+pub(crate) fn kldunload(
+    k: &KernelInner,
+    env: &Env<'_>,
+    target: &KldTarget,
+    force: bool,
+) -> Result<(), Error> {
+    if !env.cred.is_root() {
+        return Err(Errno::EPERM.into());
+    }
+    let _kld = k.linker.kld.lock().unwrap_or_else(PoisonError::into_inner);
+    let id = {
+        let l = st(k);
+        match target {
+            KldTarget::Id(id) => l
+                .files
+                .iter()
+                .find(|f| f.id == *id && f.linked)
+                .map(|f| f.id),
+            KldTarget::Name(n) => find_by_name(&l, basename(n)),
+        }
+    };
+    let Some(id) = id else {
+        if *target == KldTarget::Id(KERNEL_FILE_ID) {
+            k.console("kldunload: attempt to unload file that was loaded by the kernel\n");
+            return Err(Errno::EBUSY.into());
+        }
+        return Err(Errno::ENOENT.into());
+    };
+    let userrefs = file_mut(k, id, |f| f.userrefs).unwrap_or(0);
+    if userrefs == 0 {
+        k.console("kldunload: attempt to unload file that was loaded by the kernel\n");
+        return Err(Errno::EBUSY.into());
+    }
+    file_mut(k, id, |f| f.userrefs -= 1);
+    match unload_file(k, env, id, force) {
+        Ok(()) => Ok(()),
+        Err(e) => {
+            file_mut(k, id, |f| f.userrefs += 1);
+            Err(to_error(k, e))
+        }
+    }
+}
+
+/// Unloads every file, newest first (kernel teardown). Returns false if
+/// one refused.
+pub(crate) fn unload_all(k: &KernelInner, env: &Env<'_>) -> bool {
+    let _kld = k.linker.kld.lock().unwrap_or_else(PoisonError::into_inner);
+    loop {
+        let last = st(k)
+            .files
+            .iter()
+            .rev()
+            .find(|f| f.userrefs > 0)
+            .map(|f| f.id);
+        let Some(id) = last else {
+            return true;
+        };
+        file_mut(k, id, |f| {
+            f.userrefs = 0;
+            f.refs = 1;
+        });
+        if unload_file(k, env, id, true).is_err() {
+            k.violation(
+                ViolationKind::Module,
+                format!("file {id} could not be unloaded at kernel teardown"),
+            );
+            return false;
+        }
+    }
+}
