@@ -598,6 +598,25 @@ emit(int kind, int level, const char *fmt, va_list ap)
 	return (n);
 }
 
+/*
+ * Formats into buf with vsnprintf(3)'s semantics: truncated and
+ * NUL-terminated when size > 0; returns the length of the whole output.
+ */
+static int
+fixed_vformat(char *buf, size_t size, const char *fmt, va_list ap)
+{
+	struct fixed f;
+	int n;
+
+	f.buf = buf;
+	f.size = size;
+	f.len = 0;
+	n = harness_kvformat(fixed_put, &f, fmt, ap);
+	if (size > 0)
+		buf[f.len < size ? f.len : size - 1] = '\0';
+	return (n);
+}
+
 /* printf(9) */
 int
 harness_kern_printf(const char *fmt, ...)
@@ -652,18 +671,12 @@ harness_kern_log(int level, const char *fmt, ...)
 int
 harness_kern_snprintf(char *buf, size_t size, const char *fmt, ...)
 {
-	struct fixed f;
 	va_list ap;
 	int n;
 
-	f.buf = buf;
-	f.size = size;
-	f.len = 0;
 	va_start(ap, fmt);
-	n = harness_kvformat(fixed_put, &f, fmt, ap);
+	n = fixed_vformat(buf, size, fmt, ap);
 	va_end(ap);
-	if (size > 0)
-		buf[f.len < size ? f.len : size - 1] = '\0';
 	return (n);
 }
 
@@ -698,19 +711,6 @@ harness_kern_stack_chk_fail(void)
  * make_dev(9) family: the name is formatted here into a buffer the size
  * of si_name (SPECNAMELEN + 1), then the rest is done in Rust.
  */
-static int
-devname(char *name, size_t size, const char *fmt, va_list ap)
-{
-	struct fixed f;
-	int n;
-
-	f.buf = name;
-	f.size = size;
-	f.len = 0;
-	n = harness_kvformat(fixed_put, &f, fmt, ap);
-	name[f.len < size ? f.len : size - 1] = '\0';
-	return (n);
-}
 
 int
 harness_kern_make_dev_s(void *args, void **dres, const char *fmt, ...)
@@ -720,7 +720,7 @@ harness_kern_make_dev_s(void *args, void **dres, const char *fmt, ...)
 	int n;
 
 	va_start(ap, fmt);
-	n = devname(name, sizeof(name), fmt, ap);
+	n = fixed_vformat(name, sizeof(name), fmt, ap);
 	va_end(ap);
 	return (harness_rs_make_dev_s(args, dres, name, n));
 }
@@ -735,7 +735,7 @@ harness_kern_make_dev(void *devsw, int unit, uint32_t uid, uint32_t gid,
 	int n;
 
 	va_start(ap, fmt);
-	n = devname(name, sizeof(name), fmt, ap);
+	n = fixed_vformat(name, sizeof(name), fmt, ap);
 	va_end(ap);
 	dev = NULL;
 	(void)harness_rs_make_dev_credv(0, &dev, devsw, unit, NULL, uid, gid,
@@ -752,7 +752,7 @@ harness_kern_make_dev_p(int flags, void **cdev, void *devsw, void *cr,
 	int n;
 
 	va_start(ap, fmt);
-	n = devname(name, sizeof(name), fmt, ap);
+	n = fixed_vformat(name, sizeof(name), fmt, ap);
 	va_end(ap);
 	return (harness_rs_make_dev_credv(flags, cdev, devsw, 0, cr, uid, gid,
 	    mode, name, n));
@@ -762,17 +762,11 @@ harness_kern_make_dev_p(int flags, void **cdev, void *devsw, void *cr,
 int
 harness_test_format(char *buf, size_t size, const char *fmt, ...)
 {
-	struct fixed f;
 	va_list ap;
 	int n;
 
-	f.buf = buf;
-	f.size = size;
-	f.len = 0;
 	va_start(ap, fmt);
-	n = harness_kvformat(fixed_put, &f, fmt, ap);
+	n = fixed_vformat(buf, size, fmt, ap);
 	va_end(ap);
-	if (size > 0)
-		buf[f.len < size ? f.len : size - 1] = '\0';
 	return (n);
 }
