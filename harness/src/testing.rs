@@ -4,6 +4,9 @@
 //! `cargo xtask test` sets `KMOD_BUILD_DIR`; otherwise the workspace's
 //! `build/` folder is used.
 
+use crate::errno::Error;
+use crate::kernel::Kernel;
+use crate::kpi::malloc::FailPolicy;
 use std::path::PathBuf;
 
 /// The folder holding the built `.ko` files.
@@ -33,6 +36,39 @@ pub fn module_path(name: &str) -> PathBuf {
         p.display()
     );
     p
+}
+
+/// Loads module `name` on a fresh kernel once per allocation its load
+/// makes, with exactly that allocation failing (`M_WAITOK` ones too: the
+/// kernel is in strict mode), until a load succeeds.
+///
+/// `failed(kernel, n, error)` checks the kernel after the load whose `n`th
+/// allocation failed; `loaded(kernel, id)` gets the first load that
+/// succeeds, with failures turned off. Returns the number of failed loads.
+///
+/// # Panics
+/// If the load has not succeeded after 100 attempts, or as the callbacks
+/// panic.
+pub fn fail_each_load_allocation(
+    name: &str,
+    mut failed: impl FnMut(&Kernel, u32, Error),
+    loaded: impl FnOnce(&Kernel, i32),
+) -> u32 {
+    let path = module_path(name);
+    for n in 1..100 {
+        let k = Kernel::new();
+        k.set_malloc_strict(true);
+        k.set_malloc_failures(FailPolicy::NthFromNow(u64::from(n)));
+        match k.kldload(&path) {
+            Ok(id) => {
+                k.set_malloc_failures(FailPolicy::Never);
+                loaded(&k, id);
+                return n - 1;
+            }
+            Err(e) => failed(&k, n, e),
+        }
+    }
+    panic!("loading {name} never succeeded");
 }
 
 /// A copy of a built module in a fresh temporary folder, for tests that

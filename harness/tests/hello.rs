@@ -4,8 +4,8 @@
 //!
 //! Each test checks one rule of kern's sysctl, malloc and module layers.
 
-use harness::testing::module_path;
-use harness::{Cred, Errno, FailPolicy, Kernel, SysctlValue};
+use harness::testing::{fail_each_load_allocation, module_path};
+use harness::{Cred, Errno, Kernel, SysctlValue};
 
 fn load(k: &Kernel) -> i32 {
     k.kldload(module_path("hello")).unwrap()
@@ -116,33 +116,24 @@ fn unload_removes_the_nodes_and_frees_everything() {
 fn every_failed_allocation_at_load_fails_cleanly() {
     // Fail the 1st, 2nd, ... allocation of the load in turn (M_WAITOK ones
     // too): each load fails with ENOEXEC and leaves no node and no memory.
-    let mut failed = 0;
-    for n in 1.. {
-        let k = Kernel::new();
-        k.set_malloc_strict(true);
-        k.set_malloc_failures(FailPolicy::NthFromNow(n));
-        match k.kldload(module_path("hello")) {
-            Ok(id) => {
-                k.set_malloc_failures(FailPolicy::Never);
-                k.kldunload(id, false).unwrap();
-                k.check().unwrap();
-                break;
+    let failed = fail_each_load_allocation(
+        "hello",
+        |k, n, e| {
+            assert_eq!(e, Errno::ENOEXEC, "allocation {n}");
+            assert_eq!(
+                k.sysctl_get("hw.hello").unwrap_err(),
+                Errno::ENOENT,
+                "allocation {n}"
+            );
+            if let Some(stats) = k.malloc_stats("hello") {
+                assert_eq!(stats.live_allocs, 0, "allocation {n}: {stats:?}");
             }
-            Err(e) => {
-                failed += 1;
-                assert_eq!(e, Errno::ENOEXEC, "allocation {n}");
-                assert_eq!(
-                    k.sysctl_get("hw.hello").unwrap_err(),
-                    Errno::ENOENT,
-                    "allocation {n}"
-                );
-                if let Some(stats) = k.malloc_stats("hello") {
-                    assert_eq!(stats.live_allocs, 0, "allocation {n}: {stats:?}");
-                }
-                k.check().unwrap();
-            }
-        }
-        assert!(n < 100, "the load never succeeded");
-    }
+            k.check().unwrap();
+        },
+        |k, id| {
+            k.kldunload(id, false).unwrap();
+            k.check().unwrap();
+        },
+    );
     assert!(failed >= 2, "the arc and the sysctl context at least");
 }

@@ -11,7 +11,7 @@
 //! recorded no violation (in particular no lock violation). The kernel is
 //! strict as well, so anything left over fails the test when it is dropped.
 
-use harness::testing::module_path;
+use harness::testing::{fail_each_load_allocation, module_path};
 use harness::{Cred, Errno, Error, FailPolicy, Kernel, O_RDWR, SysResult, ViolationKind};
 use std::thread;
 
@@ -243,27 +243,18 @@ fn unforced_unload_works_once_the_device_is_closed() {
 
 #[test]
 fn every_failed_allocation_at_load_fails_cleanly() {
-    let mut failed = 0;
-    for n in 1.. {
-        let k = Kernel::new();
-        k.set_malloc_strict(true);
-        k.set_malloc_failures(FailPolicy::NthFromNow(n));
-        match k.kldload(module_path("kselftest")) {
-            Ok(id) => {
-                k.set_malloc_failures(FailPolicy::Never);
-                k.kldunload(id, false).unwrap();
-                assert_clean(&k);
-                break;
-            }
-            Err(e) => {
-                failed += 1;
-                assert_eq!(e, Errno::ENOEXEC, "allocation {n}");
-                assert!(!k.devices().iter().any(|d| d.name == "kselftest"));
-                assert_clean(&k);
-            }
-        }
-        assert!(n < 100, "the load never succeeded");
-    }
+    let failed = fail_each_load_allocation(
+        "kselftest",
+        |k, n, e| {
+            assert_eq!(e, Errno::ENOEXEC, "allocation {n}");
+            assert!(!k.devices().iter().any(|d| d.name == "kselftest"));
+            assert_clean(k);
+        },
+        |k, id| {
+            k.kldunload(id, false).unwrap();
+            assert_clean(k);
+        },
+    );
     assert!(
         failed >= 3,
         "the sx lock, the mutex and the device at least"

@@ -6,7 +6,7 @@
 #[path = "rustecho_support/support.rs"]
 mod support;
 
-use harness::testing::module_path;
+use harness::testing::{fail_each_load_allocation, module_path};
 use harness::{Cred, Errno, FailPolicy, Kernel, O_RDONLY, O_RDWR, O_WRONLY, Whence};
 use std::time::{Duration, Instant};
 use support::{
@@ -209,40 +209,31 @@ fn load_may_sleep_for_memory() {
 fn every_failed_load_step_leaves_nothing() {
     // Fail the 1st, 2nd, ... allocation of the load in turn, M_WAITOK ones
     // included (stricter than FreeBSD, where they cannot fail).
-    let mut failed = 0;
-    for n in 1.. {
-        let k = Kernel::new();
-        k.set_malloc_strict(true);
-        k.set_malloc_failures(FailPolicy::NthFromNow(n));
-        match k.kldload(module_path("rustecho")) {
-            Ok(id) => {
-                k.set_malloc_failures(FailPolicy::Never);
-                assert_eq!(message(&k), DEFAULT_MESSAGE);
-                k.kldunload(id, false).unwrap();
-                k.check().unwrap();
-                break;
-            }
-            Err(e) => {
-                failed += 1;
-                assert_eq!(e, Errno::ENOEXEC, "allocation {n}");
-                assert!(k.devices().is_empty(), "allocation {n}");
-                assert_eq!(
-                    k.sysctl_get("hw.rustecho").unwrap_err(),
-                    Errno::ENOENT,
-                    "allocation {n}"
-                );
-                assert_eq!(live_allocs(&k), 0, "allocation {n}");
-                assert!(
-                    !k.dmesg().contains("created"),
-                    "allocation {n}: {}",
-                    k.dmesg()
-                );
-                assert_eq!(k.kldstat().len(), 1, "allocation {n}");
-                k.check().unwrap();
-            }
-        }
-        assert!(n < 100, "the load never succeeded");
-    }
+    let failed = fail_each_load_allocation(
+        "rustecho",
+        |k, n, e| {
+            assert_eq!(e, Errno::ENOEXEC, "allocation {n}");
+            assert!(k.devices().is_empty(), "allocation {n}");
+            assert_eq!(
+                k.sysctl_get("hw.rustecho").unwrap_err(),
+                Errno::ENOENT,
+                "allocation {n}"
+            );
+            assert_eq!(live_allocs(k), 0, "allocation {n}");
+            assert!(
+                !k.dmesg().contains("created"),
+                "allocation {n}: {}",
+                k.dmesg()
+            );
+            assert_eq!(k.kldstat().len(), 1, "allocation {n}");
+            k.check().unwrap();
+        },
+        |k, id| {
+            assert_eq!(message(k), DEFAULT_MESSAGE);
+            k.kldunload(id, false).unwrap();
+            k.check().unwrap();
+        },
+    );
     // stats, message bytes, message, empty message, mutex, sx, sysctl
     // context and tunable record, device state, the device node.
     assert!(failed >= 8, "only {failed} allocations at load");
