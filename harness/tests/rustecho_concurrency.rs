@@ -6,8 +6,7 @@
 //! held (uiomove or M_WAITOK under the message mutex) or a leak fails the
 //! test when it is dropped, and `check()` reports it earlier.
 
-#[path = "rustecho_support/support.rs"]
-mod support;
+use echo_testkit as support;
 
 use harness::{O_RDONLY, O_RDWR, O_WRONLY, Whence};
 use std::sync::Arc;

@@ -3,8 +3,7 @@
 //! reliability suite (`reliability/`, issue 9), each reduced to its
 //! minimal case.
 
-#[path = "rustecho_support/support.rs"]
-mod support;
+use echo_testkit as support;
 
 use harness::freebsd::FIONREAD;
 use harness::{Errno, FailPolicy, O_RDWR, Whence};

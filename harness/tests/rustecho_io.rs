@@ -2,8 +2,7 @@
 //! rustecho(4) on the built `rustecho.ko`: the device node, `write(2)` and
 //! `read(2)` (issue 7, "Behaviour", first three items).
 
-#[path = "rustecho_support/support.rs"]
-mod support;
+use echo_testkit as support;
 
 use harness::sim::Shell;
 use harness::testing::module_path;

@@ -7,8 +7,7 @@
 //! reaches the module through one also checks that the header and the
 //! module agree.
 
-#[path = "rustecho_support/support.rs"]
-mod support;
+use echo_testkit as support;
 
 use harness::freebsd::{FIOASYNC, FIOGETOWN, FIONBIO, FIONREAD};
 use harness::ioccom::{io, ior, iow};

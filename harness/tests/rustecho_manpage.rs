@@ -4,8 +4,7 @@
 //! the built module creates, every command of the header, every errno the
 //! other rustecho tests check).
 
-#[path = "rustecho_support/support.rs"]
-mod support;
+use echo_testkit as support;
 
 use std::process::Command;
 

@@ -3,8 +3,7 @@
 //! `hw.rustecho` sysctls, allocation flags and the memory bound (issue 7,
 //! "Behaviour", items five to nine).
 
-#[path = "rustecho_support/support.rs"]
-mod support;
+use echo_testkit as support;
 
 use harness::testing::{fail_each_load_allocation, module_path};
 use harness::{Cred, Errno, FailPolicy, Kernel, O_RDONLY, O_RDWR, O_WRONLY, Whence};

@@ -6,8 +6,7 @@
 //! aborted the test process with "attempt to add with overflow" inside
 //! the emulated `uiomove`).
 
-#[path = "rustecho_support/support.rs"]
-mod support;
+use echo_testkit as support;
 
 use harness::{Errno, O_RDWR, Whence};
 use support::{DEV, loaded, message};

@@ -19,8 +19,8 @@
 
 use crate::Params;
 use crate::device::{Dev, State, pattern};
-use crate::support::{self, DEFAULT_MAXLEN};
 use crate::tally::Tally;
+use echo_testkit::DEFAULT_MAXLEN;
 use harness::freebsd::{FIOASYNC, FIONBIO, FIONREAD};
 use harness::{Errno, FailPolicy, O_RDONLY, O_RDWR, SysResult};
 
@@ -209,9 +209,9 @@ fn prepare(t: &Tally, setup: Setup) -> Prepared<'_> {
     let k = &dev.k;
     let fd = match setup {
         Setup::Nothing => None,
-        Setup::Open => Some(k.open(support::DEV, O_RDWR).unwrap()),
+        Setup::Open => Some(k.open(echo_testkit::DEV, O_RDWR).unwrap()),
         Setup::SmallSpare | Setup::BigSpare => {
-            let fd = k.open(support::DEV, O_RDWR).unwrap();
+            let fd = k.open(echo_testkit::DEV, O_RDWR).unwrap();
             let n = if setup == Setup::SmallSpare {
                 2
             } else {
@@ -223,8 +223,8 @@ fn prepare(t: &Tally, setup: Setup) -> Prepared<'_> {
             Some(fd)
         }
         Setup::ReadOnce => {
-            let fd = k.open(support::DEV, O_RDONLY).unwrap();
-            support::cat(k, fd, 4096);
+            let fd = k.open(echo_testkit::DEV, O_RDONLY).unwrap();
+            echo_testkit::cat(k, fd, 4096);
             Some(fd)
         }
     };
@@ -263,16 +263,22 @@ fn act(p: &Prepared<'_>, action: Action) -> SysResult<Option<i32>> {
         }
         Action::Ioctl(cmd, arg) => d.ioctl(fd, cmd, &mut arg.to_le_bytes()).map(|()| None),
         Action::Getinfo => d
-            .ioctl(fd, support::header().getinfo, &mut [0u8; 24])
+            .ioctl(
+                fd,
+                echo_testkit::header().getinfo,
+                &mut [0u8; echo_testkit::INFO_SIZE],
+            )
             .map(|()| None),
-        Action::Clear => d.ioctl_raw(fd, support::header().clear, 0).map(|()| None),
+        Action::Clear => d
+            .ioctl_raw(fd, echo_testkit::header().clear, 0)
+            .map(|()| None),
         Action::Maxlen => d.sysctl_set("maxlen", "1000").map(|()| None),
     }
 }
 
 /// After a successful action: what the message must be now (writes).
 fn check_success(p: &Prepared<'_>, action: Action, name: &str) {
-    let msg = support::message(&p.dev.k);
+    let msg = echo_testkit::message(&p.dev.k);
     match action {
         Action::Write(n) | Action::Writev(n) => {
             assert!(msg == payload(n), "{name}: the message is not the write's");

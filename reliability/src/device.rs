@@ -4,8 +4,8 @@
 //! can observe (message, `RUSTECHO_GETINFO`, the `hw.rustecho` counters)
 //! plus the module's live allocations.
 
-use crate::support::{self, DEV, MALLOC_TYPE};
 use crate::tally::Tally;
+use echo_testkit::{DEV, MALLOC_TYPE};
 use harness::testing::module_path;
 use harness::{Kernel, O_RDONLY, SysResult, Whence};
 
@@ -29,7 +29,7 @@ impl Counters {
     /// Reads every counter with `sysctl(3)`.
     #[must_use]
     pub fn read(k: &Kernel) -> Self {
-        Self(COUNTERS.map(|n| support::sysctl(k, n)))
+        Self(COUNTERS.map(|n| echo_testkit::sysctl(k, n)))
     }
 
     fn index(name: &str) -> usize {
@@ -88,7 +88,7 @@ impl<'t> Dev<'t> {
     #[must_use]
     pub fn loaded(t: &'t Tally) -> (Self, i32) {
         let k = Kernel::new();
-        let r = k.kldload(module_path("rustecho"));
+        let r = k.kldload(module_path(echo_testkit::MODULE));
         t.op(&r);
         let id = r.unwrap_or_else(|e| panic!("kldload rustecho.ko: {e:?}\n{}", k.dmesg()));
         (Self { k, t }, id)
@@ -191,7 +191,7 @@ impl<'t> Dev<'t> {
 /// Live allocations of the module's malloc type (0 once it is gone).
 #[must_use]
 pub fn live_allocs(k: &Kernel) -> u64 {
-    support::live_allocs(k)
+    echo_testkit::live_allocs(k)
 }
 
 /// Live bytes of the module's malloc type (0 once it is gone).
@@ -235,8 +235,8 @@ impl State {
         let fd = k
             .open(DEV, O_RDONLY)
             .unwrap_or_else(|e| panic!("snapshot: open: {e:?}"));
-        let info = support::info(k, fd);
-        let message = support::cat(k, fd, 1 << 16);
+        let info = echo_testkit::info(k, fd);
+        let message = echo_testkit::cat(k, fd, 1 << 16);
         k.close(fd).unwrap();
         Self {
             message,

@@ -16,8 +16,8 @@
 
 use crate::Params;
 use crate::device::{Dev, has_poison, pattern};
-use crate::support::DEV;
 use crate::tally::Tally;
+use echo_testkit::DEV;
 use harness::{Errno, FailPolicy, O_RDONLY, O_RDWR};
 
 /// The scenario.
@@ -70,7 +70,7 @@ pub fn run(params: &Params, t: &Tally) {
     d.write(w, &long_a).unwrap();
     let mid = k.open(DEV, O_RDONLY).unwrap();
     d.pread(mid, &mut [0u8; 1], 0).unwrap();
-    d.ioctl_raw(w, crate::support::header().clear, 0).unwrap();
+    d.ioctl_raw(w, echo_testkit::header().clear, 0).unwrap();
     check(&d, w, b"", "a cleared message");
     // Each file reads its own snapshot (pread at offsets other than 0
     // keeps it; offset 0 would take the newest message).

@@ -11,8 +11,8 @@
 
 use crate::Params;
 use crate::device::{Counters, Dev, live_allocs, pattern};
-use crate::support::{self, DEFAULT_MAXLEN};
 use crate::tally::Tally;
+use echo_testkit::DEFAULT_MAXLEN;
 use harness::{Errno, Kernel, O_RDONLY, O_RDWR, SysResult, Whence};
 
 const MAXLEN: usize = DEFAULT_MAXLEN as usize;
@@ -94,9 +94,9 @@ impl Sweep<'_, '_> {
                 self.what, self.live
             );
         }
-        let fd = k.open(support::DEV, O_RDONLY).unwrap();
-        let info = support::info(k, fd);
-        let msg = support::cat(k, fd, MAXLEN);
+        let fd = k.open(echo_testkit::DEV, O_RDONLY).unwrap();
+        let info = echo_testkit::info(k, fd);
+        let msg = echo_testkit::cat(k, fd, MAXLEN);
         k.close(fd).unwrap();
         assert_eq!(info.generation, self.generation, "{} at {at}", self.what);
         assert!(
@@ -116,16 +116,16 @@ pub fn run(params: &Params, t: &Tally) {
     let k = &d.k;
     let old = pattern(1, MAXLEN);
     let new = pattern(2, MAXLEN);
-    let w = k.open(support::DEV, O_RDWR).unwrap();
+    let w = k.open(echo_testkit::DEV, O_RDWR).unwrap();
     // Two writes of maxlen: the old message is current and the spare
     // holds maxlen bytes, so the faulting writes need no memory.
     for m in [&new, &old] {
         assert_eq!(d.write(w, m).unwrap(), MAXLEN);
     }
-    let r = k.open(support::DEV, O_RDONLY).unwrap();
+    let r = k.open(echo_testkit::DEV, O_RDONLY).unwrap();
     let mut sweep = Sweep {
         d: &d,
-        generation: support::info(k, w).generation,
+        generation: echo_testkit::info(k, w).generation,
         old,
         live: live_allocs(k),
         what: "write",
@@ -169,7 +169,7 @@ pub fn run(params: &Params, t: &Tally) {
     }
     // The next write works, in the same memory.
     assert_eq!(d.write(w, &new).unwrap(), MAXLEN);
-    assert!(support::message(k) == new);
+    assert!(echo_testkit::message(k) == new);
     assert_eq!(live_allocs(k), sweep.live);
     k.close(w).unwrap();
     k.close(r).unwrap();

@@ -7,8 +7,9 @@
 //! the same steps, drawn from the same strategy with a fixed seed, with
 //! every Nth allocation failing for the whole run.
 
-use crate::model::{Access, Fault, Ioctl, MAXLEN_MAX, Op, Runner, Step};
+use crate::model::{Access, Fault, Ioctl, Op, Runner, Step};
 use crate::tally::{Figures, Tally};
+use echo_testkit::{DEFAULT_MAXLEN, MAXLEN_MAX};
 use proptest::prelude::*;
 use proptest::strategy::ValueTree;
 use proptest::test_runner::{Config, RngAlgorithm, TestCaseError, TestError, TestRng, TestRunner};
@@ -59,7 +60,7 @@ fn maxlen() -> impl Strategy<Value = u64> {
         1 => Just(MAXLEN_MAX),
         1 => Just(MAXLEN_MAX + 1),
         1 => Just(u64::MAX),
-        1 => Just(65536u64),
+        1 => Just(DEFAULT_MAXLEN),
     ]
 }
 

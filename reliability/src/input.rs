@@ -14,8 +14,8 @@
 
 use crate::Params;
 use crate::device::{Dev, State, pattern};
-use crate::support::{self, DEFAULT_MAXLEN, DEV};
 use crate::tally::Tally;
+use echo_testkit::{DEFAULT_MAXLEN, DEV};
 use harness::freebsd::{
     FIOASYNC, FIONBIO, FIONREAD, IOC_IN, IOC_OUT, IOC_VOID, IOCPARM_MASK, IOCPARM_MAX, O_ACCMODE,
     O_APPEND, O_CREAT, O_DIRECT, O_FSYNC, O_NOFOLLOW, O_TRUNC, UIO_MAXIOV,
@@ -209,7 +209,7 @@ pub fn run(_params: &Params, t: &Tally) {
     );
 
     // Ioctls: unknown, malformed, refused.
-    let h = support::header();
+    let h = echo_testkit::header();
     let enotty: [(&str, u64); 13] = [
         ("_IO('E', 3)", io(b'E', 3)),
         ("GETINFO without size (_IO('E', 2))", io(b'E', 2)),
@@ -259,7 +259,7 @@ pub fn run(_params: &Params, t: &Tally) {
         ok(d.ioctl_raw(rw, u64::from(FIONBIO), 0))
     });
     c.same("ioctl GETINFO on O_WRONLY", None, &[], |d| {
-        ok(d.ioctl(wo, h.getinfo, &mut [0u8; 24]))
+        ok(d.ioctl(wo, h.getinfo, &mut [0u8; echo_testkit::INFO_SIZE]))
     });
 
     // sysctl hw.rustecho.maxlen.

@@ -1,6 +1,8 @@
 // SPDX-License-Identifier: BSD-2-Clause
 //! Proof that `rustecho.ko` survives faults: what `make test` and
-//! `make soak` run on the real `build/rustecho.ko`, in the harness (issue 9).
+//! `make soak` run on the real `build/rustecho.ko`, in the harness, so
+//! that a module kept loaded for months is shown to survive memory
+//! running out, bad pointers, bad input, many threads and unloads.
 //!
 //! Each scenario drives the module through the test kernel
 //! ([`harness::Kernel`]), injects faults with the harness's knobs (failed
@@ -26,16 +28,13 @@
 //! | no panic reachable from I/O (`kolink::panic_paths`) | [`panics`] |
 //! | no read returns bytes that were not written | [`disclosure`] |
 //!
-//! The device's state is read through the helpers the harness's own
-//! `rustecho_*` tests use (`harness/tests/rustecho_support/support.rs`,
-//! included here as [`support`]); [`device`] adds counted operations and
-//! state snapshots on top.
+//! What the suite knows about the module (its defaults, limits, device and
+//! ioctl commands) and the helpers that read the device's state come from
+//! [`echo_testkit`], the crate the harness's own `rustecho_*` tests use;
+//! [`device`] adds counted operations and state snapshots on top.
 //!
 //! A panic in this crate is a failed check: the runner catches it per
 //! scenario and the run fails.
-
-#[path = "../../harness/tests/rustecho_support/support.rs"]
-pub mod support;
 
 pub mod alloc;
 pub mod device;

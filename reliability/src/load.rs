@@ -20,8 +20,8 @@
 //! and rustecho loads and works.
 
 use crate::Params;
-use crate::support::{self, DEFAULT_MESSAGE};
 use crate::tally::Tally;
+use echo_testkit::DEFAULT_MESSAGE;
 use harness::testing::module_path;
 use harness::{Errno, FailPolicy, Kernel};
 
@@ -60,10 +60,10 @@ impl World {
             kernel_allocs: k
                 .malloc_types()
                 .into_iter()
-                .filter(|t| t.name != support::MALLOC_TYPE)
+                .filter(|t| t.name != echo_testkit::MALLOC_TYPE)
                 .map(|t| (t.name, t.live_allocs))
                 .collect(),
-            rustecho_type: k.malloc_stats(support::MALLOC_TYPE).is_some(),
+            rustecho_type: k.malloc_stats(echo_testkit::MALLOC_TYPE).is_some(),
         }
     }
 }
@@ -78,7 +78,7 @@ fn sorted(mut v: Vec<String>) -> Vec<String> {
 fn load_fails(k: &Kernel, t: &Tally, errno: Errno, what: &str) {
     let before = World::capture(k);
     k.clear_dmesg();
-    let r = k.kldload(module_path("rustecho"));
+    let r = k.kldload(module_path(echo_testkit::MODULE));
     check_failed(k, t, &before, &r, errno, what);
 }
 
@@ -109,7 +109,7 @@ fn check_failed(
         errno.0
     );
     assert!(
-        !dmesg.contains("/dev/rustmodule created"),
+        !dmesg.contains(&format!("{} created", echo_testkit::DEV)),
         "{what}: {dmesg}"
     );
     let after = World::capture(k);
@@ -156,9 +156,9 @@ fn squatted(t: &Tally, take: &[(&str, &str)], errno: Errno, what: &str) {
         "{what}"
     );
     // rustecho loads once the names are free.
-    let id = k.kldload(module_path("rustecho")).unwrap();
+    let id = k.kldload(module_path(echo_testkit::MODULE)).unwrap();
     t.ops_ok(3);
-    assert_eq!(support::message(&k), DEFAULT_MESSAGE, "{what}");
+    assert_eq!(echo_testkit::message(&k), DEFAULT_MESSAGE, "{what}");
     k.kldunload(id, false).unwrap();
     let v = t.absorb_kernel(&k);
     assert!(v.is_empty(), "{what}: {v:?}");
@@ -171,7 +171,7 @@ fn squatted(t: &Tally, take: &[(&str, &str)], errno: Errno, what: &str) {
 pub fn run(_params: &Params, t: &Tally) {
     squatted(
         t,
-        &[("dev", "rustmodule")],
+        &[("dev", echo_testkit::DEV_NAME)],
         Errno::EEXIST,
         "device name taken",
     );
@@ -197,11 +197,11 @@ pub fn run(_params: &Params, t: &Tally) {
         k.set_malloc_strict(true);
         let before = World::capture(&k);
         k.set_malloc_failures(FailPolicy::NthFromNow(n));
-        let r = k.kldload(module_path("rustecho"));
+        let r = k.kldload(module_path(echo_testkit::MODULE));
         k.set_malloc_failures(FailPolicy::Never);
         if let Ok(id) = r {
             t.ops_ok(1);
-            assert_eq!(support::message(&k), DEFAULT_MESSAGE);
+            assert_eq!(echo_testkit::message(&k), DEFAULT_MESSAGE);
             k.kldunload(id, false).unwrap();
             let v = t.absorb_kernel(&k);
             assert!(v.is_empty(), "{v:?}");

@@ -32,13 +32,9 @@ mod runner;
 pub use runner::{Runner, abandon};
 
 use crate::device::Counters;
-use crate::support;
 use harness::{O_NONBLOCK, O_RDONLY, O_RDWR, O_WRONLY};
 use std::fmt;
 use std::sync::Arc;
-
-/// `hw.rustecho.maxlen`'s largest value.
-pub const MAXLEN_MAX: u64 = 16 * 1024 * 1024;
 
 /// How a file is opened.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -232,9 +228,9 @@ impl Model {
     #[must_use]
     pub fn new() -> Self {
         Self {
-            message: Arc::new(support::DEFAULT_MESSAGE.to_vec()),
+            message: Arc::new(echo_testkit::DEFAULT_MESSAGE.to_vec()),
             generation: 0,
-            maxlen: support::DEFAULT_MAXLEN,
+            maxlen: echo_testkit::DEFAULT_MAXLEN,
             counters: Counters::default(),
             files: Vec::new(),
         }

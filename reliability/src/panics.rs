@@ -21,7 +21,7 @@ use kolink::reach::{EntryClass, ReachOptions, ReachReport, panic_paths};
 /// If the file cannot be read or analysed.
 #[must_use]
 pub fn report() -> ReachReport {
-    let path = module_path("rustecho");
+    let path = module_path(echo_testkit::MODULE);
     let data = std::fs::read(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
     panic_paths(&data, &ReachOptions::default())
         .unwrap_or_else(|e| panic!("{}: {e}", path.display()))

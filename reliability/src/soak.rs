@@ -14,8 +14,8 @@
 
 use crate::Params;
 use crate::device::pattern;
-use crate::support::{self, DEV};
 use crate::tally::Tally;
+use echo_testkit::DEV;
 use harness::testing::module_path;
 use harness::{Config, Kernel, O_RDWR};
 use std::time::Instant;
@@ -92,7 +92,7 @@ pub fn run(params: &Params, t: &Tally) {
         msgbuf_size: MSGBUF,
         ..Config::default()
     });
-    let ko = module_path("rustecho");
+    let ko = module_path(echo_testkit::MODULE);
     let base = kept(&k);
     let (mut xs, mut rss_samples) = (Vec::new(), Vec::new());
     let mut buf = vec![0u8; 4096];
@@ -108,7 +108,7 @@ pub fn run(params: &Params, t: &Tally) {
         let n = k.pread(fd, &mut buf, 0).unwrap();
         assert!(buf[..n] == msg, "cycle {i}: read back something else");
         if i % 16 == 0 {
-            assert_eq!(support::info(&k, fd).generation, 1, "cycle {i}");
+            assert_eq!(echo_testkit::info(&k, fd).generation, 1, "cycle {i}");
         }
         k.close(fd).unwrap();
         k.kldunload(id, false)

@@ -27,8 +27,8 @@
 
 use crate::Params;
 use crate::device::{Counters, has_poison, live_allocs, pattern};
-use crate::support::{self, DEFAULT_MESSAGE, DEV, DEV_NAME};
 use crate::tally::Tally;
+use echo_testkit::{DEFAULT_MESSAGE, DEV, DEV_NAME};
 use harness::freebsd::FIONREAD;
 use harness::testing::module_path;
 use harness::{Errno, FailPolicy, Kernel, O_RDONLY, O_RDWR, O_WRONLY, Whence};
@@ -214,8 +214,8 @@ fn next(seed: &mut u64) -> u64 {
 #[allow(clippy::too_many_lines, reason = "one random walk over the operations")]
 fn worker(s: &Shared, t: &Tally, me: u8, ops: usize, seed: u64) -> Seen {
     let k = &s.k;
-    let clear = support::header().clear;
-    let getinfo = support::header().getinfo;
+    let clear = echo_testkit::header().clear;
+    let getinfo = echo_testkit::header().getinfo;
     let mut seed = seed | 1;
     let mut seen = Seen::default();
     let mut fds: Vec<(i32, bool, bool)> = Vec::new();
@@ -359,7 +359,7 @@ fn worker(s: &Shared, t: &Tally, me: u8, ops: usize, seed: u64) -> Seen {
             }
             8 => {
                 set(String::from("getinfo"));
-                let mut info = [0u8; 24];
+                let mut info = [0u8; echo_testkit::INFO_SIZE];
                 let res = k.ioctl(fd, getinfo, &mut info);
                 t.op(&res);
                 res.unwrap_or_else(|e| panic!("thread {me}: GETINFO: {e:?}"));
@@ -408,7 +408,7 @@ fn worker(s: &Shared, t: &Tally, me: u8, ops: usize, seed: u64) -> Seen {
 fn stress(params: &Params, t: &Tally, rate: bool) -> Seen {
     let threads = params.stress_threads;
     let k = Kernel::new();
-    let id = k.kldload(module_path("rustecho")).unwrap();
+    let id = k.kldload(module_path(echo_testkit::MODULE)).unwrap();
     k.sysctl_set("hw.rustecho.maxlen", &MAXLEN.to_string())
         .unwrap();
     t.ops_ok(2);
@@ -483,7 +483,7 @@ fn stress(params: &Params, t: &Tally, rate: bool) -> Seen {
     ]);
     assert_eq!(c, want, "counters do not add up: {}", c.diff(&want));
     let fd = k.open(DEV, O_RDONLY).unwrap();
-    let info = support::info(&k, fd);
+    let info = echo_testkit::info(&k, fd);
     k.close(fd).unwrap();
     assert_eq!(
         info.generation,

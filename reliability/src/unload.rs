@@ -16,8 +16,8 @@
 //! `harness/tests/rustecho_module.rs`.
 
 use crate::Params;
-use crate::support::{DEV, DEV_NAME};
 use crate::tally::Tally;
+use echo_testkit::{DEV, DEV_NAME};
 use harness::testing::module_path;
 use harness::{Errno, Kernel, O_RDWR};
 use std::time::{Duration, Instant};
@@ -33,7 +33,7 @@ fn fill(t: usize) -> u8 {
 /// One round; returns (vetoes, calls that completed while the unload ran).
 fn round(t: &Tally, round: usize) -> (u64, u64) {
     let k = Kernel::new();
-    let id = k.kldload(module_path("rustecho")).unwrap();
+    let id = k.kldload(module_path(echo_testkit::MODULE)).unwrap();
     k.sysctl_set("hw.rustecho.maxlen", &SIZE.to_string())
         .unwrap();
     t.ops_ok(2);
@@ -57,7 +57,7 @@ fn round(t: &Tally, round: usize) -> (u64, u64) {
                                 // writer's bytes only.
                                 let m = &buf[..n];
                                 assert!(
-                                    n == crate::support::DEFAULT_MESSAGE.len()
+                                    n == echo_testkit::DEFAULT_MESSAGE.len()
                                         || (n == SIZE && m.iter().all(|&b| b == m[0])),
                                     "round {round}: a torn read of {n} bytes"
                                 );
@@ -105,7 +105,7 @@ fn round(t: &Tally, round: usize) -> (u64, u64) {
         (calls, inside)
     });
     assert!(
-        k.malloc_stats(crate::support::MALLOC_TYPE).is_none(),
+        k.malloc_stats(echo_testkit::MALLOC_TYPE).is_none(),
         "round {round}: malloc_uninit did not run"
     );
     let v = t.absorb_kernel(&k);

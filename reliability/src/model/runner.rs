@@ -2,10 +2,10 @@
 //! The [`Runner`]: the same steps applied to the module and to the
 //! [`Model`], each result compared.
 
-use super::{Access, Fault, File, Ioctl, MAXLEN_MAX, Model, Op, Step};
+use super::{Access, Fault, File, Ioctl, Model, Op, Step};
 use crate::device::{Counters, has_poison};
-use crate::support::{self, DEV};
 use crate::tally::Tally;
+use echo_testkit::{DEV, INFO_SIZE, MAXLEN_MAX, MODULE};
 use harness::freebsd::{FIOASYNC, FIONBIO, FIONREAD};
 use harness::testing::module_path;
 use harness::{Errno, FailPolicy, Kernel, SysResult, Whence};
@@ -56,7 +56,7 @@ impl<'t> Runner<'t> {
     pub fn new(t: &'t Tally) -> Result<Self, String> {
         let k = Kernel::new();
         let id = k
-            .kldload(module_path("rustecho"))
+            .kldload(module_path(MODULE))
             .map_err(|e| format!("kldload: {e:?}"))?;
         t.ops_ok(1);
         Ok(Self {
@@ -358,11 +358,11 @@ impl<'t> Runner<'t> {
     }
 
     fn ioctl(&mut self, i: usize, cmd: Ioctl, fault: Fault) -> Result<(), String> {
-        let h = support::header();
+        let h = echo_testkit::header();
         let fd = self.model.files[i].fd;
         let (code, mut arg): (u64, Vec<u8>) = match cmd {
             Ioctl::Fionread => (u64::from(FIONREAD), vec![0xff; 4]),
-            Ioctl::GetInfo => (h.getinfo, vec![0xff; 24]),
+            Ioctl::GetInfo => (h.getinfo, vec![0xff; INFO_SIZE]),
             Ioctl::Clear => (h.clear, Vec::new()),
             Ioctl::Fionbio(v) => (u64::from(FIONBIO), v.to_le_bytes().to_vec()),
             Ioctl::Fioasync(v) => (u64::from(FIOASYNC), v.to_le_bytes().to_vec()),
@@ -452,7 +452,7 @@ impl<'t> Runner<'t> {
             self.expect(&r, None)?;
         }
         self.check_counters()?;
-        let msg = support::message(&self.k);
+        let msg = echo_testkit::message(&self.k);
         if msg != *self.model.message {
             return Err(format!(
                 "final message: {} bytes, the model says {}",
