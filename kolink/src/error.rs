@@ -11,7 +11,7 @@ use std::fmt;
 use std::io;
 use std::path::PathBuf;
 
-use crate::check::Failure;
+use crate::failure::Failure;
 
 /// Why a `kolink` operation failed.
 #[derive(Debug)]

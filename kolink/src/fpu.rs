@@ -23,35 +23,7 @@ use object::elf;
 
 use crate::elf::Object;
 use crate::error::Result;
-
-/// Something the scan found in an executable section.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Finding {
-    /// An instruction that uses FPU/SIMD state.
-    Instruction {
-        /// Section name.
-        section: String,
-        /// Offset of the instruction in the section.
-        offset: u64,
-        /// Enclosing symbol and offset into it, e.g. `foo+0x12`, if known.
-        location: Option<String>,
-        /// The instruction in AT&T syntax.
-        text: String,
-        /// Why it is reported, e.g. `uses %xmm0`.
-        reason: String,
-    },
-    /// Bytes that do not decode as an x86-64 instruction.
-    Undecodable {
-        /// Section name.
-        section: String,
-        /// Offset of the first bad byte.
-        offset: u64,
-        /// Number of consecutive bytes that failed to decode.
-        len: usize,
-        /// Enclosing symbol and offset into it, if known.
-        location: Option<String>,
-    },
-}
+use crate::failure::Finding;
 
 /// Scans every executable section of `obj`.
 pub(crate) fn scan(obj: &Object<'_>) -> Result<Vec<Finding>> {

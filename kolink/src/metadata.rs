@@ -37,6 +37,7 @@ use object::elf;
 
 use crate::elf::{Object, Reloc};
 use crate::error::{Error, Result};
+use crate::linker_set::MODMETADATA_SECTION;
 
 /// `md_type` of a dependency on another module.
 pub const MDT_DEPEND: i32 = 1;
@@ -48,8 +49,6 @@ pub const MDT_VERSION: i32 = 3;
 pub const MDT_PNP_INFO: i32 = 4;
 /// The only `md_version` the kernel understands.
 pub const MDT_STRUCT_VERSION: i32 = 1;
-/// The section holding the metadata linker set.
-pub const MODMETADATA_SECTION: &str = "set_modmetadata_set";
 
 /// A module declared by the file (`DECLARE_MODULE`).
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -10,12 +10,8 @@
 
 use crate::elf::Object;
 use crate::error::Result;
+use crate::linker_set::{START_SET_PREFIX, STOP_SET_PREFIX};
 use object::elf;
-
-/// Prefix of the symbol bound to the start of a module's linker set.
-pub const START_SET_PREFIX: &str = "__start_set_";
-/// Prefix of the symbol bound to the end of a module's linker set.
-pub const STOP_SET_PREFIX: &str = "__stop_set_";
 
 /// An undefined symbol of a module.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
