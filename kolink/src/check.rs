@@ -5,10 +5,12 @@
 //! reject or mis-run the module:
 //!
 //! * Relocation types: `elf_reloc_internal` (`sys/amd64/amd64/elf_machdep.c`)
-//!   fails the load on any type outside [`reloc::ACCEPTED`] — or, for
-//!   relocations against local symbols, leaves the field unpatched
-//!   (`link_elf_reloc_local`, `sys/kern/link_elf_obj.c`). Only tables whose
-//!   target section is `SHF_ALLOC` are applied, so only those are checked.
+//!   fails on any type outside [`reloc::ACCEPTED`], and the load fails:
+//!   with `ENOENT` for a relocation against a global symbol
+//!   (`relocate_file`), with `ENOEXEC` for one against a local symbol
+//!   (`link_elf_reloc_local`, `sys/kern/link_elf_obj.c`, FreeBSD 14 and
+//!   later). Only tables whose target section is `SHF_ALLOC` are applied,
+//!   so only those are checked.
 //! * Relocated sections the kernel does not load: `link_elf_load_file` loads
 //!   only `SHT_PROGBITS`, `SHT_NOBITS` and `SHT_X86_64_UNWIND` sections but
 //!   applies every table whose target is `SHF_ALLOC`; a table for, say, an

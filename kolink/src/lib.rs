@@ -24,8 +24,11 @@
 //!   machinery ([`reach`]); the result is conservative.
 //!
 //! The metadata parser ([`metadata::parse_metadata`]) and the undefined
-//! symbol list ([`symbols::undefined_symbols`]) are public so that other
-//! tools (the test-kernel harness) can reuse them.
+//! symbol list ([`symbols::undefined_symbols`]) are public for tools that
+//! want the details. The test kernel (`harness/`) does not use this crate:
+//! it reads a module's metadata and symbols from the relocated image, as
+//! FreeBSD's kernel linker does (`harness/src/loader/linker.rs`), so it
+//! checks what `kolink` produced independently of `kolink`'s own reading.
 //!
 //! # Examples
 //!

@@ -6,9 +6,13 @@
 //! (`sys/amd64/amd64/elf_machdep.c`). It handles `R_X86_64_NONE`, `64`,
 //! `PC32`, `PLT32` (treated as `PC32`), `32S`, `GLOB_DAT`, `JUMP_SLOT`,
 //! `RELATIVE` and `IRELATIVE`; anything else prints "kldload: unexpected
-//! relocation type N" and fails. For relocations against local symbols the
-//! failure is worse: `link_elf_reloc_local` (`sys/kern/link_elf_obj.c`)
-//! ignores the return value, so the module loads with the field unpatched.
+//! relocation type N" and fails. Relocations against local symbols are
+//! applied first, by `link_elf_reloc_local` (`sys/kern/link_elf_obj.c`);
+//! since FreeBSD 14 a failure there fails the load with `ENOEXEC`. (Older
+//! releases ignored `elf_reloc_local`'s result and loaded the module with
+//! the field unpatched.) Either way a module with such a relocation is
+//! broken, so `kolink check` rejects every type outside [`ACCEPTED`],
+//! whatever the symbol's binding.
 //!
 //! The GOT-relative types come from the x86-64 psABI (§4.4, "Relocation
 //! Types"); which of them `kolink fix` can rewrite is decided by

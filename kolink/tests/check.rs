@@ -150,6 +150,9 @@ fn module(f: Faults) -> Vec<u8> {
         let _ = (start, stop);
     }
     if f.bad_reloc {
+        // One against a global symbol (relocate_file fails the load with
+        // ENOENT), one against a local one, the section symbol
+        // (link_elf_reloc_local fails it with ENOEXEC): both reported.
         let sym = undefined(&mut obj, "memset", false);
         reloc(&mut obj, text, 5, sym, R_X86_64_GOTPCREL, -4);
         let data_sym = obj.section_symbol(data);
