@@ -1,8 +1,8 @@
 // SPDX-License-Identifier: BSD-2-Clause
 //! cecho.ko (bench/c-echo), the C baseline of the benchmarks: the README
-//! walkthrough and the semantics of rustecho(4) (issue 7), run on both
-//! modules with the same checks, so that the benchmark compares equivalent
-//! devices.
+//! walkthrough and the semantics the manual page gives rustecho(4)
+//! (`echo/rustecho.4`), run on both modules with the same checks, so that
+//! the benchmark compares equivalent devices.
 
 use harness::ioccom::{io, ior};
 use harness::testing::module_path;

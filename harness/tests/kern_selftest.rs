@@ -1,8 +1,7 @@
 // SPDX-License-Identifier: BSD-2-Clause
 //! `kselftest.ko`, kern's self-test module, on the built `.ko`: one test
-//! per case of `/dev/kselftest` (issue 6, "the harness tests show each
-//! rule holding on the built `.ko`"), for the kern rules that `rustecho`
-//! and `hello` do not reach.
+//! per case of `/dev/kselftest`, so that each kern rule that `rustecho`
+//! and `hello` do not reach is shown holding on the built `.ko`.
 //!
 //! A case runs inside the module with `KSELFTEST_RUN` and reports
 //! `kc_result` (0 if the rule held, else an errno) and `kc_value`. Every

@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: BSD-2-Clause
-//! rustecho(4) on the built `rustecho.ko`: many readers and writers at once
-//! (issue 7, "Concurrency" and "Memory is bounded").
+//! rustecho(4) on the built `rustecho.ko`: many readers and writers at once,
+//! and the memory they can make the module hold (the manual page's
+//! "Concurrency and memory").
 //!
 //! The kernel is strict: a lock-order violation, sleeping with a mutex
 //! held (uiomove or M_WAITOK under the message mutex) or a leak fails the

@@ -1,7 +1,6 @@
 // SPDX-License-Identifier: BSD-2-Clause
 //! rustecho(4) on the built `rustecho.ko`: regressions found by the
-//! reliability suite (`reliability/`, issue 9), each reduced to its
-//! minimal case.
+//! reliability suite (`reliability/`), each reduced to its minimal case.
 
 use echo_testkit as support;
 

@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: BSD-2-Clause
 //! rustecho(4) on the built `rustecho.ko`: the device node, `write(2)` and
-//! `read(2)` (issue 7, "Behaviour", first three items).
+//! `read(2)`, as the manual page (`echo/rustecho.4`, "Writing" and
+//! "Reading") describes them.
 
 use echo_testkit as support;
 

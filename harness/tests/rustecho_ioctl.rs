@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: BSD-2-Clause
-//! rustecho(4) on the built `rustecho.ko`: `ioctl(2)` (issue 7,
-//! "Behaviour", fourth item) and the C header.
+//! rustecho(4) on the built `rustecho.ko`: `ioctl(2)` (the manual page's
+//! IOCTLS) and the C header.
 //!
 //! Every command number used here is computed from
 //! `echo/include/rustecho.h` (`support::header`), so each test that

@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: BSD-2-Clause
-//! `echo/rustecho.4`, the manual page (issue 7, last item): laid out like
+//! `echo/rustecho.4`, the manual page: laid out like
 //! FreeBSD's section 4 pages, and in step with the module (every sysctl
 //! the built module creates, every command of the header, every errno the
 //! other rustecho tests check).

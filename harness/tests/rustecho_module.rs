@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: BSD-2-Clause
 //! rustecho(4) on the built `rustecho.ko`: load and unload, the
-//! `hw.rustecho` sysctls, allocation flags and the memory bound (issue 7,
-//! "Behaviour", items five to nine).
+//! `hw.rustecho` sysctls, allocation flags and the memory bound (the
+//! manual page's "Unloading" and SYSCTL VARIABLES).
 
 use echo_testkit as support;
 
@@ -299,8 +299,8 @@ fn unload_is_ebusy_while_open_and_the_module_keeps_working() {
 /// the unload would run its cdevpriv destructor outside any protection
 /// (devfs_fpdrop() calls it after the file left the device, and
 /// destroy_dev() waits only for threads inside the methods), so module
-/// code could run while the module is being freed: see the report of
-/// issue 7.
+/// code could run while the module is being freed. That race is
+/// FreeBSD's, so it is not tested (README.md, "Reliability").
 #[test]
 fn forced_unload_waits_for_threads_inside_and_frees_everything() {
     let (k, id) = loaded();
