@@ -305,7 +305,13 @@ mod tests {
             "{}",
             noisy["time"]
         );
-        assert!(noisy["time"].contains("| 0.90 | 0.50–1.20 | 78% | 0.50–1.20 | 1 of 3 | 10 |"));
+        assert!(
+            noisy["time"].contains(
+                "| 0.90 | 0.50–1.20 | 2.40× | 0.85 [0.50–1.20] | 0.90 [0.90–0.90] | 0.50–1.20 | 1 of 3 | 10 |"
+            ),
+            "{}",
+            noisy["time"]
+        );
         assert!(noisy["targets"].contains("median, not in every round"));
         let quiet = sample(&[0.80, 0.81, 0.80], [300, 100]).regions().unwrap();
         assert!(

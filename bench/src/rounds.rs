@@ -89,7 +89,13 @@ impl Spec {
     }
 
     fn rust_first(&self) -> bool {
-        self.index.is_multiple_of(2)
+        Self::rust_first_in(self.index)
+    }
+
+    /// Whether round `index` loads Rust first (and starts with a Rust
+    /// sample).
+    pub(crate) fn rust_first_in(index: usize) -> bool {
+        index.is_multiple_of(2)
     }
 }
 
@@ -205,6 +211,10 @@ pub(crate) struct Timing {
     pub(crate) ratio: Band,
     /// Rust/C of single pairs, over every pair of every round.
     pub(crate) pair_ratio: Band,
+    /// Rust/C of the rounds that loaded Rust first, and of those that
+    /// loaded C first: a difference between the two is the modules' place
+    /// in memory, not their code.
+    pub(crate) by_load_order: [Band; 2],
     /// Rounds above 1.00.
     pub(crate) rounds_above_one: usize,
     pub(crate) rounds: usize,
@@ -217,13 +227,20 @@ pub(crate) struct Timing {
 pub(crate) fn timing(rounds: &[Round], si: usize) -> Timing {
     let mut med = [Vec::new(), Vec::new()];
     let (mut ratios, mut all, mut per) = (Vec::new(), Vec::new(), Vec::new());
-    for s in rounds.iter().filter_map(|r| r.time.get(si)) {
+    let mut by_order = [Vec::new(), Vec::new()];
+    for (i, s) in rounds
+        .iter()
+        .enumerate()
+        .filter_map(|(i, r)| Some((i, r.time.get(si)?)))
+    {
         let pr: Vec<f64> = s.pairs.iter().map(|[a, b]| a / b).collect();
         for (which, m) in med.iter_mut().enumerate() {
             let v: Vec<f64> = s.pairs.iter().map(|p| p[which]).collect();
             m.push(Band::of(&v).median);
         }
-        ratios.push(Band::of(&pr).median);
+        let ratio = Band::of(&pr).median;
+        ratios.push(ratio);
+        by_order[usize::from(!Spec::rust_first_in(i))].push(ratio);
         all.extend(pr);
         per.push(s.per_sample as f64);
     }
@@ -231,6 +248,7 @@ pub(crate) fn timing(rounds: &[Round], si: usize) -> Timing {
         ns: [Band::of(&med[0]), Band::of(&med[1])],
         ratio: Band::of(&ratios),
         pair_ratio: Band::of(&all),
+        by_load_order: [Band::of(&by_order[0]), Band::of(&by_order[1])],
         rounds_above_one: ratios.iter().filter(|r| **r > 1.0).count(),
         rounds: ratios.len(),
         per_sample: Band::of(&per).median as u64,
@@ -306,6 +324,10 @@ mod tests {
         assert!((t.ratio.min - 0.5).abs() < 1e-9);
         assert!((t.ratio.max - 1.1).abs() < 1e-9);
         assert_eq!(t.rounds_above_one, 1);
+        // Rounds 0 and 2 load Rust first, round 1 C first.
+        assert!((t.by_load_order[0].median - 0.8).abs() < 1e-9);
+        assert!((t.by_load_order[1].median - 0.8).abs() < 1e-9);
+        assert!((t.by_load_order[0].max - 1.1).abs() < 1e-9);
         // Medians of each round: C's are 1500 in every round.
         assert_eq!(t.ns[1].median, 1500.0);
         let c = throughput(&rounds, 8);

@@ -31,23 +31,24 @@ impl Band {
         }
     }
 
-    /// The width of the band relative to its median, `(max - min) /
-    /// median` (0 for an empty band): how far repeated measurements of the
-    /// same thing moved.
-    pub(crate) fn spread(&self) -> f64 {
-        if self.median > 0.0 {
-            (self.max - self.min) / self.median
+    /// How far repeated measurements of the same thing moved: the largest
+    /// over the smallest (1.0 for an empty band or one sample; infinite if
+    /// the smallest is 0).
+    pub(crate) fn factor(&self) -> f64 {
+        if self.max == 0.0 {
+            1.0
         } else {
-            0.0
+            self.max / self.min
         }
     }
 }
 
-/// How noisy a set of ratios was, in words, from its largest spread.
-pub(crate) fn noise_level(spread: f64) -> &'static str {
-    if spread < 0.05 {
+/// How noisy a set of ratios was, in words, from its largest
+/// [`factor`](Band::factor).
+pub(crate) fn noise_level(factor: f64) -> &'static str {
+    if factor < 1.05 {
         "low"
-    } else if spread < 0.20 {
+    } else if factor < 1.25 {
         "moderate"
     } else {
         "high"
@@ -74,11 +75,12 @@ mod tests {
     }
 
     #[test]
-    fn spread_is_relative_to_the_median() {
-        assert!((Band::of(&[0.9, 1.0, 1.1]).spread() - 0.2).abs() < 1e-12);
-        assert_eq!(Band::default().spread(), 0.0);
-        assert_eq!(noise_level(0.01), "low");
-        assert_eq!(noise_level(0.10), "moderate");
-        assert_eq!(noise_level(0.50), "high");
+    fn factor_is_largest_over_smallest() {
+        assert!((Band::of(&[0.8, 1.0, 1.2]).factor() - 1.5).abs() < 1e-12);
+        assert_eq!(Band::default().factor(), 1.0);
+        assert_eq!(Band::of(&[0.0, 1.0]).factor(), f64::INFINITY);
+        assert_eq!(noise_level(1.01), "low");
+        assert_eq!(noise_level(1.10), "moderate");
+        assert_eq!(noise_level(1.50), "high");
     }
 }

@@ -187,20 +187,22 @@ pub(super) fn time(r: &Report) -> std::result::Result<String, std::fmt::Error> {
     let rounds = r.timing.first().map_or(0, |t| t.rounds);
     writeln!(
         w,
-        "| size | Rust, ns | C, ns | Rust/C | Rust/C range over rounds | spread | single pairs | rounds above 1.00 | round trips per sample |"
+        "| size | Rust, ns | C, ns | Rust/C | range over rounds | max/min | Rust loaded first | C loaded first | single pairs | rounds above 1.00 | round trips per sample |"
     )?;
-    writeln!(w, "|---|---:|---:|---:|---:|---:|---:|---:|---:|")?;
+    writeln!(w, "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|")?;
     for (t, s) in r.timing.iter().zip(SIZES) {
         writeln!(
             w,
-            "| {} | {} | {} | {:.2} | {:.2}–{:.2} | {:.0}% | {:.2}–{:.2} | {} of {} | {} |",
+            "| {} | {} | {} | {:.2} | {:.2}–{:.2} | {:.2}× | {} | {} | {:.2}–{:.2} | {} of {} | {} |",
             size_label(s),
             band(&t.ns[0], ""),
             band(&t.ns[1], ""),
             t.ratio.median,
             t.ratio.min,
             t.ratio.max,
-            t.ratio.spread() * 100.0,
+            t.ratio.factor(),
+            ratio(&t.by_load_order[0]),
+            ratio(&t.by_load_order[1]),
             t.pair_ratio.min,
             t.pair_ratio.max,
             t.rounds_above_one,
@@ -210,16 +212,18 @@ pub(super) fn time(r: &Report) -> std::result::Result<String, std::fmt::Error> {
     }
     writeln!(
         w,
-        "\nEach round is a separate process with a fresh kernel. A round's figure is the median of \
-         its pairs of adjacent Rust and C samples (the order swapped every pair); the table gives \
-         the median of the {rounds} rounds' figures, their range, and the spread (range over \
-         median). ns: median [min–max] of the rounds' medians."
+        "\nEach round is a separate process with a fresh kernel; even rounds load Rust first, odd \
+         rounds C first. A round's figure is the median of its pairs of adjacent Rust and C \
+         samples (the order swapped every pair). The table gives the median of the {rounds} \
+         rounds' figures, their range, the largest over the smallest, the same by load order \
+         (median [range]), and the range of single pairs. ns: median [min–max] of the rounds' \
+         medians."
     )?;
     if let Some((t, s)) = r
         .timing
         .iter()
         .zip(SIZES)
-        .max_by(|a, b| a.0.ratio.spread().total_cmp(&b.0.ratio.spread()))
+        .max_by(|a, b| a.0.ratio.factor().total_cmp(&b.0.ratio.factor()))
     {
         let pairs = r
             .timing
@@ -229,13 +233,15 @@ pub(super) fn time(r: &Report) -> std::result::Result<String, std::fmt::Error> {
             });
         writeln!(
             w,
-            "\n**Noise: {}.** Between rounds the Rust/C time ratio moved by up to {:.0}% of its \
-             median (at {}: {:.2} to {:.2}); single sample pairs ranged from {:.2} to {:.2}. A \
+            "\n**Noise: {}.** Between rounds the Rust/C time ratio moved by up to a factor of \
+             {:.2} (at {}: {:.2} to {:.2}); single sample pairs ranged from {:.2} to {:.2}. A \
              difference between Rust and C smaller than that is not a difference on this machine. \
-             The instruction counts are exact and the same on every run: they are the figure to \
-             compare. The times are the harness's, in userspace, not FreeBSD's.",
-            noise_level(t.ratio.spread()),
-            t.ratio.spread() * 100.0,
+             Where the two load orders disagree, the place of the modules and their buffers in \
+             memory decides the time, not their code. The instruction counts are exact and the \
+             same on every run: they are the figure to compare. The times are the harness's, in \
+             userspace, not FreeBSD's.",
+            noise_level(t.ratio.factor()),
+            t.ratio.factor(),
             size_label(s),
             t.ratio.min,
             t.ratio.max,
@@ -408,17 +414,17 @@ pub(super) fn concurrency(r: &Report) -> std::result::Result<String, std::fmt::E
     let worst = r
         .concurrency
         .iter()
-        .map(|(_, t)| t.ratio.spread())
-        .fold(0.0, f64::max);
+        .map(|(_, t)| t.ratio.factor())
+        .fold(1.0, f64::max);
     writeln!(
         w,
         "\nMedian [min–max] over {} rounds, one run per module in each; Rust/C per round. \
-         **Noise: {}** (the ratio moved by up to {:.0}% of its median between rounds). Only the \
+         **Noise: {}** (the ratio moved by up to a factor of {:.2} between rounds). Only the \
          ratio within a round means something: the rates are the harness's on a machine shared \
          with other work.",
         r.timing.first().map_or(0, |t| t.rounds),
         noise_level(worst),
-        worst * 100.0
+        worst
     )?;
     Ok(o)
 }
@@ -495,16 +501,17 @@ pub(super) fn summary(r: &Report) -> std::result::Result<String, std::fmt::Error
     let worst = r
         .timing
         .iter()
-        .map(|t| t.ratio.spread())
-        .fold(0.0, f64::max);
+        .map(|t| t.ratio.factor())
+        .fold(1.0, f64::max);
     writeln!(
         w,
-        "\nSize target ({}): {} ({line}). Noise in the time ratios: {} (they moved by up to \
-         {:.0}% between rounds of one run); the instruction counts are exact.{}",
+        "\nSize target ({}): {} ({line}). Noise in the time ratios: {} (they moved by up to a \
+         factor of {:.2} between rounds of one run; `BENCHMARKS.md` shows them by load order); \
+         the instruction counts are exact.{}",
         verdicts::SIZE_TARGET,
         met(ok),
         noise_level(worst),
-        worst * 100.0,
+        worst,
         r.info
             .tree
             .as_ref()
