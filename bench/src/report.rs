@@ -313,6 +313,16 @@ mod tests {
             noisy["time"]
         );
         assert!(noisy["targets"].contains("median, not in every round"));
+        // Rust-first rounds 0.5 and 1.2 against C-first 0.9: close enough.
+        assert!(!noisy["targets"].contains("load order decides"));
+        let layout = sample(&[0.1, 0.9, 0.1, 0.9], [300, 100]).regions().unwrap();
+        assert!(
+            layout["targets"].contains(
+                "the load order decides it: 0.10 with Rust loaded first, 0.90 with C first"
+            ),
+            "{}",
+            layout["targets"]
+        );
         let quiet = sample(&[0.80, 0.81, 0.80], [300, 100]).regions().unwrap();
         assert!(
             quiet["time"].contains("**Noise: low.**"),

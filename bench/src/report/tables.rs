@@ -367,7 +367,14 @@ pub(super) fn size_by_function(r: &Report) -> std::result::Result<String, std::f
                 .map(|(n, b)| (n.clone(), b.to_string()))
                 .collect()
         };
-        writeln!(o, "{} ({}):\n", p.what, describe(pair))?;
+        writeln!(
+            o,
+            "{}.ko against {}.ko, {}: {}.\n",
+            p.rust,
+            p.c,
+            p.what,
+            describe(pair)
+        )?;
         side_by_side(
             &mut o,
             [&format!("{}.ko", p.rust), &format!("{}.ko", p.c)],

@@ -18,6 +18,11 @@ use std::fmt::Write as _;
 /// The size target, as the report names it.
 pub(super) const SIZE_TARGET: &str = "rustecho.ko's text+rodata at most 1.5 × cecho.ko's";
 
+/// From how far apart the medians of the two load orders are said to
+/// decide a time ratio (the "high" noise threshold of
+/// [`noise_level`](crate::stats::noise_level)).
+const LOAD_ORDER_FACTOR: f64 = 1.25;
+
 /// The most text+rodata rustecho.ko may have, relative to cecho.ko.
 const SIZE_LIMIT: f64 = 1.5;
 
@@ -90,8 +95,21 @@ pub(super) fn table(r: &Report) -> Result<String, std::fmt::Error> {
             } else {
                 "not met"
             };
+            let [first, second] = t.by_load_order;
+            let (lo, hi) = (
+                first.median.min(second.median),
+                first.median.max(second.median),
+            );
+            let order = if lo > 0.0 && hi / lo >= LOAD_ORDER_FACTOR {
+                format!(
+                    "; the load order decides it: {:.2} with Rust loaded first, {:.2} with C first",
+                    first.median, second.median
+                )
+            } else {
+                String::new()
+            };
             format!(
-                "{} {:.2} [{:.2}–{:.2}], {how} ({} of {} rounds above 1.00)",
+                "{} {:.2} [{:.2}–{:.2}], {how} ({} of {} rounds above 1.00{order})",
                 size_label(s),
                 t.ratio.median,
                 t.ratio.min,
