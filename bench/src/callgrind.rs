@@ -44,6 +44,9 @@ const DUMP_STATS_AT: u64 = CT_BASE + 3;
 /// `VG_USERREQ__RUNNING_ON_VALGRIND` (valgrind.h).
 const RUNNING_ON_VALGRIND: u64 = 0x1001;
 
+/// Round trips of each module and size before the measured ones.
+pub(crate) const WARMUP: u64 = 10;
+
 /// Calibration: calls and bytes per call.
 const CAL_CALLS: u64 = 3;
 const CAL_BYTES: usize = 1000;
@@ -146,7 +149,7 @@ pub(crate) fn child(dir: &Path, iters: u64) -> Result<(), String> {
     if !running_on_valgrind() {
         return Err("--callgrind-child runs under valgrind --tool=callgrind only".to_owned());
     }
-    let l = Loaded::new()?;
+    let l = Loaded::new(true)?;
     let mut manifest = String::new();
     for t in &BOTH {
         let (addr, size) = l.mapping(t)?;
@@ -191,7 +194,7 @@ pub(crate) fn child(dir: &Path, iters: u64) -> Result<(), String> {
         for which in order {
             let (t, fd) = (&BOTH[which], l.fds[which]);
             let err = |e: harness::Error| format!("{}: {e}", t.module);
-            for _ in 0..10 {
+            for _ in 0..WARMUP {
                 crate::targets::round_trip(&l.k, fd, &data, &mut back)?;
             }
             for dir in ["write", "read"] {

@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: BSD-2-Clause
 //! Native measurements: data movement and allocations per round trip
-//! (the harness's counters, exact), time per round trip (wall clock,
-//! noisy), and throughput with concurrent readers and writers.
+//! (the harness's counters, exact), and the wall-clock samples of one
+//! timed round (`rounds` repeats them): time per round trip, and
+//! throughput with concurrent readers and writers.
 
 use crate::targets::{BOTH, Loaded, Target, payload, round_trip};
 use harness::{Kernel, O_RDWR};
@@ -12,8 +13,6 @@ use std::time::{Duration, Instant};
 /// What the harness counted over a number of steady-state round trips.
 #[derive(Clone, Copy, Debug, Default)]
 pub(crate) struct Counts {
-    /// Round trips counted.
-    pub(crate) iters: u64,
     /// Bytes the module took from user memory (`uiomove` from user,
     /// `copyin`), per round trip.
     pub(crate) from_user: f64,
@@ -53,7 +52,6 @@ pub(crate) fn counts(
     let (u1, a1, f1) = (k.uio_stats(), k.malloc_count(), frees(k, t));
     let per = |d: u64| d as f64 / iters.max(1) as f64;
     Ok(Counts {
-        iters,
         from_user: per(
             (u1.uiomove_from_user + u1.copyin_bytes) - (u0.uiomove_from_user + u0.copyin_bytes)
         ),
@@ -69,57 +67,26 @@ fn frees(k: &Kernel, t: &Target) -> u64 {
     k.malloc_stats(t.mtype).map_or(0, |s| s.total_frees)
 }
 
-/// Summary of samples: median, minimum, maximum.
-#[derive(Clone, Copy, Debug, Default, PartialEq)]
-pub(crate) struct Band {
-    pub(crate) median: f64,
-    pub(crate) min: f64,
-    pub(crate) max: f64,
-}
-
-impl Band {
-    /// The band of `samples` (empty: all zero).
-    pub(crate) fn of(samples: &[f64]) -> Band {
-        let mut v: Vec<f64> = samples.iter().copied().filter(|x| x.is_finite()).collect();
-        if v.is_empty() {
-            return Band::default();
-        }
-        v.sort_by(f64::total_cmp);
-        let n = v.len();
-        let median = if n % 2 == 1 {
-            v[n / 2]
-        } else {
-            (v[n / 2 - 1] + v[n / 2]) / 2.0
-        };
-        Band {
-            median,
-            min: v[0],
-            max: v[n - 1],
-        }
-    }
-}
-
-/// Wall-clock time per round trip.
-#[derive(Clone, Debug, Default)]
-pub(crate) struct Timing {
-    /// ns per round trip for each target ([`BOTH`] order).
-    pub(crate) ns: [Band; 2],
-    /// Rust/C of each pair of adjacent samples.
-    pub(crate) ratio: Band,
-    /// Samples per target, round trips per sample.
-    pub(crate) samples: usize,
+/// Alternating Rust/C timing samples of one message size in one round.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub(crate) struct Samples {
+    /// Round trips per sample.
     pub(crate) per_sample: u64,
+    /// ns per round trip, `[Rust, C]`, one entry per pair of samples.
+    pub(crate) pairs: Vec<[f64; 2]>,
 }
 
-/// Times round trips of `size` bytes: `samples` samples per target, Rust
-/// and C alternating (so that both see the same machine state), each
-/// sample about `sample_time` long.
-pub(crate) fn timing(
+/// Times round trips of `size` bytes: `pairs` pairs of samples, one Rust
+/// and one C sample each, adjacent so that both see the same machine
+/// state, with the order swapped every pair (`rust_first` says which comes
+/// first in the first pair); each sample about `sample_time` long.
+pub(crate) fn time_pairs(
     l: &Loaded,
     size: usize,
-    samples: usize,
+    pairs: usize,
     sample_time: Duration,
-) -> Result<Timing, String> {
+    rust_first: bool,
+) -> Result<Samples, String> {
     let data = payload(size);
     let mut back = vec![0u8; size];
     // Calibrate on C: how many round trips fill a sample.
@@ -130,11 +97,16 @@ pub(crate) fn timing(
     }
     let each = t0.elapsed().as_secs_f64() / probe as f64;
     let per_sample = ((sample_time.as_secs_f64() / each.max(1e-9)) as u64).clamp(5, 1_000_000);
-    let mut ns: [Vec<f64>; 2] = [Vec::new(), Vec::new()];
-    let mut ratios = Vec::new();
-    for s in 0..samples {
-        // Alternate which module goes first.
-        let order = if s % 2 == 0 { [0, 1] } else { [1, 0] };
+    let mut out = Samples {
+        per_sample,
+        pairs: Vec::with_capacity(pairs),
+    };
+    for p in 0..pairs {
+        let order = if p.is_multiple_of(2) == rust_first {
+            [0, 1]
+        } else {
+            [1, 0]
+        };
         let mut pair = [0.0; 2];
         for which in order {
             let fd = l.fds[which];
@@ -143,54 +115,33 @@ pub(crate) fn timing(
                 round_trip(&l.k, fd, &data, &mut back)?;
             }
             pair[which] = t.elapsed().as_nanos() as f64 / per_sample as f64;
-            ns[which].push(pair[which]);
         }
-        ratios.push(pair[0] / pair[1]);
+        out.pairs.push(pair);
     }
-    Ok(Timing {
-        ns: [Band::of(&ns[0]), Band::of(&ns[1])],
-        ratio: Band::of(&ratios),
-        samples,
-        per_sample,
-    })
+    Ok(out)
 }
 
-/// Throughput with `n` writers and `n` readers on one module.
-#[derive(Clone, Copy, Debug, Default)]
-pub(crate) struct Throughput {
-    /// Operations (writes plus reads) per second, over the runs.
-    pub(crate) ops: [Band; 2],
-    /// Rust/C of each pair of runs.
-    pub(crate) ratio: Band,
-}
-
-/// Runs `n` writer threads (each writing `size`-byte messages) and `n`
-/// reader threads (each reading the whole message at offset 0) on each
-/// module for `duration`, `runs` times, modules alternating.
-pub(crate) fn concurrency(
+/// Operations (writes plus reads) per second with `n` writers and `n`
+/// readers on each module, `[Rust, C]`: one run each, `rust_first` saying
+/// which runs first.
+pub(crate) fn concurrency_pair(
     l: &Loaded,
     n: usize,
     size: usize,
     duration: Duration,
-    runs: usize,
-) -> Result<Throughput, String> {
-    let mut ops: [Vec<f64>; 2] = [Vec::new(), Vec::new()];
-    let mut ratios = Vec::new();
-    for r in 0..runs {
-        let order = if r % 2 == 0 { [0, 1] } else { [1, 0] };
-        let mut pair = [0.0; 2];
-        for which in order {
-            pair[which] = one_run(&l.k, &BOTH[which], n, size, duration)?;
-            ops[which].push(pair[which]);
-        }
-        ratios.push(pair[0] / pair[1]);
+    rust_first: bool,
+) -> Result<[f64; 2], String> {
+    let order = if rust_first { [0, 1] } else { [1, 0] };
+    let mut pair = [0.0; 2];
+    for which in order {
+        pair[which] = one_run(&l.k, &BOTH[which], n, size, duration)?;
     }
-    Ok(Throughput {
-        ops: [Band::of(&ops[0]), Band::of(&ops[1])],
-        ratio: Band::of(&ratios),
-    })
+    Ok(pair)
 }
 
+/// Runs `n` writer threads (each writing `size`-byte messages) and `n`
+/// reader threads (each reading the whole message at offset 0) on one
+/// module for `duration`; returns the completed operations per second.
 fn one_run(
     k: &Kernel,
     t: &Target,
@@ -252,23 +203,4 @@ fn one_run(
     // Operations that started before the stop count; so does their time.
     let elapsed = t0.elapsed().as_secs_f64();
     result.map(|()| done.load(Ordering::Relaxed) as f64 / elapsed)
-}
-
-#[cfg(test)]
-mod tests {
-    use super::Band;
-
-    #[test]
-    fn band_has_median_min_max() {
-        assert_eq!(
-            Band::of(&[3.0, 1.0, 2.0]),
-            Band {
-                median: 2.0,
-                min: 1.0,
-                max: 3.0
-            }
-        );
-        assert_eq!(Band::of(&[4.0, 1.0, 2.0, 3.0]).median, 2.5);
-        assert_eq!(Band::of(&[]), Band::default());
-    }
 }

@@ -1,30 +1,114 @@
 // SPDX-License-Identifier: BSD-2-Clause
-//! The printed report: Markdown tables (pasted into BENCHMARKS.md) and
-//! the targets of issue 8, each met or not.
+//! The report: a run's figures as Markdown, one named region each.
+//!
+//! Every run prints the regions; `make bench` also writes them between the
+//! markers of `BENCHMARKS.md` and `README.md` ([`crate::docs`]), so no
+//! figure in those files is typed by hand. The prose around the markers
+//! explains the method and states no figure of its own.
+
+mod tables;
+mod verdicts;
 
 use crate::callgrind::{ModuleCost, Results};
-use crate::measure::{Band, Counts, Throughput, Timing};
-use crate::targets::{BOTH, SIZES};
-use kolink::SizeReport;
-use std::fmt::Write as _;
+use crate::measure::Counts;
+use crate::meta::RunInfo;
+use crate::plan::Plan;
+use crate::rounds::{Throughput, Timing};
+use crate::sizes::ModuleSize;
+use crate::stats::Band;
+use std::collections::BTreeMap;
+use std::fmt;
+use std::time::Duration;
 
 /// Everything measured.
 #[derive(Debug)]
 pub(crate) struct Report {
-    /// Quick (smoke) mode: tiny counts, figures not meaningful.
-    pub(crate) quick: bool,
-    /// `.ko` sizes, [`BOTH`] order.
-    pub(crate) sizes: [SizeReport; 2],
+    pub(crate) plan: Plan,
+    pub(crate) info: RunInfo,
+    /// How long the measurements took.
+    pub(crate) elapsed: Duration,
+    /// `.ko` sizes, per [`SIZE_PAIRS`](crate::targets::SIZE_PAIRS) entry,
+    /// `[Rust, C]`.
+    pub(crate) sizes: [[ModuleSize; 2]; 2],
     /// Harness counters, `[target][size]`.
     pub(crate) counts: [[Counts; 3]; 2],
-    /// Time per round trip, per size.
+    /// Time per round trip, per size, over the rounds.
     pub(crate) timing: Vec<Timing>,
-    /// Concurrency: (N, size, throughput).
-    pub(crate) concurrency: Vec<(usize, usize, Throughput)>,
+    /// Concurrency per thread count, over the rounds.
+    pub(crate) concurrency: Vec<(usize, Throughput)>,
     /// The callgrind results, or why there are none.
     pub(crate) callgrind: Result<Results, String>,
 }
 
+/// The regions, in the order the printed report shows them, with their
+/// headings there (the documents have their own headings).
+pub(crate) const REGIONS: [(&str, &str); 10] = [
+    ("run", "The run"),
+    ("targets", "Targets"),
+    (
+        "instructions",
+        "Instructions per round trip inside each module (callgrind, exact)",
+    ),
+    (
+        "instructions-by-function",
+        "Where the instructions go (16 B round trip, per round trip)",
+    ),
+    (
+        "time",
+        "Time per round trip (wall clock, over repeated rounds)",
+    ),
+    (
+        "copies",
+        "Copies and allocations per round trip (steady state)",
+    ),
+    ("size", "Size of the .ko files by section (bytes)"),
+    ("size-by-function", "The largest functions of each module"),
+    (
+        "concurrency",
+        "Concurrency: N writers + N readers, operations per second",
+    ),
+    ("summary", "In short (README.md)"),
+];
+
+impl Report {
+    fn cg(&self) -> Option<&Results> {
+        self.callgrind.as_ref().ok()
+    }
+
+    /// The body of every region, by name.
+    pub(crate) fn regions(&self) -> Result<BTreeMap<&'static str, String>, fmt::Error> {
+        let mut m = BTreeMap::new();
+        for (name, _) in REGIONS {
+            let body = match name {
+                "run" => tables::run(self)?,
+                "targets" => verdicts::table(self)?,
+                "instructions" => tables::instructions(self)?,
+                "instructions-by-function" => tables::instructions_by_function(self)?,
+                "time" => tables::time(self)?,
+                "copies" => tables::copies(self)?,
+                "size" => tables::size(self)?,
+                "size-by-function" => tables::size_by_function(self)?,
+                "concurrency" => tables::concurrency(self)?,
+                _ => tables::summary(self)?,
+            };
+            m.insert(name, body);
+        }
+        Ok(m)
+    }
+
+    /// The whole report as one Markdown text, for the terminal.
+    pub(crate) fn render(&self) -> Result<String, fmt::Error> {
+        let regions = self.regions()?;
+        let mut o = String::from("## rustecho.ko (Rust) against cecho.ko (C)\n\n");
+        for (name, title) in REGIONS {
+            let body = regions.get(name).map_or("", String::as_str);
+            o.push_str(&format!("### {title}\n\n{}\n\n", body.trim_end()));
+        }
+        Ok(o)
+    }
+}
+
+/// `16 B`, `4 KiB`.
 fn size_label(s: usize) -> String {
     match s {
         s if s >= 1024 && s % 1024 == 0 => format!("{} KiB", s / 1024),
@@ -32,20 +116,37 @@ fn size_label(s: usize) -> String {
     }
 }
 
+/// `1234 [1200–1300]` with a unit after the median.
 fn band(b: &Band, unit: &str) -> String {
     format!("{:.0}{unit} [{:.0}–{:.0}]", b.median, b.min, b.max)
 }
 
+/// `0.80 [0.78–0.82]`.
 fn ratio(b: &Band) -> String {
     format!("{:.2} [{:.2}–{:.2}]", b.median, b.min, b.max)
 }
 
 fn met(ok: bool) -> &'static str {
-    if ok { "met" } else { "NOT met" }
+    if ok { "**met**" } else { "**NOT met**" }
+}
+
+/// A per-round-trip figure: whole numbers without decimals.
+fn count(v: f64) -> String {
+    if v.fract() == 0.0 {
+        format!("{v:.0}")
+    } else {
+        format!("{v:.2}")
+    }
+}
+
+/// A symbol name as Markdown code in a table cell.
+fn code(name: &str) -> String {
+    format!("`{}`", name.replace('`', "'").replace('|', "\\|"))
 }
 
 /// Copy amplification (write, read) per payload byte: bytes through
-/// uiomove/copyin/copyout plus the module's own copies, over the payload.
+/// uiomove/copyin/copyout plus the module's own copies, over the payload;
+/// and whether the module's copies are an upper bound.
 fn amplification(c: &Counts, cg: Option<&ModuleCost>, size: usize) -> (f64, f64, bool) {
     let size = size as f64;
     let per = |a: &crate::callgrind::Attributed, it: u64| a.copied as f64 / it.max(1) as f64;
@@ -63,332 +164,182 @@ fn amplification(c: &Counts, cg: Option<&ModuleCost>, size: usize) -> (f64, f64,
     )
 }
 
-impl Report {
-    fn cg(&self) -> Option<&Results> {
-        self.callgrind.as_ref().ok()
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::docs::{self, DOCS};
+    use crate::measure::Samples;
+    use crate::rounds::{Round, throughput, timing};
+    use crate::targets::{SIZE_PAIRS, SIZES};
+    use kolink::SizeReport;
+
+    #[test]
+    fn the_documents_take_exactly_the_regions_the_report_makes() {
+        let mut made: Vec<&str> = REGIONS.iter().map(|(n, _)| *n).collect();
+        let mut wanted: Vec<&str> = DOCS.iter().flat_map(|(_, n)| n.iter().copied()).collect();
+        made.sort_unstable();
+        wanted.sort_unstable();
+        assert_eq!(made, wanted);
     }
 
-    /// The whole report as Markdown.
-    #[allow(clippy::too_many_lines, reason = "one table after another")]
-    pub(crate) fn render(&self) -> Result<String, std::fmt::Error> {
-        let mut o = String::new();
-        let w = &mut o;
-        let (r, c) = (0, 1);
-        writeln!(w, "## rustecho.ko (Rust) against cecho.ko (C)\n")?;
-        if self.quick {
-            writeln!(
-                w,
-                "_Quick mode: tiny iteration counts; the figures are a smoke test, not a measurement._\n"
-            )?;
-        }
-        writeln!(w, "Machine: {}\n", machine())?;
-
-        // Instructions.
-        writeln!(
-            w,
-            "### Instructions per round trip inside each module (callgrind, exact)\n"
-        )?;
-        match &self.callgrind {
-            Ok(cg) => {
-                writeln!(
-                    w,
-                    "| size | Rust | C | Rust/C | Rust write + read | C write + read | all code, Rust | all code, C |"
-                )?;
-                writeln!(w, "|---|---:|---:|---:|---:|---:|---:|---:|")?;
-                for (si, s) in SIZES.iter().enumerate() {
-                    let (a, b) = (&cg.cost[r][si], &cg.cost[c][si]);
-                    let split = |m: &ModuleCost| {
-                        let it = m.iters.max(1) as f64;
-                        format!(
-                            "{:.0} + {:.0}",
-                            m.write.ir as f64 / it,
-                            m.read.ir as f64 / it
-                        )
-                    };
-                    let all =
-                        |m: &ModuleCost| format!("{:.0}", m.all as f64 / m.iters.max(1) as f64);
-                    writeln!(
-                        w,
-                        "| {} | {:.1} | {:.1} | {:.2} | {} | {} | {} | {} |",
-                        size_label(*s),
-                        a.ir_per_rt(),
-                        b.ir_per_rt(),
-                        a.ir_per_rt() / b.ir_per_rt().max(1.0),
-                        split(a),
-                        split(b),
-                        all(a),
-                        all(b)
-                    )?;
-                }
-                writeln!(
-                    w,
-                    "\n\"All code\" adds the emulated kernel (harness) and the syscall layer: context only.\n\
-                     Calibration: a `rep movsb` of {} bytes measured as {} bytes. Layout check (function names): {:.1}% / {:.1}% of \
-                     the Rust / C executable bytes that relocations leave alone found where the layout puts them.\n\
-                     Command: `{}`\n",
-                    cg.calibration.1,
-                    cg.calibration.0,
-                    cg.layout_match[r] * 100.0,
-                    cg.layout_match[c] * 100.0,
-                    cg.command
-                )?;
-            }
-            Err(e) => {
-                writeln!(w, "Not measured: {e}\n")?;
-            }
-        }
-
-        // Time.
-        writeln!(
-            w,
-            "### Time per round trip (wall clock, median [min–max])\n"
-        )?;
-        writeln!(w, "| size | Rust | C | Rust/C | samples × round trips |")?;
-        writeln!(w, "|---|---:|---:|---:|---:|")?;
-        for (t, s) in self.timing.iter().zip(SIZES) {
-            writeln!(
-                w,
-                "| {} | {} | {} | {} | {} × {} |",
-                size_label(s),
-                band(&t.ns[r], " ns"),
-                band(&t.ns[c], " ns"),
-                ratio(&t.ratio),
-                t.samples,
-                t.per_sample
-            )?;
-        }
-
-        // Copies and allocations.
-        writeln!(
-            w,
-            "\n### Copies and allocations per round trip (steady state)\n"
-        )?;
-        writeln!(
-            w,
-            "| size | module | from user | to user | copies in module (write + read) | amplification in / out | malloc calls | frees of own type |"
-        )?;
-        writeln!(w, "|---|---|---:|---:|---:|---:|---:|---:|")?;
-        for (si, s) in SIZES.iter().enumerate() {
-            for (ti, t) in BOTH.iter().enumerate() {
-                let k = &self.counts[ti][si];
-                let m = self.cg().map(|cg| &cg.cost[ti][si]);
-                let (ai, ao, approx) = amplification(k, m, *s);
-                let inside = m.map_or_else(
-                    || "n/a".to_owned(),
-                    |m| {
-                        let it = m.iters.max(1) as f64;
-                        format!(
-                            "{:.0} + {:.0}",
-                            m.write.copied as f64 / it,
-                            m.read.copied as f64 / it
-                        )
-                    },
-                );
-                writeln!(
-                    w,
-                    "| {} | {} | {:.0} | {:.0} | {} | {:.3} / {:.3}{} | {:.2} | {:.2} |",
-                    size_label(*s),
-                    t.label,
-                    k.from_user,
-                    k.to_user,
-                    inside,
-                    ai,
-                    ao,
-                    if approx { " (upper bound)" } else { "" },
-                    k.allocs,
-                    k.frees
-                )?;
-            }
-        }
-        if let Some(k) = self.counts.first().and_then(|v| v.first()) {
-            writeln!(w, "\n({} round trips counted per row.)", k.iters)?;
-        }
-
-        // Sizes.
-        writeln!(w, "\n### Size of the .ko by section (bytes)\n")?;
-        writeln!(
-            w,
-            "| module | text | rodata | data | bss | text+rodata | total |"
-        )?;
-        writeln!(w, "|---|---:|---:|---:|---:|---:|---:|")?;
-        for (t, z) in BOTH.iter().zip(&self.sizes) {
-            writeln!(
-                w,
-                "| {}.ko | {} | {} | {} | {} | {} | {} |",
-                t.module,
-                z.text,
-                z.rodata,
-                z.data,
-                z.bss,
-                z.text + z.rodata,
-                z.total()
-            )?;
-        }
-        let tr = self.text_rodata_ratio();
-        let total = self.sizes[0].total() as f64 / self.sizes[1].total().max(1) as f64;
-        writeln!(w, "\ntext+rodata Rust/C: {tr:.2}; total Rust/C: {total:.2}")?;
-
-        // Concurrency.
-        writeln!(
-            w,
-            "\n### Concurrency: N writers + N readers, operations per second (median [min–max])\n"
-        )?;
-        writeln!(w, "| N | message | Rust | C | Rust/C |")?;
-        writeln!(w, "|---:|---|---:|---:|---:|")?;
-        for (n, s, t) in &self.concurrency {
-            writeln!(
-                w,
-                "| {n} | {} | {} | {} | {} |",
-                size_label(*s),
-                band(&t.ops[r], ""),
-                band(&t.ops[c], ""),
-                ratio(&t.ratio)
-            )?;
-        }
-
-        writeln!(w, "\n### Targets (issue 8)\n")?;
-        for line in self.targets() {
-            writeln!(w, "- {line}")?;
-        }
-        if let Some(cg) = self.cg() {
-            writeln!(
-                w,
-                "\n### Where the instructions go (16 B round trip, per round trip)\n"
-            )?;
-            for (ti, t) in BOTH.iter().enumerate() {
-                let m = &cg.cost[ti][0];
-                let mut f: std::collections::HashMap<&str, u64> = std::collections::HashMap::new();
-                for a in [&m.write, &m.read] {
-                    for (name, n) in &a.funcs {
-                        *f.entry(name.as_str()).or_default() += n;
-                    }
-                }
-                let mut v: Vec<_> = f.into_iter().collect();
-                v.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(b.0)));
-                writeln!(w, "{} ({}.ko):\n", t.label, t.module)?;
-                for (name, n) in v.iter().take(12) {
-                    writeln!(w, "    {:>8.1}  {name}", *n as f64 / m.iters.max(1) as f64)?;
-                }
-                writeln!(w)?;
-            }
-        }
-        Ok(o)
-    }
-
-    fn text_rodata_ratio(&self) -> f64 {
-        let tr = |z: &SizeReport| (z.text + z.rodata) as f64;
-        tr(&self.sizes[0]) / tr(&self.sizes[1]).max(1.0)
-    }
-
-    /// The targets, one line each.
-    fn targets(&self) -> Vec<String> {
-        let mut v = Vec::new();
-        match self.cg() {
-            Some(cg) => {
-                let worse: Vec<String> = SIZES
-                    .iter()
-                    .enumerate()
-                    .filter(|(si, _)| cg.cost[0][*si].ir_per_rt() > cg.cost[1][*si].ir_per_rt())
-                    .map(|(_, s)| size_label(*s))
-                    .collect();
-                v.push(format!(
-                    "Instructions per round trip at most C's at every size: {}{}",
-                    met(worse.is_empty()),
-                    if worse.is_empty() {
-                        String::new()
-                    } else {
-                        format!(" (above C at {})", worse.join(", "))
-                    }
-                ));
-            }
-            None => v.push(
-                "Instructions per round trip at most C's: not measured (no callgrind)".to_owned(),
-            ),
-        }
-        let time: Vec<String> = self
-            .timing
-            .iter()
-            .zip(SIZES)
-            .map(|(t, s)| {
-                // Met: the median pair ratio is at most 1.00; within
-                // noise: at most 1.05 with some pair at or below 1.00.
-                let verdict = if t.ratio.median <= 1.0 {
-                    "met"
-                } else if t.ratio.median <= 1.05 && t.ratio.min <= 1.0 {
-                    "met within noise"
-                } else {
-                    "NOT met"
-                };
-                format!("{} {:.2} {verdict}", size_label(s), t.ratio.median)
-            })
-            .collect();
-        v.push(format!(
-            "Rust/C time ratio at most 1.00 within the noise band: {}",
-            time.join("; ")
-        ));
-        let amp: Vec<(String, f64, f64)> = SIZES
-            .iter()
-            .enumerate()
-            .map(|(si, s)| {
-                let (i, o, _) =
-                    amplification(&self.counts[0][si], self.cg().map(|cg| &cg.cost[0][si]), *s);
-                (size_label(*s), i, o)
-            })
-            .collect();
-        let exact = amp
-            .iter()
-            .all(|(_, i, o)| (*i - 1.0).abs() < 1e-9 && (*o - 1.0).abs() < 1e-9);
-        v.push(format!(
-            "Copy amplification exactly 1.0 each way for Rust: {}{} ({})",
-            met(exact),
-            if self.cg().is_none() {
-                " (uiomove/copyin/copyout only: no callgrind)"
-            } else {
-                ""
+    fn module(name: &'static str, text: u64, rodata: u64) -> ModuleSize {
+        ModuleSize {
+            module: name,
+            sections: SizeReport {
+                text,
+                rodata,
+                ..SizeReport::default()
             },
-            amp.iter()
-                .map(|(s, i, o)| format!("{s} {i:.3}/{o:.3}"))
-                .collect::<Vec<_>>()
-                .join(", ")
-        ));
-        let allocs: Vec<String> = SIZES
-            .iter()
-            .enumerate()
-            .map(|(si, s)| format!("{} {:.2}", size_label(*s), self.counts[0][si].allocs))
-            .collect();
-        let zero = SIZES
-            .iter()
-            .enumerate()
-            .all(|(si, _)| self.counts[0][si].allocs == 0.0);
-        v.push(format!(
-            "Zero allocations per steady-state round trip for Rust: {} ({})",
-            met(zero),
-            allocs.join(", ")
-        ));
-        let tr = self.text_rodata_ratio();
-        v.push(format!(
-            "rustecho.ko text+rodata at most 1.5 × cecho.ko's: {} ({tr:.2}×)",
-            met(tr <= 1.5)
-        ));
-        v
+            funcs: vec![
+                (format!("{name}_f|<T>"), text / 2),
+                (format!("{name}_g"), text / 4),
+            ]
+            .into_iter()
+            .take(if name.starts_with('c') { 1 } else { 2 })
+            .collect(),
+        }
     }
-}
 
-/// The machine, for the report.
-pub(crate) fn machine() -> String {
-    let cpu = std::fs::read_to_string("/proc/cpuinfo")
-        .ok()
-        .and_then(|s| {
-            s.lines()
-                .find(|l| l.starts_with("model name"))
-                .and_then(|l| l.split(':').nth(1))
-                .map(|m| m.trim().to_owned())
-        })
-        .unwrap_or_else(|| "unknown CPU".to_owned());
-    let n = std::thread::available_parallelism().map_or(1, std::num::NonZero::get);
-    let kernel = std::fs::read_to_string("/proc/sys/kernel/osrelease")
-        .map_or_else(|_| String::new(), |s| format!(", Linux {}", s.trim()));
-    format!(
-        "{cpu}, {n} CPUs available{kernel}; modules run in the harness (userspace FreeBSD kernel emulation)"
-    )
+    /// A report of a run with rounds whose Rust/C time ratios are
+    /// `ratios`, sizes of `echo` (rustecho, cecho) text, no callgrind.
+    fn sample(ratios: &[f64], echo: [u64; 2]) -> Report {
+        let rounds: Vec<Round> = ratios
+            .iter()
+            .map(|r| Round {
+                time: SIZES
+                    .iter()
+                    .map(|_| Samples {
+                        per_sample: 10,
+                        pairs: vec![[r * 1000.0, 1000.0]],
+                    })
+                    .collect(),
+                conc: vec![(1, [1.0, 1.0])],
+            })
+            .collect();
+        let counts = Counts {
+            from_user: 16.0,
+            to_user: 16.0,
+            allocs: 0.0,
+            frees: 0.0,
+        };
+        let mut c = [[counts; 3]; 2];
+        for row in &mut c {
+            for (k, s) in row.iter_mut().zip(SIZES) {
+                k.from_user = s as f64;
+                k.to_user = s as f64;
+            }
+        }
+        Report {
+            plan: Plan::full(),
+            info: RunInfo::default(),
+            elapsed: Duration::from_secs(1),
+            sizes: [
+                [
+                    module(SIZE_PAIRS[0].rust, echo[0], 0),
+                    module(SIZE_PAIRS[0].c, echo[1], 0),
+                ],
+                [
+                    module(SIZE_PAIRS[1].rust, 500, 0),
+                    module(SIZE_PAIRS[1].c, 100, 0),
+                ],
+            ],
+            counts: c,
+            timing: (0..SIZES.len()).map(|si| timing(&rounds, si)).collect(),
+            concurrency: vec![(1, throughput(&rounds, 1))],
+            callgrind: Err("skipped".to_owned()),
+        }
+    }
+
+    #[test]
+    fn every_region_is_rendered_and_fits_the_markers() {
+        let r = sample(&[0.5, 0.9, 1.2], [300, 100]);
+        let regions = r.regions().unwrap();
+        assert_eq!(regions.len(), REGIONS.len());
+        for (name, body) in &regions {
+            assert!(!body.trim().is_empty(), "{name}");
+            assert!(!body.contains("bench:"), "{name}: a marker in a body");
+            // Every row of a table has its header's number of cells.
+            let mut cells = None;
+            for line in body.lines() {
+                if !line.starts_with('|') {
+                    cells = None;
+                    continue;
+                }
+                let n = line.replace("\\|", "").matches('|').count();
+                assert_eq!(*cells.get_or_insert(n), n, "{name}: {line}");
+            }
+        }
+        for (_, names) in DOCS {
+            let doc: String = names
+                .iter()
+                .map(|n| format!("<!-- bench:begin {n} -->\n<!-- bench:end {n} -->\n"))
+                .collect();
+            docs::replace(&doc, &regions, names).unwrap();
+        }
+        assert!(r.render().unwrap().contains("### Targets"));
+    }
+
+    #[test]
+    fn the_size_target_is_judged_on_the_figures() {
+        let over = sample(&[0.9], [302, 200]).regions().unwrap();
+        assert!(
+            over["size"].contains("**NOT met** (1.51×, 302 against 200 bytes)"),
+            "{}",
+            over["size"]
+        );
+        assert!(over["summary"].contains("**NOT met**"));
+        let at = sample(&[0.9], [300, 200]).regions().unwrap();
+        assert!(at["size"].contains("**met** (1.50×"), "{}", at["size"]);
+        assert!(
+            at["targets"].contains("**met**: 1.50×, 300 against 200 bytes"),
+            "{}",
+            at["targets"]
+        );
+    }
+
+    #[test]
+    fn the_time_regions_say_how_noisy_the_ratios_were() {
+        let noisy = sample(&[0.5, 0.9, 1.2], [300, 100]).regions().unwrap();
+        assert!(
+            noisy["time"].contains("**Noise: high.**"),
+            "{}",
+            noisy["time"]
+        );
+        assert!(
+            noisy["time"].contains(
+                "| 0.90 | 0.50–1.20 | 2.40× | 0.85 [0.50–1.20] | 0.90 [0.90–0.90] | 0.50–1.20 | 1 of 3 | 10 |"
+            ),
+            "{}",
+            noisy["time"]
+        );
+        assert!(noisy["targets"].contains("median, not in every round"));
+        // Rust-first rounds 0.5 and 1.2 against C-first 0.9: close enough.
+        assert!(!noisy["targets"].contains("load order decides"));
+        let layout = sample(&[0.1, 0.9, 0.1, 0.9], [300, 100]).regions().unwrap();
+        assert!(
+            layout["targets"].contains(
+                "the load order decides it: 0.10 with Rust loaded first, 0.90 with C first"
+            ),
+            "{}",
+            layout["targets"]
+        );
+        let quiet = sample(&[0.80, 0.81, 0.80], [300, 100]).regions().unwrap();
+        assert!(
+            quiet["time"].contains("**Noise: low.**"),
+            "{}",
+            quiet["time"]
+        );
+        assert!(quiet["targets"].contains("met in every round"));
+        let slow = sample(&[1.2, 1.3, 1.25], [300, 100]).regions().unwrap();
+        assert!(slow["targets"].contains("**NOT met**: 16 B 1.25"));
+    }
+
+    #[test]
+    fn names_are_safe_in_a_table_cell() {
+        assert_eq!(code("a|b`c"), "`a\\|b'c`");
+        assert_eq!(count(0.0), "0");
+        assert_eq!(count(0.25), "0.25");
+        assert_eq!(size_label(16), "16 B");
+        assert_eq!(size_label(65536), "64 KiB");
+    }
 }

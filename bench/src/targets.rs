@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: BSD-2-Clause
-//! The two modules under test and the kernel they share.
+//! The modules under test, the kernel they share, and the round trip.
 
 use harness::{Config, Kernel, O_RDWR};
 use std::path::PathBuf;
@@ -36,13 +36,44 @@ pub(crate) const C: Target = Target {
 /// Both, Rust first (index 0), C second (index 1).
 pub(crate) const BOTH: [Target; 2] = [RUST, C];
 
+/// A Rust module and its C twin, compared by size.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct Pair {
+    /// What the pair shows, for the report.
+    pub(crate) what: &'static str,
+    /// `build/NAME.ko` of the Rust module and of its C twin.
+    pub(crate) rust: &'static str,
+    pub(crate) c: &'static str,
+}
+
+/// The pairs whose `.ko` sizes are compared: the device (the module being
+/// measured) and the smallest module (a module's fixed cost: what kern
+/// costs before a module does anything).
+pub(crate) const SIZE_PAIRS: [Pair; 2] = [
+    Pair {
+        what: "the echo device",
+        rust: "rustecho",
+        c: "cecho",
+    },
+    Pair {
+        what: "the smallest module (fixed cost)",
+        rust: "hello",
+        c: "chello",
+    },
+];
+
 /// Message sizes of the round trips.
 pub(crate) const SIZES: [usize; 3] = [16, 4096, 65536];
+
+/// `build/NAME.ko`.
+pub(crate) fn ko_path(module: &str) -> PathBuf {
+    harness::testing::build_dir().join(format!("{module}.ko"))
+}
 
 impl Target {
     /// The built module.
     pub(crate) fn path(&self) -> PathBuf {
-        harness::testing::build_dir().join(format!("{}.ko", self.module))
+        ko_path(self.module)
     }
 }
 
@@ -56,14 +87,17 @@ pub(crate) struct Loaded {
 }
 
 impl Loaded {
-    /// Loads both modules into a fresh kernel and opens their devices.
-    pub(crate) fn new() -> Result<Self, String> {
+    /// Loads both modules into a fresh kernel, Rust first or C first,
+    /// and opens their devices.
+    pub(crate) fn new(rust_first: bool) -> Result<Self, String> {
         let k = Kernel::with_config(Config {
             echo_console: false,
             ..Config::default()
         });
         let mut fds = [0; 2];
-        for (t, fd) in BOTH.iter().zip(&mut fds) {
+        let order = if rust_first { [0, 1] } else { [1, 0] };
+        for which in order {
+            let (t, fd) = (&BOTH[which], &mut fds[which]);
             let path = t.path();
             if !path.is_file() {
                 return Err(format!(
