@@ -70,7 +70,6 @@ mod opaque;
 #[cfg(target_os = "none")]
 mod panic;
 pub mod print;
-mod shim;
 pub mod sync;
 pub mod sysctl;
 pub mod uio;

@@ -87,7 +87,6 @@ use crate::alloc::Box;
 use crate::context::MaySleep;
 use crate::error::Result;
 use crate::opaque::Opaque;
-use crate::shim;
 use crate::sync::{self, LOCK_FILE, LOCK_LINE};
 use alloc_kernel::{Allocator, Flags};
 use core::cell::UnsafeCell;
@@ -155,7 +154,7 @@ impl<T> Mutex<T> {
             // SAFETY: `mtx` is a zeroed `struct mtx` at its final address
             // (the block never moves: it is pinned right after); `name` is a
             // NUL-terminated string that outlives the lock.
-            unsafe { shim::shim_mtx_init(mutex.mtx.get(), name.as_ptr(), MTX_DEF) };
+            unsafe { sys::shim_mtx_init(mutex.mtx.get(), name.as_ptr(), MTX_DEF) };
         };
         // SAFETY: `data` projects to the `UnsafeCell<T>` field; the others,
         // `mtx` (an `Opaque`: any bytes, here zero) and the `PhantomPinned`
@@ -210,7 +209,7 @@ impl<T> Mutex<T> {
     pub fn try_lock<'a, C: MaySleep>(&'a self, cx: &'a mut C) -> Option<MutexGuard<'a, T>> {
         let _ = cx;
         // SAFETY: `mtx` is initialised (type invariant).
-        if unsafe { shim::shim_mtx_trylock(self.mtx.get()) } == 0 {
+        if unsafe { sys::shim_mtx_trylock(self.mtx.get()) } == 0 {
             return None;
         }
         // INVARIANT: the mutex is held by this thread.
@@ -234,7 +233,7 @@ impl<T> Drop for Mutex<T> {
     fn drop(&mut self) {
         // SAFETY: `mtx` is initialised (type invariant) and not held: a
         // guard borrows the mutex, and `&mut self` proves none exists.
-        unsafe { shim::shim_mtx_destroy(self.mtx.get()) };
+        unsafe { sys::shim_mtx_destroy(self.mtx.get()) };
     }
 }
 

@@ -51,7 +51,6 @@ use crate::alloc::Box;
 use crate::context::{Sleepable, SxSleepable};
 use crate::error::Result;
 use crate::opaque::Opaque;
-use crate::shim;
 use crate::sync::{self, LOCK_FILE, LOCK_LINE};
 use alloc_kernel::{Allocator, Flags};
 use core::cell::UnsafeCell;
@@ -121,7 +120,7 @@ impl<T> SxLock<T> {
             // block never moves: it is pinned right after); `name` is a
             // NUL-terminated string that outlives the lock. No option flags:
             // not recursive.
-            unsafe { shim::shim_sx_init(lock.sx.get(), name.as_ptr(), 0) };
+            unsafe { sys::shim_sx_init(lock.sx.get(), name.as_ptr(), 0) };
         };
         // SAFETY: `data` projects to the `UnsafeCell<T>` field; the others,
         // `sx` (an `Opaque`: any bytes, here zero) and the `PhantomPinned`
@@ -164,7 +163,7 @@ impl<T> SxLock<T> {
     pub fn try_xlock<'a>(&'a self, cx: &'a mut Sleepable) -> Option<SxXGuard<'a, T>> {
         let _ = cx;
         // SAFETY: `sx` is initialised (type invariant).
-        if unsafe { shim::shim_sx_try_xlock(self.sx.get()) } == 0 {
+        if unsafe { sys::shim_sx_try_xlock(self.sx.get()) } == 0 {
             return None;
         }
         // INVARIANT: this thread holds the lock exclusively.
@@ -211,7 +210,7 @@ impl<T> Drop for SxLock<T> {
     fn drop(&mut self) {
         // SAFETY: `sx` is initialised (type invariant) and not held: guards
         // borrow the lock, and `&mut self` proves none exists.
-        unsafe { shim::shim_sx_destroy(self.sx.get()) };
+        unsafe { sys::shim_sx_destroy(self.sx.get()) };
     }
 }
 

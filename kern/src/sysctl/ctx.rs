@@ -7,7 +7,6 @@ use crate::alloc::{Arc, Box, Vec};
 use crate::context::Sleepable;
 use crate::error::{Error, Result, code};
 use crate::opaque::Opaque;
-use crate::shim;
 use core::cell::Cell;
 use core::ffi::{CStr, c_int, c_void};
 use core::marker::PhantomData;
@@ -141,7 +140,7 @@ impl<T: Send + Sync + 'static> SysctlBuilder<'_, T> {
     /// May sleep.
     pub fn add_hw_node(&self, name: &CStr, descr: &CStr) -> Result<SysctlNode<'_>> {
         // SAFETY: returns the static `hw` children list.
-        let parent = unsafe { shim::shim_sysctl_static_children_hw() };
+        let parent = unsafe { sys::shim_sysctl_static_children_hw() };
         self.add_node_under(parent, name, descr)
     }
 
@@ -172,7 +171,7 @@ impl<T: Send + Sync + 'static> SysctlBuilder<'_, T> {
         // of this builder's context); the strings are NUL-terminated and
         // copied by sysctl_add_oid(9).
         let oid = unsafe {
-            shim::shim_SYSCTL_ADD_NODE(self.list(), parent, name.as_ptr(), descr.as_ptr())
+            sys::shim_SYSCTL_ADD_NODE(self.list(), parent, name.as_ptr(), descr.as_ptr())
         };
         Ok(SysctlNode {
             oid: NonNull::new(oid).ok_or(code::EEXIST)?,
@@ -205,7 +204,7 @@ impl<T: Send + Sync + 'static> SysctlBuilder<'_, T> {
         // node (type invariant of the context). The node is read-only, so
         // the kernel never writes through the pointer.
         let oid = unsafe {
-            shim::shim_SYSCTL_ADD_U64_RD(
+            sys::shim_SYSCTL_ADD_U64_RD(
                 self.list(),
                 children(node),
                 name.as_ptr(),
@@ -266,13 +265,13 @@ impl<T: Send + Sync + 'static> SysctlBuilder<'_, T> {
         // `arg1` is a record kept by the context until after the node is
         // removed; the handler matches the record's type.
         let oid = unsafe {
-            shim::shim_SYSCTL_ADD_PROC_U64_RW(
+            sys::shim_SYSCTL_ADD_PROC_U64_RW(
                 self.list(),
                 children(node),
                 name.as_ptr(),
                 arg1,
                 0,
-                tunable_handler::<T>,
+                Some(tunable_handler::<T>),
                 descr.as_ptr(),
             )
         };
@@ -300,7 +299,7 @@ impl<T: Send + Sync + 'static> SysctlBuilder<'_, T> {
 /// `SYSCTL_CHILDREN(node)`.
 fn children(node: &SysctlNode<'_>) -> *mut sys::sysctl_oid_list {
     // SAFETY: `node` is a live node of a context being built.
-    unsafe { shim::shim_sysctl_children(node.oid.as_ptr()) }
+    unsafe { sys::shim_sysctl_children(node.oid.as_ptr()) }
 }
 
 /// The handler of a tunable: `sysctl_handle_64` on a copy of the value,
