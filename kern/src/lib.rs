@@ -17,6 +17,9 @@
 //!   [`SxLock`](sync::SxLock) over `sx(9)`.
 //! * [`cdev`]: character devices (`make_dev_s(9)`), with [`uio`] for
 //!   `read`/`write` and [`ioctl`] for `ioctl`.
+//! * [`foreign`]: [`ForeignOwnable`](foreign::ForeignOwnable), how a value
+//!   is handed to the kernel as a `void *` (`si_drv1`, cdevpriv, a sysctl
+//!   node's argument) and taken back.
 //! * [`sysctl`]: counters and validated tunables under a module-owned
 //!   context: a static table over module statics, or nodes over data in
 //!   an `Arc`.
@@ -63,6 +66,7 @@ pub mod alloc;
 pub mod cdev;
 pub mod context;
 pub mod error;
+pub mod foreign;
 pub mod ioctl;
 pub mod malloc;
 pub mod module;

@@ -6,6 +6,7 @@ use super::Tunable;
 use crate::alloc::Box;
 use crate::context::Sleepable;
 use crate::error::{Result, code};
+use crate::foreign::ForeignOwnable;
 use crate::opaque::Opaque;
 use core::ffi::{CStr, c_char, c_int, c_void};
 use core::ptr;
@@ -181,11 +182,7 @@ impl SysctlTree {
                     leaf.value.as_ptr().cast(),
                     sys::sysctl_handle_64,
                 ),
-                Some(_) => (
-                    U64_RW_KIND,
-                    ptr::from_ref(leaf).cast_mut().cast(),
-                    static_tunable_handler,
-                ),
+                Some(_) => (U64_RW_KIND, leaf.into_foreign(), static_tunable_handler),
             };
             // SAFETY: as above for `list`; `children` is the new node's
             // list; the strings are `'static` C strings (type invariant of
@@ -271,8 +268,9 @@ unsafe extern "C" fn static_tunable_handler(
     _arg2: sys::intmax_t,
     req: *mut sys::sysctl_req,
 ) -> c_int {
-    // SAFETY: `arg1` is the node's `'static` leaf (the caller's contract).
-    let leaf = unsafe { &*arg1.cast::<SysctlLeaf>().cast_const() };
+    // SAFETY: `arg1` is the node's `'static` leaf, from `into_foreign` (the
+    // caller's contract).
+    let leaf = unsafe { <&'static SysctlLeaf>::borrow(arg1) };
     let Some(validate) = leaf.validate else {
         return code::EINVAL.to_errno();
     };
