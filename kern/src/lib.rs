@@ -26,6 +26,15 @@
 //! * [`print`](mod@print): [`println!`] to the kernel message buffer (`printf(9)`).
 //! * the panic handler (kernel builds only), which calls `panic(9)`.
 //!
+//! # Module crates
+//! A module crate is `#![no_std]` and `#![deny(unsafe_code)]`, and needs
+//! no other crate attribute. In particular not `#![no_builtins]`: it marks
+//! every function of the crate, and LLVM does not inline a function so
+//! marked into kern's entry points (which are not), so each device method
+//! would cost a call frame of its own. That the generated code calls only
+//! functions the kernel has is checked on the built `.ko` instead
+//! (`kolink check`, against `sys/kernel-symbols.txt`).
+//!
 //! # Sleeping
 //!
 //! FreeBSD forbids sleeping under a mutex. Here every operation that may
