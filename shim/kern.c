@@ -27,10 +27,11 @@
 
 /*
  * C helpers for the kern crate: one function per kernel macro that bindgen
- * cannot see (mutex(9), sx(9), SYSCTL_ADD_*(9), curthread), so that the
- * Rust side calls exactly what a C module compiled with the same headers
- * calls. Functions a module does not use are removed at link time
- * (--gc-sections).
+ * cannot see (mutex(9), sx(9), SYSCTL_ADD_*(9)), so that the Rust side
+ * calls exactly what a C module compiled with the same headers calls.
+ * Their prototypes are in kern.h, from which bindgen also generates the
+ * Rust declarations.  Functions a module does not use are removed at link
+ * time (--gc-sections).
  */
 
 #include <sys/param.h>
@@ -43,32 +44,7 @@
 #include <sys/sx.h>
 #include <sys/sysctl.h>
 
-struct thread	*shim_curthread(void);
-void	shim_mtx_init(struct mtx *m, const char *name, int opts);
-void	shim_mtx_destroy(struct mtx *m);
-int	shim_mtx_trylock(struct mtx *m);
-void	shim_sx_init(struct sx *sx, const char *name, int opts);
-void	shim_sx_destroy(struct sx *sx);
-int	shim_sx_try_xlock(struct sx *sx);
-struct sysctl_oid_list *shim_sysctl_static_children_hw(void);
-struct sysctl_oid_list *shim_sysctl_children(struct sysctl_oid *oid);
-struct sysctl_oid *shim_SYSCTL_ADD_NODE(struct sysctl_ctx_list *ctx,
-	    struct sysctl_oid_list *parent, const char *name,
-	    const char *descr);
-struct sysctl_oid *shim_SYSCTL_ADD_U64_RD(struct sysctl_ctx_list *ctx,
-	    struct sysctl_oid_list *parent, const char *name, uint64_t *ptr,
-	    const char *descr);
-struct sysctl_oid *shim_SYSCTL_ADD_PROC_U64_RW(struct sysctl_ctx_list *ctx,
-	    struct sysctl_oid_list *parent, const char *name, void *arg1,
-	    intmax_t arg2, int (*handler)(SYSCTL_HANDLER_ARGS),
-	    const char *descr);
-
-struct thread *
-shim_curthread(void)
-{
-
-	return (curthread);
-}
+#include "kern.h"
 
 /* mutex(9) */
 

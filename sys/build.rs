@@ -3,7 +3,9 @@
 //!
 //! The headers come from [`kbuild::HeaderTree::locate`] (`SYSDIR`, else the
 //! pinned `ziglang` tree) and are parsed with the same target and defines as
-//! a module's C files. Only the interfaces the project uses are allowlisted.
+//! a module's C files. Only the interfaces the project uses are allowlisted,
+//! and the prototypes of kern's C helpers (`shim/kern.h`), so their Rust
+//! side is generated too.
 #![allow(
     clippy::expect_used,
     reason = "a build script reports failure by panicking"
@@ -65,6 +67,10 @@ const FUNCTIONS: &[&str] = &[
     "module_register_init",
     "malloc_init",
     "malloc_uninit",
+    // The C helpers of `shim/kern.c`, declared in `shim/kern.h`. They are
+    // defined in each module's own shim object, not by the kernel, so they
+    // are not in `kernel-symbols.txt`.
+    "shim_.*",
 ];
 
 /// Types used through the bindings (their dependencies come along).
@@ -170,6 +176,7 @@ fn main() {
     println!("cargo:rerun-if-env-changed=SYSDIR");
     println!("cargo:rerun-if-env-changed=KMOD_HEADERS");
     println!("cargo:rerun-if-changed=wrapper.h");
+    println!("cargo:rerun-if-changed=../shim/kern.h");
     let tree = match kbuild::HeaderTree::locate(&workspace, &out) {
         Ok(tree) => tree,
         Err(e) => {

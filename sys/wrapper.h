@@ -3,6 +3,10 @@
  *
  * The FreeBSD kernel interfaces the project uses, for bindgen.
  * Compiled with -D_KERNEL -DKLD_MODULE, exactly as a module's C files.
+ *
+ * Last, the C helpers that kern links into every module (shim/kern.c):
+ * their Rust declarations are generated from the same header that the
+ * helpers are compiled against.
  */
 
 #include <sys/param.h>
@@ -26,3 +30,5 @@
 #include <sys/ioccom.h>
 #include <sys/syslog.h>
 #include <sys/limits.h>
+
+#include "../shim/kern.h"

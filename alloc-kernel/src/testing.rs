@@ -4,11 +4,15 @@
 //! [`FailingAllocator`] wraps the host's system allocator with a ledger:
 //! it fails the requests you ask it to fail, counts requests, live blocks and
 //! live bytes, poisons uninitialised memory, and checks that every block comes
-//! back with the pointer and layout it was handed out with. Other crates'
-//! tests (the `kern` crate, the test kernel harness) use it to check that an
-//! allocation failure leaves their state unchanged and leaks nothing; they
-//! enable it in their `[dev-dependencies]`:
-//! `alloc-kernel = { workspace = true, features = ["host"] }`.
+//! back with the pointer and layout it was handed out with. This crate's
+//! own tests use it (the unit tests of every collection, and the model and
+//! thread tests under `tests/`) to check that an allocation failure leaves
+//! a collection unchanged and leaks nothing. Another crate's host tests can
+//! do the same for their own collections by enabling the feature in their
+//! `[dev-dependencies]`:
+//! `alloc-kernel = { workspace = true, features = ["host"] }`. (A `.ko`'s
+//! allocations go through `malloc(9)`; the test kernel, `harness/`, fails
+//! those itself.)
 //!
 //! # Examples
 //!

@@ -46,7 +46,6 @@ pub(crate) struct Message {
 }
 
 impl Message {
-    #[inline]
     fn len(&self) -> usize {
         self.bytes.len()
     }
@@ -62,11 +61,6 @@ impl Message {
     ///
     /// On error the message is empty, and the buffer is kept if it was
     /// allocated.
-    #[allow(
-        clippy::inline_always,
-        reason = "one caller, the write path: inlined, the call frame is a tenth of a write"
-    )]
-    #[inline(always)]
     fn fill(
         &mut self,
         uio: &mut UioReader<'_>,
@@ -75,10 +69,7 @@ impl Message {
         cx: &mut impl MaySleep,
     ) -> Result<usize> {
         self.bytes.clear();
-        // `capacity` in `len..=limit` (`len <= limit`), as one unsigned
-        // comparison: below `len` wraps to above `limit - len`.
-        let capacity = self.bytes.capacity();
-        if capacity.wrapping_sub(len) > limit.wrapping_sub(len) {
+        if !(len..=limit).contains(&self.bytes.capacity()) {
             self.bytes = Vec::new();
             self.bytes = Vec::try_with_capacity(len, M_NOWAIT)?;
         }
@@ -159,11 +150,6 @@ impl Echo {
     /// reference is taken or dropped under the mutex). One larger than
     /// `limit` is not kept: the empty message takes its place, and the
     /// buffer goes with its last reference.
-    #[allow(
-        clippy::inline_always,
-        reason = "inlined into the write path, where the call frame would be a tenth of a write; `clear` is the other caller"
-    )]
-    #[inline(always)]
     fn publish(&self, writer: &mut Writer, limit: usize, cx: &mut impl MaySleep) {
         {
             let mut current = self.current.lock(cx);
@@ -178,10 +164,9 @@ impl Echo {
     }
 
     /// Puts the empty message in place of the recycled one (this reference
-    /// to it goes: the last one frees it). Out of line: the cold paths
-    /// share it.
+    /// to it goes: the last one frees it). Rare, hence `#[cold]`: the
+    /// usual write keeps its recycled buffer.
     #[cold]
-    #[inline(never)]
     fn recycle_empty(&self, writer: &mut Writer) {
         writer.recycle = Arc::clone(&self.empty);
     }
@@ -190,11 +175,6 @@ impl Echo {
     /// current message (which becomes its snapshot) at offset 0 or if it
     /// has none yet. One lock section; the reference returned keeps the
     /// message alive while the read copies from it with no lock held.
-    #[allow(
-        clippy::inline_always,
-        reason = "one caller, `read`: inlined into it, the call frame is a tenth of a read"
-    )]
-    #[inline(always)]
     fn snapshot(&self, open: &OpenFile, offset: usize, cx: &mut Sleepable) -> Result<Arc<Message>> {
         let mut guard = self.current.lock(cx);
         let (snapshot, current) = open.snapshot.access_with_owner(&mut guard)?;
@@ -244,13 +224,12 @@ impl Echo {
     /// generation. Never allocates: the empty message is made in the
     /// recycled buffer if no file holds it (so that both buffers stay in
     /// use for the next writes), else it is the preallocated one.
-    #[inline(never)]
     fn clear(&self, cx: &mut Sleepable) {
         let limit = STATS.limit();
         let mut guard = self.writer.xlock(cx);
         let (writer, cx) = guard.split();
         match Arc::get_mut(&mut writer.recycle) {
-            Some(m) => m.bytes.clear(),
+            Some(message) => message.bytes.clear(),
             None => self.recycle_empty(writer),
         }
         self.publish(writer, limit, cx);
@@ -260,8 +239,6 @@ impl Echo {
     /// the recycled buffer, or in a new one if open files still hold the
     /// recycled message; the current message is not touched until the new
     /// one is complete.
-    #[allow(clippy::inline_always, reason = "one caller, `write`")]
-    #[inline(always)]
     fn write_message(
         &self,
         uio: &mut UioReader<'_>,
@@ -272,15 +249,15 @@ impl Echo {
         let mut guard = self.writer.xlock(cx);
         let (writer, cx) = guard.split();
         // The recycled message, or a new one in its place (then unique).
-        let mut new = false;
-        let m = loop {
-            if let Some(m) = Arc::get_mut(&mut writer.recycle) {
-                break m;
+        let mut renewed = false;
+        let message = loop {
+            if let Some(message) = Arc::get_mut(&mut writer.recycle) {
+                break message;
             }
             Self::renew(writer)?;
-            new = true;
+            renewed = true;
         };
-        match m.fill(uio, len, limit, cx) {
+        match message.fill(uio, len, limit, cx) {
             Ok(moved) => {
                 self.publish(writer, limit, cx);
                 Ok(moved)
@@ -289,7 +266,7 @@ impl Echo {
                 // A recycled buffer stays, emptied; a new message is
                 // released again (a write failing for want of memory gives
                 // back what it got).
-                if new {
+                if renewed {
                     self.recycle_empty(writer);
                 }
                 Err(e)
@@ -298,10 +275,9 @@ impl Echo {
     }
 
     /// Puts a new, empty message in place of the recycled one, which open
-    /// files still hold (they keep it alive; this reference goes). Out of
-    /// line: the usual write finds the recycled buffer free.
+    /// files still hold (they keep it alive; this reference goes). Rare,
+    /// hence `#[cold]`: the usual write finds the recycled buffer free.
     #[cold]
-    #[inline(never)]
     fn renew(writer: &mut Writer) -> Result {
         writer.recycle = Arc::try_new(Message { bytes: Vec::new() }, M_NOWAIT)?;
         Ok(())
@@ -327,11 +303,6 @@ impl CharacterDevice for Echo {
     }
 
     /// Serves the file's snapshot from `uio_offset` on; 0 at its end.
-    #[allow(
-        clippy::inline_always,
-        reason = "the kern trampoline is the only caller; inlined, a read has one call frame, as in C"
-    )]
-    #[inline(always)]
     fn read(&self, file: &File<'_, Self>, uio: &mut UioWriter<'_>, cx: &mut Sleepable) -> Result {
         let open = file.open()?;
         let offset = usize::try_from(uio.offset()).map_err(|_| EINVAL)?;
@@ -353,11 +324,6 @@ impl CharacterDevice for Echo {
 
     /// Replaces the message with the whole request, or fails and leaves it.
     /// Needs nothing of the file (no per-open lookup).
-    #[allow(
-        clippy::inline_always,
-        reason = "the kern trampoline is the only caller; inlined, a write has one call frame, as in C"
-    )]
-    #[inline(always)]
     fn write(&self, _file: &File<'_, Self>, uio: &mut UioReader<'_>, cx: &mut Sleepable) -> Result {
         let len = uio.resid();
         let limit = STATS.limit();

@@ -25,7 +25,6 @@
 //!
 //! Built on `kern`'s safe API only: this crate has no `unsafe`.
 #![no_std]
-#![no_builtins]
 #![deny(unsafe_code)]
 
 mod device;
@@ -93,13 +92,11 @@ pub(crate) static STATS: Stats = Stats {
 
 impl Stats {
     /// `maxlen` as a size.
-    #[inline]
     pub(crate) fn limit(&self) -> usize {
         usize::try_from(self.maxlen.get()).unwrap_or(usize::MAX)
     }
 
     /// Adds `n` to a counter (wrapping, as the kernel's counters do).
-    #[inline]
     pub(crate) fn count(counter: &AtomicU64, n: usize) {
         counter.fetch_add(u64::try_from(n).unwrap_or(u64::MAX), Ordering::Relaxed);
     }
@@ -169,8 +166,13 @@ impl Module for RustEcho {
         )?;
         // Last: once the node exists, everything it uses is ready.
         let dev = Registration::register(&DEVICE, echo, cx)?;
-        // A constant line: no formatting machinery in the module.
-        println!("/dev/rustmodule created, messages up to 65536 bytes");
+        // The kernel formats the number: no formatting machinery
+        // (`core::fmt`) in the module.
+        print::println_u64(
+            "/dev/rustmodule created, messages up to ",
+            DEFAULT_MAXLEN,
+            " bytes",
+        );
         Ok(Self {
             dev,
             _sysctl: sysctl,

@@ -20,7 +20,6 @@
 //!
 //! Built on `kern`'s safe API only.
 #![no_std]
-#![no_builtins]
 #![deny(unsafe_code)]
 
 use core::sync::atomic::{AtomicU64, Ordering};

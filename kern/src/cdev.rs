@@ -79,13 +79,14 @@
 use crate::alloc::{Arc, Box};
 use crate::context::Sleepable;
 use crate::error::{Error, Result, code, to_ret};
+use crate::foreign::{ArcBorrow, ForeignOwnable};
 use crate::ioctl::{IoctlCmd, IoctlData};
-use crate::malloc::{M_NOWAIT, M_ZERO};
+use crate::malloc::{KernelAllocator, M_NOWAIT, M_ZERO};
 use crate::opaque::Opaque;
 use crate::uio::{UioReader, UioWriter};
 use core::ffi::{CStr, c_char, c_int, c_void};
 use core::marker::PhantomData;
-use core::mem::{ManuallyDrop, MaybeUninit};
+use core::mem::MaybeUninit;
 use core::ptr::{self, NonNull};
 use core::sync::atomic::{AtomicUsize, Ordering};
 
@@ -347,14 +348,21 @@ struct OpenFile<T: CharacterDevice> {
 /// writes into, so it cannot be a `const`) and the state live in a separate
 /// allocation that never moves, shared with the open files.
 ///
+/// The shared state is reference-counted: the registration's reference is
+/// the device's `si_drv1` (handed to the kernel with
+/// [`ForeignOwnable::into_foreign`]), and each open file holds one.
+///
 /// # Invariants
-/// - `cdev` is the device `make_dev_s` created with `shared`'s `cdevsw` and
-///   with `si_drv1` set to `shared`; it is destroyed only by `Drop`.
-/// - `shared` comes from `Arc::into_raw` and owns one reference, taken back
-///   only by `Drop`, after the device is destroyed.
+/// - `cdev` is the device `make_dev_s` created with the `cdevsw` of the
+///   shared state and with `si_drv1` set to `shared`; it is destroyed only
+///   by `Drop`.
+/// - `shared` is an `Arc<Shared<T>>` given to the kernel by
+///   [`ForeignOwnable::into_foreign`], taken back only by `Drop`, after the
+///   device is destroyed.
 pub struct Registration<T: CharacterDevice> {
-    shared: NonNull<Shared<T>>,
+    shared: *mut c_void,
     cdev: NonNull<sys::cdev>,
+    _owns: PhantomData<Arc<Shared<T>>>,
 }
 
 // SAFETY: the registration owns a reference to `Shared<T>` (which is
@@ -400,24 +408,24 @@ impl<T: CharacterDevice> Registration<T> {
         // unset entries) and `open_files` (an `AtomicUsize`: zero) by
         // `M_ZERO`.
         let shared = unsafe { Arc::assume_init(shared) };
-        let shared = Arc::into_raw(shared).cast_mut();
-        let Some(shared) = NonNull::new(shared) else {
-            return Err(code::ENOMEM);
-        };
-        // SAFETY: `shared` is the live value from `Arc::into_raw`.
-        let cdevsw = unsafe { shared.as_ref() }.cdevsw.get();
+        let cdevsw = shared.cdevsw.get();
         // SAFETY: `cdevsw` is this registration's zeroed `cdevsw`, which
         // nothing else uses yet (the type invariant of `Shared` allows
         // `kern` to write it before the device is created).
         unsafe { fill_cdevsw::<T>(cdevsw) };
-        match make_dev(options, cdevsw, shared.as_ptr().cast::<c_void>()) {
-            // INVARIANT: created with this `cdevsw` and `si_drv1`; the
-            // reference from `into_raw` is owned by the registration.
-            Ok(cdev) => Ok(Self { shared, cdev }),
+        let shared = shared.into_foreign();
+        match make_dev(options, cdevsw, shared) {
+            // INVARIANT: created with this `cdevsw` and `si_drv1`; `Drop`
+            // takes the reference back.
+            Ok(cdev) => Ok(Self {
+                shared,
+                cdev,
+                _owns: PhantomData,
+            }),
             Err(e) => {
                 // SAFETY: the device was not created, so nothing else holds
                 // the pointer; taken back once.
-                drop(unsafe { Arc::from_raw(shared.as_ptr()) });
+                drop(unsafe { Arc::<Shared<T>>::from_foreign(shared) });
                 Err(e)
             }
         }
@@ -450,8 +458,9 @@ impl<T: CharacterDevice> Registration<T> {
     }
 
     fn shared(&self) -> &Shared<T> {
-        // SAFETY: the registration owns a reference (type invariant).
-        unsafe { self.shared.as_ref() }
+        // SAFETY: the kernel keeps the registration's reference until `Drop`
+        // takes it back (type invariant), so the value outlives `&self`.
+        unsafe { Arc::<Shared<T>>::borrow(self.shared) }.get()
     }
 }
 
@@ -469,10 +478,10 @@ impl<T: CharacterDevice> Drop for Registration<T> {
         // destructors of its open files have run, so nothing uses the
         // `cdevsw` or `si_drv1` afterwards.
         unsafe { sys::destroy_dev(self.cdev.as_ptr()) };
-        // SAFETY: the reference from `Arc::into_raw` (type invariant), taken
-        // back once, now that the device no longer uses it. Open files whose
-        // last close races with the destruction hold their own references.
-        drop(unsafe { Arc::from_raw(self.shared.as_ptr()) });
+        // SAFETY: the registration's reference (type invariant), taken back
+        // once, now that the device no longer uses it. Open files whose last
+        // close races with the destruction hold their own references.
+        drop(unsafe { Arc::<Shared<T>>::from_foreign(self.shared) });
     }
 }
 
@@ -572,9 +581,7 @@ unsafe extern "C" fn cdev_open<T: CharacterDevice>(
     _td: *mut sys::thread,
 ) -> c_int {
     // SAFETY: the caller's contract: d_open of a device of `T`.
-    let shared = unsafe { shared_of::<T>(dev) };
-    // SAFETY: the shared state is live for the whole call (`shared_of`).
-    let device = unsafe { &*shared };
+    let device = unsafe { shared_of::<T>(dev) };
     // SAFETY: d_open runs in the opening thread, which may sleep and holds
     // no lock of ours; the token lives only for this call.
     let mut cx = unsafe { Sleepable::new() };
@@ -587,26 +594,23 @@ unsafe extern "C" fn cdev_open<T: CharacterDevice>(
         Ok(open) => open,
         Err(e) => return report(&device.data, Op::Open, Err(e)),
     };
-    // SAFETY: `shared` comes from `Arc::into_raw`; the `ManuallyDrop` keeps
-    // the registration's reference where it is (it is never dropped here),
-    // and the clone takes a new one for the file.
-    let registration_ref = ManuallyDrop::new(unsafe { Arc::from_raw(shared) });
     device.open_files.fetch_add(1, Ordering::AcqRel);
+    // The file's own reference to the shared state.
     let file = Box::write(
         record,
         OpenFile {
             open,
-            device: Arc::clone(&registration_ref),
+            device: Arc::from(device),
         },
     );
-    let file = Box::into_raw(file);
+    let file = file.into_foreign();
     // SAFETY: `file` is a live record for this open file, owned from now on
     // by devfs, which calls the destructor exactly once (on the last close
     // of the file or when the device is destroyed).
-    let ret = unsafe { sys::devfs_set_cdevpriv(file.cast::<c_void>(), Some(cdevpriv_dtor::<T>)) };
+    let ret = unsafe { sys::devfs_set_cdevpriv(file, Some(cdevpriv_dtor::<T>)) };
     if ret != 0 {
         // SAFETY: not attached, so still ours; taken back once.
-        close_file(unsafe { Box::from_raw(file) });
+        close_file(unsafe { Box::<OpenFile<T>>::from_foreign(file) });
     }
     report(&device.data, Op::Open, Error::from_ret(ret))
 }
@@ -618,7 +622,7 @@ unsafe extern "C" fn cdev_open<T: CharacterDevice>(
 unsafe extern "C" fn cdevpriv_dtor<T: CharacterDevice>(data: *mut c_void) {
     // SAFETY: the caller's contract: a `Box<OpenFile<T>>` given away by
     // `cdev_open`, taken back once.
-    close_file(unsafe { Box::from_raw(data.cast::<OpenFile<T>>()) });
+    close_file(unsafe { Box::<OpenFile<T>>::from_foreign(data) });
 }
 
 /// Drops a per-open record, then counts the file as closed.
@@ -638,39 +642,33 @@ unsafe fn current_file<'a, T: CharacterDevice>() -> Result<&'a OpenFile<T>> {
     // SAFETY: a writable pointer; the current thread is in a method of the
     // device on behalf of a file.
     Error::from_ret(unsafe { sys::devfs_get_cdevpriv(&raw mut data) })?;
-    let file = NonNull::new(data.cast::<OpenFile<T>>()).ok_or(code::ENXIO)?;
+    if data.is_null() {
+        return Err(code::ENXIO);
+    }
     // SAFETY: only `cdev_open::<T>` attaches records to files of this
-    // device. The record lives until the file's last close or the device's
-    // destruction; neither happens during this call (the system call holds
-    // a reference to the file, and destroy_dev(9) waits for the threads in
-    // the methods before running destructors).
-    Ok(unsafe { file.as_ref() })
+    // device (`into_foreign` of a `Box<OpenFile<T>>`). The record lives
+    // until the file's last close or the device's destruction; neither
+    // happens during this call (the system call holds a reference to the
+    // file, and destroy_dev(9) waits for the threads in the methods before
+    // running destructors).
+    Ok(unsafe { Box::<OpenFile<T>>::borrow(data) })
 }
 
-/// The shared state of `dev` (its `si_drv1`), for its methods: live until
-/// the calling method returns.
+/// The shared state of `dev` (its `si_drv1`), for its methods.
 ///
 /// # Safety
 /// `dev` is a device created by [`Registration::register`] for `T`, and
-/// the caller is one of its methods.
-unsafe fn shared_of<T: CharacterDevice>(dev: *mut sys::cdev) -> *const Shared<T> {
-    // SAFETY: `si_drv1` was set by `make_dev_s` to the shared state, which
-    // the registration keeps alive until `destroy_dev` has drained the
-    // threads in the device's methods, the caller included.
-    unsafe { (*dev).si_drv1 }.cast::<Shared<T>>().cast_const()
-}
-
-/// The device-wide state of `dev`, for its methods.
-///
-/// # Safety
-/// `dev` is a device created by [`Registration::register`] for `T`, and
-/// the caller is one of its methods; the reference is used only during
-/// that call.
-unsafe fn device_of<'a, T: CharacterDevice>(dev: *mut sys::cdev) -> &'a T {
-    // SAFETY: the caller's contract.
-    let shared = unsafe { shared_of::<T>(dev) };
-    // SAFETY: live for the whole call (`shared_of`).
-    &unsafe { &*shared }.data
+/// the caller is one of its methods; the borrow is used only during that
+/// call.
+unsafe fn shared_of<'a, T: CharacterDevice>(
+    dev: *mut sys::cdev,
+) -> ArcBorrow<'a, Shared<T>, KernelAllocator> {
+    // SAFETY: `dev` is a live device (the caller's contract).
+    let drv1 = unsafe { (*dev).si_drv1 };
+    // SAFETY: `si_drv1` is the registration's `into_foreign` of an
+    // `Arc<Shared<T>>`, which it takes back only after `destroy_dev` has
+    // drained the threads in the device's methods, the caller included.
+    unsafe { Arc::<Shared<T>>::borrow(drv1) }
 }
 
 /// The [`File`] handle and the context token of a call of `d_read`,
@@ -700,7 +698,8 @@ unsafe extern "C" fn cdev_read<T: CharacterDevice>(
     _ioflag: c_int,
 ) -> c_int {
     // SAFETY: the caller's contract.
-    let device = unsafe { device_of::<T>(dev) };
+    let shared = unsafe { shared_of::<T>(dev) };
+    let device = &shared.data;
     // SAFETY: the kernel's `uio` for this read, used only during the call.
     let mut uio = match unsafe { UioWriter::from_raw(uio) } {
         Ok(uio) => uio,
@@ -723,7 +722,8 @@ unsafe extern "C" fn cdev_write<T: CharacterDevice>(
     _ioflag: c_int,
 ) -> c_int {
     // SAFETY: the caller's contract.
-    let device = unsafe { device_of::<T>(dev) };
+    let shared = unsafe { shared_of::<T>(dev) };
+    let device = &shared.data;
     // SAFETY: the kernel's `uio` for this write, used only during the call.
     let mut uio = match unsafe { UioReader::from_raw(uio) } {
         Ok(uio) => uio,
@@ -748,7 +748,8 @@ unsafe extern "C" fn cdev_ioctl<T: CharacterDevice>(
     _td: *mut sys::thread,
 ) -> c_int {
     // SAFETY: the caller's contract.
-    let device = unsafe { device_of::<T>(dev) };
+    let shared = unsafe { shared_of::<T>(dev) };
+    let device = &shared.data;
     let cmd = IoctlCmd::from_raw(cmd);
     // SAFETY: sys_ioctl() passes a kernel buffer of IOCPARM_LEN(cmd)
     // initialised bytes (copied in, or zeroed), private to this call.

@@ -17,11 +17,23 @@
 //!   [`SxLock`](sync::SxLock) over `sx(9)`.
 //! * [`cdev`]: character devices (`make_dev_s(9)`), with [`uio`] for
 //!   `read`/`write` and [`ioctl`] for `ioctl`.
+//! * [`foreign`]: [`ForeignOwnable`](foreign::ForeignOwnable), how a value
+//!   is handed to the kernel as a `void *` (`si_drv1`, cdevpriv, a sysctl
+//!   node's argument) and taken back.
 //! * [`sysctl`]: counters and validated tunables under a module-owned
 //!   context: a static table over module statics, or nodes over data in
 //!   an `Arc`.
 //! * [`print`](mod@print): [`println!`] to the kernel message buffer (`printf(9)`).
 //! * the panic handler (kernel builds only), which calls `panic(9)`.
+//!
+//! # Module crates
+//! A module crate is `#![no_std]` and `#![deny(unsafe_code)]`, and needs
+//! no other crate attribute. In particular not `#![no_builtins]`: it marks
+//! every function of the crate, and LLVM does not inline a function so
+//! marked into kern's entry points (which are not), so each device method
+//! would cost a call frame of its own. That the generated code calls only
+//! functions the kernel has is checked on the built `.ko` instead
+//! (`kolink check`, against `sys/kernel-symbols.txt`).
 //!
 //! # Sleeping
 //!
@@ -63,6 +75,7 @@ pub mod alloc;
 pub mod cdev;
 pub mod context;
 pub mod error;
+pub mod foreign;
 pub mod ioctl;
 pub mod malloc;
 pub mod module;
@@ -70,7 +83,6 @@ mod opaque;
 #[cfg(target_os = "none")]
 mod panic;
 pub mod print;
-mod shim;
 pub mod sync;
 pub mod sysctl;
 pub mod uio;

@@ -327,36 +327,45 @@ mod tests {
         }
     }
 
-    fn ev(e: u32) -> c_int {
-        c_int::try_from(e).unwrap()
+    fn event_code(event: u32) -> c_int {
+        c_int::try_from(event).unwrap()
     }
 
     #[test]
     fn lifecycle_follows_freebsd_order() {
         let slot = ModuleSlot::<Probe>::new();
         // MOD_UNLOAD with nothing loaded is harmless.
-        assert_eq!(slot.event(ev(sys::MOD_UNLOAD)), 0);
+        assert_eq!(slot.event(event_code(sys::MOD_UNLOAD)), 0);
         // A failed load leaves nothing behind, and the kernel's following
         // MOD_UNLOAD is harmless.
         FAIL_LOAD.store(1, Ordering::SeqCst);
-        assert_eq!(slot.event(ev(sys::MOD_LOAD)), code::ENOMEM.to_errno());
+        assert_eq!(
+            slot.event(event_code(sys::MOD_LOAD)),
+            code::ENOMEM.to_errno()
+        );
         assert!(!slot.is_loaded());
-        assert_eq!(slot.event(ev(sys::MOD_UNLOAD)), 0);
+        assert_eq!(slot.event(event_code(sys::MOD_UNLOAD)), 0);
         FAIL_LOAD.store(0, Ordering::SeqCst);
 
-        assert_eq!(slot.event(ev(sys::MOD_LOAD)), 0);
+        assert_eq!(slot.event(event_code(sys::MOD_LOAD)), 0);
         assert!(slot.is_loaded());
         // A second MOD_LOAD is refused without touching the value.
-        assert_eq!(slot.event(ev(sys::MOD_LOAD)), code::EEXIST.to_errno());
-        assert_eq!(slot.event(ev(sys::MOD_QUIESCE)), code::EBUSY.to_errno());
-        assert_eq!(slot.event(ev(sys::MOD_SHUTDOWN)), 0);
+        assert_eq!(
+            slot.event(event_code(sys::MOD_LOAD)),
+            code::EEXIST.to_errno()
+        );
+        assert_eq!(
+            slot.event(event_code(sys::MOD_QUIESCE)),
+            code::EBUSY.to_errno()
+        );
+        assert_eq!(slot.event(event_code(sys::MOD_SHUTDOWN)), 0);
         assert_eq!(slot.event(99), code::EOPNOTSUPP.to_errno());
         assert_eq!(slot.event(-1), code::EOPNOTSUPP.to_errno());
         let drops = DROPS.load(Ordering::SeqCst);
-        assert_eq!(slot.event(ev(sys::MOD_UNLOAD)), 0);
+        assert_eq!(slot.event(event_code(sys::MOD_UNLOAD)), 0);
         assert_eq!(DROPS.load(Ordering::SeqCst), drops + 1);
         assert!(!slot.is_loaded());
-        assert_eq!(slot.event(ev(sys::MOD_QUIESCE)), 0);
+        assert_eq!(slot.event(event_code(sys::MOD_QUIESCE)), 0);
         assert_eq!(LOADS.load(Ordering::SeqCst), 1);
     }
 

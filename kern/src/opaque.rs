@@ -37,6 +37,14 @@ impl<T> Opaque<T> {
 
     /// A pointer for the kernel's functions.
     pub(crate) const fn get(&self) -> *mut T {
-        UnsafeCell::raw_get(&raw const self.0).cast::<T>()
+        Self::raw_get(self)
+    }
+
+    /// The structure inside the `Opaque` at `this`, which need not be
+    /// initialised yet (for building it in place).
+    pub(crate) const fn raw_get(this: *const Self) -> *mut T {
+        // CAST: `Opaque` is `repr(transparent)` over the cell, and
+        // `MaybeUninit<T>` has `T`'s layout.
+        UnsafeCell::raw_get(this.cast::<UnsafeCell<MaybeUninit<T>>>()).cast::<T>()
     }
 }

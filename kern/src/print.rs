@@ -9,7 +9,9 @@
 //! with the module's name. A line that fits the buffer (`LINE_MAX` bytes)
 //! reaches the kernel in one call and so is not interleaved with others.
 //! A constant message (no arguments) skips `core::fmt` and the buffer: it
-//! goes to `printf(9)` in one call, whatever its length.
+//! goes to `printf(9)` in one call, whatever its length. So does a
+//! constant message with one number in it, [`println_u64`]: the kernel
+//! formats the number (`%ju`), as it would for a C module.
 //!
 //! # Context
 //! Any context where `printf(9)` may be called; it does not sleep.
@@ -74,6 +76,26 @@ pub fn print_str(s: &str, newline: bool) {
     emit_line(module_name(), s.as_bytes(), newline);
 }
 
+/// Prints `before`, `value` in decimal, then `after` and a newline,
+/// prefixed with the module name, in one `printf(9)` call.
+///
+/// The kernel formats the number (`%ju`), so a module whose other messages
+/// are constant links none of `core::fmt` (about 4 KB of text), which
+/// [`println!`](crate::println) with an argument would bring in.
+///
+/// # Examples
+///
+/// ```
+/// const LIMIT: u64 = 64 * 1024;
+///
+/// // "mymod: messages up to 65536 bytes"
+/// kern::print::println_u64("messages up to ", LIMIT, " bytes");
+/// ```
+#[inline(never)]
+pub fn println_u64(before: &str, value: u64, after: &str) {
+    emit_line_u64(module_name(), before.as_bytes(), value, after.as_bytes());
+}
+
 /// Formats `args` and writes it with `printf(9)`. Used by the macros.
 #[doc(hidden)]
 pub fn print_args(args: fmt::Arguments<'_>, newline: bool) {
@@ -113,7 +135,10 @@ impl ChunkWriter {
 }
 
 impl ChunkWriter {
-    /// Appends `bytes`, handing full chunks to the kernel.
+    /// Appends `bytes`, handing full chunks to the kernel. Out of line:
+    /// `core::fmt` calls it once per piece of a line, and a copy inlined at
+    /// each call site costs more text than the call.
+    #[inline(never)]
     fn push(&mut self, bytes: &[u8]) {
         let mut rest = bytes;
         while !rest.is_empty() {
@@ -193,6 +218,29 @@ fn emit_line(prefix: &str, text: &[u8], newline: bool) {
     }
 }
 
+/// Hands the kernel a line with a number: `prefix: before<value>after`
+/// and a newline.
+#[cfg(target_os = "none")]
+fn emit_line_u64(prefix: &str, before: &[u8], value: u64, after: &[u8]) {
+    let len = |b: &[u8]| core::ffi::c_int::try_from(b.len()).unwrap_or(core::ffi::c_int::MAX);
+    // SAFETY: the format is a NUL-terminated constant; each `%.*s` gets an
+    // int length and a pointer to at least that many bytes, so printf(9)
+    // reads no further than the slices; `%ju` gets a `uintmax_t`, which is
+    // a `u64` (checked below).
+    unsafe {
+        sys::printf(
+            c"%.*s: %.*s%ju%.*s\n".as_ptr(),
+            len(prefix.as_bytes()),
+            prefix.as_ptr(),
+            len(before),
+            before.as_ptr(),
+            value,
+            len(after),
+            after.as_ptr(),
+        );
+    }
+}
+
 /// Host unit tests capture what would be printed.
 #[cfg(all(not(target_os = "none"), test))]
 fn emit(prefix: Option<&str>, chunk: &[u8]) {
@@ -208,9 +256,25 @@ fn emit_line(prefix: &str, text: &[u8], newline: bool) {
     }
 }
 
+// `%ju` reads a `uintmax_t`: `emit_line_u64` passes a `u64`.
+const _: () = assert!(size_of::<sys::intmax_t>() == size_of::<u64>());
+
+/// Host unit tests capture what would be printed.
+#[cfg(all(not(target_os = "none"), test))]
+fn emit_line_u64(prefix: &str, before: &[u8], value: u64, after: &[u8]) {
+    host::record(Some(prefix), before);
+    host::record(None, value.to_string().as_bytes());
+    host::record(None, after);
+    host::record(None, b"\n");
+}
+
 /// Other host builds (documentation, lints) print nowhere.
 #[cfg(all(not(target_os = "none"), not(test)))]
 fn emit(_prefix: Option<&str>, _chunk: &[u8]) {}
+
+/// Other host builds (documentation, lints) print nowhere.
+#[cfg(all(not(target_os = "none"), not(test)))]
+fn emit_line_u64(_prefix: &str, _before: &[u8], _value: u64, _after: &[u8]) {}
 
 /// Other host builds (documentation, lints) print nowhere.
 #[cfg(all(not(target_os = "none"), not(test)))]
@@ -276,5 +340,13 @@ mod tests {
         assert!(out.ends_with(b"x\n"));
         crate::print!("no newline");
         assert_eq!(host::take(), b"kern-test: no newline");
+    }
+
+    #[test]
+    fn a_number_between_two_texts() {
+        super::println_u64("up to ", 65536, " bytes");
+        assert_eq!(host::take(), b"kern-test: up to 65536 bytes\n");
+        super::println_u64("", u64::MAX, "");
+        assert_eq!(host::take(), b"kern-test: 18446744073709551615\n");
     }
 }

@@ -22,7 +22,6 @@
 //! It is a test fixture, not something to load on a production system:
 //! one of its cases panics the kernel on purpose.
 #![no_std]
-#![no_builtins]
 #![deny(unsafe_code)]
 
 mod abi;

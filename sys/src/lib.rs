@@ -5,8 +5,9 @@
 //! C names are kept exactly (`sys::make_dev_s`, `sys::cdevsw`). Nothing here
 //! is safe to call without reading the matching section 9 manual page; the
 //! safe layer is the `kern` crate. Function-like macros that bindgen cannot
-//! see are either C shim functions (`shim/`) or checked `const fn`s in
-//! [`ioccom`].
+//! see are either C helpers, `shim_*` (defined in `shim/kern.c`, declared
+//! in `shim/kern.h`, from which these bindings are generated, so the two
+//! cannot disagree), or checked `const fn`s in [`ioccom`].
 #![cfg_attr(not(test), no_std)]
 
 #[allow(

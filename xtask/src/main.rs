@@ -6,7 +6,8 @@
 //! cargo xtask build            build every module into build/*.ko
 //! cargo xtask check-ko [KO..]  run the artifact checks (default: build/*.ko)
 //! cargo xtask size [KO..]      print section sizes (default: build/*.ko)
-//! cargo xtask stable-check     fail if a nightly-only construct is in the tree
+//! cargo xtask stable-check     fail if a nightly-only construct is in the tree,
+//!                              or unsafe code in a module crate
 //! cargo xtask clippy           clippy -D warnings, kernel crates on their target
 //! cargo xtask test             every test suite (needs `cargo xtask build` first)
 //! cargo xtask bench [--quick]  rustecho against its C equivalent (BENCHMARKS.md)
@@ -24,6 +25,7 @@ mod decl;
 mod demo;
 mod link;
 mod modules;
+mod no_unsafe;
 mod soak;
 mod stable;
 mod tools;
@@ -58,7 +60,10 @@ fn run(args: &[String]) -> Result {
         }
         "check-ko" => link::check_all(&ws, &files_or_built(&ws, rest)?),
         "size" => link::print_sizes(&files_or_built(&ws, rest)?),
-        "stable-check" => stable::check(&ws.root),
+        "stable-check" => {
+            stable::check(&ws.root)?;
+            no_unsafe::check(&ws)
+        }
         "clippy" => checks::clippy(&ws),
         "test" => checks::test(&ws),
         "bench" => bench::bench(&ws, rest),

@@ -35,6 +35,8 @@ pub(crate) struct RustModule {
     /// The package name (`cargo -p`).
     pub(crate) package: String,
     lib_name: String,
+    /// The package's directory (where its `Cargo.toml` is).
+    pub(crate) dir: PathBuf,
 }
 
 /// A folder of C with a FreeBSD module Makefile.
@@ -148,12 +150,17 @@ pub(crate) fn rust_modules(ws: &Workspace) -> crate::Result<Vec<RustModule>> {
                 .flatten()
                 .any(|k| k == "staticlib")
         });
-        if let (true, Some(lib), Some(package)) = (depends_on_kern, staticlib, pkg["name"].as_str())
+        let dir = pkg["manifest_path"]
+            .as_str()
+            .and_then(|m| Path::new(m).parent());
+        if let (true, Some(lib), Some(package), Some(dir)) =
+            (depends_on_kern, staticlib, pkg["name"].as_str(), dir)
         {
             let lib_name = lib["name"].as_str().unwrap_or(package).replace('-', "_");
             modules.push(RustModule {
                 package: package.to_owned(),
                 lib_name,
+                dir: dir.to_path_buf(),
             });
         }
     }

@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: BSD-2-Clause
-//! [`LockedBy`]: data protected by a [`Mutex`] that lives elsewhere.
+//! [`LockedBy`]: data protected by a [`Mutex`] (or another kernel lock)
+//! that lives elsewhere.
 //!
 //! C analogue: a field documented "protected by `sc_mtx`" and checked with
 //! `mtx_assert(&sc->sc_mtx, MA_OWNED)` (`mutex(9)`). Here the check is a
@@ -32,35 +33,39 @@
 //! ```
 
 use crate::error::{Result, code};
-use crate::sync::{Mutex, MutexGuard};
+#[cfg(doc)]
+use crate::sync::Mutex;
+use crate::sync::MutexBackend;
+use crate::sync::lock::{Backend, Guard, Lock};
 use core::cell::UnsafeCell;
 
-/// A `T` that may only be used while the [`Mutex<U>`] it was created for is
-/// held.
+/// A `T` that may only be used while the lock it was created for, a
+/// [`Mutex<U>`] unless `B` names another [`Backend`], is held exclusively.
 ///
 /// # Invariants
-/// `data` is accessed only through [`LockedBy::access`] or
-/// [`LockedBy::access_mut`], with a guard of the mutex at address `owner`
-/// (checked), or through `&mut self`.
-pub struct LockedBy<T, U> {
-    owner: *const Mutex<U>,
+/// `data` is accessed only through [`LockedBy::access`],
+/// [`LockedBy::access_mut`] or [`LockedBy::access_with_owner`], with an
+/// exclusive guard of the lock at address `owner` (checked), or through
+/// `&mut self`.
+pub struct LockedBy<T, U, B: Backend = MutexBackend> {
+    owner: *const Lock<U, B>,
     data: UnsafeCell<T>,
 }
 
 // SAFETY: the value moves with `LockedBy`; `owner` is only compared, never
 // dereferenced.
-unsafe impl<T: Send, U> Send for LockedBy<T, U> {}
+unsafe impl<T: Send, U, B: Backend> Send for LockedBy<T, U, B> {}
 
-// SAFETY: shared access reaches `T` only under the owner's lock, one
-// thread at a time (by the invariants), so `T: Send` suffices, as for
-// `Mutex`.
-unsafe impl<T: Send, U> Sync for LockedBy<T, U> {}
+// SAFETY: shared access reaches `T` only under the owner's exclusive
+// lock, one thread at a time (by the invariants), so `T: Send` suffices,
+// as for `Mutex`.
+unsafe impl<T: Send, U, B: Backend> Sync for LockedBy<T, U, B> {}
 
-impl<T, U> LockedBy<T, U> {
+impl<T, U, B: Backend> LockedBy<T, U, B> {
     /// Wraps `data`, to be protected by `owner`.
-    pub fn new(owner: &Mutex<U>, data: T) -> Self {
+    pub fn new(owner: &Lock<U, B>, data: T) -> Self {
         Self {
-            owner: owner.as_ptr(),
+            owner: core::ptr::from_ref(owner),
             data: UnsafeCell::new(data),
         }
     }
@@ -70,7 +75,7 @@ impl<T, U> LockedBy<T, U> {
     /// # Errors
     /// `EINVAL` if `guard` is not a guard of the owner (a programming
     /// error; nothing is accessed).
-    pub fn access<'a>(&'a self, guard: &'a MutexGuard<'_, U>) -> Result<&'a T> {
+    pub fn access<'a>(&'a self, guard: &'a Guard<'_, U, B>) -> Result<&'a T> {
         self.check(guard)?;
         // SAFETY: the owner's lock is held (the guard proves it) and the
         // guard is borrowed shared for `'a`, so no `access_mut` through it
@@ -83,7 +88,7 @@ impl<T, U> LockedBy<T, U> {
     /// # Errors
     /// `EINVAL` if `guard` is not a guard of the owner (nothing is
     /// accessed).
-    pub fn access_mut<'a>(&'a self, guard: &'a mut MutexGuard<'_, U>) -> Result<&'a mut T> {
+    pub fn access_mut<'a>(&'a self, guard: &'a mut Guard<'_, U, B>) -> Result<&'a mut T> {
         self.check(guard)?;
         // SAFETY: the owner's lock is held and the guard is borrowed
         // exclusively for `'a`: no other access through this guard, and no
@@ -118,7 +123,7 @@ impl<T, U> LockedBy<T, U> {
     /// ```
     pub fn access_with_owner<'a>(
         &'a self,
-        guard: &'a mut MutexGuard<'_, U>,
+        guard: &'a mut Guard<'_, U, B>,
     ) -> Result<(&'a mut T, &'a mut U)> {
         self.check(guard)?;
         // SAFETY: as for `access_mut`: the owner's lock is held and the guard
@@ -137,8 +142,8 @@ impl<T, U> LockedBy<T, U> {
         self.data.get_mut()
     }
 
-    fn check(&self, guard: &MutexGuard<'_, U>) -> Result {
-        if core::ptr::eq(guard.mutex(), self.owner) {
+    fn check(&self, guard: &Guard<'_, U, B>) -> Result {
+        if core::ptr::eq(guard.lock(), self.owner) {
             Ok(())
         } else {
             Err(code::EINVAL)

@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: BSD-2-Clause
-//! [`Mutex`]: data protected by a sleep mutex, `mtx(9)` (`MTX_DEF`).
+//! [`Mutex`]: data protected by a sleep mutex, `mtx(9)` (`MTX_DEF`): the
+//! [`Lock`] core with the [`MutexBackend`].
 //!
 //! C header: `sys/sys/mutex.h`. Manual page: `mutex(9)`.
 //!
@@ -83,87 +84,79 @@
 //! }
 //! ```
 
-use crate::alloc::Box;
 use crate::context::MaySleep;
-use crate::error::Result;
-use crate::opaque::Opaque;
-use crate::shim;
-use crate::sync::{self, LOCK_FILE, LOCK_LINE};
-use alloc_kernel::{Allocator, Flags};
-use core::cell::UnsafeCell;
+use crate::sync::lock::{Backend, Guard, Lock};
+use crate::sync::{LOCK_FILE, LOCK_LINE};
 use core::ffi::{CStr, c_int};
-use core::marker::{PhantomData, PhantomPinned};
-use core::ops::{Deref, DerefMut};
-use core::pin::Pin;
 
 /// Data of type `T` protected by an `mtx(9)` sleep mutex.
 ///
 /// Built in place in kernel memory by [`Mutex::try_new`] and used through
-/// `Pin<Box<Mutex<T>>>` (deref gives `&Mutex<T>`).
+/// `Pin<Box<Mutex<T>>>` (deref gives `&Mutex<T>`). Locked with
+/// [`Mutex::lock`] and [`Mutex::try_lock`].
 ///
 /// # Invariants
-/// `mtx` was initialised with `mtx_init(9)` at its current address, which
-/// never changes (the value is pinned), and is destroyed only by `Drop`.
-/// `data` is accessed only through a [`MutexGuard`] (which holds the mutex)
-/// or through `&mut Mutex` (no guard can exist).
-pub struct Mutex<T> {
-    mtx: Opaque<sys::mtx>,
-    data: UnsafeCell<T>,
-    _pin: PhantomPinned,
+/// Those of [`Lock`]: the `struct mtx` was initialised with `mtx_init(9)`
+/// at its current address and is destroyed only by `Drop`; the data is
+/// accessed only under the mutex or through `&mut Mutex`.
+pub type Mutex<T> = Lock<T, MutexBackend>;
+
+/// Access to the data of a locked [`Mutex`]; unlocks when dropped.
+///
+/// Not `Send`: `mtx(9)` must be released by the thread that holds it.
+pub type MutexGuard<'a, T> = Guard<'a, T, MutexBackend>;
+
+/// The [`Backend`] of [`Mutex`]: `mtx(9)`, `MTX_DEF`.
+#[derive(Debug)]
+pub enum MutexBackend {}
+
+// SAFETY: mtx(9) admits one owner at a time, between mtx_lock (or a
+// successful mtx_trylock) and mtx_unlock; mtx_init on a zeroed `struct mtx`
+// makes a mutex the other calls accept, and mtx_destroy undoes it; none of
+// them cares which thread initialised or destroys the mutex.
+unsafe impl Backend for MutexBackend {
+    type State = sys::mtx;
+    type GuardState = ();
+
+    #[inline]
+    unsafe fn init(ptr: *mut sys::mtx, name: &'static CStr) {
+        // SAFETY: `ptr` is a zeroed `struct mtx` at its final address (the
+        // caller's contract); `name` is a NUL-terminated string that
+        // outlives the mutex.
+        unsafe { sys::shim_mtx_init(ptr, name.as_ptr(), MTX_DEF) };
+    }
+
+    #[inline]
+    unsafe fn destroy(ptr: *mut sys::mtx) {
+        // SAFETY: an initialised mutex that no thread holds (the caller's
+        // contract).
+        unsafe { sys::shim_mtx_destroy(ptr) };
+    }
+
+    #[inline]
+    unsafe fn lock(ptr: *mut sys::mtx) {
+        // SAFETY: an initialised mutex that this thread does not hold (the
+        // caller's contract). This is what mtx_lock(9) expands to in a
+        // module: the lock word's address, no options.
+        unsafe { sys::__mtx_lock_flags(lock_word(ptr), 0, LOCK_FILE.as_ptr(), LOCK_LINE) };
+    }
+
+    #[inline]
+    unsafe fn try_lock(ptr: *mut sys::mtx) -> Option<()> {
+        // SAFETY: an initialised mutex (the caller's contract).
+        let taken = unsafe { sys::shim_mtx_trylock(ptr) };
+        (taken != 0).then_some(())
+    }
+
+    #[inline]
+    unsafe fn unlock(ptr: *mut sys::mtx, _state: &()) {
+        // SAFETY: this thread holds the mutex and gives it up once (the
+        // caller's contract). As mtx_unlock(9) expands in a module.
+        unsafe { sys::__mtx_unlock_flags(lock_word(ptr), 0, LOCK_FILE.as_ptr(), LOCK_LINE) };
+    }
 }
 
-// SAFETY: the mutex may be destroyed on another thread than the one that
-// initialised it (mtx(9) does not care), and owns a `T`, which moves with it.
-// (`Opaque` and `UnsafeCell<T: Send>` are `Send`; `PhantomPinned` too.)
-unsafe impl<T: Send> Send for Mutex<T> {}
-
-// SAFETY: `&Mutex` gives access to `T` only under the lock, one thread at a
-// time, so `T` need only be `Send` (as for `std::sync::Mutex`).
-unsafe impl<T: Send> Sync for Mutex<T> {}
-
 impl<T> Mutex<T> {
-    /// Allocates a mutex holding `value` and initialises it in place, with
-    /// `name` as its name for `WITNESS` and `lockstat`.
-    ///
-    /// # Errors
-    /// `ENOMEM` if the allocation fails (`value` is then dropped).
-    ///
-    /// # Context
-    /// May sleep if `flags` comes from a context token (`cx.waitok()`).
-    pub fn try_new(
-        name: &'static CStr,
-        value: T,
-        flags: impl Into<Flags>,
-    ) -> Result<Pin<Box<Self>>> {
-        Self::try_new_in(name, value, crate::malloc::KernelAllocator, flags)
-    }
-
-    /// [`Mutex::try_new`] with a given allocator.
-    pub(crate) fn try_new_in<A: Allocator>(
-        name: &'static CStr,
-        value: T,
-        alloc: A,
-        flags: impl Into<Flags>,
-    ) -> Result<Pin<alloc_kernel::Box<Self, A>>> {
-        let data = |block: *mut Self| {
-            // SAFETY: `block` is the (uninitialised) block for a `Self`; this
-            // only computes the field's address (`&raw mut` makes no
-            // reference).
-            unsafe { &raw mut (*block).data }
-        };
-        let init = |mutex: &Self| {
-            // SAFETY: `mtx` is a zeroed `struct mtx` at its final address
-            // (the block never moves: it is pinned right after); `name` is a
-            // NUL-terminated string that outlives the lock.
-            unsafe { shim::shim_mtx_init(mutex.mtx.get(), name.as_ptr(), MTX_DEF) };
-        };
-        // SAFETY: `data` projects to the `UnsafeCell<T>` field; the others,
-        // `mtx` (an `Opaque`: any bytes, here zero) and the `PhantomPinned`
-        // (no bytes), are valid zeroed; `init` runs mtx_init(9), which
-        // establishes the type invariant.
-        unsafe { sync::try_pin_zeroed_in(value, alloc, flags.into(), data, init) }
-    }
-
     /// Locks the mutex, waiting for it if another thread holds it.
     ///
     /// The guard borrows `cx`, so while it lives nothing that needs a
@@ -171,35 +164,17 @@ impl<T> Mutex<T> {
     ///
     /// # Context
     /// Does not sleep. Needs a context token (any [`MaySleep`]).
+    #[inline]
     pub fn lock<'a, C: MaySleep>(&'a self, cx: &'a mut C) -> MutexGuard<'a, T> {
         let _ = cx;
-        // SAFETY: `mtx` is initialised (type invariant). The thread does not
-        // hold it already: a guard borrows the token it was locked with, and
-        // a thread's tokens form one chain (its entry point's `Sleepable`,
-        // and at most one `SxSleepable` borrowed from it), so while a guard
-        // lives no token is left to call `lock` with.
-        // This is what mtx_lock(9) expands to in a module: the lock word's
-        // address (`&m->mtx_lock`), no options.
-        unsafe { sys::__mtx_lock_flags(self.lock_word(), 0, LOCK_FILE.as_ptr(), LOCK_LINE) };
-        // INVARIANT: the mutex is held by this thread.
-        MutexGuard {
-            mutex: self,
-            _not_send: PhantomData,
-        }
-    }
-
-    /// This mutex's address, which identifies it (see `LockedBy`).
-    pub(crate) fn as_ptr(&self) -> *const Self {
-        self
-    }
-
-    /// `&m->mtx_lock`, the lock word the `mtx_*` functions take.
-    fn lock_word(&self) -> *mut usize {
-        // The field is `volatile uintptr_t`; only its address is taken.
-        let mtx = self.mtx.get();
-        // SAFETY: `mtx` points to this mutex's `struct mtx` (valid for the
-        // life of `self`); `&raw mut` makes no reference.
-        unsafe { (&raw mut (*mtx).mtx_lock).cast::<usize>() }
+        // SAFETY: the mutex is initialised (type invariant). The thread does
+        // not hold it already: a guard borrows the token it was locked with,
+        // and a thread's tokens form one chain (its entry point's
+        // `Sleepable`, and at most one `SxSleepable` borrowed from it), so
+        // while a guard lives no token is left to call `lock` with. Waiting
+        // for a mutex needs a token (not in an interrupt filter, no spin
+        // lock held), and the guard borrows `cx` for its whole life.
+        unsafe { self.acquire() }
     }
 
     /// Locks the mutex if no other thread holds it (`mtx_trylock(9)`).
@@ -207,88 +182,22 @@ impl<T> Mutex<T> {
     /// # Context
     /// Does not sleep or wait. Needs a context token, which the guard
     /// borrows as for [`Mutex::lock`].
+    #[inline]
     pub fn try_lock<'a, C: MaySleep>(&'a self, cx: &'a mut C) -> Option<MutexGuard<'a, T>> {
         let _ = cx;
-        // SAFETY: `mtx` is initialised (type invariant).
-        if unsafe { shim::shim_mtx_trylock(self.mtx.get()) } == 0 {
-            return None;
-        }
-        // INVARIANT: the mutex is held by this thread.
-        Some(MutexGuard {
-            mutex: self,
-            _not_send: PhantomData,
-        })
-    }
-
-    /// The data, without locking: `&mut` proves that no guard exists.
-    #[must_use]
-    pub fn data_mut(self: Pin<&mut Self>) -> &mut T {
-        // SAFETY: `data` is not structurally pinned (it is never pinned
-        // projected), so handing out `&mut T` does not move the mutex.
-        let this = unsafe { self.get_unchecked_mut() };
-        this.data.get_mut()
+        // SAFETY: as in `lock`.
+        unsafe { self.try_acquire() }
     }
 }
 
-impl<T> Drop for Mutex<T> {
-    fn drop(&mut self) {
-        // SAFETY: `mtx` is initialised (type invariant) and not held: a
-        // guard borrows the mutex, and `&mut self` proves none exists.
-        unsafe { shim::shim_mtx_destroy(self.mtx.get()) };
-    }
+/// `&m->mtx_lock`, the lock word the `mtx_*` functions take (the field is
+/// a `volatile uintptr_t`; only its address is computed).
+#[inline]
+fn lock_word(mtx: *mut sys::mtx) -> *mut usize {
+    mtx.wrapping_byte_add(core::mem::offset_of!(sys::mtx, mtx_lock))
+        .cast::<usize>()
 }
 
 /// `MTX_DEF`: a sleep mutex (as opposed to `MTX_SPIN`).
 const MTX_DEF: c_int = 0;
 const _: () = assert!(sys::MTX_DEF == 0);
-
-/// Access to the data of a locked [`Mutex`]; unlocks when dropped.
-///
-/// Not `Send`: `mtx(9)` must be released by the thread that holds it.
-///
-/// # Invariants
-/// The current thread holds `mutex`.
-#[must_use = "the mutex is unlocked as soon as the guard is dropped"]
-pub struct MutexGuard<'a, T> {
-    mutex: &'a Mutex<T>,
-    _not_send: PhantomData<*mut ()>,
-}
-
-// SAFETY: a shared guard gives only `&T` to other threads.
-unsafe impl<T: Sync> Sync for MutexGuard<'_, T> {}
-
-impl<T> MutexGuard<'_, T> {
-    /// The mutex this guard holds.
-    pub(crate) fn mutex(&self) -> *const Mutex<T> {
-        self.mutex
-    }
-}
-
-impl<T> Deref for MutexGuard<'_, T> {
-    type Target = T;
-
-    fn deref(&self) -> &T {
-        // SAFETY: the mutex is held (type invariant), so no other thread
-        // accesses the data; `&self` allows shared access only.
-        unsafe { &*self.mutex.data.get() }
-    }
-}
-
-impl<T> DerefMut for MutexGuard<'_, T> {
-    fn deref_mut(&mut self) -> &mut T {
-        // SAFETY: the mutex is held (type invariant), so no other thread
-        // accesses the data, and `&mut self` makes this access exclusive.
-        unsafe { &mut *self.mutex.data.get() }
-    }
-}
-
-impl<T> Drop for MutexGuard<'_, T> {
-    fn drop(&mut self) {
-        // SAFETY: this thread holds the mutex (type invariant) and gives
-        // it up here, once.
-        // As mtx_unlock(9) expands in a module.
-        unsafe {
-            sys::__mtx_unlock_flags(self.mutex.lock_word(), 0, LOCK_FILE.as_ptr(), LOCK_LINE);
-        };
-    }
-}

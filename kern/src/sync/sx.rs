@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: BSD-2-Clause
-//! [`SxLock`]: data protected by a shared/exclusive lock, `sx(9)`.
+//! [`SxLock`]: data protected by a shared/exclusive lock, `sx(9)`: the
+//! [`Lock`] core with the [`SxBackend`].
 //!
 //! C header: `sys/sys/sx.h`. Manual page: `sx(9)`.
 //!
@@ -46,90 +47,143 @@
 //!     *ga + *gb
 //! }
 //! ```
+//!
+//! A shared guard reads; it does not write:
+//!
+//! ```compile_fail,E0594
+//! use kern::prelude::*;
+//! use kern::sync::SxLock;
+//!
+//! fn bump(count: &SxLock<u32>, cx: &mut Sleepable) {
+//!     let guard = count.slock(cx);
+//!     *guard += 1;
+//! }
+//! ```
+//!
+//! and several threads may hold one at once, so data that is not `Sync`
+//! can only be taken exclusively:
+//!
+//! ```compile_fail,E0277
+//! use core::cell::Cell;
+//! use kern::prelude::*;
+//! use kern::sync::SxLock;
+//!
+//! fn peek(count: &SxLock<Cell<u32>>, cx: &mut Sleepable) -> u32 {
+//!     count.slock(cx).get()
+//! }
+//! ```
 
-use crate::alloc::Box;
 use crate::context::{Sleepable, SxSleepable};
-use crate::error::Result;
-use crate::opaque::Opaque;
-use crate::shim;
-use crate::sync::{self, LOCK_FILE, LOCK_LINE};
-use alloc_kernel::{Allocator, Flags};
-use core::cell::UnsafeCell;
+use crate::sync::lock::{Backend, Exclusive, Guard, Lock, Shared, SharedBackend};
+use crate::sync::{LOCK_FILE, LOCK_LINE};
 use core::ffi::CStr;
-use core::marker::{PhantomData, PhantomPinned};
-use core::ops::{Deref, DerefMut};
-use core::pin::Pin;
 
 /// Data of type `T` protected by an `sx(9)` shared/exclusive lock.
 ///
 /// Built in place in kernel memory by [`SxLock::try_new`] and used through
-/// `Pin<Box<SxLock<T>>>`.
+/// `Pin<Box<SxLock<T>>>`. Taken with [`SxLock::xlock`],
+/// [`SxLock::try_xlock`] and [`SxLock::slock`].
 ///
 /// # Invariants
-/// `sx` was initialised with `sx_init_flags(9)` at its current address,
-/// which never changes (the value is pinned), and is destroyed only by
-/// `Drop`. `data` is accessed only through a guard (shared access under a
-/// shared lock, exclusive access under the exclusive lock) or through
-/// `&mut SxLock` (no guard can exist).
-pub struct SxLock<T> {
-    sx: Opaque<sys::sx>,
-    data: UnsafeCell<T>,
-    _pin: PhantomPinned,
+/// Those of [`Lock`]: the `struct sx` was initialised with
+/// `sx_init_flags(9)` at its current address and is destroyed only by
+/// `Drop`; the data is accessed only through a guard (shared access under
+/// a shared lock, exclusive access under the exclusive lock) or through
+/// `&mut SxLock`.
+pub type SxLock<T> = Lock<T, SxBackend>;
+
+/// Exclusive access to the data of an [`SxLock`]; unlocks when dropped.
+///
+/// Not `Send`: `sx(9)` must be released by the thread that holds it.
+pub type SxXGuard<'a, T> = Guard<'a, T, SxBackend, Exclusive>;
+
+/// Shared access to the data of an [`SxLock`]; unlocks when dropped.
+///
+/// Not `Send`: `sx(9)` must be released by the thread that holds it.
+pub type SxSGuard<'a, T> = Guard<'a, T, SxBackend, Shared>;
+
+/// The [`Backend`] of [`SxLock`]: `sx(9)`, not recursive, not
+/// interruptible.
+///
+/// A guard keeps the [`SxSleepable`] it lends its holder (see
+/// [`SxXGuard::split`]).
+#[derive(Debug)]
+pub enum SxBackend {}
+
+// SAFETY: sx(9) admits one exclusive owner and no shared owner, or shared
+// owners and no exclusive one; sx_init_flags on a zeroed `struct sx` makes
+// a lock the other calls accept, and sx_destroy undoes it; none of them
+// cares which thread initialised or destroys the lock.
+unsafe impl Backend for SxBackend {
+    type State = sys::sx;
+    type GuardState = SxSleepable;
+
+    #[inline]
+    unsafe fn init(ptr: *mut sys::sx, name: &'static CStr) {
+        // SAFETY: `ptr` is a zeroed `struct sx` at its final address (the
+        // caller's contract); `name` is a NUL-terminated string that
+        // outlives the lock. No option flags: not recursive.
+        unsafe { sys::shim_sx_init(ptr, name.as_ptr(), 0) };
+    }
+
+    #[inline]
+    unsafe fn destroy(ptr: *mut sys::sx) {
+        // SAFETY: an initialised lock that no thread holds (the caller's
+        // contract).
+        unsafe { sys::shim_sx_destroy(ptr) };
+    }
+
+    #[inline]
+    unsafe fn lock(ptr: *mut sys::sx) -> SxSleepable {
+        // SAFETY: an initialised lock that this thread does not hold, in a
+        // context that may sleep (the caller's contract). As sx_xlock(9)
+        // expands in a module; without SX_INTERRUPTIBLE it cannot fail.
+        unsafe { sys::_sx_xlock(ptr, 0, LOCK_FILE.as_ptr(), LOCK_LINE) };
+        // SAFETY: the token goes into a guard that borrows the `Sleepable`
+        // for its whole life (the caller's contract) and hands out only
+        // `&mut` to it.
+        unsafe { SxSleepable::new() }
+    }
+
+    #[inline]
+    unsafe fn try_lock(ptr: *mut sys::sx) -> Option<SxSleepable> {
+        // SAFETY: an initialised lock (the caller's contract).
+        if unsafe { sys::shim_sx_try_xlock(ptr) } == 0 {
+            return None;
+        }
+        // SAFETY: as in `lock`.
+        Some(unsafe { SxSleepable::new() })
+    }
+
+    #[inline]
+    unsafe fn unlock(ptr: *mut sys::sx, _state: &SxSleepable) {
+        // SAFETY: this thread holds the lock exclusively and gives it up
+        // once (the caller's contract). As sx_xunlock(9) expands in a
+        // module.
+        unsafe { sys::_sx_xunlock(ptr, LOCK_FILE.as_ptr(), LOCK_LINE) };
+    }
 }
 
-// SAFETY: the lock may be destroyed on another thread than the one that
-// initialised it, and owns a `T`, which moves with it.
-unsafe impl<T: Send> Send for SxLock<T> {}
+// SAFETY: as for `Backend`: shared owners exclude an exclusive one.
+unsafe impl SharedBackend for SxBackend {
+    #[inline]
+    unsafe fn lock_shared(ptr: *mut sys::sx) -> SxSleepable {
+        // SAFETY: as in `lock`. As sx_slock(9) expands in a module; cannot
+        // fail without SX_INTERRUPTIBLE.
+        unsafe { sys::_sx_slock(ptr, 0, LOCK_FILE.as_ptr(), LOCK_LINE) };
+        // SAFETY: as in `lock`.
+        unsafe { SxSleepable::new() }
+    }
 
-// SAFETY: the exclusive lock gives `&mut T` to one thread at a time (so
-// `T: Send`), and shared locks give `&T` to several threads at once (so
-// `T: Sync`), as for `std::sync::RwLock`.
-unsafe impl<T: Send + Sync> Sync for SxLock<T> {}
+    #[inline]
+    unsafe fn unlock_shared(ptr: *mut sys::sx, _state: &SxSleepable) {
+        // SAFETY: this thread holds a shared lock and gives it up once (the
+        // caller's contract). As sx_sunlock(9) expands in a module.
+        unsafe { sys::_sx_sunlock(ptr, LOCK_FILE.as_ptr(), LOCK_LINE) };
+    }
+}
 
 impl<T> SxLock<T> {
-    /// Allocates an `sx` lock holding `value` and initialises it in place,
-    /// with `name` as its name for `WITNESS` and `lockstat`.
-    ///
-    /// # Errors
-    /// `ENOMEM` if the allocation fails (`value` is then dropped).
-    ///
-    /// # Context
-    /// May sleep if `flags` comes from a context token (`cx.waitok()`).
-    pub fn try_new(
-        name: &'static CStr,
-        value: T,
-        flags: impl Into<Flags>,
-    ) -> Result<Pin<Box<Self>>> {
-        Self::try_new_in(name, value, crate::malloc::KernelAllocator, flags)
-    }
-
-    /// [`SxLock::try_new`] with a given allocator.
-    pub(crate) fn try_new_in<A: Allocator>(
-        name: &'static CStr,
-        value: T,
-        alloc: A,
-        flags: impl Into<Flags>,
-    ) -> Result<Pin<alloc_kernel::Box<Self, A>>> {
-        let data = |block: *mut Self| {
-            // SAFETY: `block` is the (uninitialised) block for a `Self`; this
-            // only computes the field's address (`&raw mut` makes no
-            // reference).
-            unsafe { &raw mut (*block).data }
-        };
-        let init = |lock: &Self| {
-            // SAFETY: `sx` is a zeroed `struct sx` at its final address (the
-            // block never moves: it is pinned right after); `name` is a
-            // NUL-terminated string that outlives the lock. No option flags:
-            // not recursive.
-            unsafe { shim::shim_sx_init(lock.sx.get(), name.as_ptr(), 0) };
-        };
-        // SAFETY: `data` projects to the `UnsafeCell<T>` field; the others,
-        // `sx` (an `Opaque`: any bytes, here zero) and the `PhantomPinned`
-        // (no bytes), are valid zeroed; `init` runs sx_init_flags(9), which
-        // establishes the type invariant.
-        unsafe { sync::try_pin_zeroed_in(value, alloc, flags.into(), data, init) }
-    }
-
     /// Takes the lock exclusively (`sx_xlock(9)`), sleeping until it is
     /// free.
     ///
@@ -138,22 +192,14 @@ impl<T> SxLock<T> {
     ///
     /// # Context
     /// May sleep. Needs the entry point's [`Sleepable`] (no lock held).
+    #[inline]
     pub fn xlock<'a>(&'a self, cx: &'a mut Sleepable) -> SxXGuard<'a, T> {
         let _ = cx;
-        // SAFETY: `sx` is initialised (type invariant). The thread holds no
-        // kern lock (`cx` is not borrowed by a guard), so this neither
-        // recurses nor sleeps under a mutex.
-        // As sx_xlock(9) expands in a module; without SX_INTERRUPTIBLE it
-        // cannot fail.
-        unsafe { sys::_sx_xlock(self.sx.get(), 0, LOCK_FILE.as_ptr(), LOCK_LINE) };
-        // INVARIANT: this thread holds the lock exclusively.
-        SxXGuard {
-            lock: self,
-            // SAFETY: the guard borrows the `Sleepable` for its whole life
-            // and hands out only `&mut` to this token.
-            cx: unsafe { SxSleepable::new() },
-            _borrow: PhantomData,
-        }
+        // SAFETY: the lock is initialised (type invariant). The thread holds
+        // no kern lock (`cx` is not borrowed by a guard), so this neither
+        // recurses nor sleeps under a mutex, and the guard borrows `cx` for
+        // its whole life.
+        unsafe { self.acquire() }
     }
 
     /// Takes the lock exclusively if it is free (`sx_try_xlock(9)`).
@@ -161,154 +207,46 @@ impl<T> SxLock<T> {
     /// # Context
     /// Does not sleep. Needs the entry point's [`Sleepable`], which the guard
     /// borrows as for [`SxLock::xlock`].
+    #[inline]
     pub fn try_xlock<'a>(&'a self, cx: &'a mut Sleepable) -> Option<SxXGuard<'a, T>> {
         let _ = cx;
-        // SAFETY: `sx` is initialised (type invariant).
-        if unsafe { shim::shim_sx_try_xlock(self.sx.get()) } == 0 {
-            return None;
-        }
-        // INVARIANT: this thread holds the lock exclusively.
-        Some(SxXGuard {
-            lock: self,
-            // SAFETY: as in `xlock`.
-            cx: unsafe { SxSleepable::new() },
-            _borrow: PhantomData,
-        })
+        // SAFETY: as in `xlock`.
+        unsafe { self.try_acquire() }
     }
 
     /// Takes the lock shared (`sx_slock(9)`), sleeping while a thread holds
     /// it exclusively.
     ///
+    /// Several threads may hold it shared at once, each with `&T`, so `T`
+    /// must be `Sync`.
+    ///
     /// # Context
     /// May sleep. Needs the entry point's [`Sleepable`] (no lock held).
-    pub fn slock<'a>(&'a self, cx: &'a mut Sleepable) -> SxSGuard<'a, T> {
+    #[inline]
+    pub fn slock<'a>(&'a self, cx: &'a mut Sleepable) -> SxSGuard<'a, T>
+    where
+        T: Sync,
+    {
         let _ = cx;
-        // SAFETY: `sx` is initialised (type invariant); no kern lock is
-        // held by this thread (as in `xlock`).
-        // As sx_slock(9) expands in a module; cannot fail without
-        // SX_INTERRUPTIBLE.
-        unsafe { sys::_sx_slock(self.sx.get(), 0, LOCK_FILE.as_ptr(), LOCK_LINE) };
-        // INVARIANT: this thread holds a shared lock.
-        SxSGuard {
-            lock: self,
-            // SAFETY: as in `xlock`.
-            cx: unsafe { SxSleepable::new() },
-            _borrow: PhantomData,
-        }
-    }
-
-    /// The data, without locking: `&mut` proves that no guard exists.
-    #[must_use]
-    pub fn data_mut(self: Pin<&mut Self>) -> &mut T {
-        // SAFETY: `data` is not structurally pinned, so handing out `&mut T`
-        // does not move the lock.
-        let this = unsafe { self.get_unchecked_mut() };
-        this.data.get_mut()
+        // SAFETY: as in `xlock`.
+        unsafe { self.acquire_shared() }
     }
 }
-
-impl<T> Drop for SxLock<T> {
-    fn drop(&mut self) {
-        // SAFETY: `sx` is initialised (type invariant) and not held: guards
-        // borrow the lock, and `&mut self` proves none exists.
-        unsafe { shim::shim_sx_destroy(self.sx.get()) };
-    }
-}
-
-/// Exclusive access to the data of an [`SxLock`]; unlocks when dropped.
-///
-/// Not `Send`: `sx(9)` must be released by the thread that holds it.
-///
-/// # Invariants
-/// The current thread holds `lock` exclusively.
-#[must_use = "the lock is released as soon as the guard is dropped"]
-pub struct SxXGuard<'a, T> {
-    lock: &'a SxLock<T>,
-    cx: SxSleepable,
-    _borrow: PhantomData<&'a mut Sleepable>,
-}
-
-// SAFETY: a shared guard gives only `&T` to other threads.
-unsafe impl<T: Sync> Sync for SxXGuard<'_, T> {}
 
 impl<T> SxXGuard<'_, T> {
     /// The data and a token that allows sleeping (and taking a mutex) while
     /// the lock is held.
+    #[inline]
     pub fn split(&mut self) -> (&mut T, &mut SxSleepable) {
-        // SAFETY: the lock is held exclusively (type invariant) and
-        // `&mut self` makes this access exclusive.
-        let data = unsafe { &mut *self.lock.data.get() };
-        (data, &mut self.cx)
+        self.parts_mut()
     }
 }
-
-impl<T> Deref for SxXGuard<'_, T> {
-    type Target = T;
-
-    fn deref(&self) -> &T {
-        // SAFETY: the lock is held exclusively (type invariant).
-        unsafe { &*self.lock.data.get() }
-    }
-}
-
-impl<T> DerefMut for SxXGuard<'_, T> {
-    fn deref_mut(&mut self) -> &mut T {
-        // SAFETY: the lock is held exclusively (type invariant) and
-        // `&mut self` makes this access exclusive.
-        unsafe { &mut *self.lock.data.get() }
-    }
-}
-
-impl<T> Drop for SxXGuard<'_, T> {
-    fn drop(&mut self) {
-        // SAFETY: this thread holds the lock exclusively (type invariant)
-        // and gives it up here, once.
-        // As sx_xunlock(9) expands in a module.
-        unsafe { sys::_sx_xunlock(self.lock.sx.get(), LOCK_FILE.as_ptr(), LOCK_LINE) };
-    }
-}
-
-/// Shared access to the data of an [`SxLock`]; unlocks when dropped.
-///
-/// Not `Send`: `sx(9)` must be released by the thread that holds it.
-///
-/// # Invariants
-/// The current thread holds a shared lock on `lock`.
-#[must_use = "the lock is released as soon as the guard is dropped"]
-pub struct SxSGuard<'a, T> {
-    lock: &'a SxLock<T>,
-    cx: SxSleepable,
-    _borrow: PhantomData<&'a mut Sleepable>,
-}
-
-// SAFETY: the guard gives only `&T`.
-unsafe impl<T: Sync> Sync for SxSGuard<'_, T> {}
 
 impl<T> SxSGuard<'_, T> {
     /// The data and a token that allows sleeping (and taking a mutex) while
     /// the lock is held.
+    #[inline]
     pub fn split(&mut self) -> (&T, &mut SxSleepable) {
-        // SAFETY: a shared lock is held (type invariant): no thread has
-        // exclusive access.
-        let data = unsafe { &*self.lock.data.get() };
-        (data, &mut self.cx)
-    }
-}
-
-impl<T> Deref for SxSGuard<'_, T> {
-    type Target = T;
-
-    fn deref(&self) -> &T {
-        // SAFETY: a shared lock is held (type invariant).
-        unsafe { &*self.lock.data.get() }
-    }
-}
-
-impl<T> Drop for SxSGuard<'_, T> {
-    fn drop(&mut self) {
-        // SAFETY: this thread holds a shared lock (type invariant) and gives
-        // it up here, once.
-        // As sx_sunlock(9) expands in a module.
-        unsafe { sys::_sx_sunlock(self.lock.sx.get(), LOCK_FILE.as_ptr(), LOCK_LINE) };
+        self.parts()
     }
 }

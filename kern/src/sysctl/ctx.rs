@@ -6,8 +6,8 @@ use super::Tunable;
 use crate::alloc::{Arc, Box, Vec};
 use crate::context::Sleepable;
 use crate::error::{Error, Result, code};
+use crate::foreign::ForeignOwnable;
 use crate::opaque::Opaque;
-use crate::shim;
 use core::cell::Cell;
 use core::ffi::{CStr, c_int, c_void};
 use core::marker::PhantomData;
@@ -32,20 +32,34 @@ struct TunableOid<T> {
 /// - `list` was initialised with `sysctl_ctx_init(9)` at its (heap)
 ///   address, and holds every node added for this context; it is freed
 ///   only by `Drop`.
-/// - The nodes point only into `data` and `tunables`, which `Drop` releases
-///   only after `sysctl_ctx_free(9)` removed the nodes.
+/// - `tunables` holds the `arg1` of every tunable node: a
+///   `Box<TunableOid<T>>` handed to the kernel with
+///   [`ForeignOwnable::into_foreign`].
+/// - The nodes point only into `data` and the tunables' records, which
+///   `Drop` releases only after `sysctl_ctx_free(9)` removed the nodes.
 pub struct SysctlCtx<T: Send + Sync + 'static> {
     list: ManuallyDrop<Box<Opaque<sys::sysctl_ctx_list>>>,
     data: ManuallyDrop<Arc<T>>,
-    tunables: ManuallyDrop<Vec<Box<TunableOid<T>>>>,
+    tunables: Cell<Vec<*mut c_void>>,
 }
 
 // SAFETY: a record holds pointers into the context's `T`, which is
 // `Send + Sync`; it is only read (by handlers, on any thread).
 unsafe impl<T: Send + Sync> Send for TunableOid<T> {}
 
-// SAFETY: `&SysctlCtx` gives only `&T`; the list is touched only by `Drop`
-// (and by the builder before the context is shared).
+// SAFETY: as for `Send`: handlers on any thread only read the record and,
+// through it, the `Sync` data.
+unsafe impl<T: Send + Sync> Sync for TunableOid<T> {}
+
+// SAFETY: the context owns its data (an `Arc` of `Send + Sync` data), the
+// tunables' records (`Box<TunableOid<T>>`, `Send`) behind the pointers in
+// `tunables`, and the list, which only the kernel reads; moving the
+// context moves that ownership.
+unsafe impl<T: Send + Sync + 'static> Send for SysctlCtx<T> {}
+
+// SAFETY: `&SysctlCtx` gives only `&T`; the list and `tunables` are touched
+// only by `Drop` and by the builder, which owns the context until
+// `finish` and is not `Sync` (it holds `&mut Sleepable`).
 unsafe impl<T: Send + Sync + 'static> Sync for SysctlCtx<T> {}
 
 impl<T: Send + Sync + 'static> SysctlCtx<T> {
@@ -67,9 +81,8 @@ impl<T: Send + Sync + 'static> SysctlCtx<T> {
             ctx: SysctlCtx {
                 list: ManuallyDrop::new(list),
                 data: ManuallyDrop::new(data),
-                tunables: ManuallyDrop::new(Vec::new()),
+                tunables: Cell::new(Vec::new()),
             },
-            tunables: Cell::new(Vec::new()),
             cx,
         })
     }
@@ -86,8 +99,8 @@ impl<T: Send + Sync + 'static> Drop for SysctlCtx<T> {
     /// handlers), then releases the data.
     ///
     /// If the kernel refuses to remove a node (another context added a
-    /// child under one of ours), the data is leaked instead of freed, since
-    /// the kernel may still read it.
+    /// child under one of ours), the data and the tunables' records are
+    /// leaked instead of freed, since the kernel may still read them.
     fn drop(&mut self) {
         // SAFETY: the list was initialised (type invariant) and is freed
         // once, here.
@@ -98,12 +111,13 @@ impl<T: Send + Sync + 'static> Drop for SysctlCtx<T> {
             crate::println!("sysctl_ctx_free failed: a node is still in use; leaking its data");
             return;
         }
+        for arg in self.tunables.take() {
+            // SAFETY: a record given to the kernel by `add_tunable` (type
+            // invariant), taken back once; its node is removed.
+            drop(unsafe { Box::<TunableOid<T>>::from_foreign(arg) });
+        }
         // SAFETY: each field is dropped once, here, and not used again; no
         // node points into them any more (they were all removed).
-        unsafe {
-            ManuallyDrop::drop(&mut self.tunables);
-        }
-        // SAFETY: as above.
         unsafe {
             ManuallyDrop::drop(&mut self.data);
         }
@@ -118,10 +132,9 @@ impl<T: Send + Sync + 'static> Drop for SysctlCtx<T> {
 /// returns the context. Dropping the builder removes what it added.
 ///
 /// It holds the load's [`Sleepable`] token (adding a node may sleep), so it
-/// is not `Send`.
+/// is neither `Send` nor `Sync`.
 pub struct SysctlBuilder<'cx, T: Send + Sync + 'static> {
     ctx: SysctlCtx<T>,
-    tunables: Cell<Vec<Box<TunableOid<T>>>>,
     cx: &'cx mut Sleepable,
 }
 
@@ -141,7 +154,7 @@ impl<T: Send + Sync + 'static> SysctlBuilder<'_, T> {
     /// May sleep.
     pub fn add_hw_node(&self, name: &CStr, descr: &CStr) -> Result<SysctlNode<'_>> {
         // SAFETY: returns the static `hw` children list.
-        let parent = unsafe { shim::shim_sysctl_static_children_hw() };
+        let parent = unsafe { sys::shim_sysctl_static_children_hw() };
         self.add_node_under(parent, name, descr)
     }
 
@@ -172,7 +185,7 @@ impl<T: Send + Sync + 'static> SysctlBuilder<'_, T> {
         // of this builder's context); the strings are NUL-terminated and
         // copied by sysctl_add_oid(9).
         let oid = unsafe {
-            shim::shim_SYSCTL_ADD_NODE(self.list(), parent, name.as_ptr(), descr.as_ptr())
+            sys::shim_SYSCTL_ADD_NODE(self.list(), parent, name.as_ptr(), descr.as_ptr())
         };
         Ok(SysctlNode {
             oid: NonNull::new(oid).ok_or(code::EEXIST)?,
@@ -205,7 +218,7 @@ impl<T: Send + Sync + 'static> SysctlBuilder<'_, T> {
         // node (type invariant of the context). The node is read-only, so
         // the kernel never writes through the pointer.
         let oid = unsafe {
-            shim::shim_SYSCTL_ADD_U64_RD(
+            sys::shim_SYSCTL_ADD_U64_RD(
                 self.list(),
                 children(node),
                 name.as_ptr(),
@@ -250,29 +263,32 @@ impl<T: Send + Sync + 'static> SysctlBuilder<'_, T> {
             },
             self.cx.waitok(),
         )?;
-        let arg1 = (&raw const *record).cast_mut().cast::<c_void>();
-        // Keep the record before the node can use it: it stays (boxed,
-        // never moved) in the context until after the nodes are removed.
-        let mut tunables = self.tunables.take();
+        // The record goes to the kernel as the node's `arg1`; the context
+        // keeps the pointer (before the node can use it) to take it back
+        // once the nodes are removed.
+        let arg1 = record.into_foreign();
+        let mut tunables = self.ctx.tunables.take();
         let kept = match tunables.try_reserve(1, self.cx.waitok()) {
-            Ok(()) => tunables.push_within_capacity(record).is_ok(),
+            Ok(()) => tunables.push_within_capacity(arg1).is_ok(),
             Err(_) => false,
         };
-        self.tunables.set(tunables);
+        self.ctx.tunables.set(tunables);
         if !kept {
+            // SAFETY: no node has `arg1`; taken back once.
+            drop(unsafe { Box::<TunableOid<T>>::from_foreign(arg1) });
             return Err(code::ENOMEM);
         }
         // SAFETY: the context list is initialised; `node` is a live node;
-        // `arg1` is a record kept by the context until after the node is
+        // `arg1` is a record the context takes back only after the node is
         // removed; the handler matches the record's type.
         let oid = unsafe {
-            shim::shim_SYSCTL_ADD_PROC_U64_RW(
+            sys::shim_SYSCTL_ADD_PROC_U64_RW(
                 self.list(),
                 children(node),
                 name.as_ptr(),
                 arg1,
                 0,
-                tunable_handler::<T>,
+                Some(tunable_handler::<T>),
                 descr.as_ptr(),
             )
         };
@@ -285,11 +301,7 @@ impl<T: Send + Sync + 'static> SysctlBuilder<'_, T> {
     /// The finished context.
     #[must_use]
     pub fn finish(self) -> SysctlCtx<T> {
-        let SysctlBuilder {
-            mut ctx, tunables, ..
-        } = self;
-        *ctx.tunables = tunables.into_inner();
-        ctx
+        self.ctx
     }
 
     fn list(&self) -> *mut sys::sysctl_ctx_list {
@@ -300,7 +312,7 @@ impl<T: Send + Sync + 'static> SysctlBuilder<'_, T> {
 /// `SYSCTL_CHILDREN(node)`.
 fn children(node: &SysctlNode<'_>) -> *mut sys::sysctl_oid_list {
     // SAFETY: `node` is a live node of a context being built.
-    unsafe { shim::shim_sysctl_children(node.oid.as_ptr()) }
+    unsafe { sys::shim_sysctl_children(node.oid.as_ptr()) }
 }
 
 /// The handler of a tunable: `sysctl_handle_64` on a copy of the value,
@@ -309,15 +321,16 @@ fn children(node: &SysctlNode<'_>) -> *mut sys::sysctl_oid_list {
 /// # Safety
 /// Called by the kernel for a node added by
 /// [`SysctlBuilder::add_tunable`] for `T`, with `arg1` its record.
-unsafe extern "C" fn tunable_handler<T>(
+unsafe extern "C" fn tunable_handler<T: Send + Sync + 'static>(
     oidp: *mut sys::sysctl_oid,
     arg1: *mut c_void,
     _arg2: sys::intmax_t,
     req: *mut sys::sysctl_req,
 ) -> c_int {
-    // SAFETY: `arg1` is the node's record, which lives until after the node
-    // is removed; sysctl_ctx_free(9) waits for running handlers first.
-    let record = unsafe { &*arg1.cast::<TunableOid<T>>() };
+    // SAFETY: `arg1` is the node's record (`into_foreign` of a
+    // `Box<TunableOid<T>>`), which the context takes back only after the
+    // node is removed; sysctl_ctx_free(9) waits for running handlers first.
+    let record = unsafe { Box::<TunableOid<T>>::borrow(arg1) };
     // SAFETY: the record's pointers point into the context's data, which
     // outlives the node (type invariant of `TunableOid`).
     let data = unsafe { record.data.as_ref() };

@@ -6,8 +6,8 @@ use super::Tunable;
 use crate::alloc::Box;
 use crate::context::Sleepable;
 use crate::error::{Result, code};
+use crate::foreign::ForeignOwnable;
 use crate::opaque::Opaque;
-use crate::shim;
 use core::ffi::{CStr, c_char, c_int, c_void};
 use core::ptr;
 use core::sync::atomic::{AtomicU64, Ordering};
@@ -176,19 +176,14 @@ impl SysctlTree {
         // `&raw mut` makes no reference.
         let children = unsafe { &raw mut (*node).oid_children };
         for leaf in leaves {
-            let (kind, arg1, handler): (c_int, *mut c_void, shim::SysctlHandler) =
-                match leaf.validate {
-                    None => (
-                        U64_RD_KIND,
-                        leaf.value.as_ptr().cast(),
-                        sys::sysctl_handle_64,
-                    ),
-                    Some(_) => (
-                        U64_RW_KIND,
-                        ptr::from_ref(leaf).cast_mut().cast(),
-                        static_tunable_handler,
-                    ),
-                };
+            let (kind, arg1, handler): (c_int, *mut c_void, Handler) = match leaf.validate {
+                None => (
+                    U64_RD_KIND,
+                    leaf.value.as_ptr().cast(),
+                    sys::sysctl_handle_64,
+                ),
+                Some(_) => (U64_RW_KIND, leaf.into_foreign(), static_tunable_handler),
+            };
             // SAFETY: as above for `list`; `children` is the new node's
             // list; the strings are `'static` C strings (type invariant of
             // the leaf). `arg1` is a `'static` counter (which the read-only
@@ -242,6 +237,14 @@ fn ctx_free_failed() {
     crate::println!("sysctl_ctx_free failed: a node is still in use");
 }
 
+/// A sysctl handler (`SYSCTL_HANDLER_ARGS`, `sys/sys/sysctl.h`).
+type Handler = unsafe extern "C" fn(
+    oidp: *mut sys::sysctl_oid,
+    arg1: *mut c_void,
+    arg2: sys::intmax_t,
+    req: *mut sys::sysctl_req,
+) -> c_int;
+
 /// `CTLTYPE_NODE | CTLFLAG_RD | CTLFLAG_MPSAFE`: `SYSCTL_ADD_NODE`'s kind.
 const NODE_KIND: c_int = (sys::CTLTYPE_NODE | sys::CTLFLAG_RD | sys::CTLFLAG_MPSAFE).cast_signed();
 
@@ -265,8 +268,9 @@ unsafe extern "C" fn static_tunable_handler(
     _arg2: sys::intmax_t,
     req: *mut sys::sysctl_req,
 ) -> c_int {
-    // SAFETY: `arg1` is the node's `'static` leaf (the caller's contract).
-    let leaf = unsafe { &*arg1.cast::<SysctlLeaf>().cast_const() };
+    // SAFETY: `arg1` is the node's `'static` leaf, from `into_foreign` (the
+    // caller's contract).
+    let leaf = unsafe { <&'static SysctlLeaf>::borrow(arg1) };
     let Some(validate) = leaf.validate else {
         return code::EINVAL.to_errno();
     };
