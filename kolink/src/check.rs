@@ -1,8 +1,9 @@
 // SPDX-License-Identifier: BSD-2-Clause
 //! `kolink check`: artifact checks on a finished `.ko`.
 //!
-//! Each check corresponds to a way the FreeBSD kernel linker or kernel would
-//! reject or mis-run the module:
+//! Each check corresponds to a way the FreeBSD 15 kernel linker or kernel
+//! would reject or mis-run the module (`sys/kern/link_elf_obj.c`,
+//! `sys/kern/kern_linker.c`, `sys/amd64/amd64/elf_machdep.c`):
 //!
 //! * Relocation types: `elf_reloc_internal` (`sys/amd64/amd64/elf_machdep.c`)
 //!   fails on any type outside [`reloc::ACCEPTED`], and the load fails:
@@ -12,12 +13,30 @@
 //!   later). Only tables whose target section is `SHF_ALLOC` are applied,
 //!   so only those are checked.
 //! * Relocated sections the kernel does not load: `link_elf_load_file` loads
-//!   only `SHT_PROGBITS`, `SHT_NOBITS` and `SHT_X86_64_UNWIND` sections but
-//!   applies every table whose target is `SHF_ALLOC`; a table for, say, an
-//!   `SHT_INIT_ARRAY` section fails the load with "lost base for relatab".
-//! * Undefined symbols must be on the allowlist (see [`crate::allowlist`]);
-//!   `__start_set_X`/`__stop_set_X` are resolved in the file by
-//!   `link_elf_fix_link_set` and need the section `set_X` instead.
+//!   only the non-empty `SHT_PROGBITS`, `SHT_NOBITS`, `SHT_X86_64_UNWIND`,
+//!   `SHT_INIT_ARRAY` and `SHT_FINI_ARRAY` sections but applies every
+//!   table whose target is `SHF_ALLOC`; a table for, say, an
+//!   `SHT_PREINIT_ARRAY` or an empty section fails the load with "lost
+//!   base for reltab". Tables for other targets (debug info) are ignored.
+//! * Alignment: a loaded section with `sh_addralign` 0 breaks the layout
+//!   arithmetic of `link_elf_load_file` and fails the load (`ENOSPC`).
+//! * Linker sets: `set_sysinit_set` and `set_sysuninit_set` must be writable,
+//!   because `linker_file_sysinit`/`linker_file_sysuninit` sort them in
+//!   place after `link_elf_protect` has applied the section's rights; and a
+//!   set name may be used by one loaded section only, because
+//!   `link_elf_lookup_set` and `link_elf_fix_link_set` take the first.
+//! * Constructors and destructors: FreeBSD 15 runs the first `.ctors` or
+//!   `SHT_INIT_ARRAY` section at the end of `link_elf_load_file` and the
+//!   first `.dtors` or `SHT_FINI_ARRAY` section in `link_elf_unload_file`;
+//!   a second one is ignored ("multiple ctor sections"), so it is rejected.
+//! * Undefined symbols: only those that an applied relocation uses are
+//!   looked up ([`crate::symbols`]). Such a symbol must be on the allowlist
+//!   (see [`crate::allowlist`]), unless it is a `__start_X`/`__stop_X` that
+//!   `link_elf_fix_link_set` binds to the module's own loaded section `X`
+//!   (which must not be the first loaded section, whose binding the kernel
+//!   loses). Undefined symbols nothing uses, like the `__start_set_pcpu`
+//!   that `sys/pcpu.h` declares in every C file, are ignored, as FreeBSD
+//!   ignores them.
 //! * No FPU/SIMD instructions (see [`crate::fpu`]).
 //! * No thread-local storage: the kernel linker has no TLS support (no
 //!   `SHF_TLS` section, no `STT_TLS` symbol).
@@ -35,11 +54,11 @@ use std::path::Path;
 use object::elf;
 
 use crate::allowlist::Allowlist;
-use crate::elf::{Object, is_loaded_by_kernel};
+use crate::elf::Object;
 use crate::error::{Error, Result};
 use crate::failure::Failure;
 use crate::fpu;
-use crate::linker_set::{START_SET_PREFIX, STOP_SET_PREFIX};
+use crate::linker_set::{SYSINIT_SECTION, SYSUNINIT_SECTION, bound_section};
 use crate::metadata::{self, ModuleMetadata};
 use crate::reloc;
 use crate::symbols::{self, UndefinedSymbol};
@@ -51,7 +70,8 @@ pub struct CheckReport {
     pub failures: Vec<Failure>,
     /// The module metadata, if it could be decoded.
     pub metadata: Option<ModuleMetadata>,
-    /// The file's undefined symbols (including linker-set bounds).
+    /// The file's undefined symbols (including linker-set bounds and
+    /// symbols no relocation uses).
     pub undefined: Vec<UndefinedSymbol>,
 }
 
@@ -73,9 +93,10 @@ impl CheckReport {
 pub fn check(data: &[u8], allowlist: &Allowlist) -> Result<CheckReport> {
     let obj = Object::parse(data)?;
     let mut report = CheckReport::default();
+    check_sections(&obj, &mut report.failures);
     check_relocations(&obj, &mut report.failures)?;
     report.undefined = symbols::undefined(&obj)?;
-    check_undefined(&obj, &report.undefined, allowlist, &mut report.failures);
+    check_undefined(&report.undefined, allowlist, &mut report.failures);
     report
         .failures
         .extend(fpu::scan(&obj)?.into_iter().map(Failure::Code));
@@ -134,6 +155,63 @@ pub fn check_file(path: &Path, allowlist: &Path) -> Result<()> {
     }
 }
 
+/// What `link_elf_load_file` does with each section it loads: layout
+/// (alignment), constructor and destructor sections, and the linker sets
+/// the kernel looks up by name.
+fn check_sections(obj: &Object<'_>, failures: &mut Vec<Failure>) {
+    let mut ctors: Vec<usize> = Vec::new();
+    let mut dtors: Vec<usize> = Vec::new();
+    let mut sets: Vec<(String, usize)> = Vec::new();
+    for index in obj.loaded_sections() {
+        let Ok(section) = obj.section(index) else {
+            continue;
+        };
+        let name = obj.section_name(index);
+        if obj.sh_addralign(section) == 0 {
+            failures.push(Failure::ZeroAlignment {
+                section: name.clone(),
+            });
+        }
+        if (name == SYSINIT_SECTION || name == SYSUNINIT_SECTION)
+            && !obj.sh_flags(section).contains(elf::SHF_WRITE)
+        {
+            failures.push(Failure::ReadOnlySysinitSet {
+                section: name.clone(),
+            });
+        }
+        // The order of link_elf_load_file's tests: a FINI_ARRAY called
+        // .ctors is a constructor section.
+        let sh_type = obj.sh_type(section);
+        if name == ".ctors" || sh_type == elf::SHT_INIT_ARRAY {
+            ctors.push(index);
+        } else if name == ".dtors" || sh_type == elf::SHT_FINI_ARRAY {
+            dtors.push(index);
+        }
+        if name.starts_with("set_") {
+            match sets.iter_mut().find(|(n, _)| *n == name) {
+                Some((_, count)) => *count += 1,
+                None => sets.push((name, 1)),
+            }
+        }
+    }
+    for (list, dtor) in [(&ctors, false), (&dtors, true)] {
+        if let Some((first, rest)) = list.split_first() {
+            for &extra in rest {
+                failures.push(Failure::IgnoredCtorSection {
+                    section: obj.section_name(extra),
+                    used: obj.section_name(*first),
+                    dtor,
+                });
+            }
+        }
+    }
+    for (section, count) in sets {
+        if count > 1 {
+            failures.push(Failure::DuplicateLinkerSet { section, count });
+        }
+    }
+}
+
 fn check_relocations(obj: &Object<'_>, failures: &mut Vec<Failure>) -> Result<()> {
     let relocs = obj.relocations()?;
     // Count per relocation table of relocations for unloaded sections.
@@ -150,7 +228,7 @@ fn check_relocations(obj: &Object<'_>, failures: &mut Vec<Failure>) -> Result<()
         if !flags.contains(elf::SHF_ALLOC) {
             continue;
         }
-        if !is_loaded_by_kernel(obj.sh_type(target), flags) {
+        if !obj.is_loaded(target) {
             match unloaded.iter_mut().find(|(t, _)| *t == r.target) {
                 Some((_, n)) => *n += 1,
                 None => unloaded.push((r.target, 1)),
@@ -175,33 +253,30 @@ fn check_relocations(obj: &Object<'_>, failures: &mut Vec<Failure>) -> Result<()
     Ok(())
 }
 
+/// The undefined symbols that loading resolves, judged as
+/// `link_elf_fix_link_set` and `relocate_file` would.
 fn check_undefined(
-    obj: &Object<'_>,
     undefined: &[UndefinedSymbol],
     allowlist: &Allowlist,
     failures: &mut Vec<Failure>,
 ) {
-    for symbol in undefined {
-        let set = symbol
-            .name
-            .strip_prefix(START_SET_PREFIX)
-            .or_else(|| symbol.name.strip_prefix(STOP_SET_PREFIX));
-        if let Some(set) = set {
-            let section = format!("set_{set}");
-            let present = obj.section_by_name(&section).is_some_and(|i| {
-                obj.section(i)
-                    .is_ok_and(|s| is_loaded_by_kernel(obj.sh_type(s), obj.sh_flags(s)))
-            });
-            if !present {
-                failures.push(Failure::MissingLinkerSet {
-                    symbol: symbol.name.clone(),
-                    section,
-                });
-            }
-        } else if !allowlist.contains(&symbol.name) {
-            failures.push(Failure::SymbolNotAllowed {
+    for symbol in undefined.iter().filter(|s| s.referenced) {
+        match &symbol.link_set {
+            Some(bound) if bound.first_loaded => failures.push(Failure::LinkSetBoundLost {
                 symbol: symbol.name.clone(),
-            });
+                section: bound.section.clone(),
+            }),
+            Some(_) => {}
+            None if allowlist.contains(&symbol.name) => {}
+            None => match bound_section(&symbol.name) {
+                Some(section) => failures.push(Failure::MissingLinkerSet {
+                    symbol: symbol.name.clone(),
+                    section: section.to_owned(),
+                }),
+                None => failures.push(Failure::SymbolNotAllowed {
+                    symbol: symbol.name.clone(),
+                }),
+            },
         }
     }
 }

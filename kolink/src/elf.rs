@@ -5,11 +5,13 @@
 //! `link_elf_load_file` in `sys/kern/link_elf_obj.c` accepts only `ET_REL`
 //! files of the native class, data encoding and machine, with exactly one
 //! `SHT_SYMTAB`. It loads the `SHF_ALLOC` sections of type `SHT_PROGBITS`,
-//! `SHT_NOBITS` and (on amd64) `SHT_X86_64_UNWIND` whose size is nonzero, and
-//! applies the `SHT_REL`/`SHT_RELA` tables whose target section (`sh_info`) is
-//! `SHF_ALLOC`. This module parses such a file once with `object`'s low-level
-//! ELF reader and offers the lookups the checks need: section names and data,
-//! symbols, and a flat list of relocations with their target sections.
+//! `SHT_NOBITS`, (on amd64) `SHT_X86_64_UNWIND`, `SHT_INIT_ARRAY` and
+//! `SHT_FINI_ARRAY` whose size is nonzero (FreeBSD 15; see
+//! [`is_loaded_by_kernel`]), and applies the `SHT_REL`/`SHT_RELA` tables
+//! whose target section (`sh_info`) is `SHF_ALLOC`. This module parses such
+//! a file once with `object`'s low-level ELF reader and offers the lookups
+//! the checks need: section names and data, symbols, and a flat list of
+//! relocations with their target sections.
 
 use object::elf::{
     self, FileHeader64, RelocationType, SectionHeader64, SectionType, Sym64, SymbolSection,
@@ -21,13 +23,32 @@ use crate::error::{Error, Result};
 
 type Header = FileHeader64<Endianness>;
 
-/// Whether `link_elf_load_file` (`sys/kern/link_elf_obj.c`) copies a section
-/// of this type and flags into the module's memory.
-pub(crate) fn is_loaded_by_kernel(sh_type: SectionType, sh_flags: elf::SectionFlags) -> bool {
-    sh_flags.contains(elf::SHF_ALLOC)
+/// Whether `link_elf_load_file` (`sys/kern/link_elf_obj.c`) gives a section
+/// of this type, flags and size a place in the module's memory (a `progtab`
+/// entry).
+///
+/// Its three section loops skip every section whose `sh_size` is 0, then
+/// take `SHT_PROGBITS`, `SHT_NOBITS`, `SHT_X86_64_UNWIND`, `SHT_INIT_ARRAY`
+/// and `SHT_FINI_ARRAY` if `SHF_ALLOC` is set. (FreeBSD 15; the array types
+/// came with its support for constructors and destructors, the
+/// `ctors_addr`/`dtors_addr` of `struct linker_file` in `sys/sys/linker.h`.)
+/// Only these sections can be relocated (`findbase`), bound to a
+/// `__start_X`/`__stop_X` symbol (`link_elf_fix_link_set`) or found as a
+/// linker set (`link_elf_lookup_set`).
+pub(crate) fn is_loaded_by_kernel(
+    sh_type: SectionType,
+    sh_flags: elf::SectionFlags,
+    sh_size: u64,
+) -> bool {
+    sh_size != 0
+        && sh_flags.contains(elf::SHF_ALLOC)
         && matches!(
             sh_type,
-            elf::SHT_PROGBITS | elf::SHT_NOBITS | elf::SHT_X86_64_UNWIND
+            elf::SHT_PROGBITS
+                | elf::SHT_NOBITS
+                | elf::SHT_X86_64_UNWIND
+                | elf::SHT_INIT_ARRAY
+                | elf::SHT_FINI_ARRAY
         )
 }
 
@@ -136,6 +157,30 @@ impl<'data> Object<'data> {
     /// The section's `sh_size`.
     pub(crate) fn sh_size(&self, section: &SectionHeader64<Endianness>) -> u64 {
         section.sh_size(self.endian)
+    }
+
+    /// The section's `sh_addralign`.
+    pub(crate) fn sh_addralign(&self, section: &SectionHeader64<Endianness>) -> u64 {
+        section.sh_addralign(self.endian)
+    }
+
+    /// Whether the kernel linker loads this section (see
+    /// [`is_loaded_by_kernel`]).
+    pub(crate) fn is_loaded(&self, section: &SectionHeader64<Endianness>) -> bool {
+        is_loaded_by_kernel(
+            self.sh_type(section),
+            self.sh_flags(section),
+            self.sh_size(section),
+        )
+    }
+
+    /// The indices of the sections the kernel linker loads, in the order of
+    /// its `progtab`: section-table order.
+    pub(crate) fn loaded_sections(&self) -> Vec<usize> {
+        self.sections()
+            .filter(|(_, s)| self.is_loaded(s))
+            .map(|(i, _)| i)
+            .collect()
     }
 
     /// Name of section `index`, lossily decoded; a placeholder if unreadable.

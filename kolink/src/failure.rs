@@ -71,13 +71,50 @@ pub enum Failure {
         /// Number of relocations for it.
         count: usize,
     },
+    /// A section the kernel loads has `sh_addralign` 0.
+    ZeroAlignment {
+        /// The section.
+        section: String,
+    },
+    /// `set_sysinit_set` or `set_sysuninit_set` is not writable
+    /// (`SHF_WRITE`), but the kernel sorts it in place.
+    ReadOnlySysinitSet {
+        /// The section.
+        section: String,
+    },
+    /// Two loaded sections have the same linker-set name; the kernel finds
+    /// and binds only the first.
+    DuplicateLinkerSet {
+        /// The section name.
+        section: String,
+        /// How many loaded sections have it.
+        count: usize,
+    },
+    /// A second constructor (`.ctors`/`SHT_INIT_ARRAY`) or destructor
+    /// (`.dtors`/`SHT_FINI_ARRAY`) section, which the kernel ignores.
+    IgnoredCtorSection {
+        /// The ignored section.
+        section: String,
+        /// The section the kernel uses.
+        used: String,
+        /// `true` for destructors, `false` for constructors.
+        dtor: bool,
+    },
+    /// A referenced `__start_X`/`__stop_X` names the first section the
+    /// kernel loads, whose binding the kernel loses.
+    LinkSetBoundLost {
+        /// The symbol.
+        symbol: String,
+        /// The section it names.
+        section: String,
+    },
     /// An undefined symbol is not on the allowlist.
     SymbolNotAllowed {
         /// The symbol.
         symbol: String,
     },
-    /// A `__start_set_*`/`__stop_set_*` symbol names a linker set the file
-    /// does not contain.
+    /// A referenced `__start_X`/`__stop_X` symbol names a section the file
+    /// does not load.
     MissingLinkerSet {
         /// The symbol.
         symbol: String,
@@ -132,22 +169,28 @@ impl fmt::Display for Failure {
                 section,
                 sh_type,
                 count,
-            } => write!(
-                f,
-                "{section}: allocated section of type {sh_type:#x} has {count} relocation(s) but \
-                 the kernel linker loads only PROGBITS, NOBITS and X86_64_UNWIND sections; the \
-                 load would fail (\"lost base for relatab\")"
-            ),
+            } => loader::relocated_section_not_loaded(f, section, *sh_type, *count),
+            Self::ZeroAlignment { section } => loader::zero_alignment(f, section),
+            Self::ReadOnlySysinitSet { section } => loader::read_only_sysinit_set(f, section),
+            Self::DuplicateLinkerSet { section, count } => {
+                loader::duplicate_linker_set(f, section, *count)
+            }
+            Self::IgnoredCtorSection {
+                section,
+                used,
+                dtor,
+            } => loader::ignored_ctor_section(f, section, used, *dtor),
+            Self::LinkSetBoundLost { symbol, section } => {
+                loader::link_set_bound_lost(f, symbol, section)
+            }
             Self::SymbolNotAllowed { symbol } => write!(
                 f,
                 "undefined symbol `{symbol}` is not on the allowlist; add it with the header \
                  that declares it"
             ),
-            Self::MissingLinkerSet { symbol, section } => write!(
-                f,
-                "undefined symbol `{symbol}` needs a section `{section}` in the module, and \
-                 there is none"
-            ),
+            Self::MissingLinkerSet { symbol, section } => {
+                loader::missing_linker_set(f, symbol, section)
+            }
             Self::Code(Finding::Instruction {
                 section,
                 offset,
@@ -203,5 +246,107 @@ impl fmt::Display for Failure {
                  __FreeBSD_version, ...)"
             ),
         }
+    }
+}
+
+/// The messages for what `link_elf_load_file` and its callers do with the
+/// module's sections, each naming the FreeBSD function that fails.
+mod loader {
+    use std::fmt;
+
+    pub(super) fn relocated_section_not_loaded(
+        f: &mut fmt::Formatter<'_>,
+        section: &str,
+        sh_type: u32,
+        count: usize,
+    ) -> fmt::Result {
+        write!(
+            f,
+            "{section}: allocated section of type {sh_type:#x} has {count} relocation(s), \
+             but the kernel linker loads only non-empty PROGBITS, NOBITS, X86_64_UNWIND, \
+             INIT_ARRAY and FINI_ARRAY sections, so kldload fails with ENOEXEC \
+             (\"lost base for reltab\", link_elf_reloc_local in sys/kern/link_elf_obj.c)"
+        )
+    }
+
+    pub(super) fn zero_alignment(f: &mut fmt::Formatter<'_>, section: &str) -> fmt::Result {
+        write!(
+            f,
+            "{section}: sh_addralign is 0; link_elf_load_file (sys/kern/link_elf_obj.c) \
+             takes sh_addralign - 1 = -1 as the alignment mask, which throws away the \
+             mapping size counted so far and puts the section at address 0: kldload \
+             fails with ENOSPC, after the sections before it were copied past the end of \
+             the too small mapping; give the section an alignment of at least 1"
+        )
+    }
+
+    pub(super) fn read_only_sysinit_set(f: &mut fmt::Formatter<'_>, section: &str) -> fmt::Result {
+        write!(
+            f,
+            "{section}: not writable (no SHF_WRITE), but the kernel sorts it in place \
+             before running it (linker_file_sysinit/linker_file_sysuninit, \
+             sys/kern/kern_linker.c) after link_elf_protect has mapped it read-only: \
+             the first swap is a fatal page fault"
+        )
+    }
+
+    pub(super) fn duplicate_linker_set(
+        f: &mut fmt::Formatter<'_>,
+        section: &str,
+        count: usize,
+    ) -> fmt::Result {
+        write!(
+            f,
+            "{count} loaded sections are called `{section}`; link_elf_lookup_set and \
+             link_elf_fix_link_set (sys/kern/link_elf_obj.c) use the first and ignore the \
+             others; merge them into one section"
+        )
+    }
+
+    pub(super) fn ignored_ctor_section(
+        f: &mut fmt::Formatter<'_>,
+        section: &str,
+        used: &str,
+        dtor: bool,
+    ) -> fmt::Result {
+        let (kind, run) = if dtor {
+            ("dtor", "unload")
+        } else {
+            ("ctor", "load")
+        };
+        write!(
+            f,
+            "{section}: a second {kind} section; link_elf_load_file \
+             (sys/kern/link_elf_obj.c) prints \"multiple {kind} sections\" and runs \
+             only `{used}` at {run}, so the functions listed here never run; merge them \
+             into one section"
+        )
+    }
+
+    pub(super) fn missing_linker_set(
+        f: &mut fmt::Formatter<'_>,
+        symbol: &str,
+        section: &str,
+    ) -> fmt::Result {
+        write!(
+            f,
+            "undefined symbol `{symbol}` is used by a relocation and needs a non-empty \
+             loaded section `{section}` in the module (link_elf_fix_link_set binds it \
+             only to the module's own section), and there is none"
+        )
+    }
+
+    pub(super) fn link_set_bound_lost(
+        f: &mut fmt::Formatter<'_>,
+        symbol: &str,
+        section: &str,
+    ) -> fmt::Result {
+        write!(
+            f,
+            "undefined symbol `{symbol}` names `{section}`, the first section the kernel \
+             loads: link_elf_fix_link_set (sys/kern/link_elf_obj.c) records its position \
+             0 as st_shndx, which reads as SHN_UNDEF, so the relocation looks `{symbol}` \
+             up in the kernel instead of the module; put another section first"
+        )
     }
 }

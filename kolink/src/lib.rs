@@ -12,10 +12,12 @@
 //! * [`fix`](fix::fix) removes GOT-relative relocations left by the
 //!   precompiled `core`/`compiler_builtins` ([`got`]) and makes every defined
 //!   symbol local as `sys/conf/kmod.mk` does ([`localize`]).
-//! * [`check`](check::check) verifies a finished `.ko`: relocation types,
-//!   undefined symbols against an [`Allowlist`], no FPU/SIMD instructions
-//!   ([`fpu`]), no TLS, and module metadata with a `kernel` dependency
-//!   ([`metadata`]).
+//! * [`check`](check::check) verifies a finished `.ko` as FreeBSD 15's
+//!   kernel linker would judge it: relocation types and targets, section
+//!   alignment, writable SYSINIT sets, one constructor and one destructor
+//!   section, the undefined symbols that loading resolves against an
+//!   [`Allowlist`] ([`symbols`]), no FPU/SIMD instructions ([`fpu`]), no
+//!   TLS, and module metadata with a `kernel` dependency ([`metadata`]).
 //! * [`size`](size::size) measures text/rodata/data/bss and counts kernel
 //!   symbols.
 //! * [`panic_paths`] builds the [`CallGraph`] of a `.ko` ([`callgraph`])
@@ -89,4 +91,4 @@ pub use reach::{
     ClassSummary, EntryClass, EntryReport, ReachOptions, ReachReport, panic_paths, panic_paths_file,
 };
 pub use size::{SizeReport, format_table, size, size_file, size_table};
-pub use symbols::{UndefinedSymbol, kernel_symbols, undefined_symbols};
+pub use symbols::{LinkSetBound, UndefinedSymbol, kernel_symbols, undefined_symbols};

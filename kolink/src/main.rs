@@ -187,7 +187,7 @@ fn summary(report: &kolink::CheckReport) -> String {
     let kernel = report
         .undefined
         .iter()
-        .filter(|s| !s.is_linker_set_bound())
+        .filter(|s| s.is_kernel_symbol())
         .count();
     parts.push(format!("{kernel} kernel symbol(s)"));
     format!(" ({})", parts.join(", "))

@@ -48,6 +48,24 @@ pub fn is_accepted(r_type: RelocationType) -> bool {
     ACCEPTED.contains(&r_type)
 }
 
+/// Whether applying a relocation of this type looks up its symbol.
+///
+/// `elf_reloc_internal` (`sys/amd64/amd64/elf_machdep.c`) calls the lookup
+/// function for `R_X86_64_64`, `PC32`, `PLT32`, `32S`, `GLOB_DAT` and
+/// `JUMP_SLOT`; `NONE` does nothing, `RELATIVE` and `IRELATIVE` use only
+/// the addend. A type it does not know fails the load before any lookup,
+/// but every other type names a symbol to resolve (and `kolink fix` turns
+/// the GOT forms into ones that do), so only those three are `false`. An
+/// undefined symbol that no looking-up relocation uses is never resolved:
+/// the kernel linker does not look at it.
+#[must_use]
+pub fn uses_symbol(r_type: RelocationType) -> bool {
+    !matches!(
+        r_type,
+        R_X86_64_NONE | R_X86_64_RELATIVE | R_X86_64_IRELATIVE
+    )
+}
+
 /// How `kolink fix` treats a GOT-related relocation type.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum GotClass {
@@ -187,6 +205,17 @@ mod tests {
         }
         for t in [3, 5, 9, 10, 24, 41, 42] {
             assert!(!is_accepted(RelocationType(t)), "{t}");
+        }
+    }
+
+    #[test]
+    fn symbol_lookups() {
+        for t in [R_X86_64_64, R_X86_64_PC32, R_X86_64_PLT32, R_X86_64_32S] {
+            assert!(uses_symbol(t), "{t:?}");
+        }
+        assert!(uses_symbol(R_X86_64_GOTPCRELX));
+        for t in [R_X86_64_NONE, R_X86_64_RELATIVE, R_X86_64_IRELATIVE] {
+            assert!(!uses_symbol(t), "{t:?}");
         }
     }
 

@@ -30,8 +30,9 @@ pub struct SizeReport {
     pub data: u64,
     /// Zero-initialised data (`SHT_NOBITS`).
     pub bss: u64,
-    /// Undefined symbols other than linker-set bounds: the kernel symbols the
-    /// module binds.
+    /// The kernel symbols the module binds: undefined symbols that loading
+    /// looks up outside the module
+    /// ([`UndefinedSymbol::is_kernel_symbol`](crate::UndefinedSymbol::is_kernel_symbol)).
     pub kernel_symbols: usize,
 }
 
@@ -73,7 +74,7 @@ pub fn size(data: &[u8]) -> Result<SizeReport> {
     }
     report.kernel_symbols = symbols::undefined(&obj)?
         .iter()
-        .filter(|s| !s.is_linker_set_bound())
+        .filter(|s| s.is_kernel_symbol())
         .count();
     Ok(report)
 }

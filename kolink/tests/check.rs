@@ -14,15 +14,12 @@
 
 mod common;
 
-use common::{DATA, TEXT, defined, new_object, reloc, section, undefined, write};
-use kolink::metadata::{MDT_DEPEND, MDT_MODULE, MDT_VERSION};
+use common::module::{KERNEL_MAX, KERNEL_MIN, Metadata, Module};
+use common::{defined, reloc, section, undefined, write};
 use kolink::{Allowlist, Failure, ModuleDepend, check, parse_metadata};
-use object::elf::{R_X86_64_32, R_X86_64_64, R_X86_64_GOTPCREL, R_X86_64_PC32, R_X86_64_PLT32};
-use object::write::{Object, SectionId};
+use object::elf::{R_X86_64_32, R_X86_64_64, R_X86_64_GOTPCREL, R_X86_64_PC32};
+use object::write::Object;
 use object::{SectionFlags, SectionKind, SymbolScope};
-
-const KERNEL_MIN: i32 = 1_500_000;
-const KERNEL_MAX: i32 = 1_599_999;
 
 /// Knobs for the synthetic module; the default is a clean module.
 #[derive(Default, Clone, Copy)]
@@ -37,118 +34,23 @@ struct Faults {
     missing_set: bool,
 }
 
-/// `mod_metadata` fields appended to `.data` at `at`, with relocated
-/// pointers for `md_data` (section + offset) and `md_cval` (.rodata + offset).
-fn mod_metadata(
-    obj: &mut Object<'_>,
-    data: SectionId,
-    at: u64,
-    md_type: i32,
-    md_data: (SectionId, u64),
-    cval: (SectionId, u64),
-) {
-    let d = obj.section_symbol(md_data.0);
-    let c = obj.section_symbol(cval.0);
-    reloc(
-        obj,
-        data,
-        at + 8,
-        d,
-        R_X86_64_64,
-        i64::try_from(md_data.1).unwrap(),
-    );
-    reloc(
-        obj,
-        data,
-        at + 16,
-        c,
-        R_X86_64_64,
-        i64::try_from(cval.1).unwrap(),
-    );
-    let bytes = obj.section_mut(data).data_mut();
-    let at = usize::try_from(at).unwrap();
-    bytes[at..at + 4].copy_from_slice(&1i32.to_le_bytes());
-    bytes[at + 4..at + 8].copy_from_slice(&md_type.to_le_bytes());
-}
-
-/// A module object shaped like `DECLARE_MODULE(echo, ...)` +
-/// `MODULE_VERSION(echo, 1)` in C, plus optional faults.
+/// The module of [`common::module`], plus optional faults.
 fn module(f: Faults) -> Vec<u8> {
-    let mut obj = new_object();
-    #[rustfmt::skip]
-    let mut code = vec![
-        0x55,                         // push %rbp
-        0x48, 0x89, 0xe5,             // mov %rsp,%rbp
-        0xe8, 0, 0, 0, 0,             // call printf
-        0x31, 0xc0,                   // xor %eax,%eax
-        0x5d,                         // pop %rbp
-        0xc3,                         // ret
-    ];
-    if f.xmm {
-        code.extend_from_slice(&[0x0f, 0x57, 0xc0]); // xorps %xmm0,%xmm0
-    }
-    let text = section(&mut obj, ".text", SectionKind::Text, &code);
-    let rodata = section(
-        &mut obj,
-        ".rodata.str",
-        SectionKind::ReadOnlyString,
-        b"echo\0kernel\0",
-    );
-    // 0: mod_depend, 16: mod_version, 24/48/72: mod_metadata, 96: moduledata.
-    let mut contents = vec![0u8; 120];
-    for (i, v) in [KERNEL_MIN, KERNEL_MIN, KERNEL_MAX].iter().enumerate() {
-        contents[i * 4..i * 4 + 4].copy_from_slice(&v.to_le_bytes());
-    }
-    contents[16..20].copy_from_slice(&1i32.to_le_bytes());
-    let data = section(&mut obj, ".data", SectionKind::Data, &contents);
-    let modevent = defined(
-        &mut obj,
-        "echo_modevent",
+    let metadata = if f.no_metadata {
+        Metadata::None
+    } else if f.no_kernel_dep {
+        Metadata::NoKernelDependency
+    } else {
+        Metadata::Full
+    };
+    // xorps %xmm0,%xmm0
+    let extra: &[u8] = if f.xmm { &[0x0f, 0x57, 0xc0] } else { &[] };
+    let Module {
+        mut obj,
         text,
-        0,
-        13,
-        TEXT,
-        SymbolScope::Compilation,
-        false,
-    );
-    let printf = undefined(&mut obj, "printf", false);
-    reloc(&mut obj, text, 5, printf, R_X86_64_PLT32, -4);
-
-    if !f.no_metadata {
-        if f.no_kernel_dep {
-            // A dependency on another module only.
-            mod_metadata(&mut obj, data, 24, MDT_DEPEND, (data, 0), (rodata, 0));
-        } else {
-            mod_metadata(&mut obj, data, 24, MDT_DEPEND, (data, 0), (rodata, 5));
-        }
-        mod_metadata(&mut obj, data, 48, MDT_MODULE, (data, 96), (rodata, 0));
-        mod_metadata(&mut obj, data, 72, MDT_VERSION, (data, 16), (rodata, 0));
-        // moduledata_t { "echo", echo_modevent, NULL }
-        let ro = obj.section_symbol(rodata);
-        reloc(&mut obj, data, 96, ro, R_X86_64_64, 0);
-        reloc(&mut obj, data, 104, modevent, R_X86_64_64, 0);
-        // The linker set: one entry via the section symbol, one via a named
-        // local symbol, one via a named symbol plus addend.
-        let set = section(&mut obj, "set_modmetadata_set", SectionKind::Data, &[0; 24]);
-        let md_module = defined(
-            &mut obj,
-            "_mod_metadata_md_echo",
-            data,
-            48,
-            24,
-            DATA,
-            SymbolScope::Compilation,
-            false,
-        );
-        let data_sym = obj.section_symbol(data);
-        reloc(&mut obj, set, 0, data_sym, R_X86_64_64, 24);
-        reloc(&mut obj, set, 8, md_module, R_X86_64_64, 0);
-        reloc(&mut obj, set, 16, md_module, R_X86_64_64, 24);
-        // What __MAKE_SET's __GLOBL leaves behind.
-        let start = undefined(&mut obj, "__start_set_modmetadata_set", false);
-        let stop = undefined(&mut obj, "__stop_set_modmetadata_set", false);
-        let _ = (start, stop);
-    }
+        data,
+        modevent,
+    } = common::module::module(metadata, extra);
     if f.bad_reloc {
         // One against a global symbol (relocate_file fails the load with
         // ENOENT), one against a local one, the section symbol
@@ -176,15 +78,18 @@ fn module(f: Faults) -> Vec<u8> {
         );
     }
     if f.unloaded_relocated {
-        let init = section(&mut obj, ".init_array", SectionKind::Data, &[0; 8]);
+        // .preinit_array: allocated, but not a type link_elf_load_file loads.
+        let init = section(&mut obj, ".preinit_array", SectionKind::Data, &[0; 8]);
         obj.section_mut(init).flags = SectionFlags::Elf {
-            sh_type: object::elf::SHT_INIT_ARRAY,
+            sh_type: object::elf::SHT_PREINIT_ARRAY,
             sh_flags: object::elf::SHF_ALLOC | object::elf::SHF_WRITE,
         };
         reloc(&mut obj, init, 0, modevent, R_X86_64_64, 0);
     }
     if f.missing_set {
-        let _ = undefined(&mut obj, "__start_set_sysinit_set", false);
+        // Used by the code, so loading must resolve it.
+        let sym = undefined(&mut obj, "__start_set_sysinit_set", false);
+        reloc(&mut obj, data, 112, sym, R_X86_64_64, 0);
     }
     write(&obj)
 }
@@ -377,11 +282,13 @@ fn relocated_section_the_kernel_does_not_load_is_reported() {
     assert_eq!(
         report.failures,
         [Failure::RelocatedSectionNotLoaded {
-            section: ".init_array".into(),
-            sh_type: object::elf::SHT_INIT_ARRAY.0,
+            section: ".preinit_array".into(),
+            sh_type: object::elf::SHT_PREINIT_ARRAY.0,
             count: 1,
         }]
     );
+    let msg = report.failures[0].to_string();
+    assert!(msg.contains("lost base for reltab"), "{msg}");
 }
 
 #[test]

@@ -5,6 +5,7 @@
 //! cargo xtask deps             install the FreeBSD headers (ziglang), check tools
 //! cargo xtask build            build every module into build/*.ko
 //! cargo xtask check-ko [KO..]  run the artifact checks (default: build/*.ko)
+//! cargo xtask check-allowlist  every allowlisted kernel symbol is declared in the headers
 //! cargo xtask size [KO..]      print section sizes (default: build/*.ko)
 //! cargo xtask stable-check     fail if a nightly-only construct is in the tree,
 //!                              or unsafe code in a module crate
@@ -18,6 +19,7 @@
 //! The Makefile calls these; it holds no logic of its own, so GNU make and
 //! FreeBSD's make behave the same.
 
+mod allowlist;
 mod bench;
 mod cc;
 mod checks;
@@ -59,6 +61,10 @@ fn run(args: &[String]) -> Result {
             link::print_sizes(&built)
         }
         "check-ko" => link::check_all(&ws, &files_or_built(&ws, rest)?),
+        "check-allowlist" => {
+            deps(&ws)?;
+            allowlist::check_project(&ws)
+        }
         "size" => link::print_sizes(&files_or_built(&ws, rest)?),
         "stable-check" => {
             stable::check(&ws.root)?;
@@ -101,7 +107,7 @@ fn files_or_built(ws: &workspace::Workspace, args: &[String]) -> Result<Vec<Path
 }
 
 fn usage() -> String {
-    "usage: cargo xtask deps | build | check-ko [KO...] | size [KO...] | stable-check \
-     | clippy | test | bench [--quick] | demo | soak [ARGS]"
+    "usage: cargo xtask deps | build | check-ko [KO...] | check-allowlist | size [KO...] \
+     | stable-check | clippy | test | bench [--quick] | demo | soak [ARGS]"
         .to_owned()
 }

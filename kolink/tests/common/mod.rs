@@ -13,6 +13,7 @@
 )]
 
 pub(crate) mod json;
+pub(crate) mod module;
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -109,14 +110,31 @@ pub(crate) fn write(obj: &Object<'_>) -> Vec<u8> {
 /// Overwrites the `sh_type` of the section called `name` (to build section
 /// types `object::write` cannot produce).
 pub(crate) fn patch_section_type(data: &mut [u8], name: &str, sh_type: u32) {
-    let header = elf::FileHeader64::<Endianness>::parse(&*data).unwrap();
-    let endian = header.endian().unwrap();
-    let sections = header.sections(endian, &*data).unwrap();
-    let (index, _) = sections.section_by_name(endian, name.as_bytes()).unwrap();
-    let at = usize::try_from(header.e_shoff(endian)).unwrap()
-        + index.0 * usize::from(header.e_shentsize(endian))
-        + 4;
+    let at = section_header_offset(data, name) + 4;
     data[at..at + 4].copy_from_slice(&sh_type.to_le_bytes());
+}
+
+/// Overwrites the `sh_addralign` of the section called `name` (to build
+/// alignments `object::write` normalises).
+pub(crate) fn patch_section_align(data: &mut [u8], name: &str, align: u64) {
+    let at = section_header_offset(data, name) + 48;
+    data[at..at + 8].copy_from_slice(&align.to_le_bytes());
+}
+
+/// Overwrites the `sh_flags` of the section called `name`.
+pub(crate) fn patch_section_flags(data: &mut [u8], name: &str, flags: u64) {
+    let at = section_header_offset(data, name) + 8;
+    data[at..at + 8].copy_from_slice(&flags.to_le_bytes());
+}
+
+/// File offset of the header of the section called `name`.
+fn section_header_offset(data: &[u8], name: &str) -> usize {
+    let header = elf::FileHeader64::<Endianness>::parse(data).unwrap();
+    let endian = header.endian().unwrap();
+    let sections = header.sections(endian, data).unwrap();
+    let (index, _) = sections.section_by_name(endian, name.as_bytes()).unwrap();
+    usize::try_from(header.e_shoff(endian)).unwrap()
+        + index.0 * usize::from(header.e_shentsize(endian))
 }
 
 /// A section, decoded.
