@@ -8,6 +8,8 @@
 //! cargo xtask size [KO..]      print section sizes (default: build/*.ko)
 //! cargo xtask stable-check     fail if a nightly-only construct is in the tree
 //! cargo xtask clippy           clippy -D warnings, kernel crates on their target
+//! cargo xtask ifcheck [--sysdir DIR]
+//!                              our newbus interface headers against FreeBSD's
 //! cargo xtask test             every test suite (needs `cargo xtask build` first)
 //! cargo xtask bench [--quick]  rustecho against its C equivalent (BENCHMARKS.md)
 //! cargo xtask demo             the README walkthrough in the test kernel (kldsim)
@@ -22,6 +24,7 @@ mod cc;
 mod checks;
 mod decl;
 mod demo;
+mod ifcheck;
 mod link;
 mod modules;
 mod soak;
@@ -60,6 +63,7 @@ fn run(args: &[String]) -> Result {
         "size" => link::print_sizes(&files_or_built(&ws, rest)?),
         "stable-check" => stable::check(&ws.root),
         "clippy" => checks::clippy(&ws),
+        "ifcheck" => ifcheck::ifcheck(&ws, rest),
         "test" => checks::test(&ws),
         "bench" => bench::bench(&ws, rest),
         "demo" => demo::demo(&ws),
@@ -97,6 +101,6 @@ fn files_or_built(ws: &workspace::Workspace, args: &[String]) -> Result<Vec<Path
 
 fn usage() -> String {
     "usage: cargo xtask deps | build | check-ko [KO...] | size [KO...] | stable-check \
-     | clippy | test | bench [--quick] | demo | soak [ARGS]"
+     | clippy | ifcheck [--sysdir DIR] | test | bench [--quick] | demo | soak [ARGS]"
         .to_owned()
 }
