@@ -17,6 +17,9 @@
 
 use std::path::PathBuf;
 
+#[path = "build/newbus.rs"]
+mod newbus;
+
 /// Kernel functions `kern` and the harness call.
 const FUNCTIONS: &[&str] = &[
     "malloc",
@@ -174,6 +177,8 @@ fn main() {
     println!("cargo:rerun-if-env-changed=KMOD_HEADERS");
     println!("cargo:rerun-if-changed=wrapper.h");
     println!("cargo:rerun-if-changed=../shim/kern.h");
+    println!("cargo:rerun-if-changed=newbus.h");
+    println!("cargo:rerun-if-changed=build/newbus.rs");
     let tree = match kbuild::HeaderTree::locate(&workspace, &out) {
         Ok(tree) => tree,
         Err(e) => {
@@ -186,6 +191,7 @@ fn main() {
     }
     let mut builder = bindgen::Builder::default()
         .header(manifest.join("wrapper.h").to_string_lossy())
+        .header(manifest.join("newbus.h").to_string_lossy())
         .clang_args(tree.clang_args(&[]))
         .clang_arg("-ffreestanding")
         .use_core()
@@ -212,6 +218,7 @@ fn main() {
     for v in VARS {
         builder = builder.allowlist_var(v);
     }
+    builder = newbus::allowlist(builder);
     let bindings = builder
         .generate()
         .expect("bindgen could not parse the FreeBSD headers");

@@ -11,8 +11,13 @@
 //!    (see [`crate::ziglang`]), cached under `.cache/` in the workspace. That
 //!    tree already has `machine/` and `x86/` but lacks `__FreeBSD_version`
 //!    (and userland's `<ssp/ssp.h>` definition of `__SSP_FORTIFY_LEVEL`).
+//!
+//! Either way the newbus interface headers come along (see
+//! [`crate::interfaces`]): generated from a source tree's `.m` files, or
+//! the project's declarations searched after the installed tree.
 
 use crate::flags;
+use crate::interfaces;
 use crate::ziglang;
 use std::fmt;
 use std::path::{Path, PathBuf};
@@ -31,8 +36,12 @@ pub enum Source {
 pub struct HeaderTree {
     /// Where the headers come from.
     pub source: Source,
-    /// `-I` directories, in search order.
+    /// `-I` directories, in search order (with [`Self::interfaces`]).
     pub include_dirs: Vec<PathBuf>,
+    /// Where `device_if.h`, `bus_if.h` and `pci_if.h` come from: the
+    /// headers generated from a source tree, or the project's declarations
+    /// (which also hold `dev/pci/pcivar.h`). One of [`Self::include_dirs`].
+    pub interfaces: PathBuf,
     /// Extra `-D` definitions this tree needs (`__FreeBSD_version`).
     pub defines: Vec<String>,
 }
@@ -48,6 +57,12 @@ impl fmt::Display for Error {
 }
 
 impl std::error::Error for Error {}
+
+impl Error {
+    pub(crate) fn new(message: String) -> Self {
+        Self(message)
+    }
+}
 
 /// The default cache directory for the `ziglang` header tree of a workspace.
 #[must_use]
@@ -78,14 +93,16 @@ impl HeaderTree {
         }
         let cache = std::env::var_os("KMOD_HEADERS")
             .map_or_else(|| default_cache_dir(workspace), PathBuf::from);
-        Self::ziglang(&cache)
+        Self::ziglang(&cache, &interfaces::project_dir(workspace))
     }
 
-    /// Uses a FreeBSD source tree's `sys/` directory.
+    /// Uses a FreeBSD source tree's `sys/` directory, and generates its
+    /// newbus interface headers into `links_dir` (see
+    /// [`interfaces::generate`]).
     ///
     /// # Errors
-    /// `sysdir` has no `sys/param.h` or no `amd64/include`, or the include
-    /// links cannot be made.
+    /// `sysdir` has no `sys/param.h` or no `amd64/include`, the include
+    /// links cannot be made, or the interface headers cannot be generated.
     pub fn source_tree(sysdir: &Path, links_dir: &Path, origin: &str) -> Result<Self, Error> {
         let param = sysdir.join("sys/param.h");
         if !param.is_file() {
@@ -106,22 +123,28 @@ impl HeaderTree {
             }
             make_link(&target, &links.join(name))?;
         }
+        let generated = links_dir.join("kmod-interfaces");
+        interfaces::generate(sysdir, &generated)?;
         Ok(Self {
             source: Source::SourceTree(sysdir.to_path_buf()),
             include_dirs: vec![
                 links,
+                generated.clone(),
                 sysdir.to_path_buf(),
                 sysdir.join("contrib/ck/include"),
             ],
             defines: Vec::new(),
+            interfaces: generated,
         })
     }
 
-    /// Uses the `ziglang` installed-header tree under `root`.
+    /// Uses the `ziglang` installed-header tree under `root`, with the
+    /// project's declarations in `project_include` searched after it (see
+    /// [`interfaces::PROJECT_DIR`]).
     ///
     /// # Errors
     /// The tree is not there (not yet installed).
-    pub fn ziglang(root: &Path) -> Result<Self, Error> {
+    pub fn ziglang(root: &Path, project_include: &Path) -> Result<Self, Error> {
         let arch = root.join(ziglang::ARCH_DIR);
         let generic = root.join(ziglang::GENERIC_DIR);
         if !generic.join("sys/param.h").is_file() || !arch.join("machine/param.h").is_file() {
@@ -135,7 +158,9 @@ impl HeaderTree {
         }
         Ok(Self {
             source: Source::Ziglang(root.to_path_buf()),
-            include_dirs: vec![arch, generic],
+            // Last, so that a header the tree has is always the tree's.
+            include_dirs: vec![arch, generic, project_include.to_path_buf()],
+            interfaces: project_include.to_path_buf(),
             defines: vec![
                 format!("-D__FreeBSD_version={}", flags::FREEBSD_VERSION),
                 // The installed (userland) sys/select.h tests this macro,
@@ -165,13 +190,29 @@ impl HeaderTree {
         args
     }
 
-    /// Files whose change must trigger a rebuild of generated bindings.
+    /// Files (or directories, searched whole) whose change must trigger a
+    /// rebuild of generated bindings.
     #[must_use]
     pub fn watched_roots(&self) -> Vec<PathBuf> {
         match &self.source {
-            Source::SourceTree(p) => vec![p.join("sys/param.h")],
-            Source::Ziglang(p) => vec![p.join(ziglang::STAMP)],
+            Source::SourceTree(p) => {
+                let mut files = vec![p.join("sys/param.h"), p.join(interfaces::PCIVAR)];
+                files.extend(interfaces::sources(p));
+                files
+            }
+            Source::Ziglang(p) => vec![p.join(ziglang::STAMP), self.interfaces.clone()],
         }
+    }
+
+    /// The `-I` directories without [`Self::interfaces`]: the header tree
+    /// alone, for a build that brings its own interface headers.
+    #[must_use]
+    pub fn tree_include_dirs(&self) -> Vec<PathBuf> {
+        self.include_dirs
+            .iter()
+            .filter(|d| **d != self.interfaces)
+            .cloned()
+            .collect()
     }
 }
 
@@ -206,7 +247,7 @@ mod tests {
     #[test]
     fn missing_ziglang_tree_says_how_to_install() {
         let dir = std::env::temp_dir().join("kbuild-missing-tree");
-        let err = HeaderTree::ziglang(&dir).unwrap_err().to_string();
+        let err = HeaderTree::ziglang(&dir, &dir).unwrap_err().to_string();
         assert!(err.contains("make"), "{err}");
         assert!(err.contains(ziglang::VERSION), "{err}");
     }
@@ -229,8 +270,13 @@ mod tests {
             std::fs::create_dir_all(root.join(d)).unwrap();
         }
         std::fs::write(root.join("sys/param.h"), "").unwrap();
+        crate::interfaces::write_fake_sources(&root);
         let out = root.join("out");
         let tree = HeaderTree::source_tree(&root, &out, "SYSDIR").unwrap();
+        assert_eq!(tree.interfaces, out.join("kmod-interfaces"));
+        assert!(tree.interfaces.join("bus_if.h").is_file());
+        assert!(tree.include_dirs.contains(&tree.interfaces));
+        assert!(!tree.tree_include_dirs().contains(&tree.interfaces));
         let links = out.join("kmod-include");
         assert_eq!(
             std::fs::read_link(links.join("machine")).unwrap(),
@@ -247,6 +293,31 @@ mod tests {
         let args = tree.clang_args(&[]);
         assert!(args.contains(&"-D_KERNEL".to_owned()));
         assert!(args.contains(&"-DKLD_MODULE".to_owned()));
+        std::fs::remove_dir_all(&root).unwrap();
+    }
+
+    #[test]
+    fn project_interfaces_are_searched_after_the_installed_tree() {
+        let root = std::env::temp_dir().join(format!("kbuild-fake-zig-{}", std::process::id()));
+        for f in [
+            format!("{}/sys/param.h", ziglang::GENERIC_DIR),
+            format!("{}/machine/param.h", ziglang::ARCH_DIR),
+        ] {
+            std::fs::create_dir_all(root.join(&f).parent().unwrap()).unwrap();
+            std::fs::write(root.join(f), "").unwrap();
+        }
+        let project = root.join("project-include");
+        let tree = HeaderTree::ziglang(&root, &project).unwrap();
+        assert_eq!(tree.include_dirs.last(), Some(&project));
+        assert_eq!(tree.interfaces, project);
+        assert_eq!(
+            tree.tree_include_dirs(),
+            vec![
+                root.join(ziglang::ARCH_DIR),
+                root.join(ziglang::GENERIC_DIR)
+            ]
+        );
+        assert!(tree.watched_roots().contains(&project));
         std::fs::remove_dir_all(&root).unwrap();
     }
 }

@@ -12,9 +12,13 @@
 //! * [`flags`]: the compiler flags of `sys/conf/kern.mk` and `kmod.mk` for
 //!   amd64.
 //! * [`ziglang`]: installs the pinned `ziglang` header tree into the cache.
+//! * [`interfaces`]: the newbus interface headers (`device_if.h`,
+//!   `bus_if.h`, `pci_if.h`, `dev/pci/pcivar.h`): generated from a source
+//!   tree, or the project's own declarations for the installed tree.
 
 pub mod flags;
 pub mod headers;
+pub mod interfaces;
 pub mod ziglang;
 
 pub use headers::HeaderTree;

@@ -44,10 +44,11 @@ pub(crate) fn clippy(ws: &Workspace) -> crate::Result {
     run(kernel.args(["--", "-D", "warnings"]))
 }
 
-/// Every test suite on the host; the harness tests load `build/*.ko`.
-/// Then the quick reliability run (its summary table) and the benchmark's
-/// smoke run.
+/// The interface header check, then every test suite on the host; the
+/// harness tests load `build/*.ko`. Then the quick reliability run (its
+/// summary table) and the benchmark's smoke run.
 pub(crate) fn test(ws: &Workspace) -> crate::Result {
+    crate::ifcheck::ifcheck(ws, &[])?;
     let mut tests = cargo(ws);
     tests.args(["test", "--workspace", "--all-features"]);
     exclude_modules(ws, &mut tests)?;

@@ -10,6 +10,8 @@
 //! cargo xtask stable-check     fail if a nightly-only construct is in the tree,
 //!                              or unsafe code in a module crate
 //! cargo xtask clippy           clippy -D warnings, kernel crates on their target
+//! cargo xtask ifcheck [--sysdir DIR]
+//!                              our newbus interface headers against FreeBSD's
 //! cargo xtask test             every test suite (needs `cargo xtask build` first)
 //! cargo xtask bench [--quick]  rustecho against its C equivalent (BENCHMARKS.md)
 //! cargo xtask demo             the README walkthrough in the test kernel (kldsim)
@@ -25,6 +27,7 @@ mod cc;
 mod checks;
 mod decl;
 mod demo;
+mod ifcheck;
 mod link;
 mod modules;
 mod no_unsafe;
@@ -71,6 +74,7 @@ fn run(args: &[String]) -> Result {
             no_unsafe::check(&ws)
         }
         "clippy" => checks::clippy(&ws),
+        "ifcheck" => ifcheck::ifcheck(&ws, rest),
         "test" => checks::test(&ws),
         "bench" => bench::bench(&ws, rest),
         "demo" => demo::demo(&ws),
@@ -108,6 +112,6 @@ fn files_or_built(ws: &workspace::Workspace, args: &[String]) -> Result<Vec<Path
 
 fn usage() -> String {
     "usage: cargo xtask deps | build | check-ko [KO...] | check-allowlist | size [KO...] \
-     | stable-check | clippy | test | bench [--quick] | demo | soak [ARGS]"
+     | stable-check | clippy | ifcheck [--sysdir DIR] | test | bench [--quick] | demo | soak [ARGS]"
         .to_owned()
 }
