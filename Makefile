@@ -30,6 +30,7 @@ check-ko: all
 
 test: all
 	${XTASK} stable-check
+	${XTASK} module-cycles
 	${XTASK} check-ko
 	${CARGO} fmt --all --check
 	${XTASK} clippy

@@ -7,6 +7,9 @@
 //! cargo xtask check-ko [KO..]  run the artifact checks (default: build/*.ko)
 //! cargo xtask size [KO..]      print section sizes (default: build/*.ko)
 //! cargo xtask stable-check     fail if a nightly-only construct is in the tree
+//! cargo xtask module-cycles [--graph] [SRC..]
+//!                              fail on an import cycle between sibling
+//!                              modules (default: harness/src, kolink/src)
 //! cargo xtask clippy           clippy -D warnings, kernel crates on their target
 //! cargo xtask test             every test suite (needs `cargo xtask build` first)
 //! cargo xtask bench [--quick]  rustecho against its C equivalent (BENCHMARKS.md)
@@ -20,6 +23,7 @@
 mod bench;
 mod cc;
 mod checks;
+mod cycles;
 mod decl;
 mod demo;
 mod link;
@@ -59,6 +63,7 @@ fn run(args: &[String]) -> Result {
         "check-ko" => link::check_all(&ws, &files_or_built(&ws, rest)?),
         "size" => link::print_sizes(&files_or_built(&ws, rest)?),
         "stable-check" => stable::check(&ws.root),
+        "module-cycles" => cycles::run(&ws.root, rest),
         "clippy" => checks::clippy(&ws),
         "test" => checks::test(&ws),
         "bench" => bench::bench(&ws, rest),
@@ -97,6 +102,6 @@ fn files_or_built(ws: &workspace::Workspace, args: &[String]) -> Result<Vec<Path
 
 fn usage() -> String {
     "usage: cargo xtask deps | build | check-ko [KO...] | size [KO...] | stable-check \
-     | clippy | test | bench [--quick] | demo | soak [ARGS]"
+     | module-cycles [--graph] [SRC...] | clippy | test | bench [--quick] | demo | soak [ARGS]"
         .to_owned()
 }
