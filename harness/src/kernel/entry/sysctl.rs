@@ -1,127 +1,124 @@
 // SPDX-License-Identifier: BSD-2-Clause
-//! The user side of a request (`sysctl_root`, `userland_sysctl`) and the
-//! request's `oldfunc`/`newfunc` (`sysctl_old_user`, `sysctl_new_user`).
+//! The sysctl(9) entry points: contexts and dynamic OIDs (the work is in
+//! `crate::kpi::sysctl`), the standard handlers, and the `oldfunc` and
+//! `newfunc` of a request from user space (`sysctl_old_user`,
+//! `sysctl_new_user` in `sys/kern/kern_sysctl.c`), which copy to and from
+//! the caller's buffers as copyout(9) and copyin(9) do.
 
-use super::{ctype, oid};
+use super::{FuncEntry, kernel};
+use crate::addr::{KAddr, UAddr};
 use crate::errno::Errno;
-use crate::kernel::KernelInner;
-use crate::kpi::{kernel, uio};
-use crate::thread;
-use core::ffi::{c_int, c_void};
+use crate::kpi::sysctl::{Handler, sysctl_handle_num, sysctl_handle_opaque, sysctl_handle_string};
+use crate::thread::{self, witness};
+use core::ffi::{CStr, c_char, c_int, c_void};
 
-/// The user side of a request: `sysctl_root` + `userland_sysctl`.
-pub(crate) struct Request<'a> {
-    pub(crate) old: Option<&'a mut [u8]>,
-    pub(crate) new: Option<&'a [u8]>,
+pub(super) fn functions(v: &mut Vec<FuncEntry>) {
+    v.extend_from_slice(&kfuncs![
+        "sysctl_ctx_init" => harness_sysctl_ctx_init,
+        "sysctl_ctx_free" => harness_sysctl_ctx_free,
+        "sysctl_add_oid" => harness_sysctl_add_oid,
+        "sysctl_remove_oid" => harness_sysctl_remove_oid,
+        "sysctl_handle_int" => sysctl_handle_num::<i32>,
+        "sysctl_handle_long" => sysctl_handle_num::<i64>,
+        "sysctl_handle_64" => sysctl_handle_num::<i64>,
+        "sysctl_handle_string" => sysctl_handle_string,
+        "sysctl_handle_opaque" => sysctl_handle_opaque,
+    ]);
 }
 
-/// Runs a request on OID `o` with the caller's credential; returns the
-/// size of the old value (`*oldlenp`).
-pub(crate) fn user_request(
-    k: &KernelInner,
-    env: &thread::Env<'_>,
-    o: usize,
-    req: Request<'_>,
-) -> Result<usize, crate::errno::Error> {
-    let p = oid(o);
-    if ctype(p) == sys::CTLTYPE_NODE && p.oid_handler.is_none() {
-        return Err(Errno::EISDIR.into());
+/// 0 or the errno.
+fn errno(r: Result<(), Errno>) -> c_int {
+    match r {
+        Ok(()) => 0,
+        Err(e) => e.0,
     }
-    if req.new.is_some() && p.oid_kind & sys::CTLFLAG_WR == 0 {
-        return Err(Errno::EPERM.into());
+}
+
+/// sysctl_ctx_init(9).
+///
+/// # Safety
+/// `c` a writable `struct sysctl_ctx_list`.
+unsafe extern "C" fn harness_sysctl_ctx_init(c: *mut sys::sysctl_ctx_list) -> c_int {
+    if c.is_null() {
+        return Errno::EINVAL.0;
     }
-    if req.new.is_some() && p.oid_kind & sys::CTLFLAG_ANYBODY == 0 && !env.cred.is_root() {
-        return Err(Errno::EPERM.into());
+    let k = kernel();
+    // SAFETY: forwarded contract.
+    errno(unsafe { k.sysctl.ctx_init(c) })
+}
+
+/// sysctl_ctx_free(9).
+extern "C" fn harness_sysctl_ctx_free(c: *mut sys::sysctl_ctx_list) -> c_int {
+    if c.is_null() {
+        return Errno::EINVAL.0;
     }
-    let Some(handler) = p.oid_handler else {
-        return Err(Errno::EINVAL.into());
-    };
-    let (old_ptr, old_len) = match &req.old {
-        Some(b) => (b.as_ptr() as usize, b.len()),
-        None => (0, 0),
-    };
-    let (new_ptr, new_len) = match req.new {
-        Some(b) => (b.as_ptr() as usize, b.len()),
-        None => (0, 0),
-    };
-    let mut bufs = Vec::new();
-    if old_ptr != 0 {
-        bufs.push((old_ptr, old_len));
+    let k = kernel();
+    match k.sysctl.ctx_free(&k.core, KAddr::from_ptr(c)) {
+        Ok(r) => errno(r),
+        Err(thread::Panicked) => thread::escape(),
     }
-    let _reg_old = k.user.register_syscall(&bufs, true);
-    let _reg_new = if new_ptr != 0 {
-        Some(k.user.register_syscall(&[(new_ptr, new_len)], false))
-    } else {
-        None
-    };
-    loop {
-        let mut r = sys::sysctl_req {
-            td: thread::curthread(),
-            lock: 0,
-            oldptr: old_ptr as *mut c_void,
-            oldlen: old_len,
-            oldidx: 0,
-            oldfunc: Some(sysctl_old_user),
-            newptr: new_ptr as *const c_void,
-            newlen: new_len,
-            newidx: 0,
-            newfunc: Some(sysctl_new_user),
-            validlen: old_len,
-            flags: 0,
-        };
-        let giant = p.oid_kind & sys::CTLFLAG_MPSAFE == 0;
-        if giant && !k.locks.lock_addr(k, k.giant()) {
-            return Err(k.panic_error());
-        }
-        k.sysctl.enter(o);
-        // SAFETY: the OID's handler, called as sysctl_root does with the
-        // OID, its arguments and a request whose buffers are registered.
-        let ret = unsafe {
-            thread::call(
-                k,
-                Some(env),
-                handler as usize,
-                [
-                    o as u64,
-                    p.oid_arg1 as u64,
-                    p.oid_arg2 as u64,
-                    (&raw mut r) as u64,
-                    0,
-                    0,
-                ],
-            )
-        };
-        k.sysctl.leave(o);
-        if giant {
-            k.locks.unlock_addr(k, k.giant());
-        }
-        k.locks.userret(k);
-        let ret = ret.map_err(|_| k.panic_error())?;
-        // CAST: the handler returns `int`.
-        let err = (ret & 0xffff_ffff) as u32 as i32;
-        if err == Errno::EAGAIN.0 {
-            continue;
-        }
-        if err != 0 && err != Errno::ENOMEM.0 {
-            return Err(Errno(err).into());
-        }
-        let size = if old_ptr != 0 && r.oldidx > r.validlen {
-            r.validlen
-        } else {
-            r.oldidx
-        };
-        if err == Errno::ENOMEM.0 {
-            return Err(Errno::ENOMEM.into());
-        }
-        return Ok(size);
+}
+
+/// sysctl_add_oid(9).
+///
+/// # Safety
+/// Pointers as the kernel's function expects.
+#[allow(clippy::too_many_arguments, reason = "mirrors the C function")]
+unsafe extern "C" fn harness_sysctl_add_oid(
+    clist: *mut sys::sysctl_ctx_list,
+    parent: *mut sys::sysctl_oid_list,
+    nbr: c_int,
+    name: *const c_char,
+    kind: c_int,
+    arg1: *mut c_void,
+    arg2: i64,
+    handler: Handler,
+    fmt: *const c_char,
+    descr: *const c_char,
+    label: *const c_char,
+) -> *mut sys::sysctl_oid {
+    let k = kernel();
+    if name.is_null() {
+        return core::ptr::null_mut();
     }
+    // SAFETY: `name` is NUL-terminated by the contract.
+    let cname = unsafe { CStr::from_ptr(name) };
+    k.sysctl
+        .add_oid(
+            &k.core,
+            KAddr::from_ptr(clist),
+            KAddr::from_ptr(parent),
+            nbr,
+            cname,
+            kind.cast_unsigned(),
+            arg1,
+            arg2,
+            handler,
+            fmt,
+            descr,
+            label,
+        )
+        .ptr()
+}
+
+/// sysctl_remove_oid(9).
+extern "C" fn harness_sysctl_remove_oid(
+    o: *mut sys::sysctl_oid,
+    del: c_int,
+    recurse: c_int,
+) -> c_int {
+    let k = kernel();
+    errno(
+        k.sysctl
+            .remove_oid(&k.core, KAddr::from_ptr(o), del != 0, recurse != 0),
+    )
 }
 
 /// `sysctl_old_user`: `SYSCTL_OUT` to the caller's buffer.
 ///
 /// # Safety
 /// `req` valid; `p` readable for `l` bytes (or NULL when only sizing).
-unsafe extern "C" fn sysctl_old_user(
+pub(in crate::kernel) unsafe extern "C" fn sysctl_old_user(
     req: *mut sys::sysctl_req,
     p: *const c_void,
     l: usize,
@@ -134,7 +131,7 @@ unsafe extern "C" fn sysctl_old_user(
     if r.oldptr.is_null() {
         return 0;
     }
-    k.locks.sleep_check(k, "sysctl_old_user()");
+    witness::check_may_sleep(&k.core, "sysctl_old_user()");
     let len = r.validlen;
     let mut i = l;
     if len <= origidx {
@@ -142,10 +139,9 @@ unsafe extern "C" fn sysctl_old_user(
     } else {
         i = i.min(len - origidx);
         if i > 0 && !p.is_null() {
+            let dst = UAddr::from_ptr(r.oldptr).wrapping_add(origidx);
             // SAFETY: `p` readable for `l >= i` bytes by the contract.
-            let e = unsafe {
-                uio::copyout_raw(k, p.cast(), (r.oldptr as usize).wrapping_add(origidx), i)
-            };
+            let e = unsafe { k.uio.copyout_raw(&k.user, p.cast(), dst, i) };
             if let Err(e) = e {
                 return e.0;
             }
@@ -158,7 +154,11 @@ unsafe extern "C" fn sysctl_old_user(
 ///
 /// # Safety
 /// `req` valid; `p` writable for `l` bytes.
-unsafe extern "C" fn sysctl_new_user(req: *mut sys::sysctl_req, p: *mut c_void, l: usize) -> c_int {
+pub(in crate::kernel) unsafe extern "C" fn sysctl_new_user(
+    req: *mut sys::sysctl_req,
+    p: *mut c_void,
+    l: usize,
+) -> c_int {
     let k = kernel();
     // SAFETY: by the caller's contract.
     let r = unsafe { &mut *req };
@@ -168,12 +168,10 @@ unsafe extern "C" fn sysctl_new_user(req: *mut sys::sysctl_req, p: *mut c_void, 
     if r.newlen.saturating_sub(r.newidx) < l {
         return Errno::EINVAL.0;
     }
-    k.locks.sleep_check(k, "sysctl_new_user()");
+    witness::check_may_sleep(&k.core, "sysctl_new_user()");
+    let src = UAddr::from_ptr(r.newptr).wrapping_add(r.newidx);
     // SAFETY: `p` writable for `l` bytes by the contract.
-    let e = unsafe { uio::copyin_raw(k, (r.newptr as usize).wrapping_add(r.newidx), p.cast(), l) };
+    let e = unsafe { k.uio.copyin_raw(&k.user, src, p.cast(), l) };
     r.newidx += l;
-    match e {
-        Ok(()) => 0,
-        Err(e) => e.0,
-    }
+    errno(e)
 }
