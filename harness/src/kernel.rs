@@ -17,8 +17,8 @@
 //! passing each what it needs of the others.
 //!
 //! Every method returns what the syscall would return: a value, or an
-//! [`Error`](crate::Error) holding the errno, or a panic (after which the kernel is
-//! dead and every call fails with the same panic). A kernel records
+//! [`Error`](crate::Error) holding the errno, or a panic (after which the
+//! kernel is dead and every call fails with the same panic). A kernel records
 //! violations of kernel rules (WITNESS-like lock checks, malloc misuse,
 //! leaks at `malloc_uninit`, devices or sysctls left behind by an unloaded
 //! module, ...). When the last handle is dropped the kernel unloads what

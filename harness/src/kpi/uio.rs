@@ -82,11 +82,13 @@ impl Uio {
     }
 }
 
-fn add(a: &AtomicU64, n: usize) {
+/// Adds `n` to a counter.
+fn count(a: &AtomicU64, n: usize) {
     a.fetch_add(n as u64, Ordering::Relaxed);
 }
 
-fn errno(r: Result<(), Errno>) -> c_int {
+/// What a C function returns for `r`: 0 or the errno.
+fn errno_or_zero(r: Result<(), Errno>) -> c_int {
     match r {
         Ok(()) => 0,
         Err(e) => e.0,
@@ -116,7 +118,7 @@ impl Uio {
             Err(f) => {
                 // SAFETY: the first `f.ok` bytes are accessible (as above).
                 unsafe { core::ptr::copy(uaddr.ptr::<u8>(), kaddr, f.ok) };
-                add(&self.faults, 1);
+                count(&self.faults, 1);
                 Err(Errno::EFAULT)
             }
         }
@@ -144,7 +146,7 @@ impl Uio {
             Err(f) => {
                 // SAFETY: the first `f.ok` bytes are accessible (as above).
                 unsafe { core::ptr::copy(kaddr, uaddr.ptr::<u8>(), f.ok) };
-                add(&self.faults, 1);
+                count(&self.faults, 1);
                 Err(Errno::EFAULT)
             }
         }
@@ -163,7 +165,7 @@ impl Uio {
         n: c_int,
         uio: *mut sys::uio,
     ) -> c_int {
-        add(&self.uiomove_calls, 1);
+        count(&self.uiomove_calls, 1);
         // SAFETY: by the caller's contract `uio` is valid and ours for now.
         let u = unsafe { &mut *uio };
         if u.uio_rw != sys::UIO_READ && u.uio_rw != sys::UIO_WRITE {
@@ -206,7 +208,7 @@ impl Uio {
                     if let Err(e) = unsafe { self.copyout_raw(user, cp, ubase, cnt) } {
                         return e.0;
                     }
-                    add(&self.uiomove_to_user, cnt);
+                    count(&self.uiomove_to_user, cnt);
                 }
                 (sys::UIO_USERSPACE, _) => {
                     let ubase = UAddr::from_ptr(base);
@@ -214,17 +216,17 @@ impl Uio {
                     if let Err(e) = unsafe { self.copyin_raw(user, ubase, cp, cnt) } {
                         return e.0;
                     }
-                    add(&self.uiomove_from_user, cnt);
+                    count(&self.uiomove_from_user, cnt);
                 }
                 (sys::UIO_SYSSPACE, sys::UIO_READ) => {
                     // SAFETY: kernel buffers valid by the caller's contract.
                     unsafe { core::ptr::copy(cp, base, cnt) };
-                    add(&self.uiomove_kernel, cnt);
+                    count(&self.uiomove_kernel, cnt);
                 }
                 (sys::UIO_SYSSPACE, _) => {
                     // SAFETY: as above.
                     unsafe { core::ptr::copy(base, cp, cnt) };
-                    add(&self.uiomove_kernel, cnt);
+                    count(&self.uiomove_kernel, cnt);
                 }
                 _ => {}
             }
@@ -256,13 +258,13 @@ impl Uio {
         len: usize,
     ) -> c_int {
         witness::check_may_sleep(k, "copyin");
-        add(&self.copyin_calls, 1);
+        count(&self.copyin_calls, 1);
         // SAFETY: by the caller's contract.
         let r = unsafe { self.copyin_raw(user, uaddr, kaddr, len) };
         if r.is_ok() {
-            add(&self.copyin_bytes, len);
+            count(&self.copyin_bytes, len);
         }
-        errno(r)
+        errno_or_zero(r)
     }
 
     /// copyout(9) by module code: checked and counted; 0 or an errno.
@@ -278,13 +280,13 @@ impl Uio {
         len: usize,
     ) -> c_int {
         witness::check_may_sleep(k, "copyout");
-        add(&self.copyout_calls, 1);
+        count(&self.copyout_calls, 1);
         // SAFETY: by the caller's contract.
         let r = unsafe { self.copyout_raw(user, kaddr, uaddr, len) };
         if r.is_ok() {
-            add(&self.copyout_bytes, len);
+            count(&self.copyout_bytes, len);
         }
-        errno(r)
+        errno_or_zero(r)
     }
 
     /// copyinstr(9): up to `len` bytes including the NUL; the count

@@ -26,8 +26,8 @@ pub(super) fn functions(v: &mut Vec<FuncEntry>) {
     ]);
 }
 
-/// 0 or the errno.
-fn errno(r: Result<(), Errno>) -> c_int {
+/// What a C function returns for `r`: 0 or the errno.
+fn errno_or_zero(r: Result<(), Errno>) -> c_int {
     match r {
         Ok(()) => 0,
         Err(e) => e.0,
@@ -44,7 +44,7 @@ unsafe extern "C" fn harness_sysctl_ctx_init(c: *mut sys::sysctl_ctx_list) -> c_
     }
     let k = kernel();
     // SAFETY: forwarded contract.
-    errno(unsafe { k.sysctl.ctx_init(c) })
+    errno_or_zero(unsafe { k.sysctl.ctx_init(c) })
 }
 
 /// sysctl_ctx_free(9).
@@ -54,7 +54,7 @@ extern "C" fn harness_sysctl_ctx_free(c: *mut sys::sysctl_ctx_list) -> c_int {
     }
     let k = kernel();
     match k.sysctl.ctx_free(&k.core, KAddr::from_ptr(c)) {
-        Ok(r) => errno(r),
+        Ok(r) => errno_or_zero(r),
         Err(thread::Panicked) => thread::escape(),
     }
 }
@@ -108,7 +108,7 @@ extern "C" fn harness_sysctl_remove_oid(
     recurse: c_int,
 ) -> c_int {
     let k = kernel();
-    errno(
+    errno_or_zero(
         k.sysctl
             .remove_oid(&k.core, KAddr::from_ptr(o), del != 0, recurse != 0),
     )
@@ -173,5 +173,5 @@ pub(in crate::kernel) unsafe extern "C" fn sysctl_new_user(
     // SAFETY: `p` writable for `l` bytes by the contract.
     let e = unsafe { k.uio.copyin_raw(&k.user, src, p.cast(), l) };
     r.newidx += l;
-    errno(e)
+    errno_or_zero(e)
 }
