@@ -379,8 +379,11 @@ impl Tree {
                         }
                     })
                     .collect();
+                let mut members: Vec<String> = scc.iter().map(|&m| self.name(m)).collect();
+                members.sort();
                 out.push(Cycle {
                     parent: self.full_name(*parent),
+                    members,
                     steps,
                 });
             }
@@ -430,9 +433,11 @@ struct Step {
     evidence: Option<(PathBuf, Ref)>,
 }
 
-/// A cycle: `a -> b -> ... -> a` under one parent.
+/// A set of siblings that use each other, and one cycle `a -> b -> ...
+/// -> a` among them.
 struct Cycle {
     parent: String,
+    members: Vec<String>,
     steps: Vec<Step>,
 }
 
@@ -442,7 +447,12 @@ impl Cycle {
         if let Some(last) = self.steps.last() {
             names.push(&last.to);
         }
-        let mut s = format!("cycle under {}: {}", self.parent, names.join(" -> "));
+        let mut s = format!(
+            "cycle under {} among {{{}}}: {}",
+            self.parent,
+            self.members.join(", "),
+            names.join(" -> ")
+        );
         for step in &self.steps {
             if let Some((file, r)) = &step.evidence {
                 let _ = write!(
@@ -750,7 +760,7 @@ mod tests {
         ]);
         assert_eq!(found.len(), 1, "{found:?}");
         assert!(
-            found[0].starts_with("cycle under crate: a -> b -> a"),
+            found[0].starts_with("cycle under crate among {a, b}: a -> b -> a"),
             "{}",
             found[0]
         );
@@ -777,7 +787,7 @@ mod tests {
         ]);
         assert_eq!(found.len(), 1, "{found:?}");
         assert!(
-            found[0].starts_with("cycle under crate::p: x -> y -> z -> x"),
+            found[0].starts_with("cycle under crate::p among {x, y, z}: x -> y -> z -> x"),
             "{}",
             found[0]
         );
