@@ -15,8 +15,8 @@
 //! that `panic(9)` can `longjmp` out of module code. No Rust frame with a
 //! destructor lies between the two: the frames in between are module code
 //! and `extern "C"` emulated functions that escape only when they hold
-//! nothing that needs dropping. (Which kernel the thread works for is the
-//! kernel's own business: it says so when a call enters it.)
+//! nothing that needs dropping. (Which kernel the thread works for is
+//! recorded by the kernel itself when a system call enters it.)
 //!
 //! [`witness`] keeps the locks each thread holds, for the WITNESS-like
 //! checks.
@@ -151,7 +151,9 @@ impl<'a> Env<'a> {
     }
 }
 
-/// Module code called `panic(9)` (or the kernel was already dead).
+/// The kernel panicked (module code called `panic(9)` or faulted, or a
+/// check found a misuse that is fatal), or was already dead: the caller
+/// leaves module code.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) struct Panicked;
 
