@@ -21,9 +21,10 @@
 //! Layout, in layers (each uses only those above it; `cargo xtask
 //! module-cycles` checks that no two sibling modules use each other):
 //!
-//! 1. Leaves: [`errno`], `addr` (typed kernel and user addresses),
-//!    `sync` (the harness's own mutexes), `lowmem` (memory below 2 GiB),
-//!    [`user`] (credentials and the user memory a test exposes), `state`
+//! 1. Foundations, each using only those before it: [`errno`], `addr`
+//!    (typed kernel and user addresses), `sync` (the harness's own
+//!    mutexes), `lowmem` (memory below 2 GiB), [`user`] (credentials and
+//!    the user memory a test exposes), `state`
 //!    (the core every part of a kernel shares: configuration, console,
 //!    violations, panic, data block), `thread` (`curthread`, `%gs`,
 //!    entering module code, and in `thread::witness` the locks a thread

@@ -285,7 +285,11 @@ impl Sysctl {
                 return Err(Panicked);
             }
         }
-        i.ctxs.insert(c, Vec::new());
+        // The list is empty again (TAILQ_INIT); a context the module frees
+        // and never uses again (one in malloc'ed memory, say) leaves no
+        // entry behind, else the table would grow with every such
+        // context and every OID removal would walk it.
+        i.ctxs.remove(&c);
         Ok(Ok(()))
     }
 
