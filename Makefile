@@ -31,6 +31,7 @@ check-ko: all
 test: all
 	${XTASK} stable-check
 	${XTASK} check-allowlist
+	${XTASK} module-cycles
 	${XTASK} check-ko
 	${CARGO} fmt --all --check
 	${XTASK} clippy

@@ -39,8 +39,8 @@
  * the code is written for the harness, not copied.
  *
  * None of these functions is exported under a kernel name: the loader maps
- * kernel names to them (harness/src/kpi.rs), so they cannot collide with
- * the host C library.
+ * kernel names to them (harness/src/kernel/entry.rs), so they cannot
+ * collide with the host C library.
  */
 
 #include <pthread.h>

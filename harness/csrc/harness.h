@@ -44,7 +44,7 @@
 /* sizeof(((struct cdev *)0)->si_name): SPECNAMELEN + 1. */
 #define	HARNESS_NAMELEN		256
 
-/* Implemented in Rust (harness/src/kpi/printf.rs, kpi/devfs.rs). */
+/* Implemented in Rust (harness/src/kernel/entry/printf.rs, devfs.rs). */
 void	harness_rs_output(int kind, int level, const char *buf, size_t len);
 void	harness_rs_panic(const char *msg, size_t len);
 int	harness_rs_make_dev_s(void *args, void **dres, const char *name,

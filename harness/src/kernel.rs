@@ -8,109 +8,59 @@
 //! descriptor table. The only process-wide state is the call-stub page and
 //! each thread's `%gs`/`struct thread` (see [`crate::thread`]).
 //!
+//! This module is where the parts meet. `KernelInner` holds one of each
+//! subsystem next to the shared [`Core`]; it is named only here and in
+//! the children of this module: the façade (`Kernel` and its system calls
+//! in `files` and `sysctl`), the system-call side of devices (`vfs`), and
+//! the entry points module code calls (`entry`), which find the kernel of
+//! the calling thread ([`current`]) and dispatch into the subsystems,
+//! passing each what it needs of the others.
+//!
 //! Every method returns what the syscall would return: a value, or an
-//! [`Error`] holding the errno, or a panic (after which the kernel is
-//! dead and every call fails with the same panic). A kernel records
+//! [`Error`](crate::Error) holding the errno, or a panic (after which the
+//! kernel is dead and every call fails with the same panic). A kernel records
 //! violations of kernel rules (WITNESS-like lock checks, malloc misuse,
 //! leaks at `malloc_uninit`, devices or sysctls left behind by an unloaded
 //! module, ...). When the last handle is dropped the kernel unloads what
 //! is still loaded and, unless the test acknowledged them, panics on
 //! violations or a kernel panic so that the test fails.
 
+mod entry;
 mod files;
 mod sysctl;
+mod vfs;
 
-use crate::errno::{Errno, Error, SysResult};
-use crate::kpi::kdata::{DataSym, KernelData};
+pub use entry::emulated_symbols;
+pub use vfs::Whence;
+
+use crate::addr::{KAddr, KRange};
+use crate::errno::{Errno, SysResult};
+use crate::kpi::devfs::{CdevMemory, Devfs};
+use crate::kpi::lock::LockTable;
 use crate::kpi::malloc::{FailPolicy, MallocState, MallocStats};
-use crate::kpi::printf::MsgBuf;
-use crate::kpi::uio::{UioCounters, UioStats};
-use crate::kpi::{devfs::Devfs, lock::LockTable, sysctl::Sysctl};
-use crate::loader::{self, KldStat, KldTarget, LinkerState};
+use crate::kpi::sysctl::Sysctl;
+use crate::kpi::uio::{Uio, UioStats};
+use crate::loader::{self, Host, KldStat, KldTarget, LinkerState};
+use crate::state::{Config, Core, DataSym, Violation};
 use crate::thread::Env;
 use crate::user::{Cred, UserMem};
-use crate::vfs::{self, FdTable};
+use core::cell::Cell;
 use std::fmt;
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+use std::sync::Arc;
+use vfs::FdTable;
 
-/// What kind of rule a [`Violation`] broke.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-pub enum ViolationKind {
-    /// Lock misuse (WITNESS-like).
-    Lock,
-    /// malloc(9) misuse (bad flags, bad free, uninitialised type).
-    Malloc,
-    /// Memory still allocated at `malloc_uninit`.
-    Leak,
-    /// uio(9) misuse.
-    Uio,
-    /// Device misuse (left behind, destroyed from its own method...).
-    Devfs,
-    /// sysctl(9) misuse.
-    Sysctl,
-    /// Module or linker problem.
-    Module,
-}
-
-/// A broken kernel rule, as the kernel would have reported it.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct Violation {
-    /// The rule.
-    pub kind: ViolationKind,
-    /// The message (FreeBSD's wording where it has one).
-    pub message: String,
-}
-
-impl fmt::Display for Violation {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{:?}: {}", self.kind, self.message)
-    }
-}
-
-/// How a kernel behaves.
-#[derive(Clone, Debug)]
-pub struct Config {
-    /// Panic (fail the test) when the last handle is dropped if there are
-    /// unacknowledged violations or an unacknowledged kernel panic.
-    pub strict: bool,
-    /// Copy console output (printf, log) to the host's stderr.
-    pub echo_console: bool,
-    /// Bytes kept in the message buffer (a ring like FreeBSD's `msgbuf`:
-    /// the oldest bytes are overwritten; `log(9)` records share the
-    /// budget).
-    pub msgbuf_size: usize,
-}
-
-impl Default for Config {
-    fn default() -> Self {
-        Config {
-            strict: true,
-            echo_console: std::env::var_os("HARNESS_CONSOLE").is_some(),
-            msgbuf_size: 1 << 20,
-        }
-    }
-}
-
-/// The shared state of one kernel.
-pub(crate) struct KernelInner {
-    pub(crate) cfg: Config,
-    pub(crate) data: KernelData,
-    pub(crate) msgbuf: Mutex<MsgBuf>,
-    tty: Mutex<String>,
-    pub(crate) malloc: MallocState,
-    pub(crate) locks: LockTable,
-    pub(crate) devfs: Devfs,
-    pub(crate) sysctl: Sysctl,
-    pub(crate) user: UserMem,
-    pub(crate) uio: UioCounters,
-    pub(crate) linker: LinkerState,
-    pub(crate) files: FdTable,
-    violations: Mutex<Vec<Violation>>,
-    panic: Mutex<Option<String>>,
-    panic_acked: AtomicBool,
-    dead: AtomicBool,
+/// The parts of one kernel.
+struct KernelInner {
+    core: Core,
+    malloc: MallocState,
+    locks: LockTable,
+    devfs: Devfs,
+    sysctl: Sysctl,
+    user: UserMem,
+    uio: Uio,
+    linker: LinkerState,
+    files: FdTable,
     /// The kernel's own malloc types (`DEVFS1` for `struct cdev`).
     internal_types: InternalTypes,
 }
@@ -124,161 +74,164 @@ unsafe impl Send for InternalTypes {}
 // SAFETY: as above, nothing mutates them after creation.
 unsafe impl Sync for InternalTypes {}
 
-fn lk<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
-    m.lock().unwrap_or_else(PoisonError::into_inner)
+thread_local! {
+    /// The kernel whose call this thread is in (null outside one).
+    static CURRENT: Cell<*const KernelInner> = const { Cell::new(core::ptr::null()) };
+}
+
+/// The kernel whose call this thread is in, for the entry points module
+/// code calls; `None` outside a call.
+fn current<'a>() -> Option<&'a KernelInner> {
+    let p = CURRENT.with(Cell::get);
+    // SAFETY: `KernelInner::enter` sets the pointer from a live
+    // `&KernelInner` for the duration of a closure and restores the
+    // previous value when the closure returns or unwinds; module code,
+    // and the entry points it calls, run only inside that closure, which
+    // the kernel outlives.
+    unsafe { p.as_ref() }
 }
 
 impl KernelInner {
     fn new(cfg: Config) -> Result<Self, Errno> {
-        let data = KernelData::new()?;
         let mut internal_types: Box<[sys::malloc_type; 1]> = Box::default();
         internal_types[0].ks_version = u64::from(sys::M_VERSION);
         internal_types[0].ks_shortdesc = c"DEVFS1".as_ptr();
         let k = KernelInner {
-            msgbuf: Mutex::new(MsgBuf::new(cfg.msgbuf_size)),
-            cfg,
-            data,
-            tty: Mutex::new(String::new()),
+            core: Core::new(cfg)?,
             malloc: MallocState::default(),
             locks: LockTable::default(),
             devfs: Devfs::default(),
             sysctl: Sysctl::default(),
             user: UserMem::default(),
-            uio: UioCounters::default(),
+            uio: Uio::default(),
             linker: LinkerState::default(),
             files: FdTable::default(),
-            violations: Mutex::new(Vec::new()),
-            panic: Mutex::new(None),
-            panic_acked: AtomicBool::new(false),
-            dead: AtomicBool::new(false),
             internal_types: InternalTypes(internal_types),
         };
         k.malloc
-            .init_type(k.data.addr(DataSym::MDevbuf), String::from("devbuf"));
+            .init_type(k.core.data_addr(DataSym::MDevbuf), String::from("devbuf"));
         k.malloc
-            .init_type(k.data.addr(DataSym::MTemp), String::from("temp"));
+            .init_type(k.core.data_addr(DataSym::MTemp), String::from("temp"));
         k.malloc
-            .init_type(k.internal_type_devfs(), String::from("DEVFS1"));
+            .init_type(k.devfs_malloc_type(), String::from("DEVFS1"));
         k.locks.init_giant(k.giant());
         k.sysctl.init_roots(
-            k.data.addr(DataSym::SysctlChildren),
+            k.core.data_addr(DataSym::SysctlChildren),
             &[
-                k.data.addr(DataSym::SysctlKern),
-                k.data.addr(DataSym::SysctlDebug),
-                k.data.addr(DataSym::SysctlHw),
+                k.core.data_addr(DataSym::SysctlKern),
+                k.core.data_addr(DataSym::SysctlDebug),
+                k.core.data_addr(DataSym::SysctlHw),
             ],
         );
         Ok(k)
     }
 
     /// `&Giant`.
-    pub(crate) fn giant(&self) -> usize {
-        self.data.addr(DataSym::Giant)
+    fn giant(&self) -> KAddr {
+        self.core.data_addr(DataSym::Giant)
     }
 
     /// The malloc type of `struct cdev`s.
-    pub(crate) fn internal_type_devfs(&self) -> usize {
-        self.internal_types.0.as_ptr() as usize
+    fn devfs_malloc_type(&self) -> KAddr {
+        KAddr::from_ptr(self.internal_types.0.as_ptr())
     }
 
-    /// Whether the kernel panicked.
-    pub(crate) fn is_dead(&self) -> bool {
-        self.dead.load(Ordering::Acquire)
-    }
-
-    /// Records a panic (the caller then unwinds out of module code).
-    pub(crate) fn record_panic(&self, msg: &str) {
-        let msg = msg.trim_end_matches('\n').to_owned();
-        {
-            let mut p = lk(&self.panic);
-            if p.is_none() {
-                *p = Some(msg.clone());
+    /// Runs `f`, a call into this kernel from user space (or its
+    /// teardown): the entry points module code calls meanwhile on this
+    /// thread find the kernel through [`current`]. If the kernel panicked
+    /// during the call, every thread sleeping in it is woken on the way
+    /// out, so that it notices at once rather than at its next poll.
+    fn enter<R>(&self, f: impl FnOnce() -> R) -> R {
+        /// Puts the previous kernel back, also when `f` unwinds.
+        struct Restore(*const KernelInner);
+        impl Drop for Restore {
+            fn drop(&mut self) {
+                CURRENT.with(|c| c.set(self.0));
             }
         }
-        self.console(&format!("panic: {msg}\n"));
-        self.dead.store(true, Ordering::Release);
-        self.locks.wake_all();
-        self.devfs.cv.notify_all();
+        let _restore = Restore(CURRENT.with(|c| c.replace(self)));
+        let r = f();
+        if self.core.is_dead() {
+            self.locks.wake_all();
+            self.devfs.wake_all();
+        }
+        r
+    }
+}
+
+impl CdevMemory for KernelInner {
+    fn alloc_cdev(&self, flags: u32) -> *mut sys::cdev {
+        self.malloc
+            .malloc(
+                &self.core,
+                size_of::<sys::cdev>(),
+                self.devfs_malloc_type(),
+                flags,
+            )
+            .cast()
     }
 
-    /// The error every call returns once the kernel is dead.
-    pub(crate) fn panic_error(&self) -> Error {
-        Error::Panic(
-            lk(&self.panic)
-                .clone()
-                .unwrap_or_else(|| String::from("(unknown)")),
-        )
+    fn free_cdev(&self, cdev: KAddr) {
+        self.malloc.free(&self.core, cdev, self.devfs_malloc_type());
+    }
+}
+
+impl Host for KernelInner {
+    fn core(&self) -> &Core {
+        &self.core
     }
 
-    /// Console output (printf(9)).
-    pub(crate) fn console(&self, s: &str) {
-        lk(&self.msgbuf).push(s);
-        self.echo(s);
+    fn linker(&self) -> &LinkerState {
+        &self.linker
     }
 
-    /// Copies to stderr if configured.
-    pub(crate) fn echo(&self, s: &str) {
-        if self.cfg.echo_console {
-            eprint!("{s}");
+    fn kernel_symbol(&self, name: &str) -> Option<KAddr> {
+        match entry::lookup(name)? {
+            entry::KSym::Func(stub) => Some(stub),
+            entry::KSym::Data(d) => Some(self.core.data_addr(d)),
         }
     }
 
-    /// uprintf(9) output.
-    pub(crate) fn tty_write(&self, s: &str) {
-        lk(&self.tty).push_str(s);
+    fn lock_giant(&self) -> bool {
+        self.locks.lock_addr(&self.core, self.giant())
     }
 
-    /// Records a violation (also printed to the console, as WITNESS and
-    /// INVARIANTS print).
-    pub(crate) fn violation(&self, kind: ViolationKind, message: String) {
-        if kind != ViolationKind::Leak {
-            self.console(&format!("{message}\n"));
-        }
-        lk(&self.violations).push(Violation { kind, message });
+    fn unlock_giant(&self) {
+        self.locks.unlock_addr(&self.core, self.giant());
     }
 
-    /// Forgets malloc types whose structure is in an unloaded mapping.
-    pub(crate) fn malloc_forget_range(&self, start: usize, len: usize, file: &str) {
-        for name in self.malloc.forget_types_in(start, len) {
-            self.violation(
-                ViolationKind::Malloc,
-                format!("malloc type {name} of {file} was not uninitialised before unload (missing malloc_uninit)"),
-            );
-        }
+    fn register_sysctl(&self, oid: KAddr) -> bool {
+        self.sysctl.register_static(&self.core, oid)
+    }
+
+    fn unregister_sysctl(&self, oid: KAddr) {
+        self.sysctl.unregister_static(oid);
+    }
+
+    fn file_unloading(&self, range: KRange, file: &str) {
+        self.devfs.forget_range(&self.core, range);
+        self.sysctl.forget_range(&self.core, range);
+        self.locks.forget_range(&self.core, range);
+        self.malloc.forget_module_types(&self.core, range, file);
     }
 }
 
 impl Drop for KernelInner {
     fn drop(&mut self) {
         let root = Cred::root();
-        if !self.is_dead() {
-            vfs::close_all(self, &root);
-            loader::unload_all(self, &Env::new(&root));
+        if !self.core.is_dead() {
+            self.enter(|| {
+                vfs::close_all(self, &root);
+                loader::unload_all(self, &Env::new(&root));
+            });
         }
         self.sysctl.clear();
         self.malloc.release_all();
-        if !self.cfg.strict || std::thread::panicking() {
+        if std::thread::panicking() {
             return;
         }
-        let v = lk(&self.violations).clone();
-        let p = if self.panic_acked.load(Ordering::Acquire) {
-            None
-        } else {
-            lk(&self.panic).clone()
-        };
-        if p.is_some() || !v.is_empty() {
-            let list: Vec<String> = v.iter().map(ToString::to_string).collect();
-            panic!(
-                "kernel checks failed:{}{}\n--- dmesg ---\n{}",
-                p.map(|m| format!("\nkernel panicked: {m}"))
-                    .unwrap_or_default(),
-                if list.is_empty() {
-                    String::new()
-                } else {
-                    format!("\nviolations:\n{}", list.join("\n"))
-                },
-                lk(&self.msgbuf).text()
-            );
+        if let Some(report) = self.core.teardown_report() {
+            panic!("{report}");
         }
     }
 }
@@ -297,7 +250,7 @@ impl fmt::Debug for Kernel {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Kernel")
             .field("cred", &self.cred)
-            .field("dead", &self.inner.is_dead())
+            .field("dead", &self.inner.core.is_dead())
             .finish_non_exhaustive()
     }
 }
@@ -351,8 +304,8 @@ impl Kernel {
     }
 
     fn alive(&self) -> SysResult<()> {
-        if self.inner.is_dead() {
-            Err(self.inner.panic_error())
+        if self.inner.core.is_dead() {
+            Err(self.inner.core.panic_error())
         } else {
             Ok(())
         }
@@ -370,9 +323,12 @@ impl Kernel {
     pub fn kldload(&self, path: impl AsRef<Path>) -> SysResult<i32> {
         self.alive()?;
         let p = path.as_ref().to_string_lossy().into_owned();
-        let r = loader::kldload(&self.inner, &self.env(), &p);
-        self.inner.locks.userret(&self.inner);
-        r
+        let k = &*self.inner;
+        k.enter(|| {
+            let r = loader::kldload(k, &self.env(), &p);
+            k.locks.userret(&k.core);
+            r
+        })
     }
 
     /// `kldunload(2)`/`kldunloadf(2)`: by id or name; `force` ignores a
@@ -382,21 +338,25 @@ impl Kernel {
     /// `ENOENT`, `EBUSY` (or the module's veto), `EPERM`.
     pub fn kldunload(&self, target: impl Into<KldTarget>, force: bool) -> SysResult<()> {
         self.alive()?;
-        let r = loader::kldunload(&self.inner, &self.env(), &target.into(), force);
-        self.inner.locks.userret(&self.inner);
-        r
+        let target = target.into();
+        let k = &*self.inner;
+        k.enter(|| {
+            let r = loader::kldunload(k, &self.env(), &target, force);
+            k.locks.userret(&k.core);
+            r
+        })
     }
 
     /// `kldstat(2)` for every file, the kernel first.
     #[must_use]
     pub fn kldstat(&self) -> Vec<KldStat> {
-        loader::kldstat(&self.inner)
+        loader::kldstat(&*self.inner)
     }
 
     /// Sets `kern.module_path` (where dependencies and bare names are
     /// looked for).
     pub fn set_module_path(&self, dirs: Vec<PathBuf>) {
-        loader::set_module_path(&self.inner, dirs);
+        loader::set_module_path(&*self.inner, dirs);
     }
 
     // --- Messages ---
@@ -406,12 +366,12 @@ impl Kernel {
     /// overwritten, from the first complete line, as `dmesg(8)` prints.
     #[must_use]
     pub fn dmesg(&self) -> String {
-        lk(&self.inner.msgbuf).text()
+        self.inner.core.dmesg()
     }
 
     /// Empties the message buffer (`dmesg -c`).
     pub fn clear_dmesg(&self) {
-        lk(&self.inner.msgbuf).clear();
+        self.inner.core.clear_dmesg();
     }
 
     /// `log(9)` records: (priority, text), oldest first; the newest that
@@ -419,13 +379,13 @@ impl Kernel {
     /// keeps them there.
     #[must_use]
     pub fn log_records(&self) -> Vec<(i32, String)> {
-        lk(&self.inner.msgbuf).log_records()
+        self.inner.core.log_records()
     }
 
     /// What `uprintf(9)` wrote to the process terminal, taken.
     #[must_use]
     pub fn take_tty(&self) -> String {
-        core::mem::take(&mut *lk(&self.inner.tty))
+        self.inner.core.take_tty()
     }
 
     // --- malloc ---
@@ -479,23 +439,23 @@ impl Kernel {
     /// Violations recorded so far.
     #[must_use]
     pub fn violations(&self) -> Vec<Violation> {
-        lk(&self.inner.violations).clone()
+        self.inner.core.violations()
     }
 
     /// Takes (acknowledges) the violations recorded so far.
     pub fn take_violations(&self) -> Vec<Violation> {
-        core::mem::take(&mut *lk(&self.inner.violations))
+        self.inner.core.take_violations()
     }
 
     /// The panic message, if the kernel panicked.
     #[must_use]
     pub fn panicked(&self) -> Option<String> {
-        lk(&self.inner.panic).clone()
+        self.inner.core.panicked()
     }
 
     /// Acknowledges an expected panic; returns its message.
     pub fn expect_panic(&self) -> Option<String> {
-        self.inner.panic_acked.store(true, Ordering::Release);
+        self.inner.core.acknowledge_panic();
         self.panicked()
     }
 
@@ -529,10 +489,10 @@ mod tests {
         let a = Kernel::new();
         let b = Kernel::new();
         assert_ne!(
-            a.inner.data.addr(DataSym::Giant),
-            b.inner.data.addr(DataSym::Giant)
+            a.inner.core.data_addr(DataSym::Giant),
+            b.inner.core.data_addr(DataSym::Giant)
         );
-        assert!(a.inner.data.addr(DataSym::MDevbuf) < 0x8000_0000);
+        assert!(a.inner.core.data_addr(DataSym::MDevbuf).get() < 0x8000_0000);
         assert_eq!(a.sysctl_children("").unwrap(), ["kern", "debug", "hw"]);
     }
 }

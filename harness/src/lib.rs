@@ -18,20 +18,38 @@
 //! # let _ = O_RDWR;
 //! ```
 //!
-//! Layout: [`loader`] (the linker), `kpi` (one module per emulated
-//! subsystem: `malloc`, `devfs`, `uio`, `lock`, `sysctl`, `printf`,
-//! `libkern`, `module`, `kdata`), `vfs` (file descriptors on devices),
-//! [`user`] (credentials and user memory), `thread` (`curthread`, `%gs`,
-//! entering module code), [`sim`] (the `kldsim` shell), [`testing`]
-//! (finding built modules, patching copies for negative tests). The C
-//! half is `csrc/harness.c`. Test modules, written in C like FreeBSD's
-//! own examples, are in `testmods/kldtest_*` and are built by
+//! Layout, in layers (each uses only those above it; `cargo xtask
+//! module-cycles` checks that no two sibling modules use each other):
+//!
+//! 1. Foundations, each using only those before it: [`errno`], `addr`
+//!    (typed kernel and user addresses), `sync` (the harness's own
+//!    mutexes), `lowmem` (memory below 2 GiB), [`user`] (credentials and
+//!    the user memory a test exposes), `state`
+//!    (the core every part of a kernel shares: configuration, console,
+//!    violations, panic, data block), `thread` (`curthread`, `%gs`,
+//!    entering module code, and in `thread::witness` the locks a thread
+//!    holds).
+//! 2. Subsystems, each with its own state and logic, reporting through
+//!    the core: `kpi::malloc`, `kpi::lock`, `kpi::devfs`, `kpi::uio`,
+//!    `kpi::sysctl`, `kpi::libkern`; and [`loader`] (the linker), which
+//!    asks the kernel for the few services it needs (`loader::Host`).
+//! 3. `kernel`: the kernel that holds one of each ([`Kernel`] is its
+//!    handle), its system calls (`open(2)`, `read(2)`, `sysctl(3)`, ...,
+//!    with the descriptors in `kernel::vfs`), and the entry points module
+//!    code reaches through call stubs (`kernel::entry`), which find their
+//!    kernel through the calling thread and dispatch into the subsystems.
+//! 4. Users of [`Kernel`]: [`sim`] (the `kldsim` shell) and [`testing`]
+//!    (finding built modules, patching copies for negative tests).
+//!
+//! The C half is `csrc/harness.c`. Test modules, written in C like
+//! FreeBSD's own examples, are in `testmods/kldtest_*` and are built by
 //! `cargo xtask build` with every other module.
 //!
 //! Where `unsafe` lives: mapping and protecting memory (`lowmem`), calling
-//! module code and reading the structures it hands over (every `kpi`
-//! file), all with `SAFETY` comments. A panic in the harness is a failed
-//! test, so `unwrap`/`expect`/`panic!` and printing are allowed here.
+//! module code (`thread`) and reading the structures it hands over (the
+//! subsystems and entry points), all with `SAFETY` comments. A panic in
+//! the harness is a failed test, so `unwrap`/`expect`/`panic!` and
+//! printing are allowed here.
 #![allow(
     clippy::missing_panics_doc,
     clippy::unwrap_used,
@@ -42,27 +60,28 @@
     reason = "userspace test crate: a panic is a failed test, and kldsim prints"
 )]
 
+pub(crate) mod addr;
 pub mod errno;
 pub(crate) mod kernel;
-pub mod kpi;
+pub(crate) mod kpi;
 pub mod loader;
 pub(crate) mod lowmem;
 pub mod sim;
+pub(crate) mod state;
+pub(crate) mod sync;
 pub mod testing;
 pub(crate) mod thread;
 pub mod user;
-pub(crate) mod vfs;
 
 pub use errno::{Errno, Error, SysResult};
-pub use kernel::{Config, Kernel, Violation, ViolationKind};
+pub use kernel::{Kernel, Whence, emulated_symbols};
 pub use kpi::devfs::DevEntry;
-pub use kpi::emulated_symbols;
 pub use kpi::malloc::{FailPolicy, MallocStats};
 pub use kpi::sysctl::SysctlValue;
 pub use kpi::uio::UioStats;
 pub use loader::{KERNEL_VERSION, KldStat, KldTarget};
+pub use state::{Config, Violation, ViolationKind};
 pub use user::{Cred, UserBuf};
-pub use vfs::Whence;
 
 /// `open(2)` flags (FreeBSD's values).
 pub const O_RDONLY: u32 = sys::O_RDONLY;
@@ -83,5 +102,11 @@ pub use sys::ioccom;
 /// argument list given as C varargs by the caller.
 #[doc(hidden)]
 pub mod format {
-    pub use crate::kpi::printf::format_test::harness_test_format;
+    use core::ffi::{c_char, c_int};
+
+    unsafe extern "C" {
+        /// `snprintf` with printf(9)'s conversions (`csrc/harness.c`).
+        pub fn harness_test_format(buf: *mut c_char, size: usize, fmt: *const c_char, ...)
+        -> c_int;
+    }
 }

@@ -18,6 +18,12 @@
 //! (including the one on `kernel` that `DECLARE_MODULE` adds) prints
 //! "KLD %s: depends on %s - not available or version mismatch" and fails
 //! with `ENOENT` (the module search found nothing), as on FreeBSD.
+//!
+//! The linker needs a few services of the rest of the kernel (`Host`):
+//! `Giant` around module events and SYSINITs, the sysctl tree for a
+//! file's static OIDs, the kernel's symbols, and a word to every
+//! subsystem when a file's memory goes away (FreeBSD's `kld_unload`
+//! event); the kernel provides them.
 
 pub(crate) mod elf;
 mod linker;
@@ -27,8 +33,35 @@ pub(crate) use linker::{
     kldload, kldstat, kldunload, module_register_init, set_module_path, unload_all,
 };
 
+use crate::addr::{KAddr, KRange};
+use crate::state::Core;
 use std::path::PathBuf;
 use std::sync::Mutex;
+
+/// What the linker needs from the rest of the kernel.
+pub(crate) trait Host {
+    /// The shared core: console, violations, panics.
+    fn core(&self) -> &Core;
+    /// The linker's own state.
+    fn linker(&self) -> &LinkerState;
+    /// The address of kernel symbol `name` (an emulated function's call
+    /// stub, or kernel data), for relocations against the kernel.
+    fn kernel_symbol(&self, name: &str) -> Option<KAddr>;
+    /// Takes `Giant` (module events and SYSINITs run with it); `false`
+    /// if the kernel died while waiting.
+    fn lock_giant(&self) -> bool;
+    /// Releases `Giant`.
+    fn unlock_giant(&self);
+    /// Registers a static OID of a file being linked
+    /// (`linker_file_register_sysctls`); whether it was added.
+    fn register_sysctl(&self, oid: KAddr) -> bool;
+    /// Unregisters a static OID of a file being unloaded.
+    fn unregister_sysctl(&self, oid: KAddr);
+    /// The mapping `range` of file `file` is about to be unmapped:
+    /// whatever the kernel still keeps in it (devices, OIDs, locks, malloc
+    /// types) is reported and forgotten.
+    fn file_unloading(&self, range: KRange, file: &str);
+}
 
 /// The emulated kernel's version (`__FreeBSD_version` of 15.0-RELEASE).
 pub const KERNEL_VERSION: i32 = 1_500_068;
@@ -51,7 +84,7 @@ pub(crate) struct LinkerFile {
     /// Module ids, in `lf->modules` order.
     pub(crate) modules: Vec<i32>,
     /// Static OIDs registered from `set_sysctl_set`.
-    pub(crate) sysctls: Vec<usize>,
+    pub(crate) sysctls: Vec<KAddr>,
 }
 
 /// A registered module (`struct module`).
@@ -59,8 +92,10 @@ pub(crate) struct Module {
     pub(crate) id: i32,
     pub(crate) name: String,
     pub(crate) file: i32,
-    pub(crate) handler: usize,
-    pub(crate) arg: usize,
+    /// The event handler (`modeventhand_t`), null for none.
+    pub(crate) handler: KAddr,
+    /// Its private argument.
+    pub(crate) arg: KAddr,
     /// The opaque `module_t` handed to the handler.
     pub(crate) handle: Box<[u64; 16]>,
 }

@@ -32,7 +32,8 @@ mod sysctl;
 mod words;
 
 use crate::errno::Error;
-use crate::kernel::{Config, Kernel};
+use crate::kernel::Kernel;
+use crate::state::Config;
 use printf::printf1;
 use std::io::{Read, Write};
 use std::path::PathBuf;

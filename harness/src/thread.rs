@@ -9,21 +9,27 @@
 //! `%gs` base is pointed at that `pcpu` with `arch_prctl(ARCH_SET_GS)`
 //! (glibc uses `%fs` for its own thread pointer, never `%gs`).
 //!
-//! Every call into module code goes through [`call`]: it records which
-//! [`KernelInner`] the thread is working for (emulated functions find
-//! their kernel through [`current`]), sets `td_ucred` and `td_fpop` for
-//! the call, and enters the module through the C trampoline
-//! `harness_call` (`csrc/harness.c`), which does `setjmp` so that
-//! `panic(9)` can `longjmp` out of module code. No Rust frame with a
+//! Every call into module code goes through [`call`]: it sets `td_ucred`
+//! and `td_fpop` for the call and enters the module through the C
+//! trampoline `harness_call` (`csrc/harness.c`), which does `setjmp` so
+//! that `panic(9)` can `longjmp` out of module code. No Rust frame with a
 //! destructor lies between the two: the frames in between are module code
 //! and `extern "C"` emulated functions that escape only when they hold
-//! nothing that needs dropping.
+//! nothing that needs dropping. (Which kernel the thread works for is
+//! recorded by the kernel itself when a system call enters it.)
+//!
+//! [`witness`] keeps the locks each thread holds, for the WITNESS-like
+//! checks.
 
-use crate::kernel::KernelInner;
+pub(crate) mod witness;
+
+use crate::addr::KAddr;
+use crate::state::Core;
 use crate::user::Cred;
 use core::cell::{Cell, RefCell};
 use core::ffi::c_int;
 use std::sync::atomic::{AtomicU64, Ordering};
+use witness::Held;
 
 unsafe extern "C" {
     /// Calls `fn(args[0..6])` under `setjmp`; 1 if it was unwound.
@@ -42,19 +48,6 @@ const ARCH_SET_GS: libc::c_int = 0x1001;
 /// Thread ids handed to `td_tid`, FreeBSD-style (above `PID_MAX`).
 static NEXT_TID: AtomicU64 = AtomicU64::new(100_000);
 
-/// A lock this thread holds, for the WITNESS-like checks.
-#[derive(Clone, Debug)]
-pub(crate) struct Held {
-    /// The lock's address (its `struct mtx`/`struct sx`).
-    pub(crate) addr: usize,
-    /// Its name.
-    pub(crate) name: String,
-    /// A non-sleepable lock (every `mtx` but `Giant`).
-    pub(crate) nonsleepable: bool,
-    /// Description for messages ("exclusive sleep mutex").
-    pub(crate) class: &'static str,
-}
-
 /// The per-OS-thread kernel context.
 ///
 /// # Invariants
@@ -67,14 +60,12 @@ struct ThreadCtx {
     ucred: Box<sys::ucred>,
     /// Whether `%gs` points at `pcpu` yet.
     gs_set: Cell<bool>,
-    /// The kernel this thread is running module code for (null outside).
-    kernel: Cell<*const KernelInner>,
     /// Nesting depth of calls into module code.
     depth: Cell<u32>,
     /// Locks held, innermost last.
     held: RefCell<Vec<Held>>,
     /// Devices whose methods this thread is inside (`struct cdev` address).
-    in_dev: RefCell<Vec<usize>>,
+    in_dev: RefCell<Vec<KAddr>>,
 }
 
 impl ThreadCtx {
@@ -114,7 +105,6 @@ impl ThreadCtx {
             _proc: proc_,
             ucred,
             gs_set: Cell::new(false),
-            kernel: Cell::new(core::ptr::null()),
             depth: Cell::new(0),
             held: RefCell::new(Vec::new()),
             in_dev: RefCell::new(Vec::new()),
@@ -148,7 +138,7 @@ pub(crate) struct Env<'a> {
     /// The calling process's credential (`td_ucred`).
     pub(crate) cred: &'a Cred,
     /// The file being operated on (`td_fpop`), or null.
-    pub(crate) fpop: *mut core::ffi::c_void,
+    pub(crate) fpop: KAddr,
 }
 
 impl<'a> Env<'a> {
@@ -156,28 +146,32 @@ impl<'a> Env<'a> {
     pub(crate) fn new(cred: &'a Cred) -> Self {
         Env {
             cred,
-            fpop: core::ptr::null_mut(),
+            fpop: KAddr::NULL,
         }
     }
 }
 
-/// Module code called `panic(9)` (or the kernel was already dead).
+/// The kernel panicked (module code called `panic(9)` or faulted, or a
+/// check found a misuse that is fatal), or was already dead: the caller
+/// leaves module code.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) struct Panicked;
 
 /// Calls module code at `func` with up to six integer arguments (as
 /// `long`s; an `int` argument is passed in the low half, which is what the
-/// SysV ABI expects), with `Giant` not taken. Returns the raw return value
-/// (`rax`); for a function returning `int` take the low 32 bits.
+/// SysV ABI expects), with `Giant` not taken, for the kernel whose core is
+/// `k`. Returns the raw return value (`rax`); for a function returning
+/// `int` take the low 32 bits. A fault in module code is recorded as that
+/// kernel's panic.
 ///
 /// # Safety
 /// `func` must be the address of code that is safe to call with these
 /// arguments (module code of a loaded file, or a harness function), and
 /// every pointer argument must be valid for what that code does with it.
 pub(crate) unsafe fn call(
-    k: &KernelInner,
+    k: &Core,
     env: Option<&Env<'_>>,
-    func: usize,
+    func: KAddr,
     args: [u64; 6],
 ) -> Result<u64, Panicked> {
     if k.is_dead() {
@@ -185,7 +179,6 @@ pub(crate) unsafe fn call(
     }
     CTX.with(|c| {
         c.ensure_gs();
-        let prev_kernel = c.kernel.replace(core::ptr::from_ref(k));
         let td: *mut sys::thread = (&raw const *c.td).cast_mut();
         let ucred: *mut sys::ucred = (&raw const *c.ucred).cast_mut();
         // SAFETY: `td` is this thread's own thread struct; module code on
@@ -193,7 +186,7 @@ pub(crate) unsafe fn call(
         let prev_fpop = unsafe { (*td).td_fpop };
         let saved = env.map(|e| {
             // SAFETY: as above, for this thread's own ucred.
-            unsafe { (*td).td_fpop = e.fpop.cast() };
+            unsafe { (*td).td_fpop = e.fpop.ptr() };
             // SAFETY: as above.
             unsafe { e.cred.apply(ucred) }
         });
@@ -201,7 +194,7 @@ pub(crate) unsafe fn call(
         let mut ret = 0u64;
         // SAFETY: the caller guarantees `func` and the arguments; the
         // trampoline returns normally or after `longjmp` from panic(9).
-        let r = unsafe { harness_call(func as u64, args.as_ptr(), &raw mut ret) };
+        let r = unsafe { harness_call(func.arg(), args.as_ptr(), &raw mut ret) };
         c.depth.set(c.depth.get().saturating_sub(1));
         if let Some(saved) = saved {
             // SAFETY: as above; restores the outer call's context.
@@ -209,7 +202,6 @@ pub(crate) unsafe fn call(
             // SAFETY: as above.
             unsafe { Cred::restore(ucred, &saved) };
         }
-        c.kernel.set(prev_kernel);
         if r == 2 {
             let mut addr = 0u64;
             // SAFETY: reads this thread's fault record.
@@ -243,16 +235,6 @@ fn fatal_trap(sig: c_int, addr: u64) -> String {
     }
 }
 
-/// The kernel whose module code this thread is running, for emulated
-/// functions. `None` outside module code.
-pub(crate) fn current<'a>() -> Option<&'a KernelInner> {
-    let p = CTX.with(|c| c.kernel.get());
-    // SAFETY: `call` sets the pointer from a live `&KernelInner` and
-    // clears it before that borrow ends; emulated functions run inside
-    // `call`, so the kernel outlives their use of it.
-    unsafe { p.as_ref() }
-}
-
 /// Leaves module code by `longjmp` to the innermost trampoline (after a
 /// panic was recorded). The caller must hold nothing that needs dropping.
 pub(crate) fn escape() -> ! {
@@ -268,17 +250,12 @@ pub(crate) fn curthread() -> *mut sys::thread {
 }
 
 /// The current file (`curthread->td_fpop`).
-pub(crate) fn fpop() -> *mut core::ffi::c_void {
-    CTX.with(|c| c.td.td_fpop.cast())
-}
-
-/// Runs `f` on this thread's held-lock list.
-pub(crate) fn with_held<R>(f: impl FnOnce(&mut Vec<Held>) -> R) -> R {
-    CTX.with(|c| f(&mut c.held.borrow_mut()))
+pub(crate) fn fpop() -> KAddr {
+    CTX.with(|c| KAddr::from_ptr(c.td.td_fpop))
 }
 
 /// Records that this thread enters (`true`) or leaves a device's methods.
-pub(crate) fn mark_in_dev(cdev: usize, enter: bool) {
+pub(crate) fn mark_in_dev(cdev: KAddr, enter: bool) {
     CTX.with(|c| {
         let mut v = c.in_dev.borrow_mut();
         if enter {
@@ -290,11 +267,12 @@ pub(crate) fn mark_in_dev(cdev: usize, enter: bool) {
 }
 
 /// How many of this thread's active device calls are on `cdev`.
-pub(crate) fn in_dev_count(cdev: usize) -> usize {
+pub(crate) fn in_dev_count(cdev: KAddr) -> usize {
     CTX.with(|c| c.in_dev.borrow().iter().filter(|&&d| d == cdev).count())
 }
 
-/// A small per-thread identifier (for lock ownership).
+/// A small per-thread identifier (for lock ownership): the address of
+/// `curthread`, which is what FreeBSD stores in an owned lock word.
 pub(crate) fn thread_key() -> usize {
-    curthread() as usize
+    curthread().expose_provenance()
 }

@@ -10,8 +10,10 @@
 //! (`copyin` in `sys/amd64/amd64/support.S` returns `EFAULT` through
 //! `copy_fault`). A test can also make one chosen byte fault.
 
-use crate::kernel::KernelInner;
-use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+use crate::addr::UAddr;
+use crate::sync::lock_ignoring_poison;
+use std::any::Any;
+use std::sync::{Arc, Mutex, MutexGuard};
 
 /// A process credential (`struct ucred`): who makes a call.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -110,7 +112,7 @@ impl Default for Cred {
 /// One accessible range of user memory.
 #[derive(Clone, Copy, Debug)]
 struct Range {
-    start: usize,
+    start: UAddr,
     len: usize,
     read: bool,
     write: bool,
@@ -129,15 +131,16 @@ struct Registry {
     ranges: Vec<Range>,
     next_id: u64,
     /// A byte that faults, as an address.
-    fault_addr: Option<usize>,
+    fault_addr: Option<UAddr>,
     /// A byte that faults, as an offset into the next syscall's buffers.
     pending_fault: Option<usize>,
 }
 
-/// The registry of user memory of one kernel.
+/// The registry of user memory of one kernel (shared with the
+/// [`UserBuf`]s that unregister themselves).
 #[derive(Default)]
 pub(crate) struct UserMem {
-    reg: Mutex<Registry>,
+    reg: Arc<Mutex<Registry>>,
 }
 
 /// Removes a registration when dropped.
@@ -159,7 +162,7 @@ impl Drop for Registration<'_> {
 
 impl UserMem {
     fn lock(&self) -> MutexGuard<'_, Registry> {
-        self.reg.lock().unwrap_or_else(PoisonError::into_inner)
+        lock_ignoring_poison(&self.reg)
     }
 
     /// Registers the buffers of one syscall (`(addr, len)` in iovec
@@ -168,7 +171,7 @@ impl UserMem {
     /// offset into these buffers.
     pub(crate) fn register_syscall(
         &self,
-        bufs: &[(usize, usize)],
+        bufs: &[(UAddr, usize)],
         kernel_writes: bool,
     ) -> Registration<'_> {
         let mut r = self.lock();
@@ -203,7 +206,7 @@ impl UserMem {
     }
 
     /// Registers a long-lived range (a [`UserBuf`]).
-    fn register(&self, start: usize, len: usize) -> u64 {
+    fn register(&self, start: UAddr, len: usize) -> u64 {
         let mut r = self.lock();
         r.next_id = r.next_id.wrapping_add(1);
         let id = r.next_id;
@@ -217,10 +220,6 @@ impl UserMem {
         id
     }
 
-    fn unregister(&self, id: u64) {
-        self.lock().ranges.retain(|x| x.id != id);
-    }
-
     /// Makes byte `off` of the next syscall's user buffers fault.
     pub(crate) fn inject_fault(&self, off: Option<usize>) {
         let mut r = self.lock();
@@ -229,26 +228,28 @@ impl UserMem {
     }
 
     /// Makes the user byte at `addr` fault (until cleared with `None`).
-    pub(crate) fn fault_at_addr(&self, addr: Option<usize>) {
+    pub(crate) fn fault_at_addr(&self, addr: Option<UAddr>) {
         self.lock().fault_addr = addr;
     }
 
     /// Checks that `addr..addr + len` is accessible (`write`: the kernel
     /// writes it). `Err` tells how many leading bytes are.
-    pub(crate) fn check(&self, addr: usize, len: usize, write: bool) -> Result<(), Fault> {
+    pub(crate) fn check(&self, addr: UAddr, len: usize, write: bool) -> Result<(), Fault> {
         let r = self.lock();
+        let addr = addr.get();
         let end = addr.checked_add(len).ok_or(Fault { ok: 0 })?;
         let mut cur = addr;
         while cur < end {
             let covering = r.ranges.iter().find(|x| {
-                cur >= x.start && cur - x.start < x.len && if write { x.write } else { x.read }
+                let start = x.start.get();
+                cur >= start && cur - start < x.len && if write { x.write } else { x.read }
             });
             match covering {
-                Some(x) => cur = x.start.saturating_add(x.len).min(end),
+                Some(x) => cur = x.start.get().saturating_add(x.len).min(end),
                 None => return Err(Fault { ok: cur - addr }),
             }
         }
-        if let Some(f) = r.fault_addr
+        if let Some(f) = r.fault_addr.map(UAddr::get)
             && f >= addr
             && f < end
         {
@@ -262,22 +263,32 @@ impl UserMem {
 /// (copyin/copyout) while it lives. Use its [`addr`](Self::addr) inside
 /// ioctl arguments that carry user pointers.
 pub struct UserBuf {
-    kernel: Arc<KernelInner>,
+    /// Keeps the kernel alive while the buffer is (its teardown checks
+    /// run when the last handle or buffer is gone); only held, never
+    /// used, so user memory needs to know nothing of the kernel.
+    _kernel: Arc<dyn Any + Send + Sync>,
+    reg: Arc<Mutex<Registry>>,
     data: Box<[u8]>,
     id: u64,
 }
 
 impl UserBuf {
-    pub(crate) fn new(kernel: Arc<KernelInner>, data: Vec<u8>) -> Self {
+    /// Registers `data` in `mem`, the user memory of `kernel`.
+    pub(crate) fn new(kernel: Arc<dyn Any + Send + Sync>, mem: &UserMem, data: Vec<u8>) -> Self {
         let data = data.into_boxed_slice();
-        let id = kernel.user.register(data.as_ptr() as usize, data.len());
-        UserBuf { kernel, data, id }
+        let id = mem.register(UAddr::from_ptr(data.as_ptr()), data.len());
+        UserBuf {
+            _kernel: kernel,
+            reg: Arc::clone(&mem.reg),
+            data,
+            id,
+        }
     }
 
     /// The user address of the first byte.
     #[must_use]
     pub fn addr(&self) -> u64 {
-        self.data.as_ptr() as u64
+        UAddr::from_ptr(self.data.as_ptr()).get() as u64
     }
 
     /// The contents.
@@ -308,6 +319,8 @@ impl UserBuf {
 
 impl Drop for UserBuf {
     fn drop(&mut self) {
-        self.kernel.user.unregister(self.id);
+        lock_ignoring_poison(&self.reg)
+            .ranges
+            .retain(|x| x.id != self.id);
     }
 }

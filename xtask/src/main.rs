@@ -9,6 +9,9 @@
 //! cargo xtask size [KO..]      print section sizes (default: build/*.ko)
 //! cargo xtask stable-check     fail if a nightly-only construct is in the tree,
 //!                              or unsafe code in a module crate
+//! cargo xtask module-cycles [--graph] [SRC..]
+//!                              fail on an import cycle between sibling
+//!                              modules (default: harness/src, kolink/src)
 //! cargo xtask clippy           clippy -D warnings, kernel crates on their target
 //! cargo xtask ifcheck [--sysdir DIR]
 //!                              our newbus interface headers against FreeBSD's
@@ -25,6 +28,7 @@ mod allowlist;
 mod bench;
 mod cc;
 mod checks;
+mod cycles;
 mod decl;
 mod demo;
 mod ifcheck;
@@ -73,6 +77,7 @@ fn run(args: &[String]) -> Result {
             stable::check(&ws.root)?;
             no_unsafe::check(&ws)
         }
+        "module-cycles" => cycles::run(&ws.root, rest),
         "clippy" => checks::clippy(&ws),
         "ifcheck" => ifcheck::ifcheck(&ws, rest),
         "test" => checks::test(&ws),
@@ -112,6 +117,7 @@ fn files_or_built(ws: &workspace::Workspace, args: &[String]) -> Result<Vec<Path
 
 fn usage() -> String {
     "usage: cargo xtask deps | build | check-ko [KO...] | check-allowlist | size [KO...] \
-     | stable-check | clippy | ifcheck [--sysdir DIR] | test | bench [--quick] | demo | soak [ARGS]"
+     | stable-check | module-cycles [--graph] [SRC...] | clippy | ifcheck [--sysdir DIR] \
+     | test | bench [--quick] | demo | soak [ARGS]"
         .to_owned()
 }

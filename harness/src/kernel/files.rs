@@ -1,13 +1,15 @@
 // SPDX-License-Identifier: BSD-2-Clause
 //! [`Kernel`]'s file system calls on devices: `open(2)`, `read(2)`,
-//! `write(2)` and the rest (the work is in [`crate::vfs`]).
+//! `write(2)` and the rest (the work is in `vfs`).
 
-use super::Kernel;
+use super::{Kernel, vfs};
+use crate::addr::UAddr;
 use crate::errno::SysResult;
 use crate::kpi::devfs::DevEntry;
 use crate::user::UserBuf;
-use crate::vfs::{self, Whence};
+use std::any::Any;
 use std::sync::Arc;
+use vfs::Whence;
 
 impl Kernel {
     /// `open(2)` of `/dev/NAME`; `flags` are FreeBSD's `O_*`
@@ -24,7 +26,8 @@ impl Kernel {
     /// (`ERESTART` becomes `EINTR`).
     pub fn open(&self, path: &str, flags: u32) -> SysResult<i32> {
         self.alive()?;
-        vfs::open(&self.inner, &self.cred, path, flags)
+        let k = &*self.inner;
+        k.enter(|| vfs::open(k, &self.cred, path, flags))
     }
 
     /// `close(2)`; the last close of a file runs `d_close` (last close of
@@ -35,7 +38,8 @@ impl Kernel {
     /// `EBADF`, or `d_close`'s error.
     pub fn close(&self, fd: i32) -> SysResult<()> {
         self.alive()?;
-        vfs::close(&self.inner, &self.cred, fd)
+        let k = &*self.inner;
+        k.enter(|| vfs::close(k, &self.cred, fd))
     }
 
     /// `read(2)`: returns the bytes read.
@@ -43,7 +47,7 @@ impl Kernel {
     /// # Errors
     /// `EBADF`, `EINVAL`, `ENXIO` (device destroyed), the driver's errors.
     pub fn read(&self, fd: i32, buf: &mut [u8]) -> SysResult<usize> {
-        self.rw(fd, &[(buf.as_mut_ptr() as usize, buf.len())], None, false)
+        self.rw(fd, &[user_buf(buf)], None, false)
     }
 
     /// `pread(2)` (negative offsets are valid on character devices).
@@ -51,12 +55,7 @@ impl Kernel {
     /// # Errors
     /// As [`read`](Self::read).
     pub fn pread(&self, fd: i32, buf: &mut [u8], offset: i64) -> SysResult<usize> {
-        self.rw(
-            fd,
-            &[(buf.as_mut_ptr() as usize, buf.len())],
-            Some(offset),
-            false,
-        )
+        self.rw(fd, &[user_buf(buf)], Some(offset), false)
     }
 
     /// `readv(2)`.
@@ -64,10 +63,7 @@ impl Kernel {
     /// # Errors
     /// As [`read`](Self::read); `EINVAL` for more than `UIO_MAXIOV` buffers.
     pub fn readv(&self, fd: i32, bufs: &mut [&mut [u8]]) -> SysResult<usize> {
-        let iovs: Vec<(usize, usize)> = bufs
-            .iter_mut()
-            .map(|b| (b.as_mut_ptr() as usize, b.len()))
-            .collect();
+        let iovs: Vec<(UAddr, usize)> = bufs.iter_mut().map(|b| user_buf(b)).collect();
         self.rw(fd, &iovs, None, false)
     }
 
@@ -76,7 +72,7 @@ impl Kernel {
     /// # Errors
     /// As [`read`](Self::read).
     pub fn write(&self, fd: i32, data: &[u8]) -> SysResult<usize> {
-        self.rw(fd, &[(data.as_ptr() as usize, data.len())], None, true)
+        self.rw(fd, &[user_data(data)], None, true)
     }
 
     /// `pwrite(2)`.
@@ -84,12 +80,7 @@ impl Kernel {
     /// # Errors
     /// As [`write`](Self::write).
     pub fn pwrite(&self, fd: i32, data: &[u8], offset: i64) -> SysResult<usize> {
-        self.rw(
-            fd,
-            &[(data.as_ptr() as usize, data.len())],
-            Some(offset),
-            true,
-        )
+        self.rw(fd, &[user_data(data)], Some(offset), true)
     }
 
     /// `writev(2)`.
@@ -98,10 +89,7 @@ impl Kernel {
     /// As [`write`](Self::write); `EINVAL` for more than `UIO_MAXIOV`
     /// buffers.
     pub fn writev(&self, fd: i32, bufs: &[&[u8]]) -> SysResult<usize> {
-        let iovs: Vec<(usize, usize)> = bufs
-            .iter()
-            .map(|b| (b.as_ptr() as usize, b.len()))
-            .collect();
+        let iovs: Vec<(UAddr, usize)> = bufs.iter().map(|b| user_data(b)).collect();
         self.rw(fd, &iovs, None, true)
     }
 
@@ -110,12 +98,13 @@ impl Kernel {
     fn rw(
         &self,
         fd: i32,
-        iovs: &[(usize, usize)],
+        iovs: &[(UAddr, usize)],
         offset: Option<i64>,
         write: bool,
     ) -> SysResult<usize> {
         self.alive()?;
-        vfs::rw(&self.inner, &self.cred, fd, iovs, offset, write)
+        let k = &*self.inner;
+        k.enter(|| vfs::rw(k, &self.cred, fd, iovs, offset, write))
     }
 
     /// `lseek(2)`.
@@ -136,11 +125,10 @@ impl Kernel {
     /// size, `EBADF`, or the driver's error.
     pub fn ioctl(&self, fd: i32, cmd: u64, arg: &mut [u8]) -> SysResult<()> {
         self.alive()?;
-        let _reg = self
-            .inner
-            .user
-            .register_syscall(&[(arg.as_mut_ptr() as usize, arg.len())], true);
-        vfs::ioctl(&self.inner, &self.cred, fd, cmd, arg.as_mut_ptr() as u64)
+        let k = &*self.inner;
+        let (addr, len) = user_buf(arg);
+        let _reg = k.user.register_syscall(&[(addr, len)], true);
+        k.enter(|| vfs::ioctl(k, &self.cred, fd, cmd, addr.get() as u64))
     }
 
     /// `ioctl(2)` with a raw argument: an integer for `_IOWINT`-style
@@ -150,14 +138,16 @@ impl Kernel {
     /// As [`ioctl`](Self::ioctl).
     pub fn ioctl_raw(&self, fd: i32, cmd: u64, arg: u64) -> SysResult<()> {
         self.alive()?;
-        vfs::ioctl(&self.inner, &self.cred, fd, cmd, arg)
+        let k = &*self.inner;
+        k.enter(|| vfs::ioctl(k, &self.cred, fd, cmd, arg))
     }
 
     /// A buffer in user memory that module code may `copyin`/`copyout`
     /// while it lives.
     #[must_use]
     pub fn user_buf(&self, data: Vec<u8>) -> UserBuf {
-        UserBuf::new(Arc::clone(&self.inner), data)
+        let kernel: Arc<dyn Any + Send + Sync> = self.inner.clone();
+        UserBuf::new(kernel, &self.inner.user, data)
     }
 
     /// Makes byte `offset` of the next syscall's user buffers (counted
@@ -168,7 +158,9 @@ impl Kernel {
 
     /// Makes the user byte at address `addr` fault (until cleared).
     pub fn efault_at_addr(&self, addr: Option<u64>) {
-        self.inner.user.fault_at_addr(addr.map(|a| a as usize));
+        self.inner
+            .user
+            .fault_at_addr(addr.map(|a| UAddr::new(a as usize)));
     }
 
     /// Devices in /dev, sorted by name.
@@ -183,4 +175,14 @@ impl Kernel {
     pub fn dev_threads(&self, name: &str) -> Option<usize> {
         vfs::dev_threads(&self.inner, name)
     }
+}
+
+/// A test's buffer as user memory the kernel writes: (address, length).
+fn user_buf(b: &mut [u8]) -> (UAddr, usize) {
+    (UAddr::from_ptr(b.as_mut_ptr()), b.len())
+}
+
+/// A test's data as user memory the kernel reads: (address, length).
+fn user_data(b: &[u8]) -> (UAddr, usize) {
+    (UAddr::from_ptr(b.as_ptr()), b.len())
 }

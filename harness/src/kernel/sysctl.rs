@@ -1,17 +1,125 @@
 // SPDX-License-Identifier: BSD-2-Clause
-//! [`Kernel`]'s `sysctl(3)` and `sysctl(8)`: by name, raw or as values
-//! (the tree is in `crate::kpi::sysctl`).
+//! [`Kernel`]'s `sysctl(3)` and `sysctl(8)`: by name, raw or as values,
+//! and the user side of a request (`sysctl_root`, `userland_sysctl` in
+//! `sys/kern/kern_sysctl.c`). The tree is in `crate::kpi::sysctl`.
 
-use super::Kernel;
+use super::entry::sysctl::{sysctl_new_user, sysctl_old_user};
+use super::{Kernel, KernelInner};
+use crate::addr::{KAddr, UAddr};
 use crate::errno::{Errno, Error, SysResult};
-use crate::kpi::kdata::DataSym;
-use crate::kpi::sysctl::{Request, SysctlValue};
+use crate::kpi::sysctl::{self, Sysctl, SysctlValue};
+use crate::state::DataSym;
+use crate::thread::{self, Env};
+use core::ffi::c_void;
+
+/// The user side of a request: the caller's buffers for the old and the
+/// new value.
+struct Request<'a> {
+    old: Option<&'a mut [u8]>,
+    new: Option<&'a [u8]>,
+}
+
+/// Runs a request on OID `o` with the caller's credential (`sysctl_root`
+/// + `userland_sysctl`); returns the size of the old value (`*oldlenp`).
+fn user_request(
+    k: &KernelInner,
+    env: &Env<'_>,
+    o: KAddr,
+    req: Request<'_>,
+) -> Result<usize, Error> {
+    let p = Sysctl::info(o);
+    if p.ctype == sys::CTLTYPE_NODE && p.handler.is_none() {
+        return Err(Errno::EISDIR.into());
+    }
+    if req.new.is_some() && p.flags & sys::CTLFLAG_WR == 0 {
+        return Err(Errno::EPERM.into());
+    }
+    if req.new.is_some() && p.flags & sys::CTLFLAG_ANYBODY == 0 && !env.cred.is_root() {
+        return Err(Errno::EPERM.into());
+    }
+    let Some(handler) = p.handler else {
+        return Err(Errno::EINVAL.into());
+    };
+    let (old_ptr, old_len) = match &req.old {
+        Some(b) => (UAddr::from_ptr(b.as_ptr()), b.len()),
+        None => (UAddr::default(), 0),
+    };
+    let (new_ptr, new_len) = match req.new {
+        Some(b) => (UAddr::from_ptr(b.as_ptr()), b.len()),
+        None => (UAddr::default(), 0),
+    };
+    let mut bufs = Vec::new();
+    if !old_ptr.is_null() {
+        bufs.push((old_ptr, old_len));
+    }
+    let _reg_old = k.user.register_syscall(&bufs, true);
+    let _reg_new = if new_ptr.is_null() {
+        None
+    } else {
+        Some(k.user.register_syscall(&[(new_ptr, new_len)], false))
+    };
+    loop {
+        let mut r = sys::sysctl_req {
+            td: thread::curthread(),
+            lock: 0,
+            oldptr: old_ptr.ptr::<c_void>(),
+            oldlen: old_len,
+            oldidx: 0,
+            oldfunc: Some(sysctl_old_user),
+            newptr: new_ptr.ptr::<c_void>(),
+            newlen: new_len,
+            newidx: 0,
+            newfunc: Some(sysctl_new_user),
+            validlen: old_len,
+            flags: 0,
+        };
+        let giant = p.flags & sys::CTLFLAG_MPSAFE == 0;
+        if giant && !k.locks.lock_addr(&k.core, k.giant()) {
+            return Err(k.core.panic_error());
+        }
+        k.sysctl.enter(o);
+        let args = [
+            o.arg(),
+            p.arg1.arg(),
+            p.arg2.cast_unsigned(),
+            KAddr::from_ptr(&raw mut r).arg(),
+            0,
+            0,
+        ];
+        // SAFETY: the OID's handler, called as sysctl_root does with the
+        // OID, its arguments and a request whose buffers are registered.
+        let ret = unsafe { thread::call(&k.core, Some(env), KAddr::new(handler as usize), args) };
+        k.sysctl.leave(o);
+        if giant {
+            k.locks.unlock_addr(&k.core, k.giant());
+        }
+        k.locks.userret(&k.core);
+        let ret = ret.map_err(|_| k.core.panic_error())?;
+        // CAST: the handler returns `int`.
+        let err = (ret & 0xffff_ffff) as u32 as i32;
+        if err == Errno::EAGAIN.0 {
+            continue;
+        }
+        if err != 0 && err != Errno::ENOMEM.0 {
+            return Err(Errno(err).into());
+        }
+        let size = if !old_ptr.is_null() && r.oldidx > r.validlen {
+            r.validlen
+        } else {
+            r.oldidx
+        };
+        if err == Errno::ENOMEM.0 {
+            return Err(Errno::ENOMEM.into());
+        }
+        return Ok(size);
+    }
+}
 
 impl Kernel {
-    fn oid(&self, name: &str) -> SysResult<usize> {
+    fn oid(&self, name: &str) -> SysResult<KAddr> {
         self.inner
             .sysctl
-            .resolve(self.inner.data.addr(DataSym::SysctlChildren), name)
+            .resolve(self.inner.core.data_addr(DataSym::SysctlChildren), name)
             .map_err(Error::from)
     }
 
@@ -29,7 +137,8 @@ impl Kernel {
     ) -> SysResult<usize> {
         self.alive()?;
         let o = self.oid(name)?;
-        crate::kpi::sysctl::user_request(&self.inner, &self.env(), o, Request { old, new })
+        let k = &*self.inner;
+        k.enter(|| user_request(k, &self.env(), o, Request { old, new }))
     }
 
     /// Reads a sysctl as `sysctl(8)` does (size first, then value),
@@ -40,12 +149,10 @@ impl Kernel {
     pub fn sysctl_get(&self, name: &str) -> SysResult<SysctlValue> {
         self.alive()?;
         let o = self.oid(name)?;
-        let (_, is_node) = crate::kpi::sysctl::Sysctl::kind(o);
+        let (_, is_node) = Sysctl::kind(o);
         if is_node {
             return Ok(SysctlValue::Node(
-                self.inner
-                    .sysctl
-                    .child_names(crate::kpi::sysctl::Sysctl::list_of(o)),
+                self.inner.sysctl.child_names(Sysctl::list_of(o)),
             ));
         }
         let mut size = self.sysctl_raw(name, None, None)?;
@@ -54,7 +161,7 @@ impl Kernel {
             match self.sysctl_raw(name, Some(&mut buf), None) {
                 Ok(n) => {
                     buf.truncate(n);
-                    return Ok(crate::kpi::sysctl::decode(o, &buf));
+                    return Ok(sysctl::decode(o, &buf));
                 }
                 Err(e) if e == Errno::ENOMEM => size = size * 2 + 64,
                 Err(e) => return Err(e),
@@ -71,11 +178,11 @@ impl Kernel {
     pub fn sysctl_set(&self, name: &str, value: &str) -> SysResult<()> {
         self.alive()?;
         let o = self.oid(name)?;
-        let (_, is_node) = crate::kpi::sysctl::Sysctl::kind(o);
+        let (_, is_node) = Sysctl::kind(o);
         if is_node {
             return Err(Errno::EISDIR.into());
         }
-        let bytes = crate::kpi::sysctl::encode(o, value)?;
+        let bytes = sysctl::encode(o, value)?;
         self.sysctl_raw(name, None, Some(&bytes)).map(drop)
     }
 
@@ -88,12 +195,9 @@ impl Kernel {
             return Ok(self
                 .inner
                 .sysctl
-                .child_names(self.inner.data.addr(DataSym::SysctlChildren)));
+                .child_names(self.inner.core.data_addr(DataSym::SysctlChildren)));
         }
         let o = self.oid(name)?;
-        Ok(self
-            .inner
-            .sysctl
-            .child_names(crate::kpi::sysctl::Sysctl::list_of(o)))
+        Ok(self.inner.sysctl.child_names(Sysctl::list_of(o)))
     }
 }

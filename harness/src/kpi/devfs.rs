@@ -27,24 +27,26 @@
 
 mod make_dev;
 
-use super::{FuncEntry, kernel};
+pub(crate) use make_dev::make_dev_args_init_impl;
+
+use crate::addr::{KAddr, KRange};
 use crate::errno::Errno;
-use crate::kernel::{KernelInner, ViolationKind};
-use crate::thread;
-use core::ffi::{c_int, c_void};
-use make_dev::harness_make_dev_args_init_impl;
+use crate::state::{Core, ViolationKind};
+use crate::sync::{lock_ignoring_poison, wait_ignoring_poison};
+use crate::thread::{self, Panicked, witness};
 use std::collections::{BTreeMap, HashMap};
-use std::sync::{Arc, Condvar, Mutex, MutexGuard, PoisonError};
+use std::sync::{Arc, Condvar, Mutex, MutexGuard};
 use std::time::Duration;
 
-pub(super) fn functions(v: &mut Vec<FuncEntry>) {
-    v.extend_from_slice(&kfuncs![
-        "make_dev_args_init_impl" => harness_make_dev_args_init_impl,
-        "destroy_dev" => harness_destroy_dev,
-        "devfs_set_cdevpriv" => harness_devfs_set_cdevpriv,
-        "devfs_get_cdevpriv" => harness_devfs_get_cdevpriv,
-        "devfs_clear_cdevpriv" => harness_devfs_clear_cdevpriv,
-    ]);
+/// Where `struct cdev`s come from and go: malloc(9) with the kernel's
+/// `DEVFS1` type, as `devfs_alloc` and `devfs_free` do. The kernel passes
+/// it in, so that devfs needs to know nothing of malloc.
+pub(crate) trait CdevMemory {
+    /// A `struct cdev` allocated with `flags` (`M_ZERO` and one of
+    /// `M_WAITOK`/`M_NOWAIT`), or null.
+    fn alloc_cdev(&self, flags: u32) -> *mut sys::cdev;
+    /// Frees a `struct cdev` from [`alloc_cdev`](Self::alloc_cdev).
+    fn free_cdev(&self, cdev: KAddr);
 }
 
 /// `SI_NAMED` (`sys/sys/conf.h`).
@@ -55,9 +57,9 @@ pub(crate) struct DevNode {
     /// The name under /dev.
     pub(crate) name: String,
     /// The `struct cdev` (allocated with malloc(9), type `DEVFS1`).
-    pub(crate) cdev: usize,
+    pub(crate) cdev: KAddr,
     /// The driver's `cdevsw` (module memory).
-    pub(crate) devsw: usize,
+    pub(crate) devsw: KAddr,
     /// Owner, group and mode of the node.
     pub(crate) uid: u32,
     pub(crate) gid: u32,
@@ -80,7 +82,7 @@ pub(crate) struct NodeState {
 
 impl DevNode {
     fn lock(&self) -> MutexGuard<'_, NodeState> {
-        self.state.lock().unwrap_or_else(PoisonError::into_inner)
+        lock_ignoring_poison(&self.state)
     }
 
     /// The `cdevsw`, for calls.
@@ -89,7 +91,7 @@ impl DevNode {
         // long as the module; nodes of an unloaded module are removed
         // from the namespace before its mapping goes away
         // (`Devfs::forget_range`) and no call is in progress then.
-        unsafe { &*(self.devsw as *const sys::cdevsw) }
+        unsafe { &*self.devsw.ptr::<sys::cdevsw>() }
     }
 
     /// Whether the driver wants Giant.
@@ -98,7 +100,7 @@ impl DevNode {
     }
 
     fn set_threadcount(&self, n: usize) {
-        let p = self.cdev as *mut sys::cdev;
+        let p = self.cdev.ptr::<sys::cdev>();
         // SAFETY: the cdev lives as long as the node; the field is a plain
         // counter the module may read.
         unsafe { (*p).si_threadcount = n as u64 };
@@ -131,12 +133,12 @@ impl DevNode {
 
     /// Frees the `struct cdev` once the node is destroyed and closed
     /// (`dev_rel` dropping the last reference).
-    pub(crate) fn try_free(&self, k: &KernelInner) {
+    pub(crate) fn try_free(&self, mem: &impl CdevMemory) {
         let mut s = self.lock();
         if s.destroyed && s.opens == 0 && !s.freed {
             s.freed = true;
             drop(s);
-            Devfs::free_node(k, self);
+            mem.free_cdev(self.cdev);
         }
     }
 
@@ -148,24 +150,25 @@ impl DevNode {
     }
 }
 
-/// A per-open private datum (`struct cdev_privdata`).
+/// A per-open private datum (`struct cdev_privdata`): the datum and its
+/// destructor (`d_priv_dtor_t`, null for none).
 #[derive(Clone, Copy)]
-struct Priv {
-    data: usize,
-    dtor: usize,
-    cdev: usize,
+pub(crate) struct Priv {
+    pub(crate) data: KAddr,
+    pub(crate) dtor: KAddr,
+    cdev: KAddr,
 }
 
 #[derive(Default)]
 struct Inner {
     by_name: BTreeMap<String, Arc<DevNode>>,
-    by_cdev: HashMap<usize, Arc<DevNode>>,
+    by_cdev: HashMap<KAddr, Arc<DevNode>>,
     /// `struct file` address -> its cdev (open files).
-    files: HashMap<usize, usize>,
+    files: HashMap<KAddr, KAddr>,
     /// `struct file` address -> private data.
-    privs: HashMap<usize, Priv>,
+    privs: HashMap<KAddr, Priv>,
     /// cdevsw address -> number of cdevs using it (`d_devs`).
-    devsw_users: HashMap<usize, usize>,
+    devsw_users: HashMap<KAddr, usize>,
 }
 
 /// The devfs of one kernel.
@@ -173,7 +176,7 @@ struct Inner {
 pub(crate) struct Devfs {
     inner: Mutex<Inner>,
     /// Signalled when a thread leaves a device.
-    pub(crate) cv: Condvar,
+    cv: Condvar,
 }
 
 /// A device as `ls -l /dev` shows it.
@@ -195,7 +198,13 @@ pub struct DevEntry {
 
 impl Devfs {
     fn lock(&self) -> MutexGuard<'_, Inner> {
-        self.inner.lock().unwrap_or_else(PoisonError::into_inner)
+        lock_ignoring_poison(&self.inner)
+    }
+
+    /// Wakes every thread waiting for threads to leave a device (the
+    /// kernel died).
+    pub(crate) fn wake_all(&self) {
+        self.cv.notify_all();
     }
 
     /// Looks up a node by name (without "/dev/").
@@ -223,30 +232,25 @@ impl Devfs {
     }
 
     /// Records an open file.
-    pub(crate) fn attach_file(&self, fp: usize, cdev: usize) {
+    pub(crate) fn attach_file(&self, fp: KAddr, cdev: KAddr) {
         self.lock().files.insert(fp, cdev);
     }
 
     /// Forgets a closed file; returns its private datum to destroy.
-    pub(crate) fn detach_file(&self, fp: usize) -> Option<(usize, usize)> {
+    pub(crate) fn detach_file(&self, fp: KAddr) -> Option<Priv> {
         let mut i = self.lock();
         i.files.remove(&fp);
-        i.privs.remove(&fp).map(|p| (p.data, p.dtor))
+        i.privs.remove(&fp)
     }
 
-    /// Takes the private datum of `fp` (devfs_clear_cdevpriv).
-    pub(crate) fn take_priv(&self, fp: usize) -> Option<(usize, usize)> {
-        self.lock().privs.remove(&fp).map(|p| (p.data, p.dtor))
-    }
-
-    /// Removes every node whose cdevsw lies in `start..start+len` (an
-    /// unloaded module that did not destroy its devices).
-    pub(crate) fn forget_range(&self, k: &KernelInner, start: usize, len: usize) {
+    /// Removes every node whose cdevsw lies in `range` (an unloaded
+    /// module that did not destroy its devices).
+    pub(crate) fn forget_range(&self, k: &Core, range: KRange) {
         let mut i = self.lock();
         let stale: Vec<Arc<DevNode>> = i
             .by_cdev
             .values()
-            .filter(|n| n.devsw >= start && n.devsw - start < len)
+            .filter(|n| range.contains(n.devsw))
             .cloned()
             .collect();
         for n in stale {
@@ -259,193 +263,166 @@ impl Devfs {
             );
         }
     }
+}
 
-    /// Frees the cdev of a node no one refers to any more.
-    pub(crate) fn free_node(k: &KernelInner, n: &DevNode) {
-        k.malloc.free(k, n.cdev, k.internal_type_devfs());
+impl Priv {
+    /// Runs the destructor (module code) on the datum, as devfs does when
+    /// the file closes or the datum is cleared.
+    pub(crate) fn destroy(self, k: &Core) -> Result<(), Panicked> {
+        if self.dtor.is_null() {
+            return Ok(());
+        }
+        // SAFETY: `dtor` is the module's `d_priv_dtor_t` registered with
+        // devfs_set_cdevpriv, called with its datum, as devfs does.
+        unsafe { thread::call(k, None, self.dtor, [self.data.arg(), 0, 0, 0, 0, 0]) }.map(drop)
     }
 }
 
-/// Runs a cdevpriv destructor (module code).
-fn run_dtor(k: &KernelInner, data: usize, dtor: usize) -> Result<(), thread::Panicked> {
-    if dtor == 0 {
-        return Ok(());
-    }
-    // SAFETY: `dtor` is the module's `d_priv_dtor_t` registered with
-    // devfs_set_cdevpriv, called with its datum, as devfs does.
-    unsafe { thread::call(k, None, dtor, [data as u64, 0, 0, 0, 0, 0]) }.map(drop)
-}
-
-/// Runs every cdevpriv destructor of files open on `cdev`.
-fn destroy_privs(k: &KernelInner, cdev: usize) -> Result<(), thread::Panicked> {
-    loop {
-        let next = {
-            let mut i = k.devfs.lock();
-            let fp = i
-                .privs
-                .iter()
-                .find(|(_, p)| p.cdev == cdev)
-                .map(|(fp, _)| *fp);
-            fp.and_then(|fp| i.privs.remove(&fp))
-        };
-        match next {
-            Some(p) => run_dtor(k, p.data, p.dtor)?,
-            None => return Ok(()),
-        }
-    }
-}
-
-/// destroy_dev(9) (`destroy_devl`).
-fn destroy_dev(k: &KernelInner, cdev: usize) -> Result<(), thread::Panicked> {
-    k.locks.sleep_check(k, "destroy_dev");
-    let node = {
-        let mut i = k.devfs.lock();
-        let node = i.by_cdev.remove(&cdev);
-        if let Some(n) = &node {
-            i.by_name.remove(&n.name);
-        }
-        node
-    };
-    let Some(node) = node else {
-        k.violation(
-            ViolationKind::Devfs,
-            format!("WARNING: Driver mistake: destroy_dev on {cdev:#x} (not a live device)"),
-        );
-        return Ok(());
-    };
-    node.lock().destroyed = true;
-    let own = thread::in_dev_count(cdev);
-    if own > 0 {
-        k.violation(
-            ViolationKind::Devfs,
-            format!("destroy_dev(\"{}\") called from a method of that device: it would wait for itself forever", node.name),
-        );
-    }
-    let purge = node.cdevsw().d_purge;
-    let mut st = node.lock();
-    while st.threads > own {
-        if k.is_dead() {
-            return Err(thread::Panicked);
-        }
-        if let Some(p) = purge {
-            drop(st);
-            // SAFETY: the driver's d_purge, called with its cdev as
-            // destroy_devl does.
-            unsafe { thread::call(k, None, p as usize, [cdev as u64, 0, 0, 0, 0, 0]) }?;
-            st = node.lock();
-            if st.threads <= own {
-                break;
+impl Devfs {
+    /// Runs every cdevpriv destructor of files open on `cdev`.
+    fn destroy_privs(&self, k: &Core, cdev: KAddr) -> Result<(), Panicked> {
+        loop {
+            let next = {
+                let mut i = self.lock();
+                let fp = i
+                    .privs
+                    .iter()
+                    .find(|(_, p)| p.cdev == cdev)
+                    .map(|(fp, _)| *fp);
+                fp.and_then(|fp| i.privs.remove(&fp))
+            };
+            match next {
+                Some(p) => p.destroy(k)?,
+                None => return Ok(()),
             }
         }
-        drop(st);
-        let g = k.devfs.lock();
-        let _g = k
-            .devfs
-            .cv
-            .wait_timeout(g, Duration::from_millis(10))
-            .unwrap_or_else(PoisonError::into_inner);
-        st = node.lock();
     }
-    drop(st);
-    destroy_privs(k, cdev)?;
-    // SAFETY: the cdev lives until the node is freed, and no method runs
-    // any more; destroy_devl clears these fields.
-    let d = unsafe { &mut *(cdev as *mut sys::cdev) };
-    d.si_drv1 = core::ptr::null_mut();
-    d.si_drv2 = core::ptr::null_mut();
-    d.si_flags &= !SI_NAMED;
-    let last = {
-        let mut i = k.devfs.lock();
-        let n = i.devsw_users.entry(node.devsw).or_insert(1);
-        *n = n.saturating_sub(1);
-        *n == 0
-    };
-    if last {
-        // fini_cdevsw: the switch may be prepared again.
-        let d = node.devsw as *mut sys::cdevsw;
-        // SAFETY: the module's cdevsw, alive while the module is.
-        unsafe { (*d).d_flags &= !sys::D_INIT };
-    }
-    node.try_free(k);
-    Ok(())
-}
 
-/// destroy_dev(9).
-extern "C" fn harness_destroy_dev(dev: *mut sys::cdev) {
-    let k = kernel();
-    if destroy_dev(k, dev as usize).is_err() {
-        thread::escape();
-    }
-}
-
-/// devfs_set_cdevpriv(9).
-extern "C" fn harness_devfs_set_cdevpriv(data: *mut c_void, dtor: sys::d_priv_dtor_t) -> c_int {
-    let k = kernel();
-    let fp = thread::fpop() as usize;
-    if fp == 0 {
-        return Errno::ENOENT.0;
-    }
-    // malloc(M_CDEVPDATA, M_WAITOK)
-    k.locks.sleep_check(k, "devfs_set_cdevpriv");
-    let mut i = k.devfs.lock();
-    let Some(&cdev) = i.files.get(&fp) else {
-        return Errno::ENOENT.0;
-    };
-    if i.privs.contains_key(&fp) {
-        return Errno::EBUSY.0;
-    }
-    i.privs.insert(
-        fp,
-        Priv {
-            data: data as usize,
-            dtor: dtor.map_or(0, |f| f as usize),
-            cdev,
-        },
-    );
-    0
-}
-
-/// devfs_get_cdevpriv(9).
-///
-/// # Safety
-/// `datap` writable.
-unsafe extern "C" fn harness_devfs_get_cdevpriv(datap: *mut *mut c_void) -> c_int {
-    let k = kernel();
-    let fp = thread::fpop() as usize;
-    if fp == 0 {
-        return Errno::EBADF.0;
-    }
-    let p = k.devfs.lock().privs.get(&fp).copied();
-    match p {
-        Some(p) => {
-            // SAFETY: by the caller's contract.
-            unsafe { *datap = p.data as *mut c_void };
-            0
+    /// destroy_dev(9) (`destroy_devl`).
+    pub(crate) fn destroy_dev(
+        &self,
+        k: &Core,
+        mem: &impl CdevMemory,
+        cdev: KAddr,
+    ) -> Result<(), Panicked> {
+        witness::check_may_sleep(k, "destroy_dev");
+        let node = {
+            let mut i = self.lock();
+            let node = i.by_cdev.remove(&cdev);
+            if let Some(n) = &node {
+                i.by_name.remove(&n.name);
+            }
+            node
+        };
+        let Some(node) = node else {
+            k.violation(
+                ViolationKind::Devfs,
+                format!("WARNING: Driver mistake: destroy_dev on {cdev:#x} (not a live device)"),
+            );
+            return Ok(());
+        };
+        node.lock().destroyed = true;
+        let own = thread::in_dev_count(cdev);
+        if own > 0 {
+            k.violation(
+                ViolationKind::Devfs,
+                format!("destroy_dev(\"{}\") called from a method of that device: it would wait for itself forever", node.name),
+            );
         }
-        None => Errno::ENOENT.0,
+        let purge = node.cdevsw().d_purge;
+        let mut st = node.lock();
+        while st.threads > own {
+            if k.is_dead() {
+                return Err(Panicked);
+            }
+            if let Some(p) = purge {
+                drop(st);
+                // SAFETY: the driver's d_purge, called with its cdev as
+                // destroy_devl does.
+                unsafe {
+                    thread::call(k, None, KAddr::new(p as usize), [cdev.arg(), 0, 0, 0, 0, 0])
+                }?;
+                st = node.lock();
+                if st.threads <= own {
+                    break;
+                }
+            }
+            drop(st);
+            let g = self.lock();
+            let _g = wait_ignoring_poison(&self.cv, g, Duration::from_millis(10));
+            st = node.lock();
+        }
+        drop(st);
+        self.destroy_privs(k, cdev)?;
+        // SAFETY: the cdev lives until the node is freed, and no method runs
+        // any more; destroy_devl clears these fields.
+        let d = unsafe { &mut *cdev.ptr::<sys::cdev>() };
+        d.si_drv1 = core::ptr::null_mut();
+        d.si_drv2 = core::ptr::null_mut();
+        d.si_flags &= !SI_NAMED;
+        let last = {
+            let mut i = self.lock();
+            let n = i.devsw_users.entry(node.devsw).or_insert(1);
+            *n = n.saturating_sub(1);
+            *n == 0
+        };
+        if last {
+            // fini_cdevsw: the switch may be prepared again.
+            let d = node.devsw.ptr::<sys::cdevsw>();
+            // SAFETY: the module's cdevsw, alive while the module is.
+            unsafe { (*d).d_flags &= !sys::D_INIT };
+        }
+        node.try_free(mem);
+        Ok(())
     }
-}
 
-/// devfs_clear_cdevpriv(9).
-extern "C" fn harness_devfs_clear_cdevpriv() {
-    let k = kernel();
-    let fp = thread::fpop() as usize;
-    if fp == 0 {
-        return;
+    /// devfs_set_cdevpriv(9) on the file this thread operates on.
+    ///
+    /// # Errors
+    /// `ENOENT` outside a file operation, `EBUSY` if the file has a datum.
+    pub(crate) fn set_cdevpriv(&self, k: &Core, data: KAddr, dtor: KAddr) -> Result<(), Errno> {
+        let fp = thread::fpop();
+        if fp.is_null() {
+            return Err(Errno::ENOENT);
+        }
+        // malloc(M_CDEVPDATA, M_WAITOK)
+        witness::check_may_sleep(k, "devfs_set_cdevpriv");
+        let mut i = self.lock();
+        let Some(&cdev) = i.files.get(&fp) else {
+            return Err(Errno::ENOENT);
+        };
+        if i.privs.contains_key(&fp) {
+            return Err(Errno::EBUSY);
+        }
+        i.privs.insert(fp, Priv { data, dtor, cdev });
+        Ok(())
     }
-    let p = k.devfs.take_priv(fp);
-    if let Some((data, dtor)) = p
-        && run_dtor(k, data, dtor).is_err()
-    {
-        thread::escape();
-    }
-}
 
-/// Runs a private datum's destructor (from the close path).
-pub(crate) fn run_priv_dtor(
-    k: &KernelInner,
-    data: usize,
-    dtor: usize,
-) -> Result<(), thread::Panicked> {
-    run_dtor(k, data, dtor)
+    /// devfs_get_cdevpriv(9): the datum of the file this thread operates
+    /// on.
+    ///
+    /// # Errors
+    /// `EBADF` outside a file operation, `ENOENT` if there is no datum.
+    pub(crate) fn get_cdevpriv(&self) -> Result<KAddr, Errno> {
+        let fp = thread::fpop();
+        if fp.is_null() {
+            return Err(Errno::EBADF);
+        }
+        let p = self.lock().privs.get(&fp).copied();
+        p.map(|p| p.data).ok_or(Errno::ENOENT)
+    }
+
+    /// devfs_clear_cdevpriv(9): destroys the datum of the file this
+    /// thread operates on, if any.
+    pub(crate) fn clear_cdevpriv(&self, k: &Core) -> Result<(), Panicked> {
+        let fp = thread::fpop();
+        if fp.is_null() {
+            return Ok(());
+        }
+        let p = self.lock().privs.remove(&fp);
+        match p {
+            Some(p) => p.destroy(k),
+            None => Ok(()),
+        }
+    }
 }

@@ -7,29 +7,17 @@
 //! `memcpy` tolerates overlap (it is `memmove`): a module that relies on
 //! overlapping `memcpy` is wrong, but the result is then at least defined.
 
-use super::FuncEntry;
 use core::ffi::{c_char, c_int, c_void};
-
-pub(super) fn functions(v: &mut Vec<FuncEntry>) {
-    v.extend_from_slice(&kfuncs![
-        "memcpy" => harness_memcpy,
-        "memmove" => harness_memmove,
-        "memset" => harness_memset,
-        "memcmp" => harness_memcmp,
-        "bcopy" => harness_bcopy,
-        "bzero" => harness_bzero,
-        "strlen" => harness_strlen,
-        "strcmp" => harness_strcmp,
-        "strncmp" => harness_strncmp,
-        "strlcpy" => harness_strlcpy,
-    ]);
-}
 
 /// `memcpy(3)`.
 ///
 /// # Safety
 /// As `memcpy(3)`: `src` readable and `dst` writable for `n` bytes.
-unsafe extern "C" fn harness_memcpy(dst: *mut c_void, src: *const c_void, n: usize) -> *mut c_void {
+pub(crate) unsafe extern "C" fn harness_memcpy(
+    dst: *mut c_void,
+    src: *const c_void,
+    n: usize,
+) -> *mut c_void {
     // SAFETY: by the caller's contract.
     unsafe { core::ptr::copy(src.cast::<u8>(), dst.cast::<u8>(), n) };
     dst
@@ -39,7 +27,7 @@ unsafe extern "C" fn harness_memcpy(dst: *mut c_void, src: *const c_void, n: usi
 ///
 /// # Safety
 /// As `memmove(3)`.
-unsafe extern "C" fn harness_memmove(
+pub(crate) unsafe extern "C" fn harness_memmove(
     dst: *mut c_void,
     src: *const c_void,
     n: usize,
@@ -53,7 +41,11 @@ unsafe extern "C" fn harness_memmove(
 ///
 /// # Safety
 /// As `memset(3)`.
-unsafe extern "C" fn harness_memset(dst: *mut c_void, c: c_int, n: usize) -> *mut c_void {
+pub(crate) unsafe extern "C" fn harness_memset(
+    dst: *mut c_void,
+    c: c_int,
+    n: usize,
+) -> *mut c_void {
     // CAST: memset stores `(unsigned char)c`.
     let byte = c.to_le_bytes()[0];
     // SAFETY: by the caller's contract.
@@ -65,7 +57,11 @@ unsafe extern "C" fn harness_memset(dst: *mut c_void, c: c_int, n: usize) -> *mu
 ///
 /// # Safety
 /// As `memcmp(3)`.
-unsafe extern "C" fn harness_memcmp(a: *const c_void, b: *const c_void, n: usize) -> c_int {
+pub(crate) unsafe extern "C" fn harness_memcmp(
+    a: *const c_void,
+    b: *const c_void,
+    n: usize,
+) -> c_int {
     // SAFETY: by the caller's contract, both are readable for `n` bytes.
     let x = unsafe { core::slice::from_raw_parts(a.cast::<u8>(), n) };
     // SAFETY: as above.
@@ -80,7 +76,7 @@ unsafe extern "C" fn harness_memcmp(a: *const c_void, b: *const c_void, n: usize
 ///
 /// # Safety
 /// As `bcopy(3)`.
-unsafe extern "C" fn harness_bcopy(src: *const c_void, dst: *mut c_void, n: usize) {
+pub(crate) unsafe extern "C" fn harness_bcopy(src: *const c_void, dst: *mut c_void, n: usize) {
     // SAFETY: by the caller's contract.
     unsafe { core::ptr::copy(src.cast::<u8>(), dst.cast::<u8>(), n) };
 }
@@ -89,7 +85,7 @@ unsafe extern "C" fn harness_bcopy(src: *const c_void, dst: *mut c_void, n: usiz
 ///
 /// # Safety
 /// As `bzero(3)`.
-unsafe extern "C" fn harness_bzero(dst: *mut c_void, n: usize) {
+pub(crate) unsafe extern "C" fn harness_bzero(dst: *mut c_void, n: usize) {
     // SAFETY: by the caller's contract.
     unsafe { core::ptr::write_bytes(dst.cast::<u8>(), 0, n) };
 }
@@ -107,7 +103,7 @@ pub(crate) unsafe extern "C" fn harness_strlen(s: *const c_char) -> usize {
 ///
 /// # Safety
 /// Both must be NUL-terminated strings.
-unsafe extern "C" fn harness_strcmp(a: *const c_char, b: *const c_char) -> c_int {
+pub(crate) unsafe extern "C" fn harness_strcmp(a: *const c_char, b: *const c_char) -> c_int {
     // SAFETY: by the caller's contract.
     unsafe { harness_strncmp(a, b, usize::MAX) }
 }
@@ -116,7 +112,11 @@ unsafe extern "C" fn harness_strcmp(a: *const c_char, b: *const c_char) -> c_int
 ///
 /// # Safety
 /// Both must be readable up to their NUL or `n` bytes.
-unsafe extern "C" fn harness_strncmp(a: *const c_char, b: *const c_char, n: usize) -> c_int {
+pub(crate) unsafe extern "C" fn harness_strncmp(
+    a: *const c_char,
+    b: *const c_char,
+    n: usize,
+) -> c_int {
     let mut i = 0usize;
     while i < n {
         // SAFETY: by the caller's contract, bytes up to the first NUL (or
@@ -139,7 +139,11 @@ unsafe extern "C" fn harness_strncmp(a: *const c_char, b: *const c_char, n: usiz
 ///
 /// # Safety
 /// `src` NUL-terminated; `dst` writable for `size` bytes.
-unsafe extern "C" fn harness_strlcpy(dst: *mut c_char, src: *const c_char, size: usize) -> usize {
+pub(crate) unsafe extern "C" fn harness_strlcpy(
+    dst: *mut c_char,
+    src: *const c_char,
+    size: usize,
+) -> usize {
     // SAFETY: by the caller's contract.
     let len = unsafe { harness_strlen(src) };
     if size > 0 {

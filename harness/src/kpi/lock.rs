@@ -1,12 +1,13 @@
 // SPDX-License-Identifier: BSD-2-Clause
 //! mutex(9) and sx(9), with real blocking and WITNESS-like checks.
 //!
-//! Entry points as the `mtx_*`/`sx_*` macros expand in a module
-//! (`LOCK_DEBUG > 0`, `sys/sys/mutex.h`, `sys/sys/sx.h`): `_mtx_init`,
-//! `_mtx_destroy`, `__mtx_lock_flags`, `__mtx_unlock_flags`,
-//! `_mtx_trylock_flags_` (taking the address of `mtx_lock`),
-//! `sx_init_flags`, `sx_destroy`, `_sx_xlock`, `_sx_xunlock`, `_sx_slock`,
-//! `_sx_sunlock`, `sx_try_xlock_`.
+//! The kernel's entry points are those the `mtx_*`/`sx_*` macros expand
+//! to in a module (`LOCK_DEBUG > 0`, `sys/sys/mutex.h`, `sys/sys/sx.h`):
+//! `_mtx_init`, `_mtx_destroy`, `__mtx_lock_flags`, `__mtx_unlock_flags`,
+//! `_mtx_trylock_flags_` (taking the address of `mtx_lock`, see
+//! [`mtx_of`]), `sx_init_flags`, `sx_destroy`, `_sx_xlock`, `_sx_xunlock`,
+//! `_sx_slock`, `_sx_sunlock`, `sx_try_xlock_`; they call the
+//! [`LockTable`] operations here.
 //!
 //! The lock word stays in the module's structure and is kept meaningful
 //! (owner `curthread`, `MTX_UNOWNED`, `SX_LOCK_UNLOCKED`, the destroyed
@@ -18,7 +19,9 @@
 //! `sys/kern/subr_witness.c`:
 //! * sleeping (user-space `uiomove`, `copyin`/`copyout`, `M_WAITOK`
 //!   malloc, acquiring an sx lock, `destroy_dev`) with a non-sleepable
-//!   lock held (any `mtx` but `Giant`, which may be held across sleeps);
+//!   lock held (any `mtx` but `Giant`, which may be held across sleeps;
+//!   the held locks and this check are per thread:
+//!   [`crate::thread::witness`]);
 //! * lock order reversals between lock names;
 //! * unlocking a lock the thread does not hold;
 //! * destroying a lock another thread holds (an `mtx` the caller holds may
@@ -32,40 +35,19 @@
 mod mtx;
 mod sx;
 
-use super::FuncEntry;
-use crate::kernel::{KernelInner, ViolationKind};
-use crate::thread::{self, Held};
+pub(crate) use mtx::mtx_of;
+
+use crate::addr::{KAddr, KRange};
+use crate::state::{Core, ViolationKind};
+use crate::sync::{lock_ignoring_poison, wait_ignoring_poison};
+use crate::thread::witness::{self, Held};
+use crate::thread::{self, Panicked};
 use core::ffi::{c_char, c_int};
 use core::mem::offset_of;
-use mtx::{
-    harness_mtx_destroy, harness_mtx_init, harness_mtx_lock_flags, harness_mtx_trylock_flags,
-    harness_mtx_unlock_flags,
-};
 use std::collections::{HashMap, HashSet};
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::{Arc, Condvar, Mutex, MutexGuard, PoisonError};
+use std::sync::{Arc, Condvar, Mutex, MutexGuard};
 use std::time::Duration;
-use sx::{
-    harness_sx_destroy, harness_sx_init_flags, harness_sx_slock, harness_sx_sunlock,
-    harness_sx_try_xlock, harness_sx_xlock, harness_sx_xunlock,
-};
-
-pub(super) fn functions(v: &mut Vec<FuncEntry>) {
-    v.extend_from_slice(&kfuncs![
-        "_mtx_init" => harness_mtx_init,
-        "_mtx_destroy" => harness_mtx_destroy,
-        "__mtx_lock_flags" => harness_mtx_lock_flags,
-        "__mtx_unlock_flags" => harness_mtx_unlock_flags,
-        "_mtx_trylock_flags_" => harness_mtx_trylock_flags,
-        "sx_init_flags" => harness_sx_init_flags,
-        "sx_destroy" => harness_sx_destroy,
-        "_sx_xlock" => harness_sx_xlock,
-        "_sx_xunlock" => harness_sx_xunlock,
-        "_sx_slock" => harness_sx_slock,
-        "_sx_sunlock" => harness_sx_sunlock,
-        "sx_try_xlock_" => harness_sx_try_xlock,
-    ]);
-}
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 enum Kind {
@@ -110,14 +92,14 @@ struct LockObj {
     name: String,
     kind: Kind,
     /// Where the lock word is (`mtx_lock` / `sx_lock`).
-    word: usize,
+    word: KAddr,
     state: Mutex<State>,
     cv: Condvar,
 }
 
 impl LockObj {
     fn lock(&self) -> MutexGuard<'_, State> {
-        self.state.lock().unwrap_or_else(PoisonError::into_inner)
+        lock_ignoring_poison(&self.state)
     }
 
     fn class(&self) -> &'static str {
@@ -133,37 +115,27 @@ impl LockObj {
         // module's `struct mtx`/`struct sx`, valid and aligned while the
         // lock is initialised (the module owns it); it is only accessed
         // atomically here.
-        let w = unsafe { AtomicUsize::from_ptr(self.word as *mut usize) };
+        let w = unsafe { AtomicUsize::from_ptr(self.word.ptr()) };
         w.store(v, Ordering::Release);
     }
 }
 
-/// Why an acquire did not succeed.
-enum Fail {
-    /// The kernel died while waiting, or a panic was recorded: escape.
-    Escape,
-}
-
 /// A lock misuse that is a panic under `INVARIANTS`: recorded both as a
 /// violation and as the kernel's panic.
-fn fatal(k: &KernelInner, msg: String) -> Fail {
+fn fatal(k: &Core, msg: String) -> Panicked {
     k.violation(ViolationKind::Lock, msg.clone());
     k.record_panic(&msg);
-    Fail::Escape
+    Panicked
 }
 
 /// The lock side table of one kernel.
 #[derive(Default)]
 pub(crate) struct LockTable {
-    locks: Mutex<HashMap<usize, Arc<LockObj>>>,
+    locks: Mutex<HashMap<KAddr, Arc<LockObj>>>,
     /// Observed orders: (held first, acquired second).
     order: Mutex<HashSet<(String, String)>>,
     /// Reversals already reported.
     reported: Mutex<HashSet<(String, String)>>,
-}
-
-fn lk<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
-    m.lock().unwrap_or_else(PoisonError::into_inner)
 }
 
 fn cstr(p: *const c_char) -> String {
@@ -177,21 +149,22 @@ fn cstr(p: *const c_char) -> String {
         .into_owned()
 }
 
-fn at(file: *const c_char, line: c_int) -> String {
+/// `file:line` of a lock operation, as WITNESS prints it.
+fn file_line(file: *const c_char, line: c_int) -> String {
     format!("{}:{line}", cstr(file))
 }
 
 impl LockTable {
-    fn get(&self, addr: usize) -> Option<Arc<LockObj>> {
-        lk(&self.locks).get(&addr).cloned()
+    fn get(&self, addr: KAddr) -> Option<Arc<LockObj>> {
+        lock_ignoring_poison(&self.locks).get(&addr).cloned()
     }
 
     /// The lock at `addr`, or `None` after reporting `misuse()` as a
     /// violation (release or destruction of a lock that does not exist).
     fn get_or_report(
         &self,
-        k: &KernelInner,
-        addr: usize,
+        k: &Core,
+        addr: KAddr,
         misuse: impl FnOnce() -> String,
     ) -> Option<Arc<LockObj>> {
         let l = self.get(addr);
@@ -203,7 +176,7 @@ impl LockTable {
 
     /// Registers a lock (mtx_init / sx_init). Returns false if it was
     /// already initialised.
-    fn init(&self, addr: usize, word: usize, name: String, kind: Kind) -> bool {
+    fn init(&self, addr: KAddr, word: KAddr, name: String, kind: Kind) -> bool {
         let obj = Arc::new(LockObj {
             name,
             kind,
@@ -211,14 +184,16 @@ impl LockTable {
             state: Mutex::new(State::default()),
             cv: Condvar::new(),
         });
-        lk(&self.locks).insert(addr, obj).is_none()
+        lock_ignoring_poison(&self.locks)
+            .insert(addr, obj)
+            .is_none()
     }
 
     /// Registers `Giant` (at kernel creation).
-    pub(crate) fn init_giant(&self, addr: usize) {
+    pub(crate) fn init_giant(&self, addr: KAddr) {
         self.init(
             addr,
-            addr + offset_of!(sys::mtx, mtx_lock),
+            addr.wrapping_add(offset_of!(sys::mtx, mtx_lock)),
             String::from("Giant"),
             Kind::Mtx {
                 spin: false,
@@ -229,91 +204,72 @@ impl LockTable {
 
     /// Wakes every waiter (the kernel died).
     pub(crate) fn wake_all(&self) {
-        for l in lk(&self.locks).values() {
+        for l in lock_ignoring_poison(&self.locks).values() {
             let _g = l.lock();
             l.cv.notify_all();
         }
     }
 
-    /// The WITNESS check before a sleep: no non-sleepable lock held.
-    pub(crate) fn sleep_check(&self, k: &KernelInner, what: &str) {
-        let bad: Vec<Held> =
-            thread::with_held(|h| h.iter().filter(|x| x.nonsleepable).cloned().collect());
-        if !bad.is_empty() {
-            let list: Vec<String> = bad
-                .iter()
-                .map(|h| format!("exclusive {} {} ({})", h.class, h.name, h.name))
-                .collect();
-            k.violation(
-                ViolationKind::Lock,
-                format!(
-                    "{what} with the following non-sleepable locks held:\n{}",
-                    list.join("\n")
-                ),
-            );
-        }
-    }
-
     /// Records the order "held before `name`" and reports reversals.
-    fn check_order(&self, k: &KernelInner, name: &str) {
-        let held: Vec<String> = thread::with_held(|h| h.iter().map(|x| x.name.clone()).collect());
+    fn check_order(&self, k: &Core, name: &str) {
+        let held: Vec<String> = witness::with_held(|h| h.iter().map(|x| x.name.clone()).collect());
         for first in held {
             if first == name {
                 continue;
             }
-            let reversed = lk(&self.order).contains(&(name.to_owned(), first.clone()));
+            let reversed =
+                lock_ignoring_poison(&self.order).contains(&(name.to_owned(), first.clone()));
             if reversed {
                 let key = (first.clone(), name.to_owned());
-                if lk(&self.reported).insert(key) {
+                if lock_ignoring_poison(&self.reported).insert(key) {
                     k.violation(
                         ViolationKind::Lock,
                         format!("lock order reversal:\n 1st {first}\n 2nd {name}\n (previously {name} before {first})"),
                     );
                 }
             } else {
-                lk(&self.order).insert((first, name.to_owned()));
+                lock_ignoring_poison(&self.order).insert((first, name.to_owned()));
             }
         }
     }
 
     /// Waits on `l` until `ready` holds; escapes if the kernel dies.
     fn wait_until<'a>(
-        k: &KernelInner,
+        k: &Core,
         l: &'a LockObj,
         mut g: MutexGuard<'a, State>,
         ready: impl Fn(&State) -> bool,
-    ) -> Result<MutexGuard<'a, State>, Fail> {
+    ) -> Result<MutexGuard<'a, State>, Panicked> {
         while !ready(&g) {
             if k.is_dead() {
-                return Err(Fail::Escape);
+                return Err(Panicked);
             }
-            g =
-                l.cv.wait_timeout(g, Duration::from_millis(50))
-                    .unwrap_or_else(PoisonError::into_inner)
-                    .0;
+            g = wait_ignoring_poison(&l.cv, g, Duration::from_millis(50));
         }
         if k.is_dead() {
-            return Err(Fail::Escape);
+            return Err(Panicked);
         }
         Ok(g)
     }
 
-    /// Exclusive acquire (mtx_lock, sx_xlock); `try_` does not block.
-    fn xlock(
+    /// Exclusive acquire (mtx_lock, sx_xlock) of the lock at `addr`;
+    /// `try_` does not block. `Ok(false)`: a try that failed;
+    /// `Err`: the kernel panicked, the caller escapes.
+    pub(crate) fn xlock(
         &self,
-        k: &KernelInner,
-        addr: usize,
+        k: &Core,
+        addr: KAddr,
         try_: bool,
         file: *const c_char,
         line: c_int,
-    ) -> Result<bool, Fail> {
+    ) -> Result<bool, Panicked> {
         let Some(l) = self.get(addr) else {
             let what = if try_ { "trylock" } else { "lock" };
             k.record_panic(&format!(
                 "{what} of uninitialized or destroyed lock {addr:#x} @ {}",
-                at(file, line)
+                file_line(file, line)
             ));
-            return Err(Fail::Escape);
+            return Err(Panicked);
         };
         let me = thread::thread_key();
         let recurse = match l.kind {
@@ -333,12 +289,12 @@ impl LockTable {
                 Kind::Mtx { .. } => format!(
                     "_mtx_lock_sleep: recursed on non-recursive mutex {} @ {}",
                     l.name,
-                    at(file, line)
+                    file_line(file, line)
                 ),
                 Kind::Sx { .. } => format!(
                     "_sx_xlock_hard: recursed on non-recursive sx {} @ {}",
                     l.name,
-                    at(file, line)
+                    file_line(file, line)
                 ),
             };
             return Err(fatal(k, msg));
@@ -348,7 +304,7 @@ impl LockTable {
             let msg = format!(
                 "_sx_xlock_hard: deadlock: sx {} share-locked by this thread @ {}",
                 l.name,
-                at(file, line)
+                file_line(file, line)
             );
             return Err(fatal(k, msg));
         }
@@ -360,7 +316,7 @@ impl LockTable {
         } else {
             drop(g);
             if matches!(l.kind, Kind::Sx { .. }) {
-                self.sleep_check(k, &format!("Acquiring sx lock \"{}\"", l.name));
+                witness::check_may_sleep(k, &format!("Acquiring sx lock \"{}\"", l.name));
             }
             self.check_order(k, &l.name);
             g = Self::wait_until(k, &l, l.lock(), free)?;
@@ -375,11 +331,11 @@ impl LockTable {
     }
 
     /// Exclusive release.
-    fn xunlock(&self, k: &KernelInner, addr: usize, file: *const c_char, line: c_int) {
+    pub(crate) fn xunlock(&self, k: &Core, addr: KAddr, file: *const c_char, line: c_int) {
         let Some(l) = self.get_or_report(k, addr, || {
             format!(
                 "unlock of uninitialized or destroyed lock {addr:#x} @ {}",
-                at(file, line)
+                file_line(file, line)
             )
         }) else {
             return;
@@ -389,11 +345,13 @@ impl LockTable {
         if g.owner != me {
             drop(g);
             let msg = match l.kind {
-                Kind::Mtx { .. } => format!("mutex {} not owned at {}", l.name, at(file, line)),
+                Kind::Mtx { .. } => {
+                    format!("mutex {} not owned at {}", l.name, file_line(file, line))
+                }
                 Kind::Sx { .. } => format!(
                     "Lock {} not exclusively locked @ {}",
                     l.name,
-                    at(file, line)
+                    file_line(file, line)
                 ),
             };
             k.violation(ViolationKind::Lock, msg);
@@ -410,31 +368,31 @@ impl LockTable {
         pop_held(addr);
     }
 
-    /// Shared acquire (sx_slock).
-    fn slock(
+    /// Shared acquire (sx_slock); `Err`: the kernel panicked.
+    pub(crate) fn slock(
         &self,
-        k: &KernelInner,
-        addr: usize,
+        k: &Core,
+        addr: KAddr,
         file: *const c_char,
         line: c_int,
-    ) -> Result<(), Fail> {
+    ) -> Result<(), Panicked> {
         let Some(l) = self.get(addr) else {
             k.record_panic(&format!(
                 "sx_slock() of uninitialized or destroyed sx {addr:#x} @ {}",
-                at(file, line)
+                file_line(file, line)
             ));
-            return Err(Fail::Escape);
+            return Err(Panicked);
         };
         let me = thread::thread_key();
         if l.lock().owner == me {
             let msg = format!(
                 "_sx_slock_hard: recursed on exclusive sx {} @ {}",
                 l.name,
-                at(file, line)
+                file_line(file, line)
             );
             return Err(fatal(k, msg));
         }
-        self.sleep_check(k, &format!("Acquiring sx lock \"{}\"", l.name));
+        witness::check_may_sleep(k, &format!("Acquiring sx lock \"{}\"", l.name));
         self.check_order(k, &l.name);
         let mut g = Self::wait_until(k, &l, l.lock(), |s| s.owner == 0)?;
         g.sharers.push(me);
@@ -445,11 +403,11 @@ impl LockTable {
     }
 
     /// Shared release.
-    fn sunlock(&self, k: &KernelInner, addr: usize, file: *const c_char, line: c_int) {
+    pub(crate) fn sunlock(&self, k: &Core, addr: KAddr, file: *const c_char, line: c_int) {
         let Some(l) = self.get_or_report(k, addr, || {
             format!(
                 "sx_sunlock() of uninitialized or destroyed sx {addr:#x} @ {}",
-                at(file, line)
+                file_line(file, line)
             )
         }) else {
             return;
@@ -463,7 +421,7 @@ impl LockTable {
                 format!(
                     "Lock {} not share-locked by this thread @ {}",
                     l.name,
-                    at(file, line)
+                    file_line(file, line)
                 ),
             );
             return;
@@ -481,7 +439,7 @@ impl LockTable {
     }
 
     /// Destroy (mtx_destroy / sx_destroy).
-    fn destroy(&self, k: &KernelInner, addr: usize) {
+    pub(crate) fn destroy(&self, k: &Core, addr: KAddr) {
         let Some(l) = self.get_or_report(k, addr, || {
             format!("destroy of uninitialized or destroyed lock {addr:#x}")
         }) else {
@@ -513,27 +471,27 @@ impl LockTable {
         if held_by_me {
             pop_held(addr);
         }
-        lk(&self.locks).remove(&addr);
+        lock_ignoring_poison(&self.locks).remove(&addr);
         l.store_word(l.kind.destroyed_word());
         l.cv.notify_all();
     }
 
     /// Harness-side acquire of a lock by address (Giant around module
     /// events); `false` if the kernel died while waiting.
-    pub(crate) fn lock_addr(&self, k: &KernelInner, addr: usize) -> bool {
+    pub(crate) fn lock_addr(&self, k: &Core, addr: KAddr) -> bool {
         self.xlock(k, addr, false, c"kern_linker.c".as_ptr(), 0)
             .is_ok()
     }
 
     /// Harness-side release.
-    pub(crate) fn unlock_addr(&self, k: &KernelInner, addr: usize) {
+    pub(crate) fn unlock_addr(&self, k: &Core, addr: KAddr) {
         self.xunlock(k, addr, c"kern_linker.c".as_ptr(), 0);
     }
 
     /// At the return to user space: a thread must hold no lock
     /// (`userret`). Reports and releases any.
-    pub(crate) fn userret(&self, k: &KernelInner) {
-        let held: Vec<Held> = thread::with_held(core::mem::take);
+    pub(crate) fn userret(&self, k: &Core) {
+        let held: Vec<Held> = witness::with_held(core::mem::take);
         if held.is_empty() {
             return;
         }
@@ -564,12 +522,12 @@ impl LockTable {
 
     /// Forgets every lock whose structure lies in `range` (the mapping of
     /// an unloaded module); reports those still initialised.
-    pub(crate) fn forget_range(&self, k: &KernelInner, start: usize, len: usize) {
-        let mut locks = lk(&self.locks);
-        let gone: Vec<usize> = locks
+    pub(crate) fn forget_range(&self, k: &Core, range: KRange) {
+        let mut locks = lock_ignoring_poison(&self.locks);
+        let gone: Vec<KAddr> = locks
             .keys()
             .copied()
-            .filter(|&a| a >= start && a - start < len)
+            .filter(|&a| range.contains(a))
             .collect();
         for a in gone {
             if let Some(l) = locks.remove(&a) {
@@ -588,8 +546,8 @@ impl LockTable {
 
 /// Records that this thread now holds `l` (at `addr`), as a lock of
 /// `class`.
-fn push_held(addr: usize, l: &LockObj, nonsleepable: bool, class: &'static str) {
-    thread::with_held(|h| {
+fn push_held(addr: KAddr, l: &LockObj, nonsleepable: bool, class: &'static str) {
+    witness::with_held(|h| {
         h.push(Held {
             addr,
             name: l.name.clone(),
@@ -601,8 +559,8 @@ fn push_held(addr: usize, l: &LockObj, nonsleepable: bool, class: &'static str) 
 
 /// Records that this thread no longer holds the lock at `addr` (its most
 /// recent acquisition).
-fn pop_held(addr: usize) {
-    thread::with_held(|h| {
+fn pop_held(addr: KAddr) {
+    witness::with_held(|h| {
         if let Some(i) = h.iter().rposition(|x| x.addr == addr) {
             h.remove(i);
         }

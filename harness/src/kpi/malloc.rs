@@ -28,26 +28,14 @@
 //!   memory type %s leaked memory on destroy (%ld allocations, %ld bytes
 //!   leaked)." (printed, and recorded as a violation so the test fails).
 
-use super::{FuncEntry, kernel};
-use crate::kernel::{KernelInner, ViolationKind};
+use crate::addr::{KAddr, KRange};
 use crate::lowmem::PAGE_SIZE;
-use crate::thread;
-use core::ffi::{c_int, c_void};
+use crate::state::{Core, ViolationKind};
+use crate::sync::lock_ignoring_poison;
+use crate::thread::{Panicked, witness};
 use std::alloc::Layout;
 use std::collections::HashMap;
-use std::sync::{Mutex, MutexGuard, PoisonError};
-
-pub(super) fn functions(v: &mut Vec<FuncEntry>) {
-    v.extend_from_slice(&kfuncs![
-        "malloc" => harness_malloc,
-        "malloc_aligned" => harness_malloc_aligned,
-        "realloc" => harness_realloc,
-        "reallocf" => harness_reallocf,
-        "free" => harness_free,
-        "malloc_init" => harness_malloc_init,
-        "malloc_uninit" => harness_malloc_uninit,
-    ]);
-}
+use std::sync::{Mutex, MutexGuard};
 
 /// `kmemzones[]` of kern_malloc.c.
 const ZONES: [usize; 14] = [
@@ -88,15 +76,19 @@ pub struct MallocStats {
     pub failures: u64,
 }
 
+/// A live allocation.
 struct Alloc {
     layout: Layout,
-    mtp: usize,
+    /// Its malloc type.
+    mtp: KAddr,
 }
 
 #[derive(Default)]
 struct Inner {
-    allocs: HashMap<usize, Alloc>,
-    types: HashMap<usize, MallocStats>,
+    /// Live allocations by address.
+    allocs: HashMap<KAddr, Alloc>,
+    /// Initialised types by the address of their `struct malloc_type`.
+    types: HashMap<KAddr, MallocStats>,
     /// `M_NOWAIT` allocation attempts (for "count, then fail each").
     nowait_seen: u64,
     /// All allocation attempts.
@@ -134,11 +126,11 @@ fn bucket(size: usize) -> Option<(usize, usize)> {
 
 impl MallocState {
     fn lock(&self) -> MutexGuard<'_, Inner> {
-        self.inner.lock().unwrap_or_else(PoisonError::into_inner)
+        lock_ignoring_poison(&self.inner)
     }
 
     /// Registers a type (malloc_init, or the kernel's own types).
-    pub(crate) fn init_type(&self, mtp: usize, name: String) {
+    pub(crate) fn init_type(&self, mtp: KAddr, name: String) {
         self.lock().types.insert(
             mtp,
             MallocStats {
@@ -205,8 +197,8 @@ impl MallocState {
         }
     }
 
-    /// malloc(9).
-    pub(crate) fn malloc(&self, k: &KernelInner, size: usize, mtp: usize, flags: u32) -> *mut u8 {
+    /// malloc(9): `size` bytes of type `mtp`, reporting misuse to `k`.
+    pub(crate) fn malloc(&self, k: &Core, size: usize, mtp: KAddr, flags: u32) -> *mut u8 {
         let mut flags = flags;
         let wait = flags & (sys::M_WAITOK | sys::M_NOWAIT);
         if wait != sys::M_WAITOK && wait != sys::M_NOWAIT {
@@ -220,7 +212,7 @@ impl MallocState {
         }
         let nowait = flags & sys::M_NOWAIT != 0;
         if !nowait {
-            k.locks.sleep_check(k, "malloc(M_WAITOK)");
+            witness::check_may_sleep(k, "malloc(M_WAITOK)");
         }
         let Some((bsize, align)) = bucket(size) else {
             return core::ptr::null_mut();
@@ -262,7 +254,7 @@ impl MallocState {
         } else {
             junk(p, bsize);
         }
-        i.allocs.insert(p as usize, Alloc { layout, mtp });
+        i.allocs.insert(KAddr::from_ptr(p), Alloc { layout, mtp });
         if let Some(t) = i.types.get_mut(&mtp) {
             t.live_allocs += 1;
             t.live_bytes += bsize as u64;
@@ -271,9 +263,9 @@ impl MallocState {
         p
     }
 
-    /// free(9).
-    pub(crate) fn free(&self, k: &KernelInner, addr: usize, mtp: usize) {
-        if addr == 0 {
+    /// free(9) of `addr`, said to be of type `mtp`.
+    pub(crate) fn free(&self, k: &Core, addr: KAddr, mtp: KAddr) {
+        if addr.is_null() {
             return;
         }
         let mut i = self.lock();
@@ -310,19 +302,132 @@ impl MallocState {
             t.total_frees += 1;
         }
         drop(i);
-        junk(addr as *mut u8, a.layout.size());
+        junk(addr.ptr(), a.layout.size());
         // SAFETY: `addr` was returned by `alloc` with this layout (it was in
         // the table) and is removed from the table, so freed once.
-        unsafe { std::alloc::dealloc(addr as *mut u8, a.layout) };
+        unsafe { std::alloc::dealloc(addr.ptr(), a.layout) };
     }
 
     /// The bucket size of a live allocation.
-    fn alloc_size(&self, addr: usize) -> Option<usize> {
+    fn alloc_size(&self, addr: KAddr) -> Option<usize> {
         self.lock().allocs.get(&addr).map(|a| a.layout.size())
     }
 
-    /// malloc_uninit(9): leak check and removal of the type.
-    pub(crate) fn uninit(&self, k: &KernelInner, mtp: usize, fallback: &str) {
+    /// malloc_aligned(9) (`malloc_domainset_aligned` in kern_malloc.c):
+    /// a power-of-two size at least `align` gets its alignment from the
+    /// bucket.
+    pub(crate) fn malloc_aligned(
+        &self,
+        k: &Core,
+        size: usize,
+        align: usize,
+        mtp: KAddr,
+        flags: u32,
+    ) -> *mut u8 {
+        if !align.is_power_of_two() || align > PAGE_SIZE {
+            k.violation(
+                ViolationKind::Malloc,
+                format!("malloc_domainset_aligned: wrong align {align:#x} size {size:#x}"),
+            );
+        }
+        let size = size.max(1);
+        let asize = if size <= align {
+            align
+        } else {
+            size.next_power_of_two()
+        };
+        self.malloc(k, asize, mtp, flags)
+    }
+
+    /// realloc(9).
+    pub(crate) fn realloc(
+        &self,
+        k: &Core,
+        addr: KAddr,
+        size: usize,
+        mtp: KAddr,
+        flags: u32,
+    ) -> *mut u8 {
+        if addr.is_null() {
+            return self.malloc(k, size, mtp, flags);
+        }
+        let Some(alloc) = self.alloc_size(addr) else {
+            k.violation(
+                ViolationKind::Malloc,
+                format!("realloc: address {addr:#x} has not been allocated"),
+            );
+            return core::ptr::null_mut();
+        };
+        // Reuse the block if the new size fits and is more than half of it
+        // (REALLOC_FRACTION 1).
+        if size <= alloc && (size > alloc >> 1 || alloc == ZONES[0]) {
+            return addr.ptr();
+        }
+        let new = self.malloc(k, size, mtp, flags);
+        if new.is_null() {
+            return core::ptr::null_mut();
+        }
+        // SAFETY: `addr` is a live block of `alloc` bytes (it is in the
+        // table) and `new` a fresh one of at least `size`: both are at
+        // least `min(size, alloc)` long, and distinct.
+        unsafe { core::ptr::copy_nonoverlapping(addr.ptr::<u8>(), new, size.min(alloc)) };
+        self.free(k, addr, mtp);
+        new
+    }
+
+    /// reallocf(9): realloc(9) that frees the block when it fails.
+    pub(crate) fn reallocf(
+        &self,
+        k: &Core,
+        addr: KAddr,
+        size: usize,
+        mtp: KAddr,
+        flags: u32,
+    ) -> *mut u8 {
+        let p = self.realloc(k, addr, size, mtp, flags);
+        if p.is_null() {
+            self.free(k, addr, mtp);
+        }
+        p
+    }
+
+    /// malloc_init (the SYSINIT of MALLOC_DEFINE); an unsupported
+    /// version panics, as kern_malloc.c does ("malloc_init: unsupported
+    /// malloc type version").
+    ///
+    /// # Safety
+    /// `mtp` must point to the module's `struct malloc_type`.
+    pub(crate) unsafe fn init(
+        &self,
+        k: &Core,
+        mtp: *const sys::malloc_type,
+    ) -> Result<(), Panicked> {
+        // SAFETY: by the caller's contract.
+        let version = unsafe { (*mtp).ks_version };
+        if version != u64::from(sys::M_VERSION) {
+            k.record_panic(&format!(
+                "malloc_init: unsupported malloc type version {version}"
+            ));
+            return Err(Panicked);
+        }
+        // SAFETY: as above.
+        let name = unsafe { type_name(mtp) };
+        self.init_type(KAddr::from_ptr(mtp), name);
+        Ok(())
+    }
+
+    /// malloc_uninit (the SYSUNINIT of MALLOC_DEFINE).
+    ///
+    /// # Safety
+    /// `mtp` must point to the module's `struct malloc_type`.
+    pub(crate) unsafe fn uninit(&self, k: &Core, mtp: *const sys::malloc_type) {
+        // SAFETY: by the caller's contract.
+        let name = unsafe { type_name(mtp) };
+        self.uninit_type(k, KAddr::from_ptr(mtp), &name);
+    }
+
+    /// The leak check and removal of a type at malloc_uninit(9).
+    fn uninit_type(&self, k: &Core, mtp: KAddr, fallback: &str) {
         let t = self.lock().types.remove(&mtp);
         let Some(t) = t else {
             k.violation(
@@ -341,21 +446,28 @@ impl MallocState {
         }
     }
 
-    /// Forgets the types whose structure lies in `start..start + len`
-    /// (an unloaded module that did not `malloc_uninit`); returns their
-    /// names.
-    pub(crate) fn forget_types_in(&self, start: usize, len: usize) -> Vec<String> {
-        let mut i = self.lock();
-        let gone: Vec<usize> = i
-            .types
-            .keys()
-            .copied()
-            .filter(|&a| a >= start && a - start < len)
-            .collect();
-        gone.iter()
-            .filter_map(|a| i.types.remove(a))
-            .map(|t| t.name)
-            .collect()
+    /// Forgets the types whose structure lies in `range`, the mapping of
+    /// module `file` being unloaded, which did not `malloc_uninit` them.
+    pub(crate) fn forget_module_types(&self, k: &Core, range: KRange, file: &str) {
+        let names: Vec<String> = {
+            let mut i = self.lock();
+            let gone: Vec<KAddr> = i
+                .types
+                .keys()
+                .copied()
+                .filter(|&a| range.contains(a))
+                .collect();
+            gone.iter()
+                .filter_map(|a| i.types.remove(a))
+                .map(|t| t.name)
+                .collect()
+        };
+        for name in names {
+            k.violation(
+                ViolationKind::Malloc,
+                format!("malloc type {name} of {file} was not uninitialised before unload (missing malloc_uninit)"),
+            );
+        }
     }
 
     /// Frees every allocation (kernel teardown).
@@ -365,106 +477,9 @@ impl MallocState {
             // SAFETY: each entry was allocated with its layout and is
             // removed from the table here, so freed once; no module code
             // runs any more.
-            unsafe { std::alloc::dealloc(addr as *mut u8, a.layout) };
+            unsafe { std::alloc::dealloc(addr.ptr(), a.layout) };
         }
     }
-}
-
-fn flags_of(f: c_int) -> u32 {
-    f.cast_unsigned()
-}
-
-/// malloc(9).
-extern "C" fn harness_malloc(size: usize, mtp: *mut sys::malloc_type, flags: c_int) -> *mut c_void {
-    let k = kernel();
-    k.malloc
-        .malloc(k, size, mtp as usize, flags_of(flags))
-        .cast()
-}
-
-/// malloc_aligned(9) (`malloc_domainset_aligned` in kern_malloc.c).
-extern "C" fn harness_malloc_aligned(
-    size: usize,
-    align: usize,
-    mtp: *mut sys::malloc_type,
-    flags: c_int,
-) -> *mut c_void {
-    let k = kernel();
-    if !align.is_power_of_two() || align > PAGE_SIZE {
-        k.violation(
-            ViolationKind::Malloc,
-            format!("malloc_domainset_aligned: wrong align {align:#x} size {size:#x}"),
-        );
-    }
-    let size = size.max(1);
-    let asize = if size <= align {
-        align
-    } else {
-        size.next_power_of_two()
-    };
-    k.malloc
-        .malloc(k, asize, mtp as usize, flags_of(flags))
-        .cast()
-}
-
-/// realloc(9).
-extern "C" fn harness_realloc(
-    addr: *mut c_void,
-    size: usize,
-    mtp: *mut sys::malloc_type,
-    flags: c_int,
-) -> *mut c_void {
-    let k = kernel();
-    if addr.is_null() {
-        return k
-            .malloc
-            .malloc(k, size, mtp as usize, flags_of(flags))
-            .cast();
-    }
-    let Some(alloc) = k.malloc.alloc_size(addr as usize) else {
-        k.violation(
-            ViolationKind::Malloc,
-            format!(
-                "realloc: address {:#x} has not been allocated",
-                addr as usize
-            ),
-        );
-        return core::ptr::null_mut();
-    };
-    // Reuse the block if the new size fits and is more than half of it
-    // (REALLOC_FRACTION 1).
-    if size <= alloc && (size > alloc >> 1 || alloc == ZONES[0]) {
-        return addr;
-    }
-    let new = k.malloc.malloc(k, size, mtp as usize, flags_of(flags));
-    if new.is_null() {
-        return core::ptr::null_mut();
-    }
-    // SAFETY: both blocks are live and at least `min(size, alloc)` long.
-    unsafe { core::ptr::copy_nonoverlapping(addr.cast::<u8>(), new, size.min(alloc)) };
-    k.malloc.free(k, addr as usize, mtp as usize);
-    new.cast()
-}
-
-/// reallocf(9).
-extern "C" fn harness_reallocf(
-    addr: *mut c_void,
-    size: usize,
-    mtp: *mut sys::malloc_type,
-    flags: c_int,
-) -> *mut c_void {
-    let p = harness_realloc(addr, size, mtp, flags);
-    if p.is_null() {
-        let k = kernel();
-        k.malloc.free(k, addr as usize, mtp as usize);
-    }
-    p
-}
-
-/// free(9).
-extern "C" fn harness_free(addr: *mut c_void, mtp: *mut sys::malloc_type) {
-    let k = kernel();
-    k.malloc.free(k, addr as usize, mtp as usize);
 }
 
 /// Reads `ks_shortdesc`.
@@ -482,39 +497,6 @@ unsafe fn type_name(mtp: *const sys::malloc_type) -> String {
     unsafe { core::ffi::CStr::from_ptr(desc) }
         .to_string_lossy()
         .into_owned()
-}
-
-/// malloc_init (the SYSINIT of MALLOC_DEFINE).
-///
-/// # Safety
-/// `data` must point to the module's `struct malloc_type`.
-unsafe extern "C" fn harness_malloc_init(data: *mut c_void) {
-    let k = kernel();
-    let mtp = data.cast::<sys::malloc_type>();
-    // SAFETY: by the caller's contract.
-    let version = unsafe { (*mtp).ks_version };
-    if version != u64::from(sys::M_VERSION) {
-        // kern_malloc.c panics: "malloc_init: unsupported malloc type version".
-        k.record_panic(&format!(
-            "malloc_init: unsupported malloc type version {version}"
-        ));
-        thread::escape();
-    }
-    // SAFETY: as above.
-    let name = unsafe { type_name(mtp) };
-    k.malloc.init_type(mtp as usize, name);
-}
-
-/// malloc_uninit (the SYSUNINIT of MALLOC_DEFINE).
-///
-/// # Safety
-/// `data` must point to the module's `struct malloc_type`.
-unsafe extern "C" fn harness_malloc_uninit(data: *mut c_void) {
-    let k = kernel();
-    let mtp = data.cast::<sys::malloc_type>();
-    // SAFETY: by the caller's contract.
-    let name = unsafe { type_name(mtp) };
-    k.malloc.uninit(k, mtp as usize, &name);
 }
 
 #[cfg(test)]

@@ -21,64 +21,60 @@
 //! handlers without `CTLFLAG_MPSAFE` run with `Giant`.
 //!
 //! This file keeps the tree (registration, lookup by name); `dynamic` has
-//! the dynamic OIDs and contexts, `handlers` the standard handlers,
-//! `request` the user side, and `value` the values as `sysctl(8)` shows
-//! and parses them.
+//! the dynamic OIDs and contexts, `handlers` the standard handlers (entry
+//! points of their own: they need no kernel state), and `value` the
+//! values as `sysctl(8)` shows and parses them. The user side of a
+//! request (`sysctl_root`, `userland_sysctl`) drives a handler with the
+//! rest of the kernel (Giant, user memory), so it is the kernel's.
 
 mod dynamic;
 mod handlers;
-mod request;
 mod value;
 
-pub(crate) use request::{Request, user_request};
+pub(crate) use handlers::{sysctl_handle_num, sysctl_handle_opaque, sysctl_handle_string};
 pub use value::SysctlValue;
 pub(crate) use value::{decode, encode};
 
-use super::FuncEntry;
+use crate::addr::KAddr;
 use crate::errno::Errno;
-use crate::kernel::KernelInner;
+use crate::state::Core;
+use crate::sync::lock_ignoring_poison;
 use core::ffi::{CStr, c_int, c_void};
 use core::mem::offset_of;
-use dynamic::{
-    DynOid, harness_sysctl_add_oid, harness_sysctl_ctx_free, harness_sysctl_ctx_init,
-    harness_sysctl_remove_oid,
-};
-use handlers::{
-    harness_sysctl_handle_num, harness_sysctl_handle_opaque, harness_sysctl_handle_string,
-};
+use dynamic::DynOid;
 use std::collections::HashMap;
-use std::sync::{Mutex, MutexGuard, PoisonError};
-
-pub(super) fn functions(v: &mut Vec<FuncEntry>) {
-    v.extend_from_slice(&kfuncs![
-        "sysctl_ctx_init" => harness_sysctl_ctx_init,
-        "sysctl_ctx_free" => harness_sysctl_ctx_free,
-        "sysctl_add_oid" => harness_sysctl_add_oid,
-        "sysctl_remove_oid" => harness_sysctl_remove_oid,
-        "sysctl_handle_int" => harness_sysctl_handle_num::<i32>,
-        "sysctl_handle_long" => harness_sysctl_handle_num::<i64>,
-        "sysctl_handle_64" => harness_sysctl_handle_num::<i64>,
-        "sysctl_handle_string" => harness_sysctl_handle_string,
-        "sysctl_handle_opaque" => harness_sysctl_handle_opaque,
-    ]);
-}
+use std::sync::{Mutex, MutexGuard};
 
 /// `oid_handler`'s type.
-type Handler = Option<
+pub(crate) type Handler = Option<
     unsafe extern "C" fn(*mut sys::sysctl_oid, *mut c_void, i64, *mut sys::sysctl_req) -> c_int,
 >;
 
 /// `CTL_AUTO_START`: the first number handed to `OID_AUTO`.
 const CTL_AUTO_START: c_int = 0x100;
 
+/// What a request needs to know of an OID (`sysctl_root`).
+pub(crate) struct OidInfo {
+    /// `oid_kind & CTLTYPE`.
+    pub(crate) ctype: u32,
+    /// `oid_kind` (the `CTLFLAG_*` bits).
+    pub(crate) flags: u32,
+    /// `oid_handler`.
+    pub(crate) handler: Handler,
+    /// `oid_arg1`.
+    pub(crate) arg1: KAddr,
+    /// `oid_arg2`.
+    pub(crate) arg2: i64,
+}
+
 #[derive(Default)]
 struct Inner {
     /// List address (a `sysctl_oid_list`) -> member OIDs.
-    children: HashMap<usize, Vec<usize>>,
+    children: HashMap<KAddr, Vec<KAddr>>,
     /// Dynamic OIDs by address.
-    dynamic: HashMap<usize, DynOid>,
+    dynamic: HashMap<KAddr, DynOid>,
     /// Context address -> OIDs added through it, oldest first.
-    ctxs: HashMap<usize, Vec<usize>>,
+    ctxs: HashMap<KAddr, Vec<KAddr>>,
 }
 
 /// The sysctl tree of one kernel.
@@ -86,18 +82,24 @@ struct Inner {
 pub(crate) struct Sysctl {
     inner: Mutex<Inner>,
     /// Handlers running per OID (`oid_running`).
-    running: Mutex<HashMap<usize, usize>>,
+    running: Mutex<HashMap<KAddr, usize>>,
 }
 
-fn oid<'a>(addr: usize) -> &'a mut sys::sysctl_oid {
+fn oid<'a>(addr: KAddr) -> &'a mut sys::sysctl_oid {
     // SAFETY: every address in the tree is a live `struct sysctl_oid`
     // (kernel data, module data while the module is loaded, or a dynamic
     // OID this table owns); the tree's mutex serialises changes.
-    unsafe { &mut *(addr as *mut sys::sysctl_oid) }
+    unsafe { &mut *addr.ptr::<sys::sysctl_oid>() }
 }
 
-fn children_of(oid_addr: usize) -> usize {
-    oid_addr + offset_of!(sys::sysctl_oid, oid_children)
+/// The list an OID's children are in (`oid_children`).
+fn children_of(oid_addr: KAddr) -> KAddr {
+    oid_addr.wrapping_add(offset_of!(sys::sysctl_oid, oid_children))
+}
+
+/// The list an OID is in (`oid_parent`).
+fn parent_list(o: &sys::sysctl_oid) -> KAddr {
+    KAddr::from_ptr(o.oid_parent)
 }
 
 fn name_of(o: &sys::sysctl_oid) -> String {
@@ -116,11 +118,11 @@ fn ctype(o: &sys::sysctl_oid) -> u32 {
 
 impl Sysctl {
     fn lock(&self) -> MutexGuard<'_, Inner> {
-        self.inner.lock().unwrap_or_else(PoisonError::into_inner)
+        lock_ignoring_poison(&self.inner)
     }
 
     /// Registers the static root nodes (kernel creation).
-    pub(crate) fn init_roots(&self, root: usize, nodes: &[usize]) {
+    pub(crate) fn init_roots(&self, root: KAddr, nodes: &[KAddr]) {
         let mut i = self.lock();
         i.children.insert(root, nodes.to_vec());
         for &n in nodes {
@@ -128,7 +130,7 @@ impl Sysctl {
         }
     }
 
-    fn find_child(i: &Inner, list: usize, name: &str) -> Option<usize> {
+    fn find_child(i: &Inner, list: KAddr, name: &str) -> Option<KAddr> {
         i.children
             .get(&list)?
             .iter()
@@ -138,9 +140,9 @@ impl Sysctl {
 
     /// `sysctl_register_oid`. Returns false if the name is taken by a
     /// leaf (a warning is printed).
-    fn register(k: &KernelInner, i: &mut Inner, o: usize) -> bool {
+    fn register(k: &Core, i: &mut Inner, o: KAddr) -> bool {
         let p = oid(o);
-        let list = p.oid_parent as usize;
+        let list = parent_list(p);
         let name = name_of(p);
         if let Some(existing) = Self::find_child(i, list, &name) {
             let e = oid(existing);
@@ -175,21 +177,21 @@ impl Sysctl {
         true
     }
 
-    fn unregister(i: &mut Inner, o: usize) {
-        let list = oid(o).oid_parent as usize;
+    fn unregister(i: &mut Inner, o: KAddr) {
+        let list = parent_list(oid(o));
         if let Some(v) = i.children.get_mut(&list) {
             v.retain(|&c| c != o);
         }
     }
 
     /// Registers a module's static OID (`set_sysctl_set`).
-    pub(crate) fn register_static(&self, k: &KernelInner, o: usize) -> bool {
+    pub(crate) fn register_static(&self, k: &Core, o: KAddr) -> bool {
         let mut i = self.lock();
         Self::register(k, &mut i, o)
     }
 
     /// Unregisters a module's static OID.
-    pub(crate) fn unregister_static(&self, o: usize) {
+    pub(crate) fn unregister_static(&self, o: KAddr) {
         let mut i = self.lock();
         let p = oid(o);
         // A static node that others reused keeps its place.
@@ -201,10 +203,10 @@ impl Sysctl {
     }
 
     /// Resolves a dotted name from `root`.
-    pub(crate) fn resolve(&self, root: usize, name: &str) -> Result<usize, Errno> {
+    pub(crate) fn resolve(&self, root: KAddr, name: &str) -> Result<KAddr, Errno> {
         let i = self.lock();
         let mut list = root;
-        let mut found = 0usize;
+        let mut found = KAddr::NULL;
         let parts: Vec<&str> = name.split('.').collect();
         for (n, part) in parts.iter().enumerate() {
             let o = Self::find_child(&i, list, part).ok_or(Errno::ENOENT)?;
@@ -220,7 +222,7 @@ impl Sysctl {
             found = o;
             list = children_of(o);
         }
-        if found == 0 {
+        if found.is_null() {
             Err(Errno::ENOENT)
         } else {
             Ok(found)
@@ -228,7 +230,7 @@ impl Sysctl {
     }
 
     /// Names of the children of an OID (or of the root list).
-    pub(crate) fn child_names(&self, list: usize) -> Vec<String> {
+    pub(crate) fn child_names(&self, list: KAddr) -> Vec<String> {
         let i = self.lock();
         i.children
             .get(&list)
@@ -236,14 +238,26 @@ impl Sysctl {
             .unwrap_or_default()
     }
 
+    /// What a request needs to know of an OID.
+    pub(crate) fn info(o: KAddr) -> OidInfo {
+        let p = oid(o);
+        OidInfo {
+            ctype: ctype(p),
+            flags: p.oid_kind,
+            handler: p.oid_handler,
+            arg1: KAddr::from_ptr(p.oid_arg1),
+            arg2: p.oid_arg2,
+        }
+    }
+
     /// The children list of an OID.
-    pub(crate) fn list_of(o: usize) -> usize {
+    pub(crate) fn list_of(o: KAddr) -> KAddr {
         children_of(o)
     }
 
     /// The type of an OID (`CTLTYPE_*`) and whether it is a node with no
     /// handler.
-    pub(crate) fn kind(o: usize) -> (u32, bool) {
+    pub(crate) fn kind(o: KAddr) -> (u32, bool) {
         let p = oid(o);
         (
             ctype(p),
@@ -251,22 +265,14 @@ impl Sysctl {
         )
     }
 
-    fn enter(&self, o: usize) {
-        *self
-            .running
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .entry(o)
-            .or_insert(0) += 1;
+    /// A handler of `o` starts running (removal waits for it).
+    pub(crate) fn enter(&self, o: KAddr) {
+        *lock_ignoring_poison(&self.running).entry(o).or_insert(0) += 1;
     }
 
-    fn leave(&self, o: usize) {
-        if let Some(n) = self
-            .running
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .get_mut(&o)
-        {
+    /// A handler of `o` returned.
+    pub(crate) fn leave(&self, o: KAddr) {
+        if let Some(n) = lock_ignoring_poison(&self.running).get_mut(&o) {
             *n = n.saturating_sub(1);
         }
     }

@@ -139,8 +139,8 @@ impl LoadError {
     }
 }
 
-fn err(filename: &str, what: &str) -> LoadError {
-    // link_elf_error()
+/// A malformed file: `ENOEXEC` with `link_elf_error`'s message.
+fn malformed(filename: &str, what: &str) -> LoadError {
     LoadError::new(Errno::ENOEXEC, format!("kldload: {filename}: {what}"))
 }
 
@@ -174,19 +174,19 @@ pub(crate) fn load(filename: &str, data: &[u8]) -> Result<Object, LoadError> {
         return Err(LoadError::new(Errno::ENOEXEC, None));
     }
     if data[4] != c::ELFCLASS64 || data[5] != c::ELFDATA2LSB {
-        return Err(err(filename, "Unsupported file layout"));
+        return Err(malformed(filename, "Unsupported file layout"));
     }
     let hdr = elf::FileHeader64::<LE>::parse(data)
-        .map_err(|_| err(filename, "Unsupported file layout"))?;
+        .map_err(|_| malformed(filename, "Unsupported file layout"))?;
     let e = LE;
     if data[6] != c::EV_CURRENT || hdr.e_version.get(e) != u32::from(c::EV_CURRENT) {
-        return Err(err(filename, "Unsupported file version"));
+        return Err(malformed(filename, "Unsupported file version"));
     }
     if hdr.e_type.get(e).0 != c::ET_REL {
         return Err(LoadError::new(Errno::ENOSYS, None));
     }
     if hdr.e_machine.get(e).0 != c::EM_X86_64 {
-        return Err(err(filename, "Unsupported machine"));
+        return Err(malformed(filename, "Unsupported machine"));
     }
     if usize::from(hdr.e_shentsize.get(e)) != size_of::<elf::SectionHeader64<LE>>()
         || hdr.e_shoff.get(e) == 0
@@ -212,15 +212,18 @@ pub(crate) fn load(filename: &str, data: &[u8]) -> Result<Object, LoadError> {
         }
     }
     if nprog == 0 {
-        return Err(err(filename, "file has no contents"));
+        return Err(malformed(filename, "file has no contents"));
     }
     if nsym != 1 {
-        return Err(err(filename, "file must have exactly one symbol table"));
+        return Err(malformed(
+            filename,
+            "file must have exactly one symbol table",
+        ));
     }
-    symtab_index.ok_or_else(|| err(filename, "lost symbol table index"))?;
+    symtab_index.ok_or_else(|| malformed(filename, "lost symbol table index"))?;
     let symtab = sections
         .symbols(e, data, elf::SHT_SYMTAB)
-        .map_err(|_| err(filename, "file has invalid symbol strings"))?;
+        .map_err(|_| malformed(filename, "file has invalid symbol strings"))?;
 
     // Layout.
     let mut loaded: Vec<Section> = Vec::new();
@@ -233,19 +236,20 @@ pub(crate) fn load(filename: &str, data: &[u8]) -> Result<Object, LoadError> {
         }
         let c = class(flags);
         if prev_class.is_some_and(|p| p != c) {
-            mapsize = round_up(mapsize, PAGE_SIZE).ok_or_else(|| err(filename, "too large"))?;
+            mapsize =
+                round_up(mapsize, PAGE_SIZE).ok_or_else(|| malformed(filename, "too large"))?;
         }
         prev_class = Some(c);
         let align = usize::try_from(s.sh_addralign(e)).unwrap_or(1).max(1);
         if !align.is_power_of_two() {
-            return Err(err(filename, "bad section alignment"));
+            return Err(malformed(filename, "bad section alignment"));
         }
-        mapsize = round_up(mapsize, align).ok_or_else(|| err(filename, "too large"))?;
+        mapsize = round_up(mapsize, align).ok_or_else(|| malformed(filename, "too large"))?;
         let name = sections
             .section_name(e, s)
             .map(|n| String::from_utf8_lossy(n).into_owned())
             .unwrap_or_default();
-        let size = usize::try_from(size).map_err(|_| err(filename, "too large"))?;
+        let size = usize::try_from(size).map_err(|_| malformed(filename, "too large"))?;
         loaded.push(Section {
             index: i,
             name,
@@ -256,7 +260,7 @@ pub(crate) fn load(filename: &str, data: &[u8]) -> Result<Object, LoadError> {
         });
         mapsize = mapsize
             .checked_add(size)
-            .ok_or_else(|| err(filename, "too large"))?;
+            .ok_or_else(|| malformed(filename, "too large"))?;
     }
     let map = LowMap::new(mapsize).map_err(|e| LoadError::new(e, None))?;
     for sec in &loaded {
@@ -265,7 +269,7 @@ pub(crate) fn load(filename: &str, data: &[u8]) -> Result<Object, LoadError> {
         }
         let hdr = sections
             .section(object::SectionIndex(sec.index))
-            .map_err(|_| err(filename, "lost progbits"))?;
+            .map_err(|_| malformed(filename, "lost progbits"))?;
         let bytes = hdr
             .data(e, data)
             .map_err(|_| LoadError::new(Errno::EINVAL, None))?;
@@ -294,7 +298,7 @@ pub(crate) fn load(filename: &str, data: &[u8]) -> Result<Object, LoadError> {
         let shndx = s.st_shndx(e).0;
         let mut value = s.st_value(e);
         if shndx == c::SHN_COMMON {
-            return Err(err(
+            return Err(malformed(
                 filename,
                 &format!("common symbol {name} is not supported (build with -fno-common)"),
             ));
@@ -345,8 +349,8 @@ pub(crate) fn load(filename: &str, data: &[u8]) -> Result<Object, LoadError> {
         if kind == c::SHT_RELA {
             let (rs, _) = s
                 .rela(e, data)
-                .map_err(|_| err(filename, "lost relatab"))?
-                .ok_or_else(|| err(filename, "lost relatab"))?;
+                .map_err(|_| malformed(filename, "lost relatab"))?
+                .ok_or_else(|| malformed(filename, "lost relatab"))?;
             for r in rs {
                 v.push(Reloc {
                     offset: r.r_offset.get(e),
@@ -358,8 +362,8 @@ pub(crate) fn load(filename: &str, data: &[u8]) -> Result<Object, LoadError> {
         } else {
             let (rs, _) = s
                 .rel(e, data)
-                .map_err(|_| err(filename, "lost reltab"))?
-                .ok_or_else(|| err(filename, "lost reltab"))?;
+                .map_err(|_| malformed(filename, "lost reltab"))?
+                .ok_or_else(|| malformed(filename, "lost reltab"))?;
             for r in rs {
                 v.push(Reloc {
                     offset: r.r_offset.get(e),

@@ -13,14 +13,14 @@ use unload::unload_file;
 
 use super::elf::{self, LoadError, Object};
 use super::reloc::{self, Pass, Resolved};
-use super::{KERNEL_FILE_ID, KldStat, KldTarget, Linker, LinkerFile, Module, Provided};
+use super::{Host, KERNEL_FILE_ID, KldStat, KldTarget, Linker, LinkerFile, Module, Provided};
+use crate::addr::KAddr;
 use crate::errno::{Errno, Error};
-use crate::kernel::KernelInner;
-use crate::kpi::{self, KSym};
+use crate::sync::lock_ignoring_poison;
 use crate::thread::{self, Env, Panicked};
 use core::ffi::CStr;
 use std::path::PathBuf;
-use std::sync::{MutexGuard, PoisonError};
+use std::sync::MutexGuard;
 
 /// A `mod_depend`.
 #[derive(Clone, Copy, Debug)]
@@ -33,15 +33,13 @@ struct VerInfo {
 /// One `set_modmetadata_set` entry, read through `sys::mod_metadata`.
 struct Meta {
     kind: u32,
-    data: usize,
+    data: KAddr,
     name: String,
 }
 
-fn st(k: &KernelInner) -> MutexGuard<'_, Linker> {
-    k.linker
-        .state
-        .lock()
-        .unwrap_or_else(PoisonError::into_inner)
+/// The linker's tables, locked (briefly: never across module code).
+fn linker_state(k: &dyn Host) -> MutexGuard<'_, Linker> {
+    lock_ignoring_poison(&k.linker().state)
 }
 
 fn cstr_at(p: *const core::ffi::c_char) -> String {
@@ -53,17 +51,19 @@ fn cstr_at(p: *const core::ffi::c_char) -> String {
     unsafe { CStr::from_ptr(p) }.to_string_lossy().into_owned()
 }
 
-/// Reads a linker set's pointer array.
-fn read_set(bounds: Option<(usize, usize)>) -> Vec<usize> {
+/// Reads a linker set's pointer array (`start..stop`, addresses in the
+/// module's mapping).
+fn read_set(bounds: Option<(usize, usize)>) -> Vec<KAddr> {
     let Some((start, stop)) = bounds else {
         return Vec::new();
     };
     let n = (stop.saturating_sub(start)) / 8;
     (0..n)
         .map(|i| {
+            let entry = KAddr::new(start + i * 8).ptr::<usize>();
             // SAFETY: the set section lies in the module's mapping; each
             // entry is a relocated pointer, read unaligned to be safe.
-            unsafe { ((start + i * 8) as *const usize).read_unaligned() }
+            KAddr::new(unsafe { entry.read_unaligned() })
         })
         .collect()
 }
@@ -71,14 +71,14 @@ fn read_set(bounds: Option<(usize, usize)>) -> Vec<usize> {
 fn metadata(obj: &Object) -> Vec<Meta> {
     read_set(obj.set_bounds("modmetadata_set"))
         .into_iter()
-        .filter(|&p| p != 0)
+        .filter(|p| !p.is_null())
         .map(|p| {
             // SAFETY: each entry points to a `struct mod_metadata` of the
             // module (MODULE_DEPEND/VERSION/DECLARE_MODULE), relocated.
-            let md = unsafe { &*(p as *const sys::mod_metadata) };
+            let md = unsafe { &*p.ptr::<sys::mod_metadata>() };
             Meta {
                 kind: md.md_type.cast_unsigned(),
-                data: md.md_data as usize,
+                data: KAddr::from_ptr(md.md_data),
                 name: cstr_at(md.md_cval),
             }
         })
@@ -87,12 +87,12 @@ fn metadata(obj: &Object) -> Vec<Meta> {
 
 fn version_of(m: &Meta) -> i32 {
     // SAFETY: MDT_VERSION's data is a `struct mod_version`.
-    unsafe { (*(m.data as *const sys::mod_version)).mv_version }
+    unsafe { (*m.data.ptr::<sys::mod_version>()).mv_version }
 }
 
 fn verinfo_of(m: &Meta) -> VerInfo {
     // SAFETY: MDT_DEPEND's data is a `struct mod_depend`.
-    let d = unsafe { &*(m.data as *const sys::mod_depend) };
+    let d = unsafe { &*m.data.ptr::<sys::mod_depend>() };
     VerInfo {
         min: d.md_ver_minimum,
         pref: d.md_ver_preferred,
@@ -168,19 +168,19 @@ impl From<Panicked> for Fail {
     }
 }
 
-fn to_error(k: &KernelInner, f: Fail) -> Error {
+fn to_error(k: &dyn Host, f: Fail) -> Error {
     match f {
         Fail::Errno(e) => Error::Errno(e),
-        Fail::Panic => k.panic_error(),
+        Fail::Panic => k.core().panic_error(),
     }
 }
 
 /// `kldload(2)`: returns the file id.
-pub(crate) fn kldload(k: &KernelInner, env: &Env<'_>, file: &str) -> Result<i32, Error> {
+pub(crate) fn kldload(k: &dyn Host, env: &Env<'_>, file: &str) -> Result<i32, Error> {
     if !env.cred.is_root() {
         return Err(Errno::EPERM.into());
     }
-    let _kld = k.linker.kld.lock().unwrap_or_else(PoisonError::into_inner);
+    let _kld = lock_ignoring_poison(&k.linker().kld);
     let r = if file.contains('/') || file.contains('.') {
         load_module(k, env, Some(file), None, None, None)
     } else {
@@ -195,14 +195,14 @@ pub(crate) fn kldload(k: &KernelInner, env: &Env<'_>, file: &str) -> Result<i32,
     Ok(id)
 }
 
-fn file_mut<R>(k: &KernelInner, id: i32, f: impl FnOnce(&mut LinkerFile) -> R) -> Option<R> {
-    let mut l = st(k);
+fn file_mut<R>(k: &dyn Host, id: i32, f: impl FnOnce(&mut LinkerFile) -> R) -> Option<R> {
+    let mut l = linker_state(k);
     file(&mut l, id).map(f)
 }
 
 /// `linker_load_module`.
 fn load_module(
-    k: &KernelInner,
+    k: &dyn Host,
     env: &Env<'_>,
     kldname: Option<&str>,
     modname: Option<&str>,
@@ -218,7 +218,7 @@ fn load_module(
             }
         }
         (kld, Some(m)) => {
-            if modlist_lookup2(&st(k), m, verinfo).is_some() {
+            if modlist_lookup2(&linker_state(k), m, verinfo).is_some() {
                 return Err(Errno::EEXIST.into());
             }
             match kld {
@@ -233,12 +233,12 @@ fn load_module(
     };
     let pathname = pathname.to_string_lossy().into_owned();
     let filename = basename(&pathname).to_owned();
-    if find_by_name(&st(k), &filename).is_some() {
+    if find_by_name(&linker_state(k), &filename).is_some() {
         return Err(Errno::EEXIST.into());
     }
     let id = load_file(k, env, &pathname)?;
     if let (Some(m), Some(_)) = (modname, verinfo)
-        && modlist_lookup2(&st(k), m, verinfo).is_none()
+        && modlist_lookup2(&linker_state(k), m, verinfo).is_none()
     {
         unload_file(k, env, id, true)?;
         return Err(Errno::ENOENT.into());
@@ -251,13 +251,13 @@ fn load_module(
 
 /// Looks `name` up in `kern.module_path` (`linker_search_kld`,
 /// `linker_hints_lookup` without hints files).
-fn search(k: &KernelInner, name: &str) -> Option<PathBuf> {
-    let dirs = st(k).module_path.clone();
+fn search(k: &dyn Host, name: &str) -> Option<PathBuf> {
+    let dirs = linker_state(k).module_path.clone();
     dirs.iter().map(|d| d.join(name)).find(|p| p.is_file())
 }
 
 /// `linker_load_file` with `link_elf_load_file`.
-fn load_file(k: &KernelInner, env: &Env<'_>, pathname: &str) -> Result<i32, Fail> {
+fn load_file(k: &dyn Host, env: &Env<'_>, pathname: &str) -> Result<i32, Fail> {
     let filename = basename(pathname).to_owned();
     let data = match std::fs::read(pathname) {
         Ok(d) => d,
@@ -268,13 +268,13 @@ fn load_file(k: &KernelInner, env: &Env<'_>, pathname: &str) -> Result<i32, Fail
         Ok(o) => o,
         Err(LoadError { errno, message }) => {
             if let Some(m) = message {
-                k.console(&format!("{m}\n"));
+                k.core().console(&format!("{m}\n"));
             }
             // linker_load_file: anything but ENOENT means "found but
             // unloadable".
             return Err(match errno {
                 Errno::ENOSYS => {
-                    k.console(&format!(
+                    k.core().console(&format!(
                         "linker_load_file: {pathname} - unsupported file type\n"
                     ));
                     Errno::ENOEXEC
@@ -286,7 +286,7 @@ fn load_file(k: &KernelInner, env: &Env<'_>, pathname: &str) -> Result<i32, Fail
         }
     };
     let id = {
-        let mut l = st(k);
+        let mut l = linker_state(k);
         let id = l.next_file_id;
         l.next_file_id += 1;
         l.files.push(Box::new(LinkerFile {
@@ -333,15 +333,16 @@ fn load_file(k: &KernelInner, env: &Env<'_>, pathname: &str) -> Result<i32, Fail
 
 /// The rest of `link_elf_load_file`: local relocations, dependencies,
 /// global relocations, ifuncs, protection, constructors.
-fn link(k: &KernelInner, env: &Env<'_>, id: i32) -> Result<(), Fail> {
+fn link(k: &dyn Host, env: &Env<'_>, id: i32) -> Result<(), Fail> {
     let mut no_resolve = |_: &str| Resolved::Undefined;
     let mut call = |addr: u64| -> Result<u64, Errno> {
+        let resolver = KAddr::new(usize::try_from(addr).map_err(|_| Errno::ENOEXEC)?);
         // SAFETY: an ifunc resolver of the module, which takes no
         // arguments and returns the address to use.
-        unsafe { thread::call(k, Some(env), addr as usize, [0; 6]) }.map_err(|_| Errno::ENOEXEC)
+        unsafe { thread::call(k.core(), Some(env), resolver, [0; 6]) }.map_err(|_| Errno::ENOEXEC)
     };
     let local = {
-        let l = st(k);
+        let l = linker_state(k);
         let f = l.files.iter().find(|f| f.id == id).ok_or(Errno::ENOENT)?;
         reloc::apply(&f.obj, Pass::Local, &mut no_resolve, &mut |_| {
             Err(Errno::ENOEXEC)
@@ -349,19 +350,19 @@ fn link(k: &KernelInner, env: &Env<'_>, id: i32) -> Result<(), Fail> {
     };
     if let Err(e) = local {
         for m in e.messages {
-            k.console(&format!("{m}\n"));
+            k.core().console(&format!("{m}\n"));
         }
         return Err(e.errno.into());
     }
     load_dependencies(k, env, id)?;
     // Global relocations: own symbols, then dependencies, then kernel.
     let (deps, own): (Vec<i32>, Vec<elf::Symbol>) = {
-        let l = st(k);
+        let l = linker_state(k);
         let f = l.files.iter().find(|f| f.id == id).ok_or(Errno::ENOENT)?;
         (f.deps.clone(), f.obj.symbols.clone())
     };
     let dep_syms: Vec<Vec<elf::Symbol>> = {
-        let l = st(k);
+        let l = linker_state(k);
         deps.iter()
             .filter(|&&d| d != KERNEL_FILE_ID)
             .filter_map(|d| {
@@ -381,20 +382,19 @@ fn link(k: &KernelInner, env: &Env<'_>, id: i32) -> Result<(), Fail> {
                 return Resolved::Addr(s.value);
             }
         }
-        match kpi::lookup(name) {
-            Some(KSym::Func(a)) => Resolved::Addr(a as u64),
-            Some(KSym::Data(d)) => Resolved::Addr(k.data.addr(d) as u64),
+        match k.kernel_symbol(name) {
+            Some(a) => Resolved::Addr(a.arg()),
             None => Resolved::Undefined,
         }
     };
     let global = {
-        let l = st(k);
+        let l = linker_state(k);
         let f = l.files.iter().find(|f| f.id == id).ok_or(Errno::ENOENT)?;
         reloc::apply(&f.obj, Pass::Global, &mut resolve, &mut call)
     };
     if let Err(e) = global {
         for m in e.messages {
-            k.console(&format!("{m}\n"));
+            k.core().console(&format!("{m}\n"));
         }
         return Err(e.errno.into());
     }
@@ -402,7 +402,7 @@ fn link(k: &KernelInner, env: &Env<'_>, id: i32) -> Result<(), Fail> {
     // the object is reached through a raw pointer that stays valid (the
     // file cannot be unloaded: the kld lock is held).
     let obj_ptr: *const Object = {
-        let l = st(k);
+        let l = linker_state(k);
         let f = l.files.iter().find(|f| f.id == id).ok_or(Errno::ENOENT)?;
         &raw const f.obj
     };
@@ -412,16 +412,16 @@ fn link(k: &KernelInner, env: &Env<'_>, id: i32) -> Result<(), Fail> {
     let obj = unsafe { &*obj_ptr };
     if let Err(e) = reloc::apply(obj, Pass::Ifunc, &mut no_resolve, &mut call) {
         for m in e.messages {
-            k.console(&format!("{m}\n"));
+            k.core().console(&format!("{m}\n"));
         }
-        if k.is_dead() {
+        if k.core().is_dead() {
             return Err(Fail::Panic);
         }
         return Err(e.errno.into());
     }
     obj.protect()?;
     // Constructors: .ctors (link_elf_invoke_ctors) and .init_array.
-    let ctors: Vec<usize> = obj
+    let ctors: Vec<KAddr> = obj
         .sections
         .iter()
         .enumerate()
@@ -432,25 +432,25 @@ fn link(k: &KernelInner, env: &Env<'_>, id: i32) -> Result<(), Fail> {
         })
         .collect();
     for c in ctors {
-        if c != 0 && c != usize::MAX {
+        if !c.is_null() && c.get() != usize::MAX {
             // SAFETY: a constructor of the module: `void (*)(void)`.
-            unsafe { thread::call(k, Some(env), c, [0; 6]) }?;
+            unsafe { thread::call(k.core(), Some(env), c, [0; 6]) }?;
         }
     }
     Ok(())
 }
 
 /// `linker_load_dependencies`.
-fn load_dependencies(k: &KernelInner, env: &Env<'_>, id: i32) -> Result<(), Fail> {
+fn load_dependencies(k: &dyn Host, env: &Env<'_>, id: i32) -> Result<(), Fail> {
     let (meta, filename) = {
-        let mut l = st(k);
+        let mut l = linker_state(k);
         l.kernel_refs += 1;
         let f = file(&mut l, id).ok_or(Errno::ENOENT)?;
         f.deps.push(KERNEL_FILE_ID);
         (metadata(&f.obj), f.filename.clone())
     };
     {
-        let l = st(k);
+        let l = linker_state(k);
         for m in meta.iter().filter(|m| m.kind == sys::MDT_VERSION) {
             let ver = version_of(m);
             if let Some(i) = modlist_lookup(&l, &m.name, ver) {
@@ -460,7 +460,7 @@ fn load_dependencies(k: &KernelInner, env: &Env<'_>, id: i32) -> Result<(), Fail
                     .iter()
                     .find(|f| f.id == container)
                     .map_or("kernel", |f| f.filename.as_str());
-                k.console(&format!(
+                k.core().console(&format!(
                     "interface {}.{} already present in the KLD '{}'!\n",
                     m.name, ver, cname
                 ));
@@ -477,11 +477,11 @@ fn load_dependencies(k: &KernelInner, env: &Env<'_>, id: i32) -> Result<(), Fail
             continue; // self reference
         }
         let found = {
-            let l = st(k);
+            let l = linker_state(k);
             modlist_lookup2(&l, &m.name, Some(v)).map(|i| l.found[i].container)
         };
         if let Some(container) = found {
-            let mut l = st(k);
+            let mut l = linker_state(k);
             if container == KERNEL_FILE_ID {
                 l.kernel_refs += 1;
             } else if let Some(c) = file(&mut l, container) {
@@ -494,7 +494,7 @@ fn load_dependencies(k: &KernelInner, env: &Env<'_>, id: i32) -> Result<(), Fail
         }
         if let Err(e) = load_module(k, env, None, Some(&m.name), Some(id), Some(v)) {
             if let Fail::Errno(_) = e {
-                k.console(&format!(
+                k.core().console(&format!(
                     "KLD {filename}: depends on {} - not available or version mismatch\n",
                     m.name
                 ));
@@ -503,11 +503,12 @@ fn load_dependencies(k: &KernelInner, env: &Env<'_>, id: i32) -> Result<(), Fail
         }
     }
     // linker_addmodules
-    let mut l = st(k);
+    let mut l = linker_state(k);
     for m in meta.iter().filter(|m| m.kind == sys::MDT_VERSION) {
         let ver = version_of(m);
         if modlist_lookup(&l, &m.name, ver).is_some() {
-            k.console(&format!("module {} already present!\n", m.name));
+            k.core()
+                .console(&format!("module {} already present!\n", m.name));
             continue;
         }
         l.found.push(Provided {
@@ -520,26 +521,26 @@ fn load_dependencies(k: &KernelInner, env: &Env<'_>, id: i32) -> Result<(), Fail
 }
 
 /// `linker_file_register_modules` / `module_register`.
-fn register_modules(k: &KernelInner, id: i32) -> Result<(), Errno> {
+fn register_modules(k: &dyn Host, id: i32) -> Result<(), Errno> {
     let (meta, filename) = {
-        let l = st(k);
+        let l = linker_state(k);
         let f = l.files.iter().find(|f| f.id == id).ok_or(Errno::ENOENT)?;
         (metadata(&f.obj), f.filename.clone())
     };
     let mut first_error = None;
     for m in meta.iter().filter(|m| m.kind == sys::MDT_MODULE) {
         // SAFETY: MDT_MODULE's data is the module's `moduledata_t`.
-        let md = unsafe { &*(m.data as *const sys::moduledata) };
+        let md = unsafe { &*m.data.ptr::<sys::moduledata>() };
         let name = cstr_at(md.name);
-        let mut l = st(k);
+        let mut l = linker_state(k);
         if let Some(other) = l.modules.iter().find(|x| x.name == name) {
             let from = l
                 .files
                 .iter()
                 .find(|f| f.id == other.file)
                 .map_or("kernel", |f| f.filename.as_str());
-            k.console(&format!("module_register: cannot register {name} from {filename}; already loaded from {from}\n"));
-            k.console(&format!(
+            k.core().console(&format!("module_register: cannot register {name} from {filename}; already loaded from {from}\n"));
+            k.core().console(&format!(
                 "Module {name} failed to register: {}\n",
                 Errno::EEXIST.0
             ));
@@ -552,8 +553,8 @@ fn register_modules(k: &KernelInner, id: i32) -> Result<(), Errno> {
             id: mid,
             name,
             file: id,
-            handler: md.evhand.map_or(0, |h| h as usize),
-            arg: md.priv_ as usize,
+            handler: KAddr::new(md.evhand.map_or(0, |h| h as usize)),
+            arg: KAddr::from_ptr(md.priv_),
             handle: Box::new([0; 16]),
         });
         if let Some(f) = file(&mut l, id) {
@@ -567,9 +568,9 @@ fn register_modules(k: &KernelInner, id: i32) -> Result<(), Errno> {
 }
 
 /// `linker_file_register_sysctls`.
-fn register_sysctls(k: &KernelInner, id: i32) {
+fn register_sysctls(k: &dyn Host, id: i32) {
     let oids = {
-        let l = st(k);
+        let l = linker_state(k);
         l.files
             .iter()
             .find(|f| f.id == id)
@@ -577,8 +578,8 @@ fn register_sysctls(k: &KernelInner, id: i32) {
             .unwrap_or_default()
     };
     let mut done = Vec::new();
-    for o in oids.into_iter().filter(|&o| o != 0) {
-        if k.sysctl.register_static(k, o) {
+    for o in oids.into_iter().filter(|o| !o.is_null()) {
+        if k.register_sysctl(o) {
             done.push(o);
         }
     }
@@ -586,8 +587,8 @@ fn register_sysctls(k: &KernelInner, id: i32) {
 }
 
 /// `kldstat(2)` over every file, the kernel first.
-pub(crate) fn kldstat(k: &KernelInner) -> Vec<KldStat> {
-    let l = st(k);
+pub(crate) fn kldstat(k: &dyn Host) -> Vec<KldStat> {
+    let l = linker_state(k);
     let mut v = vec![KldStat {
         id: KERNEL_FILE_ID,
         refs: l.kernel_refs,
@@ -608,6 +609,6 @@ pub(crate) fn kldstat(k: &KernelInner) -> Vec<KldStat> {
 }
 
 /// Sets `kern.module_path`.
-pub(crate) fn set_module_path(k: &KernelInner, dirs: Vec<PathBuf>) {
-    st(k).module_path = dirs;
+pub(crate) fn set_module_path(k: &dyn Host, dirs: Vec<PathBuf>) {
+    linker_state(k).module_path = dirs;
 }

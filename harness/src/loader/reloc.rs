@@ -77,7 +77,7 @@ pub(crate) fn apply(
             if pass == Pass::Global && r.kind == c::R_X86_64_IRELATIVE {
                 continue;
             }
-            if let Err(mut e) = one(base, size, r, sym, resolve, call) {
+            if let Err(mut e) = apply_one(base, size, r, sym, resolve, call) {
                 if pass == Pass::Local || pass == Pass::Ifunc {
                     e.errno = Errno::ENOEXEC;
                 } else {
@@ -123,7 +123,7 @@ fn lookup(
 
 /// Applies relocation `r` against `sym` in the section at `base` (of
 /// `size` bytes).
-fn one(
+fn apply_one(
     base: u64,
     size: u64,
     r: &Reloc,

@@ -4,11 +4,10 @@
 //! the node (`make_dev_sv`), for `make_dev_s`, `make_dev`, `make_dev_p` and
 //! `make_dev_args_init_impl`.
 
-use super::{DevNode, NodeState, SI_NAMED};
+use super::{CdevMemory, DevNode, Devfs, NodeState, SI_NAMED};
+use crate::addr::KAddr;
 use crate::errno::Errno;
-use crate::kernel::{KernelInner, ViolationKind};
-use crate::kpi::kernel;
-use crate::thread;
+use crate::state::{Core, ViolationKind};
 use core::ffi::{c_char, c_int, c_void};
 use std::sync::{Arc, Mutex};
 
@@ -112,7 +111,7 @@ extern "C" fn no_mmap_single(
 ///
 /// # Safety
 /// `devsw` must point to the module's writable `struct cdevsw`.
-unsafe fn prep_cdevsw(k: &KernelInner, devsw: *mut sys::cdevsw) -> Result<(), Errno> {
+unsafe fn prep_cdevsw(k: &Core, devsw: *mut sys::cdevsw) -> Result<(), Errno> {
     // SAFETY: by the caller's contract.
     let d = unsafe { &mut *devsw };
     if d.d_flags & sys::D_INIT != 0 {
@@ -157,185 +156,166 @@ unsafe fn prep_cdevsw(k: &KernelInner, devsw: *mut sys::cdevsw) -> Result<(), Er
     Ok(())
 }
 
-/// `make_dev_sv` with the name already formatted.
-///
-/// # Safety
-/// `args` must point to a `struct make_dev_args` of `mda_size` bytes whose
-/// `mda_devsw` is the module's cdevsw; `dres` writable.
-unsafe fn make_dev_sv(
-    k: &KernelInner,
-    args: *const sys::make_dev_args,
-    dres: *mut *mut sys::cdev,
-    name: &[u8],
-    len: c_int,
-) -> c_int {
-    let mut a = sys::make_dev_args::default();
-    // SAFETY: `mda_size` is the first field; by the caller's contract
-    // `args` is readable.
-    let size = unsafe { (*args).mda_size };
-    if size > size_of::<sys::make_dev_args>() {
-        return Errno::EINVAL.0;
-    }
-    // SAFETY: copies `size <= sizeof(args)` bytes, as bcopy in make_dev_sv.
-    unsafe { core::ptr::copy_nonoverlapping(args.cast::<u8>(), (&raw mut a).cast::<u8>(), size) };
-    let flags = a.mda_flags.cast_unsigned();
-    if flags & sys::MAKEDEV_WAITOK != 0 && flags & sys::MAKEDEV_NOWAIT != 0 {
-        k.violation(
-            ViolationKind::Devfs,
-            String::from("make_dev_sv: both WAITOK and NOWAIT specified"),
-        );
-    }
-    // devfs_alloc
-    let mflags = sys::M_ZERO
-        | if flags & sys::MAKEDEV_NOWAIT != 0 {
-            sys::M_NOWAIT
-        } else {
-            sys::M_WAITOK
-        };
-    let cdev = k
-        .malloc
-        .malloc(k, size_of::<sys::cdev>(), k.internal_type_devfs(), mflags);
-    if cdev.is_null() {
-        return Errno::ENOMEM.0;
-    }
-    let devsw = a.mda_devsw;
-    // SAFETY: by the caller's contract `devsw` is the module's cdevsw.
-    if let Err(e) = unsafe { prep_cdevsw(k, devsw) } {
-        k.malloc.free(k, cdev as usize, k.internal_type_devfs());
-        return e.0;
-    }
-    let dev = cdev.cast::<sys::cdev>();
-    let devname = prep_devname(name, len).and_then(|n| {
-        if k.devfs.lock().by_name.contains_key(&n) {
-            Err(Errno::EEXIST)
-        } else {
-            Ok(n)
+impl Devfs {
+    /// `make_dev_sv` with the name already formatted (`len` is what the
+    /// formatter returned, longer than `name` if it was cut). Returns 0
+    /// or an errno; -1 if the kernel panicked (a bad name without
+    /// `MAKEDEV_CHECKNAME`).
+    ///
+    /// # Safety
+    /// `args` must point to a `struct make_dev_args` of `mda_size` bytes
+    /// whose `mda_devsw` is the module's cdevsw; `dres` writable.
+    pub(crate) unsafe fn make_dev_sv(
+        &self,
+        k: &Core,
+        mem: &impl CdevMemory,
+        args: *const sys::make_dev_args,
+        dres: *mut *mut sys::cdev,
+        name: &[u8],
+        len: c_int,
+    ) -> c_int {
+        let mut a = sys::make_dev_args::default();
+        // SAFETY: `mda_size` is the first field; by the caller's contract
+        // `args` is readable.
+        let size = unsafe { (*args).mda_size };
+        if size > size_of::<sys::make_dev_args>() {
+            return Errno::EINVAL.0;
         }
-    });
-    let devname = match devname {
-        Ok(n) => n,
-        Err(e) => {
-            k.malloc.free(k, cdev as usize, k.internal_type_devfs());
-            if flags & sys::MAKEDEV_CHECKNAME == 0 {
-                k.record_panic(&format!(
-                    "make_dev_sv: bad si_name (error={}, si_name={})",
-                    e.0,
-                    String::from_utf8_lossy(name)
-                ));
-                return -1;
-            }
+        // SAFETY: copies `size <= sizeof(args)` bytes, as bcopy in
+        // make_dev_sv.
+        unsafe {
+            core::ptr::copy_nonoverlapping(args.cast::<u8>(), (&raw mut a).cast::<u8>(), size);
+        };
+        let flags = a.mda_flags.cast_unsigned();
+        if flags & sys::MAKEDEV_WAITOK != 0 && flags & sys::MAKEDEV_NOWAIT != 0 {
+            k.violation(
+                ViolationKind::Devfs,
+                String::from("make_dev_sv: both WAITOK and NOWAIT specified"),
+            );
+        }
+        // devfs_alloc
+        let mflags = sys::M_ZERO
+            | if flags & sys::MAKEDEV_NOWAIT != 0 {
+                sys::M_NOWAIT
+            } else {
+                sys::M_WAITOK
+            };
+        let dev = mem.alloc_cdev(mflags);
+        if dev.is_null() {
+            return Errno::ENOMEM.0;
+        }
+        let cdev = KAddr::from_ptr(dev);
+        let devsw = a.mda_devsw;
+        // SAFETY: by the caller's contract `devsw` is the module's cdevsw.
+        if let Err(e) = unsafe { prep_cdevsw(k, devsw) } {
+            mem.free_cdev(cdev);
             return e.0;
         }
-    };
-    // SAFETY: `dev` is a fresh zeroed allocation of a `struct cdev`.
-    let d = unsafe { &mut *dev };
-    d.si_drv0 = a.mda_unit;
-    d.si_devsw = devsw;
-    d.si_drv1 = a.mda_si_drv1;
-    d.si_drv2 = a.mda_si_drv2;
-    d.si_flags |= SI_NAMED;
-    d.si_cred = a.mda_cr;
-    d.si_uid = a.mda_uid;
-    d.si_gid = a.mda_gid;
-    d.si_mode = u16::try_from(a.mda_mode & 0o7777).unwrap_or(0);
-    d.si_refcount = 1;
-    for (dst, src) in d
-        .si_name
-        .iter_mut()
-        .zip(devname.bytes().chain(core::iter::once(0)))
-    {
-        *dst = src.cast_signed();
+        let devname = prep_devname(name, len).and_then(|n| {
+            if self.lock().by_name.contains_key(&n) {
+                Err(Errno::EEXIST)
+            } else {
+                Ok(n)
+            }
+        });
+        let devname = match devname {
+            Ok(n) => n,
+            Err(e) => {
+                mem.free_cdev(cdev);
+                if flags & sys::MAKEDEV_CHECKNAME == 0 {
+                    k.record_panic(&format!(
+                        "make_dev_sv: bad si_name (error={}, si_name={})",
+                        e.0,
+                        String::from_utf8_lossy(name)
+                    ));
+                    return -1;
+                }
+                return e.0;
+            }
+        };
+        // SAFETY: `dev` is a fresh zeroed allocation of a `struct cdev`.
+        let d = unsafe { &mut *dev };
+        d.si_drv0 = a.mda_unit;
+        d.si_devsw = devsw;
+        d.si_drv1 = a.mda_si_drv1;
+        d.si_drv2 = a.mda_si_drv2;
+        d.si_flags |= SI_NAMED;
+        d.si_cred = a.mda_cr;
+        d.si_uid = a.mda_uid;
+        d.si_gid = a.mda_gid;
+        d.si_mode = u16::try_from(a.mda_mode & 0o7777).unwrap_or(0);
+        d.si_refcount = 1;
+        for (dst, src) in d
+            .si_name
+            .iter_mut()
+            .zip(devname.bytes().chain(core::iter::once(0)))
+        {
+            *dst = src.cast_signed();
+        }
+        let devsw = KAddr::from_ptr(devsw);
+        let node = Arc::new(DevNode {
+            name: devname.clone(),
+            cdev,
+            devsw,
+            uid: a.mda_uid,
+            gid: a.mda_gid,
+            mode: a.mda_mode.cast_unsigned() & 0o7777,
+            state: Mutex::new(NodeState::default()),
+        });
+        {
+            let mut i = self.lock();
+            i.by_name.insert(devname, Arc::clone(&node));
+            i.by_cdev.insert(cdev, node);
+            *i.devsw_users.entry(devsw).or_insert(0) += 1;
+        }
+        // SAFETY: writable by the caller's contract.
+        unsafe { *dres = dev };
+        0
     }
-    let node = Arc::new(DevNode {
-        name: devname.clone(),
-        cdev: dev as usize,
-        devsw: devsw as usize,
-        uid: a.mda_uid,
-        gid: a.mda_gid,
-        mode: a.mda_mode.cast_unsigned() & 0o7777,
-        state: Mutex::new(NodeState::default()),
-    });
-    {
-        let mut i = k.devfs.lock();
-        i.by_name.insert(devname, Arc::clone(&node));
-        i.by_cdev.insert(dev as usize, node);
-        *i.devsw_users.entry(devsw as usize).or_insert(0) += 1;
+
+    /// make_dev(9) / make_dev_p(9) (`make_dev_credv`): the arguments as a
+    /// `struct make_dev_args`, then `make_dev_sv`.
+    ///
+    /// # Safety
+    /// `devsw` the module's cdevsw; `dres` writable.
+    #[allow(clippy::too_many_arguments, reason = "mirrors the C function")]
+    pub(crate) unsafe fn make_dev_credv(
+        &self,
+        k: &Core,
+        mem: &impl CdevMemory,
+        flags: c_int,
+        dres: *mut *mut sys::cdev,
+        devsw: *mut sys::cdevsw,
+        unit: c_int,
+        cr: *mut sys::ucred,
+        uid: u32,
+        gid: u32,
+        mode: c_int,
+        name: &[u8],
+        len: c_int,
+    ) -> c_int {
+        let args = sys::make_dev_args {
+            mda_size: size_of::<sys::make_dev_args>(),
+            mda_flags: flags,
+            mda_devsw: devsw,
+            mda_cr: cr,
+            mda_uid: uid,
+            mda_gid: gid,
+            mda_mode: mode,
+            mda_unit: unit,
+            ..sys::make_dev_args::default()
+        };
+        // SAFETY: forwarded contract; `args` is a complete local.
+        unsafe { self.make_dev_sv(k, mem, &raw const args, dres, name, len) }
     }
-    // SAFETY: writable by the caller's contract.
-    unsafe { *dres = dev };
-    0
 }
 
-fn name_bytes<'a>(name: *const c_char) -> &'a [u8] {
-    // SAFETY: harness.c passes a NUL-terminated buffer of 256 bytes.
-    unsafe { core::ffi::CStr::from_ptr(name) }.to_bytes()
-}
-
-/// make_dev_s(9), after formatting (`csrc/harness.c`).
-///
-/// # Safety
-/// As [`make_dev_sv`]; `name` NUL-terminated.
-#[unsafe(no_mangle)]
-pub(crate) unsafe extern "C" fn harness_rs_make_dev_s(
-    args: *const c_void,
-    dres: *mut *mut c_void,
-    name: *const c_char,
-    len: c_int,
-) -> c_int {
-    let k = kernel();
-    // SAFETY: forwarded contract.
-    let r = unsafe { make_dev_sv(k, args.cast(), dres.cast(), name_bytes(name), len) };
-    if k.is_dead() {
-        thread::escape();
-    }
-    r
-}
-
-/// make_dev(9) / make_dev_p(9) (`make_dev_credv`).
-///
-/// # Safety
-/// `devsw` the module's cdevsw; `dres` writable; `name` NUL-terminated.
-#[unsafe(no_mangle)]
-pub(crate) unsafe extern "C" fn harness_rs_make_dev_credv(
-    flags: c_int,
-    dres: *mut *mut c_void,
-    devsw: *mut c_void,
-    unit: c_int,
-    cr: *mut c_void,
-    uid: u32,
-    gid: u32,
-    mode: c_int,
-    name: *const c_char,
-    len: c_int,
-) -> c_int {
-    let k = kernel();
-    let args = sys::make_dev_args {
-        mda_size: size_of::<sys::make_dev_args>(),
-        mda_flags: flags,
-        mda_devsw: devsw.cast(),
-        mda_cr: cr.cast(),
-        mda_uid: uid,
-        mda_gid: gid,
-        mda_mode: mode,
-        mda_unit: unit,
-        ..sys::make_dev_args::default()
-    };
-    // SAFETY: forwarded contract; `args` is a complete local.
-    let r = unsafe { make_dev_sv(k, &raw const args, dres.cast(), name_bytes(name), len) };
-    if k.is_dead() {
-        thread::escape();
-    }
-    r
-}
-
-/// make_dev_args_init_impl(9): `bzero(args, sz); args->mda_size = sz`.
+/// make_dev_args_init_impl(9): `bzero(args, sz); args->mda_size = sz`
+/// (no kernel state: an entry point of its own).
 ///
 /// # Safety
 /// `args` writable for `sz` bytes.
-pub(super) unsafe extern "C" fn harness_make_dev_args_init_impl(
-    args: *mut sys::make_dev_args,
-    sz: usize,
-) {
+pub(crate) unsafe extern "C" fn make_dev_args_init_impl(args: *mut sys::make_dev_args, sz: usize) {
     // SAFETY: by the caller's contract.
     unsafe { core::ptr::write_bytes(args.cast::<u8>(), 0, sz) };
     if sz >= size_of::<usize>() {

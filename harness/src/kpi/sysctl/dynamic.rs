@@ -3,14 +3,15 @@
 //! `sysctl_ctx_init` and `sysctl_ctx_free` (`sys/kern/kern_sysctl.c`), and
 //! the clean-up of OIDs a module left behind.
 
-use super::{Handler, Inner, Sysctl, children_of, ctype, name_of, oid};
+use super::{Handler, Inner, Sysctl, children_of, ctype, name_of, oid, parent_list};
+use crate::addr::{KAddr, KRange};
 use crate::errno::Errno;
-use crate::kernel::{KernelInner, ViolationKind};
-use crate::kpi::kernel;
-use crate::thread;
+use crate::state::{Core, ViolationKind};
+use crate::sync::lock_ignoring_poison;
+use crate::thread::{Panicked, witness};
 use core::ffi::{CStr, c_char, c_int, c_void};
 use std::ffi::CString;
-use std::sync::{MutexGuard, PoisonError};
+use std::sync::MutexGuard;
 use std::time::Duration;
 
 /// Strings owned by a dynamic OID.
@@ -28,41 +29,41 @@ pub(super) struct DynOid {
 unsafe impl Send for DynOid {}
 
 impl Sysctl {
-    /// `sysctl_add_oid`.
+    /// `sysctl_add_oid`: the new (or shared) OID, or null.
     #[allow(clippy::too_many_arguments, reason = "mirrors the C function")]
-    fn add_oid(
+    pub(crate) fn add_oid(
         &self,
-        k: &KernelInner,
-        ctx: usize,
-        parent: usize,
+        k: &Core,
+        ctx: KAddr,
+        parent: KAddr,
         number: c_int,
         name: &CStr,
         kind: u32,
         arg1: *mut c_void,
         arg2: i64,
-        handler: usize,
+        handler: Handler,
         fmt: *const c_char,
         descr: *const c_char,
         label: *const c_char,
-    ) -> usize {
-        if parent == 0 {
-            return 0;
+    ) -> KAddr {
+        if parent.is_null() {
+            return KAddr::NULL;
         }
-        k.locks.sleep_check(k, "sysctl_add_oid");
+        witness::check_may_sleep(k, "sysctl_add_oid");
         let mut i = self.lock();
         let sname = name.to_string_lossy().into_owned();
         if let Some(existing) = Self::find_child(&i, parent, &sname) {
             let e = oid(existing);
             if ctype(e) == sys::CTLTYPE_NODE {
                 e.oid_refcnt += 1;
-                if ctx != 0 {
+                if !ctx.is_null() {
                     i.ctxs.entry(ctx).or_default().push(existing);
                 }
                 return existing;
             }
             drop(i);
             k.console(&format!("sysctl_add_oid: can't re-use a leaf ({sname})!\n"));
-            return 0;
+            return KAddr::NULL;
         }
         let cstr_opt = |p: *const c_char| {
             if p.is_null() {
@@ -76,13 +77,11 @@ impl Sysctl {
         let owned_descr = cstr_opt(descr);
         let owned_label = cstr_opt(label);
         let mut storage: Box<sys::sysctl_oid> = Box::default();
-        storage.oid_parent = parent as *mut sys::sysctl_oid_list;
+        storage.oid_parent = parent.ptr();
         storage.oid_number = number;
         storage.oid_refcnt = 1;
         storage.oid_name = owned_name.as_ptr();
-        // SAFETY: a handler address from the module (or 0 for none); the
-        // field is an `Option` of a function pointer with that ABI.
-        storage.oid_handler = unsafe { core::mem::transmute::<usize, Handler>(handler) };
+        storage.oid_handler = handler;
         storage.oid_kind = sys::CTLFLAG_DYN | kind;
         storage.oid_arg1 = arg1;
         storage.oid_arg2 = arg2;
@@ -93,7 +92,7 @@ impl Sysctl {
         storage.oid_label = owned_label
             .as_ref()
             .map_or(core::ptr::null(), |d| d.as_ptr());
-        let addr = (&raw const *storage) as usize;
+        let addr = KAddr::from_ptr(&raw const *storage);
         i.dynamic.insert(
             addr,
             DynOid {
@@ -103,7 +102,7 @@ impl Sysctl {
                 _storage: storage,
             },
         );
-        if ctx != 0 {
+        if !ctx.is_null() {
             i.ctxs.entry(ctx).or_default().push(addr);
         }
         Self::register(k, &mut i, addr);
@@ -113,9 +112,9 @@ impl Sysctl {
     /// `sysctl_remove_oid_locked`.
     fn remove_locked(
         &self,
-        k: &KernelInner,
+        k: &Core,
         i: &mut MutexGuard<'_, Inner>,
-        o: usize,
+        o: KAddr,
         del: bool,
         recurse: bool,
     ) -> Result<(), Errno> {
@@ -159,10 +158,7 @@ impl Sysctl {
             // handler does not touch the tree's lock, so holding it is
             // safe); give up after a while rather than hang a test.
             let mut waited = 0u32;
-            while self
-                .running
-                .lock()
-                .unwrap_or_else(PoisonError::into_inner)
+            while lock_ignoring_poison(&self.running)
                 .get(&o)
                 .copied()
                 .unwrap_or(0)
@@ -190,16 +186,16 @@ impl Sysctl {
 
     /// Removes dynamic OIDs whose handler or data lies in a module's
     /// mapping (the module did not free its context).
-    pub(crate) fn forget_range(&self, k: &KernelInner, start: usize, len: usize) {
-        let inside = |a: usize| a >= start && a - start < len;
+    pub(crate) fn forget_range(&self, k: &Core, range: KRange) {
         let mut i = self.lock();
-        let stale: Vec<usize> = i
+        let stale: Vec<KAddr> = i
             .dynamic
             .keys()
             .copied()
             .filter(|&o| {
                 let p = oid(o);
-                inside(p.oid_handler.map_or(0, |h| h as usize)) || inside(p.oid_arg1 as usize)
+                let handler = KAddr::new(p.oid_handler.map_or(0, |h| h as usize));
+                range.contains(handler) || range.contains(KAddr::from_ptr(p.oid_arg1))
             })
             .collect();
         for o in stale {
@@ -216,12 +212,12 @@ impl Sysctl {
                 continue;
             }
         }
-        i.ctxs.retain(|&c, _| !inside(c));
+        i.ctxs.retain(|&c, _| !range.contains(c));
     }
 
-    fn full_name_locked(&self, i: &Inner, o: usize) -> String {
+    fn full_name_locked(&self, i: &Inner, o: KAddr) -> String {
         let mut parts = vec![name_of(oid(o))];
-        let mut list = oid(o).oid_parent as usize;
+        let mut list = parent_list(oid(o));
         // Climb: the parent is the OID whose children list is `list`.
         while let Some(p) = i
             .children
@@ -231,123 +227,84 @@ impl Sysctl {
             .find(|&c| children_of(c) == list)
         {
             parts.push(name_of(oid(p)));
-            list = oid(p).oid_parent as usize;
+            list = parent_list(oid(p));
         }
         parts.reverse();
         parts.join(".")
     }
 }
 
-/// sysctl_ctx_init(9).
-///
-/// # Safety
-/// `c` a writable `struct sysctl_ctx_list`.
-pub(super) unsafe extern "C" fn harness_sysctl_ctx_init(c: *mut sys::sysctl_ctx_list) -> c_int {
-    if c.is_null() {
-        return Errno::EINVAL.0;
+impl Sysctl {
+    /// sysctl_ctx_init(9).
+    ///
+    /// # Safety
+    /// `c` must be a writable `struct sysctl_ctx_list`.
+    pub(crate) unsafe fn ctx_init(&self, c: *mut sys::sysctl_ctx_list) -> Result<(), Errno> {
+        if c.is_null() {
+            return Err(Errno::EINVAL);
+        }
+        // SAFETY: by the caller's contract `c` is the module's writable list.
+        let list = unsafe { &mut *c };
+        // TAILQ_INIT
+        list.tqh_first = core::ptr::null_mut();
+        list.tqh_last = &raw mut list.tqh_first;
+        self.lock().ctxs.insert(KAddr::from_ptr(c), Vec::new());
+        Ok(())
     }
-    let k = kernel();
-    // SAFETY: by the caller's contract `c` is the module's writable list.
-    let list = unsafe { &mut *c };
-    // TAILQ_INIT
-    list.tqh_first = core::ptr::null_mut();
-    list.tqh_last = &raw mut list.tqh_first;
-    k.sysctl.lock().ctxs.insert(c as usize, Vec::new());
-    0
-}
 
-/// sysctl_ctx_free(9).
-pub(super) extern "C" fn harness_sysctl_ctx_free(c: *mut sys::sysctl_ctx_list) -> c_int {
-    if c.is_null() {
-        return Errno::EINVAL.0;
-    }
-    let k = kernel();
-    let mut i = k.sysctl.lock();
-    let entries = i.ctxs.get(&(c as usize)).cloned().unwrap_or_default();
-    // Dry run: every node with a single reference must lose all its
-    // children with the context.
-    for &o in &entries {
-        let p = oid(o);
-        if ctype(p) == sys::CTLTYPE_NODE && p.oid_refcnt == 1 {
-            let kids = i.children.get(&children_of(o)).cloned().unwrap_or_default();
-            if kids.iter().any(|kid| !entries.contains(kid)) {
-                return Errno::EBUSY.0;
+    /// sysctl_ctx_free(9): removes every OID added through the context,
+    /// newest first, after checking that none would leave a child
+    /// behind (`EBUSY`). A failure half-way is a corrupt tree: a panic.
+    pub(crate) fn ctx_free(&self, k: &Core, c: KAddr) -> Result<Result<(), Errno>, Panicked> {
+        if c.is_null() {
+            return Ok(Err(Errno::EINVAL));
+        }
+        let mut i = self.lock();
+        let entries = i.ctxs.get(&c).cloned().unwrap_or_default();
+        // Dry run: every node with a single reference must lose all its
+        // children with the context.
+        for &o in &entries {
+            let p = oid(o);
+            if ctype(p) == sys::CTLTYPE_NODE && p.oid_refcnt == 1 {
+                let kids = i.children.get(&children_of(o)).cloned().unwrap_or_default();
+                if kids.iter().any(|kid| !entries.contains(kid)) {
+                    return Ok(Err(Errno::EBUSY));
+                }
             }
         }
-    }
-    // Newest first (sysctl_ctx_entry_add inserts at the head).
-    for &o in entries.iter().rev() {
-        if !i.dynamic.contains_key(&o) && oid(o).oid_kind & sys::CTLFLAG_DYN != 0 {
-            continue;
+        // Newest first (sysctl_ctx_entry_add inserts at the head).
+        for &o in entries.iter().rev() {
+            if !i.dynamic.contains_key(&o) && oid(o).oid_kind & sys::CTLFLAG_DYN != 0 {
+                continue;
+            }
+            if let Err(e) = self.remove_locked(k, &mut i, o, true, false) {
+                drop(i);
+                k.record_panic(&format!(
+                    "sysctl_remove_oid: corrupt tree, entry: {o:#x} ({e:?})"
+                ));
+                return Err(Panicked);
+            }
         }
-        if let Err(e) = k.sysctl.remove_locked(k, &mut i, o, true, false) {
-            drop(i);
-            k.record_panic(&format!(
-                "sysctl_remove_oid: corrupt tree, entry: {o:#x} ({e:?})"
-            ));
-            thread::escape();
+        // The list is empty again (TAILQ_INIT); a context the module frees
+        // and never uses again (one in malloc'ed memory, say) leaves no
+        // entry behind, else the table would grow with every such
+        // context and every OID removal would walk it.
+        i.ctxs.remove(&c);
+        Ok(Ok(()))
+    }
+
+    /// sysctl_remove_oid(9).
+    pub(crate) fn remove_oid(
+        &self,
+        k: &Core,
+        o: KAddr,
+        del: bool,
+        recurse: bool,
+    ) -> Result<(), Errno> {
+        if o.is_null() || oid(o).oid_kind & sys::CTLFLAG_DYN == 0 {
+            return Err(Errno::EINVAL);
         }
-    }
-    i.ctxs.insert(c as usize, Vec::new());
-    0
-}
-
-/// sysctl_add_oid(9).
-///
-/// # Safety
-/// Pointers as the kernel's function expects.
-pub(super) unsafe extern "C" fn harness_sysctl_add_oid(
-    clist: *mut sys::sysctl_ctx_list,
-    parent: *mut sys::sysctl_oid_list,
-    nbr: c_int,
-    name: *const c_char,
-    kind: c_int,
-    arg1: *mut c_void,
-    arg2: i64,
-    handler: usize,
-    fmt: *const c_char,
-    descr: *const c_char,
-    label: *const c_char,
-) -> *mut sys::sysctl_oid {
-    let k = kernel();
-    if name.is_null() {
-        return core::ptr::null_mut();
-    }
-    // SAFETY: `name` is NUL-terminated by the contract.
-    let cname = unsafe { CStr::from_ptr(name) };
-    let o = k.sysctl.add_oid(
-        k,
-        clist as usize,
-        parent as usize,
-        nbr,
-        cname,
-        kind.cast_unsigned(),
-        arg1,
-        arg2,
-        handler,
-        fmt,
-        descr,
-        label,
-    );
-    o as *mut sys::sysctl_oid
-}
-
-/// sysctl_remove_oid(9).
-pub(super) extern "C" fn harness_sysctl_remove_oid(
-    o: *mut sys::sysctl_oid,
-    del: c_int,
-    recurse: c_int,
-) -> c_int {
-    let k = kernel();
-    if o.is_null() || oid(o as usize).oid_kind & sys::CTLFLAG_DYN == 0 {
-        return Errno::EINVAL.0;
-    }
-    let mut i = k.sysctl.lock();
-    match k
-        .sysctl
-        .remove_locked(k, &mut i, o as usize, del != 0, recurse != 0)
-    {
-        Ok(()) => 0,
-        Err(e) => e.0,
+        let mut i = self.lock();
+        self.remove_locked(k, &mut i, o, del, recurse)
     }
 }

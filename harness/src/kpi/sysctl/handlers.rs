@@ -9,7 +9,7 @@ use core::ffi::{CStr, c_char, c_int, c_void};
 ///
 /// # Safety
 /// `req` valid with its `oldfunc` set.
-unsafe fn out(req: *mut sys::sysctl_req, p: *const c_void, l: usize) -> c_int {
+unsafe fn sysctl_out(req: *mut sys::sysctl_req, p: *const c_void, l: usize) -> c_int {
     // SAFETY: by the caller's contract.
     match unsafe { (*req).oldfunc } {
         // SAFETY: the request's own output function.
@@ -22,7 +22,7 @@ unsafe fn out(req: *mut sys::sysctl_req, p: *const c_void, l: usize) -> c_int {
 ///
 /// # Safety
 /// `req` valid with its `newfunc` set.
-unsafe fn inp(req: *mut sys::sysctl_req, p: *mut c_void, l: usize) -> c_int {
+unsafe fn sysctl_in(req: *mut sys::sysctl_req, p: *mut c_void, l: usize) -> c_int {
     // SAFETY: by the caller's contract.
     match unsafe { (*req).newfunc } {
         // SAFETY: the request's own input function.
@@ -37,7 +37,7 @@ unsafe fn inp(req: *mut sys::sysctl_req, p: *mut c_void, l: usize) -> c_int {
 ///
 /// # Safety
 /// As the kernel's: `arg1` NULL or pointing at a `T`, `req` a live request.
-pub(super) unsafe extern "C" fn harness_sysctl_handle_num<T: Copy + TryFrom<i64> + Default>(
+pub(crate) unsafe extern "C" fn sysctl_handle_num<T: Copy + TryFrom<i64> + Default>(
     _o: *mut sys::sysctl_oid,
     arg1: *mut c_void,
     arg2: i64,
@@ -50,7 +50,7 @@ pub(super) unsafe extern "C" fn harness_sysctl_handle_num<T: Copy + TryFrom<i64>
         unsafe { *arg1.cast::<T>() }
     };
     // SAFETY: `tmp` is a local of `size_of::<T>()` bytes.
-    let e = unsafe { out(req, (&raw const tmp).cast(), size_of::<T>()) };
+    let e = unsafe { sysctl_out(req, (&raw const tmp).cast(), size_of::<T>()) };
     // SAFETY: `req` valid.
     if e != 0 || unsafe { (*req).newptr }.is_null() {
         return e;
@@ -59,7 +59,7 @@ pub(super) unsafe extern "C" fn harness_sysctl_handle_num<T: Copy + TryFrom<i64>
         return Errno::EPERM.0;
     }
     // SAFETY: `arg1` points at a `T` by the contract.
-    unsafe { inp(req, arg1, size_of::<T>()) }
+    unsafe { sysctl_in(req, arg1, size_of::<T>()) }
 }
 
 /// sysctl_handle_string(9).
@@ -67,7 +67,7 @@ pub(super) unsafe extern "C" fn harness_sysctl_handle_num<T: Copy + TryFrom<i64>
 /// # Safety
 /// As the kernel's: `arg1` a NUL-terminated buffer of `arg2` bytes (or a
 /// read-only string when `arg2` is 0).
-pub(super) unsafe extern "C" fn harness_sysctl_handle_string(
+pub(crate) unsafe extern "C" fn sysctl_handle_string(
     o: *mut sys::sysctl_oid,
     arg1: *mut c_void,
     arg2: i64,
@@ -86,10 +86,10 @@ pub(super) unsafe extern "C" fn harness_sysctl_handle_string(
     let has_old = !unsafe { (*req).oldptr }.is_null();
     let e = if has_old {
         // SAFETY: `slen + 1` bytes of `s` are readable.
-        unsafe { out(req, s.cast(), slen + 1) }
+        unsafe { sysctl_out(req, s.cast(), slen + 1) }
     } else {
         // SAFETY: sizing only.
-        unsafe { out(req, core::ptr::null(), slen + 1) }
+        unsafe { sysctl_out(req, core::ptr::null(), slen + 1) }
     };
     // SAFETY: `req` valid.
     let r = unsafe { &mut *req };
@@ -107,7 +107,7 @@ pub(super) unsafe extern "C" fn harness_sysctl_handle_string(
     }
     let mut tmp = vec![0u8; avail];
     // SAFETY: `tmp` has `avail` bytes.
-    let e = unsafe { inp(req, tmp.as_mut_ptr().cast(), avail) };
+    let e = unsafe { sysctl_in(req, tmp.as_mut_ptr().cast(), avail) };
     if e != 0 {
         return e;
     }
@@ -124,7 +124,7 @@ pub(super) unsafe extern "C" fn harness_sysctl_handle_string(
 ///
 /// # Safety
 /// As the kernel's: `arg1` readable and writable for `arg2` bytes.
-pub(super) unsafe extern "C" fn harness_sysctl_handle_opaque(
+pub(crate) unsafe extern "C" fn sysctl_handle_opaque(
     _o: *mut sys::sysctl_oid,
     arg1: *mut c_void,
     arg2: i64,
@@ -132,10 +132,10 @@ pub(super) unsafe extern "C" fn harness_sysctl_handle_opaque(
 ) -> c_int {
     let n = usize::try_from(arg2).unwrap_or(0);
     // SAFETY: forwarded contract.
-    let e = unsafe { out(req, arg1, n) };
+    let e = unsafe { sysctl_out(req, arg1, n) };
     if e != 0 {
         return e;
     }
     // SAFETY: forwarded contract.
-    unsafe { inp(req, arg1, n) }
+    unsafe { sysctl_in(req, arg1, n) }
 }

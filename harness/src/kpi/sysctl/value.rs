@@ -2,6 +2,7 @@
 //! Values as `sysctl(8)` shows and parses them.
 
 use super::Sysctl;
+use crate::addr::KAddr;
 use crate::errno::Errno;
 
 /// A value read with [`Kernel::sysctl_get`](crate::Kernel::sysctl_get).
@@ -41,7 +42,7 @@ impl core::fmt::Display for SysctlValue {
 }
 
 /// Reads an OID's value as `sysctl(8)` would show it.
-pub(crate) fn decode(o: usize, bytes: &[u8]) -> SysctlValue {
+pub(crate) fn decode(o: KAddr, bytes: &[u8]) -> SysctlValue {
     let (t, _) = Sysctl::kind(o);
     let le = |n: usize| -> [u8; 8] {
         let mut b = [0u8; 8];
@@ -74,7 +75,7 @@ pub(crate) fn decode(o: usize, bytes: &[u8]) -> SysctlValue {
 
 /// Encodes a new value given as text for an OID's type (as `sysctl(8)`
 /// parses `name=value`).
-pub(crate) fn encode(o: usize, text: &str) -> Result<Vec<u8>, Errno> {
+pub(crate) fn encode(o: KAddr, text: &str) -> Result<Vec<u8>, Errno> {
     let (t, _) = Sysctl::kind(o);
     let int = || -> Result<i128, Errno> {
         let s = text.trim();

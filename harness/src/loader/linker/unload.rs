@@ -4,23 +4,20 @@
 //! teardown of every file.
 
 use super::{
-    Fail, KERNEL_FILE_ID, KldTarget, basename, elf, file, file_mut, find_by_name, mod_event,
-    read_set, release_module, st, sysinit, to_error,
+    Fail, KERNEL_FILE_ID, KldTarget, basename, elf, file, file_mut, find_by_name, linker_state,
+    mod_event, read_set, release_module, sysinit, to_error,
 };
+use crate::addr::{KAddr, KRange};
 use crate::errno::{Errno, Error};
-use crate::kernel::{KernelInner, ViolationKind};
+use crate::loader::Host;
+use crate::state::ViolationKind;
+use crate::sync::lock_ignoring_poison;
 use crate::thread::{self, Env};
-use std::sync::PoisonError;
 
 /// `linker_file_unload`.
-pub(super) fn unload_file(
-    k: &KernelInner,
-    env: &Env<'_>,
-    id: i32,
-    force: bool,
-) -> Result<(), Fail> {
+pub(super) fn unload_file(k: &dyn Host, env: &Env<'_>, id: i32, force: bool) -> Result<(), Fail> {
     let modules = {
-        let mut l = st(k);
+        let mut l = linker_state(k);
         let Some(f) = file(&mut l, id) else {
             return Err(Errno::ENOENT.into());
         };
@@ -47,7 +44,7 @@ pub(super) fn unload_file(
         release_module(k, m);
     }
     let linked = {
-        let mut l = st(k);
+        let mut l = linker_state(k);
         l.found.retain(|p| p.container != id);
         file(&mut l, id)
             .map(|f| core::mem::replace(&mut f.linked, false))
@@ -56,12 +53,12 @@ pub(super) fn unload_file(
     if linked {
         let oids = file_mut(k, id, |f| core::mem::take(&mut f.sysctls)).unwrap_or_default();
         for o in oids {
-            k.sysctl.unregister_static(o);
+            k.unregister_sysctl(o);
         }
         sysinit(k, env, id, true)?;
     }
     let lf = {
-        let mut l = st(k);
+        let mut l = linker_state(k);
         let pos = l.files.iter().position(|f| f.id == id);
         pos.map(|p| l.files.remove(p))
     };
@@ -70,14 +67,14 @@ pub(super) fn unload_file(
     };
     for &d in &lf.deps {
         if d == KERNEL_FILE_ID {
-            let mut l = st(k);
+            let mut l = linker_state(k);
             l.kernel_refs = l.kernel_refs.saturating_sub(1);
         } else {
             unload_file(k, env, d, force)?;
         }
     }
     // Destructors (.fini_array, run by link_elf_unload_file since FreeBSD 14).
-    let dtors: Vec<usize> = lf
+    let dtors: Vec<KAddr> = lf
         .obj
         .sections
         .iter()
@@ -89,24 +86,24 @@ pub(super) fn unload_file(
         })
         .collect();
     for d in dtors {
-        if d != 0 && d != usize::MAX {
+        if !d.is_null() && d.get() != usize::MAX {
             // SAFETY: a destructor of the module: `void (*)(void)`.
-            unsafe { thread::call(k, Some(env), d, [0; 6]) }?;
+            unsafe { thread::call(k.core(), Some(env), d, [0; 6]) }?;
         }
     }
     // What the module left behind would point into freed memory.
-    let (start, len) = (lf.obj.map.addr(), lf.obj.map.len());
-    k.devfs.forget_range(k, start, len);
-    k.sysctl.forget_range(k, start, len);
-    k.locks.forget_range(k, start, len);
-    k.malloc_forget_range(start, len, &lf.filename);
+    let range = KRange {
+        start: KAddr::new(lf.obj.map.addr()),
+        len: lf.obj.map.len(),
+    };
+    k.file_unloading(range, &lf.filename);
     drop(lf);
     Ok(())
 }
 
 /// `kldunload(2)` / `kldunloadf(2)`.
 pub(crate) fn kldunload(
-    k: &KernelInner,
+    k: &dyn Host,
     env: &Env<'_>,
     target: &KldTarget,
     force: bool,
@@ -114,9 +111,9 @@ pub(crate) fn kldunload(
     if !env.cred.is_root() {
         return Err(Errno::EPERM.into());
     }
-    let _kld = k.linker.kld.lock().unwrap_or_else(PoisonError::into_inner);
+    let _kld = lock_ignoring_poison(&k.linker().kld);
     let id = {
-        let l = st(k);
+        let l = linker_state(k);
         match target {
             KldTarget::Id(id) => l
                 .files
@@ -128,14 +125,16 @@ pub(crate) fn kldunload(
     };
     let Some(id) = id else {
         if *target == KldTarget::Id(KERNEL_FILE_ID) {
-            k.console("kldunload: attempt to unload file that was loaded by the kernel\n");
+            k.core()
+                .console("kldunload: attempt to unload file that was loaded by the kernel\n");
             return Err(Errno::EBUSY.into());
         }
         return Err(Errno::ENOENT.into());
     };
     let userrefs = file_mut(k, id, |f| f.userrefs).unwrap_or(0);
     if userrefs == 0 {
-        k.console("kldunload: attempt to unload file that was loaded by the kernel\n");
+        k.core()
+            .console("kldunload: attempt to unload file that was loaded by the kernel\n");
         return Err(Errno::EBUSY.into());
     }
     file_mut(k, id, |f| f.userrefs -= 1);
@@ -150,10 +149,10 @@ pub(crate) fn kldunload(
 
 /// Unloads every file, newest first (kernel teardown). Returns false if
 /// one refused.
-pub(crate) fn unload_all(k: &KernelInner, env: &Env<'_>) -> bool {
-    let _kld = k.linker.kld.lock().unwrap_or_else(PoisonError::into_inner);
+pub(crate) fn unload_all(k: &dyn Host, env: &Env<'_>) -> bool {
+    let _kld = lock_ignoring_poison(&k.linker().kld);
     loop {
-        let last = st(k)
+        let last = linker_state(k)
             .files
             .iter()
             .rev()
@@ -167,7 +166,7 @@ pub(crate) fn unload_all(k: &KernelInner, env: &Env<'_>) -> bool {
             f.refs = 1;
         });
         if unload_file(k, env, id, true).is_err() {
-            k.violation(
+            k.core().violation(
                 ViolationKind::Module,
                 format!("file {id} could not be unloaded at kernel teardown"),
             );

@@ -3,10 +3,10 @@
 //! (`sys/kern/kern_module.c`): it finds the module registered from the
 //! file's metadata and sends it `MOD_LOAD` with Giant held; on failure it
 //! sends `MOD_UNLOAD`, releases the module and prints "module_register_init:
-//! MOD_LOAD (%s, %p, %p) error %d". The work is in
-//! [`crate::loader`].
+//! MOD_LOAD (%s, %p, %p) error %d". The work is in [`crate::loader`].
 
 use super::{FuncEntry, kernel};
+use crate::addr::KAddr;
 use crate::thread;
 use core::ffi::{CStr, c_void};
 
@@ -34,8 +34,8 @@ unsafe extern "C" fn harness_module_register_init(arg: *const c_void) {
     let r = crate::loader::module_register_init(
         k,
         &name,
-        evhand.map_or(0, |h| h as usize),
-        priv_ as usize,
+        KAddr::new(evhand.map_or(0, |h| h as usize)),
+        KAddr::from_ptr(priv_),
     );
     drop(name);
     if r.is_err() {

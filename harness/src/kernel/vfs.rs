@@ -7,7 +7,7 @@
 //! `O_TRUNC`; `kern_lseek`), `sys/kern/vfs_vnops.c` (`vn_open_cred`:
 //! `O_CREAT`/`O_EXCL`; `vn_open_vnode`: `O_DIRECTORY`, the access asked
 //! for, `O_PATH`, `vn_open_vnode_advlock` for `O_SHLOCK`/`O_EXLOCK`; see
-//! [`open`]), `sys/kern/sys_generic.c` (`sys_read`/`dofileread` — a
+//! [`open()`]), `sys/kern/sys_generic.c` (`sys_read`/`dofileread` — a
 //! zero-length read returns 0 without calling the driver —,
 //! `dofilewrite`, `sys_ioctl`/`kern_ioctl`), `sys/kern/subr_uio.c`
 //! (`copyinuio`: more than `UIO_MAXIOV` iovecs or a total above
@@ -30,16 +30,18 @@
 
 mod open;
 
-pub(crate) use open::open;
+pub(super) use open::open;
 
+use super::KernelInner;
+use crate::addr::{KAddr, UAddr};
 use crate::errno::{Errno, Error};
-use crate::kernel::KernelInner;
-use crate::kpi::devfs::{self, DevNode};
+use crate::kpi::devfs::DevNode;
+use crate::sync::{lock_ignoring_poison, wait_ignoring_poison};
 use crate::thread::{self, Env};
 use crate::user::Cred;
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicI64, AtomicU32, AtomicUsize, Ordering};
-use std::sync::{Arc, Condvar, Mutex, MutexGuard, PoisonError};
+use std::sync::{Arc, Condvar, Mutex, MutexGuard};
 use std::time::Duration;
 
 /// `IOSIZE_MAX` with `devfs_iosize_max_clamp` (the default): `INT_MAX`.
@@ -72,11 +74,11 @@ const VADMIN: u32 = 0o10000;
 const VAPPEND: u32 = 0o40000;
 
 /// An open file (`struct file` of type `DTYPE_VNODE` on devfs).
-pub(crate) struct OpenFile {
-    pub(crate) node: Arc<DevNode>,
+pub(super) struct OpenFile {
+    pub(super) node: Arc<DevNode>,
     /// Stand-in for the `struct file` (`td_fpop` points here).
     fp: Box<[u64; 32]>,
-    pub(crate) flags: AtomicU32,
+    pub(super) flags: AtomicU32,
     offset: AtomicI64,
     /// The descriptor's reference plus syscalls in progress.
     refs: AtomicUsize,
@@ -86,12 +88,13 @@ pub(crate) struct OpenFile {
     /// or 0), held until the last close.
     lock: AtomicU32,
     /// The opener's credential (`f_cred`).
-    pub(crate) _cred: Cred,
+    pub(super) _cred: Cred,
 }
 
 impl OpenFile {
-    pub(crate) fn fp(&self) -> usize {
-        self.fp.as_ptr() as usize
+    /// The address of the stand-in `struct file`.
+    pub(super) fn fp(&self) -> KAddr {
+        KAddr::from_ptr(self.fp.as_ptr())
     }
 }
 
@@ -121,22 +124,22 @@ struct Flock {
 
 /// The descriptor table.
 #[derive(Default)]
-pub(crate) struct FdTable {
+pub(super) struct FdTable {
     inner: Mutex<Inner>,
     /// Locks by node (`Arc::as_ptr` of the `DevNode`, which each holder's
     /// file keeps alive).
-    flocks: Mutex<HashMap<usize, Flock>>,
+    flocks: Mutex<HashMap<KAddr, Flock>>,
     /// Signalled when a flock(2) lock is released.
     flock_cv: Condvar,
 }
 
 impl FdTable {
     fn lock(&self) -> MutexGuard<'_, Inner> {
-        self.inner.lock().unwrap_or_else(PoisonError::into_inner)
+        lock_ignoring_poison(&self.inner)
     }
 
     /// Open descriptors.
-    pub(crate) fn fds(&self) -> Vec<i32> {
+    pub(super) fn fds(&self) -> Vec<i32> {
         let mut v: Vec<i32> = self.lock().files.keys().copied().collect();
         v.sort_unstable();
         v
@@ -175,7 +178,7 @@ impl FileRef<'_> {
 fn dev_call(
     k: &KernelInner,
     cred: &Cred,
-    fp: usize,
+    fp: KAddr,
     node: &DevNode,
     pick: impl FnOnce(&sys::cdevsw) -> (usize, [u64; 6]),
 ) -> Result<i32, Error> {
@@ -188,27 +191,24 @@ fn dev_call(
         return Ok(0);
     }
     let giant = node.needs_giant();
-    if giant && !k.locks.lock_addr(k, k.giant()) {
+    if giant && !k.locks.lock_addr(&k.core, k.giant()) {
         node.relthread(&k.devfs);
-        return Err(k.panic_error());
+        return Err(k.core.panic_error());
     }
     thread::mark_in_dev(node.cdev, true);
-    let env = Env {
-        cred,
-        fpop: fp as *mut core::ffi::c_void,
-    };
+    let env = Env { cred, fpop: fp };
     // SAFETY: a method of the driver's prepared cdevsw, called with the
     // arguments devfs passes; `fp` is the open file.
-    let r = unsafe { thread::call(k, Some(&env), func, args) };
+    let r = unsafe { thread::call(&k.core, Some(&env), KAddr::new(func), args) };
     thread::mark_in_dev(node.cdev, false);
     if giant {
-        k.locks.unlock_addr(k, k.giant());
+        k.locks.unlock_addr(&k.core, k.giant());
     }
     node.relthread(&k.devfs);
     match r {
         // CAST: methods return `int`.
         Ok(v) => Ok((v & 0xffff_ffff) as u32 as i32),
-        Err(_) => Err(k.panic_error()),
+        Err(_) => Err(k.core.panic_error()),
     }
 }
 
@@ -231,12 +231,8 @@ fn install(k: &KernelInner, f: Arc<OpenFile>) -> i32 {
 /// On success the file has `FHASLOCK`.
 fn flock_open(k: &KernelInner, f: &OpenFile, fmode: u32) -> Result<(), Error> {
     let exclusive = fmode & sys::O_EXLOCK != 0;
-    let key = Arc::as_ptr(&f.node) as usize;
-    let mut locks = k
-        .files
-        .flocks
-        .lock()
-        .unwrap_or_else(PoisonError::into_inner);
+    let key = KAddr::from_ptr(Arc::as_ptr(&f.node));
+    let mut locks = lock_ignoring_poison(&k.files.flocks);
     loop {
         let l = locks.entry(key).or_default();
         let conflict = l.exclusive || (exclusive && l.shared > 0);
@@ -251,15 +247,10 @@ fn flock_open(k: &KernelInner, f: &OpenFile, fmode: u32) -> Result<(), Error> {
         if fmode & sys::FNONBLOCK != 0 {
             return Err(Errno::EAGAIN.into());
         }
-        if k.is_dead() {
-            return Err(k.panic_error());
+        if k.core.is_dead() {
+            return Err(k.core.panic_error());
         }
-        locks = k
-            .files
-            .flock_cv
-            .wait_timeout(locks, Duration::from_millis(50))
-            .unwrap_or_else(PoisonError::into_inner)
-            .0;
+        locks = wait_ignoring_poison(&k.files.flock_cv, locks, Duration::from_millis(50));
     }
     f.lock.store(
         if exclusive {
@@ -280,12 +271,8 @@ fn flock_release(k: &KernelInner, f: &OpenFile) {
     if kind == 0 {
         return;
     }
-    let key = Arc::as_ptr(&f.node) as usize;
-    let mut locks = k
-        .files
-        .flocks
-        .lock()
-        .unwrap_or_else(PoisonError::into_inner);
+    let key = KAddr::from_ptr(Arc::as_ptr(&f.node));
+    let mut locks = lock_ignoring_poison(&k.files.flocks);
     if let Some(l) = locks.get_mut(&key) {
         if kind == sys::O_EXLOCK {
             l.exclusive = false;
@@ -311,10 +298,10 @@ fn final_close(k: &KernelInner, cred: &Cred, f: &OpenFile) -> Result<(), Error> 
     let last = node.add_open(0) == 1;
     let fflag = f.flags.load(Ordering::Relaxed) | if last { FLASTCLOSE } else { 0 };
     let args = [
-        node.cdev as u64,
+        node.cdev.arg(),
         u64::from(fflag),
         S_IFCHR,
-        thread::curthread() as u64,
+        KAddr::from_ptr(thread::curthread()).arg(),
         0,
         0,
     ];
@@ -333,26 +320,26 @@ fn final_close(k: &KernelInner, cred: &Cred, f: &OpenFile) -> Result<(), Error> 
     }
     flock_release(k, f);
     node.add_open(-1);
-    if let Some((data, dtor)) = k.devfs.detach_file(f.fp()) {
-        devfs::run_priv_dtor(k, data, dtor).map_err(|_| k.panic_error())?;
+    if let Some(p) = k.devfs.detach_file(f.fp()) {
+        p.destroy(&k.core).map_err(|_| k.core.panic_error())?;
     }
     node.try_free(k);
-    k.locks.userret(k);
+    k.locks.userret(&k.core);
     result
 }
 
 /// `close(2)`.
-pub(crate) fn close(k: &KernelInner, cred: &Cred, fd: i32) -> Result<(), Error> {
+pub(super) fn close(k: &KernelInner, cred: &Cred, fd: i32) -> Result<(), Error> {
     let f = k.files.lock().files.remove(&fd).ok_or(Errno::EBADF)?;
     FileRef { k, f }.release(cred)
 }
 
 /// Read or write with iovecs: `dofileread`/`dofilewrite` + devfs.
-pub(crate) fn rw(
+pub(super) fn rw(
     k: &KernelInner,
     cred: &Cred,
     fd: i32,
-    iovs: &[(usize, usize)],
+    iovs: &[(UAddr, usize)],
     offset: Option<i64>,
     write: bool,
 ) -> Result<usize, Error> {
@@ -369,7 +356,7 @@ pub(crate) fn rw(
     let fr = fget(k, fd)?;
     let r = rw_file(k, cred, &fr.f, iovs, resid, offset, write);
     fr.release(cred)?;
-    k.locks.userret(k);
+    k.locks.userret(&k.core);
     r
 }
 
@@ -377,7 +364,7 @@ fn rw_file(
     k: &KernelInner,
     cred: &Cred,
     f: &OpenFile,
-    iovs: &[(usize, usize)],
+    iovs: &[(UAddr, usize)],
     resid: usize,
     offset: Option<i64>,
     write: bool,
@@ -394,7 +381,7 @@ fn rw_file(
     let mut iov: Vec<sys::iovec> = iovs
         .iter()
         .map(|&(base, len)| sys::iovec {
-            iov_base: base as *mut core::ffi::c_void,
+            iov_base: base.ptr(),
             iov_len: len,
         })
         .collect();
@@ -415,8 +402,8 @@ fn rw_file(
     };
     let _reg = k.user.register_syscall(iovs, !write);
     let args = [
-        node.cdev as u64,
-        (&raw mut uio) as u64,
+        node.cdev.arg(),
+        KAddr::from_ptr(&raw mut uio).arg(),
         u64::from(ioflag),
         0,
         0,
@@ -445,7 +432,7 @@ fn rw_file(
 }
 
 /// `lseek(2)` (`vn_seek` for a character device).
-pub(crate) fn lseek(k: &KernelInner, fd: i32, off: i64, whence: Whence) -> Result<i64, Error> {
+pub(super) fn lseek(k: &KernelInner, fd: i32, off: i64, whence: Whence) -> Result<i64, Error> {
     let f = k.files.lock().files.get(&fd).cloned().ok_or(Errno::EBADF)?;
     // kern_lseek: "(fp->f_ops->fo_flags & DFLAG_SEEKABLE) != 0 ? ... :
     // ESPIPE"; path_fileops is not seekable.
@@ -463,7 +450,7 @@ pub(crate) fn lseek(k: &KernelInner, fd: i32, off: i64, whence: Whence) -> Resul
 }
 
 /// `sys_ioctl` + `kern_ioctl` + `devfs_ioctl_f`.
-pub(crate) fn ioctl(
+pub(super) fn ioctl(
     k: &KernelInner,
     cred: &Cred,
     fd: i32,
@@ -472,7 +459,7 @@ pub(crate) fn ioctl(
 ) -> Result<(), Error> {
     let mut com = cmd;
     if com > 0xffff_ffff {
-        k.console(&format!(
+        k.core.console(&format!(
             "WARNING pid 1000 (kldsim): ioctl sign-extension ioctl {com:x}\n"
         ));
         com &= 0xffff_ffff;
@@ -486,6 +473,8 @@ pub(crate) fn ioctl(
     {
         return Err(Errno::ENOTTY.into());
     }
+    // The argument as a user pointer, for IOC_IN/IOC_OUT commands.
+    let user_arg = UAddr::new(arg as usize);
     // The kernel copy of the argument, 8-byte aligned.
     let mut buf: Vec<u64> = vec![0; size.div_ceil(8).max(1)];
     let mut intarg: i64 = arg.cast_signed();
@@ -501,7 +490,7 @@ pub(crate) fn ioctl(
     };
     if com & u64::from(sys::IOC_IN) != 0 {
         // SAFETY: `data_ptr` has `copy_size` bytes (the buffer above).
-        unsafe { crate::kpi::uio::copyin_raw(k, arg as usize, data_ptr, copy_size) }?;
+        unsafe { k.uio.copyin_raw(&k.user, user_arg, data_ptr, copy_size) }?;
     }
     let fr = fget(k, fd)?;
     let r = ioctl_file(k, cred, &fr.f, com, data_ptr);
@@ -509,10 +498,10 @@ pub(crate) fn ioctl(
     let mut r = r;
     if r.is_ok() && com & u64::from(sys::IOC_OUT) != 0 {
         // SAFETY: `data_ptr` has `copy_size` bytes.
-        r = unsafe { crate::kpi::uio::copyout_raw(k, data_ptr, arg as usize, copy_size) }
+        r = unsafe { k.uio.copyout_raw(&k.user, data_ptr, user_arg, copy_size) }
             .map_err(Error::from);
     }
-    k.locks.userret(k);
+    k.locks.userret(&k.core);
     r
 }
 
@@ -559,11 +548,11 @@ fn ioctl_file(
     }
     let fflag = f.flags.load(Ordering::Relaxed);
     let args = [
-        node.cdev as u64,
+        node.cdev.arg(),
         com,
-        data as u64,
+        KAddr::from_ptr(data).arg(),
         u64::from(fflag),
-        thread::curthread() as u64,
+        KAddr::from_ptr(thread::curthread()).arg(),
         0,
     ];
     let pick = |sw: &sys::cdevsw| (sw.d_ioctl.map_or(0, |m| m as usize), args);
@@ -575,12 +564,12 @@ fn ioctl_file(
 }
 
 /// Threads inside a device now.
-pub(crate) fn dev_threads(k: &KernelInner, name: &str) -> Option<usize> {
+pub(super) fn dev_threads(k: &KernelInner, name: &str) -> Option<usize> {
     k.devfs.lookup(name).map(|n| n.threads())
 }
 
 /// Closes everything (teardown), ignoring errors.
-pub(crate) fn close_all(k: &KernelInner, cred: &Cred) {
+pub(super) fn close_all(k: &KernelInner, cred: &Cred) {
     for fd in k.files.fds() {
         drop(close(k, cred, fd));
     }

@@ -10,6 +10,7 @@
 //! relocations, so they are real storage in a low mapping, initialised as
 //! the kernel initialises them at boot.
 
+use crate::addr::KAddr;
 use crate::errno::Errno;
 use crate::lowmem::LowMap;
 use core::mem::offset_of;
@@ -70,15 +71,15 @@ impl DataSym {
 
 /// The layout of the data block.
 #[repr(C)]
-pub(crate) struct Block {
-    pub(crate) m_devbuf: sys::malloc_type,
-    pub(crate) m_temp: sys::malloc_type,
-    pub(crate) giant: sys::mtx,
-    pub(crate) stack_chk_guard: usize,
-    pub(crate) sysctl_children: sys::sysctl_oid_list,
-    pub(crate) sysctl_hw: sys::sysctl_oid,
-    pub(crate) sysctl_kern: sys::sysctl_oid,
-    pub(crate) sysctl_debug: sys::sysctl_oid,
+struct Block {
+    m_devbuf: sys::malloc_type,
+    m_temp: sys::malloc_type,
+    giant: sys::mtx,
+    stack_chk_guard: usize,
+    sysctl_children: sys::sysctl_oid_list,
+    sysctl_hw: sys::sysctl_oid,
+    sysctl_kern: sys::sysctl_oid,
+    sysctl_debug: sys::sysctl_oid,
 }
 
 /// One kernel's data block.
@@ -130,7 +131,7 @@ impl KernelData {
     }
 
     /// The address of a data symbol.
-    pub(crate) fn addr(&self, sym: DataSym) -> usize {
+    pub(crate) fn addr(&self, sym: DataSym) -> KAddr {
         let off = match sym {
             DataSym::MDevbuf => offset_of!(Block, m_devbuf),
             DataSym::MTemp => offset_of!(Block, m_temp),
@@ -141,7 +142,7 @@ impl KernelData {
             DataSym::SysctlKern => offset_of!(Block, sysctl_kern),
             DataSym::SysctlDebug => offset_of!(Block, sysctl_debug),
         };
-        self.map.addr() + off
+        KAddr::new(self.map.addr()).wrapping_add(off)
     }
 }
 

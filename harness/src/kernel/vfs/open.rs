@@ -2,13 +2,13 @@
 //! open(2) on devfs: the open flags, the access check (`vaccess`), the
 //! errors for names that are not devices, and `devfs_open`.
 
+use super::super::KernelInner;
 use super::{
     FMASK, FOPENFAILED, OpenFile, S_IFCHR, VADMIN, VAPPEND, VEXEC, VREAD, VWRITE, dev_call,
     final_close, flock_open, install,
 };
+use crate::addr::KAddr;
 use crate::errno::{Errno, Error};
-use crate::kernel::KernelInner;
-use crate::kpi::devfs;
 use crate::thread;
 use crate::user::Cred;
 use std::sync::Arc;
@@ -180,7 +180,12 @@ fn open_missing(k: &KernelInner, name: &str, fmode: u32) -> Errno {
 ///    `devfs_truncate_f` = `vn_truncate`, whose `VOP_SETATTR` of
 ///    `va_size` `devfs_setattr` ignores): nothing happens, as
 ///    `echo > /dev/null` shows.
-pub(crate) fn open(k: &KernelInner, cred: &Cred, path: &str, oflags: u32) -> Result<i32, Error> {
+pub(in crate::kernel) fn open(
+    k: &KernelInner,
+    cred: &Cred,
+    path: &str,
+    oflags: u32,
+) -> Result<i32, Error> {
     let mut fmode = open_flags(oflags)?;
     if fmode & (sys::O_CREAT | sys::O_EXCL | sys::O_DIRECTORY)
         == (sys::O_CREAT | sys::O_EXCL | sys::O_DIRECTORY)
@@ -231,8 +236,8 @@ pub(crate) fn open(k: &KernelInner, cred: &Cred, path: &str, oflags: u32) -> Res
     k.devfs.attach_file(f.fp(), node.cdev);
     // d_fdopen(dev, fflags, td, fp) or d_open(dev, fflags, S_IFCHR, td):
     // the third and fourth arguments differ.
-    let td = thread::curthread() as u64;
-    let (cdev, fp) = (node.cdev as u64, f.fp() as u64);
+    let td = KAddr::from_ptr(thread::curthread()).arg();
+    let (cdev, fp) = (node.cdev.arg(), f.fp().arg());
     let r = dev_call(k, cred, f.fp(), &node, |sw| match sw.d_fdopen {
         Some(m) => (m as usize, [cdev, u64::from(fmode), td, fp, 0, 0]),
         None => (
@@ -249,10 +254,10 @@ pub(crate) fn open(k: &KernelInner, cred: &Cred, path: &str, oflags: u32) -> Res
     };
     if let Some(e) = err {
         // Clean up any cdevpriv upon error.
-        if let Some((data, dtor)) = k.devfs.detach_file(f.fp()) {
-            devfs::run_priv_dtor(k, data, dtor).map_err(|_| k.panic_error())?;
+        if let Some(p) = k.devfs.detach_file(f.fp()) {
+            p.destroy(&k.core).map_err(|_| k.core.panic_error())?;
         }
-        k.locks.userret(k);
+        k.locks.userret(&k.core);
         return Err(e);
     }
     node.add_open(1);
@@ -269,7 +274,7 @@ pub(crate) fn open(k: &KernelInner, cred: &Cred, path: &str, oflags: u32) -> Res
         };
     }
     let fd = install(k, f);
-    k.locks.userret(k);
+    k.locks.userret(&k.core);
     Ok(fd)
 }
 

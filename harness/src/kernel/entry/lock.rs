@@ -1,0 +1,164 @@
+// SPDX-License-Identifier: BSD-2-Clause
+//! The mutex(9) and sx(9) entry points, as `mtx_init`, `mtx_lock`,
+//! `sx_xlock` & co. expand in a module (`sys/sys/mutex.h`,
+//! `sys/sys/sx.h`); the mutex ones take the address of the lock word. The
+//! work is in `crate::kpi::lock`.
+
+use super::{FuncEntry, kernel};
+use crate::addr::KAddr;
+use crate::kpi::lock::mtx_of;
+use crate::thread;
+use core::ffi::{c_char, c_int};
+
+pub(super) fn functions(v: &mut Vec<FuncEntry>) {
+    v.extend_from_slice(&kfuncs![
+        "_mtx_init" => harness_mtx_init,
+        "_mtx_destroy" => harness_mtx_destroy,
+        "__mtx_lock_flags" => harness_mtx_lock_flags,
+        "__mtx_unlock_flags" => harness_mtx_unlock_flags,
+        "_mtx_trylock_flags_" => harness_mtx_trylock_flags,
+        "sx_init_flags" => harness_sx_init_flags,
+        "sx_destroy" => harness_sx_destroy,
+        "_sx_xlock" => harness_sx_xlock,
+        "_sx_xunlock" => harness_sx_xunlock,
+        "_sx_slock" => harness_sx_slock,
+        "_sx_sunlock" => harness_sx_sunlock,
+        "sx_try_xlock_" => harness_sx_try_xlock,
+    ]);
+}
+
+/// _mtx_init(9).
+///
+/// # Safety
+/// `c` must point to the `mtx_lock` of a `struct mtx` the caller owns.
+unsafe extern "C" fn harness_mtx_init(
+    c: *mut usize,
+    name: *const c_char,
+    _type: *const c_char,
+    opts: c_int,
+) {
+    let k = kernel();
+    // SAFETY: forwarded contract.
+    unsafe { k.locks.mtx_init(&k.core, c, name, opts) };
+}
+
+/// _mtx_destroy(9).
+extern "C" fn harness_mtx_destroy(c: *mut usize) {
+    let k = kernel();
+    k.locks.destroy(&k.core, mtx_of(c));
+}
+
+/// __mtx_lock_flags (mtx_lock(9)).
+extern "C" fn harness_mtx_lock_flags(
+    c: *mut usize,
+    _opts: c_int,
+    file: *const c_char,
+    line: c_int,
+) {
+    let k = kernel();
+    if k.locks
+        .xlock(&k.core, mtx_of(c), false, file, line)
+        .is_err()
+    {
+        thread::escape();
+    }
+}
+
+/// __mtx_unlock_flags (mtx_unlock(9)).
+extern "C" fn harness_mtx_unlock_flags(
+    c: *mut usize,
+    _opts: c_int,
+    file: *const c_char,
+    line: c_int,
+) {
+    let k = kernel();
+    k.locks.xunlock(&k.core, mtx_of(c), file, line);
+}
+
+/// _mtx_trylock_flags_ (mtx_trylock(9)).
+extern "C" fn harness_mtx_trylock_flags(
+    c: *mut usize,
+    _opts: c_int,
+    file: *const c_char,
+    line: c_int,
+) -> c_int {
+    let k = kernel();
+    match k.locks.xlock(&k.core, mtx_of(c), true, file, line) {
+        Ok(got) => c_int::from(got),
+        Err(thread::Panicked) => thread::escape(),
+    }
+}
+
+/// sx_init_flags(9).
+///
+/// # Safety
+/// `sx` must point to a `struct sx` the caller owns.
+unsafe extern "C" fn harness_sx_init_flags(sx: *mut sys::sx, name: *const c_char, opts: c_int) {
+    let k = kernel();
+    // SAFETY: forwarded contract.
+    unsafe { k.locks.sx_init(sx, name, opts) };
+}
+
+/// sx_destroy(9).
+extern "C" fn harness_sx_destroy(sx: *mut sys::sx) {
+    let k = kernel();
+    k.locks.destroy(&k.core, KAddr::from_ptr(sx));
+}
+
+/// _sx_xlock (sx_xlock(9)).
+extern "C" fn harness_sx_xlock(
+    sx: *mut sys::sx,
+    _opts: c_int,
+    file: *const c_char,
+    line: c_int,
+) -> c_int {
+    let k = kernel();
+    if k.locks
+        .xlock(&k.core, KAddr::from_ptr(sx), false, file, line)
+        .is_err()
+    {
+        thread::escape();
+    }
+    0
+}
+
+/// _sx_xunlock (sx_xunlock(9)).
+extern "C" fn harness_sx_xunlock(sx: *mut sys::sx, file: *const c_char, line: c_int) {
+    let k = kernel();
+    k.locks.xunlock(&k.core, KAddr::from_ptr(sx), file, line);
+}
+
+/// _sx_slock (sx_slock(9)).
+extern "C" fn harness_sx_slock(
+    sx: *mut sys::sx,
+    _opts: c_int,
+    file: *const c_char,
+    line: c_int,
+) -> c_int {
+    let k = kernel();
+    if k.locks
+        .slock(&k.core, KAddr::from_ptr(sx), file, line)
+        .is_err()
+    {
+        thread::escape();
+    }
+    0
+}
+
+/// _sx_sunlock (sx_sunlock(9)).
+extern "C" fn harness_sx_sunlock(sx: *mut sys::sx, file: *const c_char, line: c_int) {
+    let k = kernel();
+    k.locks.sunlock(&k.core, KAddr::from_ptr(sx), file, line);
+}
+
+/// sx_try_xlock_ (sx_try_xlock(9)).
+extern "C" fn harness_sx_try_xlock(sx: *mut sys::sx, file: *const c_char, line: c_int) -> c_int {
+    let k = kernel();
+    match k
+        .locks
+        .xlock(&k.core, KAddr::from_ptr(sx), true, file, line)
+    {
+        Ok(got) => c_int::from(got),
+        Err(thread::Panicked) => thread::escape(),
+    }
+}

@@ -1,0 +1,51 @@
+// SPDX-License-Identifier: BSD-2-Clause
+//! The locks each thread holds, and WITNESS's check before a sleep
+//! (`sys/kern/subr_witness.c`, `witness_warn` with `WARN_SLEEPOK`): a
+//! thread may sleep (a user-space `uiomove`, `copyin`/`copyout`, an
+//! `M_WAITOK` malloc, acquiring an sx lock, `destroy_dev`, ...) only if it
+//! holds no non-sleepable lock (any `mtx` but `Giant`).
+//!
+//! The list is per thread, like `td_sleeplocks`; the lock subsystem adds
+//! and removes entries, every subsystem that may sleep asks
+//! [`check_may_sleep`].
+
+use super::CTX;
+use crate::addr::KAddr;
+use crate::state::{Core, ViolationKind};
+
+/// A lock this thread holds.
+#[derive(Clone, Debug)]
+pub(crate) struct Held {
+    /// The lock's address (its `struct mtx`/`struct sx`).
+    pub(crate) addr: KAddr,
+    /// Its name.
+    pub(crate) name: String,
+    /// A non-sleepable lock (every `mtx` but `Giant`).
+    pub(crate) nonsleepable: bool,
+    /// Description for messages ("sleep mutex").
+    pub(crate) class: &'static str,
+}
+
+/// Runs `f` on this thread's held-lock list, innermost last.
+pub(crate) fn with_held<R>(f: impl FnOnce(&mut Vec<Held>) -> R) -> R {
+    CTX.with(|c| f(&mut c.held.borrow_mut()))
+}
+
+/// The WITNESS check before `what` sleeps: recorded as a violation of
+/// kernel `k` if this thread holds a non-sleepable lock.
+pub(crate) fn check_may_sleep(k: &Core, what: &str) {
+    let bad: Vec<Held> = with_held(|h| h.iter().filter(|x| x.nonsleepable).cloned().collect());
+    if !bad.is_empty() {
+        let list: Vec<String> = bad
+            .iter()
+            .map(|h| format!("exclusive {} {} ({})", h.class, h.name, h.name))
+            .collect();
+        k.violation(
+            ViolationKind::Lock,
+            format!(
+                "{what} with the following non-sleepable locks held:\n{}",
+                list.join("\n")
+            ),
+        );
+    }
+}
