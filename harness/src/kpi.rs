@@ -15,7 +15,7 @@
 //! The kernel's entry points, which module code reaches through call
 //! stubs, find their kernel and call into these modules; a few entry
 //! points need no kernel state and live here (the `libkern` routines,
-//! the standard sysctl handlers, `make_dev_args_init_impl`, `copystr`).
+//! the standard sysctl handlers, `make_dev_args_init_impl`).
 
 pub(crate) mod devfs;
 pub(crate) mod libkern;

@@ -34,6 +34,29 @@ fn every_allowlisted_symbol_is_emulated() {
     );
 }
 
+/// The reverse: the harness resolves no kernel symbol a module may not use,
+/// so a module importing one (a macro such as `copystr`, which no FreeBSD
+/// kernel exports) fails to load here as it would on FreeBSD.
+#[test]
+fn every_emulated_symbol_is_allowlisted() {
+    let list = std::fs::read_to_string(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../sys/kernel-symbols.txt"
+    ))
+    .unwrap();
+    let allowed: Vec<&str> = list
+        .lines()
+        .map(str::trim)
+        .filter(|l| !l.is_empty() && !l.starts_with('#'))
+        .filter_map(|l| l.split_whitespace().next())
+        .collect();
+    let extra: Vec<&str> = harness::emulated_symbols()
+        .into_iter()
+        .filter(|s| !allowed.contains(s))
+        .collect();
+    assert!(extra.is_empty(), "emulated but not allowlisted: {extra:?}");
+}
+
 #[test]
 fn sysinits_run_sorted_and_sysuninits_reversed() {
     let k = Kernel::new();

@@ -88,8 +88,6 @@ fn functions() -> Vec<FuncEntry> {
         "memmove" => libkern::harness_memmove,
         "memset" => libkern::harness_memset,
         "memcmp" => libkern::harness_memcmp,
-        "bcopy" => libkern::harness_bcopy,
-        "bzero" => libkern::harness_bzero,
         "strlen" => libkern::harness_strlen,
         "strcmp" => libkern::harness_strcmp,
         "strncmp" => libkern::harness_strncmp,

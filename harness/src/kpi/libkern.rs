@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: BSD-2-Clause
 //! Library routines modules call directly or through the compiler:
-//! `memcpy`, `memmove`, `memset`, `memcmp`, `bcopy`, `bzero`, `strlen`,
+//! `memcpy`, `memmove`, `memset`, `memcmp`, `strlen`,
 //! `strcmp`, `strncmp`, `strlcpy` (`sys/sys/systm.h`, `sys/sys/libkern.h`;
 //! semantics of `sys/libkern/*.c` and `sys/amd64/amd64/support.S`).
 //!
@@ -70,24 +70,6 @@ pub(crate) unsafe extern "C" fn harness_memcmp(
         .zip(y)
         .find(|(p, q)| p != q)
         .map_or(0, |(p, q)| c_int::from(*p) - c_int::from(*q))
-}
-
-/// `bcopy(9)`: note the argument order.
-///
-/// # Safety
-/// As `bcopy(3)`.
-pub(crate) unsafe extern "C" fn harness_bcopy(src: *const c_void, dst: *mut c_void, n: usize) {
-    // SAFETY: by the caller's contract.
-    unsafe { core::ptr::copy(src.cast::<u8>(), dst.cast::<u8>(), n) };
-}
-
-/// `bzero(9)`.
-///
-/// # Safety
-/// As `bzero(3)`.
-pub(crate) unsafe extern "C" fn harness_bzero(dst: *mut c_void, n: usize) {
-    // SAFETY: by the caller's contract.
-    unsafe { core::ptr::write_bytes(dst.cast::<u8>(), 0, n) };
 }
 
 /// `strlen(3)`.

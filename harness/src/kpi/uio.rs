@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: BSD-2-Clause
-//! uio(9) and copy(9): `uiomove`, `copyin`, `copyout`, `copystr`,
+//! uio(9) and copy(9): `uiomove`, `copyin`, `copyout`,
 //! `copyinstr`.
 //!
 //! `uiomove` follows `uiomove_faultflag` in `sys/kern/subr_uio.c`: it
@@ -328,36 +328,4 @@ impl Uio {
         }
         ret
     }
-}
-
-/// copystr(9): kernel to kernel, up to `len` bytes including the NUL (no
-/// kernel state: an entry point of its own).
-///
-/// # Safety
-/// `from` readable up to its NUL or `len`; `to` writable for `len`;
-/// `done` NULL or writable.
-pub(crate) unsafe extern "C" fn copystr(
-    from: *const c_char,
-    to: *mut c_char,
-    len: usize,
-    done: *mut usize,
-) -> c_int {
-    let mut i = 0usize;
-    let mut ret = Errno::ENAMETOOLONG.0;
-    while i < len {
-        // SAFETY: `i < len`, within both buffers by the caller's contract.
-        let c = unsafe { *from.wrapping_add(i) };
-        // SAFETY: as above.
-        unsafe { *to.wrapping_add(i) = c };
-        i += 1;
-        if c == 0 {
-            ret = 0;
-            break;
-        }
-    }
-    if !done.is_null() {
-        // SAFETY: non-null, writable by the caller's contract.
-        unsafe { *done = i };
-    }
-    ret
 }

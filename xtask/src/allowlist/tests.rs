@@ -75,7 +75,8 @@ fn each_kind_of_name_is_told_apart() {
     .unwrap();
     let headers = HeaderTree {
         source: Source::SourceTree(tree.clone()),
-        include_dirs: vec![tree],
+        include_dirs: vec![tree.clone()],
+        interfaces: tree,
         defines: Vec::new(),
     };
     let work = root.join("work");

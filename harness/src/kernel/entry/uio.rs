@@ -4,7 +4,6 @@
 
 use super::{FuncEntry, kernel};
 use crate::addr::UAddr;
-use crate::kpi::uio::copystr;
 use core::ffi::{c_int, c_void};
 
 pub(super) fn functions(v: &mut Vec<FuncEntry>) {
@@ -12,7 +11,6 @@ pub(super) fn functions(v: &mut Vec<FuncEntry>) {
         "uiomove" => harness_uiomove,
         "copyin" => harness_copyin,
         "copyout" => harness_copyout,
-        "copystr" => copystr,
         "copyinstr" => harness_copyinstr,
     ]);
 }
