@@ -22,7 +22,7 @@ use crate::errno::Errno;
 use crate::state::{Core, ViolationKind};
 use crate::thread::{self, witness};
 use crate::user::UserMem;
-use core::ffi::{c_char, c_int};
+use core::ffi::c_int;
 use std::sync::atomic::{AtomicU64, Ordering};
 
 /// The uio(9) state of one kernel: counters of data movement between
