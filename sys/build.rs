@@ -67,6 +67,27 @@ const FUNCTIONS: &[&str] = &[
     "module_register_init",
     "malloc_init",
     "malloc_uninit",
+    // sleep(9), condvar(9), callout(9), taskqueue(9), selrecord(9),
+    // kqueue(9).
+    "_sleep",
+    "wakeup",
+    "wakeup_one",
+    "wakeup_any",
+    "cv_.*",
+    "_cv_.*",
+    "callout_init",
+    "_callout_init_lock",
+    "callout_reset_sbt_on",
+    "_callout_stop_safe",
+    "callout_schedule",
+    "callout_schedule_on",
+    "taskqueue_.*",
+    "selrecord",
+    "selwakeup",
+    "selwakeuppri",
+    "seldrain",
+    "knote",
+    "knlist_.*",
     // The C helpers of `shim/kern.c`, declared in `shim/kern.h`. They are
     // defined in each module's own shim object, not by the kernel, so they
     // are not in `kernel-symbols.txt`.
@@ -112,6 +133,21 @@ const TYPES: &[&str] = &[
     "file",
     "proc",
     "sysctl_handler_t",
+    "callout",
+    "callout_func_t",
+    "task",
+    "task_fn_t",
+    "taskqueue",
+    "taskqueue_enqueue_fn",
+    "selinfo",
+    "knote",
+    "knlist",
+    "klist",
+    "filterops",
+    "kevent",
+    "cv",
+    "sbintime_t",
+    "pollfd",
 ];
 
 /// Constants (object-like macros that expand to numbers).
@@ -164,6 +200,29 @@ const VARS: &[&str] = &[
     "M_DEVBUF",
     "M_TEMP",
     "Giant",
+    // sleep(9), callout(9), taskqueue(9), kqueue(9), poll(2) constants.
+    "PCATCH",
+    "PDROP",
+    "PRIMASK",
+    "PZERO",
+    "PSOCK",
+    "PWAIT",
+    "PRI_.*",
+    "C_.*",
+    "CALLOUT_.*",
+    "CS_.*",
+    "SBT_.*",
+    "TASKQUEUE_.*",
+    "EVFILT_.*",
+    "EV_.*",
+    "NOTE_.*",
+    "KNF_.*",
+    "KN_.*",
+    "POLL.*",
+    "INFTIM",
+    "tick_sbt",
+    "taskqueue_thread",
+    "taskqueue_fast",
 ];
 
 fn main() {
@@ -204,10 +263,18 @@ fn main() {
         .prepend_enum_name(false)
         .default_enum_style(bindgen::EnumVariation::Consts)
         .clang_macro_fallback()
-        // Every `struct sx`/`struct mtx` is address-sensitive; bindgen's
-        // derives must not suggest they can be copied.
+        // Every `struct sx`/`struct mtx` is address-sensitive, and so are
+        // the structures the kernel links into its queues (a callout on the
+        // wheel, a task on its queue, a condvar's or selinfo's sleepers, a
+        // knlist's knotes): bindgen's derives must not suggest they can be
+        // copied.
         .no_copy("mtx")
         .no_copy("sx")
+        .no_copy("cv")
+        .no_copy("callout")
+        .no_copy("task")
+        .no_copy("selinfo")
+        .no_copy("knlist")
         .parse_callbacks(Box::new(bindgen::CargoCallbacks::new()));
     for f in FUNCTIONS {
         builder = builder.allowlist_function(f);

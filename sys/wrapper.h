@@ -30,5 +30,13 @@
 #include <sys/ioccom.h>
 #include <sys/syslog.h>
 #include <sys/limits.h>
+#include <sys/time.h>
+#include <sys/callout.h>
+#include <sys/condvar.h>
+#include <sys/taskqueue.h>
+#include <sys/event.h>
+#include <sys/selinfo.h>
+#include <sys/poll.h>
+#include <sys/signal.h>
 
 #include "../shim/kern.h"
