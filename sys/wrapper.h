@@ -30,5 +30,9 @@
 #include <sys/ioccom.h>
 #include <sys/syslog.h>
 #include <sys/limits.h>
+#include <sys/time.h>
+#include <sys/callout.h>
+#include <sys/sbuf.h>
+#include <sys/firmware.h>
 
 #include "../shim/kern.h"
