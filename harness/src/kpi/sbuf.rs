@@ -32,7 +32,7 @@ use crate::addr::KAddr;
 use crate::errno::Errno;
 use crate::state::Core;
 use crate::thread::{self, Panicked};
-use core::ffi::c_int;
+use core::ffi::{c_char, c_int, c_void};
 
 /// `SBUF_MINSIZE`: one character and the NUL.
 const SBUF_MINSIZE: isize = 2;
@@ -193,6 +193,45 @@ fn extend(c: &Ctx<'_>, sb: &mut sys::sbuf, addlen: isize) -> bool {
     true
 }
 
+/// `sbuf_count_drain(9)`: a drain that only counts, into `*(size_t *)arg`.
+///
+/// # Safety
+/// `arg` a writable `size_t`.
+pub(crate) unsafe extern "C" fn count_drain(
+    arg: *mut c_void,
+    _data: *const c_char,
+    len: c_int,
+) -> c_int {
+    let n = usize::try_from(len).unwrap_or(0);
+    // SAFETY: by the contract.
+    unsafe { *arg.cast::<usize>() += n };
+    len
+}
+
+/// `sbuf_sysctl_drain` (static in kern_sysctl.c): `SYSCTL_OUT` of the
+/// buffer; the length taken, or the negated error.
+///
+/// # Safety
+/// `arg` the `struct sysctl_req`; `data` readable for `len` bytes.
+pub(crate) unsafe extern "C" fn sysctl_drain(
+    arg: *mut c_void,
+    data: *const c_char,
+    len: c_int,
+) -> c_int {
+    let req = arg.cast::<sys::sysctl_req>();
+    // SAFETY: the request of the handler that created the sbuf.
+    let Some(out) = (unsafe { (*req).oldfunc }) else {
+        return -Errno::EINVAL.0;
+    };
+    let n = usize::try_from(len).unwrap_or(0);
+    // SAFETY: the request's own output function, with `n` readable bytes.
+    let error = unsafe { out(req, data.cast(), n) };
+    if error == 0 { len } else { -error }
+}
+
+/// The type of a drain (`sbuf_drain_func *`).
+type DrainFn = unsafe extern "C" fn(*mut c_void, *const c_char, c_int) -> c_int;
+
 /// `sbuf_drain`: hands the buffer to the drain; returns `s_error`.
 ///
 /// # Safety
@@ -215,24 +254,33 @@ unsafe fn drain(c: &Ctx<'_>, s: *mut sys::sbuf) -> SbufResult<c_int> {
     };
     // CAST: `s_len < s_size`, an `int` size.
     let ilen = len as c_int;
-    // SAFETY: the sbuf's drain (`sbuf_drain_func`), module code or the
-    // kernel's sysctl drain, called with its argument and the buffer's
-    // `s_len` valid bytes, as sbuf_drain does.
-    let ret = unsafe {
-        thread::call(
-            c.core,
-            None,
-            KAddr::new(func as usize),
-            [
-                KAddr::from_ptr(arg).arg(),
-                KAddr::from_ptr(buf).arg(),
-                ilen.cast_unsigned().into(),
-                0,
-                0,
-                0,
-            ],
-        )
-    }?;
+    let ours: [DrainFn; 2] = [sysctl_drain, count_drain];
+    let ret = if ours.iter().any(|&f| f as usize == func as usize) {
+        // The kernel's own drains run as the kernel function they are, not
+        // as module code.
+        // SAFETY: one of the drains above, with its argument and `s_len`
+        // valid bytes, as sbuf_drain calls it.
+        u64::from(unsafe { func(arg, buf, ilen) }.cast_unsigned())
+    } else {
+        // SAFETY: the module's drain (`sbuf_drain_func`), called with its
+        // argument and the buffer's `s_len` valid bytes, as sbuf_drain
+        // does.
+        unsafe {
+            thread::call(
+                c.core,
+                None,
+                KAddr::new(func as usize),
+                [
+                    KAddr::from_ptr(arg).arg(),
+                    KAddr::from_ptr(buf).arg(),
+                    ilen.cast_unsigned().into(),
+                    0,
+                    0,
+                    0,
+                ],
+            )
+        }?
+    };
     // CAST: the drain returns an `int`.
     let got = ret as u32 as i32;
     // SAFETY: by the contract; the drain has returned.

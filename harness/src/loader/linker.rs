@@ -3,6 +3,7 @@
 //! `kern_module.c` (see the parent module for the rules followed).
 
 mod events;
+mod kld;
 mod reference;
 mod unload;
 
@@ -11,7 +12,7 @@ pub(crate) use reference::{reference_module, release_file};
 pub(crate) use unload::{kldunload, unload_all};
 
 use events::{mod_event, release_module, sysinit};
-use reference::lock_kld;
+use kld::lock_kld;
 use unload::unload_file;
 
 use super::elf::{self, LoadError, Object};

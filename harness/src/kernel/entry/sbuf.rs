@@ -41,7 +41,7 @@ pub(super) fn functions(v: &mut Vec<FuncEntry>) {
         "sbuf_get_flags" => harness_sbuf_get_flags,
         "sbuf_set_flags" => harness_sbuf_set_flags,
         "sbuf_clear_flags" => harness_sbuf_clear_flags,
-        "sbuf_count_drain" => harness_sbuf_count_drain,
+        "sbuf_count_drain" => sbuf::count_drain,
         "sbuf_new_for_sysctl" => harness_sbuf_new_for_sysctl,
         "sysctl_wire_old_buffer" => harness_sysctl_wire_old_buffer,
     ]);
@@ -305,38 +305,6 @@ unsafe extern "C" fn harness_sbuf_clear_flags(s: *mut sys::sbuf, flags: c_int) {
     unsafe { (*s).s_flags &= !(flags & USER_FLAGS) };
 }
 
-/// `sbuf_count_drain(9)`: a drain that only counts, into `*(size_t *)arg`.
-///
-/// # Safety
-/// `arg` a writable `size_t`.
-unsafe extern "C" fn harness_sbuf_count_drain(
-    arg: *mut c_void,
-    _data: *const c_char,
-    len: c_int,
-) -> c_int {
-    let n = usize::try_from(len).unwrap_or(0);
-    // SAFETY: by the contract.
-    unsafe { *arg.cast::<usize>() += n };
-    len
-}
-
-/// `sbuf_sysctl_drain` (static in kern_sysctl.c): `SYSCTL_OUT` of the
-/// buffer; the length taken, or the negated error.
-///
-/// # Safety
-/// `arg` the `struct sysctl_req`; `data` readable for `len` bytes.
-unsafe extern "C" fn sbuf_sysctl_drain(arg: *mut c_void, data: *const c_char, len: c_int) -> c_int {
-    let req = arg.cast::<sys::sysctl_req>();
-    // SAFETY: the request of the handler that created the sbuf.
-    let Some(out) = (unsafe { (*req).oldfunc }) else {
-        return -crate::errno::Errno::EINVAL.0;
-    };
-    let n = usize::try_from(len).unwrap_or(0);
-    // SAFETY: the request's own output function, with `n` readable bytes.
-    let error = unsafe { out(req, data.cast(), n) };
-    if error == 0 { len } else { -error }
-}
-
 /// `sbuf_new_for_sysctl(9)`: a fixed sbuf (64 bytes unless given) that
 /// counts its NUL and drains into the request with `SYSCTL_OUT`.
 ///
@@ -358,7 +326,8 @@ unsafe extern "C" fn harness_sbuf_new_for_sysctl(
     let flags = (sys::SBUF_FIXEDLEN | sys::SBUF_INCLUDENUL).cast_signed();
     // SAFETY: forwarded contract.
     let s = ok(unsafe { sbuf::new(&c, s, buf, length, flags) });
-    let drain: unsafe extern "C" fn(*mut c_void, *const c_char, c_int) -> c_int = sbuf_sysctl_drain;
+    let drain: unsafe extern "C" fn(*mut c_void, *const c_char, c_int) -> c_int =
+        sbuf::sysctl_drain;
     // SAFETY: `s` is the sbuf just made (FreeBSD does not check for NULL
     // either: its allocation is M_WAITOK).
     ok(unsafe { sbuf::set_drain(&c, s, Some(drain), req.cast()) });

@@ -1,59 +1,16 @@
 // SPDX-License-Identifier: BSD-2-Clause
 //! The kernel asking the linker for a module by name
 //! (`linker_reference_module`, `linker_release_module` in
-//! `kern_linker.c`, which firmware(9) uses to load the module holding an
-//! image), and the linker lock (`kld_sx`) with the knowledge of which
-//! thread holds it: a thread that asks for a module while it holds the
-//! lock (from a module event handler during kldload) would wait for
-//! itself forever on FreeBSD.
+//! `kern_linker.c`), which firmware(9) uses to load the module holding an
+//! image. A thread that asks while it holds the linker lock (from a module
+//! event handler during kldload) would wait for itself forever on
+//! FreeBSD: that is refused with `EDEADLK`.
 
+use super::kld::{holds_kld, lock_kld};
 use super::{Fail, file, linker_state, load_module, modlist_lookup2, unload_file};
 use crate::errno::Errno;
 use crate::loader::Host;
-use crate::sync::lock_ignoring_poison;
 use crate::thread::Env;
-use core::cell::RefCell;
-use std::sync::MutexGuard;
-
-thread_local! {
-    /// The linkers (by address) whose `kld` lock this thread holds.
-    static HELD: RefCell<Vec<usize>> = const { RefCell::new(Vec::new()) };
-}
-
-/// The linker lock of one kernel, held by this thread.
-pub(crate) struct KldGuard<'a> {
-    _guard: MutexGuard<'a, ()>,
-    key: usize,
-}
-
-impl Drop for KldGuard<'_> {
-    fn drop(&mut self) {
-        HELD.with(|h| {
-            let mut h = h.borrow_mut();
-            if let Some(i) = h.iter().rposition(|&k| k == self.key) {
-                h.remove(i);
-            }
-        });
-    }
-}
-
-fn key(k: &dyn Host) -> usize {
-    core::ptr::from_ref(k.linker()).addr()
-}
-
-/// Takes the linker lock (`sx_xlock(&kld_sx)`).
-pub(super) fn lock_kld(k: &dyn Host) -> KldGuard<'_> {
-    let guard = lock_ignoring_poison(&k.linker().kld);
-    let key = key(k);
-    HELD.with(|h| h.borrow_mut().push(key));
-    KldGuard { _guard: guard, key }
-}
-
-/// Whether this thread holds the linker lock of `k`.
-fn holds_kld(k: &dyn Host) -> bool {
-    let key = key(k);
-    HELD.with(|h| h.borrow().contains(&key))
-}
 
 /// `linker_reference_module(name, NULL, &file)`: a reference on the file
 /// providing module `name`, loading `name.ko` from the module path if no
