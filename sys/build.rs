@@ -148,6 +148,14 @@ const TYPES: &[&str] = &[
     "cv",
     "sbintime_t",
     "pollfd",
+    // The clock (`sys/sys/time.h`), sbuf(9) and firmware(9): structures the
+    // harness fills in or reads.
+    "timeval",
+    "timespec",
+    "bintime",
+    "sbuf",
+    "sbuf_drain_func",
+    "firmware",
 ];
 
 /// Constants (object-like macros that expand to numbers).
@@ -192,6 +200,14 @@ const VARS: &[&str] = &[
     "PAGE_SIZE",
     "SPECNAMELEN",
     "__FreeBSD_version",
+    "SBUF_.*",
+    "FIRMWARE_.*",
+    "C_HARDCLOCK",
+    "C_ABSOLUTE",
+    "C_CATCH",
+    "C_DIRECT_EXEC",
+    "REQ_UNWIRED",
+    "REQ_WIRED",
     // Data the kernel exports and modules refer to.
     "sysctl__children",
     "sysctl___hw",

@@ -38,5 +38,7 @@
 #include <sys/selinfo.h>
 #include <sys/poll.h>
 #include <sys/signal.h>
+#include <sys/sbuf.h>
+#include <sys/firmware.h>
 
 #include "../shim/kern.h"

@@ -35,9 +35,12 @@ pub use vfs::Whence;
 
 use crate::addr::{KAddr, KRange};
 use crate::errno::{Errno, SysResult};
+use crate::kpi::clock::{Clock, duration_to_sbt};
 use crate::kpi::devfs::{CdevMemory, Devfs};
+use crate::kpi::firmware::{Firmware, FirmwareHost, FirmwareImage};
 use crate::kpi::lock::LockTable;
 use crate::kpi::malloc::{FailPolicy, MallocState, MallocStats};
+use crate::kpi::sbuf::SbufMemory;
 use crate::kpi::sysctl::Sysctl;
 use crate::kpi::uio::{Uio, UioStats};
 use crate::loader::{self, Host, KldStat, KldTarget, LinkerState};
@@ -48,6 +51,7 @@ use core::cell::Cell;
 use std::fmt;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
+use std::time::Duration;
 use vfs::FdTable;
 
 /// The parts of one kernel.
@@ -61,12 +65,24 @@ struct KernelInner {
     uio: Uio,
     linker: LinkerState,
     files: FdTable,
-    /// The kernel's own malloc types (`DEVFS1` for `struct cdev`).
+    clock: Clock,
+    firmware: Firmware,
+    /// The kernel's own malloc types (`DEVFS1` for `struct cdev`, `sbuf`,
+    /// `firmware`).
     internal_types: InternalTypes,
 }
 
-/// The kernel's own `struct malloc_type`s (only their addresses are used).
-struct InternalTypes(Box<[sys::malloc_type; 1]>);
+/// The kernel's own `struct malloc_type`s (only their addresses are used):
+/// `DEVFS1` (`M_CDEVP`, devfs_devs.c), `sbuf` (`M_SBUF`, subr_sbuf.c),
+/// `firmware` (`M_FIRMWARE`, subr_firmware.c).
+struct InternalTypes(Box<[sys::malloc_type; 3]>);
+
+/// Indexes into [`InternalTypes`].
+const TYPE_DEVFS: usize = 0;
+const TYPE_SBUF: usize = 1;
+const TYPE_FIRMWARE: usize = 2;
+/// Their names (`ks_shortdesc`).
+const TYPE_NAMES: [&core::ffi::CStr; 3] = [c"DEVFS1", c"sbuf", c"firmware"];
 
 // SAFETY: the structures are written once at creation and only their
 // addresses are used afterwards; their pointers refer to static strings.
@@ -93,9 +109,12 @@ fn current<'a>() -> Option<&'a KernelInner> {
 
 impl KernelInner {
     fn new(cfg: Config) -> Result<Self, Errno> {
-        let mut internal_types: Box<[sys::malloc_type; 1]> = Box::default();
-        internal_types[0].ks_version = u64::from(sys::M_VERSION);
-        internal_types[0].ks_shortdesc = c"DEVFS1".as_ptr();
+        let mut internal_types: Box<[sys::malloc_type; 3]> = Box::default();
+        for (t, name) in internal_types.iter_mut().zip(TYPE_NAMES) {
+            t.ks_version = u64::from(sys::M_VERSION);
+            t.ks_shortdesc = name.as_ptr();
+        }
+        let clock = Clock::new(cfg.hz, cfg.real_time_clock);
         let k = KernelInner {
             core: Core::new(cfg)?,
             malloc: MallocState::default(),
@@ -106,14 +125,19 @@ impl KernelInner {
             uio: Uio::default(),
             linker: LinkerState::default(),
             files: FdTable::default(),
+            clock,
+            firmware: Firmware::default(),
             internal_types: InternalTypes(internal_types),
         };
         k.malloc
             .init_type(k.core.data_addr(DataSym::MDevbuf), String::from("devbuf"));
         k.malloc
             .init_type(k.core.data_addr(DataSym::MTemp), String::from("temp"));
-        k.malloc
-            .init_type(k.devfs_malloc_type(), String::from("DEVFS1"));
+        for (i, name) in TYPE_NAMES.iter().enumerate() {
+            k.malloc
+                .init_type(k.internal_type(i), name.to_string_lossy().into_owned());
+        }
+        k.clock.sync(&k.core);
         k.locks.init_giant(k.giant());
         k.sysctl.init_roots(
             k.core.data_addr(DataSym::SysctlChildren),
@@ -131,9 +155,14 @@ impl KernelInner {
         self.core.data_addr(DataSym::Giant)
     }
 
+    /// One of the kernel's own malloc types (`TYPE_*`).
+    fn internal_type(&self, i: usize) -> KAddr {
+        KAddr::from_ptr(&raw const self.internal_types.0[i])
+    }
+
     /// The malloc type of `struct cdev`s.
     fn devfs_malloc_type(&self) -> KAddr {
-        KAddr::from_ptr(self.internal_types.0.as_ptr())
+        self.internal_type(TYPE_DEVFS)
     }
 
     /// Runs `f`, a call into this kernel from user space (or its
@@ -150,7 +179,14 @@ impl KernelInner {
             }
         }
         let _restore = Restore(CURRENT.with(|c| c.replace(self)));
+        if self.clock.is_real() {
+            self.clock.sync(&self.core);
+        }
         let r = f();
+        // The firmware taskqueue: modules loaded for images no longer used.
+        if !self.core.is_dead() {
+            self.firmware.run_unload_task(self);
+        }
         if self.core.is_dead() {
             self.locks.wake_all();
             self.devfs.wake_all();
@@ -172,7 +208,53 @@ impl CdevMemory for KernelInner {
     }
 
     fn free_cdev(&self, cdev: KAddr) {
+        self.devfs.cdev_freed(cdev);
         self.malloc.free(&self.core, cdev, self.devfs_malloc_type());
+    }
+}
+
+impl SbufMemory for KernelInner {
+    fn sbuf_alloc(&self, size: usize, flags: u32) -> *mut u8 {
+        self.malloc
+            .malloc(&self.core, size, self.internal_type(TYPE_SBUF), flags)
+    }
+
+    fn sbuf_free(&self, p: KAddr) {
+        self.malloc
+            .free(&self.core, p, self.internal_type(TYPE_SBUF));
+    }
+}
+
+impl FirmwareHost for KernelInner {
+    fn fw_alloc(&self, size: usize, flags: u32) -> *mut u8 {
+        self.malloc
+            .malloc(&self.core, size, self.internal_type(TYPE_FIRMWARE), flags)
+    }
+
+    fn fw_free(&self, p: KAddr) {
+        self.malloc
+            .free(&self.core, p, self.internal_type(TYPE_FIRMWARE));
+    }
+
+    fn may_load_firmware(&self) -> bool {
+        let td = crate::thread::curthread();
+        // SAFETY: this thread's own `struct thread`, whose `td_ucred` points
+        // at its credential (set for the call in progress).
+        let cred = unsafe { (*td).td_ucred };
+        // SAFETY: as above.
+        !cred.is_null() && unsafe { (*cred).cr_uid } == 0
+    }
+
+    fn reference_module(&self, name: &str) -> Result<i32, Errno> {
+        // The firmware taskqueue's thread, which runs as the kernel.
+        let root = Cred::root();
+        loader::reference_module(self, &Env::new(&root), name)
+    }
+
+    fn release_module(&self, file: i32) {
+        let root = Cred::root();
+        // An unload a module vetoes stays loaded, as on FreeBSD.
+        let _vetoed = loader::release_file(self, &Env::new(&root), file);
     }
 }
 
@@ -209,6 +291,7 @@ impl Host for KernelInner {
     }
 
     fn file_unloading(&self, range: KRange, file: &str) {
+        self.firmware.forget_range(&self.core, self, range, file);
         self.devfs.forget_range(&self.core, range);
         self.sysctl.forget_range(&self.core, range);
         self.locks.forget_range(&self.core, range);
@@ -223,6 +306,7 @@ impl Drop for KernelInner {
             self.enter(|| {
                 vfs::close_all(self, &root);
                 loader::unload_all(self, &Env::new(&root));
+                self.firmware.teardown(&self.core, self);
             });
         }
         self.sysctl.clear();
@@ -477,6 +561,75 @@ impl Kernel {
             s.push_str(&format!("{x}\n"));
         }
         Err(s)
+    }
+}
+
+/// The clock and firmware(9), as a test drives them.
+impl Kernel {
+    /// Lets `d` of time pass: the virtual clock jumps (`ticks`, uptime
+    /// and the wall clock move with it); a real-time clock (`kldsim`) is
+    /// waited for. Returns the uptime after.
+    pub fn advance_clock(&self, d: Duration) -> Duration {
+        let k = &*self.inner;
+        let after = k.enter(|| k.clock.advance(&k.core, duration_to_sbt(d)));
+        crate::kpi::clock::sbt_to_duration(after)
+    }
+
+    /// The uptime (`binuptime`): one second at boot.
+    #[must_use]
+    pub fn uptime(&self) -> Duration {
+        crate::kpi::clock::sbt_to_duration(self.inner.clock.now())
+    }
+
+    /// `hz`, the clock's frequency ([`Config::hz`]).
+    #[must_use]
+    pub fn hz(&self) -> i32 {
+        self.inner.clock.hz()
+    }
+
+    /// `ticks`: hardclock ticks since boot (as `ticksl`, which does not
+    /// wrap).
+    #[must_use]
+    pub fn ticks(&self) -> i64 {
+        let k = &*self.inner;
+        if k.clock.is_real() {
+            k.clock.sync(&k.core);
+        }
+        let p = k.core.data_addr(DataSym::Ticksl).ptr::<i64>();
+        // SAFETY: the data block holds `ticksl` for the kernel's lifetime;
+        // the clock stores it atomically.
+        unsafe { core::sync::atomic::AtomicI64::from_ptr(p) }
+            .load(core::sync::atomic::Ordering::Acquire)
+    }
+
+    /// Registers a firmware image, as a module the test does not load
+    /// would with `firmware_register(9)`; the kernel keeps a copy of
+    /// `data`.
+    ///
+    /// # Errors
+    /// `EEXIST` if an image of that name (ignoring case) is registered.
+    pub fn firmware_register(&self, name: &str, data: Vec<u8>, version: u32) -> SysResult<()> {
+        self.alive()?;
+        let k = &*self.inner;
+        k.enter(|| k.firmware.register_owned(&k.core, k, name, data, version))
+            .map_err(Into::into)
+    }
+
+    /// `firmware_unregister(9)` of an image.
+    ///
+    /// # Errors
+    /// `EBUSY` while a module holds a reference on it.
+    pub fn firmware_unregister(&self, name: &str) -> SysResult<()> {
+        self.alive()?;
+        let k = &*self.inner;
+        k.enter(|| k.firmware.unregister(k, name))
+            .map_err(Into::into)
+    }
+
+    /// The registered firmware images, by name.
+    #[must_use]
+    pub fn firmware_images(&self) -> Vec<FirmwareImage> {
+        self.inner.firmware.images()
     }
 }
 

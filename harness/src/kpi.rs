@@ -16,10 +16,17 @@
 //! stubs, find their kernel and call into these modules; a few entry
 //! points need no kernel state and live here (the `libkern` routines,
 //! the standard sysctl handlers, `make_dev_args_init_impl`).
+//!
+//! `clock` is the time every part shares (uptime, `ticks`, letting time
+//! pass); the sleeping and timer subsystems build on its `now` and
+//! `advance`.
 
+pub(crate) mod clock;
 pub(crate) mod devfs;
+pub(crate) mod firmware;
 pub(crate) mod libkern;
 pub(crate) mod lock;
 pub(crate) mod malloc;
+pub(crate) mod sbuf;
 pub(crate) mod sysctl;
 pub(crate) mod uio;

@@ -31,7 +31,8 @@
 //!    holds).
 //! 2. Subsystems, each with its own state and logic, reporting through
 //!    the core: `kpi::malloc`, `kpi::lock`, `kpi::devfs`, `kpi::uio`,
-//!    `kpi::sysctl`, `kpi::libkern`; and [`loader`] (the linker), which
+//!    `kpi::sysctl`, `kpi::libkern`, `kpi::clock`, `kpi::sbuf`,
+//!    `kpi::firmware`; and [`loader`] (the linker), which
 //!    asks the kernel for the few services it needs (`loader::Host`).
 //! 3. `kernel`: the kernel that holds one of each ([`Kernel`] is its
 //!    handle), its system calls (`open(2)`, `read(2)`, `sysctl(3)`, ...,
@@ -41,7 +42,8 @@
 //! 4. Users of [`Kernel`]: [`sim`] (the `kldsim` shell) and [`testing`]
 //!    (finding built modules, patching copies for negative tests).
 //!
-//! The C half is `csrc/harness.c`. Test modules, written in C like
+//! The C half is `csrc/harness.c` (and `csrc/kpi_vararg.c`, the va_list
+//! functions of the library and sbuf(9)). Test modules, written in C like
 //! FreeBSD's own examples, are in `testmods/kldtest_*` and are built by
 //! `cargo xtask build` with every other module.
 //!
@@ -76,6 +78,7 @@ pub mod user;
 pub use errno::{Errno, Error, SysResult};
 pub use kernel::{Kernel, Whence, emulated_symbols};
 pub use kpi::devfs::DevEntry;
+pub use kpi::firmware::FirmwareImage;
 pub use kpi::malloc::{FailPolicy, MallocStats};
 pub use kpi::sysctl::SysctlValue;
 pub use kpi::uio::UioStats;

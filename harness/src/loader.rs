@@ -30,7 +30,8 @@ mod linker;
 pub(crate) mod reloc;
 
 pub(crate) use linker::{
-    kldload, kldstat, kldunload, module_register_init, set_module_path, unload_all,
+    kldload, kldstat, kldunload, module_register_init, reference_module, release_file,
+    set_module_path, unload_all,
 };
 
 use crate::addr::{KAddr, KRange};
@@ -129,11 +130,20 @@ impl Default for Linker {
         Linker {
             files: Vec::new(),
             modules: Vec::new(),
-            found: vec![Provided {
-                name: String::from("kernel"),
-                version: KERNEL_VERSION,
-                container: KERNEL_FILE_ID,
-            }],
+            found: vec![
+                Provided {
+                    name: String::from("kernel"),
+                    version: KERNEL_VERSION,
+                    container: KERNEL_FILE_ID,
+                },
+                // firmware(9) is in the kernel (`device firmware` in
+                // GENERIC); firmware modules depend on it.
+                Provided {
+                    name: String::from("firmware"),
+                    version: 1,
+                    container: KERNEL_FILE_ID,
+                },
+            ],
             next_file_id: KERNEL_FILE_ID + 1,
             next_mod_id: 1,
             kernel_refs: 1,

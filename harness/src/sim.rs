@@ -63,6 +63,7 @@ impl<'o> Shell<'o> {
     pub fn new(out: &'o mut dyn Write, err: &'o mut dyn Write) -> Self {
         let k = Kernel::with_config(Config {
             strict: false,
+            real_time_clock: true,
             ..Config::default()
         });
         Shell {

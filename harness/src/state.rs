@@ -67,6 +67,13 @@ pub struct Config {
     /// the oldest bytes are overwritten; `log(9)` records share the
     /// budget).
     pub msgbuf_size: usize,
+    /// The clock's frequency, `hz` (FreeBSD's default, 1000; a test may
+    /// choose another, such as the 100 FreeBSD uses in a virtual machine,
+    /// to catch a module that assumes one).
+    pub hz: i32,
+    /// The clock follows the host's time (`kldsim`) instead of standing
+    /// still until the test, or a sleep, lets time pass.
+    pub real_time_clock: bool,
 }
 
 impl Default for Config {
@@ -75,6 +82,8 @@ impl Default for Config {
             strict: true,
             echo_console: std::env::var_os("HARNESS_CONSOLE").is_some(),
             msgbuf_size: 1 << 20,
+            hz: 1000,
+            real_time_clock: false,
         }
     }
 }

@@ -30,11 +30,16 @@ macro_rules! kfuncs {
     };
 }
 
+mod clock;
 mod devfs;
+mod devname;
+mod firmware;
 mod lock;
 mod malloc;
 mod module;
 mod printf;
+mod sbuf;
+mod strdup;
 pub(super) mod sysctl;
 mod uio;
 
@@ -69,6 +74,7 @@ unsafe extern "C" {
     fn harness_kern_make_dev();
     fn harness_kern_make_dev_p();
     fn harness_kern_make_dev_s();
+    fn harness_kern_vsnprintf();
 }
 
 /// Every emulated function.
@@ -79,6 +85,7 @@ fn functions() -> Vec<FuncEntry> {
         "uprintf" => harness_kern_uprintf,
         "log" => harness_kern_log,
         "snprintf" => harness_kern_snprintf,
+        "vsnprintf" => harness_kern_vsnprintf,
         "panic" => harness_kern_panic,
         "__stack_chk_fail" => harness_kern_stack_chk_fail,
         "make_dev" => harness_kern_make_dev,
@@ -92,6 +99,7 @@ fn functions() -> Vec<FuncEntry> {
         "strcmp" => libkern::harness_strcmp,
         "strncmp" => libkern::harness_strncmp,
         "strlcpy" => libkern::harness_strlcpy,
+        "strlcat" => libkern::harness_strlcat,
     ]
     .to_vec();
     malloc::functions(&mut v);
@@ -100,6 +108,11 @@ fn functions() -> Vec<FuncEntry> {
     uio::functions(&mut v);
     lock::functions(&mut v);
     sysctl::functions(&mut v);
+    clock::functions(&mut v);
+    devname::functions(&mut v);
+    firmware::functions(&mut v);
+    strdup::functions(&mut v);
+    sbuf::functions(&mut v);
     v
 }
 

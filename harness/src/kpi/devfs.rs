@@ -25,6 +25,7 @@
 //! * `D_NEEDGIANT` devices have their methods called with `Giant` held
 //!   (FreeBSD's `giant_*` wrappers).
 
+mod inode;
 mod make_dev;
 
 pub(crate) use make_dev::make_dev_args_init_impl;
@@ -177,6 +178,8 @@ pub(crate) struct Devfs {
     inner: Mutex<Inner>,
     /// Signalled when a thread leaves a device.
     cv: Condvar,
+    /// The devices' inode numbers (`dev2udev`).
+    inodes: inode::Inodes,
 }
 
 /// A device as `ls -l /dev` shows it.
@@ -199,6 +202,18 @@ pub struct DevEntry {
 impl Devfs {
     fn lock(&self) -> MutexGuard<'_, Inner> {
         lock_ignoring_poison(&self.inner)
+    }
+
+    /// The inode number of a device whose `struct cdev` is not freed yet
+    /// (`cdp_inode`, what `dev2udev` returns).
+    pub(crate) fn inode_of(&self, cdev: KAddr) -> Option<u32> {
+        self.inodes.of(cdev)
+    }
+
+    /// Gives back the inode number of a `struct cdev` being freed
+    /// (`devfs_free`); the kernel calls it from its `CdevMemory`.
+    pub(crate) fn cdev_freed(&self, cdev: KAddr) {
+        self.inodes.free(cdev);
     }
 
     /// Wakes every thread waiting for threads to leave a device (the

@@ -1,8 +1,10 @@
 // SPDX-License-Identifier: BSD-2-Clause
 //! Library routines modules call directly or through the compiler:
 //! `memcpy`, `memmove`, `memset`, `memcmp`, `strlen`,
-//! `strcmp`, `strncmp`, `strlcpy` (`sys/sys/systm.h`, `sys/sys/libkern.h`;
-//! semantics of `sys/libkern/*.c` and `sys/amd64/amd64/support.S`).
+//! `strcmp`, `strncmp`, `strlcpy`, `strlcat` (`sys/sys/systm.h`,
+//! `sys/sys/libkern.h`; semantics of `sys/libkern/*.c` and
+//! `sys/amd64/amd64/support.S`). `strdup`, which allocates, is an entry
+//! point of the kernel (`kernel/entry/libkern.rs`).
 //!
 //! `memcpy` tolerates overlap (it is `memmove`): a module that relies on
 //! overlapping `memcpy` is wrong, but the result is then at least defined.
@@ -136,4 +138,35 @@ pub(crate) unsafe extern "C" fn harness_strlcpy(
         unsafe { *dst.wrapping_add(n) = 0 };
     }
     len
+}
+
+/// `strlcat(3)` (`sys/libkern/strlcat.c`): appends `src` to the string in
+/// `dst`, a buffer of `size` bytes, NUL-terminated unless `dst` has no NUL
+/// within `size`; returns the length it tried to make, `min(size,
+/// strlen(dst)) + strlen(src)`.
+///
+/// # Safety
+/// `src` NUL-terminated; `dst` writable for `size` bytes and readable up
+/// to its NUL or `size` bytes.
+pub(crate) unsafe extern "C" fn harness_strlcat(
+    dst: *mut c_char,
+    src: *const c_char,
+    size: usize,
+) -> usize {
+    let mut dlen = 0usize;
+    // SAFETY: bytes of `dst` up to its NUL or `size` are readable.
+    while dlen < size && unsafe { *dst.wrapping_add(dlen) } != 0 {
+        dlen += 1;
+    }
+    // SAFETY: by the caller's contract.
+    let slen = unsafe { harness_strlen(src) };
+    if dlen == size {
+        return dlen + slen;
+    }
+    let n = slen.min(size - dlen - 1);
+    // SAFETY: `dlen + n < size` bytes fit `dst`; `src` has `slen >= n`.
+    unsafe { core::ptr::copy(src, dst.wrapping_add(dlen), n) };
+    // SAFETY: `dlen + n < size`.
+    unsafe { *dst.wrapping_add(dlen + n) = 0 };
+    dlen + slen
 }

@@ -3,12 +3,16 @@
 //! `kern_module.c` (see the parent module for the rules followed).
 
 mod events;
+mod kld;
+mod reference;
 mod unload;
 
 pub(crate) use events::module_register_init;
+pub(crate) use reference::{reference_module, release_file};
 pub(crate) use unload::{kldunload, unload_all};
 
 use events::{mod_event, release_module, sysinit};
+use kld::lock_kld;
 use unload::unload_file;
 
 use super::elf::{self, LoadError, Object};
@@ -180,7 +184,7 @@ pub(crate) fn kldload(k: &dyn Host, env: &Env<'_>, file: &str) -> Result<i32, Er
     if !env.cred.is_root() {
         return Err(Errno::EPERM.into());
     }
-    let _kld = lock_ignoring_poison(&k.linker().kld);
+    let _kld = lock_kld(k);
     let r = if file.contains('/') || file.contains('.') {
         load_module(k, env, Some(file), None, None, None)
     } else {

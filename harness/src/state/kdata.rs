@@ -6,7 +6,12 @@
 //! `sys/kern/kern_mutex.c`; `sysctl__children` is the root list and
 //! `sysctl___hw`/`___kern`/`___debug` the static nodes of
 //! `sys/kern/kern_mib.c`; `__stack_chk_guard` is the canary of
-//! `sys/kern/stack_protector.c`. A module references them through 32-bit
+//! `sys/kern/stack_protector.c`; `hz`, `tick` and `tick_sbt` are the
+//! clock's constants of `sys/kern/subr_param.c`, `ticks` (the low half of
+//! `ticksl` on amd64, so the same address), `time_second` and
+//! `time_uptime` its variables (`sys/kern/kern_clock.c`,
+//! `sys/kern/kern_tc.c`), written by `crate::kpi::clock`. A module
+//! references them through 32-bit
 //! relocations, so they are real storage in a low mapping, initialised as
 //! the kernel initialises them at boot.
 
@@ -34,11 +39,25 @@ pub(crate) enum DataSym {
     SysctlKern,
     /// `sysctl___debug`
     SysctlDebug,
+    /// `hz`
+    Hz,
+    /// `tick` (microseconds per tick)
+    Tick,
+    /// `tick_sbt`
+    TickSbt,
+    /// `ticks` (the low half of `ticksl`)
+    Ticks,
+    /// `ticksl`
+    Ticksl,
+    /// `time_second`
+    TimeSecond,
+    /// `time_uptime`
+    TimeUptime,
 }
 
 impl DataSym {
     /// Every data symbol.
-    pub(crate) const ALL: [DataSym; 8] = [
+    pub(crate) const ALL: [DataSym; 15] = [
         DataSym::MDevbuf,
         DataSym::MTemp,
         DataSym::Giant,
@@ -47,6 +66,13 @@ impl DataSym {
         DataSym::SysctlHw,
         DataSym::SysctlKern,
         DataSym::SysctlDebug,
+        DataSym::Hz,
+        DataSym::Tick,
+        DataSym::TickSbt,
+        DataSym::Ticks,
+        DataSym::Ticksl,
+        DataSym::TimeSecond,
+        DataSym::TimeUptime,
     ];
 
     /// The kernel name.
@@ -60,6 +86,13 @@ impl DataSym {
             DataSym::SysctlHw => "sysctl___hw",
             DataSym::SysctlKern => "sysctl___kern",
             DataSym::SysctlDebug => "sysctl___debug",
+            DataSym::Hz => "hz",
+            DataSym::Tick => "tick",
+            DataSym::TickSbt => "tick_sbt",
+            DataSym::Ticks => "ticks",
+            DataSym::Ticksl => "ticksl",
+            DataSym::TimeSecond => "time_second",
+            DataSym::TimeUptime => "time_uptime",
         }
     }
 
@@ -80,6 +113,13 @@ struct Block {
     sysctl_hw: sys::sysctl_oid,
     sysctl_kern: sys::sysctl_oid,
     sysctl_debug: sys::sysctl_oid,
+    hz: i32,
+    tick: i32,
+    tick_sbt: i64,
+    /// `ticksl`; `ticks` is its low half (little-endian).
+    ticksl: i64,
+    time_second: i64,
+    time_uptime: i64,
 }
 
 /// One kernel's data block.
@@ -141,6 +181,12 @@ impl KernelData {
             DataSym::SysctlHw => offset_of!(Block, sysctl_hw),
             DataSym::SysctlKern => offset_of!(Block, sysctl_kern),
             DataSym::SysctlDebug => offset_of!(Block, sysctl_debug),
+            DataSym::Hz => offset_of!(Block, hz),
+            DataSym::Tick => offset_of!(Block, tick),
+            DataSym::TickSbt => offset_of!(Block, tick_sbt),
+            DataSym::Ticks | DataSym::Ticksl => offset_of!(Block, ticksl),
+            DataSym::TimeSecond => offset_of!(Block, time_second),
+            DataSym::TimeUptime => offset_of!(Block, time_uptime),
         };
         KAddr::new(self.map.addr()).wrapping_add(off)
     }

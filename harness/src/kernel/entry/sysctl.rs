@@ -131,7 +131,11 @@ pub(in crate::kernel) unsafe extern "C" fn sysctl_old_user(
     if r.oldptr.is_null() {
         return 0;
     }
-    witness::check_may_sleep(&k.core, "sysctl_old_user()");
+    // A wired buffer (sysctl_wire_old_buffer) is written with
+    // copyout_nofault, which does not sleep.
+    if r.lock != sys::REQ_WIRED.cast_signed() {
+        witness::check_may_sleep(&k.core, "sysctl_old_user()");
+    }
     let len = r.validlen;
     let mut i = l;
     if len <= origidx {

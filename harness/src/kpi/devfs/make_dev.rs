@@ -266,6 +266,8 @@ impl Devfs {
             let mut i = self.lock();
             i.by_name.insert(devname, Arc::clone(&node));
             i.by_cdev.insert(cdev, node);
+            // devfs_create: the device's inode number.
+            self.inodes.alloc(cdev);
             *i.devsw_users.entry(devsw).or_insert(0) += 1;
         }
         // SAFETY: writable by the caller's contract.

@@ -5,13 +5,12 @@
 
 use super::{
     Fail, KERNEL_FILE_ID, KldTarget, basename, elf, file, file_mut, find_by_name, linker_state,
-    mod_event, read_set, release_module, sysinit, to_error,
+    lock_kld, mod_event, read_set, release_module, sysinit, to_error,
 };
 use crate::addr::{KAddr, KRange};
 use crate::errno::{Errno, Error};
 use crate::loader::Host;
 use crate::state::ViolationKind;
-use crate::sync::lock_ignoring_poison;
 use crate::thread::{self, Env};
 
 /// `linker_file_unload`.
@@ -111,7 +110,7 @@ pub(crate) fn kldunload(
     if !env.cred.is_root() {
         return Err(Errno::EPERM.into());
     }
-    let _kld = lock_ignoring_poison(&k.linker().kld);
+    let _kld = lock_kld(k);
     let id = {
         let l = linker_state(k);
         match target {
@@ -150,7 +149,7 @@ pub(crate) fn kldunload(
 /// Unloads every file, newest first (kernel teardown). Returns false if
 /// one refused.
 pub(crate) fn unload_all(k: &dyn Host, env: &Env<'_>) -> bool {
-    let _kld = lock_ignoring_poison(&k.linker().kld);
+    let _kld = lock_kld(k);
     loop {
         let last = linker_state(k)
             .files
