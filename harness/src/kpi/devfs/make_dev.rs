@@ -107,7 +107,82 @@ extern "C" fn no_mmap_single(
     Errno::ENODEV.0
 }
 
-/// `prep_cdevsw`.
+/// The methods of `dead_cdevsw` (`kern_conf.c`), which `prep_cdevsw`
+/// installs in a `cdevsw` of the wrong version: a device that exists and
+/// answers `ENXIO` (`ENODEV` for poll and the mmaps, as FreeBSD's do).
+extern "C" fn dead_open(
+    _dev: *mut sys::cdev,
+    _f: c_int,
+    _t: c_int,
+    _td: *mut sys::thread,
+) -> c_int {
+    Errno::ENXIO.0
+}
+extern "C" fn dead_close(
+    _dev: *mut sys::cdev,
+    _f: c_int,
+    _t: c_int,
+    _td: *mut sys::thread,
+) -> c_int {
+    Errno::ENXIO.0
+}
+extern "C" fn dead_read(_dev: *mut sys::cdev, _uio: *mut sys::uio, _f: c_int) -> c_int {
+    Errno::ENXIO.0
+}
+extern "C" fn dead_write(_dev: *mut sys::cdev, _uio: *mut sys::uio, _f: c_int) -> c_int {
+    Errno::ENXIO.0
+}
+extern "C" fn dead_ioctl(
+    _dev: *mut sys::cdev,
+    _c: u64,
+    _d: *mut c_char,
+    _f: c_int,
+    _td: *mut sys::thread,
+) -> c_int {
+    Errno::ENXIO.0
+}
+extern "C" fn dead_poll(_dev: *mut sys::cdev, _events: c_int, _td: *mut sys::thread) -> c_int {
+    Errno::ENODEV.0
+}
+extern "C" fn dead_mmap(
+    _dev: *mut sys::cdev,
+    _o: i64,
+    _p: *mut u64,
+    _n: c_int,
+    _m: *mut c_int,
+) -> c_int {
+    Errno::ENODEV.0
+}
+/// `dead_strategy` finishes the bio with `ENXIO`; the harness has no bio
+/// layer, so nothing calls a `d_strategy`.
+extern "C" fn dead_strategy(_bp: *mut c_void) {}
+extern "C" fn dead_kqfilter(_dev: *mut sys::cdev, _kn: *mut c_void) -> c_int {
+    Errno::ENXIO.0
+}
+extern "C" fn dead_mmap_single(
+    _dev: *mut sys::cdev,
+    _o: *mut i64,
+    _s: u64,
+    _obj: *mut c_void,
+    _n: c_int,
+) -> c_int {
+    Errno::ENODEV.0
+}
+
+/// The address of a harness function as the `cdevsw` method type `T`.
+///
+/// # Safety
+/// `f` must have `T`'s C signature up to pointer types.
+unsafe fn method<T>(f: *const ()) -> T {
+    // SAFETY: by the caller's contract `f` is a function with the
+    // method's C signature up to pointer types (all pointers), which the
+    // ABI passes alike; `T` is an `Option<extern "C" fn>`, pointer-sized.
+    unsafe { core::mem::transmute_copy::<usize, T>(&(f as usize)) }
+}
+
+/// `prep_cdevsw`: a `cdevsw` whose `d_version` is not `D_VERSION` gets
+/// the warning and `dead_cdevsw`'s methods, and is then prepared as any
+/// other (the device is created and answers `ENXIO`).
 ///
 /// # Safety
 /// `devsw` must point to the module's writable `struct cdevsw`.
@@ -129,16 +204,26 @@ unsafe fn prep_cdevsw(k: &Core, devsw: *mut sys::cdevsw) -> Result<(), Errno> {
         k.console(&format!(
             "WARNING: Device driver \"{name}\" has wrong version and is disabled.  Recompile KLD module.\n"
         ));
-        return Err(Errno::EINVAL);
+        // SAFETY: each `dead_*` has its method's C signature.
+        unsafe {
+            d.d_open = method(dead_open as *const ());
+            d.d_close = method(dead_close as *const ());
+            d.d_read = method(dead_read as *const ());
+            d.d_write = method(dead_write as *const ());
+            d.d_ioctl = method(dead_ioctl as *const ());
+            d.d_poll = method(dead_poll as *const ());
+            d.d_mmap = method(dead_mmap as *const ());
+            d.d_mmap_single = method(dead_mmap_single as *const ());
+            d.d_strategy = method(dead_strategy as *const ());
+            d.d_kqfilter = method(dead_kqfilter as *const ());
+        }
     }
     macro_rules! fixup {
         ($field:ident, $default:expr, $ty:ty) => {
             if d.$field.is_none() {
-                let addr = $default as *const () as usize;
                 // SAFETY: the default has the method's C signature up to
-                // pointer types (all pointers), which the ABI passes alike.
-                let method = unsafe { core::mem::transmute::<usize, $ty>(addr) };
-                d.$field = method;
+                // pointer types.
+                d.$field = unsafe { method::<$ty>($default as *const ()) };
             }
         };
     }
