@@ -232,15 +232,15 @@ pub(crate) enum Op {
 /// "%s() of destroyed sx @ %s:%d"; anything else (never initialised) a
 /// description of the misuse.
 fn unknown_lock_message(addr: KAddr, op: Op, file: *const c_char, line: c_int) -> String {
+    let lo = addr.ptr::<sys::lock_object>();
+    let w = addr
+        .wrapping_add(offset_of!(sys::mtx, mtx_lock))
+        .ptr::<usize>();
     // SAFETY: `addr` is the `struct mtx`/`struct sx` the module passed;
-    // both start with a `lock_object`, followed by the lock word.
-    let (flags, word) = unsafe {
-        let lo = addr.ptr::<sys::lock_object>();
-        let w = addr
-            .wrapping_add(offset_of!(sys::mtx, mtx_lock))
-            .ptr::<usize>();
-        ((*lo).lo_flags, w.read_volatile())
-    };
+    // both start with a `lock_object`.
+    let flags = unsafe { (*lo).lo_flags };
+    // SAFETY: as above; the lock word follows it in both.
+    let word = unsafe { w.read_volatile() };
     let class = (flags & sys::LO_CLASSMASK) >> sys::LO_CLASSSHIFT;
     let at = file_line(file, line);
     if class == CLASS_SX && word == sys::SX_LOCK_DESTROYED as usize {
@@ -635,7 +635,9 @@ impl LockTable {
     /// Harness-side release.
     pub(crate) fn unlock_addr(&self, k: &Core, addr: KAddr) {
         // Giant is never destroyed: the release cannot panic.
-        let _ = self.xunlock(k, addr, c"kern_linker.c".as_ptr(), 0);
+        match self.xunlock(k, addr, c"kern_linker.c".as_ptr(), 0) {
+            Ok(()) | Err(Panicked) => {}
+        }
     }
 
     /// At the return to user space: a thread must hold no lock

@@ -204,19 +204,23 @@ unsafe fn prep_cdevsw(k: &Core, devsw: *mut sys::cdevsw) -> Result<(), Errno> {
         k.console(&format!(
             "WARNING: Device driver \"{name}\" has wrong version and is disabled.  Recompile KLD module.\n"
         ));
-        // SAFETY: each `dead_*` has its method's C signature.
-        unsafe {
-            d.d_open = method(dead_open as *const ());
-            d.d_close = method(dead_close as *const ());
-            d.d_read = method(dead_read as *const ());
-            d.d_write = method(dead_write as *const ());
-            d.d_ioctl = method(dead_ioctl as *const ());
-            d.d_poll = method(dead_poll as *const ());
-            d.d_mmap = method(dead_mmap as *const ());
-            d.d_mmap_single = method(dead_mmap_single as *const ());
-            d.d_strategy = method(dead_strategy as *const ());
-            d.d_kqfilter = method(dead_kqfilter as *const ());
+        macro_rules! dead {
+            ($field:ident, $dead:expr, $ty:ty) => {
+                // SAFETY: the `dead_*` function has the method's C
+                // signature up to pointer types.
+                d.$field = unsafe { method::<$ty>($dead as *const ()) };
+            };
         }
+        dead!(d_open, dead_open, sys::d_open_t);
+        dead!(d_close, dead_close, sys::d_close_t);
+        dead!(d_read, dead_read, sys::d_read_t);
+        dead!(d_write, dead_write, sys::d_write_t);
+        dead!(d_ioctl, dead_ioctl, sys::d_ioctl_t);
+        dead!(d_poll, dead_poll, sys::d_poll_t);
+        dead!(d_mmap, dead_mmap, sys::d_mmap_t);
+        dead!(d_mmap_single, dead_mmap_single, sys::d_mmap_single_t);
+        dead!(d_strategy, dead_strategy, sys::d_strategy_t);
+        dead!(d_kqfilter, dead_kqfilter, sys::d_kqfilter_t);
     }
     macro_rules! fixup {
         ($field:ident, $default:expr, $ty:ty) => {

@@ -41,7 +41,6 @@ impl LockTable {
         opts: c_int,
     ) -> Result<(), Panicked> {
         let addr = mtx_of(c);
-        let m = addr.ptr::<sys::mtx>();
         let opts = opts.cast_unsigned();
         let spin = opts & sys::MTX_SPIN != 0;
         let recurse = opts & sys::MTX_RECURSE != 0;
@@ -69,9 +68,9 @@ impl LockTable {
         } else {
             CLASS_MTX_SLEEP
         };
-        // SAFETY: by the caller's contract `m` is the module's mutex, and
-        // its `lock_object` is its first member.
-        unsafe { lock_init(k, &raw mut (*m).lock_object, class, name, flags) }?;
+        // SAFETY: by the caller's contract `addr` is the module's mutex,
+        // whose `lock_object` is its first member.
+        unsafe { lock_init(k, addr.ptr(), class, name, flags) }?;
         self.init(
             addr,
             KAddr::from_ptr(c),

@@ -51,9 +51,9 @@ impl LockTable {
         if opts & sys::SX_NEW != 0 {
             flags |= sys::LO_NEW;
         }
-        // SAFETY: by the caller's contract `sx` is the module's lock, and
-        // its `lock_object` is its first member.
-        unsafe { lock_init(k, &raw mut (*sx).lock_object, CLASS_SX, name, flags) }?;
+        // SAFETY: by the caller's contract `sx` is the module's lock,
+        // whose `lock_object` is its first member.
+        unsafe { lock_init(k, sx.cast(), CLASS_SX, name, flags) }?;
         // SAFETY: by the caller's contract.
         let s = unsafe { &mut *sx };
         s.sx_lock = u64::from(sys::SX_LOCK_UNLOCKED);
