@@ -96,6 +96,7 @@ impl KernelInner {
         let mut internal_types: Box<[sys::malloc_type; 1]> = Box::default();
         internal_types[0].ks_version = u64::from(sys::M_VERSION);
         internal_types[0].ks_shortdesc = c"DEVFS1".as_ptr();
+        let linker = LinkerState::new(&cfg);
         let k = KernelInner {
             core: Core::new(cfg)?,
             malloc: MallocState::default(),
@@ -104,7 +105,7 @@ impl KernelInner {
             sysctl: Sysctl::default(),
             user: UserMem::default(),
             uio: Uio::default(),
-            linker: LinkerState::default(),
+            linker,
             files: FdTable::default(),
             internal_types: InternalTypes(internal_types),
         };

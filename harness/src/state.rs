@@ -55,6 +55,10 @@ impl fmt::Display for Violation {
     }
 }
 
+/// The emulated kernel's version by default (`__FreeBSD_version` of
+/// 15.0-RELEASE); [`Config::osreldate`] sets another.
+pub const KERNEL_VERSION: i32 = 1_500_068;
+
 /// How a kernel behaves.
 #[derive(Clone, Debug)]
 pub struct Config {
@@ -67,6 +71,16 @@ pub struct Config {
     /// the oldest bytes are overwritten; `log(9)` records share the
     /// budget).
     pub msgbuf_size: usize,
+    /// The running kernel's `__FreeBSD_version` (`kern.osreldate`), the
+    /// version of the `kernel` module that every `DECLARE_MODULE` depends
+    /// on: a module built against newer headers fails to load ("KLD %s:
+    /// depends on kernel - not available or version mismatch"). Default
+    /// [`KERNEL_VERSION`], 15.0-RELEASE.
+    pub osreldate: i32,
+    /// The `debug.link_elf_obj_leak_locals` tunable: whether a module's
+    /// relocations may bind to local symbols of the files it depends on
+    /// (FreeBSD's default, `true`), or only to their global ones.
+    pub link_elf_obj_leak_locals: bool,
 }
 
 impl Default for Config {
@@ -75,6 +89,8 @@ impl Default for Config {
             strict: true,
             echo_console: std::env::var_os("HARNESS_CONSOLE").is_some(),
             msgbuf_size: 1 << 20,
+            osreldate: KERNEL_VERSION,
+            link_elf_obj_leak_locals: true,
         }
     }
 }
