@@ -30,7 +30,7 @@ mod linker;
 pub(crate) mod reloc;
 
 pub(crate) use linker::{
-    kldload, kldstat, kldunload, module_register_init, set_module_path, unload_all,
+    kldload, kldstat, kldunload, modstat, module_register_init, set_module_path, unload_all,
 };
 
 use crate::addr::{KAddr, KRange};
@@ -186,6 +186,17 @@ pub struct KldStat {
     pub name: String,
     /// Path it was loaded from.
     pub pathname: String,
+}
+
+/// A registered module, as `modstat(2)` gives it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ModStat {
+    /// Module id (`modfind(2)`).
+    pub id: i32,
+    /// Module name (`DECLARE_MODULE`'s).
+    pub name: String,
+    /// Id of the file that contains it.
+    pub file: i32,
 }
 
 /// What to unload: a file id or a name (as `kldunload -i`/`-n`).

@@ -15,7 +15,9 @@ use unload::unload_file;
 
 use super::elf::{self, LoadError, Object};
 use super::reloc::{self, Pass, Resolved};
-use super::{Host, KERNEL_FILE_ID, KldStat, KldTarget, Linker, LinkerFile, Module, Provided};
+use super::{
+    Host, KERNEL_FILE_ID, KldStat, KldTarget, Linker, LinkerFile, ModStat, Module, Provided,
+};
 use crate::addr::KAddr;
 use crate::errno::{Errno, Error};
 use crate::state::ViolationKind;
@@ -596,6 +598,24 @@ pub(crate) fn kldstat(k: &dyn Host) -> Vec<KldStat> {
         pathname: f.pathname.clone(),
     }));
     v
+}
+
+/// `modstat(2)` over every module: file by file (`kldnext` order), each
+/// file's modules in `lf->modules` order (`kldfirstmod`, `modfnext`).
+pub(crate) fn modstat(k: &dyn Host) -> Vec<ModStat> {
+    let l = linker_state(k);
+    l.files
+        .iter()
+        .filter(|f| f.linked)
+        .flat_map(|f| f.modules.iter().map(move |&m| (f.id, m)))
+        .filter_map(|(file, mid)| {
+            l.modules.iter().find(|m| m.id == mid).map(|m| ModStat {
+                id: m.id,
+                name: m.name.clone(),
+                file,
+            })
+        })
+        .collect()
 }
 
 /// Sets `kern.module_path`.
