@@ -5,7 +5,7 @@
 //! `linker_load_module`, `linker_load_file`, `linker_load_dependencies`,
 //! `linker_file_register_modules`, `linker_file_sysinit`,
 //! `linker_file_sysuninit`, `linker_file_unload`, `kern_kldunload`,
-//! `modlist_lookup2`), `sys/kern/kern_module.c` (`module_register`,
+//! `modlist_lookup2`, `linker_file_lookup_symbol_internal`), `sys/kern/kern_module.c` (`module_register`,
 //! `module_register_init`, `module_quiesce`, `module_unload`) and
 //! `sys/kern/link_elf_obj.c` (see `elf.rs` and `reloc.rs`).
 //!
