@@ -43,7 +43,7 @@ use crate::kpi::malloc::{FailPolicy, MallocState, MallocStats};
 use crate::kpi::sbuf::SbufMemory;
 use crate::kpi::sysctl::Sysctl;
 use crate::kpi::uio::{Uio, UioStats};
-use crate::loader::{self, Host, KldStat, KldTarget, LinkerState};
+use crate::loader::{self, Host, KldStat, KldTarget, LinkerState, ModStat};
 use crate::state::{Config, Core, DataSym, Violation};
 use crate::thread::Env;
 use crate::user::{Cred, UserMem};
@@ -115,6 +115,7 @@ impl KernelInner {
             t.ks_shortdesc = name.as_ptr();
         }
         let clock = Clock::new(cfg.hz, cfg.real_time_clock);
+        let linker = LinkerState::new(&cfg);
         let k = KernelInner {
             core: Core::new(cfg)?,
             malloc: MallocState::default(),
@@ -123,7 +124,7 @@ impl KernelInner {
             sysctl: Sysctl::default(),
             user: UserMem::default(),
             uio: Uio::default(),
-            linker: LinkerState::default(),
+            linker,
             files: FdTable::default(),
             clock,
             firmware: Firmware::default(),
@@ -437,6 +438,13 @@ impl Kernel {
         loader::kldstat(&*self.inner)
     }
 
+    /// `modstat(2)` for every registered module, file by file, as
+    /// `kldstat -v` lists them.
+    #[must_use]
+    pub fn modstat(&self) -> Vec<ModStat> {
+        loader::modstat(&*self.inner)
+    }
+
     /// Sets `kern.module_path` (where dependencies and bare names are
     /// looked for).
     pub fn set_module_path(&self, dirs: Vec<PathBuf>) {
@@ -485,6 +493,13 @@ impl Kernel {
     #[must_use]
     pub fn malloc_types(&self) -> Vec<MallocStats> {
         self.inner.malloc.all_stats()
+    }
+
+    /// Every malloc type's statistics in the order `vmstat -m` lists them
+    /// (`memstat_sysctl_malloc(3)`: oldest registration first).
+    #[must_use]
+    pub fn memstat_malloc(&self) -> Vec<MallocStats> {
+        self.inner.malloc.registration_order()
     }
 
     /// Sets when `M_NOWAIT` allocations fail (`MALLOC_MAKE_FAILURES`).

@@ -82,7 +82,7 @@ pub use kpi::firmware::FirmwareImage;
 pub use kpi::malloc::{FailPolicy, MallocStats};
 pub use kpi::sysctl::SysctlValue;
 pub use kpi::uio::UioStats;
-pub use loader::{KERNEL_VERSION, KldStat, KldTarget};
+pub use loader::{KERNEL_VERSION, KldStat, KldTarget, ModStat};
 pub use state::{Config, Violation, ViolationKind};
 pub use user::{Cred, UserBuf};
 

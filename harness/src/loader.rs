@@ -5,7 +5,7 @@
 //! `linker_load_module`, `linker_load_file`, `linker_load_dependencies`,
 //! `linker_file_register_modules`, `linker_file_sysinit`,
 //! `linker_file_sysuninit`, `linker_file_unload`, `kern_kldunload`,
-//! `modlist_lookup2`), `sys/kern/kern_module.c` (`module_register`,
+//! `modlist_lookup2`, `linker_file_lookup_symbol_internal`), `sys/kern/kern_module.c` (`module_register`,
 //! `module_register_init`, `module_quiesce`, `module_unload`) and
 //! `sys/kern/link_elf_obj.c` (see `elf.rs` and `reloc.rs`).
 //!
@@ -30,12 +30,12 @@ mod linker;
 pub(crate) mod reloc;
 
 pub(crate) use linker::{
-    kldload, kldstat, kldunload, module_register_init, reference_module, release_file,
+    kldload, kldstat, kldunload, modstat, module_register_init, reference_module, release_file,
     set_module_path, unload_all,
 };
 
 use crate::addr::{KAddr, KRange};
-use crate::state::Core;
+use crate::state::{Config, Core};
 use std::path::PathBuf;
 use std::sync::Mutex;
 
@@ -64,8 +64,7 @@ pub(crate) trait Host {
     fn file_unloading(&self, range: KRange, file: &str);
 }
 
-/// The emulated kernel's version (`__FreeBSD_version` of 15.0-RELEASE).
-pub const KERNEL_VERSION: i32 = 1_500_068;
+pub use crate::state::KERNEL_VERSION;
 
 /// The file id of the kernel itself.
 pub(crate) const KERNEL_FILE_ID: i32 = 1;
@@ -78,8 +77,12 @@ pub(crate) struct LinkerFile {
     pub(crate) obj: elf::Object,
     pub(crate) refs: u32,
     pub(crate) userrefs: u32,
-    /// Files this one depends on (`KERNEL_FILE_ID` for the kernel).
+    /// Files this one depends on, in `lf->deps` order: the kernel
+    /// (`KERNEL_FILE_ID`) first.
     pub(crate) deps: Vec<i32>,
+    /// The constructors ran (`lf->ctors_invoked == LF_CTORS`): only then
+    /// do the destructors run at unload.
+    pub(crate) ctors_invoked: bool,
     /// SYSINITs have run.
     pub(crate) linked: bool,
     /// Module ids, in `lf->modules` order.
@@ -110,6 +113,9 @@ pub(crate) struct Provided {
 
 /// The linker's state.
 pub(crate) struct Linker {
+    /// `debug.link_elf_obj_leak_locals`: other files see a file's local
+    /// symbols.
+    pub(crate) leak_locals: bool,
     #[allow(
         clippy::vec_box,
         reason = "files must not move: the ifunc pass keeps a pointer to one"
@@ -125,15 +131,17 @@ pub(crate) struct Linker {
     pub(crate) module_path: Vec<PathBuf>,
 }
 
-impl Default for Linker {
-    fn default() -> Self {
+impl Linker {
+    /// The linker of a kernel whose `__FreeBSD_version` is `osreldate`.
+    fn new(osreldate: i32, leak_locals: bool) -> Self {
         Linker {
+            leak_locals,
             files: Vec::new(),
             modules: Vec::new(),
             found: vec![
                 Provided {
                     name: String::from("kernel"),
-                    version: KERNEL_VERSION,
+                    version: osreldate,
                     container: KERNEL_FILE_ID,
                 },
                 // firmware(9) is in the kernel (`device firmware` in
@@ -155,10 +163,22 @@ impl Default for Linker {
 /// The linker of one kernel: `kld` serialises loads and unloads (the
 /// `kld_sx` lock), `state` is held only briefly (never across module
 /// code).
-#[derive(Default)]
 pub(crate) struct LinkerState {
     pub(crate) kld: Mutex<()>,
     pub(crate) state: Mutex<Linker>,
+}
+
+impl LinkerState {
+    /// The linker of a kernel configured by `cfg`: its version
+    /// (`Config::osreldate`, the `kernel` module's version that
+    /// `MODULE_DEPEND(..., kernel, ...)` is checked against) and
+    /// `debug.link_elf_obj_leak_locals`.
+    pub(crate) fn new(cfg: &Config) -> Self {
+        LinkerState {
+            kld: Mutex::new(()),
+            state: Mutex::new(Linker::new(cfg.osreldate, cfg.link_elf_obj_leak_locals)),
+        }
+    }
 }
 
 /// One line of `kldstat`.
@@ -176,6 +196,17 @@ pub struct KldStat {
     pub name: String,
     /// Path it was loaded from.
     pub pathname: String,
+}
+
+/// A registered module, as `modstat(2)` gives it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ModStat {
+    /// Module id (`modfind(2)`).
+    pub id: i32,
+    /// Module name (`DECLARE_MODULE`'s).
+    pub name: String,
+    /// Id of the file that contains it.
+    pub file: i32,
 }
 
 /// What to unload: a file id or a name (as `kldunload -i`/`-n`).

@@ -2,7 +2,7 @@
 //! `kldsim`: FreeBSD shell commands against one emulated kernel.
 //!
 //! ```text
-//! kldsim [-x] [-m DIR]... [-c 'CMD; CMD'] [FILE]
+//! kldsim [-x] [-m DIR]... [-t NAME=VALUE]... [-c 'CMD; CMD'] [FILE]
 //! ```
 //!
 //! Commands come from `-c`, from `FILE`, or from standard input, one per
@@ -10,25 +10,31 @@
 //! FreeBSD's error messages (`sbin/kldload`, `sbin/kldunload`,
 //! `sbin/kldstat`, `sbin/sysctl`, `bin/cat`, `bin/dd`, `bin/ls`, `bin/sh`):
 //!
-//! * `kldload [-v] PATH`, `kldunload [-fv] [-i ID | -n NAME | NAME | ID]`,
-//!   `kldstat [-v]`
+//! * `kldload [-v] PATH`, `kldunload [-fv] [-i ID | -n NAME | NAME | ID]`
 //! * `echo [-n] TEXT > /dev/X` (or `>>`), `printf FORMAT [ARG...] > /dev/X`
 //! * `cat /dev/X`, `dd if=/dev/X bs=N count=N`, `dd of=/dev/X` (input from
 //!   a pipe: `echo TEXT | dd of=/dev/X`, or `if=FILE`)
 //! * `sysctl [-n] NAME`, `sysctl NAME=VALUE`
+//! * `kldstat [-qv] [-i ID] [-n FILE]`, `kldstat [-q] [-m MODULE]`,
+//!   `vmstat -m` (`usr.bin/vmstat`)
 //! * `ls -l /dev`, `dmesg`, `true`, `false`, `# comments`
 //!
 //! uprintf(9) output appears on standard output, as on the terminal of the
 //! process that made the call. The exit status is that of the last command
 //! that failed (0 if none did). `-m DIR` adds DIR to `kern.module_path`.
 //! `-x` prints each command after a root prompt (`# `) before running it,
-//! so the output reads like a session on a FreeBSD console.
+//! so the output reads like a session on a FreeBSD console. `-t` sets how
+//! the kernel boots, as `loader.conf` would: `kern.osreldate=N` (the
+//! running kernel's version, [`Config::osreldate`]) and
+//! `debug.link_elf_obj_leak_locals=0|1`
+//! ([`Config::link_elf_obj_leak_locals`]).
 
 mod io;
 mod kld;
 mod ls;
 mod printf;
 mod sysctl;
+mod vmstat;
 mod words;
 
 use crate::errno::Error;
@@ -61,10 +67,16 @@ fn errtext(e: &Error) -> String {
 impl<'o> Shell<'o> {
     /// A shell on a fresh (lenient) kernel.
     pub fn new(out: &'o mut dyn Write, err: &'o mut dyn Write) -> Self {
+        Shell::with_config(out, err, Config::default())
+    }
+
+    /// A shell on a fresh kernel configured by `cfg`, made lenient (a
+    /// violation is reported, not fatal).
+    pub fn with_config(out: &'o mut dyn Write, err: &'o mut dyn Write, cfg: Config) -> Self {
         let k = Kernel::with_config(Config {
             strict: false,
             real_time_clock: true,
-            ..Config::default()
+            ..cfg
         });
         Shell {
             k,
@@ -174,6 +186,7 @@ impl<'o> Shell<'o> {
             "kldunload" => (self.kldunload(args), None),
             "kldstat" => (self.kldstat(args), None),
             "sysctl" => (self.sysctl(args), None),
+            "vmstat" => (self.vmstat(args), None),
             "ls" => (self.ls(args), None),
             "dmesg" => {
                 let d = self.k.dmesg();
@@ -190,6 +203,26 @@ impl<'o> Shell<'o> {
     }
 }
 
+/// Applies `-t NAME=VALUE` to `cfg`.
+fn tunable(cfg: &mut Config, setting: &str) -> Result<(), String> {
+    let (name, value) = setting
+        .split_once('=')
+        .ok_or_else(|| format!("kldsim: -t {setting}: expected NAME=VALUE"))?;
+    let bad = || format!("kldsim: -t {setting}: bad value");
+    match name {
+        "kern.osreldate" => cfg.osreldate = value.parse().map_err(|_| bad())?,
+        "debug.link_elf_obj_leak_locals" => {
+            cfg.link_elf_obj_leak_locals = match value {
+                "0" => false,
+                "1" => true,
+                _ => return Err(bad()),
+            }
+        }
+        _ => return Err(format!("kldsim: -t {name}: unknown setting")),
+    }
+    Ok(())
+}
+
 /// `kldsim`'s `main`: returns the exit status.
 #[must_use]
 pub fn main_with_args(args: &[String]) -> i32 {
@@ -197,14 +230,23 @@ pub fn main_with_args(args: &[String]) -> i32 {
     let mut file = None;
     let mut dirs: Vec<PathBuf> = Vec::new();
     let mut trace = false;
+    let mut cfg = Config::default();
     let mut it = args.iter();
     while let Some(a) = it.next() {
         match a.as_str() {
             "-c" => script = it.next().cloned(),
             "-m" => dirs.extend(it.next().map(PathBuf::from)),
+            "-t" => {
+                if let Err(e) = tunable(&mut cfg, it.next().map_or("", String::as_str)) {
+                    eprintln!("{e}");
+                    return 2;
+                }
+            }
             "-x" => trace = true,
             "-h" | "--help" => {
-                println!("usage: kldsim [-x] [-m DIR]... [-c 'CMD; CMD'] [FILE]");
+                println!(
+                    "usage: kldsim [-x] [-m DIR]... [-t NAME=VALUE]... [-c 'CMD; CMD'] [FILE]"
+                );
                 return 0;
             }
             _ => file = Some(a.clone()),
@@ -227,7 +269,7 @@ pub fn main_with_args(args: &[String]) -> i32 {
     };
     let mut out = std::io::stdout();
     let mut err = std::io::stderr();
-    let mut sh = Shell::new(&mut out, &mut err);
+    let mut sh = Shell::with_config(&mut out, &mut err, cfg);
     sh.trace = trace;
     if !dirs.is_empty() {
         sh.kernel().set_module_path(dirs);

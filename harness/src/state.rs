@@ -55,6 +55,10 @@ impl fmt::Display for Violation {
     }
 }
 
+/// The emulated kernel's version by default (`__FreeBSD_version` of
+/// 15.0-RELEASE); [`Config::osreldate`] sets another.
+pub const KERNEL_VERSION: i32 = 1_500_068;
+
 /// How a kernel behaves.
 #[derive(Clone, Debug)]
 pub struct Config {
@@ -74,6 +78,16 @@ pub struct Config {
     /// The clock follows the host's time (`kldsim`) instead of standing
     /// still until the test, or a sleep, lets time pass.
     pub real_time_clock: bool,
+    /// The running kernel's `__FreeBSD_version` (`kern.osreldate`), the
+    /// version of the `kernel` module that every `DECLARE_MODULE` depends
+    /// on: a module built against newer headers fails to load ("KLD %s:
+    /// depends on kernel - not available or version mismatch"). Default
+    /// [`KERNEL_VERSION`], 15.0-RELEASE.
+    pub osreldate: i32,
+    /// The `debug.link_elf_obj_leak_locals` tunable: whether a module's
+    /// relocations may bind to local symbols of the files it depends on
+    /// (FreeBSD's default, `true`), or only to their global ones.
+    pub link_elf_obj_leak_locals: bool,
 }
 
 impl Default for Config {
@@ -84,6 +98,8 @@ impl Default for Config {
             msgbuf_size: 1 << 20,
             hz: 1000,
             real_time_clock: false,
+            osreldate: KERNEL_VERSION,
+            link_elf_obj_leak_locals: true,
         }
     }
 }

@@ -152,6 +152,162 @@ pub mod patch {
         true
     }
 
+    /// The parsed headers of `bytes`, for the patches below.
+    fn file(
+        bytes: &[u8],
+    ) -> (
+        &elf::FileHeader64<LE>,
+        object::read::elf::SectionTable<'_, elf::FileHeader64<LE>>,
+    ) {
+        let hdr = elf::FileHeader64::<LE>::parse(bytes).expect("ELF header");
+        let sections = hdr.sections(LE, bytes).expect("sections");
+        (hdr, sections)
+    }
+
+    /// The file offset of the header of the first section named `name`.
+    ///
+    /// # Panics
+    /// If there is no such section or the file is not ELF.
+    fn section_header(bytes: &[u8], name: &str) -> usize {
+        let e = LE;
+        let (hdr, sections) = file(bytes);
+        let index = sections
+            .iter()
+            .position(|s| sections.section_name(e, s).ok() == Some(name.as_bytes()))
+            .unwrap_or_else(|| panic!("no section {name}"));
+        hdr.e_shoff.get(e) as usize + index * size_of::<elf::SectionHeader64<LE>>()
+    }
+
+    fn write_u32(bytes: &mut [u8], at: usize, v: u32) -> u32 {
+        let old = u32::from_le_bytes(bytes[at..at + 4].try_into().expect("4 bytes"));
+        bytes[at..at + 4].copy_from_slice(&v.to_le_bytes());
+        old
+    }
+
+    fn write_u64(bytes: &mut [u8], at: usize, v: u64) -> u64 {
+        let old = u64::from_le_bytes(bytes[at..at + 8].try_into().expect("8 bytes"));
+        bytes[at..at + 8].copy_from_slice(&v.to_le_bytes());
+        old
+    }
+
+    /// Sets `sh_type` of section `name`; returns the old type.
+    ///
+    /// # Panics
+    /// If there is no such section or the file is not ELF.
+    pub fn set_section_type(bytes: &mut [u8], name: &str, sh_type: u32) -> u32 {
+        let at =
+            section_header(bytes, name) + core::mem::offset_of!(elf::SectionHeader64<LE>, sh_type);
+        write_u32(bytes, at, sh_type)
+    }
+
+    /// Sets `sh_flags` of section `name`; returns the old flags.
+    ///
+    /// # Panics
+    /// If there is no such section or the file is not ELF.
+    pub fn set_section_flags(bytes: &mut [u8], name: &str, flags: u64) -> u64 {
+        let at =
+            section_header(bytes, name) + core::mem::offset_of!(elf::SectionHeader64<LE>, sh_flags);
+        write_u64(bytes, at, flags)
+    }
+
+    /// Sets `sh_addralign` of section `name`; returns the old alignment.
+    ///
+    /// # Panics
+    /// If there is no such section or the file is not ELF.
+    pub fn set_section_align(bytes: &mut [u8], name: &str, align: u64) -> u64 {
+        let at = section_header(bytes, name)
+            + core::mem::offset_of!(elf::SectionHeader64<LE>, sh_addralign);
+        write_u64(bytes, at, align)
+    }
+
+    /// Renames section `old` to `new` (not longer than `old`) in place in
+    /// the section name table.
+    ///
+    /// # Panics
+    /// If there is no such section, `new` is longer, or the file is not
+    /// ELF.
+    pub fn rename_section(bytes: &mut [u8], old: &str, new: &str) {
+        assert!(new.len() <= old.len(), "a shorter or equal name only");
+        let e = LE;
+        let at = {
+            let data: &[u8] = bytes;
+            let (hdr, sections) = file(data);
+            let index = hdr.shstrndx(e, data).expect("section names index");
+            let shstrtab = sections
+                .section(object::SectionIndex(index as usize))
+                .expect("section names");
+            let sec = sections
+                .iter()
+                .find(|s| sections.section_name(e, s).ok() == Some(old.as_bytes()))
+                .unwrap_or_else(|| panic!("no section {old}"));
+            shstrtab.sh_offset(e) as usize + sec.sh_name(e) as usize
+        };
+        bytes[at..at + new.len()].copy_from_slice(new.as_bytes());
+        bytes[at + new.len()] = 0;
+    }
+
+    /// Sets the binding (`STB_*`) of the symbol `name`; returns the old
+    /// one.
+    ///
+    /// # Panics
+    /// If there is no such symbol or the file is not ELF.
+    pub fn set_symbol_bind(bytes: &mut [u8], name: &str, bind: u8) -> u8 {
+        let e = LE;
+        let at = {
+            let (_, sections) = file(bytes);
+            let symtab = sections.symbols(e, bytes, elf::SHT_SYMTAB).expect("symtab");
+            let sec = sections
+                .iter()
+                .find(|s| s.sh_type(e) == elf::SHT_SYMTAB)
+                .expect("symtab section");
+            let i = symtab
+                .iter()
+                .position(|s| s.name(e, symtab.strings()).ok() == Some(name.as_bytes()))
+                .unwrap_or_else(|| panic!("no symbol {name}"));
+            sec.sh_offset(e) as usize
+                + i * size_of::<elf::Sym64<LE>>()
+                + core::mem::offset_of!(elf::Sym64<LE>, st_info)
+        };
+        let old = bytes[at];
+        bytes[at] = (bind << 4) | (old & 0xf);
+        old >> 4
+    }
+
+    /// Sets the type of every `SHT_RELA` relocation against the symbol
+    /// `name` to `new_type`; returns how many there were.
+    ///
+    /// # Panics
+    /// If there is no such symbol or the file is not ELF.
+    pub fn set_reloc_type_for_symbol(bytes: &mut [u8], name: &str, new_type: u32) -> usize {
+        let e = LE;
+        let spots: Vec<usize> = {
+            let (_, sections) = file(bytes);
+            let symtab = sections.symbols(e, bytes, elf::SHT_SYMTAB).expect("symtab");
+            let index = symtab
+                .iter()
+                .position(|s| s.name(e, symtab.strings()).ok() == Some(name.as_bytes()))
+                .unwrap_or_else(|| panic!("no symbol {name}"));
+            let mut v = Vec::new();
+            for s in sections.iter().filter(|s| s.sh_type(e) == elf::SHT_RELA) {
+                let off = s.sh_offset(e) as usize;
+                let n = s.sh_size(e) as usize / size_of::<elf::Rela64<LE>>();
+                for r in 0..n {
+                    // Elf64_Rela: r_offset (8), r_info (8: sym << 32 | type).
+                    let info = off + r * size_of::<elf::Rela64<LE>>() + 8;
+                    let sym = u32::from_le_bytes(bytes[info + 4..info + 8].try_into().expect("4"));
+                    if sym as usize == index {
+                        v.push(info);
+                    }
+                }
+            }
+            v
+        };
+        for &at in &spots {
+            write_u32(bytes, at, new_type);
+        }
+        spots.len()
+    }
+
     /// Sets the type of the first relocation of the first `SHT_RELA`
     /// section whose name contains `section` to `new_type`. Returns the
     /// old type.

@@ -372,3 +372,37 @@ fn unload_races_with_threads_inside_the_driver() {
     );
     k.check().unwrap();
 }
+
+#[test]
+fn a_cdevsw_of_the_wrong_version_gets_a_dead_device() {
+    let k = Kernel::new();
+    let id = k.kldload(module_path("kldtest_badversion")).unwrap();
+    let d = k.dmesg();
+    assert!(
+        d.contains(
+            "WARNING: Device driver \"kldtest_badversion\" has wrong version and is disabled.  Recompile KLD module.\n"
+        ),
+        "{d}"
+    );
+    assert!(
+        d.contains("kldtest_badversion: make_dev returned a device\n"),
+        "{d}"
+    );
+    assert!(
+        k.devices().iter().any(|e| e.name == "kldtest_badversion"),
+        "{:?}",
+        k.devices()
+    );
+    assert_eq!(
+        k.open("/dev/kldtest_badversion", O_RDONLY).unwrap_err(),
+        Errno::ENXIO
+    );
+    assert_eq!(
+        k.open("/dev/kldtest_badversion", O_RDWR).unwrap_err(),
+        Errno::ENXIO
+    );
+    assert!(!k.dmesg().contains("must not happen"));
+    k.kldunload(id, false).unwrap();
+    assert!(k.devices().iter().all(|e| e.name != "kldtest_badversion"));
+    k.check().unwrap();
+}

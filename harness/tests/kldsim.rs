@@ -156,3 +156,209 @@ fn hello_and_dmesg() {
     let out = text(&o.stdout);
     assert!(out.lines().any(|l| l.starts_with("hello: ")), "{out}");
 }
+
+#[test]
+fn kldstat_verbose_lists_each_files_modules() {
+    let o = kldsim(
+        &[
+            "-c",
+            "kldload ./kldtest_cdev.ko; kldload ./kldtest_sysinit.ko; kldstat -v; \
+             kldstat -v -n kldtest_sysinit; kldstat -m kldtest_sysinit; kldstat -i 9",
+        ],
+        None,
+    );
+    assert_eq!(o.status.code(), Some(1), "kldstat -i 9 failed last");
+    let out = text(&o.stdout);
+    let lines: Vec<&str> = out.lines().collect();
+    let head = "Id Refs Address                Size Name";
+    assert_eq!(lines[0], head);
+    assert_eq!(
+        lines[1],
+        " 1    5 0xffffffff80200000  1f11c48 kernel (/boot/kernel/kernel)"
+    );
+    assert_eq!(lines[2], "\tContains modules:");
+    assert_eq!(lines[3], "\t\t Id Name");
+    assert!(
+        lines[4].starts_with(" 2    1         0x")
+            && lines[4].ends_with(" kldtest_cdev.ko (./kldtest_cdev.ko)"),
+        "{}",
+        lines[4]
+    );
+    assert_eq!(
+        lines[5..8],
+        [
+            "\tContains modules:",
+            "\t\t Id Name",
+            "\t\t  1 kldtest_cdev"
+        ]
+    );
+    assert!(lines[8].ends_with(" kldtest_sysinit.ko (./kldtest_sysinit.ko)"));
+    assert_eq!(
+        lines[9..12],
+        [
+            "\tContains modules:",
+            "\t\t Id Name",
+            "\t\t  2 kldtest_sysinit"
+        ]
+    );
+    // -n: the header and that file only.
+    assert_eq!(lines[12], head);
+    assert_eq!(lines[13], lines[8]);
+    assert_eq!(lines[14..17], lines[9..12]);
+    // -m: the module.
+    assert_eq!(lines[17..19], ["Id  Refs Name", "  2    1 kldtest_sysinit"]);
+    // -i of no file: the header, then the error.
+    assert_eq!(lines[19], head);
+    assert_eq!(lines.len(), 20);
+    assert_eq!(
+        text(&o.stderr),
+        "kldstat: can't stat file id 9: No such file or directory\n"
+    );
+}
+
+#[test]
+fn kldstat_quiet_and_usage() {
+    let o = kldsim(
+        &[
+            "-c",
+            "kldload ./kldtest_cdev.ko; kldstat -q -n kldtest_cdev",
+        ],
+        None,
+    );
+    assert_eq!(o.status.code(), Some(0));
+    assert_eq!(text(&o.stdout), "");
+    let o = kldsim(&["-c", "kldstat -q -m kldtest_cdev"], None);
+    assert_eq!(o.status.code(), Some(1));
+    assert_eq!(text(&o.stderr), "");
+    let o = kldsim(&["-c", "kldstat -m kldtest_cdev; kldstat -z"], None);
+    assert_eq!(o.status.code(), Some(1));
+    assert_eq!(
+        text(&o.stderr),
+        "kldstat: can't find module kldtest_cdev: No such file or directory\n\
+         usage: kldstat [-dhqv] [-i id] [-n filename]\n       kldstat [-dq] [-m modname]\n"
+    );
+}
+
+/// A line of `vmstat -m` for `t`, as `domemstat_malloc` prints it without
+/// humanizing.
+fn vmstat_line(t: &harness::MallocStats) -> String {
+    let sizes: Vec<String> = t.sizes.iter().map(ToString::to_string).collect();
+    format!(
+        "{:>16} {:>4} {:>5} {:>4} {}",
+        t.name,
+        t.live_allocs,
+        t.live_bytes,
+        t.total_allocs,
+        sizes.join(",")
+    )
+}
+
+#[test]
+fn vmstat_m_shows_every_used_malloc_type() {
+    let o = kldsim(
+        &[
+            "-c",
+            "vmstat -m; kldload ./kldtest_malloc.ko; kldload ./kldtest_cdev.ko; \
+             echo hi > /dev/kldtest_cdev; vmstat -m; kldunload kldtest_cdev; vmstat -Hm",
+        ],
+        None,
+    );
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o.stderr));
+    // The same steps through the API give the figures to expect.
+    let k = harness::Kernel::new();
+    let path = |m| harness::testing::module_path(m);
+    k.kldload(path("kldtest_malloc")).unwrap();
+    let cdev = k.kldload(path("kldtest_cdev")).unwrap();
+    let fd = k.open("/dev/kldtest_cdev", harness::O_WRONLY).unwrap();
+    k.write(fd, b"hi\n").unwrap();
+    k.close(fd).unwrap();
+    let head = "            Type  Use Memory Req Size(s)";
+    let table = |k: &harness::Kernel| -> Vec<String> {
+        std::iter::once(head.to_owned())
+            .chain(
+                k.memstat_malloc()
+                    .iter()
+                    .filter(|t| t.total_allocs > 0 || t.live_allocs > 0)
+                    .map(vmstat_line),
+            )
+            .collect()
+    };
+    let loaded = table(&k);
+    k.kldunload(cdev, false).unwrap();
+    let unloaded = table(&k);
+    let mut want = vec![head.to_owned()];
+    want.extend(loaded.iter().cloned());
+    want.extend(unloaded.iter().cloned());
+    let out = text(&o.stdout);
+    let got: Vec<&str> = out.lines().collect();
+    assert_eq!(got, want);
+    // The types are in registration order: the kernel's cdev type, then
+    // the modules'; a module's type goes with it, the kernel's stays.
+    let names = |t: &[String]| -> Vec<String> {
+        t.iter()
+            .skip(1)
+            .map(|l| l.split_whitespace().next().unwrap_or("").to_owned())
+            .collect()
+    };
+    assert_eq!(names(&loaded), ["DEVFS1", "kldtest_malloc", "kldtest_cdev"]);
+    assert_eq!(names(&unloaded), ["DEVFS1", "kldtest_malloc"]);
+    let devfs = &k.memstat_malloc()[2];
+    assert_eq!((devfs.live_allocs, devfs.total_allocs), (0, 1));
+    assert_eq!(devfs.sizes.len(), 1);
+}
+
+#[test]
+fn vmstat_without_m_is_not_emulated() {
+    let o = kldsim(&["-c", "vmstat"], None);
+    assert_eq!(o.status.code(), Some(1));
+    assert_eq!(
+        text(&o.stderr),
+        "kldsim: vmstat: only -m (with -H) is emulated\n"
+    );
+}
+
+#[test]
+fn the_kernel_version_and_leaking_locals_are_boot_settings() {
+    let script = "kldload ./kldtest_newer.ko; kldstat";
+    let o = kldsim(&["-c", script], None);
+    assert_eq!(
+        text(&o.stderr),
+        "kldload: can't load ./kldtest_newer.ko: No such file or directory\n"
+    );
+    let o = kldsim(&["-t", "kern.osreldate=1501000", "-c", script], None);
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o.stderr));
+    assert!(text(&o.stdout).ends_with(" kldtest_newer.ko\n"));
+    // A consumer bound to a local symbol of its dependency loads by
+    // default and not with debug.link_elf_obj_leak_locals=0.
+    let m = harness::testing::TempModule::patched("kldtest_consumer", |b| {
+        assert!(harness::testing::patch::rename_undefined(
+            b, "strlen", "prvloc"
+        ));
+    });
+    let script = format!(
+        "kldload ./kldtest_provider.ko; kldload {}; dmesg",
+        m.path().display()
+    );
+    let o = kldsim(&["-c", &script], None);
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o.stderr));
+    assert!(text(&o.stdout).contains("kldtest_consumer: strlen returned 3000\n"));
+    let o = kldsim(
+        &["-t", "debug.link_elf_obj_leak_locals=0", "-c", &script],
+        None,
+    );
+    assert!(
+        text(&o.stdout).contains("link_elf_obj: symbol prvloc undefined\n"),
+        "{}",
+        text(&o.stdout)
+    );
+    assert_eq!(
+        text(&o.stderr),
+        format!(
+            "kldload: can't load {}: No such file or directory\n",
+            m.path().display()
+        )
+    );
+    let o = kldsim(&["-t", "kern.nosuch=1"], None);
+    assert_eq!(o.status.code(), Some(2));
+    assert_eq!(text(&o.stderr), "kldsim: -t kern.nosuch: unknown setting\n");
+}

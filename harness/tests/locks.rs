@@ -100,3 +100,127 @@ fn recursing_on_a_non_recursive_mutex_panics() {
     // The kernel is dead: every call fails with the panic.
     assert!(matches!(k.open(DEV, O_RDWR), Err(harness::Error::Panic(_))));
 }
+
+/// The INVARIANTS rules of `lock_init` and destroyed locks, with
+/// kldtest_lockinit: each mistake panics the kernel with FreeBSD's
+/// message; the correct way to do the same thing passes.
+mod lock_init {
+    use harness::ioccom::io;
+    use harness::testing::module_path;
+    use harness::{Error, Kernel, O_RDWR};
+
+    const DEV: &str = "/dev/kldtest_lockinit";
+
+    /// Runs ioctl `n` on a fresh kernel; returns the kernel and the
+    /// result.
+    fn run(n: u8) -> (Kernel, harness::SysResult<()>) {
+        let k = Kernel::new();
+        k.kldload(module_path("kldtest_lockinit")).unwrap();
+        let fd = k.open(DEV, O_RDWR).unwrap();
+        let r = k.ioctl_raw(fd, io(b'L', n), 0);
+        if r.is_ok() {
+            k.close(fd).unwrap();
+        }
+        (k, r)
+    }
+
+    /// Ioctl `n` panics with a message that starts with `start` and
+    /// contains `rest`.
+    fn panics(n: u8, start: &str, rest: &str) -> String {
+        let (k, r) = run(n);
+        let Err(Error::Panic(msg)) = r else {
+            panic!("ioctl {n} did not panic: {r:?}\n{}", k.dmesg());
+        };
+        assert!(msg.starts_with(start) && msg.contains(rest), "{msg}");
+        assert_eq!(k.expect_panic().as_deref(), Some(msg.as_str()));
+        assert!(k.dmesg().contains(&format!("panic: {msg}\n")));
+        k.take_violations();
+        msg
+    }
+
+    fn passes(n: u8) {
+        let (k, r) = run(n);
+        r.unwrap_or_else(|e| panic!("ioctl {n}: {e}\n{}", k.dmesg()));
+        k.check().unwrap();
+    }
+
+    #[test]
+    fn mtx_init_on_unzeroed_malloc_memory_panics() {
+        let m = panics(
+            1,
+            "lock \"kldtest_lockinit poisoned\" 0x",
+            " already initialized",
+        );
+        assert!(!m.contains("(null)"), "{m}");
+    }
+
+    #[test]
+    fn sx_init_on_unzeroed_malloc_memory_panics() {
+        panics(
+            2,
+            "lock \"kldtest_lockinit poisoned sx\" 0x",
+            " already initialized",
+        );
+    }
+
+    #[test]
+    fn mtx_init_twice_panics() {
+        panics(
+            3,
+            "lock \"kldtest_lockinit twice\" 0x",
+            " already initialized",
+        );
+    }
+
+    #[test]
+    fn destroying_a_held_sx_lock_panics() {
+        let (k, r) = run(4);
+        assert_eq!(r.unwrap_err(), Error::Panic("sx lock still held".into()));
+        let v = k.take_violations();
+        assert!(
+            v.iter()
+                .any(|v| v.message == "sx_destroy: sx lock kldtest_lockinit held sx still held"),
+            "{v:?}"
+        );
+        k.expect_panic();
+    }
+
+    #[test]
+    fn locking_a_destroyed_mutex_panics() {
+        panics(5, "mtx_lock() of destroyed mutex @ ", "kldtest_lockinit.c:");
+    }
+
+    #[test]
+    fn locking_a_destroyed_sx_panics() {
+        panics(6, "sx_xlock() of destroyed sx @ ", "kldtest_lockinit.c:");
+    }
+
+    #[test]
+    fn unlocking_a_destroyed_mutex_panics() {
+        panics(
+            7,
+            "mtx_unlock() of destroyed mutex @ ",
+            "kldtest_lockinit.c:",
+        );
+    }
+
+    #[test]
+    fn locks_on_zeroed_memory_pass() {
+        passes(10);
+    }
+
+    #[test]
+    fn mtx_new_and_sx_new_on_unzeroed_memory_pass() {
+        passes(11);
+    }
+
+    #[test]
+    fn a_destroyed_lock_may_be_initialised_again() {
+        passes(12);
+    }
+
+    #[test]
+    fn destroying_a_mutex_the_thread_holds_passes() {
+        passes(13);
+    }
+}

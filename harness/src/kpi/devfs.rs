@@ -9,7 +9,8 @@
 //! `devfs_destroy_cdevpriv`).
 //!
 //! * `make_dev_s` prepares the `cdevsw` once (`D_INIT`): a wrong
-//!   `d_version` prints FreeBSD's warning and fails with `EINVAL`; NULL
+//!   `d_version` prints FreeBSD's warning and gets `dead_cdevsw`'s
+//!   methods (the device is created and answers `ENXIO`); NULL
 //!   methods get the kernel's defaults (`null_open`, `null_close`,
 //!   `no_read`/`no_write`/`no_ioctl` returning `ENODEV`, ...). The name is
 //!   checked as `prep_devname` does (`ENAMETOOLONG`, `EINVAL` for spaces,

@@ -15,6 +15,22 @@
 //! blocking and the checks use a side table keyed by the lock's address
 //! (semantics of `sys/kern/kern_mutex.c`, `kern_sx.c`).
 //!
+//! `lock_init` (`sys/kern/subr_lock.c`) is followed as an `INVARIANTS`
+//! kernel runs it: it reads `lo_flags` from the lock's memory and panics
+//! with "lock \"%s\" %p already initialized" if `LO_INITIALIZED` is set
+//! and the caller did not pass `MTX_NEW`/`SX_NEW` (`LO_NEW`). malloc(9)
+//! memory not requested with `M_ZERO` is filled with `0xdeadc0de`, which
+//! has that bit set, so `mtx_init` on it panics as on FreeBSD.
+//! `lock_destroy` clears the bit, so a destroyed lock may be initialised
+//! again.
+//!
+//! Using a destroyed lock is the `KASSERT` of each entry point
+//! (`kern_mutex.c`: "mtx_lock() of destroyed mutex @ %s:%d", ...;
+//! `kern_sx.c`: "sx_xlock() of destroyed sx @ %s:%d", ...): a panic.
+//! Destroying a held sx lock is `sx_destroy`'s `KASSERT` ("sx lock still
+//! held"), and a mutex another thread holds `_mtx_destroy`'s
+//! `MPASS(mtx_unowned(m))`: panics too.
+//!
 //! Checks, recorded as violations (they fail the test), in the spirit of
 //! `sys/kern/subr_witness.c`:
 //! * sleeping (user-space `uiomove`, `copyin`/`copyout`, `M_WAITOK`
@@ -24,8 +40,6 @@
 //!   [`crate::thread::witness`]);
 //! * lock order reversals between lock names;
 //! * unlocking a lock the thread does not hold;
-//! * destroying a lock another thread holds (an `mtx` the caller holds may
-//!   be destroyed, `_mtx_destroy`), or an sx lock that is held;
 //! * returning to user space with a lock held (`userret`).
 //!
 //! Recursing on a non-recursive lock is a panic, as with `INVARIANTS`
@@ -36,6 +50,9 @@ mod mtx;
 mod sx;
 
 pub(crate) use mtx::mtx_of;
+
+use mtx::{CLASS_MTX_SLEEP, CLASS_MTX_SPIN};
+use sx::CLASS_SX;
 
 use crate::addr::{KAddr, KRange};
 use crate::state::{Core, ViolationKind};
@@ -154,6 +171,107 @@ fn file_line(file: *const c_char, line: c_int) -> String {
     format!("{}:{line}", cstr(file))
 }
 
+/// `lock_init` (`sys/kern/subr_lock.c`) with `INVARIANTS`: refuses memory
+/// whose `lo_flags` say "initialised" unless `flags` has `LO_NEW`, then
+/// sets the class index, the name and `flags | LO_INITIALIZED` (`LO_NEW`
+/// stays in `lo_flags`, as it does on FreeBSD).
+///
+/// # Errors
+/// `Panicked` after recording the panic ("lock \"%s\" %p already
+/// initialized").
+///
+/// # Safety
+/// `lo` must point to the `lock_object` of a lock the caller owns.
+unsafe fn lock_init(
+    k: &Core,
+    lo: *mut sys::lock_object,
+    class: u32,
+    name: *const c_char,
+    flags: u32,
+) -> Result<(), Panicked> {
+    // SAFETY: by the caller's contract.
+    let o = unsafe { &mut *lo };
+    if flags & sys::LO_NEW == 0 && o.lo_flags & sys::LO_INITIALIZED != 0 {
+        return Err(fatal(
+            k,
+            format!(
+                "lock \"{}\" {:#x} already initialized",
+                cstr(name),
+                KAddr::from_ptr(lo)
+            ),
+        ));
+    }
+    o.lo_flags = class << sys::LO_CLASSSHIFT;
+    o.lo_name = name;
+    o.lo_flags |= flags | sys::LO_INITIALIZED;
+    // WITNESS_INIT: the harness's witness keeps its own table.
+    o.lo_witness = core::ptr::null_mut();
+    Ok(())
+}
+
+/// What a lock entry point does, for the `KASSERT` messages of a lock
+/// used after its destruction.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Op {
+    /// `mtx_lock`, `sx_xlock`.
+    Lock,
+    /// `mtx_trylock`, `sx_try_xlock`.
+    TryLock,
+    /// `mtx_unlock`, `sx_xunlock`.
+    Unlock,
+    /// `sx_slock`.
+    SLock,
+    /// `sx_sunlock`.
+    SUnlock,
+}
+
+/// The `KASSERT` message of a lock operation on a lock the table does
+/// not know, from the lock's memory: a destroyed mutex or sx (the class
+/// index `lock_init` left in `lo_flags` and the destroyed cookie in the
+/// lock word) gets FreeBSD's "%s() of destroyed mutex @ %s:%d" /
+/// "%s() of destroyed sx @ %s:%d"; anything else (never initialised) a
+/// description of the misuse.
+fn unknown_lock_message(addr: KAddr, op: Op, file: *const c_char, line: c_int) -> String {
+    let lo = addr.ptr::<sys::lock_object>();
+    let w = addr
+        .wrapping_add(offset_of!(sys::mtx, mtx_lock))
+        .ptr::<usize>();
+    // SAFETY: `addr` is the `struct mtx`/`struct sx` the module passed;
+    // both start with a `lock_object`.
+    let flags = unsafe { (*lo).lo_flags };
+    // SAFETY: as above; the lock word follows it in both.
+    let word = unsafe { w.read_volatile() };
+    let class = (flags & sys::LO_CLASSMASK) >> sys::LO_CLASSSHIFT;
+    let at = file_line(file, line);
+    if class == CLASS_SX && word == sys::SX_LOCK_DESTROYED as usize {
+        let f = match op {
+            Op::Lock => "sx_xlock",
+            Op::TryLock => "sx_try_xlock",
+            Op::Unlock => "sx_xunlock",
+            Op::SLock => "sx_slock",
+            Op::SUnlock => "sx_sunlock",
+        };
+        return format!("{f}() of destroyed sx @ {at}");
+    }
+    if (class == CLASS_MTX_SLEEP || class == CLASS_MTX_SPIN) && word == sys::MTX_DESTROYED as usize
+    {
+        let f = match op {
+            Op::TryLock => "mtx_trylock",
+            Op::Unlock | Op::SUnlock => "mtx_unlock",
+            Op::Lock | Op::SLock => "mtx_lock",
+        };
+        return format!("{f}() of destroyed mutex @ {at}");
+    }
+    let what = match op {
+        Op::Lock => "lock",
+        Op::TryLock => "trylock",
+        Op::Unlock => "unlock",
+        Op::SLock => "sx_slock()",
+        Op::SUnlock => "sx_sunlock()",
+    };
+    format!("{what} of uninitialized or destroyed lock {addr:#x} @ {at}")
+}
+
 impl LockTable {
     fn get(&self, addr: KAddr) -> Option<Arc<LockObj>> {
         lock_ignoring_poison(&self.locks).get(&addr).cloned()
@@ -264,11 +382,8 @@ impl LockTable {
         line: c_int,
     ) -> Result<bool, Panicked> {
         let Some(l) = self.get(addr) else {
-            let what = if try_ { "trylock" } else { "lock" };
-            k.record_panic(&format!(
-                "{what} of uninitialized or destroyed lock {addr:#x} @ {}",
-                file_line(file, line)
-            ));
+            let op = if try_ { Op::TryLock } else { Op::Lock };
+            k.record_panic(&unknown_lock_message(addr, op, file, line));
             return Err(Panicked);
         };
         let me = thread::thread_key();
@@ -330,15 +445,17 @@ impl LockTable {
         Ok(true)
     }
 
-    /// Exclusive release.
-    pub(crate) fn xunlock(&self, k: &Core, addr: KAddr, file: *const c_char, line: c_int) {
-        let Some(l) = self.get_or_report(k, addr, || {
-            format!(
-                "unlock of uninitialized or destroyed lock {addr:#x} @ {}",
-                file_line(file, line)
-            )
-        }) else {
-            return;
+    /// Exclusive release. `Err`: the lock was destroyed, the kernel
+    /// panicked and the caller escapes.
+    pub(crate) fn xunlock(
+        &self,
+        k: &Core,
+        addr: KAddr,
+        file: *const c_char,
+        line: c_int,
+    ) -> Result<(), Panicked> {
+        let Some(l) = self.get(addr) else {
+            return Self::unknown_release(k, addr, Op::Unlock, file, line);
         };
         let me = thread::thread_key();
         let mut g = l.lock();
@@ -355,17 +472,36 @@ impl LockTable {
                 ),
             };
             k.violation(ViolationKind::Lock, msg);
-            return;
+            return Ok(());
         }
         if g.recursion > 0 {
             g.recursion -= 1;
-            return;
+            return Ok(());
         }
         g.owner = 0;
         l.store_word(l.kind.unlocked_word());
         l.cv.notify_all();
         drop(g);
         pop_held(addr);
+        Ok(())
+    }
+
+    /// The release of a lock the table does not know: a panic if its
+    /// memory says destroyed (the entry point's `KASSERT`), otherwise a
+    /// violation (a release of a lock never initialised).
+    fn unknown_release(
+        k: &Core,
+        addr: KAddr,
+        op: Op,
+        file: *const c_char,
+        line: c_int,
+    ) -> Result<(), Panicked> {
+        let msg = unknown_lock_message(addr, op, file, line);
+        if msg.contains(" of destroyed ") {
+            return Err(fatal(k, msg));
+        }
+        k.violation(ViolationKind::Lock, msg);
+        Ok(())
     }
 
     /// Shared acquire (sx_slock); `Err`: the kernel panicked.
@@ -377,10 +513,7 @@ impl LockTable {
         line: c_int,
     ) -> Result<(), Panicked> {
         let Some(l) = self.get(addr) else {
-            k.record_panic(&format!(
-                "sx_slock() of uninitialized or destroyed sx {addr:#x} @ {}",
-                file_line(file, line)
-            ));
+            k.record_panic(&unknown_lock_message(addr, Op::SLock, file, line));
             return Err(Panicked);
         };
         let me = thread::thread_key();
@@ -402,15 +535,17 @@ impl LockTable {
         Ok(())
     }
 
-    /// Shared release.
-    pub(crate) fn sunlock(&self, k: &Core, addr: KAddr, file: *const c_char, line: c_int) {
-        let Some(l) = self.get_or_report(k, addr, || {
-            format!(
-                "sx_sunlock() of uninitialized or destroyed sx {addr:#x} @ {}",
-                file_line(file, line)
-            )
-        }) else {
-            return;
+    /// Shared release. `Err`: the lock was destroyed, the kernel
+    /// panicked and the caller escapes.
+    pub(crate) fn sunlock(
+        &self,
+        k: &Core,
+        addr: KAddr,
+        file: *const c_char,
+        line: c_int,
+    ) -> Result<(), Panicked> {
+        let Some(l) = self.get(addr) else {
+            return Self::unknown_release(k, addr, Op::SUnlock, file, line);
         };
         let me = thread::thread_key();
         let mut g = l.lock();
@@ -424,7 +559,7 @@ impl LockTable {
                     file_line(file, line)
                 ),
             );
-            return;
+            return Ok(());
         };
         g.sharers.swap_remove(i);
         let word = if g.sharers.is_empty() {
@@ -436,14 +571,22 @@ impl LockTable {
         l.cv.notify_all();
         drop(g);
         pop_held(addr);
+        Ok(())
     }
 
-    /// Destroy (mtx_destroy / sx_destroy).
-    pub(crate) fn destroy(&self, k: &Core, addr: KAddr) {
+    /// Destroy (mtx_destroy / sx_destroy): the destroyed cookie in the
+    /// lock word and `lock_destroy` (`LO_INITIALIZED` cleared).
+    ///
+    /// # Errors
+    /// `Panicked` when `INVARIANTS` panics: an sx lock still held
+    /// (`sx_destroy`: "sx lock still held"), a mutex another thread holds
+    /// (`_mtx_destroy`: `MPASS(mtx_unowned(m))`). A mutex the caller
+    /// holds may be destroyed.
+    pub(crate) fn destroy(&self, k: &Core, addr: KAddr) -> Result<(), Panicked> {
         let Some(l) = self.get_or_report(k, addr, || {
             format!("destroy of uninitialized or destroyed lock {addr:#x}")
         }) else {
-            return;
+            return Ok(());
         };
         let me = thread::thread_key();
         let g = l.lock();
@@ -452,19 +595,21 @@ impl LockTable {
         drop(g);
         match l.kind {
             Kind::Mtx { .. } if held && !held_by_me => {
-                k.violation(
-                    ViolationKind::Lock,
+                return Err(fatal(
+                    k,
                     format!(
                         "mtx_destroy: destroying mutex {} held by another thread",
                         l.name
                     ),
-                );
+                ));
             }
             Kind::Sx { .. } if held => {
                 k.violation(
                     ViolationKind::Lock,
                     format!("sx_destroy: sx lock {} still held", l.name),
                 );
+                k.record_panic("sx lock still held");
+                return Err(Panicked);
             }
             _ => {}
         }
@@ -473,7 +618,11 @@ impl LockTable {
         }
         lock_ignoring_poison(&self.locks).remove(&addr);
         l.store_word(l.kind.destroyed_word());
+        // SAFETY: `addr` is the module's `struct mtx`/`struct sx` (it was
+        // in the table), which starts with its `lock_object`.
+        unsafe { (*addr.ptr::<sys::lock_object>()).lo_flags &= !sys::LO_INITIALIZED };
         l.cv.notify_all();
+        Ok(())
     }
 
     /// Harness-side acquire of a lock by address (Giant around module
@@ -485,7 +634,10 @@ impl LockTable {
 
     /// Harness-side release.
     pub(crate) fn unlock_addr(&self, k: &Core, addr: KAddr) {
-        self.xunlock(k, addr, c"kern_linker.c".as_ptr(), 0);
+        // Giant is never destroyed: the release cannot panic.
+        match self.xunlock(k, addr, c"kern_linker.c".as_ptr(), 0) {
+            Ok(()) | Err(Panicked) => {}
+        }
     }
 
     /// At the return to user space: a thread must hold no lock

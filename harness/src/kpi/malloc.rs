@@ -74,6 +74,10 @@ pub struct MallocStats {
     pub total_frees: u64,
     /// Allocations that returned NULL (injected failures).
     pub failures: u64,
+    /// The `kmemzones` bucket sizes this type has ever allocated from,
+    /// ascending ("Size(s)": the `mts_size` bits `malloc` sets, never
+    /// cleared; allocations larger than the largest bucket set none).
+    pub sizes: Vec<usize>,
 }
 
 /// A live allocation.
@@ -98,6 +102,18 @@ struct Inner {
     countdown: u64,
     /// Stricter than FreeBSD: `M_WAITOK` allocations fail too.
     strict: bool,
+    /// When each type was registered (`malloc_init` order).
+    seq: HashMap<KAddr, u64>,
+    next_seq: u64,
+}
+
+impl Inner {
+    /// Registers `mtp` with its statistics.
+    fn register(&mut self, mtp: KAddr, stats: MallocStats) {
+        self.types.insert(mtp, stats);
+        self.seq.insert(mtp, self.next_seq);
+        self.next_seq += 1;
+    }
 }
 
 /// The malloc state of one kernel.
@@ -131,7 +147,7 @@ impl MallocState {
 
     /// Registers a type (malloc_init, or the kernel's own types).
     pub(crate) fn init_type(&self, mtp: KAddr, name: String) {
-        self.lock().types.insert(
+        self.lock().register(
             mtp,
             MallocStats {
                 name,
@@ -150,6 +166,21 @@ impl MallocState {
         let mut v: Vec<MallocStats> = self.lock().types.values().cloned().collect();
         v.sort_by(|a, b| a.name.cmp(&b.name));
         v
+    }
+
+    /// Every type's statistics, oldest registration first: the order of
+    /// `memstat_sysctl_malloc`'s list (the kernel's `kmemstatistics`
+    /// list is newest first, and libmemstat inserts each type at the
+    /// head of its own).
+    pub(crate) fn registration_order(&self) -> Vec<MallocStats> {
+        let i = self.lock();
+        let mut v: Vec<(u64, MallocStats)> = i
+            .types
+            .iter()
+            .map(|(a, t)| (i.seq.get(a).copied().unwrap_or(u64::MAX), t.clone()))
+            .collect();
+        v.sort_by_key(|(seq, _)| *seq);
+        v.into_iter().map(|(_, t)| t).collect()
     }
 
     pub(crate) fn set_policy(&self, p: FailPolicy) {
@@ -222,7 +253,7 @@ impl MallocState {
             drop(i);
             k.violation(ViolationKind::Malloc, format!("malloc: malloc type {mtp:#x} was not initialised (MALLOC_DEFINE's malloc_init did not run)"));
             i = self.lock();
-            i.types.insert(
+            i.register(
                 mtp,
                 MallocStats {
                     name: format!("<unknown {mtp:#x}>"),
@@ -259,6 +290,10 @@ impl MallocState {
             t.live_allocs += 1;
             t.live_bytes += bsize as u64;
             t.total_allocs += 1;
+            if ZONES.contains(&bsize) && !t.sizes.contains(&bsize) {
+                t.sizes.push(bsize);
+                t.sizes.sort_unstable();
+            }
         }
         p
     }

@@ -9,13 +9,29 @@
 //! `SHT_INIT_ARRAY`/`SHT_FINI_ARRAY` FreeBSD 14 added, when `SHF_ALLOC`
 //! and non-empty), "file has no contents", "file must have exactly one
 //! symbol table", "file has invalid symbol strings", the alignment of each
-//! section in one mapping, symbol values relocated by their section's
-//! address, and `link_elf_fix_link_set` (`__start_X`/`__stop_X`).
+//! section in one mapping (its arithmetic, and `sh_addralign` 0, in
+//! `layout`), `SHT_PROGBITS` and `SHT_X86_64_UNWIND` sections read from the
+//! file and the others (`SHT_NOBITS`, `SHT_INIT_ARRAY`, `SHT_FINI_ARRAY`)
+//! zero-filled, symbol values relocated by their section's address,
+//! `link_elf_fix_link_set` (`__start_X`/`__stop_X` bound to the first
+//! loaded section named `X`, by its position among the loaded sections:
+//! position 0 reads as `SHN_UNDEF`, so such a symbol stays undefined and
+//! is looked up by name), the constructor and destructor sections (the
+//! first `.ctors` or `SHT_INIT_ARRAY`, the first `.dtors` or
+//! `SHT_FINI_ARRAY`; "link_elf_load_file: multiple ctor sections in %s"
+//! for any later one), and the relocation tables: every non-empty
+//! `SHT_REL`/`SHT_RELA` table whose target section is `SHF_ALLOC` is
+//! applied (the `SHT_REL` ones first), and one whose target was not
+//! loaded fails in `link_elf_reloc_local` with "lost base for reltab"
+//! (`reloc.rs`); tables for other targets (debug information) are
+//! ignored.
 //!
 //! Where the harness differs: sections of different protection classes
 //! (text, read-only, writable) start on separate pages so that
 //! `mprotect` can give each exactly its `SHF_WRITE`/`SHF_EXECINSTR`
 //! rights; the mapping is below 2 GiB ([`crate::lowmem`]).
+
+mod layout;
 
 use crate::errno::Errno;
 use crate::lowmem::{LowMap, PAGE_SIZE, round_up};
@@ -107,20 +123,33 @@ pub(crate) struct Reloc {
     pub(crate) addend: Option<i64>,
 }
 
-/// The relocations that apply to one loaded section.
+/// The relocations that apply to one section (an `SHF_ALLOC` target).
 #[derive(Clone, Debug)]
 pub(crate) struct RelocTable {
-    /// Index into [`Object::sections`].
-    pub(crate) target: usize,
+    /// Index into [`Object::sections`]; `None` if the target was not
+    /// loaded (`findbase` finds no base: "lost base for reltab").
+    pub(crate) target: Option<usize>,
     pub(crate) relocs: Vec<Reloc>,
 }
+
+/// A constructor or destructor section: its index in
+/// [`Object::sections`].
+pub(crate) type CtorSection = Option<usize>;
 
 /// A laid-out object, before relocation.
 pub(crate) struct Object {
     pub(crate) map: LowMap,
     pub(crate) sections: Vec<Section>,
     pub(crate) symbols: Vec<Symbol>,
+    /// `SHT_REL` tables first, then `SHT_RELA` ones, as
+    /// `link_elf_reloc_local` and `relocate_file` apply them.
     pub(crate) relocs: Vec<RelocTable>,
+    /// `lf->ctors_addr`: the first constructor section.
+    pub(crate) ctors: CtorSection,
+    /// `lf->dtors_addr`: the first destructor section.
+    pub(crate) dtors: CtorSection,
+    /// What the layout printed ("multiple ctor sections").
+    pub(crate) messages: Vec<String>,
 }
 
 /// A load error: the errno and what FreeBSD prints.
@@ -128,6 +157,11 @@ pub(crate) struct Object {
 pub(crate) struct LoadError {
     pub(crate) errno: Errno,
     pub(crate) message: Option<String>,
+    /// Why, when FreeBSD fails without saying (recorded as a violation).
+    pub(crate) violation: Option<String>,
+    /// FreeBSD would take a fatal page fault at this address instead of
+    /// failing the load: the address and the cause.
+    pub(crate) fault: Option<(u64, String)>,
 }
 
 impl LoadError {
@@ -135,6 +169,25 @@ impl LoadError {
         LoadError {
             errno,
             message: message.into(),
+            violation: None,
+            fault: None,
+        }
+    }
+
+    /// The same error, explained by `why` (a violation).
+    pub(crate) fn with_violation(mut self, why: String) -> Self {
+        self.violation = Some(why);
+        self
+    }
+
+    /// A fatal page fault at `addr` (the kernel panics), caused by
+    /// `cause`.
+    pub(crate) fn fault(addr: u64, cause: String) -> Self {
+        LoadError {
+            errno: Errno::EFAULT,
+            message: None,
+            violation: None,
+            fault: Some((addr, cause)),
         }
     }
 }
@@ -168,8 +221,10 @@ fn is_loaded(kind: u32, flags: u64, size: u64) -> bool {
         )
 }
 
-/// Parses and lays out `data` (the file `filename`).
-pub(crate) fn load(filename: &str, data: &[u8]) -> Result<Object, LoadError> {
+/// Parses and lays out `data`, the file `filename` (its base name, as
+/// `lf->filename`) loaded by the path `pathname` (`link_elf_load_file`'s
+/// `filename`).
+pub(crate) fn load(filename: &str, pathname: &str, data: &[u8]) -> Result<Object, LoadError> {
     if data.len() < 64 || data.get(..4) != Some(&elf::ELFMAG[..]) {
         return Err(LoadError::new(Errno::ENOEXEC, None));
     }
@@ -225,10 +280,16 @@ pub(crate) fn load(filename: &str, data: &[u8]) -> Result<Object, LoadError> {
         .symbols(e, data, elf::SHT_SYMTAB)
         .map_err(|_| malformed(filename, "file has invalid symbol strings"))?;
 
-    // Layout.
+    // Layout. The alignment is FreeBSD's arithmetic (`layout::align`); a
+    // zero alignment counts as 1 here, the load failing below as it fails
+    // on FreeBSD, before anything is copied.
     let mut loaded: Vec<Section> = Vec::new();
+    let mut aligns: Vec<u64> = Vec::new();
     let mut mapsize = 0usize;
     let mut prev_class = None;
+    let mut ctors: CtorSection = None;
+    let mut dtors: CtorSection = None;
+    let mut messages = Vec::new();
     for (i, s) in sections.iter().enumerate() {
         let (kind, flags, size) = (s.sh_type(e).0, s.sh_flags(e).0, s.sh_size(e));
         if !is_loaded(kind, flags, size) {
@@ -240,15 +301,32 @@ pub(crate) fn load(filename: &str, data: &[u8]) -> Result<Object, LoadError> {
                 round_up(mapsize, PAGE_SIZE).ok_or_else(|| malformed(filename, "too large"))?;
         }
         prev_class = Some(c);
-        let align = usize::try_from(s.sh_addralign(e)).unwrap_or(1).max(1);
-        if !align.is_power_of_two() {
-            return Err(malformed(filename, "bad section alignment"));
-        }
-        mapsize = round_up(mapsize, align).ok_or_else(|| malformed(filename, "too large"))?;
+        let align = s.sh_addralign(e);
+        aligns.push(align);
+        let aligned = layout::align(mapsize as u64, align.max(1));
+        mapsize = usize::try_from(aligned).map_err(|_| malformed(filename, "too large"))?;
         let name = sections
             .section_name(e, s)
             .map(|n| String::from_utf8_lossy(n).into_owned())
             .unwrap_or_default();
+        // The constructor and destructor sections, in the order of
+        // link_elf_load_file's tests.
+        let slot = if name == ".ctors" || kind == c::SHT_INIT_ARRAY {
+            Some((&mut ctors, "ctor"))
+        } else if name == ".dtors" || kind == c::SHT_FINI_ARRAY {
+            Some((&mut dtors, "dtor"))
+        } else {
+            None
+        };
+        if let Some((slot, what)) = slot {
+            if slot.is_some() {
+                messages.push(format!(
+                    "link_elf_load_file: multiple {what} sections in {pathname}"
+                ));
+            } else {
+                *slot = Some(loaded.len());
+            }
+        }
         let size = usize::try_from(size).map_err(|_| malformed(filename, "too large"))?;
         loaded.push(Section {
             index: i,
@@ -263,8 +341,20 @@ pub(crate) fn load(filename: &str, data: &[u8]) -> Result<Object, LoadError> {
             .ok_or_else(|| malformed(filename, "too large"))?;
     }
     let map = LowMap::new(mapsize).map_err(|e| LoadError::new(e, None))?;
+    let placed: Vec<layout::Placed<'_>> = loaded
+        .iter()
+        .zip(&aligns)
+        .map(|(s, &align)| layout::Placed {
+            name: &s.name,
+            size: s.size as u64,
+            align,
+            kind: s.kind,
+        })
+        .collect();
+    layout::check_zero_alignment(&placed, map.addr() as u64, pathname)?;
     for sec in &loaded {
-        if sec.kind == c::SHT_NOBITS {
+        // Only these are read from the file; the mapping is zero-filled.
+        if sec.kind != c::SHT_PROGBITS && sec.kind != SHT_X86_64_UNWIND {
             continue;
         }
         let hdr = sections
@@ -315,7 +405,8 @@ pub(crate) fn load(filename: &str, data: &[u8]) -> Result<Object, LoadError> {
         });
     }
 
-    // link_elf_fix_link_set
+    // link_elf_fix_link_set: the binding is the section's position among
+    // the loaded sections, stored as st_shndx; position 0 is SHN_UNDEF.
     for sym in symbols.iter_mut().skip(1) {
         if sym.defined() {
             continue;
@@ -327,24 +418,55 @@ pub(crate) fn load(filename: &str, data: &[u8]) -> Result<Object, LoadError> {
         } else {
             continue;
         };
-        if let Some(sec) = loaded.iter().find(|x| x.name == set) {
+        if let Some(pos) = loaded.iter().position(|x| x.name == set) {
+            let sec = &loaded[pos];
             let base = (map.addr() + sec.off) as u64;
             sym.value = if start { base } else { base + sec.size as u64 };
-            sym.shndx = u16::try_from(sec.index).unwrap_or(c::SHN_ABS);
+            sym.shndx = u16::try_from(pos).unwrap_or(c::SHN_ABS);
         }
     }
 
-    // Relocation tables for loaded sections.
+    // Relocation tables whose target is SHF_ALLOC: the SHT_REL ones, then
+    // the SHT_RELA ones.
+    let mut relocs = Vec::new();
+    for want in [c::SHT_REL, c::SHT_RELA] {
+        relocs.extend(reloc_tables(filename, data, &sections, &loaded, want)?);
+    }
+    Ok(Object {
+        map,
+        sections: loaded,
+        symbols,
+        relocs,
+        ctors,
+        dtors,
+        messages,
+    })
+}
+
+/// The non-empty tables of type `want` (`SHT_REL` or `SHT_RELA`) whose
+/// target section is `SHF_ALLOC`, loaded or not.
+fn reloc_tables(
+    filename: &str,
+    data: &[u8],
+    sections: &object::read::elf::SectionTable<'_, elf::FileHeader64<LE>>,
+    loaded: &[Section],
+    want: u32,
+) -> Result<Vec<RelocTable>, LoadError> {
+    let e = LE;
     let mut relocs = Vec::new();
     for s in sections.iter() {
         let kind = s.sh_type(e).0;
-        if kind != c::SHT_RELA && kind != c::SHT_REL {
+        if kind != want || s.sh_size(e) == 0 {
             continue;
         }
         let info = s.sh_info(e) as usize;
-        let Some(target) = loaded.iter().position(|x| x.index == info) else {
+        let target_alloc = sections
+            .section(object::SectionIndex(info))
+            .is_ok_and(|t| t.sh_flags(e).0 & c::SHF_ALLOC != 0);
+        if !target_alloc {
             continue;
-        };
+        }
+        let target = loaded.iter().position(|x| x.index == info);
         let mut v = Vec::new();
         if kind == c::SHT_RELA {
             let (rs, _) = s
@@ -375,18 +497,31 @@ pub(crate) fn load(filename: &str, data: &[u8]) -> Result<Object, LoadError> {
         }
         relocs.push(RelocTable { target, relocs: v });
     }
-    Ok(Object {
-        map,
-        sections: loaded,
-        symbols,
-        relocs,
-    })
+    Ok(relocs)
 }
 
 impl Object {
     /// The address of a loaded section.
     pub(crate) fn section_addr(&self, i: usize) -> usize {
         self.map.addr() + self.sections.get(i).map_or(0, |s| s.off)
+    }
+
+    /// The bounds of loaded section `i` (`None` for no section).
+    pub(crate) fn section_bounds(&self, i: Option<usize>) -> Option<(usize, usize)> {
+        let s = self.sections.get(i?)?;
+        let a = self.map.addr() + s.off;
+        Some((a, a + s.size))
+    }
+
+    /// Whether `addr..addr + len` lies in one loaded section whose flags
+    /// include `flags`.
+    pub(crate) fn in_section(&self, addr: usize, len: usize, flags: u64) -> bool {
+        self.sections.iter().any(|s| {
+            let a = self.map.addr() + s.off;
+            s.flags & flags == flags
+                && addr >= a
+                && addr.checked_add(len).is_some_and(|end| end <= a + s.size)
+        })
     }
 
     /// `link_elf_lookup_set`: the bounds of `set_<name>`.

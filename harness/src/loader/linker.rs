@@ -2,9 +2,11 @@
 //! Load, dependencies, modules, SYSINITs, unload: `kern_linker.c` and
 //! `kern_module.c` (see the parent module for the rules followed).
 
+mod ctors;
 mod events;
 mod kld;
 mod reference;
+mod symbols;
 mod unload;
 
 pub(crate) use events::module_register_init;
@@ -17,9 +19,12 @@ use unload::unload_file;
 
 use super::elf::{self, LoadError, Object};
 use super::reloc::{self, Pass, Resolved};
-use super::{Host, KERNEL_FILE_ID, KldStat, KldTarget, Linker, LinkerFile, Module, Provided};
+use super::{
+    Host, KERNEL_FILE_ID, KldStat, KldTarget, Linker, LinkerFile, ModStat, Module, Provided,
+};
 use crate::addr::KAddr;
 use crate::errno::{Errno, Error};
+use crate::state::ViolationKind;
 use crate::sync::lock_ignoring_poison;
 use crate::thread::{self, Env, Panicked};
 use core::ffi::CStr;
@@ -172,6 +177,19 @@ impl From<Panicked> for Fail {
     }
 }
 
+/// A fatal page fault in the kernel linker at `addr` (trap 12,
+/// `trap_fatal` in `sys/amd64/amd64/trap.c`), caused by `cause`: the
+/// trap's report on the console, `cause` as a violation (FreeBSD does not
+/// say it), and the panic. The caller fails with the panic.
+fn fatal_trap(k: &dyn Host, addr: u64, cause: &str) -> Fail {
+    k.core().violation(ViolationKind::Module, cause.to_owned());
+    k.core().console(&format!(
+        "\n\nFatal trap 12: page fault while in kernel mode\nfault virtual address\t= {addr:#x}\n"
+    ));
+    k.core().record_panic("page fault");
+    Fail::Panic
+}
+
 fn to_error(k: &dyn Host, f: Fail) -> Error {
     match f {
         Fail::Errno(e) => Error::Errno(e),
@@ -268,11 +286,22 @@ fn load_file(k: &dyn Host, env: &Env<'_>, pathname: &str) -> Result<i32, Fail> {
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Err(Errno::ENOENT.into()),
         Err(_) => return Err(Errno::ENOEXEC.into()),
     };
-    let obj = match elf::load(&filename, &data) {
+    let obj = match elf::load(&filename, pathname, &data) {
         Ok(o) => o,
-        Err(LoadError { errno, message }) => {
+        Err(LoadError {
+            errno,
+            message,
+            violation,
+            fault,
+        }) => {
             if let Some(m) = message {
                 k.core().console(&format!("{m}\n"));
+            }
+            if let Some(v) = violation {
+                k.core().violation(ViolationKind::Module, v);
+            }
+            if let Some((addr, cause)) = fault {
+                return Err(fatal_trap(k, addr, &cause));
             }
             // linker_load_file: anything but ENOENT means "found but
             // unloadable".
@@ -289,6 +318,9 @@ fn load_file(k: &dyn Host, env: &Env<'_>, pathname: &str) -> Result<i32, Fail> {
             .into());
         }
     };
+    for m in &obj.messages {
+        k.core().console(&format!("{m}\n"));
+    }
     let id = {
         let mut l = linker_state(k);
         let id = l.next_file_id;
@@ -301,6 +333,7 @@ fn load_file(k: &dyn Host, env: &Env<'_>, pathname: &str) -> Result<i32, Fail> {
             refs: 1,
             userrefs: 0,
             deps: Vec::new(),
+            ctors_invoked: false,
             linked: false,
             modules: Vec::new(),
             sysctls: Vec::new(),
@@ -348,9 +381,13 @@ fn link(k: &dyn Host, env: &Env<'_>, id: i32) -> Result<(), Fail> {
     let local = {
         let l = linker_state(k);
         let f = l.files.iter().find(|f| f.id == id).ok_or(Errno::ENOENT)?;
-        reloc::apply(&f.obj, Pass::Local, &mut no_resolve, &mut |_| {
-            Err(Errno::ENOEXEC)
-        })
+        reloc::apply(
+            &f.obj,
+            &f.filename,
+            Pass::Local,
+            &mut no_resolve,
+            &mut |_| Err(Errno::ENOEXEC),
+        )
     };
     if let Err(e) = local {
         for m in e.messages {
@@ -359,42 +396,11 @@ fn link(k: &dyn Host, env: &Env<'_>, id: i32) -> Result<(), Fail> {
         return Err(e.errno.into());
     }
     load_dependencies(k, env, id)?;
-    // Global relocations: own symbols, then dependencies, then kernel.
-    let (deps, own): (Vec<i32>, Vec<elf::Symbol>) = {
-        let l = linker_state(k);
-        let f = l.files.iter().find(|f| f.id == id).ok_or(Errno::ENOENT)?;
-        (f.deps.clone(), f.obj.symbols.clone())
-    };
-    let dep_syms: Vec<Vec<elf::Symbol>> = {
-        let l = linker_state(k);
-        deps.iter()
-            .filter(|&&d| d != KERNEL_FILE_ID)
-            .filter_map(|d| {
-                l.files
-                    .iter()
-                    .find(|f| f.id == *d)
-                    .map(|f| f.obj.symbols.clone())
-            })
-            .collect()
-    };
-    let mut resolve = |name: &str| -> Resolved {
-        if let Some(s) = own.iter().find(|s| s.defined() && s.name == name) {
-            return Resolved::Addr(s.value);
-        }
-        for d in &dep_syms {
-            if let Some(s) = d.iter().find(|s| s.defined() && s.name == name) {
-                return Resolved::Addr(s.value);
-            }
-        }
-        match k.kernel_symbol(name) {
-            Some(a) => Resolved::Addr(a.arg()),
-            None => Resolved::Undefined,
-        }
-    };
+    let mut resolve = symbols::resolver(k, id)?;
     let global = {
         let l = linker_state(k);
         let f = l.files.iter().find(|f| f.id == id).ok_or(Errno::ENOENT)?;
-        reloc::apply(&f.obj, Pass::Global, &mut resolve, &mut call)
+        reloc::apply(&f.obj, &f.filename, Pass::Global, &mut resolve, &mut call)
     };
     if let Err(e) = global {
         for m in e.messages {
@@ -405,16 +411,16 @@ fn link(k: &dyn Host, env: &Env<'_>, id: i32) -> Result<(), Fail> {
     // ifuncs: resolvers are module code, so the state lock is not held;
     // the object is reached through a raw pointer that stays valid (the
     // file cannot be unloaded: the kld lock is held).
-    let obj_ptr: *const Object = {
+    let (obj_ptr, filename): (*const Object, String) = {
         let l = linker_state(k);
         let f = l.files.iter().find(|f| f.id == id).ok_or(Errno::ENOENT)?;
-        &raw const f.obj
+        (&raw const f.obj, f.filename.clone())
     };
     // SAFETY: each file is boxed, so the object does not move when the
     // list changes, and it is not removed while this thread holds the
     // kld lock (only loads and unloads remove files, and they take it).
     let obj = unsafe { &*obj_ptr };
-    if let Err(e) = reloc::apply(obj, Pass::Ifunc, &mut no_resolve, &mut call) {
+    if let Err(e) = reloc::apply(obj, &filename, Pass::Ifunc, &mut no_resolve, &mut call) {
         for m in e.messages {
             k.core().console(&format!("{m}\n"));
         }
@@ -424,23 +430,9 @@ fn link(k: &dyn Host, env: &Env<'_>, id: i32) -> Result<(), Fail> {
         return Err(e.errno.into());
     }
     obj.protect()?;
-    // Constructors: .ctors (link_elf_invoke_ctors) and .init_array.
-    let ctors: Vec<KAddr> = obj
-        .sections
-        .iter()
-        .enumerate()
-        .filter(|(_, s)| s.name == ".ctors" || s.kind == elf::c::SHT_INIT_ARRAY)
-        .flat_map(|(i, s)| {
-            let a = obj.section_addr(i);
-            read_set(Some((a, a + s.size)))
-        })
-        .collect();
-    for c in ctors {
-        if !c.is_null() && c.get() != usize::MAX {
-            // SAFETY: a constructor of the module: `void (*)(void)`.
-            unsafe { thread::call(k.core(), Some(env), c, [0; 6]) }?;
-        }
-    }
+    // link_elf_invoke_ctors, then lf->ctors_invoked = LF_CTORS.
+    ctors::invoke(k, env, obj, &filename, obj.ctors, "constructor")?;
+    file_mut(k, id, |f| f.ctors_invoked = true);
     Ok(())
 }
 
@@ -610,6 +602,24 @@ pub(crate) fn kldstat(k: &dyn Host) -> Vec<KldStat> {
         pathname: f.pathname.clone(),
     }));
     v
+}
+
+/// `modstat(2)` over every module: file by file (`kldnext` order), each
+/// file's modules in `lf->modules` order (`kldfirstmod`, `modfnext`).
+pub(crate) fn modstat(k: &dyn Host) -> Vec<ModStat> {
+    let l = linker_state(k);
+    l.files
+        .iter()
+        .filter(|f| f.linked)
+        .flat_map(|f| f.modules.iter().map(move |&m| (f.id, m)))
+        .filter_map(|(file, mid)| {
+            l.modules.iter().find(|m| m.id == mid).map(|m| ModStat {
+                id: m.id,
+                name: m.name.clone(),
+                file,
+            })
+        })
+        .collect()
 }
 
 /// Sets `kern.module_path`.

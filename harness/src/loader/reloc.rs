@@ -49,17 +49,29 @@ fn is_ifunc(sym: &Symbol, r: &Reloc) -> bool {
     sym.kind == c::STT_GNU_IFUNC || r.kind == c::R_X86_64_IRELATIVE
 }
 
-/// Runs one pass. `resolve` looks up undefined globals (own file, then
-/// dependencies, then the kernel); `call` runs an ifunc resolver.
+/// Runs one pass over the tables of `obj` (the file `filename`).
+/// `resolve` looks up undefined globals (`linker_file_lookup_symbol`);
+/// `call` runs an ifunc resolver.
+///
+/// A table whose target section was not loaded has no base (`findbase`
+/// returns 0): "kldload: %s: lost base for reltab", `ENOEXEC`, printed by
+/// `link_elf_reloc_local` with that text for `SHT_RELA` tables too (the
+/// local pass runs first, so the later passes never meet one).
 pub(crate) fn apply(
     obj: &Object,
+    filename: &str,
     pass: Pass,
     resolve: &mut dyn FnMut(&str) -> Resolved,
     call: &mut dyn FnMut(u64) -> Result<u64, Errno>,
 ) -> Result<(), RelocError> {
     for table in &obj.relocs {
-        let base = obj.section_addr(table.target) as u64;
-        let size = obj.sections.get(table.target).map_or(0, |s| s.size) as u64;
+        let Some(target) = table.target else {
+            return Err(fail(Some(format!(
+                "kldload: {filename}: lost base for reltab"
+            ))));
+        };
+        let base = obj.section_addr(target) as u64;
+        let size = obj.sections.get(target).map_or(0, |s| s.size) as u64;
         for r in &table.relocs {
             let Some(sym) = obj.symbols.get(r.sym) else {
                 continue;

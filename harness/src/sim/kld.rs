@@ -132,10 +132,100 @@ impl Shell<'_> {
         0
     }
 
+    /// `kldstat [-qv] [-i id] [-n filename]`, `kldstat [-q] [-m modname]`
+    /// (`sbin/kldstat/kldstat.c`: `printfile`, `printmod`).
     pub(super) fn kldstat(&mut self, args: &[String]) -> i32 {
-        let verbose = args.iter().any(|a| a == "-v");
+        let (mut verbose, mut quiet) = (false, false);
+        let (mut id, mut file, mut module) = (None, None, None);
+        let mut it = args.iter();
+        while let Some(a) = it.next() {
+            let Some(flags) = a.strip_prefix('-').filter(|f| !f.is_empty()) else {
+                return self.kldstat_usage();
+            };
+            for (i, c) in flags.char_indices() {
+                // getopt: an option's argument is the rest of the word or
+                // the next word.
+                let mut optarg = || {
+                    let rest = &flags[i + c.len_utf8()..];
+                    if rest.is_empty() {
+                        it.next().cloned()
+                    } else {
+                        Some(rest.to_owned())
+                    }
+                };
+                match c {
+                    'v' => verbose = true,
+                    'q' => quiet = true,
+                    'i' => match optarg().and_then(|v| v.parse::<i32>().ok()) {
+                        Some(v) => id = Some(v),
+                        None => return self.kldstat_usage(),
+                    },
+                    'n' => match optarg() {
+                        Some(v) => file = Some(v),
+                        None => return self.kldstat_usage(),
+                    },
+                    'm' => match optarg() {
+                        Some(v) => module = Some(v),
+                        None => return self.kldstat_usage(),
+                    },
+                    _ => return self.kldstat_usage(),
+                }
+                if matches!(c, 'i' | 'n' | 'm') {
+                    break;
+                }
+            }
+        }
+        let mods = self.k.modstat();
+        if let Some(name) = module {
+            let Some(m) = mods.iter().find(|m| m.name == name) else {
+                if !quiet {
+                    self.warn(&format!(
+                        "kldstat: can't find module {name}: No such file or directory"
+                    ));
+                }
+                return 1;
+            };
+            if !quiet {
+                // A module's reference count starts at 1 (module_register)
+                // and only module_reference, not emulated, raises it.
+                self.say(&format!("Id  Refs Name\n{:3} {:4} {}\n", m.id, 1, m.name));
+            }
+            return 0;
+        }
+        let files = self.k.kldstat();
+        if let Some(name) = file {
+            let base = name.rsplit('/').next().unwrap_or(&name).to_owned();
+            let found = files
+                .iter()
+                .find(|f| f.name == base || f.name == format!("{base}.ko"));
+            let Some(f) = found else {
+                if !quiet {
+                    self.warn(&format!(
+                        "kldstat: can't find file {name}: No such file or directory"
+                    ));
+                }
+                return 1;
+            };
+            if quiet {
+                return 0;
+            }
+            id = Some(f.id);
+        }
         let mut s = format!("Id Refs Address{:>11} {:>8} Name\n", ' ', "Size");
-        for f in self.k.kldstat() {
+        let shown: Vec<_> = match id {
+            Some(id) => match files.iter().find(|f| f.id == id) {
+                Some(f) => vec![f.clone()],
+                None => {
+                    self.say(&s);
+                    self.warn(&format!(
+                        "kldstat: can't stat file id {id}: No such file or directory"
+                    ));
+                    return 1;
+                }
+            },
+            None => files,
+        };
+        for f in shown {
             s.push_str(&format!(
                 "{:2} {:4} {:>18} {:8x} {}",
                 f.id,
@@ -145,11 +235,27 @@ impl Shell<'_> {
                 f.name
             ));
             if verbose {
-                s.push_str(&format!(" ({})", f.pathname));
+                // The kernel's own modules are not emulated: its list is
+                // empty here.
+                s.push_str(&format!(
+                    " ({})\n\tContains modules:\n\t\t Id Name\n",
+                    f.pathname
+                ));
+                for m in mods.iter().filter(|m| m.file == f.id) {
+                    s.push_str(&format!("\t\t{:3} {}\n", m.id, m.name));
+                }
+            } else {
+                s.push('\n');
             }
-            s.push('\n');
         }
         self.say(&s);
         0
+    }
+
+    fn kldstat_usage(&mut self) -> i32 {
+        self.warn(
+            "usage: kldstat [-dhqv] [-i id] [-n filename]\n       kldstat [-dq] [-m modname]",
+        );
+        1
     }
 }

@@ -39,13 +39,17 @@ unsafe extern "C" fn harness_mtx_init(
 ) {
     let k = kernel();
     // SAFETY: forwarded contract.
-    unsafe { k.locks.mtx_init(&k.core, c, name, opts) };
+    if unsafe { k.locks.mtx_init(&k.core, c, name, opts) }.is_err() {
+        thread::escape();
+    }
 }
 
 /// _mtx_destroy(9).
 extern "C" fn harness_mtx_destroy(c: *mut usize) {
     let k = kernel();
-    k.locks.destroy(&k.core, mtx_of(c));
+    if k.locks.destroy(&k.core, mtx_of(c)).is_err() {
+        thread::escape();
+    }
 }
 
 /// __mtx_lock_flags (mtx_lock(9)).
@@ -72,7 +76,9 @@ extern "C" fn harness_mtx_unlock_flags(
     line: c_int,
 ) {
     let k = kernel();
-    k.locks.xunlock(&k.core, mtx_of(c), file, line);
+    if k.locks.xunlock(&k.core, mtx_of(c), file, line).is_err() {
+        thread::escape();
+    }
 }
 
 /// _mtx_trylock_flags_ (mtx_trylock(9)).
@@ -96,13 +102,17 @@ extern "C" fn harness_mtx_trylock_flags(
 unsafe extern "C" fn harness_sx_init_flags(sx: *mut sys::sx, name: *const c_char, opts: c_int) {
     let k = kernel();
     // SAFETY: forwarded contract.
-    unsafe { k.locks.sx_init(sx, name, opts) };
+    if unsafe { k.locks.sx_init(&k.core, sx, name, opts) }.is_err() {
+        thread::escape();
+    }
 }
 
 /// sx_destroy(9).
 extern "C" fn harness_sx_destroy(sx: *mut sys::sx) {
     let k = kernel();
-    k.locks.destroy(&k.core, KAddr::from_ptr(sx));
+    if k.locks.destroy(&k.core, KAddr::from_ptr(sx)).is_err() {
+        thread::escape();
+    }
 }
 
 /// _sx_xlock (sx_xlock(9)).
@@ -125,7 +135,12 @@ extern "C" fn harness_sx_xlock(
 /// _sx_xunlock (sx_xunlock(9)).
 extern "C" fn harness_sx_xunlock(sx: *mut sys::sx, file: *const c_char, line: c_int) {
     let k = kernel();
-    k.locks.xunlock(&k.core, KAddr::from_ptr(sx), file, line);
+    if k.locks
+        .xunlock(&k.core, KAddr::from_ptr(sx), file, line)
+        .is_err()
+    {
+        thread::escape();
+    }
 }
 
 /// _sx_slock (sx_slock(9)).
@@ -148,7 +163,12 @@ extern "C" fn harness_sx_slock(
 /// _sx_sunlock (sx_sunlock(9)).
 extern "C" fn harness_sx_sunlock(sx: *mut sys::sx, file: *const c_char, line: c_int) {
     let k = kernel();
-    k.locks.sunlock(&k.core, KAddr::from_ptr(sx), file, line);
+    if k.locks
+        .sunlock(&k.core, KAddr::from_ptr(sx), file, line)
+        .is_err()
+    {
+        thread::escape();
+    }
 }
 
 /// sx_try_xlock_ (sx_try_xlock(9)).

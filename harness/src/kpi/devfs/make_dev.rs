@@ -107,7 +107,82 @@ extern "C" fn no_mmap_single(
     Errno::ENODEV.0
 }
 
-/// `prep_cdevsw`.
+/// The methods of `dead_cdevsw` (`kern_conf.c`), which `prep_cdevsw`
+/// installs in a `cdevsw` of the wrong version: a device that exists and
+/// answers `ENXIO` (`ENODEV` for poll and the mmaps, as FreeBSD's do).
+extern "C" fn dead_open(
+    _dev: *mut sys::cdev,
+    _f: c_int,
+    _t: c_int,
+    _td: *mut sys::thread,
+) -> c_int {
+    Errno::ENXIO.0
+}
+extern "C" fn dead_close(
+    _dev: *mut sys::cdev,
+    _f: c_int,
+    _t: c_int,
+    _td: *mut sys::thread,
+) -> c_int {
+    Errno::ENXIO.0
+}
+extern "C" fn dead_read(_dev: *mut sys::cdev, _uio: *mut sys::uio, _f: c_int) -> c_int {
+    Errno::ENXIO.0
+}
+extern "C" fn dead_write(_dev: *mut sys::cdev, _uio: *mut sys::uio, _f: c_int) -> c_int {
+    Errno::ENXIO.0
+}
+extern "C" fn dead_ioctl(
+    _dev: *mut sys::cdev,
+    _c: u64,
+    _d: *mut c_char,
+    _f: c_int,
+    _td: *mut sys::thread,
+) -> c_int {
+    Errno::ENXIO.0
+}
+extern "C" fn dead_poll(_dev: *mut sys::cdev, _events: c_int, _td: *mut sys::thread) -> c_int {
+    Errno::ENODEV.0
+}
+extern "C" fn dead_mmap(
+    _dev: *mut sys::cdev,
+    _o: i64,
+    _p: *mut u64,
+    _n: c_int,
+    _m: *mut c_int,
+) -> c_int {
+    Errno::ENODEV.0
+}
+/// `dead_strategy` finishes the bio with `ENXIO`; the harness has no bio
+/// layer, so nothing calls a `d_strategy`.
+extern "C" fn dead_strategy(_bp: *mut c_void) {}
+extern "C" fn dead_kqfilter(_dev: *mut sys::cdev, _kn: *mut c_void) -> c_int {
+    Errno::ENXIO.0
+}
+extern "C" fn dead_mmap_single(
+    _dev: *mut sys::cdev,
+    _o: *mut i64,
+    _s: u64,
+    _obj: *mut c_void,
+    _n: c_int,
+) -> c_int {
+    Errno::ENODEV.0
+}
+
+/// The address of a harness function as the `cdevsw` method type `T`.
+///
+/// # Safety
+/// `f` must have `T`'s C signature up to pointer types.
+unsafe fn method<T>(f: *const ()) -> T {
+    // SAFETY: by the caller's contract `f` is a function with the
+    // method's C signature up to pointer types (all pointers), which the
+    // ABI passes alike; `T` is an `Option<extern "C" fn>`, pointer-sized.
+    unsafe { core::mem::transmute_copy::<usize, T>(&(f as usize)) }
+}
+
+/// `prep_cdevsw`: a `cdevsw` whose `d_version` is not `D_VERSION` gets
+/// the warning and `dead_cdevsw`'s methods, and is then prepared as any
+/// other (the device is created and answers `ENXIO`).
 ///
 /// # Safety
 /// `devsw` must point to the module's writable `struct cdevsw`.
@@ -129,16 +204,30 @@ unsafe fn prep_cdevsw(k: &Core, devsw: *mut sys::cdevsw) -> Result<(), Errno> {
         k.console(&format!(
             "WARNING: Device driver \"{name}\" has wrong version and is disabled.  Recompile KLD module.\n"
         ));
-        return Err(Errno::EINVAL);
+        macro_rules! dead {
+            ($field:ident, $dead:expr, $ty:ty) => {
+                // SAFETY: the `dead_*` function has the method's C
+                // signature up to pointer types.
+                d.$field = unsafe { method::<$ty>($dead as *const ()) };
+            };
+        }
+        dead!(d_open, dead_open, sys::d_open_t);
+        dead!(d_close, dead_close, sys::d_close_t);
+        dead!(d_read, dead_read, sys::d_read_t);
+        dead!(d_write, dead_write, sys::d_write_t);
+        dead!(d_ioctl, dead_ioctl, sys::d_ioctl_t);
+        dead!(d_poll, dead_poll, sys::d_poll_t);
+        dead!(d_mmap, dead_mmap, sys::d_mmap_t);
+        dead!(d_mmap_single, dead_mmap_single, sys::d_mmap_single_t);
+        dead!(d_strategy, dead_strategy, sys::d_strategy_t);
+        dead!(d_kqfilter, dead_kqfilter, sys::d_kqfilter_t);
     }
     macro_rules! fixup {
         ($field:ident, $default:expr, $ty:ty) => {
             if d.$field.is_none() {
-                let addr = $default as *const () as usize;
                 // SAFETY: the default has the method's C signature up to
-                // pointer types (all pointers), which the ABI passes alike.
-                let method = unsafe { core::mem::transmute::<usize, $ty>(addr) };
-                d.$field = method;
+                // pointer types.
+                d.$field = unsafe { method::<$ty>($default as *const ()) };
             }
         };
     }

@@ -4,14 +4,14 @@
 //! teardown of every file.
 
 use super::{
-    Fail, KERNEL_FILE_ID, KldTarget, basename, elf, file, file_mut, find_by_name, linker_state,
-    lock_kld, mod_event, read_set, release_module, sysinit, to_error,
+    Fail, KERNEL_FILE_ID, KldTarget, basename, ctors, file, file_mut, find_by_name, linker_state,
+    lock_kld, mod_event, release_module, sysinit, to_error,
 };
 use crate::addr::{KAddr, KRange};
 use crate::errno::{Errno, Error};
 use crate::loader::Host;
 use crate::state::ViolationKind;
-use crate::thread::{self, Env};
+use crate::thread::Env;
 
 /// `linker_file_unload`.
 pub(super) fn unload_file(k: &dyn Host, env: &Env<'_>, id: i32, force: bool) -> Result<(), Fail> {
@@ -72,23 +72,9 @@ pub(super) fn unload_file(k: &dyn Host, env: &Env<'_>, id: i32, force: bool) -> 
             unload_file(k, env, d, force)?;
         }
     }
-    // Destructors (.fini_array, run by link_elf_unload_file since FreeBSD 14).
-    let dtors: Vec<KAddr> = lf
-        .obj
-        .sections
-        .iter()
-        .enumerate()
-        .filter(|(_, s)| s.name == ".dtors" || s.kind == elf::c::SHT_FINI_ARRAY)
-        .flat_map(|(i, s)| {
-            let a = lf.obj.section_addr(i);
-            read_set(Some((a, a + s.size)))
-        })
-        .collect();
-    for d in dtors {
-        if !d.is_null() && d.get() != usize::MAX {
-            // SAFETY: a destructor of the module: `void (*)(void)`.
-            unsafe { thread::call(k.core(), Some(env), d, [0; 6]) }?;
-        }
+    // link_elf_unload_file: the destructors, if the constructors ran.
+    if lf.ctors_invoked {
+        ctors::invoke(k, env, &lf.obj, &lf.filename, lf.obj.dtors, "destructor")?;
     }
     // What the module left behind would point into freed memory.
     let range = KRange {
