@@ -19,6 +19,9 @@
 //! cargo xtask bench [--quick]  rustecho against its C equivalent (BENCHMARKS.md)
 //! cargo xtask demo             the README walkthrough in the test kernel (kldsim)
 //! cargo xtask soak [ARGS]      the long reliability runs (reliability --soak)
+//! cargo xtask new NAME [--bare]
+//!                              a new module crate and its test (a character
+//!                              device, or with --bare a module without one)
 //! ```
 //!
 //! The Makefile calls these; it holds no logic of its own, so GNU make and
@@ -34,6 +37,7 @@ mod demo;
 mod ifcheck;
 mod link;
 mod modules;
+mod new;
 mod no_unsafe;
 mod soak;
 mod stable;
@@ -84,6 +88,7 @@ fn run(args: &[String]) -> Result {
         "bench" => bench::bench(&ws, rest),
         "demo" => demo::demo(&ws),
         "soak" => soak::soak(&ws, rest),
+        "new" => new::new(&ws, rest),
         _ => Err(usage()),
     }
 }
@@ -118,6 +123,6 @@ fn files_or_built(ws: &workspace::Workspace, args: &[String]) -> Result<Vec<Path
 fn usage() -> String {
     "usage: cargo xtask deps | build | check-ko [KO...] | check-allowlist | size [KO...] \
      | stable-check | module-cycles [--graph] [SRC...] | clippy | ifcheck [--sysdir DIR] \
-     | test | bench [--quick] | demo | soak [ARGS]"
+     | test | bench [--quick] | demo | soak [ARGS] | new NAME [--bare]"
         .to_owned()
 }
