@@ -81,6 +81,7 @@ true
         text(&o.stderr),
         "kldload: an error occurred while loading module ./kldtest_loadfail.ko. Please check dmesg(8) for more details.\n\
          kldload: can't load ./kldtest_version.ko: No such file or directory\n\
+         kldsim: dmesg: KLD kldtest_version.ko: depends on kernel - not available or version mismatch\n\
          kldload: can't load ./kldtest_cdevpriv.ko: module already loaded or in kernel\n"
     );
 }
@@ -323,7 +324,8 @@ fn the_kernel_version_and_leaking_locals_are_boot_settings() {
     let o = kldsim(&["-c", script], None);
     assert_eq!(
         text(&o.stderr),
-        "kldload: can't load ./kldtest_newer.ko: No such file or directory\n"
+        "kldload: can't load ./kldtest_newer.ko: No such file or directory\n\
+         kldsim: dmesg: KLD kldtest_newer.ko: depends on kernel - not available or version mismatch\n"
     );
     let o = kldsim(&["-t", "kern.osreldate=1501000", "-c", script], None);
     assert_eq!(o.status.code(), Some(0), "{}", text(&o.stderr));
@@ -354,7 +356,8 @@ fn the_kernel_version_and_leaking_locals_are_boot_settings() {
     assert_eq!(
         text(&o.stderr),
         format!(
-            "kldload: can't load {}: No such file or directory\n",
+            "kldload: can't load {}: No such file or directory\n\
+             kldsim: dmesg: link_elf_obj: symbol prvloc undefined\n",
             m.path().display()
         )
     );

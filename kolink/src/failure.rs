@@ -4,10 +4,10 @@
 //! [`Finding`]s of the FPU/SIMD scan ([`crate::fpu`]) that become
 //! [`Failure::Code`].
 //!
-//! The module is a leaf (it names only relocation types and linker-set
-//! names), so that [`Error::Check`](crate::Error::Check) can carry the
-//! failures without the error type depending on the checks that find
-//! them.
+//! The module is a leaf (it names only relocation types, linker-set
+//! names and the hints of [`crate::hint`]), so that
+//! [`Error::Check`](crate::Error::Check) can carry the failures without the
+//! error type depending on the checks that find them.
 
 use std::fmt;
 
@@ -183,11 +183,7 @@ impl fmt::Display for Failure {
             Self::LinkSetBoundLost { symbol, section } => {
                 loader::link_set_bound_lost(f, symbol, section)
             }
-            Self::SymbolNotAllowed { symbol } => write!(
-                f,
-                "undefined symbol `{symbol}` is not on the allowlist; add it with the header \
-                 that declares it"
-            ),
+            Self::SymbolNotAllowed { symbol } => symbol_not_allowed(f, symbol),
             Self::MissingLinkerSet { symbol, section } => {
                 loader::missing_linker_set(f, symbol, section)
             }
@@ -348,5 +344,21 @@ mod loader {
              0 as st_shndx, which reads as SHN_UNDEF, so the relocation looks `{symbol}` \
              up in the kernel instead of the module; put another section first"
         )
+    }
+}
+
+/// An undefined symbol off the allowlist: the fix if its cause is known
+/// ([`crate::hint`]), else where to add it.
+fn symbol_not_allowed(f: &mut fmt::Formatter<'_>, symbol: &str) -> fmt::Result {
+    match crate::hint::for_undefined(symbol) {
+        Some(hint) => write!(
+            f,
+            "undefined symbol `{symbol}` is not a kernel symbol: {hint}"
+        ),
+        None => write!(
+            f,
+            "undefined symbol `{symbol}` is not on the allowlist; add it with the header \
+             that declares it"
+        ),
     }
 }

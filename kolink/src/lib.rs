@@ -67,6 +67,7 @@ pub mod failure;
 pub mod fix;
 pub mod fpu;
 pub mod got;
+pub mod hint;
 pub mod linker_set;
 pub mod localize;
 pub mod metadata;
