@@ -13,6 +13,7 @@
 use crate::cc;
 use crate::decl::Decl;
 use crate::link;
+use crate::stamp::{self, Inputs};
 use crate::tools::Tools;
 use crate::workspace::{Workspace, run};
 use kbuild::HeaderTree;
@@ -46,15 +47,15 @@ struct CModule {
     srcs: Vec<PathBuf>,
 }
 
-/// Builds every module; returns the `.ko` paths.
-pub(crate) fn build_all(ws: &Workspace) -> crate::Result<Vec<PathBuf>> {
+/// Builds every module whose `.ko` is out of date ([`crate::stamp`]).
+pub(crate) fn build_all(ws: &Workspace) -> crate::Result<Built> {
     let tools = Tools::find()?;
     let scratch = ws.build_dir.join("obj");
     std::fs::create_dir_all(&scratch).map_err(|e| format!("{}: {e}", scratch.display()))?;
     let headers = HeaderTree::locate(&ws.root, &scratch).map_err(|e| e.to_string())?;
     let rust = rust_modules(ws)?;
     let c = c_modules(&ws.root)?;
-    let mut built = Vec::new();
+    let mut built = Built::default();
     if !rust.is_empty() {
         let mut cargo = Command::new(&ws.cargo);
         cargo
@@ -66,12 +67,66 @@ pub(crate) fn build_all(ws: &Workspace) -> crate::Result<Vec<PathBuf>> {
         run(&mut cargo)?;
     }
     for m in &rust {
-        built.push(build_rust(ws, &tools, &headers, m)?);
+        build_rust(ws, &tools, &headers, m, &mut built)?;
     }
     for m in &c {
-        built.push(build_c(ws, &tools, &headers, m)?);
+        build_c(ws, &tools, &headers, m, &mut built)?;
     }
     Ok(built)
+}
+
+/// What [`build_all`] did.
+#[derive(Default)]
+pub(crate) struct Built {
+    /// The modules it linked, because an input changed.
+    pub(crate) linked: Vec<PathBuf>,
+    /// The modules whose `.ko` was up to date.
+    pub(crate) unchanged: Vec<PathBuf>,
+}
+
+/// The inputs every module shares: the link script, the allowlist its
+/// check reads, and this program (which carries kolink).
+fn common_inputs(ws: &Workspace) -> crate::Result<Inputs> {
+    let mut inputs = Inputs::default();
+    inputs.add(ws.root.join("shim/kmod.lds"));
+    inputs.add(ws.root.join("sys/kernel-symbols.txt"));
+    inputs.add(std::env::current_exe().map_err(|e| format!("xtask: {e}"))?);
+    Ok(inputs)
+}
+
+/// Compiles `srcs`, links them with `archives` into `NAME.ko`, and records
+/// what was read; or does nothing if the `.ko` is up to date.
+fn compile_and_link(
+    ws: &Workspace,
+    tools: &Tools,
+    headers: &HeaderTree,
+    name: &str,
+    srcs: &[(PathBuf, Vec<&Path>, &[&str])],
+    archives: &[PathBuf],
+    built: &mut Built,
+) -> crate::Result {
+    let obj_dir = ws.obj_dir(name)?;
+    let ko = ws.build_dir.join(format!("{name}.ko"));
+    let mut required: Vec<PathBuf> = srcs.iter().map(|(s, _, _)| s.clone()).collect();
+    required.extend(archives.iter().cloned());
+    if stamp::up_to_date(&ko, &obj_dir, &required) {
+        built.unchanged.push(ko);
+        return Ok(());
+    }
+    let mut inputs = common_inputs(ws)?;
+    let mut objs = Vec::new();
+    for (src, includes, flags) in srcs {
+        let obj = cc::compile(tools, headers, src, &obj_dir, includes, flags)?;
+        inputs.add_depfile(&cc::depfile(&obj))?;
+        objs.push(obj);
+    }
+    for a in archives {
+        inputs.add(a);
+    }
+    let ko = link::link(ws, tools, name, &objs, archives)?;
+    inputs.save(&obj_dir)?;
+    built.linked.push(ko);
+    Ok(())
 }
 
 fn build_rust(
@@ -79,7 +134,8 @@ fn build_rust(
     tools: &Tools,
     headers: &HeaderTree,
     m: &RustModule,
-) -> crate::Result<PathBuf> {
+    built: &mut Built,
+) -> crate::Result {
     let lib = ws
         .target_dir
         .join(TARGET)
@@ -87,24 +143,20 @@ fn build_rust(
         .join(format!("lib{}.a", m.lib_name));
     let decl = Decl::from_staticlib(&lib)?;
     let obj_dir = ws.obj_dir(&decl.name)?;
+    // Rewritten only when it changes: the shim's objects depend on it.
     let header = obj_dir.join("kmod_decl.h");
-    std::fs::write(&header, decl.header()).map_err(|e| format!("{}: {e}", header.display()))?;
-    let shim = ws.root.join("shim");
-    let mut objs = Vec::new();
-    for src in ["module.c", "kern.c"] {
-        let src = shim.join(src);
-        if src.is_file() {
-            objs.push(cc::compile(
-                tools,
-                headers,
-                &src,
-                &obj_dir,
-                &[&shim],
-                SHIM_FLAGS,
-            )?);
-        }
+    let text = decl.header();
+    if std::fs::read_to_string(&header).ok().as_deref() != Some(text.as_str()) {
+        std::fs::write(&header, text).map_err(|e| format!("{}: {e}", header.display()))?;
     }
-    link::link(ws, tools, &decl.name, &objs, &[lib])
+    let shim = ws.root.join("shim");
+    let srcs: Vec<(PathBuf, Vec<&Path>, &[&str])> = ["module.c", "kern.c"]
+        .iter()
+        .map(|src| shim.join(src))
+        .filter(|src| src.is_file())
+        .map(|src| (src, vec![shim.as_path()], SHIM_FLAGS))
+        .collect();
+    compile_and_link(ws, tools, headers, &decl.name, &srcs, &[lib], built)
 }
 
 fn build_c(
@@ -112,13 +164,14 @@ fn build_c(
     tools: &Tools,
     headers: &HeaderTree,
     m: &CModule,
-) -> crate::Result<PathBuf> {
-    let obj_dir = ws.obj_dir(&m.name)?;
-    let mut objs = Vec::new();
-    for src in &m.srcs {
-        objs.push(cc::compile(tools, headers, src, &obj_dir, &[&m.dir], &[])?);
-    }
-    link::link(ws, tools, &m.name, &objs, &[])
+    built: &mut Built,
+) -> crate::Result {
+    let srcs: Vec<(PathBuf, Vec<&Path>, &[&str])> = m
+        .srcs
+        .iter()
+        .map(|src| (src.clone(), vec![m.dir.as_path()], &[][..]))
+        .collect();
+    compile_and_link(ws, tools, headers, &m.name, &srcs, &[], built)
 }
 
 /// Module crates, from `cargo metadata`.
