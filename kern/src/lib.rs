@@ -23,6 +23,9 @@
 //! * [`sysctl`]: counters and validated tunables under a module-owned
 //!   context: a static table over module statics, or nodes over data in
 //!   an `Arc`.
+//! * [`export`](mod@export): functions a module exports to the modules
+//!   that depend on it ([`export!`]), and their declaration there
+//!   ([`import!`]).
 //! * [`print`](mod@print): [`println!`] to the kernel message buffer (`printf(9)`).
 //! * the panic handler (kernel builds only), which calls `panic(9)`.
 //!
@@ -75,6 +78,7 @@ pub mod alloc;
 pub mod cdev;
 pub mod context;
 pub mod error;
+pub mod export;
 pub mod foreign;
 pub mod ioctl;
 pub mod malloc;

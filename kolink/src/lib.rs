@@ -50,7 +50,7 @@
 //! for failure in &checked.failures {
 //!     eprintln!("{failure}");
 //! }
-//! let no_relax = kolink::fix_file_with(Path::new("a.lo"), Path::new("a.ko"), &FixOptions { relax: false })?;
+//! let no_relax = kolink::fix_file_with(Path::new("a.lo"), Path::new("a.ko"), &FixOptions { relax: false, ..FixOptions::default() })?;
 //! # let _ = no_relax;
 //! # Ok::<(), kolink::Error>(())
 //! ```
@@ -72,6 +72,7 @@ pub mod linker_set;
 pub mod localize;
 pub mod metadata;
 pub mod names;
+pub mod peers;
 pub mod reach;
 pub mod reloc;
 pub mod size;

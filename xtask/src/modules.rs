@@ -45,6 +45,8 @@ struct CModule {
     name: String,
     dir: PathBuf,
     srcs: Vec<PathBuf>,
+    /// `EXPORT_SYMS=`: the symbols that stay global.
+    exports: Vec<String>,
 }
 
 /// Builds every module whose `.ko` is out of date ([`crate::stamp`]).
@@ -66,13 +68,33 @@ pub(crate) fn build_all(ws: &Workspace) -> crate::Result<Built> {
         }
         run(&mut cargo)?;
     }
+    let mut decls = Vec::new();
     for m in &rust {
-        build_rust(ws, &tools, &headers, m, &mut built)?;
+        decls.push(Decl::from_staticlib(&staticlib(ws, m))?);
+    }
+    crate::decl::check_imports(&decls)?;
+    for (m, decl) in rust.iter().zip(&decls) {
+        build_rust(ws, &tools, &headers, m, decl, &mut built)?;
     }
     for m in &c {
         build_c(ws, &tools, &headers, m, &mut built)?;
     }
+    let all: Vec<PathBuf> = built
+        .linked
+        .iter()
+        .chain(&built.unchanged)
+        .cloned()
+        .collect();
+    link::check_files(ws, &built.linked, &all)?;
     Ok(built)
+}
+
+/// The static library cargo builds for a module crate.
+fn staticlib(ws: &Workspace, m: &RustModule) -> PathBuf {
+    ws.target_dir
+        .join(TARGET)
+        .join(PROFILE)
+        .join(format!("lib{}.a", m.lib_name))
 }
 
 /// What [`build_all`] did.
@@ -94,17 +116,36 @@ fn common_inputs(ws: &Workspace) -> crate::Result<Inputs> {
     Ok(inputs)
 }
 
-/// Compiles `srcs`, links them with `archives` into `NAME.ko`, and records
-/// what was read; or does nothing if the `.ko` is up to date.
+/// What one module is made of.
+struct Parts<'a> {
+    /// The module's name (`NAME.ko`).
+    name: &'a str,
+    /// C sources, each with its include folders and extra flags.
+    srcs: Vec<(PathBuf, Vec<&'a Path>, &'a [&'a str])>,
+    /// Static libraries (a Rust module's crate).
+    archives: Vec<PathBuf>,
+    /// Symbols that stay global.
+    exports: &'a [String],
+    /// Other files the build reads (a C module's Makefile).
+    extra_inputs: Vec<PathBuf>,
+}
+
+/// Compiles the sources, links them with the archives into `NAME.ko`, and
+/// records what was read; or does nothing if the `.ko` is up to date.
 fn compile_and_link(
     ws: &Workspace,
     tools: &Tools,
     headers: &HeaderTree,
-    name: &str,
-    srcs: &[(PathBuf, Vec<&Path>, &[&str])],
-    archives: &[PathBuf],
+    parts: &Parts<'_>,
     built: &mut Built,
 ) -> crate::Result {
+    let Parts {
+        name,
+        srcs,
+        archives,
+        exports,
+        extra_inputs,
+    } = parts;
     let obj_dir = ws.obj_dir(name)?;
     let ko = ws.build_dir.join(format!("{name}.ko"));
     let mut required: Vec<PathBuf> = srcs.iter().map(|(s, _, _)| s.clone()).collect();
@@ -120,10 +161,10 @@ fn compile_and_link(
         inputs.add_depfile(&cc::depfile(&obj))?;
         objs.push(obj);
     }
-    for a in archives {
+    for a in archives.iter().chain(extra_inputs) {
         inputs.add(a);
     }
-    let ko = link::link(ws, tools, name, &objs, archives)?;
+    let ko = link::link(ws, tools, name, &objs, archives, exports)?;
     inputs.save(&obj_dir)?;
     built.linked.push(ko);
     Ok(())
@@ -134,14 +175,9 @@ fn build_rust(
     tools: &Tools,
     headers: &HeaderTree,
     m: &RustModule,
+    decl: &Decl,
     built: &mut Built,
 ) -> crate::Result {
-    let lib = ws
-        .target_dir
-        .join(TARGET)
-        .join(PROFILE)
-        .join(format!("lib{}.a", m.lib_name));
-    let decl = Decl::from_staticlib(&lib)?;
     let obj_dir = ws.obj_dir(&decl.name)?;
     // Rewritten only when it changes: the shim's objects depend on it.
     let header = obj_dir.join("kmod_decl.h");
@@ -150,13 +186,20 @@ fn build_rust(
         std::fs::write(&header, text).map_err(|e| format!("{}: {e}", header.display()))?;
     }
     let shim = ws.root.join("shim");
-    let srcs: Vec<(PathBuf, Vec<&Path>, &[&str])> = ["module.c", "kern.c"]
-        .iter()
-        .map(|src| shim.join(src))
-        .filter(|src| src.is_file())
-        .map(|src| (src, vec![shim.as_path()], SHIM_FLAGS))
-        .collect();
-    compile_and_link(ws, tools, headers, &decl.name, &srcs, &[lib], built)
+    let exports: Vec<String> = decl.exports.iter().map(|e| e.name.clone()).collect();
+    let parts = Parts {
+        name: &decl.name,
+        srcs: ["module.c", "kern.c"]
+            .iter()
+            .map(|src| shim.join(src))
+            .filter(|src| src.is_file())
+            .map(|src| (src, vec![shim.as_path()], SHIM_FLAGS))
+            .collect(),
+        archives: vec![staticlib(ws, m)],
+        exports: &exports,
+        extra_inputs: Vec::new(),
+    };
+    compile_and_link(ws, tools, headers, &parts, built)
 }
 
 fn build_c(
@@ -166,12 +209,18 @@ fn build_c(
     m: &CModule,
     built: &mut Built,
 ) -> crate::Result {
-    let srcs: Vec<(PathBuf, Vec<&Path>, &[&str])> = m
-        .srcs
-        .iter()
-        .map(|src| (src.clone(), vec![m.dir.as_path()], &[][..]))
-        .collect();
-    compile_and_link(ws, tools, headers, &m.name, &srcs, &[], built)
+    let parts = Parts {
+        name: &m.name,
+        srcs: m
+            .srcs
+            .iter()
+            .map(|src| (src.clone(), vec![m.dir.as_path()], &[][..]))
+            .collect(),
+        archives: Vec::new(),
+        exports: &m.exports,
+        extra_inputs: vec![m.dir.join("Makefile")],
+    };
+    compile_and_link(ws, tools, headers, &parts, built)
 }
 
 /// Module crates, from `cargo metadata`.
@@ -261,10 +310,18 @@ fn parse_makefile(dir: &Path, makefile: &Path) -> crate::Result<Option<CModule>>
         return Ok(None);
     }
     let joined = text.replace("\\\n", " ");
-    let (mut name, mut srcs) = (None, Vec::new());
+    let (mut name, mut srcs, mut exports) = (None, Vec::new(), Vec::new());
     for line in joined.lines() {
         let line = line.trim();
-        if let Some(v) = line.strip_prefix("KMOD=") {
+        if let Some(v) = line.strip_prefix("EXPORT_SYMS=") {
+            // kmod.mk: a list of names, YES (export everything) or NO
+            // (nothing, as without the variable).
+            exports.extend(
+                v.split_whitespace()
+                    .filter(|e| *e != "NO")
+                    .map(str::to_owned),
+            );
+        } else if let Some(v) = line.strip_prefix("KMOD=") {
             name = Some(v.trim().to_owned());
         } else if let Some(v) = line
             .strip_prefix("SRCS+=")
@@ -281,9 +338,16 @@ fn parse_makefile(dir: &Path, makefile: &Path) -> crate::Result<Option<CModule>>
     if srcs.is_empty() {
         return Err(format!("{}: no .c file in SRCS=", makefile.display()));
     }
+    if exports.iter().any(|e| e == "YES") {
+        return Err(format!(
+            "{}: EXPORT_SYMS=YES is not supported; list the symbols to export",
+            makefile.display()
+        ));
+    }
     Ok(Some(CModule {
         name,
         dir: dir.to_path_buf(),
         srcs,
+        exports,
     }))
 }
