@@ -120,29 +120,27 @@ pub(crate) struct OpenFile {
 }
 
 impl Echo {
-    /// The device state, with `initial` as the current message.
-    ///
-    /// # Errors
-    /// `ENOMEM` (only if `cx`'s allocations are made to fail: they wait).
+    /// The device state, with `initial` as the current message. Its
+    /// allocations wait for memory (`M_WAITOK`), so it cannot fail.
     ///
     /// # Context
     /// Module load: may sleep.
-    pub(crate) fn new(initial: &[u8], cx: &mut Sleepable) -> Result<Self> {
+    pub(crate) fn new(initial: &[u8], cx: &mut Sleepable) -> Self {
         let mut bytes = Vec::new();
-        bytes.try_extend_from_slice(initial, cx.waitok())?;
-        let msg = Arc::try_new(Message { bytes }, cx.waitok())?;
-        let empty = Arc::try_new(Message { bytes: Vec::new() }, cx.waitok())?;
+        bytes.extend_from_slice(initial, cx.waitok());
+        let msg = Arc::new(Message { bytes }, cx.waitok());
+        let empty = Arc::new(Message { bytes: Vec::new() }, cx.waitok());
         let current = Current { msg, generation: 0 };
-        let current = Mutex::try_new(c"rustecho message", current, cx.waitok())?;
+        let current = Mutex::new(c"rustecho message", current, cx.waitok());
         let writer = Writer {
             recycle: Arc::clone(&empty),
         };
-        let writer = SxLock::try_new(c"rustecho writer", writer, cx.waitok())?;
-        Ok(Self {
+        let writer = SxLock::new(c"rustecho writer", writer, cx.waitok());
+        Self {
             current,
             writer,
             empty,
-        })
+        }
     }
 
     /// Makes the message built in `writer.recycle` current, in exchange

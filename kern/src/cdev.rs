@@ -393,7 +393,7 @@ impl<T: CharacterDevice> Registration<T> {
         }
         // Built in place: zeroed memory (a zeroed `cdevsw` and count), then
         // `data`; nothing is assembled on the stack and copied.
-        let mut shared = Arc::<Shared<T>>::try_new_uninit(cx.waitok() | M_ZERO)?;
+        let mut shared = Arc::<Shared<T>>::new_uninit(cx.waitok() | M_ZERO);
         // Not reached: a new `Arc` is unique.
         let slot = Arc::get_mut(&mut shared).ok_or(code::ENOMEM)?;
         // SAFETY: `slot` is the uninitialised value of this unique `Arc`;
