@@ -18,7 +18,7 @@ mod trait_impls;
 
 /// A count at or above which the count is no longer trusted: it is
 /// saturated instead (see [`Arc`]'s documentation).
-const MAX_REFCOUNT: usize = usize::MAX >> 1;
+pub(crate) const MAX_REFCOUNT: usize = usize::MAX >> 1;
 
 /// The value a saturated count is pinned at: half-way between
 /// [`MAX_REFCOUNT`] and `usize::MAX`, so that neither increments nor
@@ -477,7 +477,7 @@ impl<T, A: Allocator> Arc<MaybeUninit<T>, A> {
 /// flags of one locked decrement (`lock dec`, then `je`/`js` on amd64)
 /// rather than load and compare the old count.
 #[inline]
-fn release(count: &AtomicUsize) -> bool {
+pub(crate) fn release(count: &AtomicUsize) -> bool {
     let new = count
         .fetch_sub(1, atomic::Ordering::Release)
         .wrapping_sub(1);
@@ -497,7 +497,7 @@ fn release(count: &AtomicUsize) -> bool {
 /// cold, so that each clone and drop keeps only a test and a branch.
 #[cold]
 #[inline(never)]
-fn saturate(count: &AtomicUsize) {
+pub(crate) fn saturate(count: &AtomicUsize) {
     count.store(SATURATED, atomic::Ordering::Relaxed);
 }
 

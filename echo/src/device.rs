@@ -3,10 +3,11 @@
 //! readers.
 //!
 //! # Messages
-//! A [`Message`] is the bytes of one `write(2)`, in an [`Arc`]. Once
-//! published it never changes (only a uniquely owned `Arc` can be
-//! written to, [`Arc::get_mut`]), so a reader holds a reference and copies
-//! from it with no lock held.
+//! A [`Message`] is the bytes of one `write(2)`, an [`ArcBytes`]: one
+//! block with the count, the length, the capacity and the bytes, as C's
+//! `struct cecho_msg`. Once published it never changes (only a uniquely
+//! owned one can be written to, [`ArcBytes::get_mut`]), so a reader holds
+//! a reference and copies from it with no lock held.
 //!
 //! # Locks
 //! - `current` (a mutex, `mtx(9)`): the current message and its
@@ -33,53 +34,21 @@ use crate::{STATS, Stats};
 use core::ffi::CStr;
 use core::pin::Pin;
 use core::sync::atomic::{AtomicUsize, Ordering};
-use kern::alloc::{Arc, Box, Vec};
+use kern::alloc::{ArcBytes, Box};
 use kern::cdev::{CharacterDevice, File, Op, OpenFlags};
 use kern::ioctl::{FIOASYNC, FIONBIO, FIONREAD, IoctlCmd, IoctlData};
 use kern::prelude::*;
 use kern::sync::{LockedBy, Mutex, SxLock};
 use kern::uio::{UioReader, UioWriter};
 
-/// The bytes of one write.
-pub(crate) struct Message {
-    bytes: Vec<u8>,
-}
-
-impl Message {
-    fn len(&self) -> usize {
-        self.bytes.len()
-    }
-
-    /// Replaces the contents with the whole request, read from user memory
-    /// straight into the buffer. `len` is the request's size, at most
-    /// `limit`. Returns the number of bytes read.
-    ///
-    /// The buffer is reused if it holds `len` bytes and is not larger than
-    /// `limit` (so lowering `hw.rustecho.maxlen` also bounds the recycled
-    /// buffer); otherwise it is freed first, then allocated with
-    /// `M_NOWAIT`.
-    ///
-    /// On error the message is empty, and the buffer is kept if it was
-    /// allocated.
-    fn fill(
-        &mut self,
-        uio: &mut UioReader<'_>,
-        len: usize,
-        limit: usize,
-        cx: &mut impl MaySleep,
-    ) -> Result<usize> {
-        self.bytes.clear();
-        if !(len..=limit).contains(&self.bytes.capacity()) {
-            self.bytes = Vec::new();
-            self.bytes = Vec::try_with_capacity(len, M_NOWAIT)?;
-        }
-        uio.move_in_vec(&mut self.bytes, cx)
-    }
-}
+/// The bytes of one write: the count, the length and the bytes in one
+/// block, as C's `struct cecho_msg`; its capacity is fixed when it is
+/// allocated.
+type Message = ArcBytes;
 
 /// The current message (under the `current` mutex).
 struct Current {
-    msg: Arc<Message>,
+    msg: Message,
     /// Bumped by every write and clear.
     generation: u64,
 }
@@ -91,7 +60,7 @@ struct Writer {
     /// newer one), the next write fills it in place and swaps it with the
     /// current message: the usual write-then-read loop neither allocates
     /// nor frees.
-    recycle: Arc<Message>,
+    recycle: Message,
 }
 
 /// The device-wide state.
@@ -101,7 +70,7 @@ pub(crate) struct Echo {
     /// An empty message, for a clear when the recycled buffer is held by a
     /// file (so that a clear never allocates). This reference stays, so it
     /// is never recycled.
-    empty: Arc<Message>,
+    empty: Message,
 }
 
 /// The per-open state.
@@ -112,7 +81,7 @@ pub(crate) struct OpenFile {
     /// The message this file reads: taken at offset 0 (or at its first
     /// read), kept for reads at other offsets. Under the device's
     /// `current` mutex.
-    snapshot: LockedBy<Option<Arc<Message>>, Current>,
+    snapshot: LockedBy<Option<Message>, Current>,
     /// Where the last read ended (for `FIONREAD`). Reads of one file
     /// through its offset are serialised by the kernel; with `pread(2)`
     /// racing reads leave one of their ends.
@@ -126,14 +95,12 @@ impl Echo {
     /// # Context
     /// Module load: may sleep.
     pub(crate) fn new(initial: &[u8], cx: &mut Sleepable) -> Self {
-        let mut bytes = Vec::new();
-        bytes.extend_from_slice(initial, cx.waitok());
-        let msg = Arc::new(Message { bytes }, cx.waitok());
-        let empty = Arc::new(Message { bytes: Vec::new() }, cx.waitok());
+        let msg = ArcBytes::from_slice(initial, cx.waitok());
+        let empty = ArcBytes::from_slice(&[], cx.waitok());
         let current = Current { msg, generation: 0 };
         let current = Mutex::new(c"rustecho message", current, cx.waitok());
         let writer = Writer {
-            recycle: Arc::clone(&empty),
+            recycle: ArcBytes::clone(&empty),
         };
         let writer = SxLock::new(c"rustecho writer", writer, cx.waitok());
         Self {
@@ -156,7 +123,7 @@ impl Echo {
         }
         // No new reference to the replaced message can appear: it is no
         // longer current, and a file that holds it already counts.
-        if writer.recycle.bytes.capacity() > limit {
+        if writer.recycle.capacity() > limit {
             self.recycle_empty(writer);
         }
     }
@@ -166,25 +133,25 @@ impl Echo {
     /// usual write keeps its recycled buffer.
     #[cold]
     fn recycle_empty(&self, writer: &mut Writer) {
-        writer.recycle = Arc::clone(&self.empty);
+        writer.recycle = ArcBytes::clone(&self.empty);
     }
 
     /// The message an open file reads at `offset`: its snapshot, or the
     /// current message (which becomes its snapshot) at offset 0 or if it
     /// has none yet. One lock section; the reference returned keeps the
     /// message alive while the read copies from it with no lock held.
-    fn snapshot(&self, open: &OpenFile, offset: usize, cx: &mut Sleepable) -> Result<Arc<Message>> {
+    fn snapshot(&self, open: &OpenFile, offset: usize, cx: &mut Sleepable) -> Result<Message> {
         let mut guard = self.current.lock(cx);
         let (snapshot, current) = open.snapshot.access_with_owner(&mut guard)?;
         let (held, old) = match snapshot {
-            Some(held) if offset != 0 => (Arc::clone(held), None),
+            Some(held) if offset != 0 => (ArcBytes::clone(held), None),
             _ => {
                 // A new snapshot is unread from `offset` on, even if the
                 // read that took it then fails (an end left from the old
                 // snapshot would mix two messages in `FIONREAD`).
                 open.end.store(offset, Ordering::Relaxed);
-                let held = Arc::clone(&current.msg);
-                (Arc::clone(&held), snapshot.replace(held))
+                let held = ArcBytes::clone(&current.msg);
+                (ArcBytes::clone(&held), snapshot.replace(held))
             }
         };
         drop(guard);
@@ -226,16 +193,17 @@ impl Echo {
         let limit = STATS.limit();
         let mut guard = self.writer.xlock(cx);
         let (writer, cx) = guard.split();
-        match Arc::get_mut(&mut writer.recycle) {
-            Some(message) => message.bytes.clear(),
+        match writer.recycle.get_mut() {
+            Some(mut message) => message.clear(),
             None => self.recycle_empty(writer),
         }
         self.publish(writer, limit, cx);
     }
 
     /// A write of `len` bytes, 1 to `limit`: the next message is built in
-    /// the recycled buffer, or in a new one if open files still hold the
-    /// recycled message; the current message is not touched until the new
+    /// the recycled buffer if no open file holds it and it holds `len` to
+    /// `limit` bytes (so lowering `hw.rustecho.maxlen` also bounds it), or
+    /// else in a new one; the current message is not touched until the new
     /// one is complete.
     fn write_message(
         &self,
@@ -246,25 +214,24 @@ impl Echo {
     ) -> Result<usize> {
         let mut guard = self.writer.xlock(cx);
         let (writer, cx) = guard.split();
-        // The recycled message, or a new one in its place (then unique).
-        let mut renewed = false;
-        let message = loop {
-            if let Some(message) = Arc::get_mut(&mut writer.recycle) {
-                break message;
-            }
-            Self::renew(writer)?;
-            renewed = true;
-        };
-        match message.fill(uio, len, limit, cx) {
+        let reuse = writer.recycle.get_mut().is_some()
+            && (len..=limit).contains(&writer.recycle.capacity());
+        if !reuse {
+            self.renew(writer, len)?;
+        }
+        // A new buffer is unique: `None` is not reached.
+        let mut message = writer.recycle.get_mut().ok_or(ENOMEM)?;
+        message.clear();
+        match uio.move_in_bytes(&mut message, cx) {
             Ok(moved) => {
                 self.publish(writer, limit, cx);
                 Ok(moved)
             }
             Err(e) => {
-                // A recycled buffer stays, emptied; a new message is
-                // released again (a write failing for want of memory gives
-                // back what it got).
-                if renewed {
+                // A recycled buffer stays, emptied; a new one is released
+                // again (a failed write gives back what it got).
+                message.clear();
+                if !reuse {
                     self.recycle_empty(writer);
                 }
                 Err(e)
@@ -272,12 +239,18 @@ impl Echo {
         }
     }
 
-    /// Puts a new, empty message in place of the recycled one, which open
-    /// files still hold (they keep it alive; this reference goes). Rare,
-    /// hence `#[cold]`: the usual write finds the recycled buffer free.
+    /// Puts a new buffer of `len` bytes in place of the recycled one, which
+    /// open files still hold or which has the wrong size. The old
+    /// reference goes first (its buffer is freed before the new one is
+    /// allocated, if this was the last). `M_NOWAIT`: the user chose the
+    /// size. Rare, hence `#[cold]`: the usual write reuses its buffer.
+    ///
+    /// # Errors
+    /// `ENOMEM`; the empty message is then the recycled one.
     #[cold]
-    fn renew(writer: &mut Writer) -> Result {
-        writer.recycle = Arc::try_new(Message { bytes: Vec::new() }, M_NOWAIT)?;
+    fn renew(&self, writer: &mut Writer, len: usize) -> Result {
+        self.recycle_empty(writer);
+        writer.recycle = ArcBytes::try_with_capacity(len, M_NOWAIT)?;
         Ok(())
     }
 }
@@ -308,7 +281,7 @@ impl CharacterDevice for Echo {
         // At or past the end: nothing to move (end of file). Otherwise at
         // most the rest of the message moves, so `offset + moved` is at most
         // its length (the add below cannot wrap).
-        let moved = match snapshot.bytes.get(offset..) {
+        let moved = match snapshot.as_slice().get(offset..) {
             Some(rest) => uio.move_out(rest, cx)?,
             None => 0,
         };

@@ -41,7 +41,7 @@
 
 use crate::malloc::KernelAllocator;
 
-pub use alloc_kernel::{AllocError, TryClone, TryToOwned, try_format, try_vec};
+pub use alloc_kernel::{AllocError, BytesMut, TryClone, TryToOwned, try_format, try_vec};
 
 /// A heap value in kernel memory (`alloc_kernel::Box` over
 /// [`KernelAllocator`]).
@@ -58,3 +58,8 @@ pub type String = alloc_kernel::String<KernelAllocator>;
 /// A reference-counted value in kernel memory (`alloc_kernel::Arc` over
 /// [`KernelAllocator`]).
 pub type Arc<T> = alloc_kernel::Arc<T, KernelAllocator>;
+
+/// Reference-counted bytes with a fixed capacity, header and bytes in one
+/// block, as a C driver's message (`alloc_kernel::ArcBytes` over
+/// [`KernelAllocator`]).
+pub type ArcBytes = alloc_kernel::ArcBytes<KernelAllocator>;
