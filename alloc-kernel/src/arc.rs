@@ -23,7 +23,7 @@ pub(crate) const MAX_REFCOUNT: usize = usize::MAX >> 1;
 /// The value a saturated count is pinned at: half-way between
 /// [`MAX_REFCOUNT`] and `usize::MAX`, so that neither increments nor
 /// decrements racing with a re-saturation can bring it back into range.
-const SATURATED: usize = !(usize::MAX >> 2);
+pub(crate) const SATURATED: usize = !(usize::MAX >> 2);
 
 /// The allocation of an [`Arc`]: the count, then the value.
 ///

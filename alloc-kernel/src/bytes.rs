@@ -25,7 +25,7 @@
 //! # Ok::<(), alloc_kernel::AllocError>(())
 //! ```
 
-use crate::arc::{MAX_REFCOUNT, release, saturate};
+use crate::arc::{MAX_REFCOUNT, SATURATED, release, saturate};
 use crate::{AllocError, Allocator, Flags, Wait, WaitAllocator};
 use core::alloc::Layout;
 use core::marker::PhantomData;
@@ -41,6 +41,16 @@ struct Header {
     len: usize,
     cap: usize,
 }
+
+/// The empty bytes every [`ArcBytes::empty`] points to, as C drivers keep
+/// a static empty message. Its count starts saturated, so no clone or drop
+/// can bring it to zero: it is never written (but for its atomic count)
+/// and never freed.
+static EMPTY: Header = Header {
+    count: AtomicUsize::new(SATURATED),
+    len: 0,
+    cap: 0,
+};
 
 /// The block's layout for `cap` bytes.
 fn layout(cap: usize) -> Result<Layout, AllocError> {
@@ -60,6 +70,8 @@ fn layout(cap: usize) -> Result<Layout, AllocError> {
 /// number of `ArcBytes` pointing to it (or saturated), at least one while
 /// this one exists. The header's `len` and the bytes are written only
 /// through a [`BytesMut`], which exists only while the count is one.
+/// Or `ptr` is the static `EMPTY`, whose count is saturated from the
+/// start, so that it never reaches one (no `BytesMut`) or zero (no free).
 pub struct ArcBytes<A: Allocator> {
     ptr: NonNull<Header>,
     alloc: A,
@@ -111,6 +123,22 @@ impl<A: Allocator> ArcBytes<A> {
             alloc,
             _owns: PhantomData,
         })
+    }
+
+    /// Empty bytes with no room, which allocate nothing: a reference to
+    /// one static header, as C drivers keep a static empty message. Never
+    /// writable ([`get_mut`](Self::get_mut) gives `None`), never freed.
+    #[must_use]
+    pub fn empty() -> Self
+    where
+        A: Default,
+    {
+        // INVARIANT: the static empty header, count saturated.
+        Self {
+            ptr: NonNull::from(&EMPTY),
+            alloc: A::default(),
+            _owns: PhantomData,
+        }
     }
 
     fn header(&self) -> &Header {
@@ -376,6 +404,24 @@ mod tests {
         assert_eq!(alloc.stats().live_allocations, 1, "c keeps it");
         drop(c);
         assert!(alloc.is_clean(), "{:?}", alloc.violations());
+    }
+
+    #[test]
+    fn the_static_empty_bytes_are_never_writable_nor_freed() {
+        let mut e: ArcBytes<HostAllocator> = ArcBytes::empty();
+        assert!(e.is_empty() && e.capacity() == 0 && e.as_slice().is_empty());
+        assert!(e.get_mut().is_none(), "shared with every other empty()");
+        let clones: std::vec::Vec<_> = (0..100).map(|_| e.clone()).collect();
+        drop(clones);
+        drop(e);
+        // Freeing the static would have been undefined behaviour long
+        // before this; the count shows why it never happens.
+        let count = super::EMPTY
+            .count
+            .load(core::sync::atomic::Ordering::Relaxed);
+        assert!(count > super::MAX_REFCOUNT, "{count:#x}");
+        let e2: ArcBytes<HostAllocator> = ArcBytes::empty();
+        assert!(e2.is_empty());
     }
 
     #[test]

@@ -24,7 +24,8 @@
 //! At most: the current message, the recycled one (the message the last
 //! write replaced, no larger than `hw.rustecho.maxlen`: the buffer the next
 //! write fills once no file holds it), the messages open files still hold
-//! as snapshots, and a preallocated empty message. In steady state (a
+//! as snapshots (the empty message is static, as C's, and takes none). In
+//! steady state (a
 //! write, then reads that rewind) the current and the recycled message
 //! trade places, and writes neither allocate nor free; a read never
 //! allocates.
@@ -67,10 +68,6 @@ struct Writer {
 pub(crate) struct Echo {
     current: Pin<Box<Mutex<Current>>>,
     writer: Pin<Box<SxLock<Writer>>>,
-    /// An empty message, for a clear when the recycled buffer is held by a
-    /// file (so that a clear never allocates). This reference stays, so it
-    /// is never recycled.
-    empty: Message,
 }
 
 /// The per-open state.
@@ -96,18 +93,14 @@ impl Echo {
     /// Module load: may sleep.
     pub(crate) fn new(initial: &[u8], cx: &mut Sleepable) -> Self {
         let msg = ArcBytes::from_slice(initial, cx.waitok());
-        let empty = ArcBytes::from_slice(&[], cx.waitok());
+
         let current = Current { msg, generation: 0 };
         let current = Mutex::new(c"rustecho message", current, cx.waitok());
         let writer = Writer {
-            recycle: ArcBytes::clone(&empty),
+            recycle: ArcBytes::empty(),
         };
         let writer = SxLock::new(c"rustecho writer", writer, cx.waitok());
-        Self {
-            current,
-            writer,
-            empty,
-        }
+        Self { current, writer }
     }
 
     /// Makes the message built in `writer.recycle` current, in exchange
@@ -124,7 +117,7 @@ impl Echo {
         // No new reference to the replaced message can appear: it is no
         // longer current, and a file that holds it already counts.
         if writer.recycle.capacity() > limit {
-            self.recycle_empty(writer);
+            Self::recycle_empty(writer);
         }
     }
 
@@ -132,8 +125,8 @@ impl Echo {
     /// to it goes: the last one frees it). Rare, hence `#[cold]`: the
     /// usual write keeps its recycled buffer.
     #[cold]
-    fn recycle_empty(&self, writer: &mut Writer) {
-        writer.recycle = ArcBytes::clone(&self.empty);
+    fn recycle_empty(writer: &mut Writer) {
+        writer.recycle = ArcBytes::empty();
     }
 
     /// The message an open file reads at `offset`: its snapshot, or the
@@ -188,14 +181,14 @@ impl Echo {
     /// `RUSTECHO_CLEAR`, and a zero-length write: an empty message, a new
     /// generation. Never allocates: the empty message is made in the
     /// recycled buffer if no file holds it (so that both buffers stay in
-    /// use for the next writes), else it is the preallocated one.
+    /// use for the next writes), else it is the static empty message.
     fn clear(&self, cx: &mut Sleepable) {
         let limit = STATS.limit();
         let mut guard = self.writer.xlock(cx);
         let (writer, cx) = guard.split();
         match writer.recycle.get_mut() {
             Some(mut message) => message.clear(),
-            None => self.recycle_empty(writer),
+            None => Self::recycle_empty(writer),
         }
         self.publish(writer, limit, cx);
     }
@@ -217,7 +210,7 @@ impl Echo {
         let reuse = writer.recycle.get_mut().is_some()
             && (len..=limit).contains(&writer.recycle.capacity());
         if !reuse {
-            self.renew(writer, len)?;
+            Self::renew(writer, len)?;
         }
         // A new buffer is unique: `None` is not reached.
         let mut message = writer.recycle.get_mut().ok_or(ENOMEM)?;
@@ -232,7 +225,7 @@ impl Echo {
                 // again (a failed write gives back what it got).
                 message.clear();
                 if !reuse {
-                    self.recycle_empty(writer);
+                    Self::recycle_empty(writer);
                 }
                 Err(e)
             }
@@ -248,8 +241,8 @@ impl Echo {
     /// # Errors
     /// `ENOMEM`; the empty message is then the recycled one.
     #[cold]
-    fn renew(&self, writer: &mut Writer, len: usize) -> Result {
-        self.recycle_empty(writer);
+    fn renew(writer: &mut Writer, len: usize) -> Result {
+        Self::recycle_empty(writer);
         writer.recycle = ArcBytes::try_with_capacity(len, M_NOWAIT)?;
         Ok(())
     }
