@@ -224,13 +224,16 @@ impl<A: WaitAllocator + Default> ArcBytes<A> {
     /// A copy of `bytes` (capacity `bytes.len()`), from an allocation that
     /// may sleep and cannot fail.
     pub fn from_slice(bytes: &[u8], flags: impl Wait) -> Self {
-        let Ok(mut this) = Self::try_with_capacity(bytes.len(), flags) else {
+        let Ok(this) = Self::try_with_capacity(bytes.len(), flags) else {
             A::wait_failed()
         };
-        if let Some(mut b) = this.get_mut() {
-            // Always fits: the capacity is `bytes.len()`.
-            b.extend_within_capacity(bytes);
-        }
+        // SAFETY: the block is new, so this is its only reference, and it
+        // has room for `bytes.len()` bytes after the header (its
+        // capacity); two live allocations do not overlap.
+        unsafe { ptr::copy_nonoverlapping(bytes.as_ptr(), this.data(), bytes.len()) };
+        // SAFETY: as above, the header is this reference's alone.
+        unsafe { (*this.ptr.as_ptr()).len = bytes.len() };
+        // INVARIANT: `len == cap`, every byte written just above.
         this
     }
 }

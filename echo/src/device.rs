@@ -33,13 +33,12 @@
 use crate::ioctl::{RUSTECHO_CLEAR, RUSTECHO_GETINFO, RustechoInfo};
 use crate::{STATS, Stats};
 use core::ffi::CStr;
-use core::pin::Pin;
 use core::sync::atomic::{AtomicUsize, Ordering};
-use kern::alloc::{ArcBytes, Box};
+use kern::alloc::ArcBytes;
 use kern::cdev::{CharacterDevice, File, Op, OpenFlags};
 use kern::ioctl::{FIOASYNC, FIONBIO, FIONREAD, IoctlCmd, IoctlData};
 use kern::prelude::*;
-use kern::sync::{LockedBy, Mutex, SxLock};
+use kern::sync::{LockedBy, MutexBackend, StaticLock, StaticLockRef, SxBackend};
 use kern::uio::{UioReader, UioWriter};
 
 /// The bytes of one write: the count, the length and the bytes in one
@@ -64,10 +63,18 @@ struct Writer {
     recycle: Message,
 }
 
-/// The device-wide state.
+/// The `current` mutex, in a module static as C's `cecho_mtx`: no
+/// allocation; reached only through the handle [`Echo`] keeps.
+static CURRENT: StaticLock<Current, MutexBackend> = StaticLock::new();
+
+/// The `writer` sx lock, in a module static as C's `cecho_wlock`.
+static WRITER: StaticLock<Writer, SxBackend> = StaticLock::new();
+
+/// The device-wide state: the handles to the two locks (dropping them at
+/// unload destroys the locks and releases the messages).
 pub(crate) struct Echo {
-    current: Pin<Box<Mutex<Current>>>,
-    writer: Pin<Box<SxLock<Writer>>>,
+    current: StaticLockRef<Current, MutexBackend>,
+    writer: StaticLockRef<Writer, SxBackend>,
 }
 
 /// The per-open state.
@@ -86,20 +93,18 @@ pub(crate) struct OpenFile {
 }
 
 impl Echo {
-    /// The device state, with `initial` as the current message. Its
-    /// allocations wait for memory (`M_WAITOK`), so it cannot fail.
+    /// The device state, with `initial` as the current message: one
+    /// allocation (`M_WAITOK`, which cannot fail), and the two static
+    /// locks initialised (once per load: each load has fresh statics and
+    /// makes one `Echo`).
     ///
     /// # Context
     /// Module load: may sleep.
     pub(crate) fn new(initial: &[u8], cx: &mut Sleepable) -> Self {
         let msg = ArcBytes::from_slice(initial, cx.waitok());
-
-        let current = Current { msg, generation: 0 };
-        let current = Mutex::new(c"rustecho message", current, cx.waitok());
-        let writer = Writer {
-            recycle: ArcBytes::empty(),
-        };
-        let writer = SxLock::new(c"rustecho writer", writer, cx.waitok());
+        let current = CURRENT.init(c"rustecho message", Current { msg, generation: 0 });
+        let recycle = ArcBytes::empty();
+        let writer = WRITER.init(c"rustecho writer", Writer { recycle });
         Self { current, writer }
     }
 

@@ -252,7 +252,7 @@ impl<T, B: Backend> Lock<T, B> {
     /// # Safety
     /// `slot` is valid for writes, its `state` bytes are zero, and the lock
     /// stays at `slot` until dropped there (it is pinned from now on).
-    unsafe fn init_in_place(slot: *mut Self, name: &'static CStr, value: T) {
+    pub(super) unsafe fn init_in_place(slot: *mut Self, name: &'static CStr, value: T) {
         // SAFETY: `slot` is valid for writes (the caller's contract); this
         // only computes the field's address (`&raw mut` makes no reference).
         let data = unsafe { &raw mut (*slot).data };
