@@ -298,7 +298,13 @@ pub struct BytesMut<'a> {
 }
 
 impl BytesMut<'_> {
-    fn header(&mut self) -> &mut Header {
+    fn header(&self) -> &Header {
+        // SAFETY: the header is live and nothing else accesses it while
+        // this exists (type invariant).
+        unsafe { self.ptr.as_ref() }
+    }
+
+    fn header_mut(&mut self) -> &mut Header {
         // SAFETY: the header is live and nothing else accesses it while
         // this exists (type invariant); `&mut self` makes it unique here.
         unsafe { self.ptr.as_mut() }
@@ -307,21 +313,21 @@ impl BytesMut<'_> {
     /// The number of bytes held.
     #[inline]
     #[must_use]
-    pub fn len(&mut self) -> usize {
+    pub fn len(&self) -> usize {
         self.header().len
     }
 
     /// Whether no byte is held.
     #[inline]
     #[must_use]
-    pub fn is_empty(&mut self) -> bool {
+    pub fn is_empty(&self) -> bool {
         self.len() == 0
     }
 
     /// How many bytes fit.
     #[inline]
     #[must_use]
-    pub fn capacity(&mut self) -> usize {
+    pub fn capacity(&self) -> usize {
         self.header().cap
     }
 
@@ -329,7 +335,7 @@ impl BytesMut<'_> {
     #[inline]
     pub fn clear(&mut self) {
         // INVARIANT: zero bytes are initialised.
-        self.header().len = 0;
+        self.header_mut().len = 0;
     }
 
     /// The room after the bytes held, to be filled before
@@ -358,7 +364,7 @@ impl BytesMut<'_> {
     #[inline]
     pub unsafe fn set_len(&mut self, new_len: usize) {
         // INVARIANT: the caller's contract.
-        self.header().len = new_len;
+        self.header_mut().len = new_len;
     }
 
     /// Appends `bytes` if they fit in the spare capacity; returns whether

@@ -34,7 +34,7 @@ use crate::ioctl::{RUSTECHO_CLEAR, RUSTECHO_GETINFO, RustechoInfo};
 use crate::{STATS, Stats};
 use core::ffi::CStr;
 use core::sync::atomic::{AtomicUsize, Ordering};
-use kern::alloc::ArcBytes;
+use kern::alloc::{ArcBytes, BytesMut};
 use kern::cdev::{CharacterDevice, File, Op, OpenFlags};
 use kern::ioctl::{FIOASYNC, FIONBIO, FIONREAD, IoctlCmd, IoctlData};
 use kern::prelude::*;
@@ -61,6 +61,9 @@ struct Writer {
     /// current message: the usual write-then-read loop neither allocates
     /// nor frees.
     recycle: Message,
+    /// Whether `recycle` was allocated by the write in progress (which
+    /// gives it back if it fails); cleared when a message is published.
+    fresh: bool,
 }
 
 /// The `current` mutex, in a module static as C's `cecho_mtx`: no
@@ -104,7 +107,13 @@ impl Echo {
         let msg = ArcBytes::from_slice(initial, cx.waitok());
         let current = CURRENT.init(c"rustecho message", Current { msg, generation: 0 });
         let recycle = ArcBytes::empty();
-        let writer = WRITER.init(c"rustecho writer", Writer { recycle });
+        let writer = WRITER.init(
+            c"rustecho writer",
+            Writer {
+                recycle,
+                fresh: false,
+            },
+        );
         Self { current, writer }
     }
 
@@ -119,6 +128,7 @@ impl Echo {
             current.generation = current.generation.wrapping_add(1);
             core::mem::swap(&mut current.msg, &mut writer.recycle);
         }
+        writer.fresh = false;
         // No new reference to the replaced message can appear: it is no
         // longer current, and a file that holds it already counts.
         if writer.recycle.capacity() > limit {
@@ -212,13 +222,10 @@ impl Echo {
     ) -> Result<usize> {
         let mut guard = self.writer.xlock(cx);
         let (writer, cx) = guard.split();
-        let reuse = writer.recycle.get_mut().is_some()
-            && (len..=limit).contains(&writer.recycle.capacity());
-        if !reuse {
-            Self::renew(writer, len)?;
-        }
-        // A new buffer is unique: `None` is not reached.
-        let mut message = writer.recycle.get_mut().ok_or(ENOMEM)?;
+        let mut message = match writer.recycle.get_mut() {
+            Some(b) if (len..=limit).contains(&b.capacity()) => b,
+            _ => Self::renew(writer, len)?,
+        };
         message.clear();
         match uio.move_in_bytes(&mut message, cx) {
             Ok(moved) => {
@@ -229,7 +236,7 @@ impl Echo {
                 // A recycled buffer stays, emptied; a new one is released
                 // again (a failed write gives back what it got).
                 message.clear();
-                if !reuse {
+                if writer.fresh {
                     Self::recycle_empty(writer);
                 }
                 Err(e)
@@ -243,13 +250,17 @@ impl Echo {
     /// allocated, if this was the last). `M_NOWAIT`: the user chose the
     /// size. Rare, hence `#[cold]`: the usual write reuses its buffer.
     ///
+    /// Returns write access to the new buffer.
+    ///
     /// # Errors
     /// `ENOMEM`; the empty message is then the recycled one.
     #[cold]
-    fn renew(writer: &mut Writer, len: usize) -> Result {
+    fn renew(writer: &mut Writer, len: usize) -> Result<BytesMut<'_>> {
         Self::recycle_empty(writer);
         writer.recycle = ArcBytes::try_with_capacity(len, M_NOWAIT)?;
-        Ok(())
+        writer.fresh = true;
+        // A new buffer is unique: `None` is not reached.
+        writer.recycle.get_mut().ok_or(ENOMEM)
     }
 }
 
