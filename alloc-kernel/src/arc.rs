@@ -347,6 +347,21 @@ impl<T: ?Sized, A: Allocator> Arc<T, A> {
         Some(unsafe { &mut *this.data_ptr() })
     }
 
+    /// A mutable reference to the value, without looking at the count:
+    /// for an `Arc` just made, which is known to be unique
+    /// ([`Arc::get_mut`] would check, and leave a caller an impossible
+    /// `None` to handle).
+    ///
+    /// # Safety
+    /// No other `Arc` to the value (nor a raw pointer from
+    /// [`Arc::into_raw`]) exists, and none is made while the reference
+    /// lives.
+    pub unsafe fn get_mut_unchecked(this: &mut Self) -> &mut T {
+        // SAFETY: the caller's contract makes this the only access to the
+        // value; `this` is borrowed mutably for the reference's life.
+        unsafe { &mut *this.data_ptr() }
+    }
+
     /// The allocator of this `Arc`.
     #[must_use]
     pub fn allocator(this: &Self) -> &A {
