@@ -22,7 +22,7 @@
 //! use core::pin::Pin;
 //!
 //! fn example(cx: &mut Sleepable) -> Result {
-//!     let hits: Pin<Box<Mutex<u64>>> = Mutex::try_new(c"example hits", 0, cx.waitok())?;
+//!     let hits: Pin<Box<Mutex<u64>>> = Mutex::new(c"example hits", 0, cx.waitok());
 //!     *hits.lock(cx) += 1;
 //!     Ok(())
 //! }
@@ -50,7 +50,7 @@
 //!
 //! fn grow(v: &Mutex<kern::alloc::Vec<u8>>, cx: &mut Sleepable) -> Result {
 //!     let mut guard = v.lock(cx);
-//!     guard.try_push(0, cx.waitok())?;
+//!     guard.push(0, cx.waitok());
 //!     Ok(())
 //! }
 //! ```
@@ -91,7 +91,7 @@ use core::ffi::{CStr, c_int};
 
 /// Data of type `T` protected by an `mtx(9)` sleep mutex.
 ///
-/// Built in place in kernel memory by [`Mutex::try_new`] and used through
+/// Built in place in kernel memory by [`Mutex::new`] (or [`Mutex::try_new`]) and used through
 /// `Pin<Box<Mutex<T>>>` (deref gives `&Mutex<T>`). Locked with
 /// [`Mutex::lock`] and [`Mutex::try_lock`].
 ///
@@ -122,15 +122,17 @@ unsafe impl Backend for MutexBackend {
     unsafe fn init(ptr: *mut sys::mtx, name: &'static CStr) {
         // SAFETY: `ptr` is a zeroed `struct mtx` at its final address (the
         // caller's contract); `name` is a NUL-terminated string that
-        // outlives the mutex.
-        unsafe { sys::shim_mtx_init(ptr, name.as_ptr(), MTX_DEF) };
+        // outlives the mutex. This is what `mtx_init(m, name, NULL,
+        // MTX_DEF)` expands to (`sys/sys/mutex.h`): called directly, the
+        // kernel function needs no C wrapper in every module.
+        unsafe { sys::_mtx_init(lock_word(ptr), name.as_ptr(), core::ptr::null(), MTX_DEF) };
     }
 
     #[inline]
     unsafe fn destroy(ptr: *mut sys::mtx) {
         // SAFETY: an initialised mutex that no thread holds (the caller's
-        // contract).
-        unsafe { sys::shim_mtx_destroy(ptr) };
+        // contract). As `mtx_destroy(m)` expands.
+        unsafe { sys::_mtx_destroy(lock_word(ptr)) };
     }
 
     #[inline]
