@@ -23,8 +23,11 @@
 //!
 //! 1. Foundations, each using only those before it: [`errno`], `addr`
 //!    (typed kernel and user addresses), `sync` (the harness's own
-//!    mutexes), `lowmem` (memory below 2 GiB), [`user`] (credentials and
-//!    the user memory a test exposes), `state`
+//!    mutexes), `lowmem` (memory below 2 GiB), `fault` (the fault
+//!    dispatcher and the regions kept inaccessible on purpose), `ksyms`
+//!    (names for module code addresses), [`user`] (credentials, and the
+//!    user memory a test exposes, which module code cannot dereference),
+//!    `state`
 //!    (the core every part of a kernel shares: configuration, console,
 //!    violations, panic, data block), `thread` (`curthread`, `%gs`,
 //!    entering module code, and in `thread::witness` the locks a thread
@@ -64,8 +67,10 @@
 
 pub(crate) mod addr;
 pub mod errno;
+pub(crate) mod fault;
 pub(crate) mod kernel;
 pub(crate) mod kpi;
+pub(crate) mod ksyms;
 pub mod loader;
 pub(crate) mod lowmem;
 pub mod sim;

@@ -38,6 +38,11 @@ pub enum ViolationKind {
     Sysctl,
     /// Module or linker problem.
     Module,
+    /// Module code touched user memory directly, not through
+    /// `copyin(9)` and friends: a fatal page fault under SMAP.
+    Smap,
+    /// Module code overflowed its kernel stack.
+    Stack,
 }
 
 /// A broken kernel rule, as the kernel would have reported it.

@@ -21,9 +21,11 @@
 //! [`witness`] keeps the locks each thread holds, for the WITNESS-like
 //! checks.
 
+mod trap;
 pub(crate) mod witness;
 
 use crate::addr::KAddr;
+use crate::fault;
 use crate::state::Core;
 use crate::user::Cred;
 use core::cell::{Cell, RefCell};
@@ -36,11 +38,11 @@ unsafe extern "C" {
     fn harness_call(func: u64, args: *const u64, ret: *mut u64) -> c_int;
     /// `longjmp`s to the innermost `harness_call` of this thread.
     fn harness_escape() -> !;
-    /// Installs the fault handler (once per process).
-    fn harness_install_fault_handler();
-    /// The signal of this thread's last fault in module code, 0 if none.
-    fn harness_take_fault(addr: *mut u64) -> c_int;
 }
+
+/// A kernel thread's stack: `KSTACK_PAGES` (4) pages of 4 KiB
+/// (`sys/amd64/include/param.h`).
+pub(crate) const KSTACK_SIZE: usize = 4 * 4096;
 
 /// `ARCH_SET_GS` (`asm/prctl.h`).
 const ARCH_SET_GS: libc::c_int = 0x1001;
@@ -116,9 +118,7 @@ impl ThreadCtx {
         if self.gs_set.get() {
             return;
         }
-        // SAFETY: installs signal handlers once per process; they only
-        // act on faults inside module code (see csrc/harness.c).
-        unsafe { harness_install_fault_handler() };
+        fault::install();
         let pcpu: *const sys::pcpu = &raw const *self.pcpu;
         // SAFETY: ARCH_SET_GS only changes this thread's %gs base, which
         // neither Rust nor glibc uses on x86-64 Linux; the pcpu box lives
@@ -203,10 +203,7 @@ pub(crate) unsafe fn call(
             unsafe { Cred::restore(ucred, &saved) };
         }
         if r == 2 {
-            let mut addr = 0u64;
-            // SAFETY: reads this thread's fault record.
-            let sig = unsafe { harness_take_fault(&raw mut addr) };
-            k.record_panic(&fatal_trap(sig, addr));
+            trap::report(k, func, fault::take().unwrap_or_default());
         }
         if r == 0 && !k.is_dead() {
             Ok(ret)
@@ -214,25 +211,6 @@ pub(crate) unsafe fn call(
             Err(Panicked)
         }
     })
-}
-
-/// FreeBSD's `trap_fatal` wording for a fault in module code
-/// (`sys/amd64/amd64/trap.c`).
-fn fatal_trap(sig: c_int, addr: u64) -> String {
-    match sig {
-        libc::SIGSEGV | libc::SIGBUS => {
-            format!(
-                "Fatal trap 12: page fault while in kernel mode (fault virtual address = {addr:#x})"
-            )
-        }
-        libc::SIGILL => format!(
-            "Fatal trap 9: privileged instruction fault while in kernel mode (at {addr:#x})"
-        ),
-        libc::SIGFPE => {
-            format!("Fatal trap 18: integer divide fault while in kernel mode (at {addr:#x})")
-        }
-        other => format!("Fatal trap: signal {other} at {addr:#x}"),
-    }
 }
 
 /// Leaves module code by `longjmp` to the innermost trampoline (after a

@@ -362,3 +362,31 @@ fn the_kernel_version_and_leaking_locals_are_boot_settings() {
     assert_eq!(o.status.code(), Some(2));
     assert_eq!(text(&o.stderr), "kldsim: -t kern.nosuch: unknown setting\n");
 }
+
+#[test]
+fn a_direct_access_to_user_memory_shows_freebsds_fatal_trap() {
+    let o = kldsim(
+        &[
+            "-c",
+            "kldload ./kldtest_smap.ko; echo hi > /dev/kldtest_smap; echo after",
+        ],
+        None,
+    );
+    let err = text(&o.stderr);
+    assert!(
+        err.contains("\nFatal trap 12: page fault while in kernel mode\n"),
+        "{err}"
+    );
+    assert!(err.contains("fault virtual address\t= 0x"), "{err}");
+    assert!(
+        err.contains("fault code\t\t= supervisor read data, protection violation\n"),
+        "{err}"
+    );
+    assert!(err.contains("instruction pointer\t= 0x20:0x"), "{err}");
+    assert!(
+        err.contains("instruction pointer is in kldtest_smap_write+0x"),
+        "{err}"
+    );
+    assert!(err.contains("panic: page fault"), "{err}");
+    assert_ne!(o.status.code(), Some(0));
+}

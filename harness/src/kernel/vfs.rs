@@ -381,7 +381,7 @@ fn rw_file(
     let mut iov: Vec<sys::iovec> = iovs
         .iter()
         .map(|&(base, len)| sys::iovec {
-            iov_base: base.ptr(),
+            iov_base: base.raw(),
             iov_len: len,
         })
         .collect();
