@@ -63,10 +63,61 @@
 struct harness_frame {
 	jmp_buf			 jb;
 	struct harness_frame	*prev;
+	uintptr_t		 host_sp;	/* the words below, on entry */
+	uintptr_t		 kern_sp;
 };
 
 /* Innermost active call into module code on this thread. */
 static __thread struct harness_frame *harness_top;
+
+/*
+ * This thread's kernel stack and where each stack stopped (csrc/kstack.S
+ * uses them; a longjmp out of module code puts back the values of the
+ * call it lands in).
+ */
+__thread uintptr_t harness_kstack_lo;	/* guard start */
+__thread uintptr_t harness_kstack_hi;	/* top */
+__thread uintptr_t harness_host_sp;	/* host sp of the innermost entry */
+__thread uintptr_t harness_kern_sp;	/* kernel sp of the innermost stub */
+
+uint64_t	harness_run_on(uint64_t fn, const uint64_t *args, uintptr_t sp);
+
+void
+harness_kstack_set(uintptr_t lo, uintptr_t hi)
+{
+
+	harness_kstack_lo = lo;
+	harness_kstack_hi = hi;
+}
+
+uintptr_t
+harness_kstack_resume(void)
+{
+
+	return (harness_kern_sp);
+}
+
+/* Fills the words of [lo, hi) with pat (src/thread/kstack.rs). */
+void
+harness_kstack_paint(uintptr_t lo, uintptr_t hi, uint64_t pat)
+{
+	volatile uint64_t *p;
+
+	for (p = (volatile uint64_t *)lo; (uintptr_t)p < hi; p++)
+		*p = pat;
+}
+
+/* The lowest word of [lo, hi) that is not pat; hi if none. */
+uintptr_t
+harness_kstack_lowest(uintptr_t lo, uintptr_t hi, uint64_t pat)
+{
+	volatile const uint64_t *p;
+
+	for (p = (volatile const uint64_t *)lo; (uintptr_t)p < hi; p++)
+		if (*p != pat)
+			return ((uintptr_t)p);
+	return (hi);
+}
 
 /*
  * The fault dispatcher.  A fault in module code (a page fault, an illegal
@@ -218,29 +269,32 @@ harness_take_fault(struct harness_fault *out)
 }
 
 int
-harness_call(uint64_t fn, const uint64_t *args, uint64_t *ret)
+harness_call(uint64_t fn, const uint64_t *args, uint64_t *ret, uintptr_t sp)
 {
 	struct harness_frame f;
 	uint64_t (*func)(uint64_t, uint64_t, uint64_t, uint64_t, uint64_t,
 	    uint64_t);
+	int r;
 
 	func = (uint64_t (*)(uint64_t, uint64_t, uint64_t, uint64_t, uint64_t,
 	    uint64_t))(uintptr_t)fn;
 	f.prev = harness_top;
+	f.host_sp = harness_host_sp;
+	f.kern_sp = harness_kern_sp;
 	harness_top = &f;
-	switch (setjmp(f.jb)) {
-	case 0:
-		break;
-	case 2:
-		/* A fault in module code. */
+	r = setjmp(f.jb);
+	if (r != 0) {
+		/* 2: a fault in module code; 1: panic(9) or a dead kernel. */
 		harness_top = f.prev;
-		return (2);
-	default:
-		/* panic(9) or a dead kernel: unwound to here. */
-		harness_top = f.prev;
-		return (1);
+		harness_host_sp = f.host_sp;
+		harness_kern_sp = f.kern_sp;
+		return (r == 2 ? 2 : 1);
 	}
-	*ret = func(args[0], args[1], args[2], args[3], args[4], args[5]);
+	if (sp != 0)
+		*ret = harness_run_on(fn, args, sp);
+	else
+		*ret = func(args[0], args[1], args[2], args[3], args[4],
+		    args[5]);
 	harness_top = f.prev;
 	return (0);
 }

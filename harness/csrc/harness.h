@@ -71,7 +71,12 @@ struct harness_fault {
 };
 
 /* Implemented in harness.c. */
-int	harness_call(uint64_t fn, const uint64_t *args, uint64_t *ret);
+int	harness_call(uint64_t fn, const uint64_t *args, uint64_t *ret,
+	    uintptr_t sp);
+void	harness_kstack_set(uintptr_t lo, uintptr_t hi);
+uintptr_t harness_kstack_resume(void);
+void	harness_kstack_paint(uintptr_t lo, uintptr_t hi, uint64_t pat);
+uintptr_t harness_kstack_lowest(uintptr_t lo, uintptr_t hi, uint64_t pat);
 int	harness_in_call(void);
 void	harness_install_fault_handler(void);
 void	harness_take_fault(struct harness_fault *out);

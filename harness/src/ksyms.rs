@@ -8,8 +8,7 @@
 //! process-wide, because a fault report has only an address. Rust names
 //! are demangled (without their hash).
 
-use crate::sync::lock_ignoring_poison;
-use std::sync::Mutex;
+use std::sync::RwLock;
 
 /// One mapped file's functions.
 struct File {
@@ -20,7 +19,19 @@ struct File {
     funcs: Vec<(usize, String)>,
 }
 
-static FILES: Mutex<Vec<File>> = Mutex::new(Vec::new());
+static FILES: RwLock<Vec<File>> = RwLock::new(Vec::new());
+
+fn read_files() -> std::sync::RwLockReadGuard<'static, Vec<File>> {
+    FILES
+        .read()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
+}
+
+fn write_files() -> std::sync::RwLockWriteGuard<'static, Vec<File>> {
+    FILES
+        .write()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
+}
 
 /// Keeps a file's symbols registered; removes them on drop.
 #[derive(Debug)]
@@ -30,7 +41,7 @@ pub(crate) struct Registration {
 
 impl Drop for Registration {
     fn drop(&mut self) {
-        lock_ignoring_poison(&FILES).retain(|f| f.id != self.id);
+        write_files().retain(|f| f.id != self.id);
     }
 }
 
@@ -49,7 +60,7 @@ pub(crate) fn register<'a>(
         .map(|(a, n)| (a, format!("{:#}", rustc_demangle::demangle(n))))
         .collect();
     v.sort_unstable_by_key(|&(a, _)| a);
-    lock_ignoring_poison(&FILES).push(File {
+    write_files().push(File {
         id,
         start,
         end: start.saturating_add(len),
@@ -61,11 +72,21 @@ pub(crate) fn register<'a>(
 /// The function containing `addr` and the offset into it, if `addr` is in
 /// a registered file.
 pub(crate) fn lookup(addr: usize) -> Option<(String, usize)> {
-    let files = lock_ignoring_poison(&FILES);
+    let files = read_files();
     let f = files.iter().find(|f| addr >= f.start && addr < f.end)?;
     let i = f.funcs.partition_point(|&(a, _)| a <= addr);
     let (a, name) = f.funcs.get(i.checked_sub(1)?)?;
     Some((name.clone(), addr - a))
+}
+
+/// Whether `addr` lies in a registered (mapped) module file.
+pub(crate) fn in_module(addr: usize) -> bool {
+    read_files().iter().any(|f| addr >= f.start && addr < f.end)
+}
+
+/// The name of the function at or before `addr`, or the bare address.
+pub(crate) fn function_name(addr: usize) -> String {
+    lookup(addr).map_or_else(|| format!("{addr:#x}"), |(name, _)| name)
 }
 
 /// `addr` as `function+0xoff`, or as a bare address outside module code.
@@ -92,6 +113,9 @@ mod tests {
         assert_eq!(describe(0x1000_0020), "first+0x10");
         assert_eq!(describe(0x1000_0044), "kern::cdev::cdev_write+0x4");
         assert!(lookup(0x1000_0008).is_none());
+        assert!(in_module(0x1000_0008));
+        assert!(!in_module(0x1000_0100));
+        assert_eq!(function_name(0x1000_0044), "kern::cdev::cdev_write");
         assert!(lookup(0x1000_0200).is_none());
     }
 }

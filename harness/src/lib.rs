@@ -88,7 +88,7 @@ pub use kpi::malloc::{FailPolicy, MallocStats};
 pub use kpi::sysctl::SysctlValue;
 pub use kpi::uio::UioStats;
 pub use loader::{KERNEL_VERSION, KldStat, KldTarget, ModStat};
-pub use state::{Config, Violation, ViolationKind};
+pub use state::{Config, StackUse, Violation, ViolationKind};
 pub use user::{Cred, UserBuf};
 
 /// `open(2)` flags (FreeBSD's values).

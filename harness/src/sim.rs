@@ -138,6 +138,21 @@ impl<'o> Shell<'o> {
         }
     }
 
+    /// With `-x`: the peak kernel stack use of each entry point into
+    /// module code the script reached, as comment lines (module code runs
+    /// on a 16 KiB kernel stack; see [`Kernel::stack_usage`]).
+    pub fn stack_report(&mut self) {
+        let usage = self.k.stack_usage();
+        if usage.is_empty() {
+            return;
+        }
+        let mut s = String::from("# kernel stack use: peak bytes, calls, entry point\n");
+        for u in usage {
+            s.push_str(&format!("# {:>8} {:>6}  {}\n", u.peak, u.calls, u.entry));
+        }
+        self.say(&s);
+    }
+
     /// When the kernel has just panicked, shows on the standard error
     /// what FreeBSD's console shows: the trap report (`trap_fatal`'s
     /// "Fatal trap 12: page fault while in kernel mode", ...) and the
@@ -298,5 +313,8 @@ pub fn main_with_args(args: &[String]) -> i32 {
         sh.kernel().set_module_path(dirs);
     }
     sh.run_script(&text);
+    if sh.trace {
+        sh.stack_report();
+    }
     sh.status
 }

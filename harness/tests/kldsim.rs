@@ -390,3 +390,33 @@ fn a_direct_access_to_user_memory_shows_freebsds_fatal_trap() {
     assert!(err.contains("panic: page fault"), "{err}");
     assert_ne!(o.status.code(), Some(0));
 }
+
+#[test]
+fn the_trace_shows_each_entry_points_peak_stack_use() {
+    let o = kldsim(
+        &[
+            "-x",
+            "-c",
+            "kldload ./rustecho.ko; echo hi > /dev/rustmodule; cat /dev/rustmodule; kldunload rustecho",
+        ],
+        None,
+    );
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o.stderr));
+    let out = text(&o.stdout);
+    assert!(
+        out.contains("# kernel stack use: peak bytes, calls, entry point\n"),
+        "{out}"
+    );
+    let line = out
+        .lines()
+        .find(|l| l.ends_with("  kern::cdev::cdev_write"))
+        .unwrap_or_else(|| panic!("{out}"));
+    let bytes: usize = line
+        .trim_start_matches('#')
+        .split_whitespace()
+        .next()
+        .unwrap()
+        .parse()
+        .unwrap();
+    assert!(bytes > 0 && bytes < 2048, "{line}");
+}

@@ -94,6 +94,8 @@ impl Kernel {
     /// A read into the test's buffers: they are staged in user memory for
     /// the call and copied back after.
     fn rw_in(&self, fd: i32, bufs: &mut [&mut [u8]], offset: Option<i64>) -> SysResult<usize> {
+        // copyinuio refuses bad iovecs before anything is copied.
+        vfs::check_iovs(bufs.iter().map(|b| b.len()))?;
         let staged = Staged::new(&*bufs)?;
         let r = self.rw(fd, &staged.iovs(), offset, false);
         staged.copy_back(bufs);
@@ -102,6 +104,7 @@ impl Kernel {
 
     /// A write from the test's buffers, staged in user memory.
     fn rw_out(&self, fd: i32, bufs: &[&[u8]], offset: Option<i64>) -> SysResult<usize> {
+        vfs::check_iovs(bufs.iter().map(|b| b.len()))?;
         let staged = Staged::new(bufs)?;
         self.rw(fd, &staged.iovs(), offset, true)
     }

@@ -11,7 +11,7 @@ use crate::kpi::sysctl::{self, Sysctl, SysctlValue};
 use crate::state::DataSym;
 use crate::thread::{self, Env};
 use crate::user::Staged;
-use core::ffi::c_void;
+use core::ffi::{c_int, c_void};
 
 /// The user side of a request: the caller's buffers for the old and the
 /// new value.
@@ -67,6 +67,30 @@ fn user_request(
     r
 }
 
+/// `sysctl_req`'s `oldfunc` and `newfunc` for a request from user space,
+/// through their call stubs: module code calls them (`SYSCTL_OUT`,
+/// `SYSCTL_IN`) on its kernel stack, and they run on the host's.
+fn request_functions() -> (OldFunc, NewFunc) {
+    let old = super::entry::host_stub(sysctl_old_user as *const () as usize)
+        .expect("sysctl_old_user has a stub");
+    let new = super::entry::host_stub(sysctl_new_user as *const () as usize)
+        .expect("sysctl_new_user has a stub");
+    // SAFETY: a call stub jumps to its function with the caller's
+    // arguments (registers and stack) untouched, so the stub's address
+    // is a function of the same type.
+    let old: OldFn = unsafe { core::mem::transmute::<*const (), OldFn>(old.ptr()) };
+    // SAFETY: as above.
+    let new: NewFn = unsafe { core::mem::transmute::<*const (), NewFn>(new.ptr()) };
+    (Some(old), Some(new))
+}
+
+/// `sysctl_req`'s `oldfunc` type.
+type OldFn = unsafe extern "C" fn(*mut sys::sysctl_req, *const c_void, usize) -> c_int;
+/// `sysctl_req`'s `newfunc` type.
+type NewFn = unsafe extern "C" fn(*mut sys::sysctl_req, *mut c_void, usize) -> c_int;
+type OldFunc = Option<OldFn>;
+type NewFunc = Option<NewFn>;
+
 /// The request loop of [`user_request`], on buffers in user memory.
 fn run_request(
     k: &KernelInner,
@@ -87,6 +111,7 @@ fn run_request(
     } else {
         Some(k.user.register_syscall(&[(new_ptr, new_len)], false))
     };
+    let (oldfunc, newfunc) = request_functions();
     loop {
         let mut r = sys::sysctl_req {
             td: thread::curthread(),
@@ -94,11 +119,11 @@ fn run_request(
             oldptr: old_ptr.raw::<c_void>(),
             oldlen: old_len,
             oldidx: 0,
-            oldfunc: Some(sysctl_old_user),
+            oldfunc,
             newptr: new_ptr.raw::<c_void>(),
             newlen: new_len,
             newidx: 0,
-            newfunc: Some(sysctl_new_user),
+            newfunc,
             validlen: old_len,
             flags: 0,
         };

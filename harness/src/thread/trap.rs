@@ -128,7 +128,7 @@ fn stack_overflow(k: &Core, entry: KAddr, f: &Fault) {
             ksyms::describe(usize::try_from(f.rip).unwrap_or(0)),
             ksyms::describe(entry.get()),
             f.addr,
-            super::KSTACK_SIZE / 1024,
+            super::kstack::KSTACK_SIZE / 1024,
         ),
     );
     k.console(&format!(

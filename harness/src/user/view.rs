@@ -19,12 +19,16 @@
 //! reused.
 
 use crate::fault::{FaultKind, FaultRange};
+use crate::lowmem::PAGE_SIZE;
 use crate::sync::lock_ignoring_poison;
 use std::collections::BTreeMap;
 use std::sync::{Mutex, OnceLock};
 
 /// The size of the space.
 const SPACE_LEN: usize = 4 << 30;
+
+/// Blocks at least this large give their pages back when freed.
+const RELEASE_PAGES_FROM: usize = 1 << 20;
 
 /// Allocation granule (and alignment) of blocks.
 const GRANULE: usize = 64;
@@ -124,6 +128,24 @@ impl Space {
         let Some(mut len) = len.max(1).checked_next_multiple_of(GRANULE) else {
             return;
         };
+        // Give the pages of a large block back, so that one big system
+        // call does not keep its memory resident for the process's life.
+        if len >= RELEASE_PAGES_FROM {
+            let start = off.next_multiple_of(PAGE_SIZE);
+            let end = (off + len) & !(PAGE_SIZE - 1);
+            if end > start {
+                // SAFETY: the pages lie inside the block being freed, in
+                // the alias mapping; nothing uses them now. MADV_REMOVE
+                // frees the memfd's pages (they read as zeros after).
+                unsafe {
+                    libc::madvise(
+                        self.alias.wrapping_add(start).cast(),
+                        end - start,
+                        libc::MADV_REMOVE,
+                    )
+                };
+            }
+        }
         let mut off = off;
         let mut free = lock_ignoring_poison(&self.free);
         if let Some((&prev, &plen)) = free.range(..off).next_back()
