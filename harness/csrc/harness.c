@@ -231,6 +231,7 @@ harness_fault(int sig, siginfo_t *si, void *ucv)
 	rec->err = (uint64_t)uc->uc_mcontext.gregs[REG_ERR];
 	rec->rflags = (uint64_t)uc->uc_mcontext.gregs[REG_EFL];
 	harness_fault_lookup((uintptr_t)si->si_addr, &rec->kind, &rec->tag);
+	rec->kern_sp = harness_kern_sp;
 	sigemptyset(&set);
 	sigaddset(&set, sig);
 	sigprocmask(SIG_UNBLOCK, &set, NULL);

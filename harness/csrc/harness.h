@@ -68,6 +68,7 @@ struct harness_fault {
 	uint64_t	err;		/* page fault error code (PGEX_*) */
 	uint64_t	rflags;
 	uint64_t	tag;
+	uint64_t	kern_sp;	/* harness_kern_sp: inside a call stub */
 };
 
 /* Implemented in harness.c. */

@@ -74,6 +74,11 @@ pub(crate) struct Fault {
     pub(crate) rflags: u64,
     /// The tag of the range hit.
     pub(crate) tag: u64,
+    /// Where the module's kernel stack stopped when it called the
+    /// emulated function that faulted (0 if the fault was in module
+    /// code itself): the call stub's frame, whose return address names
+    /// the caller (`csrc/kstack.S`).
+    pub(crate) kern_sp: u64,
 }
 
 impl Fault {

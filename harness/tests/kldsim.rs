@@ -420,3 +420,22 @@ fn the_trace_shows_each_entry_points_peak_stack_use() {
         .unwrap();
     assert!(bytes > 0 && bytes < 2048, "{line}");
 }
+
+#[test]
+fn a_kernel_stack_overflow_shows_the_double_fault() {
+    let o = kldsim(
+        &[
+            "-c",
+            "kldload ./kldtest_stack.ko; echo x > /dev/kldtest_stack",
+        ],
+        None,
+    );
+    let err = text(&o.stderr);
+    assert!(err.contains("Fatal double fault\nrip 0x"), "{err}");
+    assert!(
+        err.contains("kernel stack overflow in kldtest_stack_write"),
+        "{err}"
+    );
+    assert!(err.contains("panic: double fault"), "{err}");
+    assert_ne!(o.status.code(), Some(0));
+}

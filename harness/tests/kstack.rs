@@ -152,3 +152,23 @@ fn kselftest_stays_below_the_bound() {
     check_all_below(&k, "kselftest", BOUND);
     k.check().unwrap();
 }
+
+#[test]
+fn a_nested_entry_runs_below_its_callers_frames() {
+    // kldtest_sbuf's sysctl handler calls sbuf_finish, whose emulation
+    // (on the host stack) calls the module's drain back: the drain runs
+    // on the same kernel stack, below the handler's frames, so the
+    // handler's peak includes the drain's.
+    let k = Kernel::new();
+    k.kldload(module_path("kldtest_sbuf")).unwrap();
+    let v = k.sysctl_get("debug.kldtest_sbuf.drains").unwrap();
+    assert_eq!(v, harness::SysctlValue::String("110 0 -1 5 3".into()));
+    let drain = peak(&k, "kldtest_sbuf_drain").unwrap();
+    let handler = peak(&k, "kldtest_sbuf_drains_handler").unwrap();
+    // Two requests (sysctl(8) asks for the size, then the value), three
+    // drain calls each.
+    assert_eq!(drain.calls, 6);
+    assert!(drain.peak > 0, "{drain:?}");
+    assert!(handler.peak > drain.peak, "{handler:?} {drain:?}");
+    k.check().unwrap();
+}

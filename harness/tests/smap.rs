@@ -99,3 +99,31 @@ fn writing_a_user_buffer_directly_is_a_fatal_page_fault() {
     assert_eq!(ub.bytes(), &[7; 8]);
     k.expect_panic();
 }
+
+#[test]
+fn memcpy_from_a_user_buffer_names_its_caller() {
+    // memcpy(9) is an emulated kernel function: the fault is in the
+    // kernel's code, on behalf of the module function that called it.
+    let (k, fd) = setup();
+    let ub = k.user_buf(vec![5; 4]);
+    let mut r = req(ub.addr(), 4);
+    assert_eq!(
+        k.ioctl(fd, cmd(4), &mut r).unwrap_err(),
+        Error::Panic("page fault".into())
+    );
+    let v = k.take_violations();
+    assert_eq!(v[0].kind, ViolationKind::Smap);
+    assert!(
+        v[0].message
+            .starts_with("SMAP: the kernel function called from kldtest_smap_ioctl+0x"),
+        "{}",
+        v[0].message
+    );
+    assert!(
+        v[0].message
+            .contains(&format!("read user address {:#x}", ub.addr())),
+        "{}",
+        v[0].message
+    );
+    k.expect_panic();
+}

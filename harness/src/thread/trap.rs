@@ -37,31 +37,83 @@ const KCSEL: u64 = 0x20;
 const KDSEL: u64 = 0x28;
 
 /// Reports fault `f`, taken in module code called at `entry`: the
-/// console report, a violation naming the cause, and the panic.
+/// console report, then a violation naming the cause (so that it is the
+/// line before the panic on the console), and the panic.
 pub(super) fn report(k: &Core, entry: KAddr, f: Fault) {
+    let at = culprit(&f);
     match f.kind() {
-        Some(FaultKind::StackGuard) => stack_overflow(k, entry, &f),
+        Some(FaultKind::StackGuard) => {
+            k.console(&format!(
+                "\nFatal double fault\nrip {:#x} rsp {:#x} rbp {:#x}\ncpuid = 0; apic id = 00\n",
+                f.rip, f.rsp, f.rbp
+            ));
+            k.violation(
+                ViolationKind::Stack,
+                format!(
+                    "kernel stack overflow in {at} (entry point {}): it reached {:#x}, below its \
+                     {} KiB kernel stack",
+                    ksyms::describe(entry.get()),
+                    f.addr,
+                    super::kstack::KSTACK_SIZE / 1024,
+                ),
+            );
+            k.record_panic("double fault");
+        }
         Some(FaultKind::UserMemory) => {
+            // The user page is mapped: SMAP's fault is a protection
+            // violation.
+            fatal(k, 12, &f, f.err | PGEX_P);
             let what = if f.err & PGEX_W != 0 { "wrote" } else { "read" };
             k.violation(
                 ViolationKind::Smap,
                 format!(
-                    "SMAP: {} {what} user address {:#x} directly (user memory is only \
+                    "SMAP: {at} {what} user address {:#x} directly (user memory is only \
                      reached through copyin(9), copyout(9), uiomove(9), fueword(9) and the like)",
-                    ksyms::describe(usize::try_from(f.rip).unwrap_or(0)),
                     f.addr
                 ),
             );
-            // The user page is mapped: SMAP's fault is a protection
-            // violation.
-            fatal(k, 12, &f, f.err | PGEX_P);
+            k.record_panic(trap_msg(12));
         }
-        None => match f.sig {
-            libc::SIGSEGV | libc::SIGBUS => fatal(k, 12, &f, f.err),
-            libc::SIGFPE => fatal(k, 18, &f, 0),
-            libc::SIGILL => fatal(k, 1, &f, 0),
-            _ => fatal(k, 9, &f, 0),
-        },
+        None => {
+            let trap = match f.sig {
+                libc::SIGSEGV | libc::SIGBUS => 12,
+                libc::SIGFPE => 18,
+                libc::SIGILL => 1,
+                _ => 9,
+            };
+            fatal(k, trap, &f, if trap == 12 { f.err } else { 0 });
+            k.record_panic(trap_msg(trap));
+        }
+    }
+}
+
+/// Where the fault happened, for the violation: the module function, or,
+/// when an emulated kernel function faulted on the module's behalf (a
+/// `memcpy` from a user address), the module code that called it.
+fn culprit(f: &Fault) -> String {
+    let rip = usize::try_from(f.rip).unwrap_or(0);
+    if ksyms::in_module(rip) || f.kern_sp == 0 {
+        return ksyms::describe(rip);
+    }
+    // harness_kstub's frame on the kernel stack: the saved %rax, %r12
+    // and %rbx, then the return address into module code.
+    let slot = usize::try_from(f.kern_sp).unwrap_or(0).wrapping_add(24);
+    let ret = super::CTX.with(|c| {
+        let (lo, hi) = c.kstack.get()?.range();
+        (slot >= lo && slot + 8 <= hi).then(|| {
+            let p = core::ptr::with_exposed_provenance::<u64>(slot);
+            // SAFETY: `slot` is an aligned word inside this thread's
+            // kernel stack mapping (checked above), which no module code
+            // runs on now.
+            unsafe { p.read_volatile() }
+        })
+    });
+    match ret {
+        Some(r) => format!(
+            "the kernel function called from {}",
+            ksyms::describe(usize::try_from(r).unwrap_or(0))
+        ),
+        None => ksyms::describe(rip),
     }
 }
 
@@ -76,7 +128,8 @@ fn trap_msg(t: u32) -> &'static str {
     }
 }
 
-/// `trap_diag` + `trap_fatal`: the report and `panic(trap_msg)`.
+/// `trap_diag`: the report `trap_fatal` prints before it panics with
+/// `trap_msg`.
 fn fatal(k: &Core, trap: u32, f: &Fault, code: u64) {
     let mut s = format!(
         "\n\nFatal trap {trap}: {} while in kernel mode\ncpuid = 0; apic id = 00\n",
@@ -114,28 +167,6 @@ fn fatal(k: &Core, trap: u32, f: &Fault, code: u64) {
         ksyms::describe(usize::try_from(f.rip).unwrap_or(0))
     ));
     k.console(&s);
-    k.record_panic(trap_msg(trap));
-}
-
-/// A fault in a kernel stack's guard: `dblfault_handler`'s report, the
-/// violation, and `panic("double fault")`.
-fn stack_overflow(k: &Core, entry: KAddr, f: &Fault) {
-    k.violation(
-        ViolationKind::Stack,
-        format!(
-            "kernel stack overflow in {} (entry point {}): it reached {:#x}, below its {} KiB \
-             kernel stack",
-            ksyms::describe(usize::try_from(f.rip).unwrap_or(0)),
-            ksyms::describe(entry.get()),
-            f.addr,
-            super::kstack::KSTACK_SIZE / 1024,
-        ),
-    );
-    k.console(&format!(
-        "\nFatal double fault\nrip {:#x} rsp {:#x} rbp {:#x}\ncpuid = 0; apic id = 00\n",
-        f.rip, f.rsp, f.rbp
-    ));
-    k.record_panic("double fault");
 }
 
 /// The flags part of `trap_diag`'s "processor eflags" line.

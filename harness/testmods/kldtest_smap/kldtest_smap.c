@@ -32,7 +32,8 @@
  *
  * KLDTEST_SMAP_PEEK reads the user buffer directly, KLDTEST_SMAP_POKE
  * writes it directly, KLDTEST_SMAP_SUM does it right (copyin) and returns
- * the sum of the bytes.  d_write makes the same mistake with the uio: it
+ * the sum of the bytes.  KLDTEST_SMAP_MEMCPY hands the user address to
+ * memcpy(9), which is no better than reading it.  d_write makes the same mistake with the uio: it
  * reads the first iovec's user buffer itself instead of calling
  * uiomove(9).
  */
@@ -54,6 +55,7 @@ struct kldtest_smap_req {
 #define	KLDTEST_SMAP_PEEK	_IOWR('S', 1, struct kldtest_smap_req)
 #define	KLDTEST_SMAP_POKE	_IOWR('S', 2, struct kldtest_smap_req)
 #define	KLDTEST_SMAP_SUM	_IOWR('S', 3, struct kldtest_smap_req)
+#define	KLDTEST_SMAP_MEMCPY	_IOWR('S', 4, struct kldtest_smap_req)
 
 static d_ioctl_t	kldtest_smap_ioctl;
 static d_write_t	kldtest_smap_write;
@@ -98,6 +100,13 @@ kldtest_smap_ioctl(struct cdev *dev __unused, u_long cmd, caddr_t data,
 		error = copyin(r->ksr_addr, buf, n);
 		if (error != 0)
 			return (error);
+		for (i = 0; i < n; i++)
+			r->ksr_sum += buf[i];
+		return (0);
+	case KLDTEST_SMAP_MEMCPY:
+		/* Wrong: memcpy is not copyin. */
+		n = MIN(r->ksr_len, sizeof(buf));
+		memcpy(buf, r->ksr_addr, n);
 		for (i = 0; i < n; i++)
 			r->ksr_sum += buf[i];
 		return (0);
