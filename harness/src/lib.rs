@@ -46,12 +46,14 @@
 //!    (finding built modules, patching copies for negative tests).
 //!
 //! The C half is `csrc/harness.c` (and `csrc/kpi_vararg.c`, the va_list
-//! functions of the library and sbuf(9)). Test modules, written in C like
+//! functions of the library and sbuf(9)), with `csrc/kstack.S`, the
+//! switches between a thread's kernel stack and its host stack. Test modules, written in C like
 //! FreeBSD's own examples, are in `testmods/kldtest_*` and are built by
 //! `cargo xtask build` with every other module.
 //!
-//! Where `unsafe` lives: mapping and protecting memory (`lowmem`), calling
-//! module code (`thread`) and reading the structures it hands over (the
+//! Where `unsafe` lives: mapping and protecting memory (`lowmem`, the user
+//! address space in `user`, kernel stacks in `thread`), calling module
+//! code (`thread`) and reading the structures it hands over (the
 //! subsystems and entry points), all with `SAFETY` comments. A panic in
 //! the harness is a failed test, so `unwrap`/`expect`/`panic!` and
 //! printing are allowed here.
