@@ -135,7 +135,7 @@ harness_kstack_lowest(uintptr_t lo, uintptr_t hi, uint64_t pat)
  * what the module did wrong.  The table is read by the signal handler
  * without locks: a slot is published by storing its end last.
  */
-#define	HARNESS_NRANGES	256
+#define	HARNESS_NRANGES	1024
 
 struct harness_range {
 	_Atomic uintptr_t	start;

@@ -66,7 +66,7 @@ const ALTSTACK_SIZE: usize = 64 * 1024;
 /// GUARD + KSTACK_SIZE` read-write, owned by this value.
 pub(crate) struct KStack {
     base: usize,
-    _guard: FaultRange,
+    _guard: Option<FaultRange>,
     /// An alternate signal stack installed for this thread, if it had
     /// none.
     altstack: Option<Box<[u8]>>,
@@ -100,8 +100,10 @@ impl KStack {
             )
         };
         assert_eq!(r, 0, "cannot protect a kernel stack");
-        let guard = FaultRange::new(base, GUARD, FaultKind::StackGuard, 0)
-            .expect("the fault range table is full");
+        // Should the table be full (more threads in module code at once
+        // than it has slots), an overflow is still a fatal page fault,
+        // reported without its cause.
+        let guard = FaultRange::new(base, GUARD, FaultKind::StackGuard, 0);
         // INVARIANT: mapped and protected above.
         KStack {
             base,
