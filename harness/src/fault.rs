@@ -14,7 +14,10 @@
 //! module's view of user memory (an access without `copyin(9)`, which
 //! SMAP turns into a fatal page fault), or a kernel stack's guard (an
 //! overflow). The registry is a fixed table the handler reads without
-//! locks. Device models can register MMIO windows the same way.
+//! locks; the tag says which object a range belongs to. Every kind today
+//! is fatal, so the handler always unwinds; a kind whose accesses are
+//! emulated and resumed (the MMIO windows of device models) will need the
+//! handler to call back and return instead.
 
 use core::ffi::c_int;
 
