@@ -365,3 +365,80 @@ fn the_kernel_version_and_leaking_locals_are_boot_settings() {
     assert_eq!(o.status.code(), Some(2));
     assert_eq!(text(&o.stderr), "kldsim: -t kern.nosuch: unknown setting\n");
 }
+
+#[test]
+fn a_direct_access_to_user_memory_shows_freebsds_fatal_trap() {
+    let o = kldsim(
+        &[
+            "-c",
+            "kldload ./kldtest_smap.ko; echo hi > /dev/kldtest_smap; echo after",
+        ],
+        None,
+    );
+    let err = text(&o.stderr);
+    assert!(
+        err.contains("\nFatal trap 12: page fault while in kernel mode\n"),
+        "{err}"
+    );
+    assert!(err.contains("fault virtual address\t= 0x"), "{err}");
+    assert!(
+        err.contains("fault code\t\t= supervisor read data, protection violation\n"),
+        "{err}"
+    );
+    assert!(err.contains("instruction pointer\t= 0x20:0x"), "{err}");
+    assert!(
+        err.contains("instruction pointer is in kldtest_smap_write+0x"),
+        "{err}"
+    );
+    assert!(err.contains("panic: page fault"), "{err}");
+    assert_ne!(o.status.code(), Some(0));
+}
+
+#[test]
+fn the_trace_shows_each_entry_points_peak_stack_use() {
+    let o = kldsim(
+        &[
+            "-x",
+            "-c",
+            "kldload ./rustecho.ko; echo hi > /dev/rustmodule; cat /dev/rustmodule; kldunload rustecho",
+        ],
+        None,
+    );
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o.stderr));
+    let out = text(&o.stdout);
+    assert!(
+        out.contains("# kernel stack use: peak bytes, calls, entry point\n"),
+        "{out}"
+    );
+    let line = out
+        .lines()
+        .find(|l| l.ends_with("  kern::cdev::cdev_write"))
+        .unwrap_or_else(|| panic!("{out}"));
+    let bytes: usize = line
+        .trim_start_matches('#')
+        .split_whitespace()
+        .next()
+        .unwrap()
+        .parse()
+        .unwrap();
+    assert!(bytes > 0 && bytes < 2048, "{line}");
+}
+
+#[test]
+fn a_kernel_stack_overflow_shows_the_double_fault() {
+    let o = kldsim(
+        &[
+            "-c",
+            "kldload ./kldtest_stack.ko; echo x > /dev/kldtest_stack",
+        ],
+        None,
+    );
+    let err = text(&o.stderr);
+    assert!(err.contains("Fatal double fault\nrip 0x"), "{err}");
+    assert!(
+        err.contains("kernel stack overflow in kldtest_stack_write"),
+        "{err}"
+    );
+    assert!(err.contains("panic: double fault"), "{err}");
+    assert_ne!(o.status.code(), Some(0));
+}
