@@ -66,6 +66,9 @@ struct ThreadCtx {
     held: RefCell<Vec<Held>>,
     /// Devices whose methods this thread is inside (`struct cdev` address).
     in_dev: RefCell<Vec<KAddr>>,
+    /// Why this thread may not sleep now (`td_no_sleeping`, with the
+    /// context that set it), innermost last.
+    no_sleep: RefCell<Vec<&'static str>>,
 }
 
 impl ThreadCtx {
@@ -108,6 +111,7 @@ impl ThreadCtx {
             depth: Cell::new(0),
             held: RefCell::new(Vec::new()),
             in_dev: RefCell::new(Vec::new()),
+            no_sleep: RefCell::new(Vec::new()),
         }
     }
 
