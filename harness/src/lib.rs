@@ -76,9 +76,10 @@ pub(crate) mod thread;
 pub mod user;
 
 pub use errno::{Errno, Error, SysResult};
-pub use kernel::{Kernel, Whence, emulated_symbols};
+pub use kernel::{Kernel, PollFd, Whence, emulated_symbols};
 pub use kpi::devfs::DevEntry;
 pub use kpi::firmware::FirmwareImage;
+pub use kpi::kqueue::KEvent;
 pub use kpi::malloc::{FailPolicy, MallocStats};
 pub use kpi::sleep::SleepInfo;
 pub use kpi::sysctl::SysctlValue;
