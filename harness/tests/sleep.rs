@@ -193,6 +193,25 @@ fn condition_variables_signal_broadcast_and_their_errors() {
     let h = cv_waiter(&k, fd, 1);
     assert!(k.post_signal(h.thread().id(), false));
     assert_eq!(h.join().unwrap().unwrap(), Errno::EINTR.0);
+    // cv_wait_sig with SA_RESTART: ERESTART.
+    let h = cv_waiter(&k, fd, 1);
+    assert!(k.post_signal(h.thread().id(), true));
+    assert_eq!(h.join().unwrap().unwrap(), Errno::ERESTART.0);
+    // An ioctl that returns ERESTART runs again (the argument copied in
+    // again), and waits until the condition holds.
+    let k2 = k.clone();
+    let h = thread::spawn(move || int_ioctl(&k2, fd, iow(b'B', 8, 4).unwrap(), 1));
+    assert!(k.wait_for_sleepers("kbcv", 1, WAIT));
+    assert!(k.post_signal(h.thread().id(), true));
+    let t0 = std::time::Instant::now();
+    while !(k.sleepers().len() == 1 && k.sleepers()[0].wmesg == "kbcv" && !h.is_finished()) {
+        assert!(t0.elapsed() < WAIT);
+        thread::sleep(Duration::from_millis(2));
+    }
+    thread::sleep(Duration::from_millis(20));
+    assert!(!h.is_finished(), "the ioctl was restarted");
+    int_ioctl(&k, fd, signal, 0).unwrap();
+    assert_eq!(h.join().unwrap().unwrap(), 1);
     // cv_timedwait: EWOULDBLOCK after 10 ticks.
     let h = cv_waiter(&k, fd, 2);
     k.advance_clock(Duration::from_millis(10));

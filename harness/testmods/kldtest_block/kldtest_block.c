@@ -61,6 +61,7 @@ struct kb_stats {
 #define	KB_CVSIGNAL	_IOW('B', 5, int)	/* 0: signal, 1: broadcast */
 #define	KB_PDROP	_IOR('B', 6, int)	/* out: mtx_owned afterwards */
 #define	KB_SXSLEEP	_IOR('B', 7, int)	/* sx_sleep with a timeout */
+#define	KB_CVWAIT_RET	_IOW('B', 8, int)	/* KB_CVWAIT, error returned */
 #define	KB_BAD_HELD	_IO('B', 10)	/* sleep holding another mutex */
 #define	KB_BAD_NOLOCK	_IO('B', 11)	/* no lock, no timeout */
 #define	KB_BAD_CVNOTHELD _IO('B', 12)	/* cv_wait without its lock */
@@ -231,6 +232,9 @@ kb_ioctl(struct cdev *dev __unused, u_long cmd, caddr_t data,
 		break;
 	case KB_CVWAIT:
 		*(int *)data = kb_cvwait(*(int *)data);
+		break;
+	case KB_CVWAIT_RET:
+		error = kb_cvwait(*(int *)data);
 		break;
 	case KB_CVSIGNAL:
 		mtx_lock(&kb_mtx);
