@@ -322,3 +322,35 @@ fn cv_destroy_with_a_waiter_panics_and_wakes_it() {
     );
     k.expect_panic();
 }
+
+#[test]
+fn interruptible_sx_acquires_end_with_eintr_or_restart() {
+    let (k, fd) = setup();
+    let hold = {
+        let k2 = k.clone();
+        thread::spawn(move || k2.ioctl_raw(fd, io(b'B', 15), 0))
+    };
+    assert!(k.wait_for_sleepers("kbsxhold", 1, WAIT));
+    let waiter = |shared: i32| {
+        let k2 = k.clone();
+        let h = thread::spawn(move || int_ioctl(&k2, fd, iow(b'B', 17, 4).unwrap(), shared));
+        thread::sleep(Duration::from_millis(50));
+        assert!(!h.is_finished(), "waits for the sx lock");
+        h
+    };
+    // sx_xlock_sig and sx_slock_sig: EINTR.
+    for shared in [0, 1] {
+        let h = waiter(shared);
+        assert!(k.post_signal(h.thread().id(), false));
+        assert_eq!(h.join().unwrap(), Err(Error::Errno(Errno::EINTR)));
+    }
+    // With SA_RESTART the ioctl starts again and gets the lock once free.
+    let h = waiter(0);
+    assert!(k.post_signal(h.thread().id(), true));
+    thread::sleep(Duration::from_millis(50));
+    assert!(!h.is_finished(), "restarted, waiting again");
+    k.ioctl_raw(fd, io(b'B', 16), 0).unwrap();
+    hold.join().unwrap().unwrap();
+    assert_eq!(h.join().unwrap(), Ok(0));
+    k.check().unwrap();
+}
