@@ -27,21 +27,29 @@
 
 mod entry;
 mod files;
+mod softclock;
 mod sysctl;
+mod taskq;
 mod vfs;
+mod workers;
 
 pub use entry::emulated_symbols;
-pub use vfs::Whence;
+pub use vfs::{PollFd, Whence};
 
 use crate::addr::{KAddr, KRange};
 use crate::errno::{Errno, SysResult};
+use crate::kpi::callout::Callouts;
 use crate::kpi::clock::{Clock, duration_to_sbt};
 use crate::kpi::devfs::{CdevMemory, Devfs};
 use crate::kpi::firmware::{Firmware, FirmwareHost, FirmwareImage};
+use crate::kpi::kqueue::Kqueues;
 use crate::kpi::lock::LockTable;
 use crate::kpi::malloc::{FailPolicy, MallocState, MallocStats};
 use crate::kpi::sbuf::SbufMemory;
+use crate::kpi::select::Select;
+use crate::kpi::sleep::{SleepInfo, SleepQueues};
 use crate::kpi::sysctl::Sysctl;
+use crate::kpi::taskqueue::Taskqueues;
 use crate::kpi::uio::{Uio, UioStats};
 use crate::loader::{self, Host, KldStat, KldTarget, LinkerState, ModStat};
 use crate::state::{Config, Core, DataSym, StackUse, Violation};
@@ -66,6 +74,12 @@ struct KernelInner {
     linker: LinkerState,
     files: FdTable,
     clock: Clock,
+    sleepq: SleepQueues,
+    callouts: Callouts,
+    taskqueues: Taskqueues,
+    select: Select,
+    kqueues: Kqueues,
+    workers: workers::Workers,
     firmware: Firmware,
     /// The kernel's own malloc types (`DEVFS1` for `struct cdev`, `sbuf`,
     /// `firmware`).
@@ -74,15 +88,17 @@ struct KernelInner {
 
 /// The kernel's own `struct malloc_type`s (only their addresses are used):
 /// `DEVFS1` (`M_CDEVP`, devfs_devs.c), `sbuf` (`M_SBUF`, subr_sbuf.c),
-/// `firmware` (`M_FIRMWARE`, subr_firmware.c).
-struct InternalTypes(Box<[sys::malloc_type; 3]>);
+/// `firmware` (`M_FIRMWARE`, subr_firmware.c), `taskqueue`
+/// (`M_TASKQUEUE`, subr_taskqueue.c).
+struct InternalTypes(Box<[sys::malloc_type; 4]>);
 
 /// Indexes into [`InternalTypes`].
 const TYPE_DEVFS: usize = 0;
 const TYPE_SBUF: usize = 1;
 const TYPE_FIRMWARE: usize = 2;
+pub(super) const TYPE_TASKQUEUE: usize = 3;
 /// Their names (`ks_shortdesc`).
-const TYPE_NAMES: [&core::ffi::CStr; 3] = [c"DEVFS1", c"sbuf", c"firmware"];
+const TYPE_NAMES: [&core::ffi::CStr; 4] = [c"DEVFS1", c"sbuf", c"firmware", c"taskqueue"];
 
 // SAFETY: the structures are written once at creation and only their
 // addresses are used afterwards; their pointers refer to static strings.
@@ -109,7 +125,7 @@ fn current<'a>() -> Option<&'a KernelInner> {
 
 impl KernelInner {
     fn new(cfg: Config) -> Result<Self, Errno> {
-        let mut internal_types: Box<[sys::malloc_type; 3]> = Box::default();
+        let mut internal_types: Box<[sys::malloc_type; 4]> = Box::default();
         for (t, name) in internal_types.iter_mut().zip(TYPE_NAMES) {
             t.ks_version = u64::from(sys::M_VERSION);
             t.ks_shortdesc = name.as_ptr();
@@ -127,6 +143,12 @@ impl KernelInner {
             linker,
             files: FdTable::default(),
             clock,
+            sleepq: SleepQueues::default(),
+            callouts: Callouts::default(),
+            taskqueues: Taskqueues::default(),
+            select: Select::default(),
+            kqueues: Kqueues::default(),
+            workers: workers::Workers::default(),
             firmware: Firmware::default(),
             internal_types: InternalTypes(internal_types),
         };
@@ -179,11 +201,22 @@ impl KernelInner {
                 CURRENT.with(|c| c.set(self.0));
             }
         }
+        /// Leaves the sleep queues' record of threads in the kernel, also
+        /// when `f` unwinds (a pending signal is then delivered).
+        struct Leave<'a>(&'a SleepQueues);
+        impl Drop for Leave<'_> {
+            fn drop(&mut self) {
+                self.0.leave_kernel();
+            }
+        }
         let _restore = Restore(CURRENT.with(|c| c.replace(self)));
+        self.sleepq.enter_kernel();
+        let leave = Leave(&self.sleepq);
         if self.clock.is_real() {
             self.clock.sync(&self.core);
         }
         let r = f();
+        drop(leave);
         // The firmware taskqueue: modules loaded for images no longer used.
         if !self.core.is_dead() {
             self.firmware.run_unload_task(self);
@@ -191,6 +224,9 @@ impl KernelInner {
         if self.core.is_dead() {
             self.locks.wake_all();
             self.devfs.wake_all();
+            self.sleepq.notify();
+            self.select.notify();
+            self.kqueues.notify();
         }
         r
     }
@@ -295,6 +331,10 @@ impl Host for KernelInner {
         self.firmware.forget_range(&self.core, self, range, file);
         self.devfs.forget_range(&self.core, range);
         self.sysctl.forget_range(&self.core, range);
+        self.callouts.forget_range(&self.core, range);
+        self.taskqueues.forget_range(&self.core, range);
+        self.select.forget_range(&self.core, range);
+        self.kqueues.forget_range(&self.core, range);
         self.locks.forget_range(&self.core, range);
         self.malloc.forget_module_types(&self.core, range, file);
     }
@@ -310,6 +350,7 @@ impl Drop for KernelInner {
                 self.firmware.teardown(&self.core, self);
             });
         }
+        self.stop_workers();
         self.sysctl.clear();
         self.malloc.release_all();
         if std::thread::panicking() {
@@ -363,8 +404,10 @@ impl Kernel {
     #[must_use]
     pub fn with_config(cfg: Config) -> Self {
         let inner = KernelInner::new(cfg).expect("cannot map the kernel's data below 2 GiB");
+        let inner = Arc::new(inner);
+        inner.start_workers();
         Kernel {
-            inner: Arc::new(inner),
+            inner,
             cred: Cred::root(),
         }
     }
@@ -583,6 +626,56 @@ impl Kernel {
     }
 }
 
+/// Sleeping threads and signals, as a test drives them.
+impl Kernel {
+    /// Posts a signal to `thread`, a host thread inside a system call of
+    /// this kernel (blocked in a module, or about to be): its current or
+    /// next interruptible sleep in that call (`PCATCH`, `cv_wait_sig`)
+    /// returns `ERESTART` if the signal's handler was installed with
+    /// `SA_RESTART` (`restart`), `EINTR` otherwise; the signal is
+    /// delivered when the call returns. A read, write or ioctl that ends
+    /// with `ERESTART` before moving any data is restarted, as the system
+    /// call layer does after a restarting handler. Returns whether the
+    /// thread was in the kernel (a signal to a thread in user space is
+    /// delivered there and changes nothing).
+    pub fn post_signal(&self, thread: std::thread::ThreadId, restart: bool) -> bool {
+        let r = self.inner.sleepq.post_signal(thread, restart);
+        self.inner.select.notify();
+        self.inner.kqueues.notify();
+        r
+    }
+
+    /// The threads sleeping in this kernel now, oldest first.
+    #[must_use]
+    pub fn sleepers(&self) -> Vec<SleepInfo> {
+        self.inner.sleepq.sleepers()
+    }
+
+    /// Waits (in real time, at most `timeout`) until at least `n` threads
+    /// sleep with the wait message `wmesg`; returns whether they do.
+    #[must_use]
+    pub fn wait_for_sleepers(&self, wmesg: &str, n: usize, timeout: Duration) -> bool {
+        let end = std::time::Instant::now() + timeout;
+        loop {
+            let c = self.sleepers().iter().filter(|s| s.wmesg == wmesg).count();
+            if c >= n {
+                return true;
+            }
+            if std::time::Instant::now() >= end || self.inner.core.is_dead() {
+                return false;
+            }
+            std::thread::sleep(Duration::from_millis(2));
+        }
+    }
+
+    /// Wakeups (`wakeup`, `wakeup_one`, `cv_signal`, ...) that woke at
+    /// least one thread so far.
+    #[must_use]
+    pub fn wakeup_count(&self) -> u64 {
+        self.inner.sleepq.wakeup_count()
+    }
+}
+
 /// The clock and firmware(9), as a test drives them.
 impl Kernel {
     /// Lets `d` of time pass: the virtual clock jumps (`ticks`, uptime
@@ -590,8 +683,25 @@ impl Kernel {
     /// waited for. Returns the uptime after.
     pub fn advance_clock(&self, d: Duration) -> Duration {
         let k = &*self.inner;
-        let after = k.enter(|| k.clock.advance(&k.core, duration_to_sbt(d)));
+        let target = k.clock.now().saturating_add(duration_to_sbt(d));
+        let after = k.enter(|| k.advance_to(target, true));
         crate::kpi::clock::sbt_to_duration(after)
+    }
+
+    /// Callouts pending now (scheduled and not yet run or stopped).
+    #[must_use]
+    pub fn pending_callouts(&self) -> usize {
+        self.inner.callouts.pending()
+    }
+
+    /// Lets time pass until the next pending callout's expiry and runs
+    /// what is due then; returns the uptime after, or `None` if no
+    /// callout is pending.
+    pub fn run_next_callout(&self) -> Option<Duration> {
+        let k = &*self.inner;
+        let next = k.callouts.next_deadline()?;
+        let after = k.enter(|| k.advance_to(next.max(k.clock.now()), true));
+        Some(crate::kpi::clock::sbt_to_duration(after))
     }
 
     /// The uptime (`binuptime`): one second at boot.

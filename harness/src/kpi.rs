@@ -21,12 +21,17 @@
 //! pass); the sleeping and timer subsystems build on its `now` and
 //! `advance`.
 
+pub(crate) mod callout;
 pub(crate) mod clock;
 pub(crate) mod devfs;
 pub(crate) mod firmware;
+pub(crate) mod kqueue;
 pub(crate) mod libkern;
 pub(crate) mod lock;
 pub(crate) mod malloc;
 pub(crate) mod sbuf;
+pub(crate) mod select;
+pub(crate) mod sleep;
 pub(crate) mod sysctl;
+pub(crate) mod taskqueue;
 pub(crate) mod uio;

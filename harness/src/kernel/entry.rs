@@ -34,17 +34,22 @@ macro_rules! kfuncs {
     };
 }
 
+mod callout;
 mod clock;
 mod devfs;
 mod devname;
 mod firmware;
+pub(super) mod kqueue;
 mod lock;
 mod malloc;
 mod module;
 mod printf;
 mod sbuf;
+mod select;
+mod sleep;
 mod strdup;
 pub(super) mod sysctl;
+mod taskqueue;
 mod uio;
 
 use super::{KernelInner, current};
@@ -114,10 +119,15 @@ fn functions() -> Vec<FuncEntry> {
     lock::functions(&mut v);
     sysctl::functions(&mut v);
     clock::functions(&mut v);
+    callout::functions(&mut v);
     devname::functions(&mut v);
     firmware::functions(&mut v);
     strdup::functions(&mut v);
     sbuf::functions(&mut v);
+    sleep::functions(&mut v);
+    select::functions(&mut v);
+    kqueue::functions(&mut v);
+    taskqueue::functions(&mut v);
     v
 }
 

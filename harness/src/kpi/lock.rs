@@ -42,6 +42,13 @@
 //! * unlocking a lock the thread does not hold;
 //! * returning to user space with a lock held (`userret`).
 //!
+//! `sx_xlock_sig`/`sx_slock_sig` (`_sx_xlock`/`_sx_slock` with
+//! `SX_INTERRUPTIBLE`) stop waiting when a signal is posted to the
+//! thread (the caller says which: `EINTR`, or `ERESTART` for
+//! `SA_RESTART`), as `_sx_xlock_hard` and `_sx_slock_hard` do with
+//! `sleepq_wait_sig`; an uncontended acquire succeeds whatever is
+//! pending.
+//!
 //! Recursing on a non-recursive lock is a panic, as with `INVARIANTS`
 //! (`_mtx_lock_sleep`: "recursed on non-recursive mutex"), since it would
 //! otherwise deadlock.
@@ -351,23 +358,30 @@ impl LockTable {
         }
     }
 
-    /// Waits on `l` until `ready` holds; escapes if the kernel dies.
+    /// Waits on `l` until `ready` holds; escapes if the kernel dies. With
+    /// `intr` (an interruptible sx acquire), a signal ends the wait:
+    /// `Ok(Err(EINTR or ERESTART))`.
     fn wait_until<'a>(
         k: &Core,
         l: &'a LockObj,
         mut g: MutexGuard<'a, State>,
         ready: impl Fn(&State) -> bool,
-    ) -> Result<MutexGuard<'a, State>, Panicked> {
+        intr: Option<&dyn Fn() -> Option<i32>>,
+    ) -> Result<Result<MutexGuard<'a, State>, i32>, Panicked> {
+        let slice = Duration::from_millis(if intr.is_some() { 10 } else { 50 });
         while !ready(&g) {
             if k.is_dead() {
                 return Err(Panicked);
             }
-            g = wait_ignoring_poison(&l.cv, g, Duration::from_millis(50));
+            if let Some(e) = intr.and_then(|f| f()) {
+                return Ok(Err(e));
+            }
+            g = wait_ignoring_poison(&l.cv, g, slice);
         }
         if k.is_dead() {
             return Err(Panicked);
         }
-        Ok(g)
+        Ok(Ok(g))
     }
 
     /// Exclusive acquire (mtx_lock, sx_xlock) of the lock at `addr`;
@@ -381,6 +395,37 @@ impl LockTable {
         file: *const c_char,
         line: c_int,
     ) -> Result<bool, Panicked> {
+        self.xlock_intr(k, addr, try_, file, line, None)
+            .map(|r| r.unwrap_or(false))
+    }
+
+    /// `_sx_xlock` with `SX_INTERRUPTIBLE` (sx_xlock_sig(9)): 0, or
+    /// `EINTR`/`ERESTART` (`intr`'s answer) if a signal came while it
+    /// waited (`_sx_xlock_hard`: `sleepq_wait_sig`).
+    pub(crate) fn xlock_sig(
+        &self,
+        k: &Core,
+        addr: KAddr,
+        file: *const c_char,
+        line: c_int,
+        intr: &dyn Fn() -> Option<i32>,
+    ) -> Result<i32, Panicked> {
+        match self.xlock_intr(k, addr, false, file, line, Some(intr))? {
+            Ok(_) => Ok(0),
+            Err(e) => Ok(e),
+        }
+    }
+
+    /// [`xlock`](Self::xlock), interruptible with `intr`.
+    fn xlock_intr(
+        &self,
+        k: &Core,
+        addr: KAddr,
+        try_: bool,
+        file: *const c_char,
+        line: c_int,
+        intr: Option<&dyn Fn() -> Option<i32>>,
+    ) -> Result<Result<bool, i32>, Panicked> {
         let Some(l) = self.get(addr) else {
             let op = if try_ { Op::TryLock } else { Op::Lock };
             k.record_panic(&unknown_lock_message(addr, op, file, line));
@@ -394,10 +439,10 @@ impl LockTable {
         if g.owner == me {
             if recurse {
                 g.recursion += 1;
-                return Ok(true);
+                return Ok(Ok(true));
             }
             if try_ {
-                return Ok(false);
+                return Ok(Ok(false));
             }
             drop(g);
             let msg = match l.kind {
@@ -426,7 +471,7 @@ impl LockTable {
         let free = |s: &State| s.owner == 0 && s.sharers.is_empty();
         if try_ {
             if !free(&g) {
-                return Ok(false);
+                return Ok(Ok(false));
             }
         } else {
             drop(g);
@@ -434,7 +479,10 @@ impl LockTable {
                 witness::check_may_sleep(k, &format!("Acquiring sx lock \"{}\"", l.name));
             }
             self.check_order(k, &l.name);
-            g = Self::wait_until(k, &l, l.lock(), free)?;
+            g = match Self::wait_until(k, &l, l.lock(), free, intr)? {
+                Ok(g) => g,
+                Err(e) => return Ok(Err(e)),
+            };
         }
         g.owner = me;
         g.recursion = 0;
@@ -442,7 +490,7 @@ impl LockTable {
         drop(g);
         let nonsleepable = matches!(l.kind, Kind::Mtx { .. }) && l.name != "Giant";
         push_held(addr, &l, nonsleepable, l.class());
-        Ok(true)
+        Ok(Ok(true))
     }
 
     /// Exclusive release. `Err`: the lock was destroyed, the kernel
@@ -512,6 +560,32 @@ impl LockTable {
         file: *const c_char,
         line: c_int,
     ) -> Result<(), Panicked> {
+        self.slock_intr(k, addr, file, line, None).map(drop)
+    }
+
+    /// `_sx_slock` with `SX_INTERRUPTIBLE` (sx_slock_sig(9)): 0, or
+    /// `EINTR`/`ERESTART` if a signal came while it waited.
+    pub(crate) fn slock_sig(
+        &self,
+        k: &Core,
+        addr: KAddr,
+        file: *const c_char,
+        line: c_int,
+        intr: &dyn Fn() -> Option<i32>,
+    ) -> Result<i32, Panicked> {
+        self.slock_intr(k, addr, file, line, Some(intr))
+            .map(|r| r.err().unwrap_or(0))
+    }
+
+    /// [`slock`](Self::slock), interruptible with `intr`.
+    fn slock_intr(
+        &self,
+        k: &Core,
+        addr: KAddr,
+        file: *const c_char,
+        line: c_int,
+        intr: Option<&dyn Fn() -> Option<i32>>,
+    ) -> Result<Result<(), i32>, Panicked> {
         let Some(l) = self.get(addr) else {
             k.record_panic(&unknown_lock_message(addr, Op::SLock, file, line));
             return Err(Panicked);
@@ -527,12 +601,15 @@ impl LockTable {
         }
         witness::check_may_sleep(k, &format!("Acquiring sx lock \"{}\"", l.name));
         self.check_order(k, &l.name);
-        let mut g = Self::wait_until(k, &l, l.lock(), |s| s.owner == 0)?;
+        let mut g = match Self::wait_until(k, &l, l.lock(), |s| s.owner == 0, intr)? {
+            Ok(g) => g,
+            Err(e) => return Ok(Err(e)),
+        };
         g.sharers.push(me);
         l.store_word(sx_shared_word(g.sharers.len()));
         drop(g);
         push_held(addr, &l, false, "sx");
-        Ok(())
+        Ok(Ok(()))
     }
 
     /// Shared release. `Err`: the lock was destroyed, the kernel
@@ -717,4 +794,121 @@ fn pop_held(addr: KAddr) {
             h.remove(i);
         }
     });
+}
+
+/// How a sleep found its interlock, to take it back the same way
+/// (`lc_unlock`'s return value, `lock_state`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum InterlockMode {
+    /// Held exclusively (a mutex, or an sx lock in exclusive mode).
+    Exclusive,
+    /// An sx lock held shared.
+    Shared,
+}
+
+/// What kind of lock lives at an address, for the KPIs that take a
+/// `struct lock_object *` (`LOCK_CLASS(lock)->lc_flags`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum LockClass {
+    /// A sleep mutex (`MTX_DEF`).
+    SleepMutex,
+    /// A spin mutex (`LC_SPINLOCK`).
+    SpinMutex,
+    /// An sx lock (`LC_SLEEPABLE`).
+    Sx,
+}
+
+impl LockTable {
+    /// The class of the initialised lock at `addr`, if any.
+    pub(crate) fn class_of(&self, addr: KAddr) -> Option<LockClass> {
+        self.get(addr).map(|l| match l.kind {
+            Kind::Mtx { spin: true, .. } => LockClass::SpinMutex,
+            Kind::Mtx { .. } => LockClass::SleepMutex,
+            Kind::Sx { .. } => LockClass::Sx,
+        })
+    }
+
+    /// Whether this thread holds the lock at `addr` exclusively.
+    pub(crate) fn owned(&self, addr: KAddr) -> bool {
+        self.get(addr)
+            .is_some_and(|l| l.lock().owner == thread::thread_key())
+    }
+
+    /// `lc_unlock` of a sleep's interlock (`unlock_mtx`, `unlock_sx`):
+    /// the lock must be held by this thread and not recursed
+    /// (`mtx_assert(m, MA_OWNED | MA_NOTRECURSED)`,
+    /// `sx_assert(sx, SA_LOCKED | SA_NOTRECURSED)`), or the kernel
+    /// panics with their messages, naming `what` ("_sleep", "cv_wait").
+    pub(crate) fn release_for_sleep(
+        &self,
+        k: &Core,
+        addr: KAddr,
+        what: &str,
+    ) -> Result<InterlockMode, Panicked> {
+        let Some(l) = self.get(addr) else {
+            return Err(fatal(
+                k,
+                format!("{what}: interlock {addr:#x} is not an initialised lock"),
+            ));
+        };
+        let me = thread::thread_key();
+        let g = l.lock();
+        let excl = g.owner == me;
+        let shared = g.sharers.contains(&me);
+        let recursed = g.recursion > 0;
+        drop(g);
+        let at = "kern_synch.c:0";
+        match l.kind {
+            Kind::Mtx { .. } if !excl => {
+                return Err(fatal(
+                    k,
+                    format!(
+                        "mutex {} not owned at {at} ({what} with an interlock the thread does not hold)",
+                        l.name
+                    ),
+                ));
+            }
+            Kind::Sx { .. } if !excl && !shared => {
+                return Err(fatal(
+                    k,
+                    format!(
+                        "Lock {} not locked @ {at} ({what} with an interlock the thread does not hold)",
+                        l.name
+                    ),
+                ));
+            }
+            _ => {}
+        }
+        if recursed {
+            return Err(fatal(
+                k,
+                format!(
+                    "lock {} recursed at {at} ({what} cannot release a recursed interlock)",
+                    l.name
+                ),
+            ));
+        }
+        let file = c"kern_synch.c".as_ptr();
+        if excl {
+            self.xunlock(k, addr, file, 0)?;
+            Ok(InterlockMode::Exclusive)
+        } else {
+            self.sunlock(k, addr, file, 0)?;
+            Ok(InterlockMode::Shared)
+        }
+    }
+
+    /// `lc_lock` after a sleep: takes the interlock back as it was held.
+    pub(crate) fn reacquire_after_sleep(
+        &self,
+        k: &Core,
+        addr: KAddr,
+        how: InterlockMode,
+    ) -> Result<(), Panicked> {
+        let file = c"kern_synch.c".as_ptr();
+        match how {
+            InterlockMode::Exclusive => self.xlock(k, addr, false, file, 0).map(drop),
+            InterlockMode::Shared => self.slock(k, addr, file, 0),
+        }
+    }
 }
