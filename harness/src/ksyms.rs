@@ -21,6 +21,19 @@ struct File {
 
 static FILES: RwLock<Vec<File>> = RwLock::new(Vec::new());
 
+/// Bumped whenever a file is registered or goes: a name cached for an
+/// address is stale once it changed (another module may be mapped there).
+static GENERATION: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+
+/// The registry's generation (see [`GENERATION`]).
+pub(crate) fn generation() -> u64 {
+    GENERATION.load(std::sync::atomic::Ordering::Acquire)
+}
+
+fn changed() {
+    GENERATION.fetch_add(1, std::sync::atomic::Ordering::AcqRel);
+}
+
 fn read_files() -> std::sync::RwLockReadGuard<'static, Vec<File>> {
     FILES
         .read()
@@ -42,6 +55,7 @@ pub(crate) struct Registration {
 impl Drop for Registration {
     fn drop(&mut self) {
         write_files().retain(|f| f.id != self.id);
+        changed();
     }
 }
 
@@ -66,6 +80,7 @@ pub(crate) fn register<'a>(
         end: start.saturating_add(len),
         funcs: v,
     });
+    changed();
     Registration { id }
 }
 

@@ -79,6 +79,44 @@ pub struct StackUse {
     pub calls: u64,
 }
 
+/// Peak stack use by entry point name, with the names of the addresses
+/// seen since the module files last changed (a load or unload may map
+/// another function at an address): bounded by the number of distinct
+/// entry points, however often modules are loaded.
+#[derive(Default)]
+struct StackTable {
+    by_name: std::collections::BTreeMap<String, StackUse>,
+    names: HashMap<KAddr, String>,
+    generation: u64,
+}
+
+impl StackTable {
+    fn record(&mut self, entry: KAddr, bytes: usize) {
+        let generation = ksyms::generation();
+        if generation != self.generation {
+            self.names.clear();
+            self.generation = generation;
+        }
+        let name = self
+            .names
+            .entry(entry)
+            .or_insert_with(|| ksyms::function_name(entry.get()));
+        // No allocation on the usual path: the name is known.
+        if !self.by_name.contains_key(name.as_str()) {
+            let fresh = StackUse {
+                entry: name.clone(),
+                peak: 0,
+                calls: 0,
+            };
+            self.by_name.insert(name.clone(), fresh);
+        }
+        if let Some(u) = self.by_name.get_mut(name.as_str()) {
+            u.peak = u.peak.max(bytes);
+            u.calls += 1;
+        }
+    }
+}
+
 /// The emulated kernel's version by default (`__FreeBSD_version` of
 /// 15.0-RELEASE); [`Config::osreldate`] sets another.
 pub const KERNEL_VERSION: i32 = 1_500_068;
@@ -140,9 +178,8 @@ pub(crate) struct Core {
     panic: Mutex<Option<String>>,
     panic_acked: AtomicBool,
     dead: AtomicBool,
-    /// Peak kernel stack use by entry point address (the name is taken
-    /// when the entry point is first seen).
-    stack: Mutex<HashMap<KAddr, StackUse>>,
+    /// Peak kernel stack use by entry point.
+    stack: Mutex<StackTable>,
 }
 
 impl Core {
@@ -158,7 +195,7 @@ impl Core {
             panic: Mutex::new(None),
             panic_acked: AtomicBool::new(false),
             dead: AtomicBool::new(false),
-            stack: Mutex::new(HashMap::new()),
+            stack: Mutex::new(StackTable::default()),
         })
     }
 
@@ -244,31 +281,18 @@ impl Core {
     /// Records that a call of entry point `entry` used `bytes` of its
     /// kernel stack.
     pub(crate) fn record_stack(&self, entry: KAddr, bytes: usize) {
-        let mut m = lock_ignoring_poison(&self.stack);
-        let u = m.entry(entry).or_insert_with(|| StackUse {
-            entry: ksyms::function_name(entry.get()),
-            peak: 0,
-            calls: 0,
-        });
-        u.peak = u.peak.max(bytes);
-        u.calls += 1;
+        lock_ignoring_poison(&self.stack).record(entry, bytes);
     }
 
     /// Peak kernel stack use per entry point, by name (entry points of
-    /// the same name, such as one generic method for two devices,
-    /// merged).
+    /// the same name, such as one generic method for two devices, or the
+    /// same module loaded again, merged).
     pub(crate) fn stack_usage(&self) -> Vec<StackUse> {
-        let mut by_name: std::collections::BTreeMap<String, StackUse> = Default::default();
-        for u in lock_ignoring_poison(&self.stack).values() {
-            let e = by_name.entry(u.entry.clone()).or_insert_with(|| StackUse {
-                entry: u.entry.clone(),
-                peak: 0,
-                calls: 0,
-            });
-            e.peak = e.peak.max(u.peak);
-            e.calls += u.calls;
-        }
-        by_name.into_values().collect()
+        lock_ignoring_poison(&self.stack)
+            .by_name
+            .values()
+            .cloned()
+            .collect()
     }
 
     // --- Panics ---
