@@ -39,6 +39,7 @@
 pub mod alloc;
 pub mod device;
 pub mod disclosure;
+pub mod doc;
 pub mod efault;
 pub mod fuzz;
 pub mod input;

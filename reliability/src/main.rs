@@ -4,8 +4,12 @@
 //! must be zero is not.
 //!
 //! ```text
-//! reliability [--soak] [--only NAME[,NAME...]] [--list]
+//! reliability [--soak] [--only NAME[,NAME...]] [--list] [--readme FILE]
 //! ```
+//!
+//! `--readme FILE` also writes the summary (without its title) into the
+//! region `quick` or `soak` of FILE (`<!-- reliability:begin NAME -->`):
+//! `make soak` keeps the README's tables generated.
 //!
 //! `make test` runs it as it is (the quick variants, seconds each);
 //! `make soak` runs it with `--soak` (1,000,000 load/unload cycles, every
@@ -20,6 +24,7 @@ use std::process::ExitCode;
 fn main() -> ExitCode {
     let mut soak = false;
     let mut only: Vec<String> = Vec::new();
+    let mut readme = None;
     let mut args = std::env::args().skip(1);
     while let Some(a) = args.next() {
         match a.as_str() {
@@ -31,6 +36,13 @@ fn main() -> ExitCode {
                 };
                 only.extend(list.split(',').map(str::to_owned));
             }
+            "--readme" => {
+                let Some(path) = args.next() else {
+                    eprintln!("reliability: --readme needs a file");
+                    return ExitCode::from(2);
+                };
+                readme = Some(std::path::PathBuf::from(path));
+            }
             "--list" => {
                 for s in SCENARIOS {
                     println!("{:<12} {}", s.name, s.what);
@@ -38,7 +50,9 @@ fn main() -> ExitCode {
                 return ExitCode::SUCCESS;
             }
             _ => {
-                eprintln!("usage: reliability [--soak] [--only NAME[,NAME...]] [--list]");
+                eprintln!(
+                    "usage: reliability [--soak] [--only NAME[,NAME...]] [--list] [--readme FILE]"
+                );
                 return ExitCode::from(2);
             }
         }
@@ -68,7 +82,17 @@ fn main() -> ExitCode {
         },
         params.seed
     );
-    println!("{}", report::table(&outcomes, &title));
+    let summary = report::table(&outcomes, &title);
+    println!("{summary}");
+    if let Some(path) = readme {
+        // The region holds what follows the title and its blank line.
+        let body = summary.split_once("\n\n").map_or("", |(_, rest)| rest);
+        let region = if soak { "soak" } else { "quick" };
+        if let Err(e) = reliability::doc::write_region(&path, region, body) {
+            eprintln!("reliability: {e}");
+            return ExitCode::FAILURE;
+        }
+    }
     if report::passed(&outcomes) {
         ExitCode::SUCCESS
     } else {

@@ -9,8 +9,19 @@ use std::process::Command;
 /// The long variants (`reliability --soak`: 1,000,000 load/unload cycles,
 /// every `EFAULT` offset, more fuzzing, stress and unload races), in
 /// release mode; `args` are passed on (`--only NAME`, ...).
+///
+/// Without `args`, it first makes the quick run too, and both write their
+/// summary into the README's "Reliability" tables.
 pub(crate) fn soak(ws: &Workspace, args: &[String]) -> crate::Result {
-    run(reliability(ws, true).arg("--soak").args(args))
+    if !args.is_empty() {
+        return run(reliability(ws, true).arg("--soak").args(args));
+    }
+    let readme = ws.root.join("README.md");
+    run(reliability(ws, false).arg("--readme").arg(&readme))?;
+    run(reliability(ws, true)
+        .arg("--soak")
+        .arg("--readme")
+        .arg(&readme))
 }
 
 /// The quick variants, at the end of `cargo xtask test`: seconds per
