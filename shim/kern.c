@@ -67,13 +67,6 @@ shim_sx_try_xlock(struct sx *sx)
 /* sysctl(9) */
 
 struct sysctl_oid_list *
-shim_sysctl_static_children_hw(void)
-{
-
-	return (SYSCTL_STATIC_CHILDREN(_hw));
-}
-
-struct sysctl_oid_list *
 shim_sysctl_children(struct sysctl_oid *oid)
 {
 

@@ -53,7 +53,6 @@ int	shim_mtx_trylock(struct mtx *m);
 int	shim_sx_try_xlock(struct sx *sx);
 
 /* sysctl(9) */
-struct sysctl_oid_list *shim_sysctl_static_children_hw(void);
 struct sysctl_oid_list *shim_sysctl_children(struct sysctl_oid *oid);
 struct sysctl_oid *shim_SYSCTL_ADD_NODE(struct sysctl_ctx_list *ctx,
 	    struct sysctl_oid_list *parent, const char *name,

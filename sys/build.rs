@@ -213,6 +213,8 @@ const VARS: &[&str] = &[
     "sysctl___hw",
     "sysctl___kern",
     "sysctl___debug",
+    "sysctl___dev",
+    "sysctl___security",
     "M_DEVBUF",
     "M_TEMP",
     "Giant",

@@ -168,6 +168,8 @@ impl KernelInner {
                 k.core.data_addr(DataSym::SysctlKern),
                 k.core.data_addr(DataSym::SysctlDebug),
                 k.core.data_addr(DataSym::SysctlHw),
+                k.core.data_addr(DataSym::SysctlDev),
+                k.core.data_addr(DataSym::SysctlSecurity),
             ],
         );
         Ok(k)

@@ -579,3 +579,29 @@ fn a_panic_is_a_kernel_panic_with_message_and_location() {
         f.k.violations()
     );
 }
+
+#[test]
+fn a_static_tree_goes_under_each_parent() {
+    let f = Fixture::new();
+    assert_eq!(f.passes(KC_PING, 0), PING_MAGIC);
+    // The same counter, under hw (a counted array) and under dev, kern,
+    // debug and security (a slice, `kern::sysctl::Parent`).
+    for parent in ["hw", "dev", "kern", "debug", "security"] {
+        let name = format!("{parent}.kselftest.cases");
+        assert_eq!(
+            f.k.sysctl_get(&name).unwrap(),
+            harness::SysctlValue::Uint(1),
+            "{name}"
+        );
+    }
+    f.k.close(f.fd).unwrap();
+    f.k.kldunload(f.id, false).unwrap();
+    for parent in ["dev", "kern", "debug", "security"] {
+        assert_eq!(
+            f.k.sysctl_get(&format!("{parent}.kselftest")).unwrap_err(),
+            Errno::ENOENT,
+            "{parent}.kselftest goes at unload"
+        );
+    }
+    f.k.check().unwrap();
+}

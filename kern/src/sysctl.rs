@@ -33,12 +33,13 @@
 //! ```
 //! use core::sync::atomic::AtomicU64;
 //! use kern::prelude::*;
-//! use kern::sysctl::{SysctlLeaf, SysctlTree, Tunable};
+//! use kern::sysctl::{Parent, SysctlLeaf, SysctlTree, Tunable};
 //!
 //! static WRITES: AtomicU64 = AtomicU64::new(0);
 //! static MAXLEN: Tunable = Tunable::new(4096);
 //!
-//! static LEAVES: [SysctlLeaf; 2] = [
+//! // A slice: no length to count by hand.
+//! static LEAVES: &[SysctlLeaf] = &[
 //!     SysctlLeaf::tunable(c"maxlen", c"Largest message, 1 to 65536", &MAXLEN, |v| {
 //!         (1..=65536).contains(&v)
 //!     }),
@@ -46,7 +47,12 @@
 //! ];
 //!
 //! fn sysctls(cx: &mut Sleepable) -> Result<SysctlTree> {
-//!     SysctlTree::register_hw(c"example", c"An example module", &LEAVES, cx)
+//!     SysctlTree::register_hw(c"example", c"An example module", LEAVES, cx)
+//! }
+//!
+//! // The same leaves under `debug.example`.
+//! fn debug_sysctls(cx: &mut Sleepable) -> Result<SysctlTree> {
+//!     SysctlTree::register(Parent::Debug, c"example", c"An example module", LEAVES, cx)
 //! }
 //! ```
 //!
@@ -96,6 +102,44 @@ mod tree;
 
 pub use ctx::{SysctlBuilder, SysctlCtx, SysctlNode};
 pub use tree::{SysctlLeaf, SysctlTree};
+
+/// A top-level node of the kernel's tree, under which a module adds its
+/// node: `hw`, `dev`, `kern`, `debug` or `security` (the static root nodes
+/// of `sys/kern/kern_mib.c` and, for `dev`, `sys/kern/subr_bus.c`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Parent {
+    /// `hw`: hardware, the usual place for a driver's knobs.
+    Hw,
+    /// `dev`: per-device trees (`dev.<driver>.<unit>`).
+    Dev,
+    /// `kern`: the kernel's own settings.
+    Kern,
+    /// `debug`: debugging knobs and statistics.
+    Debug,
+    /// `security`: security policy.
+    Security,
+}
+
+impl Parent {
+    /// The node's children list (`SYSCTL_STATIC_CHILDREN(_<name>)`).
+    fn children(self) -> *mut sys::sysctl_oid_list {
+        // Each is one of the kernel's static root nodes, which live as long
+        // as the kernel; only the address of its children list is taken
+        // (`&raw mut` makes no reference).
+        match self {
+            // SAFETY: as above.
+            Parent::Hw => unsafe { &raw mut sys::sysctl___hw.oid_children },
+            // SAFETY: as above.
+            Parent::Dev => unsafe { &raw mut sys::sysctl___dev.oid_children },
+            // SAFETY: as above.
+            Parent::Kern => unsafe { &raw mut sys::sysctl___kern.oid_children },
+            // SAFETY: as above.
+            Parent::Debug => unsafe { &raw mut sys::sysctl___debug.oid_children },
+            // SAFETY: as above.
+            Parent::Security => unsafe { &raw mut sys::sysctl___security.oid_children },
+        }
+    }
+}
 
 #[cfg(doc)]
 use crate::alloc::Arc;

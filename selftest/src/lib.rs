@@ -32,7 +32,7 @@ use core::sync::atomic::{AtomicU64, Ordering};
 use device::SelfTest;
 use kern::cdev::{CdevOptions, GID_WHEEL, Registration, UID_ROOT};
 use kern::prelude::*;
-use kern::sysctl::{SysctlLeaf, SysctlTree, Tunable};
+use kern::sysctl::{Parent, SysctlLeaf, SysctlTree, Tunable};
 
 /// `hw.kselftest.cases`: `KSELFTEST_RUN` calls that ran a case.
 static CASES: AtomicU64 = AtomicU64::new(0);
@@ -47,6 +47,11 @@ static SYSCTLS: [SysctlLeaf; 2] = [
         (1..=100).contains(&v)
     }),
 ];
+
+/// The leaves of `kselftest` under the other parents (`dev`, `kern`,
+/// `debug`, `security`): the same counter, in a table that is a slice (its
+/// length is not written down).
+static OTHER_PARENTS: &[SysctlLeaf] = &[SysctlLeaf::counter(c"cases", c"Cases run", &CASES)];
 
 /// Counts a case run (`hw.kselftest.cases`).
 fn count_case() {
@@ -68,17 +73,29 @@ struct Kselftest {
     /// `None` only while `Drop` runs.
     dev: Option<Registration<SelfTest>>,
     _sysctl: SysctlTree,
+    /// `kselftest` under `dev`, `kern`, `debug` and `security`.
+    _parents: [SysctlTree; 4],
 }
 
 impl Module for Kselftest {
     fn load(cx: &mut Sleepable) -> Result<Self> {
         let sysctl = SysctlTree::register_hw(c"kselftest", c"kern's self-test", &SYSCTLS, cx)?;
+        let mut under = |parent| {
+            SysctlTree::register(parent, c"kselftest", c"kern's self-test", OTHER_PARENTS, cx)
+        };
+        let parents = [
+            under(Parent::Dev)?,
+            under(Parent::Kern)?,
+            under(Parent::Debug)?,
+            under(Parent::Security)?,
+        ];
         let state = SelfTest::new(cx);
         let dev = Registration::register(&DEVICE, state, cx)?;
         println!("loaded, /dev/kselftest ready");
         Ok(Kselftest {
             dev: Some(dev),
             _sysctl: sysctl,
+            _parents: parents,
         })
     }
 

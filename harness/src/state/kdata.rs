@@ -4,8 +4,8 @@
 //! `M_DEVBUF` and `M_TEMP` are `struct malloc_type`s defined by
 //! `sys/kern/kern_malloc.c`; `Giant` is the `struct mtx` of
 //! `sys/kern/kern_mutex.c`; `sysctl__children` is the root list and
-//! `sysctl___hw`/`___kern`/`___debug` the static nodes of
-//! `sys/kern/kern_mib.c`; `__stack_chk_guard` is the canary of
+//! `sysctl___hw`/`___kern`/`___debug`/`___security` the static nodes of
+//! `sys/kern/kern_mib.c` (`___dev` of `sys/kern/subr_bus.c`); `__stack_chk_guard` is the canary of
 //! `sys/kern/stack_protector.c`; `hz`, `tick` and `tick_sbt` are the
 //! clock's constants of `sys/kern/subr_param.c`, `ticks` (the low half of
 //! `ticksl` on amd64, so the same address), `time_second` and
@@ -42,6 +42,10 @@ pub(crate) enum DataSym {
     SysctlKern,
     /// `sysctl___debug`
     SysctlDebug,
+    /// `sysctl___dev`
+    SysctlDev,
+    /// `sysctl___security`
+    SysctlSecurity,
     /// `hz`
     Hz,
     /// `tick` (microseconds per tick)
@@ -64,7 +68,7 @@ pub(crate) enum DataSym {
 
 impl DataSym {
     /// Every data symbol.
-    pub(crate) const ALL: [DataSym; 17] = [
+    pub(crate) const ALL: [DataSym; 19] = [
         DataSym::MDevbuf,
         DataSym::MTemp,
         DataSym::Giant,
@@ -73,6 +77,8 @@ impl DataSym {
         DataSym::SysctlHw,
         DataSym::SysctlKern,
         DataSym::SysctlDebug,
+        DataSym::SysctlDev,
+        DataSym::SysctlSecurity,
         DataSym::Hz,
         DataSym::Tick,
         DataSym::TickSbt,
@@ -95,6 +101,8 @@ impl DataSym {
             DataSym::SysctlHw => "sysctl___hw",
             DataSym::SysctlKern => "sysctl___kern",
             DataSym::SysctlDebug => "sysctl___debug",
+            DataSym::SysctlDev => "sysctl___dev",
+            DataSym::SysctlSecurity => "sysctl___security",
             DataSym::Hz => "hz",
             DataSym::Tick => "tick",
             DataSym::TickSbt => "tick_sbt",
@@ -124,6 +132,8 @@ struct Block {
     sysctl_hw: sys::sysctl_oid,
     sysctl_kern: sys::sysctl_oid,
     sysctl_debug: sys::sysctl_oid,
+    sysctl_dev: sys::sysctl_oid,
+    sysctl_security: sys::sysctl_oid,
     hz: i32,
     tick: i32,
     tick_sbt: i64,
@@ -174,6 +184,10 @@ impl KernelData {
             ),
             (&mut block.sysctl_hw, c"hw", 6, c"hardware"),
             (&mut block.sysctl_debug, c"debug", 5, c"Debugging"),
+            // OID_AUTO root nodes (sys/kern/subr_bus.c, kern_mib.c): numbered
+            // from CTL_AUTO_START as the kernel registers them.
+            (&mut block.sysctl_dev, c"dev", 0x100, c""),
+            (&mut block.sysctl_security, c"security", 0x101, c"Security"),
         ] {
             oid.oid_parent = children;
             oid.oid_number = number;
@@ -201,6 +215,8 @@ impl KernelData {
             DataSym::SysctlHw => offset_of!(Block, sysctl_hw),
             DataSym::SysctlKern => offset_of!(Block, sysctl_kern),
             DataSym::SysctlDebug => offset_of!(Block, sysctl_debug),
+            DataSym::SysctlDev => offset_of!(Block, sysctl_dev),
+            DataSym::SysctlSecurity => offset_of!(Block, sysctl_security),
             DataSym::Hz => offset_of!(Block, hz),
             DataSym::Tick => offset_of!(Block, tick),
             DataSym::TickSbt => offset_of!(Block, tick_sbt),

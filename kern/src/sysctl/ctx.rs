@@ -2,7 +2,7 @@
 //! The `Arc` shape: a [`SysctlCtx`] over data in an [`Arc`], built node by
 //! node with a [`SysctlBuilder`].
 
-use super::Tunable;
+use super::{Parent, Tunable};
 use crate::alloc::{Arc, Box, Vec};
 use crate::context::Sleepable;
 use crate::error::{Error, Result, code};
@@ -146,7 +146,8 @@ pub struct SysctlNode<'b> {
 }
 
 impl<T: Send + Sync + 'static> SysctlBuilder<'_, T> {
-    /// Adds a node `hw.<name>`, readable by everyone.
+    /// Adds a node `hw.<name>`, readable by everyone:
+    /// [`add_top_node`](Self::add_top_node) under [`Parent::Hw`].
     ///
     /// # Errors
     /// `EEXIST` if `hw.<name>` is a leaf (the kernel allocates with `M_WAITOK`).
@@ -154,9 +155,24 @@ impl<T: Send + Sync + 'static> SysctlBuilder<'_, T> {
     /// # Context
     /// May sleep.
     pub fn add_hw_node(&self, name: &CStr, descr: &CStr) -> Result<SysctlNode<'_>> {
-        // SAFETY: returns the static `hw` children list.
-        let parent = unsafe { sys::shim_sysctl_static_children_hw() };
-        self.add_node_under(parent, name, descr)
+        self.add_top_node(Parent::Hw, name, descr)
+    }
+
+    /// Adds a node `<parent>.<name>`, readable by everyone.
+    ///
+    /// # Errors
+    /// `EEXIST` if `<parent>.<name>` is a leaf (the kernel allocates with
+    /// `M_WAITOK`).
+    ///
+    /// # Context
+    /// May sleep.
+    pub fn add_top_node(
+        &self,
+        parent: Parent,
+        name: &CStr,
+        descr: &CStr,
+    ) -> Result<SysctlNode<'_>> {
+        self.add_node_under(parent.children(), name, descr)
     }
 
     /// Adds a node `<parent>.<name>`.

@@ -1,8 +1,8 @@
 // SPDX-License-Identifier: BSD-2-Clause
-//! The statics shape: [`SysctlTree`], a node `hw.<name>` over a `static`
-//! table of [`SysctlLeaf`]s.
+//! The statics shape: [`SysctlTree`], a node `<parent>.<name>` over a
+//! `static` table of [`SysctlLeaf`]s.
 
-use super::Tunable;
+use super::{Parent, Tunable};
 use crate::alloc::Box;
 use crate::context::Sleepable;
 use crate::error::{Result, code};
@@ -104,21 +104,40 @@ pub struct SysctlTree {
 unsafe impl Sync for SysctlTree {}
 
 impl SysctlTree {
-    /// Adds the node `hw.<name>` (readable by everyone), then one leaf per
-    /// entry of `leaves`, in order.
-    ///
-    /// If `hw.<name>` is a node already (another module's), it is shared,
-    /// as `SYSCTL_ADD_NODE(9)` shares it.
+    /// Adds the node `hw.<name>`: [`register`](Self::register) under
+    /// [`Parent::Hw`].
     ///
     /// # Errors
-    /// - `EEXIST`: `hw.<name>` is a leaf, or a leaf's name is taken. Nothing
-    ///   else: the context and the nodes are allocated with `M_WAITOK`.
+    /// As [`register`](Self::register).
+    ///
+    /// # Context
+    /// May sleep.
+    pub fn register_hw(
+        name: &'static CStr,
+        descr: &'static CStr,
+        leaves: &'static [SysctlLeaf],
+        cx: &mut Sleepable,
+    ) -> Result<Self> {
+        Self::register(Parent::Hw, name, descr, leaves, cx)
+    }
+
+    /// Adds the node `<parent>.<name>` (readable by everyone), then one
+    /// leaf per entry of `leaves`, in order.
+    ///
+    /// If the node exists already (another module's), it is shared, as
+    /// `SYSCTL_ADD_NODE(9)` shares it.
+    ///
+    /// # Errors
+    /// - `EEXIST`: `<parent>.<name>` is a leaf, or a leaf's name is taken.
+    ///   Nothing else: the context and the nodes are allocated with
+    ///   `M_WAITOK`.
     ///
     /// What was added before an error is removed again.
     ///
     /// # Context
     /// May sleep.
-    pub fn register_hw(
+    pub fn register(
+        parent: Parent,
         name: &'static CStr,
         descr: &'static CStr,
         leaves: &'static [SysctlLeaf],
@@ -132,10 +151,7 @@ impl SysctlTree {
         // INVARIANT: initialised and empty; everything added below is
         // `'static`. Dropping `tree` on an error removes what was added.
         let tree = Self { list };
-        // SAFETY: `sysctl___hw` is the kernel's static `hw` node; only the
-        // address of its children list is taken (`SYSCTL_STATIC_CHILDREN`).
-        let hw = unsafe { &raw mut sys::sysctl___hw.oid_children };
-        tree.add_all(hw, name, descr, leaves)?;
+        tree.add_all(parent.children(), name, descr, leaves)?;
         Ok(tree)
     }
 
@@ -149,8 +165,8 @@ impl SysctlTree {
         leaves: &'static [SysctlLeaf],
     ) -> Result {
         let list = self.list.get();
-        // SAFETY: `list` is initialised (type invariant); `parent` is the
-        // kernel's static `hw` children list; the strings are NUL-terminated
+        // SAFETY: `list` is initialised (type invariant); `parent` is a
+        // static root node's children list ([`Parent`]); the strings are NUL-terminated
         // and copied by sysctl_add_oid(9). This is what
         // `SYSCTL_ADD_NODE(list, parent, OID_AUTO, name, CTLFLAG_RD |
         // CTLFLAG_MPSAFE, NULL, descr)` expands to.
