@@ -41,6 +41,7 @@ use crate::kpi::firmware::{Firmware, FirmwareHost, FirmwareImage};
 use crate::kpi::lock::LockTable;
 use crate::kpi::malloc::{FailPolicy, MallocState, MallocStats};
 use crate::kpi::sbuf::SbufMemory;
+use crate::kpi::sleep::{SleepInfo, SleepQueues};
 use crate::kpi::sysctl::Sysctl;
 use crate::kpi::uio::{Uio, UioStats};
 use crate::loader::{self, Host, KldStat, KldTarget, LinkerState, ModStat};
@@ -66,6 +67,7 @@ struct KernelInner {
     linker: LinkerState,
     files: FdTable,
     clock: Clock,
+    sleepq: SleepQueues,
     firmware: Firmware,
     /// The kernel's own malloc types (`DEVFS1` for `struct cdev`, `sbuf`,
     /// `firmware`).
@@ -127,6 +129,7 @@ impl KernelInner {
             linker,
             files: FdTable::default(),
             clock,
+            sleepq: SleepQueues::default(),
             firmware: Firmware::default(),
             internal_types: InternalTypes(internal_types),
         };
@@ -179,11 +182,22 @@ impl KernelInner {
                 CURRENT.with(|c| c.set(self.0));
             }
         }
+        /// Leaves the sleep queues' record of threads in the kernel, also
+        /// when `f` unwinds (a pending signal is then delivered).
+        struct Leave<'a>(&'a SleepQueues);
+        impl Drop for Leave<'_> {
+            fn drop(&mut self) {
+                self.0.leave_kernel();
+            }
+        }
         let _restore = Restore(CURRENT.with(|c| c.replace(self)));
+        self.sleepq.enter_kernel();
+        let leave = Leave(&self.sleepq);
         if self.clock.is_real() {
             self.clock.sync(&self.core);
         }
         let r = f();
+        drop(leave);
         // The firmware taskqueue: modules loaded for images no longer used.
         if !self.core.is_dead() {
             self.firmware.run_unload_task(self);
@@ -191,6 +205,7 @@ impl KernelInner {
         if self.core.is_dead() {
             self.locks.wake_all();
             self.devfs.wake_all();
+            self.sleepq.notify();
         }
         r
     }
@@ -579,6 +594,53 @@ impl Kernel {
     }
 }
 
+/// Sleeping threads and signals, as a test drives them.
+impl Kernel {
+    /// Posts a signal to `thread`, a host thread inside a system call of
+    /// this kernel (blocked in a module, or about to be): its current or
+    /// next interruptible sleep in that call (`PCATCH`, `cv_wait_sig`)
+    /// returns `ERESTART` if the signal's handler was installed with
+    /// `SA_RESTART` (`restart`), `EINTR` otherwise; the signal is
+    /// delivered when the call returns. A read, write or ioctl that ends
+    /// with `ERESTART` before moving any data is restarted, as the system
+    /// call layer does after a restarting handler. Returns whether the
+    /// thread was in the kernel (a signal to a thread in user space is
+    /// delivered there and changes nothing).
+    pub fn post_signal(&self, thread: std::thread::ThreadId, restart: bool) -> bool {
+        self.inner.sleepq.post_signal(thread, restart)
+    }
+
+    /// The threads sleeping in this kernel now, oldest first.
+    #[must_use]
+    pub fn sleepers(&self) -> Vec<SleepInfo> {
+        self.inner.sleepq.sleepers()
+    }
+
+    /// Waits (in real time, at most `timeout`) until at least `n` threads
+    /// sleep with the wait message `wmesg`; returns whether they do.
+    #[must_use]
+    pub fn wait_for_sleepers(&self, wmesg: &str, n: usize, timeout: Duration) -> bool {
+        let end = std::time::Instant::now() + timeout;
+        loop {
+            let c = self.sleepers().iter().filter(|s| s.wmesg == wmesg).count();
+            if c >= n {
+                return true;
+            }
+            if std::time::Instant::now() >= end || self.inner.core.is_dead() {
+                return false;
+            }
+            std::thread::sleep(Duration::from_millis(2));
+        }
+    }
+
+    /// Wakeups (`wakeup`, `wakeup_one`, `cv_signal`, ...) that woke at
+    /// least one thread so far.
+    #[must_use]
+    pub fn wakeup_count(&self) -> u64 {
+        self.inner.sleepq.wakeup_count()
+    }
+}
+
 /// The clock and firmware(9), as a test drives them.
 impl Kernel {
     /// Lets `d` of time pass: the virtual clock jumps (`ticks`, uptime
@@ -587,6 +649,7 @@ impl Kernel {
     pub fn advance_clock(&self, d: Duration) -> Duration {
         let k = &*self.inner;
         let after = k.enter(|| k.clock.advance(&k.core, duration_to_sbt(d)));
+        k.sleepq.notify();
         crate::kpi::clock::sbt_to_duration(after)
     }
 

@@ -28,5 +28,6 @@ pub(crate) mod libkern;
 pub(crate) mod lock;
 pub(crate) mod malloc;
 pub(crate) mod sbuf;
+pub(crate) mod sleep;
 pub(crate) mod sysctl;
 pub(crate) mod uio;

@@ -80,6 +80,7 @@ pub use kernel::{Kernel, Whence, emulated_symbols};
 pub use kpi::devfs::DevEntry;
 pub use kpi::firmware::FirmwareImage;
 pub use kpi::malloc::{FailPolicy, MallocStats};
+pub use kpi::sleep::SleepInfo;
 pub use kpi::sysctl::SysctlValue;
 pub use kpi::uio::UioStats;
 pub use loader::{KERNEL_VERSION, KldStat, KldTarget, ModStat};

@@ -38,6 +38,9 @@ pub enum ViolationKind {
     Sysctl,
     /// Module or linker problem.
     Module,
+    /// Sleeping, callout(9), taskqueue(9), select(2)/kqueue(2) misuse
+    /// (sleeping where it is forbidden, a timer or task left behind, ...).
+    Sleep,
 }
 
 /// A broken kernel rule, as the kernel would have reported it.

@@ -48,6 +48,16 @@ const ARCH_SET_GS: libc::c_int = 0x1001;
 /// Thread ids handed to `td_tid`, FreeBSD-style (above `PID_MAX`).
 static NEXT_TID: AtomicU64 = AtomicU64::new(100_000);
 
+/// A `struct thread` aligned as FreeBSD allocates them: the `THREAD`
+/// UMA zone has an alignment mask of `32 - 1` (`sys/kern/kern_thread.c`,
+/// `threadinit`), which leaves the low five bits of a thread's address
+/// free for the flags a lock word keeps beside its owner
+/// (`SX_LOCK_FLAGMASK`, `MTX_FLAGMASK`): `sx_xlocked()` masks them off
+/// and compares with `curthread`.
+#[repr(C, align(32))]
+#[derive(Default)]
+struct AlignedThread(sys::thread);
+
 /// The per-OS-thread kernel context.
 ///
 /// # Invariants
@@ -55,7 +65,7 @@ static NEXT_TID: AtomicU64 = AtomicU64::new(100_000);
 /// `td.td_ucred` and `proc_.p_ucred` at `*ucred`; the boxes never move.
 struct ThreadCtx {
     pcpu: Box<sys::pcpu>,
-    td: Box<sys::thread>,
+    td: Box<AlignedThread>,
     _proc: Box<sys::proc_>,
     ucred: Box<sys::ucred>,
     /// Whether `%gs` points at `pcpu` yet.
@@ -66,12 +76,16 @@ struct ThreadCtx {
     held: RefCell<Vec<Held>>,
     /// Devices whose methods this thread is inside (`struct cdev` address).
     in_dev: RefCell<Vec<KAddr>>,
+    /// Why this thread may not sleep now (`td_no_sleeping`, with the
+    /// context that set it), innermost last.
+    no_sleep: RefCell<Vec<&'static str>>,
 }
 
 impl ThreadCtx {
     fn new() -> Self {
         let mut pcpu: Box<sys::pcpu> = Box::default();
-        let mut td: Box<sys::thread> = Box::default();
+        let mut td_box: Box<AlignedThread> = Box::default();
+        let td = &mut td_box.0;
         let mut proc_: Box<sys::proc_> = Box::default();
         let mut ucred: Box<sys::ucred> = Box::default();
         let tid = NEXT_TID.fetch_add(1, Ordering::Relaxed);
@@ -101,13 +115,14 @@ impl ThreadCtx {
         // INVARIANT: the pointers above link the boxes, which never move.
         ThreadCtx {
             pcpu,
-            td,
+            td: td_box,
             _proc: proc_,
             ucred,
             gs_set: Cell::new(false),
             depth: Cell::new(0),
             held: RefCell::new(Vec::new()),
             in_dev: RefCell::new(Vec::new()),
+            no_sleep: RefCell::new(Vec::new()),
         }
     }
 
@@ -179,7 +194,7 @@ pub(crate) unsafe fn call(
     }
     CTX.with(|c| {
         c.ensure_gs();
-        let td: *mut sys::thread = (&raw const *c.td).cast_mut();
+        let td: *mut sys::thread = (&raw const c.td.0).cast_mut();
         let ucred: *mut sys::ucred = (&raw const *c.ucred).cast_mut();
         // SAFETY: `td` is this thread's own thread struct; module code on
         // this thread is not running now, so nothing else accesses it.
@@ -246,12 +261,12 @@ pub(crate) fn escape() -> ! {
 
 /// This thread's `struct thread` (curthread).
 pub(crate) fn curthread() -> *mut sys::thread {
-    CTX.with(|c| (&raw const *c.td).cast_mut())
+    CTX.with(|c| (&raw const c.td.0).cast_mut())
 }
 
 /// The current file (`curthread->td_fpop`).
 pub(crate) fn fpop() -> KAddr {
-    CTX.with(|c| KAddr::from_ptr(c.td.td_fpop))
+    CTX.with(|c| KAddr::from_ptr(c.td.0.td_fpop))
 }
 
 /// Records that this thread enters (`true`) or leaves a device's methods.

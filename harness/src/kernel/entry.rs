@@ -39,6 +39,7 @@ mod malloc;
 mod module;
 mod printf;
 mod sbuf;
+mod sleep;
 mod strdup;
 pub(super) mod sysctl;
 mod uio;
@@ -113,6 +114,7 @@ fn functions() -> Vec<FuncEntry> {
     firmware::functions(&mut v);
     strdup::functions(&mut v);
     sbuf::functions(&mut v);
+    sleep::functions(&mut v);
     v
 }
 

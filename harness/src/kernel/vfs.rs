@@ -24,6 +24,9 @@
 //! devfs directories exist only as the prefixes of node names and cannot
 //! be opened (reading one is `ENOENT`); flock(2) locks come only from
 //! `O_SHLOCK`/`O_EXLOCK`;
+//! a read, write or ioctl that fails with `ERESTART` is restarted (every
+//! signal handler is taken to be installed with `SA_RESTART` when the
+//! test posts a restarting signal, see `Kernel::post_signal`);
 //! `SEEK_END` on a device is `offset + 0` (FreeBSD asks the driver for
 //! `DIOCGMEDIASIZE` first, which only disks answer); `EPIPE` raises no
 //! `SIGPIPE`.
@@ -354,7 +357,7 @@ pub(super) fn rw(
         resid += len;
     }
     let fr = fget(k, fd)?;
-    let r = rw_file(k, cred, &fr.f, iovs, resid, offset, write);
+    let r = restarting(k, || rw_file(k, cred, &fr.f, iovs, resid, offset, write));
     fr.release(cred)?;
     k.locks.userret(&k.core);
     r
@@ -431,6 +434,21 @@ fn rw_file(
     Ok(done)
 }
 
+/// Runs a system call's work again for as long as it fails with
+/// `ERESTART` (which it does only before moving any data): the signal
+/// that interrupted it had a handler installed with `SA_RESTART`, which
+/// runs (the signal is delivered) before the call restarts
+/// (`sys/amd64/amd64/vm_machdep.c`, `cpu_set_syscall_retval`: `ERESTART`
+/// backs the program counter up to the system call instruction).
+fn restarting<T>(k: &KernelInner, mut f: impl FnMut() -> Result<T, Error>) -> Result<T, Error> {
+    loop {
+        match f() {
+            Err(Error::Errno(e)) if e == Errno::ERESTART => k.sleepq.deliver_signal(),
+            r => return r,
+        }
+    }
+}
+
 /// `lseek(2)` (`vn_seek` for a character device).
 pub(super) fn lseek(k: &KernelInner, fd: i32, off: i64, whence: Whence) -> Result<i64, Error> {
     let f = k.files.lock().files.get(&fd).cloned().ok_or(Errno::EBADF)?;
@@ -493,7 +511,7 @@ pub(super) fn ioctl(
         unsafe { k.uio.copyin_raw(&k.user, user_arg, data_ptr, copy_size) }?;
     }
     let fr = fget(k, fd)?;
-    let r = ioctl_file(k, cred, &fr.f, com, data_ptr);
+    let r = restarting(k, || ioctl_file(k, cred, &fr.f, com, data_ptr));
     fr.release(cred)?;
     let mut r = r;
     if r.is_ok() && com & u64::from(sys::IOC_OUT) != 0 {

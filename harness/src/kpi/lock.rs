@@ -718,3 +718,120 @@ fn pop_held(addr: KAddr) {
         }
     });
 }
+
+/// How a sleep found its interlock, to take it back the same way
+/// (`lc_unlock`'s return value, `lock_state`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum InterlockMode {
+    /// Held exclusively (a mutex, or an sx lock in exclusive mode).
+    Exclusive,
+    /// An sx lock held shared.
+    Shared,
+}
+
+/// What kind of lock lives at an address, for the KPIs that take a
+/// `struct lock_object *` (`LOCK_CLASS(lock)->lc_flags`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum LockClass {
+    /// A sleep mutex (`MTX_DEF`).
+    SleepMutex,
+    /// A spin mutex (`LC_SPINLOCK`).
+    SpinMutex,
+    /// An sx lock (`LC_SLEEPABLE`).
+    Sx,
+}
+
+impl LockTable {
+    /// The class of the initialised lock at `addr`, if any.
+    pub(crate) fn class_of(&self, addr: KAddr) -> Option<LockClass> {
+        self.get(addr).map(|l| match l.kind {
+            Kind::Mtx { spin: true, .. } => LockClass::SpinMutex,
+            Kind::Mtx { .. } => LockClass::SleepMutex,
+            Kind::Sx { .. } => LockClass::Sx,
+        })
+    }
+
+    /// Whether this thread holds the lock at `addr` exclusively.
+    pub(crate) fn owned(&self, addr: KAddr) -> bool {
+        self.get(addr)
+            .is_some_and(|l| l.lock().owner == thread::thread_key())
+    }
+
+    /// `lc_unlock` of a sleep's interlock (`unlock_mtx`, `unlock_sx`):
+    /// the lock must be held by this thread and not recursed
+    /// (`mtx_assert(m, MA_OWNED | MA_NOTRECURSED)`,
+    /// `sx_assert(sx, SA_LOCKED | SA_NOTRECURSED)`), or the kernel
+    /// panics with their messages, naming `what` ("_sleep", "cv_wait").
+    pub(crate) fn release_for_sleep(
+        &self,
+        k: &Core,
+        addr: KAddr,
+        what: &str,
+    ) -> Result<InterlockMode, Panicked> {
+        let Some(l) = self.get(addr) else {
+            return Err(fatal(
+                k,
+                format!("{what}: interlock {addr:#x} is not an initialised lock"),
+            ));
+        };
+        let me = thread::thread_key();
+        let g = l.lock();
+        let excl = g.owner == me;
+        let shared = g.sharers.contains(&me);
+        let recursed = g.recursion > 0;
+        drop(g);
+        let at = "kern_synch.c:0";
+        match l.kind {
+            Kind::Mtx { .. } if !excl => {
+                return Err(fatal(
+                    k,
+                    format!(
+                        "mutex {} not owned at {at} ({what} with an interlock the thread does not hold)",
+                        l.name
+                    ),
+                ));
+            }
+            Kind::Sx { .. } if !excl && !shared => {
+                return Err(fatal(
+                    k,
+                    format!(
+                        "Lock {} not locked @ {at} ({what} with an interlock the thread does not hold)",
+                        l.name
+                    ),
+                ));
+            }
+            _ => {}
+        }
+        if recursed {
+            return Err(fatal(
+                k,
+                format!(
+                    "lock {} recursed at {at} ({what} cannot release a recursed interlock)",
+                    l.name
+                ),
+            ));
+        }
+        let file = c"kern_synch.c".as_ptr();
+        if excl {
+            self.xunlock(k, addr, file, 0)?;
+            Ok(InterlockMode::Exclusive)
+        } else {
+            self.sunlock(k, addr, file, 0)?;
+            Ok(InterlockMode::Shared)
+        }
+    }
+
+    /// `lc_lock` after a sleep: takes the interlock back as it was held.
+    pub(crate) fn reacquire_after_sleep(
+        &self,
+        k: &Core,
+        addr: KAddr,
+        how: InterlockMode,
+    ) -> Result<(), Panicked> {
+        let file = c"kern_synch.c".as_ptr();
+        match how {
+            InterlockMode::Exclusive => self.xlock(k, addr, false, file, 0).map(drop),
+            InterlockMode::Shared => self.slock(k, addr, file, 0),
+        }
+    }
+}

@@ -34,7 +34,19 @@ pub(crate) fn with_held<R>(f: impl FnOnce(&mut Vec<Held>) -> R) -> R {
 /// The WITNESS check before `what` sleeps: recorded as a violation of
 /// kernel `k` if this thread holds a non-sleepable lock.
 pub(crate) fn check_may_sleep(k: &Core, what: &str) {
-    let bad: Vec<Held> = with_held(|h| h.iter().filter(|x| x.nonsleepable).cloned().collect());
+    check_may_sleep_except(k, KAddr::NULL, what);
+}
+
+/// `WITNESS_WARN(WARN_GIANTOK | WARN_SLEEPOK, lock, ...)`: as
+/// [`check_may_sleep`], except that `except` (the interlock a sleep
+/// releases, or null) may be held.
+pub(crate) fn check_may_sleep_except(k: &Core, except: KAddr, what: &str) {
+    let bad: Vec<Held> = with_held(|h| {
+        h.iter()
+            .filter(|x| x.nonsleepable && (except.is_null() || x.addr != except))
+            .cloned()
+            .collect()
+    });
     if !bad.is_empty() {
         let list: Vec<String> = bad
             .iter()
@@ -48,4 +60,10 @@ pub(crate) fn check_may_sleep(k: &Core, what: &str) {
             ),
         );
     }
+}
+
+/// The innermost context in which this thread may not sleep
+/// (`td_no_sleeping != 0`), if any.
+pub(crate) fn no_sleeping_context() -> Option<&'static str> {
+    CTX.with(|c| c.no_sleep.borrow().last().copied())
 }

@@ -184,6 +184,7 @@ unsafe extern "C" fn harness_pause_sbt(
     }
     let deadline = k.clock.when(sbt, flags.cast_unsigned());
     k.clock.advance_to(&k.core, deadline);
+    k.sleepq.notify();
     if k.core.is_dead() {
         thread::escape();
     }
