@@ -27,14 +27,17 @@
 
 mod entry;
 mod files;
+mod softclock;
 mod sysctl;
 mod vfs;
+mod workers;
 
 pub use entry::emulated_symbols;
 pub use vfs::Whence;
 
 use crate::addr::{KAddr, KRange};
 use crate::errno::{Errno, SysResult};
+use crate::kpi::callout::Callouts;
 use crate::kpi::clock::{Clock, duration_to_sbt};
 use crate::kpi::devfs::{CdevMemory, Devfs};
 use crate::kpi::firmware::{Firmware, FirmwareHost, FirmwareImage};
@@ -68,6 +71,8 @@ struct KernelInner {
     files: FdTable,
     clock: Clock,
     sleepq: SleepQueues,
+    callouts: Callouts,
+    workers: workers::Workers,
     firmware: Firmware,
     /// The kernel's own malloc types (`DEVFS1` for `struct cdev`, `sbuf`,
     /// `firmware`).
@@ -130,6 +135,8 @@ impl KernelInner {
             files: FdTable::default(),
             clock,
             sleepq: SleepQueues::default(),
+            callouts: Callouts::default(),
+            workers: workers::Workers::default(),
             firmware: Firmware::default(),
             internal_types: InternalTypes(internal_types),
         };
@@ -310,6 +317,7 @@ impl Host for KernelInner {
         self.firmware.forget_range(&self.core, self, range, file);
         self.devfs.forget_range(&self.core, range);
         self.sysctl.forget_range(&self.core, range);
+        self.callouts.forget_range(&self.core, range);
         self.locks.forget_range(&self.core, range);
         self.malloc.forget_module_types(&self.core, range, file);
     }
@@ -325,6 +333,7 @@ impl Drop for KernelInner {
                 self.firmware.teardown(&self.core, self);
             });
         }
+        self.stop_workers();
         self.sysctl.clear();
         self.malloc.release_all();
         if std::thread::panicking() {
@@ -378,8 +387,10 @@ impl Kernel {
     #[must_use]
     pub fn with_config(cfg: Config) -> Self {
         let inner = KernelInner::new(cfg).expect("cannot map the kernel's data below 2 GiB");
+        let inner = Arc::new(inner);
+        inner.start_workers();
         Kernel {
-            inner: Arc::new(inner),
+            inner,
             cred: Cred::root(),
         }
     }
@@ -648,9 +659,25 @@ impl Kernel {
     /// waited for. Returns the uptime after.
     pub fn advance_clock(&self, d: Duration) -> Duration {
         let k = &*self.inner;
-        let after = k.enter(|| k.clock.advance(&k.core, duration_to_sbt(d)));
-        k.sleepq.notify();
+        let target = k.clock.now().saturating_add(duration_to_sbt(d));
+        let after = k.enter(|| k.advance_to(target, true));
         crate::kpi::clock::sbt_to_duration(after)
+    }
+
+    /// Callouts pending now (scheduled and not yet run or stopped).
+    #[must_use]
+    pub fn pending_callouts(&self) -> usize {
+        self.inner.callouts.pending()
+    }
+
+    /// Lets time pass until the next pending callout's expiry and runs
+    /// what is due then; returns the uptime after, or `None` if no
+    /// callout is pending.
+    pub fn run_next_callout(&self) -> Option<Duration> {
+        let k = &*self.inner;
+        let next = k.callouts.next_deadline()?;
+        let after = k.enter(|| k.advance_to(next.max(k.clock.now()), true));
+        Some(crate::kpi::clock::sbt_to_duration(after))
     }
 
     /// The uptime (`binuptime`): one second at boot.

@@ -30,6 +30,7 @@ macro_rules! kfuncs {
     };
 }
 
+mod callout;
 mod clock;
 mod devfs;
 mod devname;
@@ -110,6 +111,7 @@ fn functions() -> Vec<FuncEntry> {
     lock::functions(&mut v);
     sysctl::functions(&mut v);
     clock::functions(&mut v);
+    callout::functions(&mut v);
     devname::functions(&mut v);
     firmware::functions(&mut v);
     strdup::functions(&mut v);

@@ -16,8 +16,9 @@
 //! Two sources of time:
 //!
 //! * **Virtual** (the default in tests): time stands still until someone
-//!   lets it pass: [`Clock::advance`] (a test, through
-//!   `Kernel::advance_clock`), or a sleep with a timeout such as
+//!   lets it pass: [`Clock::advance_to`] (a test, through
+//!   `Kernel::advance_clock`, through the kernel's `advance_to`, which also
+//!   fires the callouts due on the way), or a sleep with a timeout such as
 //!   `pause(9)`, which moves the clock to its deadline at once. Tests are
 //!   then exact and fast: `pause("x", hz)` takes no real time and
 //!   `ticks` grows by exactly `hz`.
@@ -26,7 +27,7 @@
 //!
 //! The kernel's data symbols (`ticks`/`ticksl`, `time_second`,
 //! `time_uptime`) are memory a module reads directly, so they are
-//! rewritten whenever the clock moves: on every [`Clock::advance`], and,
+//! rewritten whenever the clock moves: on every [`Clock::advance_to`], and,
 //! with the real clock, whenever the kernel is entered or asked the time
 //! ([`Clock::sync`]). A module that spins reading `ticks` without calling
 //! into the kernel sees it stand still (FreeBSD's hardclock interrupt
@@ -104,7 +105,7 @@ impl Bintime {
 
 /// Where the time comes from.
 enum Source {
-    /// Uptime as an `sbintime_t`, moved only by [`Clock::advance`].
+    /// Uptime as an `sbintime_t`, moved only by [`Clock::advance_to`].
     Virtual(AtomicI64),
     /// The host's monotonic clock since `start`, which was uptime
     /// [`BOOT_UPTIME`].
@@ -242,14 +243,6 @@ impl Clock {
             now
         };
         base.checked_add(sbt).unwrap_or(SBT_MAX)
-    }
-
-    /// Lets `delta` of time pass: the virtual clock jumps, the real one
-    /// is waited for (in slices, returning early if `k` died). Returns
-    /// the uptime after.
-    pub(crate) fn advance(&self, k: &Core, delta: Sbt) -> Sbt {
-        let target = self.now().saturating_add(delta.max(0));
-        self.advance_to(k, target)
     }
 
     /// Lets time pass until uptime `deadline` (no-op if it has passed).

@@ -62,6 +62,22 @@ pub(crate) fn check_may_sleep_except(k: &Core, except: KAddr, what: &str) {
     }
 }
 
+/// `THREAD_NO_SLEEPING()` (`sys/sys/proc.h`) for the duration of `f`:
+/// `why` names the context ("callout handler") for the message of a
+/// sleep attempted meanwhile.
+pub(crate) fn no_sleeping<R>(why: &'static str, f: impl FnOnce() -> R) -> R {
+    /// Pops the context, also when `f` unwinds.
+    struct Pop;
+    impl Drop for Pop {
+        fn drop(&mut self) {
+            CTX.with(|c| c.no_sleep.borrow_mut().pop());
+        }
+    }
+    CTX.with(|c| c.no_sleep.borrow_mut().push(why));
+    let _pop = Pop;
+    f()
+}
+
 /// The innermost context in which this thread may not sleep
 /// (`td_no_sleeping != 0`), if any.
 pub(crate) fn no_sleeping_context() -> Option<&'static str> {

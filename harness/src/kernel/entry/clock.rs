@@ -181,10 +181,19 @@ unsafe extern "C" fn harness_pause_sbt(
                 .into_owned()
         };
         witness::check_may_sleep(&k.core, &format!("Sleeping on \"{what}\""));
+        if let Some(ctx) = witness::no_sleeping_context() {
+            let msg = format!(
+                "sleepq_add: td {:#x} to sleep on wchan (pause_wchan) with sleeping prohibited (pause \"{what}\" in a {ctx})",
+                thread::thread_key()
+            );
+            k.core
+                .violation(crate::state::ViolationKind::Sleep, msg.clone());
+            k.core.record_panic(&msg);
+            thread::escape();
+        }
     }
     let deadline = k.clock.when(sbt, flags.cast_unsigned());
-    k.clock.advance_to(&k.core, deadline);
-    k.sleepq.notify();
+    k.advance_to(deadline, false);
     if k.core.is_dead() {
         thread::escape();
     }
