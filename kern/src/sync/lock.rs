@@ -249,7 +249,7 @@ impl<T, B: Backend> Lock<T, B> {
 
     /// The C lock, for the backend's functions.
     #[inline]
-    fn state(&self) -> *mut B::State {
+    pub(crate) fn state(&self) -> *mut B::State {
         self.state.get()
     }
 
@@ -305,6 +305,28 @@ impl<T, B: Backend> Lock<T, B> {
         let state = unsafe { B::lock_shared(self.state()) };
         // INVARIANT: held shared, with `state`. Other threads may hold it
         // shared too and read the data at the same time: `T: Sync`.
+        Guard {
+            lock: self,
+            state,
+            _mode: PhantomData,
+        }
+    }
+
+    /// The guard of a hold the caller took itself, through `B`'s C calls
+    /// (an acquisition that can fail, as `sx_xlock_sig(9)`).
+    ///
+    /// # Safety
+    /// The current thread holds this lock in mode `M`, taken with the
+    /// state `state`, and gives the hold to the guard (which releases it);
+    /// the guard borrows, for its whole life, the context token that
+    /// allowed taking it (as for [`acquire`](Self::acquire)); for
+    /// [`Shared`], `T: Sync`.
+    #[inline]
+    pub(crate) unsafe fn assume_held<M: Mode<B>>(
+        &self,
+        state: B::GuardState,
+    ) -> Guard<'_, T, B, M> {
+        // INVARIANT: the caller's contract.
         Guard {
             lock: self,
             state,
