@@ -19,6 +19,8 @@
 //!   [`SxLock`](sync::SxLock) over `sx(9)`, and
 //!   [`CondVar`](sync::CondVar), sleeping until a condition holds
 //!   (`msleep(9)`, `wakeup(9)`).
+//! * [`callout`]: [`Callout`](callout::Callout), a handler the timer runs
+//!   later with a mutex held (`callout(9)`).
 //! * [`cdev`]: character devices (`make_dev_s(9)`), with [`uio`] for
 //!   `read`/`write` and [`ioctl`] for `ioctl`.
 //! * [`foreign`]: [`ForeignOwnable`](foreign::ForeignOwnable), how a value
@@ -76,6 +78,7 @@
 )]
 
 pub mod alloc;
+pub mod callout;
 pub mod cdev;
 pub mod context;
 pub mod error;
