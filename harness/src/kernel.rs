@@ -29,6 +29,7 @@ mod entry;
 mod files;
 mod softclock;
 mod sysctl;
+mod taskq;
 mod vfs;
 mod workers;
 
@@ -46,6 +47,7 @@ use crate::kpi::malloc::{FailPolicy, MallocState, MallocStats};
 use crate::kpi::sbuf::SbufMemory;
 use crate::kpi::sleep::{SleepInfo, SleepQueues};
 use crate::kpi::sysctl::Sysctl;
+use crate::kpi::taskqueue::Taskqueues;
 use crate::kpi::uio::{Uio, UioStats};
 use crate::loader::{self, Host, KldStat, KldTarget, LinkerState, ModStat};
 use crate::state::{Config, Core, DataSym, Violation};
@@ -72,6 +74,7 @@ struct KernelInner {
     clock: Clock,
     sleepq: SleepQueues,
     callouts: Callouts,
+    taskqueues: Taskqueues,
     workers: workers::Workers,
     firmware: Firmware,
     /// The kernel's own malloc types (`DEVFS1` for `struct cdev`, `sbuf`,
@@ -81,15 +84,17 @@ struct KernelInner {
 
 /// The kernel's own `struct malloc_type`s (only their addresses are used):
 /// `DEVFS1` (`M_CDEVP`, devfs_devs.c), `sbuf` (`M_SBUF`, subr_sbuf.c),
-/// `firmware` (`M_FIRMWARE`, subr_firmware.c).
-struct InternalTypes(Box<[sys::malloc_type; 3]>);
+/// `firmware` (`M_FIRMWARE`, subr_firmware.c), `taskqueue`
+/// (`M_TASKQUEUE`, subr_taskqueue.c).
+struct InternalTypes(Box<[sys::malloc_type; 4]>);
 
 /// Indexes into [`InternalTypes`].
 const TYPE_DEVFS: usize = 0;
 const TYPE_SBUF: usize = 1;
 const TYPE_FIRMWARE: usize = 2;
+pub(super) const TYPE_TASKQUEUE: usize = 3;
 /// Their names (`ks_shortdesc`).
-const TYPE_NAMES: [&core::ffi::CStr; 3] = [c"DEVFS1", c"sbuf", c"firmware"];
+const TYPE_NAMES: [&core::ffi::CStr; 4] = [c"DEVFS1", c"sbuf", c"firmware", c"taskqueue"];
 
 // SAFETY: the structures are written once at creation and only their
 // addresses are used afterwards; their pointers refer to static strings.
@@ -116,7 +121,7 @@ fn current<'a>() -> Option<&'a KernelInner> {
 
 impl KernelInner {
     fn new(cfg: Config) -> Result<Self, Errno> {
-        let mut internal_types: Box<[sys::malloc_type; 3]> = Box::default();
+        let mut internal_types: Box<[sys::malloc_type; 4]> = Box::default();
         for (t, name) in internal_types.iter_mut().zip(TYPE_NAMES) {
             t.ks_version = u64::from(sys::M_VERSION);
             t.ks_shortdesc = name.as_ptr();
@@ -136,6 +141,7 @@ impl KernelInner {
             clock,
             sleepq: SleepQueues::default(),
             callouts: Callouts::default(),
+            taskqueues: Taskqueues::default(),
             workers: workers::Workers::default(),
             firmware: Firmware::default(),
             internal_types: InternalTypes(internal_types),
@@ -318,6 +324,7 @@ impl Host for KernelInner {
         self.devfs.forget_range(&self.core, range);
         self.sysctl.forget_range(&self.core, range);
         self.callouts.forget_range(&self.core, range);
+        self.taskqueues.forget_range(&self.core, range);
         self.locks.forget_range(&self.core, range);
         self.malloc.forget_module_types(&self.core, range, file);
     }

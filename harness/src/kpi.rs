@@ -31,4 +31,5 @@ pub(crate) mod malloc;
 pub(crate) mod sbuf;
 pub(crate) mod sleep;
 pub(crate) mod sysctl;
+pub(crate) mod taskqueue;
 pub(crate) mod uio;

@@ -43,6 +43,7 @@ mod sbuf;
 mod sleep;
 mod strdup;
 pub(super) mod sysctl;
+mod taskqueue;
 mod uio;
 
 use super::{KernelInner, current};
@@ -117,6 +118,7 @@ fn functions() -> Vec<FuncEntry> {
     strdup::functions(&mut v);
     sbuf::functions(&mut v);
     sleep::functions(&mut v);
+    taskqueue::functions(&mut v);
     v
 }
 

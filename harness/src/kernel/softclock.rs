@@ -115,11 +115,13 @@ impl KernelInner {
     pub(super) fn start_workers(&self) {
         self.workers
             .spawn(self, "softclock", |k: &KernelInner| softclock(k));
+        self.start_system_taskqueues();
     }
 
     /// Stops and joins the kernel's own threads (at its end).
     pub(super) fn stop_workers(&self) {
         self.callouts.stop_thread();
+        self.taskqueues.stop_threads();
         self.workers.join_all(self, Duration::from_secs(10));
     }
 }

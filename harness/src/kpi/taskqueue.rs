@@ -106,7 +106,14 @@ impl Taskqueues {
 
     /// Registers a queue whose handle is `tq` (`taskqueue_create`,
     /// `taskqueue_create_fast`, and the system queues).
-    pub(crate) fn create(&self, tq: KAddr, name: String, fast: bool, enqueue: KAddr, context: KAddr) {
+    pub(crate) fn create(
+        &self,
+        tq: KAddr,
+        name: String,
+        fast: bool,
+        enqueue: KAddr,
+        context: KAddr,
+    ) {
         self.lock().queues.insert(
             tq,
             Queue {
@@ -147,7 +154,12 @@ impl Taskqueues {
     /// `taskqueue_enqueue_flags`: 0, `EEXIST` or `ECANCELED`; and the
     /// queue's enqueue function with its context to call (when the task
     /// was newly queued), unless it is one of the kernel's own queues.
-    pub(crate) fn enqueue(&self, tq: KAddr, task: KAddr, flags: u32) -> (i32, Option<(KAddr, KAddr)>) {
+    pub(crate) fn enqueue(
+        &self,
+        tq: KAddr,
+        task: KAddr,
+        flags: u32,
+    ) -> (i32, Option<(KAddr, KAddr)>) {
         let mut s = self.lock();
         let Some(q) = s.queues.get_mut(&tq) else {
             return (crate::errno::Errno::EINVAL.0, None);
@@ -203,7 +215,11 @@ impl Taskqueues {
             r.canceling = true;
             busy = true;
         }
-        let e = if busy { crate::errno::Errno::EBUSY.0 } else { 0 };
+        let e = if busy {
+            crate::errno::Errno::EBUSY.0
+        } else {
+            0
+        };
         (e, pending)
     }
 
@@ -306,7 +322,10 @@ impl Taskqueues {
     pub(crate) fn done(&self, tq: KAddr, task: KAddr) {
         let me = thread::thread_key();
         if let Some(q) = self.lock().queues.get_mut(&tq)
-            && let Some(i) = q.running.iter().position(|r| r.task == task && r.thread == me)
+            && let Some(i) = q
+                .running
+                .iter()
+                .position(|r| r.task == task && r.thread == me)
         {
             q.running.remove(i);
         }
@@ -317,11 +336,6 @@ impl Taskqueues {
     pub(crate) fn stop_threads(&self) {
         self.lock().stop = true;
         self.cv.notify_all();
-    }
-
-    /// Tasks queued on `tq` now.
-    pub(crate) fn queued(&self, tq: KAddr) -> usize {
-        self.lock().queues.get(&tq).map_or(0, |q| q.pending.len())
     }
 
     /// Forgets the tasks whose structure or handler lies in `range` (a

@@ -10,7 +10,10 @@
 //! clock's constants of `sys/kern/subr_param.c`, `ticks` (the low half of
 //! `ticksl` on amd64, so the same address), `time_second` and
 //! `time_uptime` its variables (`sys/kern/kern_clock.c`,
-//! `sys/kern/kern_tc.c`), written by `crate::kpi::clock`. A module
+//! `sys/kern/kern_tc.c`), written by `crate::kpi::clock`;
+//! `taskqueue_thread` and `taskqueue_fast` the system queues of
+//! `sys/kern/subr_taskqueue.c` (`TASKQUEUE_DEFINE_THREAD`,
+//! `TASKQUEUE_FAST_DEFINE`), pointers to opaque queue structures here. A module
 //! references them through 32-bit
 //! relocations, so they are real storage in a low mapping, initialised as
 //! the kernel initialises them at boot.
@@ -53,11 +56,15 @@ pub(crate) enum DataSym {
     TimeSecond,
     /// `time_uptime`
     TimeUptime,
+    /// `taskqueue_thread` (a `struct taskqueue *`)
+    TaskqueueThread,
+    /// `taskqueue_fast` (a `struct taskqueue *`)
+    TaskqueueFast,
 }
 
 impl DataSym {
     /// Every data symbol.
-    pub(crate) const ALL: [DataSym; 15] = [
+    pub(crate) const ALL: [DataSym; 17] = [
         DataSym::MDevbuf,
         DataSym::MTemp,
         DataSym::Giant,
@@ -73,6 +80,8 @@ impl DataSym {
         DataSym::Ticksl,
         DataSym::TimeSecond,
         DataSym::TimeUptime,
+        DataSym::TaskqueueThread,
+        DataSym::TaskqueueFast,
     ];
 
     /// The kernel name.
@@ -93,6 +102,8 @@ impl DataSym {
             DataSym::Ticksl => "ticksl",
             DataSym::TimeSecond => "time_second",
             DataSym::TimeUptime => "time_uptime",
+            DataSym::TaskqueueThread => "taskqueue_thread",
+            DataSym::TaskqueueFast => "taskqueue_fast",
         }
     }
 
@@ -120,6 +131,12 @@ struct Block {
     ticksl: i64,
     time_second: i64,
     time_uptime: i64,
+    /// `taskqueue_thread` and `taskqueue_fast`: pointers to the system
+    /// queues, whose `struct taskqueue`s (opaque to modules) are
+    /// `tq_objs`.
+    taskqueue_thread: usize,
+    taskqueue_fast: usize,
+    tq_objs: [u64; 8],
 }
 
 /// One kernel's data block.
@@ -166,6 +183,9 @@ impl KernelData {
             oid.oid_descr = descr.as_ptr();
             oid.oid_refcnt = 1;
         }
+        let objs = &raw mut block.tq_objs;
+        block.taskqueue_thread = objs.expose_provenance();
+        block.taskqueue_fast = objs.expose_provenance() + 32;
         // INVARIANT: the block is initialised.
         Ok(KernelData { map })
     }
@@ -187,6 +207,8 @@ impl KernelData {
             DataSym::Ticks | DataSym::Ticksl => offset_of!(Block, ticksl),
             DataSym::TimeSecond => offset_of!(Block, time_second),
             DataSym::TimeUptime => offset_of!(Block, time_uptime),
+            DataSym::TaskqueueThread => offset_of!(Block, taskqueue_thread),
+            DataSym::TaskqueueFast => offset_of!(Block, taskqueue_fast),
         };
         KAddr::new(self.map.addr()).wrapping_add(off)
     }
