@@ -202,11 +202,20 @@
 use crate::malloc::WaitOk;
 use core::marker::PhantomData;
 
-mod private {
+pub(crate) mod private {
     /// Seals [`MaySleep`](super::MaySleep) and [`MayBlock`](super::MayBlock):
     /// only `kern`'s tokens implement them.
     pub trait Sealed {}
 }
+
+/// Proof that the current code runs in a thread, not in an interrupt
+/// filter: any token but [`Filter`], or a lock guard (which exists only
+/// where such a token did). Taken by shared reference, by operations that
+/// do not block but use a sleep mutex inside, as enqueueing a task on
+/// `taskqueue_thread`. Sealed.
+pub trait InThread: private::Sealed {}
+
+impl<T: private::Sealed + ?Sized> InThread for T {}
 
 /// A context token that allows blocking on a mutex: [`NoSleep`], and the
 /// tokens that lend one ([`Sleepable`], [`SxSleepable`]).

@@ -29,6 +29,8 @@
 //! * [`sysctl`]: counters and validated tunables under a module-owned
 //!   context: a static table over module statics, or nodes over data in
 //!   an `Arc`.
+//! * [`taskqueue`]: [`Task`](taskqueue::Task), work a kernel thread runs
+//!   later where it may sleep (`taskqueue(9)`).
 //! * [`print`](mod@print): [`println!`] to the kernel message buffer (`printf(9)`).
 //! * the panic handler (kernel builds only), which calls `panic(9)`.
 //!
@@ -92,6 +94,7 @@ mod panic;
 pub mod print;
 pub mod sync;
 pub mod sysctl;
+pub mod taskqueue;
 pub mod uio;
 
 pub use context::Sleepable;

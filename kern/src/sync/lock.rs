@@ -352,6 +352,8 @@ impl<T, B: Backend> Drop for Lock<T, B> {
     }
 }
 
+impl<T, B: Backend, M: Mode<B>> crate::context::private::Sealed for Guard<'_, T, B, M> {}
+
 /// Access to the data of a held [`Lock`]; releases the lock when dropped.
 ///
 /// Named after its kind: [`MutexGuard`](super::MutexGuard),
