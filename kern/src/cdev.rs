@@ -77,7 +77,7 @@
 //! ```
 
 use crate::alloc::{Arc, Box};
-use crate::context::Sleepable;
+use crate::context::{NoSleep, Sleepable};
 use crate::error::{Error, Result, code, to_ret};
 use crate::foreign::{ArcBorrow, ForeignOwnable};
 use crate::ioctl::{IoctlCmd, IoctlData};
@@ -167,6 +167,12 @@ pub trait CharacterDevice: Send + Sync + Sized + 'static {
     /// Whether [`ioctl`](Self::ioctl) is implemented.
     const HAS_IOCTL: bool = false;
 
+    /// Whether [`close`](Self::close) is implemented.
+    const HAS_CLOSE: bool = false;
+
+    /// Whether [`purge`](Self::purge) is implemented.
+    const HAS_PURGE: bool = false;
+
     /// The per-open state, dropped when the file is closed for the last
     /// time or the device is destroyed. Use `()` for none.
     type Open: Send + Sync + 'static;
@@ -220,6 +226,33 @@ pub trait CharacterDevice: Send + Sync + Sized + 'static {
         Err(code::ENODEV)
     }
 
+    /// Called by the last `close(2)` of the device (`d_close`): when no
+    /// file of it is open any more. A device that needs to act on the
+    /// close of each file does it in the `Drop` of its
+    /// [`Open`](Self::Open) value instead.
+    ///
+    /// # Errors
+    /// Any errno is returned by that `close(2)` (the file is closed
+    /// anyway).
+    fn close(&self, flags: OpenFlags, cx: &mut Sleepable) -> Result {
+        let _ = (flags, cx);
+        Ok(())
+    }
+
+    /// Called by `destroy_dev(9)` while threads are still inside the
+    /// device's methods (`d_purge`), again until they have all left: wake
+    /// every thread the device makes sleep, and make them return
+    /// (usually with `ENXIO`). A device whose methods may sleep for a long
+    /// time (waiting for data) needs it, or unloading the module waits for
+    /// them.
+    ///
+    /// # Context
+    /// `destroy_dev`'s thread, with the kernel's `devmtx` held: may take a
+    /// mutex (the token), may not sleep.
+    fn purge(&self, cx: &mut NoSleep) {
+        let _ = cx;
+    }
+
     /// Called with every error one of the device's entry points is about
     /// to return to the kernel: the device's own (including those of
     /// [`File::open`], `devfs_get_cdevpriv(9)`) and kern's (`ENOMEM` when
@@ -251,6 +284,8 @@ pub enum Op {
     Write,
     /// `d_ioctl`.
     Ioctl,
+    /// `d_close`.
+    Close,
 }
 
 /// The open file a device method ([`read`](CharacterDevice::read),
@@ -527,6 +562,12 @@ unsafe fn fill_cdevsw<T: CharacterDevice>(sw: *mut sys::cdevsw) {
     if T::HAS_IOCTL {
         sw.d_ioctl = Some(cdev_ioctl::<T>);
     }
+    if T::HAS_CLOSE {
+        sw.d_close = Some(cdev_close::<T>);
+    }
+    if T::HAS_PURGE {
+        sw.d_purge = Some(cdev_purge::<T>);
+    }
 }
 
 /// Creates the device node of `options` with `make_dev_s(9)`, for `sw` and
@@ -762,4 +803,39 @@ unsafe extern "C" fn cdev_ioctl<T: CharacterDevice>(
         Op::Ioctl,
         device.ioctl(&file, cmd, &mut data, &mut cx),
     )
+}
+
+/// `d_close`: the last close of the device.
+///
+/// # Safety
+/// Called by the kernel for a device of `T`, in the context of `close(2)`.
+unsafe extern "C" fn cdev_close<T: CharacterDevice>(
+    dev: *mut sys::cdev,
+    fflag: c_int,
+    _devtype: c_int,
+    _td: *mut sys::thread,
+) -> c_int {
+    // SAFETY: the caller's contract.
+    let shared = unsafe { shared_of::<T>(dev) };
+    let device = &shared.data;
+    // SAFETY: d_close runs in the closing thread, which may sleep and holds
+    // no lock of ours; the token lives only for this call.
+    let mut cx = unsafe { Sleepable::new() };
+    report(device, Op::Close, device.close(OpenFlags(fflag), &mut cx))
+}
+
+/// `d_purge`: wake the device's sleepers while it is destroyed.
+///
+/// # Safety
+/// Called by `destroy_dev(9)` for a device of `T`.
+unsafe extern "C" fn cdev_purge<T: CharacterDevice>(dev: *mut sys::cdev) {
+    // SAFETY: the caller's contract; the registration takes its reference
+    // back only after destroy_dev returns.
+    let shared = unsafe { shared_of::<T>(dev) };
+    // SAFETY: destroy_devl (sys/kern/kern_conf.c, FreeBSD 15) calls
+    // d_purge with devmtx held, in a thread that may block on a
+    // mutex (it holds devmtx, a sleep mutex, and may not sleep); the token
+    // lives only for this call.
+    let mut cx = unsafe { NoSleep::new() };
+    shared.data.purge(&mut cx);
 }
