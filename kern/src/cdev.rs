@@ -304,6 +304,8 @@ pub enum Op {
 /// The current thread is inside `d_read`, `d_write` or `d_ioctl` of a
 /// device registered for `T`, on behalf of an open file, for `'a`.
 pub struct File<'a, T: CharacterDevice> {
+    /// The call's `ioflag` (`d_read`, `d_write`) or `fflag` (`d_ioctl`).
+    flags: c_int,
     _call: PhantomData<(&'a T::Open, *mut ())>,
 }
 
@@ -313,9 +315,23 @@ impl<'a, T: CharacterDevice> File<'a, T> {
     /// # Safety
     /// The type's invariants hold for `'a`: called by a method trampoline
     /// of a device of `T`, and the value does not outlive the call.
-    unsafe fn new() -> Self {
+    unsafe fn new(flags: c_int) -> Self {
         // INVARIANT: the caller's contract.
-        Self { _call: PhantomData }
+        Self {
+            flags,
+            _call: PhantomData,
+        }
+    }
+
+    /// Whether the file is non-blocking for this call (`O_NONBLOCK`, set
+    /// at open or later with `fcntl(2)`): `IO_NDELAY` in `d_read`'s and
+    /// `d_write`'s `ioflag`, `FNONBLOCK` in `d_ioctl`'s `fflag`. A method
+    /// that would wait returns `EAGAIN` instead.
+    #[must_use]
+    pub fn nonblocking(&self) -> bool {
+        // IO_NDELAY is FNONBLOCK (`sys/sys/vnode.h`: "FNDELAY flag set in
+        // file table"), and devfs_read_f passes `f_flag & O_NONBLOCK`.
+        c_int::try_from(sys::FNONBLOCK).is_ok_and(|f| self.flags & f != 0)
     }
 
     /// The per-open value of this file: what
@@ -713,15 +729,15 @@ unsafe fn shared_of<'a, T: CharacterDevice>(
 }
 
 /// The [`File`] handle and the context token of a call of `d_read`,
-/// `d_write` or `d_ioctl`.
+/// `d_write` or `d_ioctl`, with its `ioflag` or `fflag`.
 ///
 /// # Safety
 /// Called by one of those methods of a device of `T`, on behalf of a file;
 /// both values are used only during that call.
-unsafe fn method_call<'a, T: CharacterDevice>() -> (File<'a, T>, Sleepable) {
+unsafe fn method_call<'a, T: CharacterDevice>(flags: c_int) -> (File<'a, T>, Sleepable) {
     // SAFETY: the caller's contract: a method of a device of `T`, on behalf
     // of a file; the handle lives only for this call.
-    let file = unsafe { File::new() };
+    let file = unsafe { File::new(flags) };
     // SAFETY: the methods run in the calling thread, which may sleep and
     // holds no lock of ours; the token lives only for this call.
     let cx = unsafe { Sleepable::new() };
@@ -736,7 +752,7 @@ unsafe fn method_call<'a, T: CharacterDevice>() -> (File<'a, T>, Sleepable) {
 unsafe extern "C" fn cdev_read<T: CharacterDevice>(
     dev: *mut sys::cdev,
     uio: *mut sys::uio,
-    _ioflag: c_int,
+    ioflag: c_int,
 ) -> c_int {
     // SAFETY: the caller's contract.
     let shared = unsafe { shared_of::<T>(dev) };
@@ -748,7 +764,7 @@ unsafe extern "C" fn cdev_read<T: CharacterDevice>(
     };
     // SAFETY: d_read of a device of `T`, on behalf of a file; both are
     // used only during this call.
-    let (file, mut cx) = unsafe { method_call::<T>() };
+    let (file, mut cx) = unsafe { method_call::<T>(ioflag) };
     report(device, Op::Read, device.read(&file, &mut uio, &mut cx))
 }
 
@@ -760,7 +776,7 @@ unsafe extern "C" fn cdev_read<T: CharacterDevice>(
 unsafe extern "C" fn cdev_write<T: CharacterDevice>(
     dev: *mut sys::cdev,
     uio: *mut sys::uio,
-    _ioflag: c_int,
+    ioflag: c_int,
 ) -> c_int {
     // SAFETY: the caller's contract.
     let shared = unsafe { shared_of::<T>(dev) };
@@ -772,7 +788,7 @@ unsafe extern "C" fn cdev_write<T: CharacterDevice>(
     };
     // SAFETY: d_write of a device of `T`, on behalf of a file; both are
     // used only during this call.
-    let (file, mut cx) = unsafe { method_call::<T>() };
+    let (file, mut cx) = unsafe { method_call::<T>(ioflag) };
     report(device, Op::Write, device.write(&file, &mut uio, &mut cx))
 }
 
@@ -785,7 +801,7 @@ unsafe extern "C" fn cdev_ioctl<T: CharacterDevice>(
     dev: *mut sys::cdev,
     cmd: sys::u_long,
     data: *mut c_char,
-    _fflag: c_int,
+    fflag: c_int,
     _td: *mut sys::thread,
 ) -> c_int {
     // SAFETY: the caller's contract.
@@ -797,7 +813,7 @@ unsafe extern "C" fn cdev_ioctl<T: CharacterDevice>(
     let mut data = unsafe { IoctlData::from_raw(data, cmd) };
     // SAFETY: d_ioctl of a device of `T`, on behalf of a file; both are
     // used only during this call.
-    let (file, mut cx) = unsafe { method_call::<T>() };
+    let (file, mut cx) = unsafe { method_call::<T>(fflag) };
     report(
         device,
         Op::Ioctl,

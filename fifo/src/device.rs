@@ -1,0 +1,301 @@
+// SPDX-License-Identifier: BSD-2-Clause
+//! `/dev/rustfifo`: the device, its shared core, the idle callout and the
+//! task that frees the storage.
+
+use crate::ring::Ring;
+use crate::{STATS, Stats};
+use core::ffi::CStr;
+use core::pin::Pin;
+use kern::alloc::{Arc, Box};
+use kern::callout::{Callout, CalloutHandler};
+use kern::cdev::{CharacterDevice, File, Op, OpenFlags};
+use kern::ioctl::{FIOASYNC, FIONBIO, FIONREAD, IoctlCmd, IoctlData};
+use kern::prelude::*;
+use kern::sync::{CondVar, Mutex, MutexGuard, SxLock, Wait};
+use kern::taskqueue::{Task, TaskHandler};
+use kern::uio::{UioReader, UioWriter};
+
+/// Bytes moved per round through the lock (a stack buffer).
+const CHUNK: usize = 256;
+
+/// What the mutex protects.
+pub(crate) struct State {
+    ring: Ring,
+    /// The device is being destroyed: every sleeper returns `ENXIO`.
+    gone: bool,
+}
+
+/// What the device, its callout and its task share.
+///
+/// Lock order: `writers` or `readers` (an `sx`, serialising the threads
+/// of one direction), then `state`.
+pub(crate) struct Core {
+    state: Pin<Box<Mutex<State>>>,
+    /// Readers sleep here until there is data.
+    readable: CondVar,
+    /// Writers sleep here until there is space.
+    writable: CondVar,
+    /// One reader at a time moves bytes out (between its copy and its
+    /// consume, nobody else consumes).
+    readers: Pin<Box<SxLock<()>>>,
+    /// One writer at a time moves bytes in (the room it reserved stays
+    /// its own); the idle task takes it too, so it never frees the
+    /// storage under a writer.
+    writers: Pin<Box<SxLock<()>>>,
+}
+
+impl Core {
+    /// An empty FIFO without storage.
+    pub(crate) fn new(cx: &mut Sleepable) -> Result<Self> {
+        Ok(Self {
+            state: Mutex::try_new(
+                c"rustfifo",
+                State {
+                    ring: Ring::new(),
+                    gone: false,
+                },
+                cx.waitok(),
+            )?,
+            readable: CondVar::new(c"fiford"),
+            writable: CondVar::new(c"fifowr"),
+            readers: SxLock::try_new(c"rustfifo readers", (), cx.waitok())?,
+            writers: SxLock::try_new(c"rustfifo writers", (), cx.waitok())?,
+        })
+    }
+}
+
+/// The idle callout: once the FIFO has stayed empty for
+/// `hw.rustfifo.idle_ms`, it queues the task that frees the storage (the
+/// callout may not take the writers' `sx`).
+pub(crate) struct Idle {
+    core: Arc<Core>,
+    free: Arc<Task<FreeStorage>>,
+}
+
+impl CalloutHandler for Idle {
+    type Data = State;
+
+    fn mutex(&self) -> &Mutex<State> {
+        &self.core.state
+    }
+
+    fn run(&self, state: &mut MutexGuard<'_, State>) -> Option<u32> {
+        if state.ring.is_empty() && state.ring.allocated() > 0 && !state.gone {
+            self.free.enqueue(&*state);
+        }
+        None
+    }
+}
+
+/// The task that frees the storage of an idle FIFO, in a thread that may
+/// sleep, taking the locks in their order.
+pub(crate) struct FreeStorage {
+    core: Arc<Core>,
+}
+
+impl TaskHandler for FreeStorage {
+    fn run(&self, _pending: u32, cx: &mut Sleepable) {
+        let mut writers = self.core.writers.xlock(cx);
+        let ((), cx) = writers.split();
+        let storage = self.core.state.lock(cx).ring.take_storage();
+        if storage.is_some() {
+            Stats::count(&STATS.idle_frees, 1);
+        }
+        // Freed here, outside the mutex.
+        drop(storage);
+    }
+}
+
+/// The device: the core, and the idle callout (which holds the task).
+pub(crate) struct Fifo {
+    core: Arc<Core>,
+    idle: Callout<Idle>,
+}
+
+impl Fifo {
+    /// The device, its callout and its task.
+    pub(crate) fn new(cx: &mut Sleepable) -> Result<Self> {
+        let core = Arc::try_new(Core::new(cx)?, cx.waitok())?;
+        let free = Arc::try_new(
+            Task::new(FreeStorage { core: core.clone() }, cx)?,
+            cx.waitok(),
+        )?;
+        let idle = Callout::new(
+            Idle {
+                core: core.clone(),
+                free,
+            },
+            cx,
+        )?;
+        Ok(Self { core, idle })
+    }
+
+    /// Arms the idle callout if the FIFO is empty and holds storage.
+    fn arm_idle(&self, state: &mut MutexGuard<'_, State>) {
+        let ms = STATS.idle_ms();
+        if ms != 0 && state.ring.is_empty() && state.ring.allocated() > 0 {
+            // Cannot fail: `state` is the guard of the callout's mutex.
+            let _rearmed = self.idle.reset(state, ms);
+        }
+    }
+
+    /// Wakes the sleepers of `cv`, counting it.
+    fn wake(cv: &CondVar) {
+        Stats::count(&STATS.wakeups, 1);
+        cv.notify_all();
+    }
+}
+
+impl CharacterDevice for Fifo {
+    const NAME: &'static CStr = c"rustfifo";
+    const HAS_READ: bool = true;
+    const HAS_WRITE: bool = true;
+    const HAS_IOCTL: bool = true;
+    const HAS_PURGE: bool = true;
+    type Open = ();
+
+    fn open(&self, _flags: OpenFlags, _cx: &mut Sleepable) -> Result<()> {
+        Ok(())
+    }
+
+    /// Up to the request from the oldest bytes; sleeps while the FIFO is
+    /// empty, unless non-blocking (`EAGAIN`). Returns as soon as it has
+    /// moved some bytes.
+    fn read(&self, file: &File<'_, Self>, uio: &mut UioWriter<'_>, cx: &mut Sleepable) -> Result {
+        let core = &*self.core;
+        let mut serial = core.readers.xlock_sig(cx)?;
+        let ((), cx) = serial.split();
+        let mut chunk = [0u8; CHUNK];
+        let mut moved = 0usize;
+        while uio.resid() > 0 {
+            let mut blocked = false;
+            let n = {
+                let state = if moved == 0 && !file.nonblocking() {
+                    core.readable
+                        .wait_while(&core.state, cx, Wait::INTERRUPTIBLE, |s| {
+                            let wait = s.ring.is_empty() && !s.gone;
+                            blocked |= wait;
+                            wait
+                        })?
+                } else {
+                    core.state.lock(cx)
+                };
+                if state.gone {
+                    return Err(ENXIO);
+                }
+                if state.ring.is_empty() {
+                    if moved == 0 {
+                        return Err(EAGAIN);
+                    }
+                    break;
+                }
+                let want = uio.resid().min(CHUNK);
+                state.ring.peek(chunk.get_mut(..want).unwrap_or(&mut []))
+            };
+            if blocked {
+                Stats::count(&STATS.blocked_reads, 1);
+            }
+            uio.move_out(chunk.get(..n).unwrap_or(&[]), cx)?;
+            let mut state = core.state.lock(cx);
+            state.ring.consume(n);
+            self.arm_idle(&mut state);
+            drop(state);
+            Self::wake(&core.writable);
+            moved = moved.saturating_add(n);
+        }
+        Stats::count(&STATS.reads, 1);
+        Stats::count(&STATS.bytes_out, moved);
+        Ok(())
+    }
+
+    /// Appends the request; sleeps while the FIFO is full. Non-blocking:
+    /// what fits, `EAGAIN` if nothing does.
+    fn write(&self, file: &File<'_, Self>, uio: &mut UioReader<'_>, cx: &mut Sleepable) -> Result {
+        let core = &*self.core;
+        let mut serial = core.writers.xlock_sig(cx)?;
+        let ((), cx) = serial.split();
+        let mut chunk = [0u8; CHUNK];
+        let mut moved = 0usize;
+        while uio.resid() > 0 {
+            let capacity = STATS.capacity();
+            let mut blocked = false;
+            let room = {
+                let mut state = if file.nonblocking() {
+                    core.state.lock(cx)
+                } else {
+                    core.writable
+                        .wait_while(&core.state, cx, Wait::INTERRUPTIBLE, |s| {
+                            let wait = s.ring.space(capacity) == 0 && !s.gone;
+                            blocked |= wait;
+                            wait
+                        })?
+                };
+                if state.gone {
+                    return Err(ENXIO);
+                }
+                let want = uio.resid().min(CHUNK);
+                match state.ring.reserve(want, capacity) {
+                    // A short write rather than an error once bytes went in.
+                    Err(_) if moved > 0 => break,
+                    Err(e) => return Err(e),
+                    Ok(room) => room.min(want).min(state.ring.space(capacity)),
+                }
+            };
+            if blocked {
+                Stats::count(&STATS.blocked_writes, 1);
+            }
+            if room == 0 {
+                if moved == 0 {
+                    return Err(EAGAIN);
+                }
+                break;
+            }
+            let buf = chunk.get_mut(..room).unwrap_or(&mut []);
+            let n = uio.move_in(buf, cx)?;
+            let mut state = core.state.lock(cx);
+            // The room is still there: only this writer adds, and the idle
+            // task frees storage only under the writers' lock.
+            let pushed = state.ring.push(chunk.get(..n).unwrap_or(&[]));
+            // Cannot fail, as in `arm_idle`; it may not have been pending.
+            let _stopped = self.idle.stop(&mut state);
+            drop(state);
+            Self::wake(&core.readable);
+            moved = moved.saturating_add(pushed);
+        }
+        Stats::count(&STATS.writes, 1);
+        Stats::count(&STATS.bytes_in, moved);
+        Ok(())
+    }
+
+    fn ioctl(
+        &self,
+        _file: &File<'_, Self>,
+        cmd: IoctlCmd,
+        data: &mut IoctlData<'_>,
+        cx: &mut Sleepable,
+    ) -> Result {
+        match cmd {
+            FIONREAD => {
+                let n = self.core.state.lock(cx).ring.len();
+                data.write(&i32::try_from(n).unwrap_or(i32::MAX))
+            }
+            // Asynchronous I/O (SIGIO) is not supported; turning it off is.
+            FIOASYNC if data.read::<i32>()? != 0 => Err(EINVAL),
+            // Non-blocking I/O is read from each call's flags
+            // (fcntl(F_SETFL, O_NONBLOCK) sends FIONBIO and must succeed).
+            FIONBIO | FIOASYNC => Ok(()),
+            _ => Err(ENOIOCTL),
+        }
+    }
+
+    /// `destroy_dev`: every sleeper wakes and returns `ENXIO`.
+    fn purge(&self, cx: &mut NoSleep) {
+        self.core.state.lock(cx).gone = true;
+        Self::wake(&self.core.readable);
+        Self::wake(&self.core.writable);
+    }
+
+    fn error(&self, _op: Op, err: Error) {
+        STATS.failed(err);
+    }
+}
