@@ -18,12 +18,12 @@ mod trait_impls;
 
 /// A count at or above which the count is no longer trusted: it is
 /// saturated instead (see [`Arc`]'s documentation).
-const MAX_REFCOUNT: usize = usize::MAX >> 1;
+pub(crate) const MAX_REFCOUNT: usize = usize::MAX >> 1;
 
 /// The value a saturated count is pinned at: half-way between
 /// [`MAX_REFCOUNT`] and `usize::MAX`, so that neither increments nor
 /// decrements racing with a re-saturation can bring it back into range.
-const SATURATED: usize = !(usize::MAX >> 2);
+pub(crate) const SATURATED: usize = !(usize::MAX >> 2);
 
 /// The allocation of an [`Arc`]: the count, then the value.
 ///
@@ -347,6 +347,21 @@ impl<T: ?Sized, A: Allocator> Arc<T, A> {
         Some(unsafe { &mut *this.data_ptr() })
     }
 
+    /// A mutable reference to the value, without looking at the count:
+    /// for an `Arc` just made, which is known to be unique
+    /// ([`Arc::get_mut`] would check, and leave a caller an impossible
+    /// `None` to handle).
+    ///
+    /// # Safety
+    /// No other `Arc` to the value (nor a raw pointer from
+    /// [`Arc::into_raw`]) exists, and none is made while the reference
+    /// lives.
+    pub unsafe fn get_mut_unchecked(this: &mut Self) -> &mut T {
+        // SAFETY: the caller's contract makes this the only access to the
+        // value; `this` is borrowed mutably for the reference's life.
+        unsafe { &mut *this.data_ptr() }
+    }
+
     /// The allocator of this `Arc`.
     #[must_use]
     pub fn allocator(this: &Self) -> &A {
@@ -477,7 +492,7 @@ impl<T, A: Allocator> Arc<MaybeUninit<T>, A> {
 /// flags of one locked decrement (`lock dec`, then `je`/`js` on amd64)
 /// rather than load and compare the old count.
 #[inline]
-fn release(count: &AtomicUsize) -> bool {
+pub(crate) fn release(count: &AtomicUsize) -> bool {
     let new = count
         .fetch_sub(1, atomic::Ordering::Release)
         .wrapping_sub(1);
@@ -497,7 +512,7 @@ fn release(count: &AtomicUsize) -> bool {
 /// cold, so that each clone and drop keeps only a test and a branch.
 #[cold]
 #[inline(never)]
-fn saturate(count: &AtomicUsize) {
+pub(crate) fn saturate(count: &AtomicUsize) {
     count.store(SATURATED, atomic::Ordering::Relaxed);
 }
 

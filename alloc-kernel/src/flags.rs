@@ -40,9 +40,11 @@ pub const M_NOWAIT: Flags = Flags(0x0001);
 
 /// The allocation may sleep until memory is available.
 ///
-/// In FreeBSD a `M_WAITOK` malloc(9) never returns `NULL`; the kernel
-/// allocator may still fail a request it cannot satisfy (an impossible size),
-/// so the methods of this crate return a `Result` all the same.
+/// In FreeBSD an `M_WAITOK` malloc(9) never returns `NULL`. As a plain
+/// [`Flags`] value it still goes through the fallible `try_*` methods (a
+/// request can be impossible: a size that overflows); the infallible ones
+/// take a [`Wait`](crate::Wait) type, which a kernel layer hands out only
+/// where sleeping is allowed.
 pub const M_WAITOK: Flags = Flags(0x0002);
 
 /// Zero the allocated memory.

@@ -24,9 +24,21 @@
 //! `Box::try_new(x, M_NOWAIT)?`, `v.try_push(x, M_WAITOK)?`. See
 //! [`M_NOWAIT`], [`M_WAITOK`], [`M_ZERO`].
 //!
+//! # Waiting allocations
+//!
+//! An allocation that may sleep for memory cannot fail in FreeBSD
+//! (malloc(9)), so for an allocator that keeps that promise
+//! ([`WaitAllocator`]) and flags that prove the caller may sleep ([`Wait`])
+//! there are infallible twins that return the value itself:
+//! `Box::new(x, flags)`, `Arc::new`, `Vec::with_capacity`, `push`,
+//! `extend_from_slice`, `reserve`, `String::with_capacity`, `push_str`.
+//! The fallible `try_*` methods stay for `M_NOWAIT`, and for every size a
+//! user chooses.
+//!
 //! # Failure and panics
 //!
-//! An allocation failure leaves a collection as it was. No method panics on
+//! An allocation failure leaves a collection as it was (the waiting
+//! methods above have no failure to report). No method panics on
 //! allocation failure or capacity overflow; methods that would panic in `std`
 //! for other reasons (an index out of bounds, a byte offset inside a
 //! character) return an `Option` or a `Result` instead.
@@ -87,6 +99,7 @@ extern crate std;
 mod allocator;
 mod arc;
 mod boxed;
+mod bytes;
 mod error;
 mod flags;
 mod macros;
@@ -98,15 +111,18 @@ pub mod testing;
 mod try_clone;
 mod try_to_owned;
 pub mod vec;
+mod wait;
 
 pub use allocator::Allocator;
 #[cfg(feature = "host")]
 pub use allocator::HostAllocator;
 pub use arc::Arc;
 pub use boxed::Box;
+pub use bytes::{ArcBytes, BytesMut};
 pub use error::AllocError;
 pub use flags::{Flags, M_NOWAIT, M_WAITOK, M_ZERO};
 pub use string::String;
 pub use try_clone::TryClone;
 pub use try_to_owned::TryToOwned;
 pub use vec::Vec;
+pub use wait::{Wait, WaitAllocator};

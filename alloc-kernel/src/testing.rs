@@ -39,13 +39,27 @@
     reason = "the crate links `std` only, under the `host` feature, and never `alloc`"
 )]
 
-use crate::{AllocError, Allocator, Flags};
+use crate::{AllocError, Allocator, Flags, M_WAITOK, Wait};
 use core::alloc::{GlobalAlloc, Layout};
 use core::ptr::{self, NonNull};
 use std::alloc::System;
 use std::collections::HashMap;
 use std::sync::{Arc as StdArc, Mutex, MutexGuard, PoisonError};
 use std::vec::Vec as StdVec;
+
+/// Flags for a waiting allocation in host tests: `M_WAITOK` as a [`Wait`]
+/// type, for the infallible methods (`Box::new`, `Vec::push`, ...) with
+/// [`HostAllocator`](crate::HostAllocator).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Sleeping;
+
+impl From<Sleeping> for Flags {
+    fn from(_: Sleeping) -> Flags {
+        M_WAITOK
+    }
+}
+
+impl Wait for Sleeping {}
 
 /// The byte pattern written over memory that is handed out without
 /// `M_ZERO`, and over memory that is given back: `0xdeadc0de`, repeated.

@@ -3,10 +3,11 @@
 //! readers.
 //!
 //! # Messages
-//! A [`Message`] is the bytes of one `write(2)`, in an [`Arc`]. Once
-//! published it never changes (only a uniquely owned `Arc` can be
-//! written to, [`Arc::get_mut`]), so a reader holds a reference and copies
-//! from it with no lock held.
+//! A [`Message`] is the bytes of one `write(2)`, an [`ArcBytes`]: one
+//! block with the count, the length, the capacity and the bytes, as C's
+//! `struct cecho_msg`. Once published it never changes (only a uniquely
+//! owned one can be written to, [`ArcBytes::get_mut`]), so a reader holds
+//! a reference and copies from it with no lock held.
 //!
 //! # Locks
 //! - `current` (a mutex, `mtx(9)`): the current message and its
@@ -23,7 +24,8 @@
 //! At most: the current message, the recycled one (the message the last
 //! write replaced, no larger than `hw.rustecho.maxlen`: the buffer the next
 //! write fills once no file holds it), the messages open files still hold
-//! as snapshots, and a preallocated empty message. In steady state (a
+//! as snapshots (the empty message is static, as C's, and takes none). In
+//! steady state (a
 //! write, then reads that rewind) the current and the recycled message
 //! trade places, and writes neither allocate nor free; a read never
 //! allocates.
@@ -31,55 +33,22 @@
 use crate::ioctl::{RUSTECHO_CLEAR, RUSTECHO_GETINFO, RustechoInfo};
 use crate::{STATS, Stats};
 use core::ffi::CStr;
-use core::pin::Pin;
 use core::sync::atomic::{AtomicUsize, Ordering};
-use kern::alloc::{Arc, Box, Vec};
+use kern::alloc::{ArcBytes, BytesMut};
 use kern::cdev::{CharacterDevice, File, Op, OpenFlags};
 use kern::ioctl::{FIOASYNC, FIONBIO, FIONREAD, IoctlCmd, IoctlData};
 use kern::prelude::*;
-use kern::sync::{LockedBy, Mutex, SxLock};
+use kern::sync::{LockedBy, MutexBackend, StaticLock, StaticLockRef, SxBackend};
 use kern::uio::{UioReader, UioWriter};
 
-/// The bytes of one write.
-pub(crate) struct Message {
-    bytes: Vec<u8>,
-}
-
-impl Message {
-    fn len(&self) -> usize {
-        self.bytes.len()
-    }
-
-    /// Replaces the contents with the whole request, read from user memory
-    /// straight into the buffer. `len` is the request's size, at most
-    /// `limit`. Returns the number of bytes read.
-    ///
-    /// The buffer is reused if it holds `len` bytes and is not larger than
-    /// `limit` (so lowering `hw.rustecho.maxlen` also bounds the recycled
-    /// buffer); otherwise it is freed first, then allocated with
-    /// `M_NOWAIT`.
-    ///
-    /// On error the message is empty, and the buffer is kept if it was
-    /// allocated.
-    fn fill(
-        &mut self,
-        uio: &mut UioReader<'_>,
-        len: usize,
-        limit: usize,
-        cx: &mut impl MaySleep,
-    ) -> Result<usize> {
-        self.bytes.clear();
-        if !(len..=limit).contains(&self.bytes.capacity()) {
-            self.bytes = Vec::new();
-            self.bytes = Vec::try_with_capacity(len, M_NOWAIT)?;
-        }
-        uio.move_in_vec(&mut self.bytes, cx)
-    }
-}
+/// The bytes of one write: the count, the length and the bytes in one
+/// block, as C's `struct cecho_msg`; its capacity is fixed when it is
+/// allocated.
+type Message = ArcBytes;
 
 /// The current message (under the `current` mutex).
 struct Current {
-    msg: Arc<Message>,
+    msg: Message,
     /// Bumped by every write and clear.
     generation: u64,
 }
@@ -91,17 +60,24 @@ struct Writer {
     /// newer one), the next write fills it in place and swaps it with the
     /// current message: the usual write-then-read loop neither allocates
     /// nor frees.
-    recycle: Arc<Message>,
+    recycle: Message,
+    /// Whether `recycle` was allocated by the write in progress (which
+    /// gives it back if it fails); cleared when a message is published.
+    fresh: bool,
 }
 
-/// The device-wide state.
+/// The `current` mutex, in a module static as C's `cecho_mtx`: no
+/// allocation; reached only through the handle [`Echo`] keeps.
+static CURRENT: StaticLock<Current, MutexBackend> = StaticLock::new();
+
+/// The `writer` sx lock, in a module static as C's `cecho_wlock`.
+static WRITER: StaticLock<Writer, SxBackend> = StaticLock::new();
+
+/// The device-wide state: the handles to the two locks (dropping them at
+/// unload destroys the locks and releases the messages).
 pub(crate) struct Echo {
-    current: Pin<Box<Mutex<Current>>>,
-    writer: Pin<Box<SxLock<Writer>>>,
-    /// An empty message, for a clear when the recycled buffer is held by a
-    /// file (so that a clear never allocates). This reference stays, so it
-    /// is never recycled.
-    empty: Arc<Message>,
+    current: StaticLockRef<Current, MutexBackend>,
+    writer: StaticLockRef<Writer, SxBackend>,
 }
 
 /// The per-open state.
@@ -112,7 +88,7 @@ pub(crate) struct OpenFile {
     /// The message this file reads: taken at offset 0 (or at its first
     /// read), kept for reads at other offsets. Under the device's
     /// `current` mutex.
-    snapshot: LockedBy<Option<Arc<Message>>, Current>,
+    snapshot: LockedBy<Option<Message>, Current>,
     /// Where the last read ended (for `FIONREAD`). Reads of one file
     /// through its offset are serialised by the kernel; with `pread(2)`
     /// racing reads leave one of their ends.
@@ -120,29 +96,25 @@ pub(crate) struct OpenFile {
 }
 
 impl Echo {
-    /// The device state, with `initial` as the current message.
-    ///
-    /// # Errors
-    /// `ENOMEM` (only if `cx`'s allocations are made to fail: they wait).
+    /// The device state, with `initial` as the current message: one
+    /// allocation (`M_WAITOK`, which cannot fail), and the two static
+    /// locks initialised (once per load: each load has fresh statics and
+    /// makes one `Echo`).
     ///
     /// # Context
     /// Module load: may sleep.
-    pub(crate) fn new(initial: &[u8], cx: &mut Sleepable) -> Result<Self> {
-        let mut bytes = Vec::new();
-        bytes.try_extend_from_slice(initial, cx.waitok())?;
-        let msg = Arc::try_new(Message { bytes }, cx.waitok())?;
-        let empty = Arc::try_new(Message { bytes: Vec::new() }, cx.waitok())?;
-        let current = Current { msg, generation: 0 };
-        let current = Mutex::try_new(c"rustecho message", current, cx.waitok())?;
-        let writer = Writer {
-            recycle: Arc::clone(&empty),
-        };
-        let writer = SxLock::try_new(c"rustecho writer", writer, cx.waitok())?;
-        Ok(Self {
-            current,
-            writer,
-            empty,
-        })
+    pub(crate) fn new(initial: &[u8], cx: &mut Sleepable) -> Self {
+        let msg = ArcBytes::from_slice(initial, cx.waitok());
+        let current = CURRENT.init(c"rustecho message", Current { msg, generation: 0 });
+        let recycle = ArcBytes::empty();
+        let writer = WRITER.init(
+            c"rustecho writer",
+            Writer {
+                recycle,
+                fresh: false,
+            },
+        );
+        Self { current, writer }
     }
 
     /// Makes the message built in `writer.recycle` current, in exchange
@@ -156,10 +128,11 @@ impl Echo {
             current.generation = current.generation.wrapping_add(1);
             core::mem::swap(&mut current.msg, &mut writer.recycle);
         }
+        writer.fresh = false;
         // No new reference to the replaced message can appear: it is no
         // longer current, and a file that holds it already counts.
-        if writer.recycle.bytes.capacity() > limit {
-            self.recycle_empty(writer);
+        if writer.recycle.capacity() > limit {
+            Self::recycle_empty(writer);
         }
     }
 
@@ -167,26 +140,26 @@ impl Echo {
     /// to it goes: the last one frees it). Rare, hence `#[cold]`: the
     /// usual write keeps its recycled buffer.
     #[cold]
-    fn recycle_empty(&self, writer: &mut Writer) {
-        writer.recycle = Arc::clone(&self.empty);
+    fn recycle_empty(writer: &mut Writer) {
+        writer.recycle = ArcBytes::empty();
     }
 
     /// The message an open file reads at `offset`: its snapshot, or the
     /// current message (which becomes its snapshot) at offset 0 or if it
     /// has none yet. One lock section; the reference returned keeps the
     /// message alive while the read copies from it with no lock held.
-    fn snapshot(&self, open: &OpenFile, offset: usize, cx: &mut Sleepable) -> Result<Arc<Message>> {
+    fn snapshot(&self, open: &OpenFile, offset: usize, cx: &mut Sleepable) -> Result<Message> {
         let mut guard = self.current.lock(cx);
         let (snapshot, current) = open.snapshot.access_with_owner(&mut guard)?;
         let (held, old) = match snapshot {
-            Some(held) if offset != 0 => (Arc::clone(held), None),
+            Some(held) if offset != 0 => (ArcBytes::clone(held), None),
             _ => {
                 // A new snapshot is unread from `offset` on, even if the
                 // read that took it then fails (an end left from the old
                 // snapshot would mix two messages in `FIONREAD`).
                 open.end.store(offset, Ordering::Relaxed);
-                let held = Arc::clone(&current.msg);
-                (Arc::clone(&held), snapshot.replace(held))
+                let held = ArcBytes::clone(&current.msg);
+                (ArcBytes::clone(&held), snapshot.replace(held))
             }
         };
         drop(guard);
@@ -223,7 +196,7 @@ impl Echo {
     /// `RUSTECHO_CLEAR`, and a zero-length write: an empty message, a new
     /// generation. Never allocates: the empty message is made in the
     /// recycled buffer if no file holds it (so that both buffers stay in
-    /// use for the next writes), else it is the preallocated one.
+    /// use for the next writes), else it is the static empty message.
     ///
     /// A writer queued behind a long write can be interrupted by a signal
     /// (`EINTR`, or `ERESTART` for a restarting handler).
@@ -231,17 +204,18 @@ impl Echo {
         let limit = STATS.limit();
         let mut guard = self.writer.xlock_sig(cx)?;
         let (writer, cx) = guard.split();
-        match Arc::get_mut(&mut writer.recycle) {
-            Some(message) => message.bytes.clear(),
-            None => self.recycle_empty(writer),
+        match writer.recycle.get_mut() {
+            Some(mut message) => message.clear(),
+            None => Self::recycle_empty(writer),
         }
         self.publish(writer, limit, cx);
         Ok(())
     }
 
     /// A write of `len` bytes, 1 to `limit`: the next message is built in
-    /// the recycled buffer, or in a new one if open files still hold the
-    /// recycled message; the current message is not touched until the new
+    /// the recycled buffer if no open file holds it and it holds `len` to
+    /// `limit` bytes (so lowering `hw.rustecho.maxlen` also bounds it), or
+    /// else in a new one; the current message is not touched until the new
     /// one is complete.
     fn write_message(
         &self,
@@ -254,39 +228,45 @@ impl Echo {
         // interrupted by a signal (`EINTR` or `ERESTART`).
         let mut guard = self.writer.xlock_sig(cx)?;
         let (writer, cx) = guard.split();
-        // The recycled message, or a new one in its place (then unique).
-        let mut renewed = false;
-        let message = loop {
-            if let Some(message) = Arc::get_mut(&mut writer.recycle) {
-                break message;
-            }
-            Self::renew(writer)?;
-            renewed = true;
+        let mut message = match writer.recycle.get_mut() {
+            Some(b) if (len..=limit).contains(&b.capacity()) => b,
+            _ => Self::renew(writer, len)?,
         };
-        match message.fill(uio, len, limit, cx) {
+        message.clear();
+        match uio.move_in_bytes(&mut message, cx) {
             Ok(moved) => {
                 self.publish(writer, limit, cx);
                 Ok(moved)
             }
             Err(e) => {
-                // A recycled buffer stays, emptied; a new message is
-                // released again (a write failing for want of memory gives
-                // back what it got).
-                if renewed {
-                    self.recycle_empty(writer);
+                // A recycled buffer stays, emptied; a new one is released
+                // again (a failed write gives back what it got).
+                message.clear();
+                if writer.fresh {
+                    Self::recycle_empty(writer);
                 }
                 Err(e)
             }
         }
     }
 
-    /// Puts a new, empty message in place of the recycled one, which open
-    /// files still hold (they keep it alive; this reference goes). Rare,
-    /// hence `#[cold]`: the usual write finds the recycled buffer free.
+    /// Puts a new buffer of `len` bytes in place of the recycled one, which
+    /// open files still hold or which has the wrong size. The old
+    /// reference goes first (its buffer is freed before the new one is
+    /// allocated, if this was the last). `M_NOWAIT`: the user chose the
+    /// size. Rare, hence `#[cold]`: the usual write reuses its buffer.
+    ///
+    /// Returns write access to the new buffer.
+    ///
+    /// # Errors
+    /// `ENOMEM`; the empty message is then the recycled one.
     #[cold]
-    fn renew(writer: &mut Writer) -> Result {
-        writer.recycle = Arc::try_new(Message { bytes: Vec::new() }, M_NOWAIT)?;
-        Ok(())
+    fn renew(writer: &mut Writer, len: usize) -> Result<BytesMut<'_>> {
+        Self::recycle_empty(writer);
+        writer.recycle = ArcBytes::try_with_capacity(len, M_NOWAIT)?;
+        writer.fresh = true;
+        // A new buffer is unique: `None` is not reached.
+        writer.recycle.get_mut().ok_or(ENOMEM)
     }
 }
 
@@ -316,7 +296,7 @@ impl CharacterDevice for Echo {
         // At or past the end: nothing to move (end of file). Otherwise at
         // most the rest of the message moves, so `offset + moved` is at most
         // its length (the add below cannot wrap).
-        let moved = match snapshot.bytes.get(offset..) {
+        let moved = match snapshot.as_slice().get(offset..) {
             Some(rest) => uio.move_out(rest, cx)?,
             None => 0,
         };

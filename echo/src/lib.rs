@@ -157,7 +157,7 @@ impl Module for RustEcho {
     /// Each step that fails undoes the ones before it (their values are
     /// dropped on the way out).
     fn load(cx: &mut Sleepable) -> Result<Self> {
-        let echo = Echo::new(DEFAULT_MESSAGE, cx)?;
+        let echo = Echo::new(DEFAULT_MESSAGE, cx);
         let sysctl = SysctlTree::register_hw(
             c"rustecho",
             c"rustecho(4): the /dev/rustmodule echo device",

@@ -46,21 +46,21 @@ pub(crate) struct Core {
 
 impl Core {
     /// An empty FIFO without storage.
-    pub(crate) fn new(cx: &mut Sleepable) -> Result<Self> {
-        Ok(Self {
-            state: Mutex::try_new(
+    pub(crate) fn new(cx: &mut Sleepable) -> Self {
+        Self {
+            state: Mutex::new(
                 c"rustfifo",
                 State {
                     ring: Ring::new(),
                     gone: false,
                 },
                 cx.waitok(),
-            )?,
+            ),
             readable: CondVar::new(c"fiford"),
             writable: CondVar::new(c"fifowr"),
-            readers: SxLock::try_new(c"rustfifo readers", (), cx.waitok())?,
-            writers: SxLock::try_new(c"rustfifo writers", (), cx.waitok())?,
-        })
+            readers: SxLock::new(c"rustfifo readers", (), cx.waitok()),
+            writers: SxLock::new(c"rustfifo writers", (), cx.waitok()),
+        }
     }
 }
 
@@ -114,20 +114,18 @@ pub(crate) struct Fifo {
 
 impl Fifo {
     /// The device, its callout and its task.
-    pub(crate) fn new(cx: &mut Sleepable) -> Result<Self> {
-        let core = Arc::try_new(Core::new(cx)?, cx.waitok())?;
-        let free = Arc::try_new(
-            Task::new(FreeStorage { core: core.clone() }, cx)?,
-            cx.waitok(),
-        )?;
+    pub(crate) fn new(cx: &mut Sleepable) -> Self {
+        let core = Arc::new(Core::new(cx), cx.waitok());
+        let task = Task::new(FreeStorage { core: core.clone() }, cx);
+        let free = Arc::new(task, cx.waitok());
         let idle = Callout::new(
             Idle {
                 core: core.clone(),
                 free,
             },
             cx,
-        )?;
-        Ok(Self { core, idle })
+        );
+        Self { core, idle }
     }
 
     /// Arms the idle callout if the FIFO is empty and holds storage.

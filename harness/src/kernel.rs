@@ -536,14 +536,9 @@ impl Kernel {
     }
 
     /// Sets when `M_NOWAIT` allocations fail (`MALLOC_MAKE_FAILURES`).
+    /// `M_WAITOK` ones never do, as in FreeBSD.
     pub fn set_malloc_failures(&self, policy: FailPolicy) {
         self.inner.malloc.set_policy(policy);
-    }
-
-    /// Stricter than FreeBSD: let the failure policy fail `M_WAITOK`
-    /// allocations too (to test every failure path of a load).
-    pub fn set_malloc_strict(&self, on: bool) {
-        self.inner.malloc.set_strict(on);
     }
 
     /// `M_NOWAIT` allocation attempts so far.

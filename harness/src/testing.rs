@@ -38,9 +38,11 @@ pub fn module_path(name: &str) -> PathBuf {
     p
 }
 
-/// Loads module `name` on a fresh kernel once per allocation its load
-/// makes, with exactly that allocation failing (`M_WAITOK` ones too: the
-/// kernel is in strict mode), until a load succeeds.
+/// Loads module `name` on a fresh kernel once per `M_NOWAIT` allocation its
+/// load makes, with exactly that allocation failing, until a load succeeds.
+/// `M_WAITOK` allocations never fail, as in FreeBSD (see `kpi::malloc`), so
+/// a load that allocates only with `M_WAITOK` succeeds the first time (and
+/// 0 is returned).
 ///
 /// `failed(kernel, n, error)` checks the kernel after the load whose `n`th
 /// allocation failed; `loaded(kernel, id)` gets the first load that
@@ -57,7 +59,6 @@ pub fn fail_each_load_allocation(
     let path = module_path(name);
     for n in 1..100 {
         let k = Kernel::new();
-        k.set_malloc_strict(true);
         k.set_malloc_failures(FailPolicy::NthFromNow(u64::from(n)));
         match k.kldload(&path) {
             Ok(id) => {

@@ -88,19 +88,39 @@ fn every_nowait_allocation_of_the_load_can_fail() {
 }
 
 #[test]
-fn strict_mode_fails_waitok_allocations_too() {
+fn waitok_allocations_never_fail() {
+    // FreeBSD (sys/kern/kern_malloc.c): malloc() asserts that M_WAITOK
+    // never returns NULL, and MALLOC_MAKE_FAILURES fails only M_NOWAIT
+    // requests. kldtest_cdev allocates its buffer with M_WAITOK and, as a
+    // C driver may, does not check it; make_dev's cdev is M_WAITOK too.
+    for policy in [
+        FailPolicy::All,
+        FailPolicy::EveryNth(1),
+        FailPolicy::NthFromNow(1),
+    ] {
+        let k = Kernel::new();
+        k.set_malloc_failures(policy);
+        let (nowait0, all0) = (k.malloc_nowait_count(), k.malloc_count());
+        let id = k.kldload(module_path("kldtest_cdev")).unwrap();
+        assert!(k.malloc_count() > all0, "{policy:?}: the load allocated");
+        assert_eq!(k.malloc_nowait_count(), nowait0, "{policy:?}");
+        let s = k.malloc_stats("kldtest_cdev").unwrap();
+        assert_eq!((s.live_allocs, s.failures), (1, 0), "{policy:?}");
+        assert!(
+            k.malloc_types().iter().all(|t| t.failures == 0),
+            "{policy:?}"
+        );
+        k.kldunload(id, false).unwrap();
+        k.check().unwrap();
+    }
+    // The same policy still fails M_NOWAIT: kldtest_malloc's first buffer.
     let k = Kernel::new();
-    k.set_malloc_strict(true);
     k.set_malloc_failures(FailPolicy::All);
-    // kldtest_cdev allocates its buffer with M_WAITOK: FreeBSD would
-    // sleep; strict mode returns NULL, and make_dev's cdev allocation...
-    // The first M_WAITOK NULL is the module's buffer, which it does not
-    // check: the point of strict mode is finding such code. Use the
-    // malloc module, which checks.
     assert_eq!(
         k.kldload(module_path("kldtest_malloc")).unwrap_err(),
         Errno::ENOEXEC
     );
+    assert!(k.dmesg().contains("error 12"), "ENOMEM from the module");
     k.check().unwrap();
 }
 

@@ -55,13 +55,13 @@ struct Hello {
 
 impl Module for Hello {
     fn load(cx: &mut Sleepable) -> Result<Self> {
-        let settings = Arc::try_new(
+        let settings = Arc::new(
             Settings {
                 repeat: Tunable::new(1),
                 rejected: AtomicU64::new(0),
             },
             cx.waitok(),
-        )?;
+        );
         let sysctl = SysctlCtx::builder(settings, cx)?;
         let node = sysctl.add_hw_node(c"hello", c"The hello Rust module")?;
         sysctl.add_tunable(

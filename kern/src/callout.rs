@@ -58,7 +58,7 @@
 //! }
 //!
 //! fn start(ticks: &Arc<Pin<Box<Mutex<u64>>>>, cx: &mut Sleepable) -> Result<Callout<Ticker>> {
-//!     let callout = Callout::new(Ticker(ticks.clone()), cx)?;
+//!     let callout = Callout::new(Ticker(ticks.clone()), cx);
 //!     callout.reset(&mut ticks.lock(cx), 10)?;
 //!     Ok(callout)
 //! }
@@ -181,30 +181,27 @@ impl<H: CalloutHandler> Callout<H> {
     /// Creates a callout that runs `handler` with its mutex held
     /// (`callout_init_mtx(9)`, no flags). It is not scheduled.
     ///
-    /// # Errors
-    /// `ENOMEM`: out of memory (`handler` is dropped).
-    ///
     /// # Context
-    /// May sleep (`M_WAITOK`).
-    pub fn new(handler: H, cx: &mut Sleepable) -> Result<Self> {
+    /// May sleep (`M_WAITOK`, which does not fail).
+    pub fn new(handler: H, cx: &mut Sleepable) -> Self {
         let lock = handler.mutex().lock_object();
-        let inner = Box::try_new(
+        let inner = Box::new(
             Inner {
                 raw: Opaque::zeroed(),
                 lock,
                 handler,
             },
             cx.waitok(),
-        )?;
+        );
         // SAFETY: a zeroed `struct callout` at its final address (the box
         // never moves its contents, and is freed only by `Drop`, after a
         // drain); `lock` is the initialised sleep mutex of the handler,
         // which the allocation owns and so outlives the callout.
         unsafe { sys::_callout_init_lock(inner.raw.get(), lock, 0) };
         // INVARIANT: initialised with the handler's mutex, in place.
-        Ok(Self {
+        Self {
             inner: ManuallyDrop::new(inner),
-        })
+        }
     }
 
     /// The handler.

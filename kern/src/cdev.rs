@@ -444,9 +444,10 @@ impl<T: CharacterDevice> Registration<T> {
         }
         // Built in place: zeroed memory (a zeroed `cdevsw` and count), then
         // `data`; nothing is assembled on the stack and copied.
-        let mut shared = Arc::<Shared<T>>::try_new_uninit(cx.waitok() | M_ZERO)?;
-        // Not reached: a new `Arc` is unique.
-        let slot = Arc::get_mut(&mut shared).ok_or(code::ENOMEM)?;
+        let mut shared = Arc::<Shared<T>>::new_uninit(cx.waitok() | M_ZERO);
+        // SAFETY: a new `Arc` is unique, and nothing clones it while `slot`
+        // lives.
+        let slot = unsafe { Arc::get_mut_unchecked(&mut shared) };
         // SAFETY: `slot` is the uninitialised value of this unique `Arc`;
         // this only computes the field's address (`&raw mut` makes no
         // reference).

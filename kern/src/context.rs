@@ -57,7 +57,7 @@
 //!
 //! fn bump(counter: &Mutex<u64>, cx: &mut Sleepable) -> Result<kern::alloc::Vec<u8>> {
 //!     // Allocation that may sleep: allowed, no lock is held.
-//!     let buf = kern::alloc::Vec::try_with_capacity(64, cx.waitok())?;
+//!     let buf = kern::alloc::Vec::with_capacity(64, cx.waitok());
 //!     let mut guard = counter.lock(cx);
 //!     *guard += 1;
 //!     drop(guard);
@@ -75,7 +75,7 @@
 //!
 //! fn bump(counter: &Mutex<u64>, cx: &mut Sleepable) -> Result<kern::alloc::Vec<u8>> {
 //!     let mut guard = counter.lock(cx);
-//!     let buf = kern::alloc::Vec::try_with_capacity(64, cx.waitok())?;
+//!     let buf = kern::alloc::Vec::with_capacity(64, cx.waitok());
 //!     *guard += 1;
 //!     Ok(buf)
 //! }
@@ -325,8 +325,8 @@ impl Filter {
 /// ```
 /// use kern::prelude::*;
 ///
-/// fn table(cx: &mut Sleepable) -> Result<kern::alloc::Box<[u64; 32]>> {
-///     Ok(kern::alloc::Box::try_new([0; 32], cx.waitok() | M_ZERO)?)
+/// fn table(cx: &mut Sleepable) -> kern::alloc::Box<[u64; 32]> {
+///     kern::alloc::Box::new([0; 32], cx.waitok() | M_ZERO)
 /// }
 /// ```
 ///
@@ -366,7 +366,9 @@ impl Sleepable {
     }
 
     /// Flags for an allocation that may sleep until memory is available
-    /// (`M_WAITOK` in `malloc(9)`); combine with `M_ZERO` with `|`.
+    /// (`M_WAITOK` in `malloc(9)`); combine with `M_ZERO` with `|`. Such an
+    /// allocation cannot fail: `Box::new(x, cx.waitok())` returns the box
+    /// (see [`malloc`](crate::malloc)).
     ///
     /// The value borrows the token, so it cannot be used while a mutex
     /// guard holds the token.

@@ -17,6 +17,26 @@
 //! rejects a waiting allocation where sleeping is not allowed (see
 //! [`context`](crate::context)).
 //!
+//! # What can fail
+//! - `M_NOWAIT` allocations fail when memory is short: the `try_*` methods
+//!   return `Err`, which `?` turns into `ENOMEM`. Every size a user
+//!   chooses (the length of a `write(2)`, say) is allocated this way, even
+//!   where sleeping is allowed: a huge `M_WAITOK` request may never return,
+//!   and the user must get `ENOMEM` rather than park a kernel thread.
+//! - `M_WAITOK` allocations do not fail: "The `malloc()`, `realloc()`, and
+//!   `reallocf()` functions cannot return `NULL` if `M_WAITOK` is
+//!   specified" (malloc(9)); the kernel sleeps until memory is free, and
+//!   `malloc()` in `sys/kern/kern_malloc.c` (FreeBSD 15) asserts it:
+//!   `KASSERT((flags & M_WAITOK) == 0, ("malloc(M_WAITOK) returned
+//!   NULL"))`. Even the failure injection of `MALLOC_MAKE_FAILURES`
+//!   (`malloc_dbg`, same file) fails only `M_NOWAIT` requests. So
+//!   `Box::new(x, cx.waitok())`, `Arc::new`, `Vec::with_capacity`, `push`,
+//!   `extend_from_slice`, `reserve`, `String::with_capacity` and `push_str`
+//!   return the value itself. Should the kernel break its promise (or a
+//!   request be impossible: an alignment above a page, a size that
+//!   overflows), [`KernelAllocator`] calls `panic(9)`, as FreeBSD's
+//!   assertion would.
+//!
 //! # Alignment
 //! `malloc(9)` returns memory "suitably aligned for storage of any type of
 //! object" (RETURN VALUES), which on amd64 is 16 bytes (`max_align_t`; the
@@ -38,12 +58,12 @@
 //! fn example(cx: &mut Sleepable) -> Result {
 //!     let mut v: Vec<u8> = Vec::new();
 //!     v.try_push(1, M_NOWAIT)?; // may fail with ENOMEM, never sleeps
-//!     let b = Box::try_new([0u64; 16], cx.waitok() | M_ZERO)?; // may sleep
+//!     let b = Box::new([0u64; 16], cx.waitok() | M_ZERO); // may sleep, never fails
 //!     Ok(())
 //! }
 //! ```
 
-use alloc_kernel::{AllocError, Allocator, Flags};
+use alloc_kernel::{AllocError, Allocator, Flags, Wait, WaitAllocator};
 use core::alloc::Layout;
 use core::ffi::c_int;
 use core::marker::PhantomData;
@@ -85,8 +105,10 @@ impl From<MallocFlags> for Flags {
 /// Flags for an allocation that may sleep (`M_WAITOK`), borrowing a context
 /// token ([`Sleepable::waitok`](crate::context::Sleepable::waitok)).
 ///
-/// `cx.waitok() | M_ZERO` also zeroes the memory. Combining it with
-/// [`M_NOWAIT`] gives a non-sleeping allocation (`M_NOWAIT` wins).
+/// `cx.waitok() | M_ZERO` also zeroes the memory. Only `M_ZERO` is taken
+/// from the right-hand side: a waiting allocation stays one (an allocation
+/// that must not sleep is [`M_NOWAIT`] alone), so that the infallible
+/// methods (`Box::new`, ...) that take it never see `M_NOWAIT`.
 #[derive(Clone, Copy, Debug)]
 pub struct WaitOk<'a> {
     extra: Flags,
@@ -108,7 +130,7 @@ impl<'a> BitOr<MallocFlags> for WaitOk<'a> {
 
     fn bitor(self, rhs: MallocFlags) -> WaitOk<'a> {
         WaitOk {
-            extra: self.extra | rhs.0,
+            extra: self.extra | (rhs.0 & alloc_kernel::M_ZERO),
             _cx: PhantomData,
         }
     }
@@ -119,6 +141,9 @@ impl From<WaitOk<'_>> for Flags {
         alloc_kernel::M_WAITOK | w.extra
     }
 }
+
+/// A token's flags always wait (see the `BitOr` above).
+impl Wait for WaitOk<'_> {}
 
 /// The alignment `malloc(9)` guarantees on amd64 (see the module docs).
 pub const MALLOC_MIN_ALIGN: usize = 16;
@@ -262,6 +287,19 @@ unsafe impl Allocator for KernelAllocator {
     }
 }
 
+impl WaitAllocator for KernelAllocator {
+    /// `panic(9)`: `M_WAITOK` returned NULL, which FreeBSD's `malloc()`
+    /// asserts never happens, or the request was impossible. Out of line
+    /// and cold, so a waiting allocation costs its call site one branch.
+    #[cold]
+    #[inline(never)]
+    fn wait_failed() -> ! {
+        // SAFETY: a constant NUL-terminated message without conversions;
+        // panic(9) does not return.
+        unsafe { sys::panic(c"kern: malloc(M_WAITOK) returned NULL".as_ptr()) }
+    }
+}
+
 /// The kernel's allocation functions with `M_KMOD`.
 mod raw {
     use core::ffi::{c_int, c_void};
@@ -322,8 +360,8 @@ mod tests {
         let cx = sleepable();
         assert_eq!(malloc_bits(cx.waitok().into()), waitok);
         assert_eq!(malloc_bits((cx.waitok() | M_ZERO).into()), waitok | zero);
-        // M_NOWAIT wins over a token.
-        assert_eq!(malloc_bits((cx.waitok() | M_NOWAIT).into()), nowait);
+        // A token's flags stay waiting: M_NOWAIT is not taken from it.
+        assert_eq!(malloc_bits((cx.waitok() | M_NOWAIT).into()), waitok);
         // Unknown bits never reach malloc(9).
         assert_eq!(malloc_bits(Flags::from_bits(0x4000 | 0x1)), nowait);
         assert_eq!(malloc_bits(Flags::EMPTY), nowait);

@@ -10,9 +10,11 @@
 //! protect and hand it out through guards (`#[must_use]`, not `Send`: a
 //! lock is released by the thread that took it). Both embed the C lock,
 //! which is address-sensitive (`WITNESS` and the lock profiler keep
-//! pointers to it): they are only ever built in place in kernel memory and
-//! handed out pinned (`Pin<Box<_>>`), initialised there with
-//! `mtx_init`/`sx_init_flags`, and destroyed on drop.
+//! pointers to it): they are only ever built in place, in kernel memory
+//! (handed out pinned, `Pin<Box<_>>`) or in a module `static`
+//! ([`StaticLock`], used through the handle its `init` returns),
+//! initialised there with `mtx_init`/`sx_init_flags`, and destroyed on
+//! drop.
 //!
 //! Which lock to use is the usual FreeBSD choice: an `sx` lock may be held
 //! while sleeping (across `uiomove(9)` or an `M_WAITOK` allocation), a mutex
@@ -30,12 +32,14 @@ pub mod condvar;
 pub mod lock;
 pub mod locked_by;
 pub mod mutex;
+pub mod static_lock;
 pub mod sx;
 
 pub use condvar::{CondVar, Wait};
 pub use lock::{Backend, Guard, Lock};
 pub use locked_by::LockedBy;
 pub use mutex::{Mutex, MutexBackend, MutexGuard};
+pub use static_lock::{StaticLock, StaticLockRef};
 pub use sx::{SxBackend, SxLock, SxSGuard, SxXGuard};
 
 use core::ffi::{CStr, c_int};

@@ -70,7 +70,6 @@
 
 use crate::alloc::Box;
 use crate::context::{InThread, Sleepable};
-use crate::error::Result;
 use crate::opaque::Opaque;
 use core::ffi::{c_int, c_void};
 use core::mem::ManuallyDrop;
@@ -121,19 +120,16 @@ impl<H: TaskHandler> Task<H> {
     /// Creates a task that runs `handler` (`TASK_INIT(9)`, priority 0). It
     /// is not queued.
     ///
-    /// # Errors
-    /// `ENOMEM`: out of memory (`handler` is dropped).
-    ///
     /// # Context
-    /// May sleep (`M_WAITOK`).
-    pub fn new(handler: H, cx: &mut Sleepable) -> Result<Self> {
-        let inner = Box::try_new(
+    /// May sleep (`M_WAITOK`, which does not fail).
+    pub fn new(handler: H, cx: &mut Sleepable) -> Self {
+        let inner = Box::new(
             Inner {
                 raw: Opaque::zeroed(),
                 handler,
             },
             cx.waitok(),
-        )?;
+        );
         let ctx = core::ptr::from_ref::<Inner<H>>(&inner)
             .cast_mut()
             .cast::<c_void>();
@@ -154,9 +150,9 @@ impl<H: TaskHandler> Task<H> {
             });
         }
         // INVARIANT: initialised in place, with this allocation as context.
-        Ok(Self {
+        Self {
             inner: ManuallyDrop::new(inner),
-        })
+        }
     }
 
     /// The handler.

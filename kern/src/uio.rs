@@ -42,7 +42,7 @@
 
 use crate::context::MaySleep;
 use crate::error::{Error, Result, code};
-use alloc_kernel::Allocator;
+use alloc_kernel::{Allocator, BytesMut};
 use core::ffi::{c_int, c_void};
 use core::marker::PhantomData;
 use core::mem::MaybeUninit;
@@ -349,6 +349,25 @@ impl UioReader<'_> {
         // SAFETY: the first `n` spare elements were just initialised, so
         // `len <= capacity` and every element below it is initialised.
         unsafe { v.set_len(len) };
+        Ok(n)
+    }
+
+    /// Appends the request's bytes to `b`, at most its spare capacity (no
+    /// allocation: an `ArcBytes` has a fixed capacity). Returns the number
+    /// of bytes read.
+    ///
+    /// # Errors
+    /// `EFAULT` as for [`move_in`](Self::move_in).
+    ///
+    /// # Context
+    /// May sleep.
+    pub fn move_in_bytes(&mut self, b: &mut BytesMut<'_>, cx: &mut impl MaySleep) -> Result<usize> {
+        let n = self.move_in_uninit(b.spare_capacity_mut(), cx)?.len();
+        // `n` is at most the spare capacity, so this cannot wrap.
+        let len = b.len().wrapping_add(n);
+        // SAFETY: the first `n` spare bytes were just initialised, so
+        // `len <= capacity` and every byte below it is initialised.
+        unsafe { b.set_len(len) };
         Ok(n)
     }
 

@@ -6,7 +6,7 @@
 //!
 //! Each scenario drives the module through the test kernel
 //! ([`harness::Kernel`]), injects faults with the harness's knobs (failed
-//! `M_NOWAIT` allocations, a strict mode that fails `M_WAITOK` ones too,
+//! `M_NOWAIT` allocations (`M_WAITOK` ones never fail, as in FreeBSD),
 //! `EFAULT` at a chosen byte of a system call's buffers) and records what
 //! it did and found in a [`tally::Tally`]: operations, faults that fired,
 //! errors by errno, and the figures that must stay zero (leaks, kernel

@@ -77,14 +77,15 @@ pub(crate) struct SelfTest {
 }
 
 impl SelfTest {
-    /// Allocates the locks (at load, which may sleep).
-    pub(crate) fn try_new(cx: &mut Sleepable) -> Result<Self> {
-        Ok(Self {
-            sx: SxLock::try_new(c"kselftest sx", 0, cx.waitok())?,
+    /// Allocates the locks (at load, which may sleep: `M_WAITOK`, which
+    /// cannot fail).
+    pub(crate) fn new(cx: &mut Sleepable) -> Self {
+        Self {
+            sx: SxLock::new(c"kselftest sx", 0, cx.waitok()),
             sx_section: Section::new(),
-            mtx: Mutex::try_new(c"kselftest mtx", 0, cx.waitok())?,
+            mtx: Mutex::new(c"kselftest mtx", 0, cx.waitok()),
             mtx_section: Section::new(),
-        })
+        }
     }
 }
 

@@ -73,7 +73,7 @@ struct Kselftest {
 impl Module for Kselftest {
     fn load(cx: &mut Sleepable) -> Result<Self> {
         let sysctl = SysctlTree::register_hw(c"kselftest", c"kern's self-test", &SYSCTLS, cx)?;
-        let state = SelfTest::try_new(cx)?;
+        let state = SelfTest::new(cx);
         let dev = Registration::register(&DEVICE, state, cx)?;
         println!("loaded, /dev/kselftest ready");
         Ok(Kselftest {

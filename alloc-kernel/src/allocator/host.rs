@@ -2,7 +2,7 @@
 //! [`HostAllocator`]: the system allocator, for tests and benchmarks on the
 //! host (feature `host`).
 
-use crate::{AllocError, Allocator, Flags};
+use crate::{AllocError, Allocator, Flags, WaitAllocator};
 use core::alloc::{GlobalAlloc, Layout};
 use core::num::NonZero;
 use core::ptr::NonNull;
@@ -95,5 +95,13 @@ unsafe impl Allocator for HostAllocator {
             unsafe { tail.write_bytes(0, grown) };
         }
         Ok(NonNull::slice_from_raw_parts(block, new.size()))
+    }
+}
+
+impl WaitAllocator for HostAllocator {
+    /// The system allocator has no memory to wait for: the process aborts,
+    /// as `std`'s collections do when memory runs out.
+    fn wait_failed() -> ! {
+        std::process::abort()
     }
 }

@@ -68,6 +68,14 @@ fn get_mut_only_when_unique() {
 }
 
 #[test]
+fn get_mut_unchecked_writes_a_new_arc() {
+    let mut a: HostArc<u32> = Arc::try_new(1, M_NOWAIT).unwrap();
+    // SAFETY: just made, so unique; nothing clones it meanwhile.
+    *unsafe { Arc::get_mut_unchecked(&mut a) } = 3;
+    assert_eq!(*a, 3);
+}
+
+#[test]
 fn try_unwrap_and_into_inner() {
     let alloc = FailingAllocator::new();
     let log = Log::new();

@@ -16,8 +16,14 @@
 //!   128), and a large allocation to a page. `malloc_domainset_aligned`
 //!   relies on that ("malloc zones provide alignment equal to their
 //!   size"); the harness reproduces exactly this alignment.
-//! * `M_WAITOK` never returns NULL. Exactly one of `M_WAITOK`/`M_NOWAIT`
-//!   must be given (`malloc_dbg`: "Bad malloc flags").
+//! * `M_WAITOK` never returns NULL, whatever the failure policy: `malloc()`
+//!   asserts it (`KASSERT((flags & M_WAITOK) == 0, ("malloc(M_WAITOK)
+//!   returned NULL"))`), and `MALLOC_MAKE_FAILURES` in `malloc_dbg` fails
+//!   only requests with `M_NOWAIT` set (`if ((flags & M_NOWAIT) &&
+//!   (malloc_failure_rate != 0))`). Exactly one of `M_WAITOK`/`M_NOWAIT`
+//!   must be given (`malloc_dbg`: "Bad malloc flags"). A size that no
+//!   memory can satisfy is a violation with `M_WAITOK` (FreeBSD would sleep
+//!   forever) and NULL with `M_NOWAIT`.
 //! * Memory not requested with `M_ZERO` is filled with `0xdeadc0de`, and
 //!   freed memory is too, as an `INVARIANTS` kernel's trash functions do
 //!   (`sys/vm/uma_dbg.c`).
@@ -100,8 +106,6 @@ struct Inner {
     policy: FailPolicy,
     /// Position within the current policy.
     countdown: u64,
-    /// Stricter than FreeBSD: `M_WAITOK` allocations fail too.
-    strict: bool,
     /// When each type was registered (`malloc_init` order).
     seq: HashMap<KAddr, u64>,
     next_seq: u64,
@@ -189,10 +193,6 @@ impl MallocState {
         i.countdown = 0;
     }
 
-    pub(crate) fn set_strict(&self, on: bool) {
-        self.lock().strict = on;
-    }
-
     /// (`M_NOWAIT` attempts, all attempts) so far.
     pub(crate) fn counts(&self) -> (u64, u64) {
         let i = self.lock();
@@ -205,7 +205,9 @@ impl MallocState {
         if nowait {
             i.nowait_seen += 1;
         }
-        if !nowait && !i.strict {
+        if !nowait {
+            // kern_malloc.c: failure injection is for M_NOWAIT only, and
+            // an M_WAITOK malloc() never returns NULL.
             return false;
         }
         match i.policy {
@@ -246,6 +248,12 @@ impl MallocState {
             witness::check_may_sleep(k, "malloc(M_WAITOK)");
         }
         let Some((bsize, align)) = bucket(size) else {
+            if !nowait {
+                k.violation(
+                    ViolationKind::Malloc,
+                    format!("malloc(M_WAITOK) of {size} bytes can never be satisfied (FreeBSD would sleep forever)"),
+                );
+            }
             return core::ptr::null_mut();
         };
         let mut i = self.lock();

@@ -32,11 +32,13 @@
 
 use crate::alloc::Box;
 use crate::error::Result;
+use crate::malloc::{M_ZERO, WaitOk};
 use crate::opaque::Opaque;
-use alloc_kernel::{Flags, M_ZERO};
+use alloc_kernel::Flags;
 use core::cell::UnsafeCell;
 use core::ffi::CStr;
 use core::marker::{PhantomData, PhantomPinned};
+use core::mem::MaybeUninit;
 use core::ops::{Deref, DerefMut};
 use core::pin::Pin;
 
@@ -196,6 +198,17 @@ unsafe impl<T: Send, B: Backend> Send for Lock<T, B> {}
 unsafe impl<T: Send, B: Backend> Sync for Lock<T, B> {}
 
 impl<T, B: Backend> Lock<T, B> {
+    /// Allocates a lock holding `value` (`M_WAITOK`, so it cannot fail) and
+    /// initialises it in place, with `name` as its name for `WITNESS` and
+    /// `lockstat`.
+    ///
+    /// # Context
+    /// May sleep (the flags come from a context token, `cx.waitok()`).
+    pub fn new(name: &'static CStr, value: T, flags: WaitOk<'_>) -> Pin<Box<Self>> {
+        // Zeroed: the C lock must be zeroed before `Backend::init`.
+        Self::build(Box::<Self>::new_uninit(flags | M_ZERO), name, value)
+    }
+
     /// Allocates a lock holding `value` and initialises it in place, with
     /// `name` as its name for `WITNESS` and `lockstat`.
     ///
@@ -203,7 +216,8 @@ impl<T, B: Backend> Lock<T, B> {
     /// `ENOMEM` if the allocation fails (`value` is then dropped).
     ///
     /// # Context
-    /// May sleep if `flags` comes from a context token (`cx.waitok()`).
+    /// May sleep if `flags` comes from a context token (`cx.waitok()`);
+    /// with `M_NOWAIT` it does not.
     pub fn try_new(
         name: &'static CStr,
         value: T,
@@ -214,14 +228,20 @@ impl<T, B: Backend> Lock<T, B> {
         // `Drop` destroys a C lock that `init` never initialised. On
         // failure only `value` is dropped. The block is zeroed because the
         // C lock must be zeroed before `Backend::init`.
-        let mut block = Box::<Self>::try_new_uninit(flags.into() | M_ZERO)?;
-        // SAFETY: the block is writable, zeroed, and never moves again (it
-        // is pinned below, and nothing moves it before).
+        let block = Box::<Self>::try_new_uninit(flags.into() | alloc_kernel::M_ZERO)?;
+        Ok(Self::build(block, name, value))
+    }
+
+    /// Builds the lock in `block`, which is zeroed.
+    fn build(mut block: Box<MaybeUninit<Self>>, name: &'static CStr, value: T) -> Pin<Box<Self>> {
+        // SAFETY: the block is writable, zeroed (the callers allocate it
+        // with `M_ZERO`), and never moves again (it is pinned below, and
+        // nothing moves it before).
         unsafe { Self::init_in_place(block.as_mut_ptr(), name, value) };
         // SAFETY: every field is initialised: `state` and `data` by
         // `init_in_place`, `_pin` has no bytes.
         let lock = unsafe { block.assume_init() };
-        Ok(Box::into_pin(lock))
+        Box::into_pin(lock)
     }
 
     /// Builds a lock at `slot`: writes `value` into its data and initialises
@@ -232,7 +252,7 @@ impl<T, B: Backend> Lock<T, B> {
     /// # Safety
     /// `slot` is valid for writes, its `state` bytes are zero, and the lock
     /// stays at `slot` until dropped there (it is pinned from now on).
-    unsafe fn init_in_place(slot: *mut Self, name: &'static CStr, value: T) {
+    pub(super) unsafe fn init_in_place(slot: *mut Self, name: &'static CStr, value: T) {
         // SAFETY: `slot` is valid for writes (the caller's contract); this
         // only computes the field's address (`&raw mut` makes no reference).
         let data = unsafe { &raw mut (*slot).data };

@@ -22,7 +22,7 @@
 //! use core::pin::Pin;
 //!
 //! fn example(cx: &mut Sleepable) -> Result {
-//!     let hits: Pin<Box<Mutex<u64>>> = Mutex::try_new(c"example hits", 0, cx.waitok())?;
+//!     let hits: Pin<Box<Mutex<u64>>> = Mutex::new(c"example hits", 0, cx.waitok());
 //!     *hits.lock(cx) += 1;
 //!     Ok(())
 //! }
@@ -50,7 +50,7 @@
 //!
 //! fn grow(v: &Mutex<kern::alloc::Vec<u8>>, cx: &mut Sleepable) -> Result {
 //!     let mut guard = v.lock(cx);
-//!     guard.try_push(0, cx.waitok())?;
+//!     guard.push(0, cx.waitok());
 //!     Ok(())
 //! }
 //! ```
@@ -91,7 +91,7 @@ use core::ffi::{CStr, c_int};
 
 /// Data of type `T` protected by an `mtx(9)` sleep mutex.
 ///
-/// Built in place in kernel memory by [`Mutex::try_new`] and used through
+/// Built in place in kernel memory by [`Mutex::new`] (or [`Mutex::try_new`]) and used through
 /// `Pin<Box<Mutex<T>>>` (deref gives `&Mutex<T>`). Locked with
 /// [`Mutex::lock`] and [`Mutex::try_lock`].
 ///

@@ -31,8 +31,10 @@
 //! fn append(log: &SxLock<Vec<u8>>, uio: &mut UioReader<'_>, cx: &mut Sleepable) -> Result {
 //!     let mut guard = log.xlock(cx);
 //!     let (log, cx) = guard.split();
-//!     // Sleeping under an sx lock is allowed: M_WAITOK and uiomove.
-//!     log.try_reserve(uio.resid(), cx.waitok())?;
+//!     // Sleeping under an sx lock is allowed: M_WAITOK and uiomove. A
+//!     // size the user chose is M_NOWAIT all the same (it may be huge).
+//!     log.reserve(16, cx.waitok());
+//!     log.try_reserve(uio.resid(), M_NOWAIT)?;
 //!     uio.move_in_vec(log, cx)?;
 //!     Ok(())
 //! }
@@ -84,7 +86,7 @@ use core::ffi::CStr;
 
 /// Data of type `T` protected by an `sx(9)` shared/exclusive lock.
 ///
-/// Built in place in kernel memory by [`SxLock::try_new`] and used through
+/// Built in place in kernel memory by [`SxLock::new`] (or [`SxLock::try_new`]) and used through
 /// `Pin<Box<SxLock<T>>>`. Taken with [`SxLock::xlock`],
 /// [`SxLock::try_xlock`] and [`SxLock::slock`].
 ///

@@ -66,13 +66,14 @@ impl<T: Send + Sync + 'static> SysctlCtx<T> {
     /// Starts a context (`sysctl_ctx_init(9)`) for nodes that show `data`.
     ///
     /// # Errors
-    /// `ENOMEM` if the context cannot be allocated.
+    /// What `sysctl_ctx_init(9)` returns (`EINVAL` only for NULL, never
+    /// here). Its memory is allocated with `M_WAITOK`: no `ENOMEM`.
     ///
     /// # Context
     /// May sleep; the builder holds the token until
     /// [`finish`](SysctlBuilder::finish).
     pub fn builder(data: Arc<T>, cx: &mut Sleepable) -> Result<SysctlBuilder<'_, T>> {
-        let list = Box::try_new(Opaque::<sys::sysctl_ctx_list>::zeroed(), cx.waitok())?;
+        let list = Box::new(Opaque::<sys::sysctl_ctx_list>::zeroed(), cx.waitok());
         // SAFETY: `list` is a writable list head at its final address (the
         // box is never moved out of).
         Error::from_ret(unsafe { sys::sysctl_ctx_init(list.get()) })?;
@@ -148,7 +149,7 @@ impl<T: Send + Sync + 'static> SysctlBuilder<'_, T> {
     /// Adds a node `hw.<name>`, readable by everyone.
     ///
     /// # Errors
-    /// `EEXIST` if `hw.<name>` is a leaf; `ENOMEM`.
+    /// `EEXIST` if `hw.<name>` is a leaf (the kernel allocates with `M_WAITOK`).
     ///
     /// # Context
     /// May sleep.
@@ -161,7 +162,7 @@ impl<T: Send + Sync + 'static> SysctlBuilder<'_, T> {
     /// Adds a node `<parent>.<name>`.
     ///
     /// # Errors
-    /// `EEXIST` if the name is a leaf; `ENOMEM`.
+    /// `EEXIST` if the name is a leaf (the kernel allocates with `M_WAITOK`).
     ///
     /// # Context
     /// May sleep.
@@ -201,7 +202,7 @@ impl<T: Send + Sync + 'static> SysctlBuilder<'_, T> {
     /// atomic operations.
     ///
     /// # Errors
-    /// `EEXIST` if the name is taken; `ENOMEM`.
+    /// `EEXIST` if the name is taken (the kernel allocates with `M_WAITOK`).
     ///
     /// # Context
     /// May sleep.
@@ -241,7 +242,8 @@ impl<T: Send + Sync + 'static> SysctlBuilder<'_, T> {
     /// unchanged.
     ///
     /// # Errors
-    /// `EEXIST` if the name is taken; `ENOMEM`.
+    /// `EEXIST` if the name is taken (the record is allocated with
+    /// `M_WAITOK`: no `ENOMEM`).
     ///
     /// # Context
     /// May sleep.
@@ -255,29 +257,21 @@ impl<T: Send + Sync + 'static> SysctlBuilder<'_, T> {
     ) -> Result {
         let data: &T = &self.ctx.data;
         // INVARIANT: both pointers point into the context's `Arc<T>`.
-        let record = Box::try_new(
+        let record = Box::new(
             TunableOid {
                 data: NonNull::from(data),
                 tunable: NonNull::from(field(data)),
                 validate,
             },
             self.cx.waitok(),
-        )?;
+        );
         // The record goes to the kernel as the node's `arg1`; the context
         // keeps the pointer (before the node can use it) to take it back
         // once the nodes are removed.
         let arg1 = record.into_foreign();
         let mut tunables = self.ctx.tunables.take();
-        let kept = match tunables.try_reserve(1, self.cx.waitok()) {
-            Ok(()) => tunables.push_within_capacity(arg1).is_ok(),
-            Err(_) => false,
-        };
+        tunables.push(arg1, self.cx.waitok());
         self.ctx.tunables.set(tunables);
-        if !kept {
-            // SAFETY: no node has `arg1`; taken back once.
-            drop(unsafe { Box::<TunableOid<T>>::from_foreign(arg1) });
-            return Err(code::ENOMEM);
-        }
         // SAFETY: the context list is initialised; `node` is a live node;
         // `arg1` is a record the context takes back only after the node is
         // removed; the handler matches the record's type.

@@ -111,8 +111,8 @@ impl SysctlTree {
     /// as `SYSCTL_ADD_NODE(9)` shares it.
     ///
     /// # Errors
-    /// - `EEXIST`: `hw.<name>` is a leaf, or a leaf's name is taken.
-    /// - `ENOMEM`: the context cannot be allocated.
+    /// - `EEXIST`: `hw.<name>` is a leaf, or a leaf's name is taken. Nothing
+    ///   else: the context and the nodes are allocated with `M_WAITOK`.
     ///
     /// What was added before an error is removed again.
     ///
@@ -124,7 +124,7 @@ impl SysctlTree {
         leaves: &'static [SysctlLeaf],
         cx: &mut Sleepable,
     ) -> Result<Self> {
-        let list = Box::try_new(Opaque::<sys::sysctl_ctx_list>::zeroed(), cx.waitok())?;
+        let list = Box::new(Opaque::<sys::sysctl_ctx_list>::zeroed(), cx.waitok());
         // SAFETY: `list` is a writable list head at its final address (the
         // box is never moved out of). It fails only for NULL (`EINVAL`,
         // kern_sysctl.c): its value says nothing here.

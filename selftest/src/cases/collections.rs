@@ -29,12 +29,13 @@ fn expect_enomem<T>(case: &str, what: &str, r: core::result::Result<T, AllocErro
 /// Rule (`kern::alloc`, *fallible allocation everywhere*): when a `Vec`
 /// cannot grow, every growing method returns an error that converts to
 /// `ENOMEM` (`try_insert` gives the element back) and the vector is
-/// unchanged; growth that may sleep then succeeds and keeps the contents.
+/// unchanged; growth that may sleep (`push` with `cx.waitok()`, which
+/// cannot fail) then keeps the contents.
 ///
 /// The value is the errno seen: `ENOMEM`.
 pub(super) fn vec_fault(cx: &mut Sleepable) -> Result<u64> {
     const CASE: &str = "vec_fault";
-    let mut v: Vec<u32> = Vec::try_with_capacity(4, cx.waitok())?;
+    let mut v: Vec<u32> = Vec::with_capacity(4, cx.waitok());
     let mut n = 0u32;
     while v.push_within_capacity(n).is_ok() {
         n = n.wrapping_add(1);
@@ -73,8 +74,8 @@ pub(super) fn vec_fault(cx: &mut Sleepable) -> Result<u64> {
     if v.capacity() != cap || !intact(&v, n) {
         return fail(CASE, "contents changed by a failed growth", EIO);
     }
-    // Growth that may sleep (M_WAITOK) succeeds and keeps the contents.
-    v.try_push(n, cx.waitok())?;
+    // Growth that may sleep (M_WAITOK) cannot fail and keeps the contents.
+    v.push(n, cx.waitok());
     if !intact(&v, n.wrapping_add(1)) {
         return fail(CASE, "contents lost when growing", EIO);
     }
@@ -90,7 +91,7 @@ pub(super) fn vec_fault(cx: &mut Sleepable) -> Result<u64> {
 /// The value is the errno seen: `ENOMEM`.
 pub(super) fn string_fault(cx: &mut Sleepable) -> Result<u64> {
     const CASE: &str = "string_fault";
-    let mut s = String::try_with_capacity(16, cx.waitok())?;
+    let mut s = String::with_capacity(16, cx.waitok());
     // Fill the capacity: pushing into spare room never allocates.
     while s.len() < s.capacity() {
         s.try_push('x', M_NOWAIT)?;
@@ -125,7 +126,7 @@ pub(super) fn string_fault(cx: &mut Sleepable) -> Result<u64> {
 fn formats_with_room(cx: &mut Sleepable) -> Result {
     const CASE: &str = "string_fault";
     // With room, write! needs no allocation and works under injection.
-    let mut room = String::try_with_capacity(16, cx.waitok())?;
+    let mut room = String::with_capacity(16, cx.waitok());
     if write!(room, "{}-{}", 4, 2).is_err() || room != "4-2" {
         return fail(CASE, "write! into spare capacity failed", EIO);
     }
@@ -178,7 +179,7 @@ pub(super) fn arc_fault(cx: &mut Sleepable) -> Result<u64> {
     if drops.load(Ordering::Relaxed) != 2 {
         return fail(CASE, "a value was leaked or dropped twice", EIO);
     }
-    let a = Arc::try_new(Counted(&drops), cx.waitok())?;
+    let a = Arc::new(Counted(&drops), cx.waitok());
     let b = Arc::clone(&a);
     if Arc::strong_count(&a) != 2 {
         return fail(CASE, "clone did not count", EIO);

@@ -33,14 +33,14 @@ fn misalignment(addr: usize, align: usize) -> usize {
 pub(super) fn align(cx: &mut Sleepable) -> Result<u64> {
     const CASE: &str = "malloc_align";
     let mut off = 0usize;
-    let b64 = Box::try_new(Align64([0xa5; 64]), cx.waitok())?;
+    let b64 = Box::new(Align64([0xa5; 64]), cx.waitok());
     off |= misalignment(ptr::from_ref(&*b64).addr(), 64);
     // Uninitialised: a page-sized value is not built on the kernel stack.
-    let b4096 = Box::<Align4096>::try_new_uninit(cx.waitok())?;
+    let b4096 = Box::<Align4096>::new_uninit(cx.waitok());
     off |= misalignment(ptr::from_ref(&*b4096).addr(), 4096);
     let mut v: Vec<Align64> = Vec::new();
     for i in 0..9u8 {
-        v.try_push(Align64([i; 64]), cx.waitok())?;
+        v.push(Align64([i; 64]), cx.waitok());
         off |= misalignment(v.as_ptr().addr(), 64);
         let intact = v
             .iter()
@@ -61,9 +61,10 @@ pub(super) fn align(cx: &mut Sleepable) -> Result<u64> {
 }
 
 /// Rule (`kern::malloc`, *Alignment*): an alignment above a page fails
-/// with `ENOMEM`, even when the allocation may sleep (`M_WAITOK` never
-/// fails in FreeBSD, so the refusal is kern's), and never returns
-/// misaligned memory.
+/// with `ENOMEM` from the `try_*` methods, even with a token's flags
+/// (`M_WAITOK` never fails in FreeBSD, so the refusal is kern's), and
+/// never returns misaligned memory. (Their infallible twins would call
+/// `panic(9)`: an impossible request is a bug in the module.)
 ///
 /// The value is the errno: `ENOMEM`.
 pub(super) fn align_too_big(cx: &mut Sleepable) -> Result<u64> {
