@@ -83,6 +83,7 @@ use crate::foreign::{ArcBorrow, ForeignOwnable};
 use crate::ioctl::{IoctlCmd, IoctlData};
 use crate::malloc::{KernelAllocator, M_NOWAIT, M_ZERO};
 use crate::opaque::Opaque;
+use crate::poll::{Knote, PollEvents, PollWaiter};
 use crate::uio::{UioReader, UioWriter};
 use core::ffi::{CStr, c_char, c_int, c_void};
 use core::marker::PhantomData;
@@ -173,6 +174,11 @@ pub trait CharacterDevice: Send + Sync + Sized + 'static {
     /// Whether [`purge`](Self::purge) is implemented.
     const HAS_PURGE: bool = false;
 
+    /// Whether [`poll`](Self::poll) and [`kqfilter`](Self::kqfilter) are
+    /// implemented (`d_poll`, `d_kqfilter`). Without them the kernel's
+    /// defaults answer: every standard event ready, and no kqueue filter.
+    const HAS_POLL: bool = false;
+
     /// The per-open state, dropped when the file is closed for the last
     /// time or the device is destroyed. Use `()` for none.
     type Open: Send + Sync + 'static;
@@ -224,6 +230,33 @@ pub trait CharacterDevice: Send + Sync + Sized + 'static {
     ) -> Result {
         let _ = (file, cmd, data, cx);
         Err(code::ENODEV)
+    }
+
+    /// Called by `poll(2)` and `select(2)` (`d_poll`): the events of
+    /// `events` that are ready. If none is, record the poller with
+    /// [`PollQueue::record`](crate::poll::PollQueue::record) (under the
+    /// mutex the readiness depends on) so that a later notification wakes
+    /// it.
+    fn poll(
+        &self,
+        file: &File<'_, Self>,
+        events: PollEvents,
+        waiter: &mut PollWaiter<'_>,
+        cx: &mut Sleepable,
+    ) -> PollEvents {
+        let _ = (file, waiter, cx);
+        events & (PollEvents::IN | PollEvents::OUT | PollEvents::RDNORM | PollEvents::WRNORM)
+    }
+
+    /// Called by `kevent(2)` adding a filter on a file of the device
+    /// (`d_kqfilter`): attach the knote with
+    /// [`PollQueue::attach`](crate::poll::PollQueue::attach).
+    ///
+    /// # Errors
+    /// `EINVAL` for a filter the device does not answer.
+    fn kqfilter(&self, file: &File<'_, Self>, knote: &mut Knote<'_>) -> Result {
+        let _ = (file, knote);
+        Err(code::EINVAL)
     }
 
     /// Called by the last `close(2)` of the device (`d_close`): when no
@@ -286,6 +319,8 @@ pub enum Op {
     Ioctl,
     /// `d_close`.
     Close,
+    /// `d_kqfilter`.
+    Kqfilter,
 }
 
 /// The open file a device method ([`read`](CharacterDevice::read),
@@ -585,6 +620,10 @@ unsafe fn fill_cdevsw<T: CharacterDevice>(sw: *mut sys::cdevsw) {
     if T::HAS_PURGE {
         sw.d_purge = Some(cdev_purge::<T>);
     }
+    if T::HAS_POLL {
+        sw.d_poll = Some(cdev_poll::<T>);
+        sw.d_kqfilter = Some(cdev_kqfilter::<T>);
+    }
 }
 
 /// Creates the device node of `options` with `make_dev_s(9)`, for `sw` and
@@ -855,4 +894,47 @@ unsafe extern "C" fn cdev_purge<T: CharacterDevice>(dev: *mut sys::cdev) {
     // lives only for this call.
     let mut cx = unsafe { NoSleep::new() };
     shared.data.purge(&mut cx);
+}
+
+/// `d_poll`.
+///
+/// # Safety
+/// Called by the kernel for a device of `T`, in the context of `poll(2)`
+/// or `select(2)` on one of its files, with `td` the polling thread.
+unsafe extern "C" fn cdev_poll<T: CharacterDevice>(
+    dev: *mut sys::cdev,
+    events: c_int,
+    td: *mut sys::thread,
+) -> c_int {
+    // SAFETY: the caller's contract.
+    let shared = unsafe { shared_of::<T>(dev) };
+    // SAFETY: d_poll of a device of `T`, on behalf of a file; used only
+    // during this call.
+    let (file, mut cx) = unsafe { method_call::<T>(0) };
+    // SAFETY: `td` is d_poll's thread; the waiter lives only for this call.
+    let mut waiter = unsafe { PollWaiter::new(td) };
+    shared
+        .data
+        .poll(&file, PollEvents::from_raw(events), &mut waiter, &mut cx)
+        .bits()
+}
+
+/// `d_kqfilter`.
+///
+/// # Safety
+/// Called by the kernel for a device of `T`, in the context of `kevent(2)`
+/// on one of its files, with `kn` the knote being attached.
+unsafe extern "C" fn cdev_kqfilter<T: CharacterDevice>(
+    dev: *mut sys::cdev,
+    kn: *mut sys::knote,
+) -> c_int {
+    // SAFETY: the caller's contract.
+    let shared = unsafe { shared_of::<T>(dev) };
+    let device = &shared.data;
+    // SAFETY: d_kqfilter of a device of `T`, on behalf of a file.
+    let (file, _cx) = unsafe { method_call::<T>(0) };
+    // SAFETY: `kn` is d_kqfilter's knote; the handle lives only for this
+    // call.
+    let mut knote = unsafe { Knote::new(kn) };
+    report(device, Op::Kqfilter, device.kqfilter(&file, &mut knote))
 }

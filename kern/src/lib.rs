@@ -31,6 +31,9 @@
 //!   an `Arc`.
 //! * [`taskqueue`]: [`Task`](taskqueue::Task), work a kernel thread runs
 //!   later where it may sleep (`taskqueue(9)`).
+//! * [`poll`]: readiness for `poll(2)` and `kqueue(2)`
+//!   ([`PollQueue`](poll::PollQueue): `selrecord(9)`, a knlist on the
+//!   device's mutex).
 //! * [`print`](mod@print): [`println!`] to the kernel message buffer (`printf(9)`).
 //! * the panic handler (kernel builds only), which calls `panic(9)`.
 //!
@@ -91,6 +94,7 @@ pub mod module;
 mod opaque;
 #[cfg(target_os = "none")]
 mod panic;
+pub mod poll;
 pub mod print;
 pub mod sync;
 pub mod sysctl;
