@@ -34,7 +34,7 @@ mod vfs;
 mod workers;
 
 pub use entry::emulated_symbols;
-pub use vfs::Whence;
+pub use vfs::{PollFd, Whence};
 
 use crate::addr::{KAddr, KRange};
 use crate::errno::{Errno, SysResult};
@@ -42,9 +42,11 @@ use crate::kpi::callout::Callouts;
 use crate::kpi::clock::{Clock, duration_to_sbt};
 use crate::kpi::devfs::{CdevMemory, Devfs};
 use crate::kpi::firmware::{Firmware, FirmwareHost, FirmwareImage};
+use crate::kpi::kqueue::Kqueues;
 use crate::kpi::lock::LockTable;
 use crate::kpi::malloc::{FailPolicy, MallocState, MallocStats};
 use crate::kpi::sbuf::SbufMemory;
+use crate::kpi::select::Select;
 use crate::kpi::sleep::{SleepInfo, SleepQueues};
 use crate::kpi::sysctl::Sysctl;
 use crate::kpi::taskqueue::Taskqueues;
@@ -75,6 +77,8 @@ struct KernelInner {
     sleepq: SleepQueues,
     callouts: Callouts,
     taskqueues: Taskqueues,
+    select: Select,
+    kqueues: Kqueues,
     workers: workers::Workers,
     firmware: Firmware,
     /// The kernel's own malloc types (`DEVFS1` for `struct cdev`, `sbuf`,
@@ -142,6 +146,8 @@ impl KernelInner {
             sleepq: SleepQueues::default(),
             callouts: Callouts::default(),
             taskqueues: Taskqueues::default(),
+            select: Select::default(),
+            kqueues: Kqueues::default(),
             workers: workers::Workers::default(),
             firmware: Firmware::default(),
             internal_types: InternalTypes(internal_types),
@@ -219,6 +225,8 @@ impl KernelInner {
             self.locks.wake_all();
             self.devfs.wake_all();
             self.sleepq.notify();
+            self.select.notify();
+            self.kqueues.notify();
         }
         r
     }
@@ -325,6 +333,8 @@ impl Host for KernelInner {
         self.sysctl.forget_range(&self.core, range);
         self.callouts.forget_range(&self.core, range);
         self.taskqueues.forget_range(&self.core, range);
+        self.select.forget_range(&self.core, range);
+        self.kqueues.forget_range(&self.core, range);
         self.locks.forget_range(&self.core, range);
         self.malloc.forget_module_types(&self.core, range, file);
     }
@@ -620,7 +630,10 @@ impl Kernel {
     /// thread was in the kernel (a signal to a thread in user space is
     /// delivered there and changes nothing).
     pub fn post_signal(&self, thread: std::thread::ThreadId, restart: bool) -> bool {
-        self.inner.sleepq.post_signal(thread, restart)
+        let r = self.inner.sleepq.post_signal(thread, restart);
+        self.inner.select.notify();
+        self.inner.kqueues.notify();
+        r
     }
 
     /// The threads sleeping in this kernel now, oldest first.

@@ -32,13 +32,17 @@
 //! 2. Subsystems, each with its own state and logic, reporting through
 //!    the core: `kpi::malloc`, `kpi::lock`, `kpi::devfs`, `kpi::uio`,
 //!    `kpi::sysctl`, `kpi::libkern`, `kpi::clock`, `kpi::sbuf`,
-//!    `kpi::firmware`; and [`loader`] (the linker), which
+//!    `kpi::firmware`, `kpi::sleep`, `kpi::callout`, `kpi::taskqueue`,
+//!    `kpi::select`, `kpi::kqueue`; and [`loader`] (the linker), which
 //!    asks the kernel for the few services it needs (`loader::Host`).
 //! 3. `kernel`: the kernel that holds one of each ([`Kernel`] is its
 //!    handle), its system calls (`open(2)`, `read(2)`, `sysctl(3)`, ...,
 //!    with the descriptors in `kernel::vfs`), and the entry points module
 //!    code reaches through call stubs (`kernel::entry`), which find their
-//!    kernel through the calling thread and dispatch into the subsystems.
+//!    kernel through the calling thread and dispatch into the subsystems;
+//!    and the kernel's own threads (`kernel::workers`: the softclock
+//!    thread in `kernel::softclock`, the task queue threads in
+//!    `kernel::taskq`).
 //! 4. Users of [`Kernel`]: [`sim`] (the `kldsim` shell) and [`testing`]
 //!    (finding built modules, patching copies for negative tests).
 //!
@@ -76,9 +80,10 @@ pub(crate) mod thread;
 pub mod user;
 
 pub use errno::{Errno, Error, SysResult};
-pub use kernel::{Kernel, Whence, emulated_symbols};
+pub use kernel::{Kernel, PollFd, Whence, emulated_symbols};
 pub use kpi::devfs::DevEntry;
 pub use kpi::firmware::FirmwareImage;
+pub use kpi::kqueue::KEvent;
 pub use kpi::malloc::{FailPolicy, MallocStats};
 pub use kpi::sleep::SleepInfo;
 pub use kpi::sysctl::SysctlValue;

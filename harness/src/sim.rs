@@ -18,6 +18,14 @@
 //! * `kldstat [-qv] [-i ID] [-n FILE]`, `kldstat [-q] [-m MODULE]`,
 //!   `vmstat -m` (`usr.bin/vmstat`)
 //! * `ls -l /dev`, `dmesg`, `true`, `false`, `# comments`
+//! * `sleep SECONDS` (time passes: callouts fire), `timeout DURATION
+//!   COMMAND` (a command still blocked in the kernel when the time is up
+//!   is interrupted by a signal, status 124; `usr.bin/timeout`), and
+//!   `poll [-t MS] [-r] [-w] /dev/X`, which FreeBSD's shell has not:
+//!   `poll(2)` on a device, printing the events or `timeout`
+//!
+//! A `cat` of a device whose read blocks waits, as on FreeBSD, until
+//! data comes or `timeout` ends it.
 //!
 //! uprintf(9) output appears on standard output, as on the terminal of the
 //! process that made the call. The exit status is that of the last command
@@ -35,6 +43,7 @@ mod ls;
 mod printf;
 mod sysctl;
 mod vmstat;
+mod wait;
 mod words;
 
 use crate::errno::Error;
@@ -54,6 +63,9 @@ pub struct Shell<'o> {
     pub status: i32,
     /// Print each command before running it, after a root prompt (`-x`).
     pub trace: bool,
+    /// Set while `timeout` runs a command: once it fired, the command is
+    /// being killed and prints no more errors.
+    killed: Option<std::sync::Arc<std::sync::atomic::AtomicBool>>,
 }
 
 /// The message of an error as FreeBSD's commands print it (`strerror`).
@@ -84,6 +96,7 @@ impl<'o> Shell<'o> {
             err,
             status: 0,
             trace: false,
+            killed: None,
         }
     }
 
@@ -98,7 +111,23 @@ impl<'o> Shell<'o> {
     }
 
     fn warn(&mut self, s: &str) {
+        if self
+            .killed
+            .as_ref()
+            .is_some_and(|k| k.load(std::sync::atomic::Ordering::Acquire))
+        {
+            return;
+        }
         drop(self.err.write_all(format!("{s}\n").as_bytes()));
+    }
+
+    /// Runs a command given as words (for `timeout`).
+    fn run_words(&mut self, words: &[String], capture: bool) -> (i32, Option<Vec<u8>>) {
+        let cmd = Cmd {
+            words: words.to_vec(),
+            redirect: None,
+        };
+        self.run_cmd(&cmd, None, capture)
     }
 
     fn tty(&mut self) {
@@ -193,6 +222,9 @@ impl<'o> Shell<'o> {
                 self.say(&d);
                 (0, None)
             }
+            "sleep" => (self.sleep(args), None),
+            "poll" => (self.poll(args), None),
+            "timeout" => self.timeout(args, capture),
             "true" | ":" => (0, None),
             "false" => (1, None),
             other => {

@@ -207,3 +207,19 @@ fn callout_drain_with_a_mutex_held_is_reported() {
         "{v:?}"
     );
 }
+
+#[test]
+fn freeing_a_pending_callout_is_reported() {
+    let (k, fd, _) = setup();
+    k.ioctl_raw(fd, io(b'C', 25), 0).unwrap();
+    let m = only_violation(&k);
+    assert!(m.contains("still pending when its memory was freed"), "{m}");
+    assert_eq!(
+        k.pending_callouts(),
+        0,
+        "it will not fire from freed memory"
+    );
+    k.advance_clock(ms(20));
+    assert_eq!(stats(&k, fd)[2], 0);
+    k.check().unwrap();
+}

@@ -362,3 +362,28 @@ fn the_kernel_version_and_leaking_locals_are_boot_settings() {
     assert_eq!(o.status.code(), Some(2));
     assert_eq!(text(&o.stderr), "kldsim: -t kern.nosuch: unknown setting\n");
 }
+
+#[test]
+fn poll_sleep_and_timeout_on_blocking_devices() {
+    let script = "\
+kldload ./kldtest_poll.ko
+poll -t 100 /dev/kldtest_poll
+poll -w /dev/kldtest_poll
+echo -n abc > /dev/kldtest_poll
+poll -t 100 -r /dev/kldtest_poll
+sleep 0.05
+kldload ./kldtest_block.ko
+echo hi > /dev/kldtest_block
+timeout 0.3 cat /dev/kldtest_block
+";
+    let t0 = std::time::Instant::now();
+    let o = kldsim(&["-c", script], None);
+    assert!(t0.elapsed() >= std::time::Duration::from_millis(300));
+    // timeout(1)'s status for a command it had to kill.
+    assert_eq!(o.status.code(), Some(124), "{}", text(&o.stderr));
+    assert_eq!(
+        text(&o.stdout),
+        "/dev/kldtest_poll: timeout\n/dev/kldtest_poll: POLLOUT\n/dev/kldtest_poll: POLLIN POLLRDNORM\nhi\n"
+    );
+    assert_eq!(text(&o.stderr), "");
+}

@@ -35,11 +35,13 @@ mod clock;
 mod devfs;
 mod devname;
 mod firmware;
+pub(super) mod kqueue;
 mod lock;
 mod malloc;
 mod module;
 mod printf;
 mod sbuf;
+mod select;
 mod sleep;
 mod strdup;
 pub(super) mod sysctl;
@@ -118,6 +120,8 @@ fn functions() -> Vec<FuncEntry> {
     strdup::functions(&mut v);
     sbuf::functions(&mut v);
     sleep::functions(&mut v);
+    select::functions(&mut v);
+    kqueue::functions(&mut v);
     taskqueue::functions(&mut v);
     v
 }

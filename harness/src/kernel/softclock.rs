@@ -102,6 +102,8 @@ impl KernelInner {
         }
         let now = self.clock.advance_to(&self.core, target);
         self.sleepq.notify();
+        self.select.notify();
+        self.kqueues.notify();
         self.callouts.kick();
         if wait && !self.clock.is_real() {
             self.callouts.wait_idle(&self.core, now, RUN_LIMIT);

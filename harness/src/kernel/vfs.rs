@@ -32,8 +32,10 @@
 //! `SIGPIPE`.
 
 mod open;
+mod poll;
 
 pub(super) use open::open;
+pub use poll::PollFd;
 
 use super::KernelInner;
 use crate::addr::{KAddr, UAddr};

@@ -373,12 +373,35 @@ impl Callouts {
     /// (a module being unloaded); reports those still pending or
     /// running, which would fire into unmapped memory.
     pub(crate) fn forget_range(&self, k: &Core, range: KRange) {
+        self.forget(
+            k,
+            range,
+            true,
+            "when its module was unloaded (missing callout_drain)",
+        );
+    }
+
+    /// Forgets the callouts whose structure lies in `range` (memory being
+    /// freed); reports those still pending or running, which would fire
+    /// from freed memory.
+    pub(crate) fn forget_freed(&self, k: &Core, range: KRange) {
+        self.forget(
+            k,
+            range,
+            false,
+            "when its memory was freed (missing callout_drain)",
+        );
+    }
+
+    fn forget(&self, k: &Core, range: KRange, code_too: bool, why: &str) {
         let mut s = self.lock();
         let running = s.current.as_ref().map(|x| x.c);
         let gone: Vec<KAddr> = s
             .table
             .iter()
-            .filter(|(c, e)| range.contains(**c) || (!e.func.is_null() && range.contains(e.func)))
+            .filter(|(c, e)| {
+                range.contains(**c) || (code_too && !e.func.is_null() && range.contains(e.func))
+            })
             .map(|(c, _)| *c)
             .collect();
         for c in gone {
@@ -389,9 +412,13 @@ impl Callouts {
                 k.violation(
                     ViolationKind::Sleep,
                     format!(
-                        "callout {c:#x} (handler {:#x}) still {} when its module was unloaded (missing callout_drain)",
+                        "callout {c:#x} (handler {:#x}) still {} {why}",
                         e.func,
-                        if e.pending.is_some() { "pending" } else { "running" }
+                        if e.pending.is_some() {
+                            "pending"
+                        } else {
+                            "running"
+                        }
                     ),
                 );
             }

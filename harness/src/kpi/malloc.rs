@@ -351,6 +351,11 @@ impl MallocState {
         unsafe { std::alloc::dealloc(addr.ptr(), a.layout) };
     }
 
+    /// The memory of a live allocation starting at `addr`.
+    pub(crate) fn live_range(&self, addr: KAddr) -> Option<KRange> {
+        self.alloc_size(addr).map(|len| KRange { start: addr, len })
+    }
+
     /// The bucket size of a live allocation.
     fn alloc_size(&self, addr: KAddr) -> Option<usize> {
         self.lock().allocs.get(&addr).map(|a| a.layout.size())

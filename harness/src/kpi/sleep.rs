@@ -278,6 +278,12 @@ impl SleepQueues {
         }
     }
 
+    /// This thread's pending signal, if any: whether it restarts.
+    pub(crate) fn signal_pending(&self) -> Option<bool> {
+        let me = std::thread::current().id();
+        self.lock().pending.get(&me).copied()
+    }
+
     /// Delivers this thread's pending signal now (before a system call
     /// restarts after `ERESTART`, the handler has run).
     pub(crate) fn deliver_signal(&self) {

@@ -338,6 +338,33 @@ impl Taskqueues {
         self.cv.notify_all();
     }
 
+    /// Forgets the tasks whose structure lies in `range` (memory being
+    /// freed) and reports those still queued or running.
+    pub(crate) fn forget_freed(&self, k: &Core, range: KRange) {
+        let mut s = self.lock();
+        for q in s.queues.values_mut() {
+            let stale: Vec<KAddr> = q
+                .pending
+                .iter()
+                .copied()
+                .filter(|&t| range.contains(t))
+                .collect();
+            for t in stale {
+                q.pending.retain(|&p| p != t);
+                k.violation(
+                    ViolationKind::Sleep,
+                    format!("task {t:#x} still queued on \"{}\" when its memory was freed (missing taskqueue_drain)", q.name),
+                );
+            }
+            for r in q.running.iter().filter(|r| range.contains(r.task)) {
+                k.violation(
+                    ViolationKind::Sleep,
+                    format!("task {:#x} still running on \"{}\" when its memory was freed (missing taskqueue_drain)", r.task, q.name),
+                );
+            }
+        }
+    }
+
     /// Forgets the tasks whose structure or handler lies in `range` (a
     /// module being unloaded) and reports those still queued or running;
     /// reports queues the module created and did not free.

@@ -41,6 +41,7 @@
 #include <sys/conf.h>
 #include <sys/ioccom.h>
 #include <sys/lock.h>
+#include <sys/malloc.h>
 #include <sys/module.h>
 #include <sys/mutex.h>
 
@@ -67,6 +68,7 @@ struct co_stats {
 #define	CO_BAD_UNINIT	_IO('C', 22)	/* reset never initialised */
 #define	CO_BAD_DRAIN	_IO('C', 23)	/* drain holding a mutex */
 #define	CO_BAD_RESET	_IO('C', 24)	/* reset without mtx */
+#define	CO_BAD_FREE	_IO('C', 25)	/* free a pending callout */
 
 static d_ioctl_t	co_ioctl;
 
@@ -128,6 +130,7 @@ static int
 co_ioctl(struct cdev *dev __unused, u_long cmd, caddr_t data,
     int fflag __unused, struct thread *td __unused)
 {
+	struct callout *c;
 	long spins;
 	int error;
 
@@ -205,6 +208,12 @@ co_ioctl(struct cdev *dev __unused, u_long cmd, caddr_t data,
 		break;
 	case CO_BAD_RESET:
 		callout_reset(&co_tick, 1, co_tick_fn, NULL);
+		break;
+	case CO_BAD_FREE:
+		c = malloc(sizeof(*c), M_DEVBUF, M_WAITOK | M_ZERO);
+		callout_init(c, 1);
+		callout_reset(c, 10, co_mp_fn, NULL);
+		free(c, M_DEVBUF);
 		break;
 	default:
 		error = ENOIOCTL;

@@ -82,11 +82,16 @@ extern "C" fn harness_reallocf(
         .cast()
 }
 
-/// free(9).
+/// free(9). A callout or task still scheduled in the memory is reported
+/// (and forgotten, so that it does not fire from freed memory).
 extern "C" fn harness_free(addr: *mut c_void, mtp: *mut sys::malloc_type) {
     let k = kernel();
-    k.malloc
-        .free(&k.core, KAddr::from_ptr(addr), KAddr::from_ptr(mtp));
+    let a = KAddr::from_ptr(addr);
+    if let Some(r) = k.malloc.live_range(a) {
+        k.callouts.forget_freed(&k.core, r);
+        k.taskqueues.forget_freed(&k.core, r);
+    }
+    k.malloc.free(&k.core, a, KAddr::from_ptr(mtp));
 }
 
 /// malloc_init (the SYSINIT of MALLOC_DEFINE).
