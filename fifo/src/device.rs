@@ -10,6 +10,7 @@ use kern::alloc::{Arc, Box};
 use kern::callout::{Callout, CalloutHandler};
 use kern::cdev::{CharacterDevice, File, Op, OpenFlags};
 use kern::ioctl::{FIOASYNC, FIONBIO, FIONREAD, IoctlCmd, IoctlData};
+use kern::poll::{Filter, Knote, PollEvents, PollQueue, PollSource, PollWaiter};
 use kern::prelude::*;
 use kern::sync::{CondVar, Mutex, MutexGuard, SxLock, Wait};
 use kern::taskqueue::{Task, TaskHandler};
@@ -106,10 +107,33 @@ impl TaskHandler for FreeStorage {
     }
 }
 
-/// The device: the core, and the idle callout (which holds the task).
+/// What `poll(2)` and `kqueue(2)` see: bytes to read, room to write;
+/// both ready once the device is gone (the call then fails with `ENXIO`).
+pub(crate) struct Readiness(Arc<Core>);
+
+impl PollSource for Readiness {
+    type Data = State;
+
+    fn mutex(&self) -> &Mutex<State> {
+        &self.0.state
+    }
+
+    fn ready(&self, state: &State, filter: Filter) -> i64 {
+        let n = match filter {
+            _ if state.gone => 1,
+            Filter::Read => state.ring.len(),
+            Filter::Write => state.ring.space(STATS.capacity()),
+        };
+        i64::try_from(n).unwrap_or(i64::MAX)
+    }
+}
+
+/// The device: the core, the idle callout (which holds the task) and the
+/// pollers and knotes.
 pub(crate) struct Fifo {
     core: Arc<Core>,
     idle: Callout<Idle>,
+    poll: PollQueue<Readiness>,
 }
 
 impl Fifo {
@@ -125,7 +149,14 @@ impl Fifo {
             },
             cx,
         );
-        Self { core, idle }
+        let poll = PollQueue::new(Readiness(core.clone()), cx);
+        Self { core, idle, poll }
+    }
+
+    /// Wakes the pollers and fires the knotes, under the mutex.
+    fn notify(&self, state: &mut MutexGuard<'_, State>) {
+        // Cannot fail: `state` is the guard of the queue's mutex.
+        let _notified = self.poll.notify(state);
     }
 
     /// Arms the idle callout if the FIFO is empty and holds storage.
@@ -150,6 +181,7 @@ impl CharacterDevice for Fifo {
     const HAS_WRITE: bool = true;
     const HAS_IOCTL: bool = true;
     const HAS_PURGE: bool = true;
+    const HAS_POLL: bool = true;
     type Open = ();
 
     fn open(&self, _flags: OpenFlags, _cx: &mut Sleepable) -> Result<()> {
@@ -197,6 +229,7 @@ impl CharacterDevice for Fifo {
             let mut state = core.state.lock(cx);
             state.ring.consume(n);
             self.arm_idle(&mut state);
+            self.notify(&mut state);
             drop(state);
             Self::wake(&core.writable);
             moved = moved.saturating_add(n);
@@ -256,6 +289,7 @@ impl CharacterDevice for Fifo {
             let pushed = state.ring.push(chunk.get(..n).unwrap_or(&[]));
             // Cannot fail, as in `arm_idle`; it may not have been pending.
             let _stopped = self.idle.stop(&mut state);
+            self.notify(&mut state);
             drop(state);
             Self::wake(&core.readable);
             moved = moved.saturating_add(pushed);
@@ -286,9 +320,46 @@ impl CharacterDevice for Fifo {
         }
     }
 
-    /// `destroy_dev`: every sleeper wakes and returns `ENXIO`.
+    /// `POLLIN`/`POLLRDNORM` while bytes are queued,
+    /// `POLLOUT`/`POLLWRNORM` while there is room, `POLLHUP` once the
+    /// device is gone; otherwise the poller is recorded under the mutex.
+    fn poll(
+        &self,
+        _file: &File<'_, Self>,
+        events: PollEvents,
+        waiter: &mut PollWaiter<'_>,
+        cx: &mut Sleepable,
+    ) -> PollEvents {
+        let state = self.core.state.lock(cx);
+        let mut ready = PollEvents::empty();
+        if state.gone {
+            ready = PollEvents::HUP;
+        }
+        if !state.ring.is_empty() || state.gone {
+            ready = ready | (events & (PollEvents::IN | PollEvents::RDNORM));
+        }
+        if state.ring.space(STATS.capacity()) > 0 || state.gone {
+            ready = ready | (events & (PollEvents::OUT | PollEvents::WRNORM));
+        }
+        if ready.is_empty() {
+            self.poll.record(waiter);
+        }
+        ready
+    }
+
+    /// `EVFILT_READ` (`data`: bytes queued) and `EVFILT_WRITE` (`data`:
+    /// room).
+    fn kqfilter(&self, _file: &File<'_, Self>, knote: &mut Knote<'_>) -> Result {
+        self.poll.attach(knote)
+    }
+
+    /// `destroy_dev`: every sleeper wakes and returns `ENXIO`; pollers
+    /// and knotes are notified.
     fn purge(&self, cx: &mut NoSleep) {
-        self.core.state.lock(cx).gone = true;
+        let mut state = self.core.state.lock(cx);
+        state.gone = true;
+        self.notify(&mut state);
+        drop(state);
         Self::wake(&self.core.readable);
         Self::wake(&self.core.writable);
     }
