@@ -9,6 +9,7 @@ use core::pin::Pin;
 use kern::alloc::{Arc, Box};
 use kern::callout::{Callout, CalloutHandler};
 use kern::cdev::{CharacterDevice, File, Op, OpenFlags};
+use kern::context::MaySleep;
 use kern::ioctl::{FIOASYNC, FIONBIO, FIONREAD, IoctlCmd, IoctlData};
 use kern::poll::{Filter, Knote, PollEvents, PollQueue, PollSource, PollWaiter};
 use kern::prelude::*;
@@ -24,6 +25,10 @@ pub(crate) struct State {
     ring: Ring,
     /// The device is being destroyed: every sleeper returns `ENXIO`.
     gone: bool,
+    /// Readers sleeping for data (woken only if there are).
+    readers_waiting: u32,
+    /// Writers sleeping for room.
+    writers_waiting: u32,
 }
 
 /// What the device, its callout and its task share.
@@ -54,6 +59,8 @@ impl Core {
                 State {
                     ring: Ring::new(),
                     gone: false,
+                    readers_waiting: 0,
+                    writers_waiting: 0,
                 },
                 cx.waitok(),
             ),
@@ -62,6 +69,45 @@ impl Core {
             readers: SxLock::new(c"rustfifo readers", (), cx.waitok()),
             writers: SxLock::new(c"rustfifo writers", (), cx.waitok()),
         }
+    }
+}
+
+impl Core {
+    /// Sleeps on `cv` (interruptibly) while `blocked` holds, counted in
+    /// `waiters` while it sleeps; returns with the mutex released.
+    fn sleep_while<C: MaySleep>(
+        &self,
+        cv: &CondVar,
+        cx: &mut C,
+        blocked: impl Fn(&State) -> bool,
+        waiters: fn(&mut State) -> &mut u32,
+    ) -> Result {
+        let mut counted = false;
+        let err = match cv.wait_while(&self.state, cx, Wait::INTERRUPTIBLE, |s| {
+            let wait = blocked(s);
+            if wait && !counted {
+                let n = waiters(s);
+                *n = n.saturating_add(1);
+                counted = true;
+            }
+            wait
+        }) {
+            Ok(mut state) => {
+                if counted {
+                    let n = waiters(&mut state);
+                    *n = n.saturating_sub(1);
+                }
+                return Ok(());
+            }
+            Err(e) => e,
+        };
+        // Interrupted or timed out: the guard is gone; count out again.
+        if counted {
+            let mut state = self.state.lock(cx);
+            let n = waiters(&mut state);
+            *n = n.saturating_sub(1);
+        }
+        Err(err)
     }
 }
 
@@ -81,7 +127,11 @@ impl CalloutHandler for Idle {
     }
 
     fn run(&self, state: &mut MutexGuard<'_, State>) -> Option<u32> {
-        if state.ring.is_empty() && state.ring.allocated() > 0 && !state.gone {
+        if state.ring.is_empty()
+            && state.ring.allocated() > 0
+            && state.readers_waiting == 0
+            && !state.gone
+        {
             self.free.enqueue(&*state);
         }
         None
@@ -98,7 +148,13 @@ impl TaskHandler for FreeStorage {
     fn run(&self, _pending: u32, cx: &mut Sleepable) {
         let mut writers = self.core.writers.xlock(cx);
         let ((), cx) = writers.split();
-        let storage = self.core.state.lock(cx).ring.take_storage();
+        let mut state = self.core.state.lock(cx);
+        let storage = if state.readers_waiting == 0 {
+            state.ring.take_storage()
+        } else {
+            None
+        };
+        drop(state);
         if storage.is_some() {
             Stats::count(&STATS.idle_frees, 1);
         }
@@ -168,7 +224,8 @@ impl Fifo {
         }
     }
 
-    /// Wakes the sleepers of `cv`, counting it.
+    /// Wakes the sleepers of `cv` (called only when some sleep, so the
+    /// count shows real wakeups).
     fn wake(cv: &CondVar) {
         Stats::count(&STATS.wakeups, 1);
         cv.notify_all();
@@ -200,16 +257,18 @@ impl CharacterDevice for Fifo {
         while uio.resid() > 0 {
             let mut blocked = false;
             let n = {
-                let state = if moved == 0 && !file.nonblocking() {
-                    core.readable
-                        .wait_while(&core.state, cx, Wait::INTERRUPTIBLE, |s| {
-                            let wait = s.ring.is_empty() && !s.gone;
-                            blocked |= wait;
-                            wait
-                        })?
-                } else {
-                    core.state.lock(cx)
-                };
+                let mut state = core.state.lock(cx);
+                if state.ring.is_empty() && !state.gone && moved == 0 && !file.nonblocking() {
+                    drop(state);
+                    blocked = true;
+                    core.sleep_while(
+                        &core.readable,
+                        cx,
+                        |s| s.ring.is_empty() && !s.gone,
+                        |s| &mut s.readers_waiting,
+                    )?;
+                    state = core.state.lock(cx);
+                }
                 if state.gone {
                     return Err(ENXIO);
                 }
@@ -230,8 +289,11 @@ impl CharacterDevice for Fifo {
             state.ring.consume(n);
             self.arm_idle(&mut state);
             self.notify(&mut state);
+            let writers = state.writers_waiting > 0;
             drop(state);
-            Self::wake(&core.writable);
+            if writers {
+                Self::wake(&core.writable);
+            }
             moved = moved.saturating_add(n);
         }
         Stats::count(&STATS.reads, 1);
@@ -251,16 +313,18 @@ impl CharacterDevice for Fifo {
             let capacity = STATS.capacity();
             let mut blocked = false;
             let room = {
-                let mut state = if file.nonblocking() {
-                    core.state.lock(cx)
-                } else {
-                    core.writable
-                        .wait_while(&core.state, cx, Wait::INTERRUPTIBLE, |s| {
-                            let wait = s.ring.space(capacity) == 0 && !s.gone;
-                            blocked |= wait;
-                            wait
-                        })?
-                };
+                let mut state = core.state.lock(cx);
+                if state.ring.space(capacity) == 0 && !state.gone && !file.nonblocking() {
+                    drop(state);
+                    blocked = true;
+                    core.sleep_while(
+                        &core.writable,
+                        cx,
+                        |s| s.ring.space(capacity) == 0 && !s.gone,
+                        |s| &mut s.writers_waiting,
+                    )?;
+                    state = core.state.lock(cx);
+                }
                 if state.gone {
                     return Err(ENXIO);
                 }
@@ -290,8 +354,11 @@ impl CharacterDevice for Fifo {
             // Cannot fail, as in `arm_idle`; it may not have been pending.
             let _stopped = self.idle.stop(&mut state);
             self.notify(&mut state);
+            let readers = state.readers_waiting > 0;
             drop(state);
-            Self::wake(&core.readable);
+            if readers {
+                Self::wake(&core.readable);
+            }
             moved = moved.saturating_add(pushed);
         }
         Stats::count(&STATS.writes, 1);

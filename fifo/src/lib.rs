@@ -22,7 +22,8 @@
 //!   `hw.rustfifo.idle_ms` (default 1000, 0 for never), and counters.
 //! * The storage grows with `M_NOWAIT` as bytes arrive (a failed growth
 //!   is `ENOMEM`, and nothing queued is lost); once the FIFO has stayed
-//!   empty for `idle_ms`, a callout queues a task that frees it.
+//!   empty, with no reader waiting, for `idle_ms`, a callout queues a
+//!   task that frees it.
 //! * Unloading is refused while a file is open; a forced unload wakes the
 //!   sleepers (`d_purge`), which return `ENXIO`, and drains the callout
 //!   and the task.

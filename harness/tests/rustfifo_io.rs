@@ -127,6 +127,16 @@ fn a_signal_interrupts_a_sleeping_reader() {
     let h = blocked_reader(&k, fd, 8);
     assert!(k.post_signal(h.thread().id(), false));
     assert_eq!(h.join().unwrap().unwrap_err(), Errno::EINTR);
+    // The interrupted reader no longer counts as waiting: an idle FIFO
+    // (empty, no waiter) frees its storage.
+    k.write(fd, b"ab").unwrap();
+    assert_eq!(k.read(fd, &mut [0u8; 4]).unwrap(), 2);
+    k.advance_clock(Duration::from_millis(1100));
+    let end = Instant::now() + WAIT;
+    while counter(&k, "idle_frees") == 0 {
+        assert!(Instant::now() < end, "a stale waiter kept the storage");
+        thread::sleep(Duration::from_millis(2));
+    }
     // A restarting handler: the read starts again and sleeps again.
     let h = blocked_reader(&k, fd, 8);
     assert!(k.post_signal(h.thread().id(), true));
