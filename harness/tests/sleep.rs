@@ -193,6 +193,25 @@ fn condition_variables_signal_broadcast_and_their_errors() {
     let h = cv_waiter(&k, fd, 1);
     assert!(k.post_signal(h.thread().id(), false));
     assert_eq!(h.join().unwrap().unwrap(), Errno::EINTR.0);
+    // cv_wait_sig with SA_RESTART: ERESTART.
+    let h = cv_waiter(&k, fd, 1);
+    assert!(k.post_signal(h.thread().id(), true));
+    assert_eq!(h.join().unwrap().unwrap(), Errno::ERESTART.0);
+    // An ioctl that returns ERESTART runs again (the argument copied in
+    // again), and waits until the condition holds.
+    let k2 = k.clone();
+    let h = thread::spawn(move || int_ioctl(&k2, fd, iow(b'B', 8, 4).unwrap(), 1));
+    assert!(k.wait_for_sleepers("kbcv", 1, WAIT));
+    assert!(k.post_signal(h.thread().id(), true));
+    let t0 = std::time::Instant::now();
+    while !(k.sleepers().len() == 1 && k.sleepers()[0].wmesg == "kbcv" && !h.is_finished()) {
+        assert!(t0.elapsed() < WAIT);
+        thread::sleep(Duration::from_millis(2));
+    }
+    thread::sleep(Duration::from_millis(20));
+    assert!(!h.is_finished(), "the ioctl was restarted");
+    int_ioctl(&k, fd, signal, 0).unwrap();
+    assert_eq!(h.join().unwrap().unwrap(), 1);
     // cv_timedwait: EWOULDBLOCK after 10 ticks.
     let h = cv_waiter(&k, fd, 2);
     k.advance_clock(Duration::from_millis(10));
@@ -302,4 +321,36 @@ fn cv_destroy_with_a_waiter_panics_and_wakes_it() {
         "the waiter leaves with the panic"
     );
     k.expect_panic();
+}
+
+#[test]
+fn interruptible_sx_acquires_end_with_eintr_or_restart() {
+    let (k, fd) = setup();
+    let hold = {
+        let k2 = k.clone();
+        thread::spawn(move || k2.ioctl_raw(fd, io(b'B', 15), 0))
+    };
+    assert!(k.wait_for_sleepers("kbsxhold", 1, WAIT));
+    let waiter = |shared: i32| {
+        let k2 = k.clone();
+        let h = thread::spawn(move || int_ioctl(&k2, fd, iow(b'B', 17, 4).unwrap(), shared));
+        thread::sleep(Duration::from_millis(50));
+        assert!(!h.is_finished(), "waits for the sx lock");
+        h
+    };
+    // sx_xlock_sig and sx_slock_sig: EINTR.
+    for shared in [0, 1] {
+        let h = waiter(shared);
+        assert!(k.post_signal(h.thread().id(), false));
+        assert_eq!(h.join().unwrap(), Err(Error::Errno(Errno::EINTR)));
+    }
+    // With SA_RESTART the ioctl starts again and gets the lock once free.
+    let h = waiter(0);
+    assert!(k.post_signal(h.thread().id(), true));
+    thread::sleep(Duration::from_millis(50));
+    assert!(!h.is_finished(), "restarted, waiting again");
+    k.ioctl_raw(fd, io(b'B', 16), 0).unwrap();
+    hold.join().unwrap().unwrap();
+    assert_eq!(h.join().unwrap(), Ok(0));
+    k.check().unwrap();
 }

@@ -469,7 +469,8 @@ pub(super) fn lseek(k: &KernelInner, fd: i32, off: i64, whence: Whence) -> Resul
     Ok(new)
 }
 
-/// `sys_ioctl` + `kern_ioctl` + `devfs_ioctl_f`.
+/// `sys_ioctl` + `kern_ioctl` + `devfs_ioctl_f`; restarted as a whole
+/// (the argument copied in again) after `ERESTART`.
 pub(super) fn ioctl(
     k: &KernelInner,
     cred: &Cred,
@@ -477,6 +478,11 @@ pub(super) fn ioctl(
     cmd: u64,
     arg: u64,
 ) -> Result<(), Error> {
+    restarting(k, || ioctl_once(k, cred, fd, cmd, arg))
+}
+
+/// One attempt of [`ioctl`].
+fn ioctl_once(k: &KernelInner, cred: &Cred, fd: i32, cmd: u64, arg: u64) -> Result<(), Error> {
     let mut com = cmd;
     if com > 0xffff_ffff {
         k.core.console(&format!(
@@ -513,7 +519,7 @@ pub(super) fn ioctl(
         unsafe { k.uio.copyin_raw(&k.user, user_arg, data_ptr, copy_size) }?;
     }
     let fr = fget(k, fd)?;
-    let r = restarting(k, || ioctl_file(k, cred, &fr.f, com, data_ptr));
+    let r = ioctl_file(k, cred, &fr.f, com, data_ptr);
     fr.release(cred)?;
     let mut r = r;
     if r.is_ok() && com & u64::from(sys::IOC_OUT) != 0 {

@@ -42,6 +42,13 @@
 //! * unlocking a lock the thread does not hold;
 //! * returning to user space with a lock held (`userret`).
 //!
+//! `sx_xlock_sig`/`sx_slock_sig` (`_sx_xlock`/`_sx_slock` with
+//! `SX_INTERRUPTIBLE`) stop waiting when a signal is posted to the
+//! thread (the caller says which: `EINTR`, or `ERESTART` for
+//! `SA_RESTART`), as `_sx_xlock_hard` and `_sx_slock_hard` do with
+//! `sleepq_wait_sig`; an uncontended acquire succeeds whatever is
+//! pending.
+//!
 //! Recursing on a non-recursive lock is a panic, as with `INVARIANTS`
 //! (`_mtx_lock_sleep`: "recursed on non-recursive mutex"), since it would
 //! otherwise deadlock.
@@ -351,23 +358,30 @@ impl LockTable {
         }
     }
 
-    /// Waits on `l` until `ready` holds; escapes if the kernel dies.
+    /// Waits on `l` until `ready` holds; escapes if the kernel dies. With
+    /// `intr` (an interruptible sx acquire), a signal ends the wait:
+    /// `Ok(Err(EINTR or ERESTART))`.
     fn wait_until<'a>(
         k: &Core,
         l: &'a LockObj,
         mut g: MutexGuard<'a, State>,
         ready: impl Fn(&State) -> bool,
-    ) -> Result<MutexGuard<'a, State>, Panicked> {
+        intr: Option<&dyn Fn() -> Option<i32>>,
+    ) -> Result<Result<MutexGuard<'a, State>, i32>, Panicked> {
+        let slice = Duration::from_millis(if intr.is_some() { 10 } else { 50 });
         while !ready(&g) {
             if k.is_dead() {
                 return Err(Panicked);
             }
-            g = wait_ignoring_poison(&l.cv, g, Duration::from_millis(50));
+            if let Some(e) = intr.and_then(|f| f()) {
+                return Ok(Err(e));
+            }
+            g = wait_ignoring_poison(&l.cv, g, slice);
         }
         if k.is_dead() {
             return Err(Panicked);
         }
-        Ok(g)
+        Ok(Ok(g))
     }
 
     /// Exclusive acquire (mtx_lock, sx_xlock) of the lock at `addr`;
@@ -381,6 +395,37 @@ impl LockTable {
         file: *const c_char,
         line: c_int,
     ) -> Result<bool, Panicked> {
+        self.xlock_intr(k, addr, try_, file, line, None)
+            .map(|r| r.unwrap_or(false))
+    }
+
+    /// `_sx_xlock` with `SX_INTERRUPTIBLE` (sx_xlock_sig(9)): 0, or
+    /// `EINTR`/`ERESTART` (`intr`'s answer) if a signal came while it
+    /// waited (`_sx_xlock_hard`: `sleepq_wait_sig`).
+    pub(crate) fn xlock_sig(
+        &self,
+        k: &Core,
+        addr: KAddr,
+        file: *const c_char,
+        line: c_int,
+        intr: &dyn Fn() -> Option<i32>,
+    ) -> Result<i32, Panicked> {
+        match self.xlock_intr(k, addr, false, file, line, Some(intr))? {
+            Ok(_) => Ok(0),
+            Err(e) => Ok(e),
+        }
+    }
+
+    /// [`xlock`](Self::xlock), interruptible with `intr`.
+    fn xlock_intr(
+        &self,
+        k: &Core,
+        addr: KAddr,
+        try_: bool,
+        file: *const c_char,
+        line: c_int,
+        intr: Option<&dyn Fn() -> Option<i32>>,
+    ) -> Result<Result<bool, i32>, Panicked> {
         let Some(l) = self.get(addr) else {
             let op = if try_ { Op::TryLock } else { Op::Lock };
             k.record_panic(&unknown_lock_message(addr, op, file, line));
@@ -394,10 +439,10 @@ impl LockTable {
         if g.owner == me {
             if recurse {
                 g.recursion += 1;
-                return Ok(true);
+                return Ok(Ok(true));
             }
             if try_ {
-                return Ok(false);
+                return Ok(Ok(false));
             }
             drop(g);
             let msg = match l.kind {
@@ -426,7 +471,7 @@ impl LockTable {
         let free = |s: &State| s.owner == 0 && s.sharers.is_empty();
         if try_ {
             if !free(&g) {
-                return Ok(false);
+                return Ok(Ok(false));
             }
         } else {
             drop(g);
@@ -434,7 +479,10 @@ impl LockTable {
                 witness::check_may_sleep(k, &format!("Acquiring sx lock \"{}\"", l.name));
             }
             self.check_order(k, &l.name);
-            g = Self::wait_until(k, &l, l.lock(), free)?;
+            g = match Self::wait_until(k, &l, l.lock(), free, intr)? {
+                Ok(g) => g,
+                Err(e) => return Ok(Err(e)),
+            };
         }
         g.owner = me;
         g.recursion = 0;
@@ -442,7 +490,7 @@ impl LockTable {
         drop(g);
         let nonsleepable = matches!(l.kind, Kind::Mtx { .. }) && l.name != "Giant";
         push_held(addr, &l, nonsleepable, l.class());
-        Ok(true)
+        Ok(Ok(true))
     }
 
     /// Exclusive release. `Err`: the lock was destroyed, the kernel
@@ -512,6 +560,32 @@ impl LockTable {
         file: *const c_char,
         line: c_int,
     ) -> Result<(), Panicked> {
+        self.slock_intr(k, addr, file, line, None).map(drop)
+    }
+
+    /// `_sx_slock` with `SX_INTERRUPTIBLE` (sx_slock_sig(9)): 0, or
+    /// `EINTR`/`ERESTART` if a signal came while it waited.
+    pub(crate) fn slock_sig(
+        &self,
+        k: &Core,
+        addr: KAddr,
+        file: *const c_char,
+        line: c_int,
+        intr: &dyn Fn() -> Option<i32>,
+    ) -> Result<i32, Panicked> {
+        self.slock_intr(k, addr, file, line, Some(intr))
+            .map(|r| r.err().unwrap_or(0))
+    }
+
+    /// [`slock`](Self::slock), interruptible with `intr`.
+    fn slock_intr(
+        &self,
+        k: &Core,
+        addr: KAddr,
+        file: *const c_char,
+        line: c_int,
+        intr: Option<&dyn Fn() -> Option<i32>>,
+    ) -> Result<Result<(), i32>, Panicked> {
         let Some(l) = self.get(addr) else {
             k.record_panic(&unknown_lock_message(addr, Op::SLock, file, line));
             return Err(Panicked);
@@ -527,12 +601,15 @@ impl LockTable {
         }
         witness::check_may_sleep(k, &format!("Acquiring sx lock \"{}\"", l.name));
         self.check_order(k, &l.name);
-        let mut g = Self::wait_until(k, &l, l.lock(), |s| s.owner == 0)?;
+        let mut g = match Self::wait_until(k, &l, l.lock(), |s| s.owner == 0, intr)? {
+            Ok(g) => g,
+            Err(e) => return Ok(Err(e)),
+        };
         g.sharers.push(me);
         l.store_word(sx_shared_word(g.sharers.len()));
         drop(g);
         push_held(addr, &l, false, "sx");
-        Ok(())
+        Ok(Ok(()))
     }
 
     /// Shared release. `Err`: the lock was destroyed, the kernel

@@ -61,6 +61,10 @@ struct kb_stats {
 #define	KB_CVSIGNAL	_IOW('B', 5, int)	/* 0: signal, 1: broadcast */
 #define	KB_PDROP	_IOR('B', 6, int)	/* out: mtx_owned afterwards */
 #define	KB_SXSLEEP	_IOR('B', 7, int)	/* sx_sleep with a timeout */
+#define	KB_CVWAIT_RET	_IOW('B', 8, int)	/* KB_CVWAIT, error returned */
+#define	KB_SXHOLD	_IO('B', 15)	/* hold the sx until KB_SXGATE */
+#define	KB_SXGATE	_IO('B', 16)
+#define	KB_SXSIG	_IOW('B', 17, int)	/* sx_xlock_sig, sx_slock_sig */
 #define	KB_BAD_HELD	_IO('B', 10)	/* sleep holding another mutex */
 #define	KB_BAD_NOLOCK	_IO('B', 11)	/* no lock, no timeout */
 #define	KB_BAD_CVNOTHELD _IO('B', 12)	/* cv_wait without its lock */
@@ -100,6 +104,7 @@ static int		 kb_gone;
 static int		 kb_timo;
 static int		 kb_wakeone;
 static int		 kb_cvflag;
+static int		 kb_sxgate;
 static struct kb_stats	 kb_stats;
 static void		*kb_nullchan;	/* stays NULL */
 
@@ -232,6 +237,9 @@ kb_ioctl(struct cdev *dev __unused, u_long cmd, caddr_t data,
 	case KB_CVWAIT:
 		*(int *)data = kb_cvwait(*(int *)data);
 		break;
+	case KB_CVWAIT_RET:
+		error = kb_cvwait(*(int *)data);
+		break;
 	case KB_CVSIGNAL:
 		mtx_lock(&kb_mtx);
 		if (*(int *)data != 0) {
@@ -256,6 +264,32 @@ kb_ioctl(struct cdev *dev __unused, u_long cmd, caddr_t data,
 		if (!sx_xlocked(&kb_sx))
 			error = EDOOFUS;
 		sx_xunlock(&kb_sx);
+		break;
+	case KB_SXHOLD:
+		sx_xlock(&kb_sx);
+		mtx_lock(&kb_mtx);
+		while (!kb_sxgate)
+			mtx_sleep(&kb_sxgate, &kb_mtx, 0, "kbsxhold", 0);
+		kb_sxgate = 0;
+		mtx_unlock(&kb_mtx);
+		sx_xunlock(&kb_sx);
+		break;
+	case KB_SXGATE:
+		mtx_lock(&kb_mtx);
+		kb_sxgate = 1;
+		wakeup(&kb_sxgate);
+		mtx_unlock(&kb_mtx);
+		break;
+	case KB_SXSIG:
+		if (*(int *)data == 0) {
+			error = sx_xlock_sig(&kb_sx);
+			if (error == 0)
+				sx_xunlock(&kb_sx);
+		} else {
+			error = sx_slock_sig(&kb_sx);
+			if (error == 0)
+				sx_sunlock(&kb_sx);
+		}
 		break;
 	case KB_BAD_HELD:
 		mtx_lock(&kb_other);

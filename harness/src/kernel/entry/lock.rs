@@ -115,21 +115,40 @@ extern "C" fn harness_sx_destroy(sx: *mut sys::sx) {
     }
 }
 
-/// _sx_xlock (sx_xlock(9)).
+/// `SX_INTERRUPTIBLE` (`sys/sys/sx.h`): `sx_xlock_sig`, `sx_slock_sig`.
+const SX_INTERRUPTIBLE: c_int = 0x40;
+
+/// The signal that interrupts an `SX_INTERRUPTIBLE` wait: `ERESTART` for
+/// a handler with `SA_RESTART`, `EINTR` otherwise (`sleepq_wait_sig`).
+fn interrupted() -> Option<c_int> {
+    kernel().sleepq.signal_pending().map(|restart| {
+        if restart {
+            crate::errno::Errno::ERESTART.0
+        } else {
+            crate::errno::Errno::EINTR.0
+        }
+    })
+}
+
+/// _sx_xlock (sx_xlock(9), and sx_xlock_sig(9) with `SX_INTERRUPTIBLE`:
+/// 0, `EINTR` or `ERESTART`).
 extern "C" fn harness_sx_xlock(
     sx: *mut sys::sx,
-    _opts: c_int,
+    opts: c_int,
     file: *const c_char,
     line: c_int,
 ) -> c_int {
     let k = kernel();
-    if k.locks
-        .xlock(&k.core, KAddr::from_ptr(sx), false, file, line)
-        .is_err()
-    {
-        thread::escape();
+    let a = KAddr::from_ptr(sx);
+    let r = if opts & SX_INTERRUPTIBLE != 0 {
+        k.locks.xlock_sig(&k.core, a, file, line, &interrupted)
+    } else {
+        k.locks.xlock(&k.core, a, false, file, line).map(|_| 0)
+    };
+    match r {
+        Ok(e) => e,
+        Err(thread::Panicked) => thread::escape(),
     }
-    0
 }
 
 /// _sx_xunlock (sx_xunlock(9)).
@@ -143,21 +162,24 @@ extern "C" fn harness_sx_xunlock(sx: *mut sys::sx, file: *const c_char, line: c_
     }
 }
 
-/// _sx_slock (sx_slock(9)).
+/// _sx_slock (sx_slock(9), and sx_slock_sig(9) with `SX_INTERRUPTIBLE`).
 extern "C" fn harness_sx_slock(
     sx: *mut sys::sx,
-    _opts: c_int,
+    opts: c_int,
     file: *const c_char,
     line: c_int,
 ) -> c_int {
     let k = kernel();
-    if k.locks
-        .slock(&k.core, KAddr::from_ptr(sx), file, line)
-        .is_err()
-    {
-        thread::escape();
+    let a = KAddr::from_ptr(sx);
+    let r = if opts & SX_INTERRUPTIBLE != 0 {
+        k.locks.slock_sig(&k.core, a, file, line, &interrupted)
+    } else {
+        k.locks.slock(&k.core, a, file, line).map(|()| 0)
+    };
+    match r {
+        Ok(e) => e,
+        Err(thread::Panicked) => thread::escape(),
     }
-    0
 }
 
 /// _sx_sunlock (sx_sunlock(9)).
