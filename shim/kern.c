@@ -48,20 +48,6 @@
 
 /* mutex(9) */
 
-void
-shim_mtx_init(struct mtx *m, const char *name, int opts)
-{
-
-	mtx_init(m, name, NULL, opts);
-}
-
-void
-shim_mtx_destroy(struct mtx *m)
-{
-
-	mtx_destroy(m);
-}
-
 int
 shim_mtx_trylock(struct mtx *m)
 {
@@ -70,20 +56,6 @@ shim_mtx_trylock(struct mtx *m)
 }
 
 /* sx(9) */
-
-void
-shim_sx_init(struct sx *sx, const char *name, int opts)
-{
-
-	sx_init_flags(sx, name, opts);
-}
-
-void
-shim_sx_destroy(struct sx *sx)
-{
-
-	sx_destroy(sx);
-}
 
 int
 shim_sx_try_xlock(struct sx *sx)

@@ -47,13 +47,9 @@ struct sysctl_oid;
 struct sysctl_oid_list;
 
 /* mutex(9) */
-void	shim_mtx_init(struct mtx *m, const char *name, int opts);
-void	shim_mtx_destroy(struct mtx *m);
 int	shim_mtx_trylock(struct mtx *m);
 
 /* sx(9) */
-void	shim_sx_init(struct sx *sx, const char *name, int opts);
-void	shim_sx_destroy(struct sx *sx);
 int	shim_sx_try_xlock(struct sx *sx);
 
 /* sysctl(9) */

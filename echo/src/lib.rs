@@ -101,7 +101,10 @@ impl Stats {
         counter.fetch_add(u64::try_from(n).unwrap_or(u64::MAX), Ordering::Relaxed);
     }
 
-    /// Counts an error that has a counter.
+    /// Counts an error that has a counter. Out of line and cold: every
+    /// I/O entry point reports its errors here, and they are rare.
+    #[cold]
+    #[inline(never)]
     pub(crate) fn failed(&self, e: Error) {
         let counter = match e {
             ENOMEM => &self.enomem,

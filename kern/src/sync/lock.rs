@@ -26,9 +26,11 @@
 //! The C lock is address-sensitive (`WITNESS` and the lock profiler keep
 //! pointers to it), so it is initialised where it stays, by
 //! [`Backend::init`] on zeroed memory, and destroyed there by `Drop`.
-//! [`Lock::try_new`] does this in an allocation of its own; a lock that
-//! lives inside its owner's allocation or in a static needs only another
-//! caller of the same in-place step.
+//! [`Lock::new`] (`M_WAITOK`, which cannot fail) and [`Lock::try_new`]
+//! do this in an allocation of their own,
+//! [`StaticLock::init`](super::StaticLock::init) in a module `static`; a
+//! lock inside its owner's allocation needs only another caller of the
+//! same in-place step.
 
 use crate::alloc::Box;
 use crate::error::Result;

@@ -122,15 +122,17 @@ unsafe impl Backend for MutexBackend {
     unsafe fn init(ptr: *mut sys::mtx, name: &'static CStr) {
         // SAFETY: `ptr` is a zeroed `struct mtx` at its final address (the
         // caller's contract); `name` is a NUL-terminated string that
-        // outlives the mutex.
-        unsafe { sys::shim_mtx_init(ptr, name.as_ptr(), MTX_DEF) };
+        // outlives the mutex. This is what `mtx_init(m, name, NULL,
+        // MTX_DEF)` expands to (`sys/sys/mutex.h`): called directly, the
+        // kernel function needs no C wrapper in every module.
+        unsafe { sys::_mtx_init(lock_word(ptr), name.as_ptr(), core::ptr::null(), MTX_DEF) };
     }
 
     #[inline]
     unsafe fn destroy(ptr: *mut sys::mtx) {
         // SAFETY: an initialised mutex that no thread holds (the caller's
-        // contract).
-        unsafe { sys::shim_mtx_destroy(ptr) };
+        // contract). As `mtx_destroy(m)` expands.
+        unsafe { sys::_mtx_destroy(lock_word(ptr)) };
     }
 
     #[inline]

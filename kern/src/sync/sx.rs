@@ -129,14 +129,15 @@ unsafe impl Backend for SxBackend {
         // SAFETY: `ptr` is a zeroed `struct sx` at its final address (the
         // caller's contract); `name` is a NUL-terminated string that
         // outlives the lock. No option flags: not recursive.
-        unsafe { sys::shim_sx_init(ptr, name.as_ptr(), 0) };
+        // `sx_init_flags` is the kernel function `sx_init` expands to.
+        unsafe { sys::sx_init_flags(ptr, name.as_ptr(), 0) };
     }
 
     #[inline]
     unsafe fn destroy(ptr: *mut sys::sx) {
         // SAFETY: an initialised lock that no thread holds (the caller's
         // contract).
-        unsafe { sys::shim_sx_destroy(ptr) };
+        unsafe { sys::sx_destroy(ptr) };
     }
 
     #[inline]
