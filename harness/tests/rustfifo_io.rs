@@ -6,7 +6,7 @@
 
 use harness::freebsd::FIONREAD;
 use harness::testing::module_path;
-use harness::{Errno, Error, Kernel, O_NONBLOCK, O_RDWR, SysctlValue};
+use harness::{Errno, Error, FailPolicy, Kernel, O_NONBLOCK, O_RDWR, SysctlValue};
 use std::thread;
 use std::time::{Duration, Instant};
 
@@ -209,5 +209,52 @@ fn an_idle_fifo_frees_its_storage_from_a_callout_and_a_task() {
     k.write(fd, b"again").unwrap();
     assert_eq!(k.read(fd, &mut buf).unwrap(), 5);
     assert_eq!(&buf[..5], b"again");
+    finish(k, fd);
+}
+
+#[test]
+fn a_writer_queued_behind_a_sleeping_writer_can_be_interrupted() {
+    let (k, fd) = setup();
+    k.sysctl_set("hw.rustfifo.capacity", "2").unwrap();
+    // The first writer holds the writers' sx while it sleeps for room.
+    let k2 = k.clone();
+    let first = thread::spawn(move || k2.write(fd, b"abcd"));
+    assert!(k.wait_for_sleepers("fifowr", 1, WAIT), "{:?}", k.sleepers());
+    // The second waits for the sx (sx_xlock_sig): a signal ends the wait.
+    let k2 = k.clone();
+    let second = thread::spawn(move || k2.write(fd, b"zz"));
+    thread::sleep(Duration::from_millis(50));
+    assert!(!second.is_finished(), "waits for the writers' lock");
+    assert!(k.post_signal(second.thread().id(), false));
+    assert_eq!(second.join().unwrap().unwrap_err(), Errno::EINTR);
+    // The first is unaffected and completes once a reader makes room.
+    let mut got = Vec::new();
+    while got.len() < 4 {
+        let mut buf = [0u8; 4];
+        let n = k.read(fd, &mut buf).unwrap();
+        got.extend_from_slice(&buf[..n]);
+    }
+    assert_eq!(first.join().unwrap().unwrap(), 4);
+    assert_eq!(got, b"abcd");
+    finish(k, fd);
+}
+
+#[test]
+fn a_failed_growth_is_enomem_and_loses_nothing_queued() {
+    let (k, fd) = setup();
+    // The first storage holds 4096 bytes.
+    let first: Vec<u8> = (0..4000u32).map(|i| i as u8).collect();
+    assert_eq!(k.write(fd, &first).unwrap(), 4000);
+    k.set_malloc_failures(FailPolicy::All);
+    // What fits in the storage still goes in; then nothing can grow.
+    assert_eq!(k.write(fd, &[7u8; 96]).unwrap(), 96);
+    assert_eq!(k.write(fd, b"more").unwrap_err(), Errno::ENOMEM);
+    k.set_malloc_failures(FailPolicy::Never);
+    assert_eq!(counter(&k, "enomem"), 1);
+    let mut got = vec![0u8; 8192];
+    let n = k.read(fd, &mut got).unwrap();
+    let mut want = first.clone();
+    want.extend_from_slice(&[7u8; 96]);
+    assert_eq!(&got[..n], &want[..]);
     finish(k, fd);
 }
