@@ -258,3 +258,33 @@ fn a_failed_growth_is_enomem_and_loses_nothing_queued() {
     assert_eq!(&got[..n], &want[..]);
     finish(k, fd);
 }
+
+/// The bytes `rustfifo` moves per round through its lock (`CHUNK` in
+/// `fifo/src/device.rs`): a fault loses the round it hits, never a byte
+/// queued or a byte not yet read.
+const CHUNK: usize = 256;
+
+#[test]
+fn a_fault_at_any_byte_loses_or_duplicates_nothing_queued() {
+    let (k, fd) = setup();
+    let nb = k.open(DEV, O_RDWR | O_NONBLOCK).unwrap();
+    let data: Vec<u8> = (0..600u32).map(|i| (i % 251) as u8).collect();
+    for at in (0..data.len()).step_by(37) {
+        // A write that faults at byte `at` queues the rounds before it.
+        k.inject_efault(Some(at));
+        assert_eq!(k.write(fd, &data).unwrap_err(), Errno::EFAULT);
+        let mut got = vec![0u8; 1024];
+        let n = k.read(nb, &mut got).unwrap_or(0);
+        assert_eq!(n, at / CHUNK * CHUNK, "write faulting at {at}");
+        assert_eq!(&got[..n], &data[..n]);
+        // A read that faults at byte `at` leaves the rounds from it queued.
+        assert_eq!(k.write(fd, &data).unwrap(), data.len());
+        k.inject_efault(Some(at));
+        assert_eq!(k.read(fd, &mut got).unwrap_err(), Errno::EFAULT);
+        let n = k.read(nb, &mut got).unwrap();
+        let from = at / CHUNK * CHUNK;
+        assert_eq!(&got[..n], &data[from..], "read faulting at {at}");
+    }
+    k.close(nb).unwrap();
+    finish(k, fd);
+}
