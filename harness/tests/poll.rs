@@ -25,6 +25,19 @@ fn setup() -> (Kernel, i32, i32) {
     (k, fd, id)
 }
 
+/// Posts a signal once the thread is in the kernel (it may not have got
+/// there yet on a loaded machine).
+fn signal(k: &Kernel, t: thread::ThreadId, restart: bool) -> bool {
+    let end = std::time::Instant::now() + Duration::from_secs(10);
+    while std::time::Instant::now() < end {
+        if k.post_signal(t, restart) {
+            return true;
+        }
+        thread::sleep(Duration::from_millis(2));
+    }
+    false
+}
+
 fn pfd(fd: i32, events: i16) -> PollFd {
     PollFd {
         fd,
@@ -77,7 +90,7 @@ fn a_poll_times_out_on_the_virtual_clock_and_a_signal_interrupts_it() {
     k.advance_clock(Duration::from_millis(50));
     assert_eq!(h.join().unwrap(), (Ok(0), 0));
     let h = blocked_poll(&k, fd, None);
-    assert!(k.post_signal(h.thread().id(), true));
+    assert!(signal(&k, h.thread().id(), true));
     // poll is never restarted: EINTR even for SA_RESTART.
     assert_eq!(h.join().unwrap().0, Err(Error::Errno(Errno::EINTR)));
     k.check().unwrap();

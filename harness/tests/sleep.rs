@@ -339,14 +339,21 @@ fn interruptible_sx_acquires_end_with_eintr_or_restart() {
         h
     };
     // sx_xlock_sig and sx_slock_sig: EINTR.
+    let signal = |t: thread::ThreadId, restart: bool| {
+        let t0 = std::time::Instant::now();
+        while !k.post_signal(t, restart) {
+            assert!(t0.elapsed() < WAIT, "the thread never entered the kernel");
+            thread::sleep(Duration::from_millis(2));
+        }
+    };
     for shared in [0, 1] {
         let h = waiter(shared);
-        assert!(k.post_signal(h.thread().id(), false));
+        signal(h.thread().id(), false);
         assert_eq!(h.join().unwrap(), Err(Error::Errno(Errno::EINTR)));
     }
     // With SA_RESTART the ioctl starts again and gets the lock once free.
     let h = waiter(0);
-    assert!(k.post_signal(h.thread().id(), true));
+    signal(h.thread().id(), true);
     thread::sleep(Duration::from_millis(50));
     assert!(!h.is_finished(), "restarted, waiting again");
     k.ioctl_raw(fd, io(b'B', 16), 0).unwrap();
