@@ -43,14 +43,18 @@
  * collide with the host C library.
  */
 
+#define	_GNU_SOURCE	/* REG_RIP, REG_ERR in <ucontext.h> */
+
 #include <pthread.h>
 #include <setjmp.h>
 #include <signal.h>
+#include <stdatomic.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <ucontext.h>
 
 #include "harness.h"
 
@@ -59,38 +63,175 @@
 struct harness_frame {
 	jmp_buf			 jb;
 	struct harness_frame	*prev;
+	uintptr_t		 host_sp;	/* the words below, on entry */
+	uintptr_t		 kern_sp;
 };
 
 /* Innermost active call into module code on this thread. */
 static __thread struct harness_frame *harness_top;
 
 /*
- * A fault in module code (a page fault, an illegal instruction) is a
- * kernel panic, not the end of the test process: the handler unwinds to
- * the innermost trampoline, which returns 2, and the Rust side records
- * "Fatal trap". Faults outside module code go to the handler that was
- * there before (Rust's stack overflow check, or the default action).
+ * This thread's kernel stack and where each stack stopped (csrc/kstack.S
+ * uses them; a longjmp out of module code puts back the values of the
+ * call it lands in).
  */
+__thread uintptr_t harness_kstack_lo;	/* guard start */
+__thread uintptr_t harness_kstack_hi;	/* top */
+__thread uintptr_t harness_host_sp;	/* host sp of the innermost entry */
+__thread uintptr_t harness_kern_sp;	/* kernel sp of the innermost stub */
+
+uint64_t	harness_run_on(uint64_t fn, const uint64_t *args, uintptr_t sp);
+
+void
+harness_kstack_set(uintptr_t lo, uintptr_t hi)
+{
+
+	harness_kstack_lo = lo;
+	harness_kstack_hi = hi;
+}
+
+uintptr_t
+harness_kstack_resume(void)
+{
+
+	return (harness_kern_sp);
+}
+
+/* Fills the words of [lo, hi) with pat (src/thread/kstack.rs). */
+void
+harness_kstack_paint(uintptr_t lo, uintptr_t hi, uint64_t pat)
+{
+	volatile uint64_t *p;
+
+	for (p = (volatile uint64_t *)lo; (uintptr_t)p < hi; p++)
+		*p = pat;
+}
+
+/* The lowest word of [lo, hi) that is not pat; hi if none. */
+uintptr_t
+harness_kstack_lowest(uintptr_t lo, uintptr_t hi, uint64_t pat)
+{
+	volatile const uint64_t *p;
+
+	for (p = (volatile const uint64_t *)lo; (uintptr_t)p < hi; p++)
+		if (*p != pat)
+			return ((uintptr_t)p);
+	return (hi);
+}
+
+/*
+ * The fault dispatcher.  A fault in module code (a page fault, an illegal
+ * instruction) is a kernel panic, not the end of the test process: the
+ * handler records what the CPU would have reported (the address, the
+ * instruction and stack pointers, the page fault error code) and which
+ * registered fault range the address falls in, then unwinds to the
+ * innermost trampoline, which returns 2; the Rust side (src/fault.rs,
+ * src/thread.rs) turns the record into FreeBSD's report.  Faults outside
+ * module code go to the handler that was there before (Rust's stack
+ * overflow check, or the default action).
+ *
+ * Fault ranges are regions the harness maps PROT_NONE on purpose (the
+ * module's view of user memory, kernel stack guards): a fault there says
+ * what the module did wrong.  The table is read by the signal handler
+ * without locks: a slot is published by storing its end last.
+ */
+#define	HARNESS_NRANGES	1024
+
+struct harness_range {
+	_Atomic uintptr_t	start;
+	_Atomic uintptr_t	end;		/* 0: free slot */
+	_Atomic int		kind;
+	_Atomic uint64_t	tag;
+};
+
+static struct harness_range harness_ranges[HARNESS_NRANGES];
+static pthread_mutex_t harness_ranges_mtx = PTHREAD_MUTEX_INITIALIZER;
+
 static struct sigaction harness_prev[32];
 static pthread_once_t harness_fault_once = PTHREAD_ONCE_INIT;
-static __thread int harness_fault_sig;
-static __thread uintptr_t harness_fault_addr;
+static __thread struct harness_fault harness_last_fault;
+
+int
+harness_fault_range_add(uintptr_t start, size_t len, int kind, uint64_t tag)
+{
+	struct harness_range *r;
+	int i;
+
+	if (len == 0)
+		return (-1);
+	pthread_mutex_lock(&harness_ranges_mtx);
+	for (i = 0; i < HARNESS_NRANGES; i++) {
+		r = &harness_ranges[i];
+		if (atomic_load(&r->end) != 0)
+			continue;
+		atomic_store(&r->start, start);
+		atomic_store(&r->kind, kind);
+		atomic_store(&r->tag, tag);
+		atomic_store(&r->end, start + len);
+		pthread_mutex_unlock(&harness_ranges_mtx);
+		return (i);
+	}
+	pthread_mutex_unlock(&harness_ranges_mtx);
+	return (-1);
+}
+
+void
+harness_fault_range_remove(int slot)
+{
+
+	if (slot < 0 || slot >= HARNESS_NRANGES)
+		return;
+	pthread_mutex_lock(&harness_ranges_mtx);
+	atomic_store(&harness_ranges[slot].end, 0);
+	pthread_mutex_unlock(&harness_ranges_mtx);
+}
+
+/* The registered range holding addr: its kind and tag (kind 0: none). */
+static void
+harness_fault_lookup(uintptr_t addr, int *kind, uint64_t *tag)
+{
+	struct harness_range *r;
+	uintptr_t end;
+	int i;
+
+	*kind = 0;
+	*tag = 0;
+	for (i = 0; i < HARNESS_NRANGES; i++) {
+		r = &harness_ranges[i];
+		end = atomic_load(&r->end);
+		if (end == 0 || addr < atomic_load(&r->start) || addr >= end)
+			continue;
+		*kind = atomic_load(&r->kind);
+		*tag = atomic_load(&r->tag);
+		return;
+	}
+}
 
 static void
-harness_fault(int sig, siginfo_t *si, void *uc)
+harness_fault(int sig, siginfo_t *si, void *ucv)
 {
 	struct harness_frame *f;
+	struct harness_fault *rec;
+	ucontext_t *uc;
 	sigset_t set;
 
-	(void)uc;
 	f = harness_top;
 	if (f == NULL || sig < 0 || sig >= 32) {
 		/* Not ours: let the previous handler see the fault again. */
 		sigaction(sig, &harness_prev[sig], NULL);
 		return;
 	}
-	harness_fault_sig = sig;
-	harness_fault_addr = (uintptr_t)si->si_addr;
+	uc = ucv;
+	rec = &harness_last_fault;
+	rec->sig = sig;
+	rec->addr = (uint64_t)(uintptr_t)si->si_addr;
+	rec->rip = (uint64_t)uc->uc_mcontext.gregs[REG_RIP];
+	rec->rsp = (uint64_t)uc->uc_mcontext.gregs[REG_RSP];
+	rec->rbp = (uint64_t)uc->uc_mcontext.gregs[REG_RBP];
+	rec->err = (uint64_t)uc->uc_mcontext.gregs[REG_ERR];
+	rec->rflags = (uint64_t)uc->uc_mcontext.gregs[REG_EFL];
+	harness_fault_lookup((uintptr_t)si->si_addr, &rec->kind, &rec->tag);
+	rec->kern_sp = harness_kern_sp;
 	sigemptyset(&set);
 	sigaddset(&set, sig);
 	sigprocmask(SIG_UNBLOCK, &set, NULL);
@@ -119,42 +260,42 @@ harness_install_fault_handler(void)
 	pthread_once(&harness_fault_once, harness_install);
 }
 
-/* The signal and address of the last fault of this thread (0 if none). */
-int
-harness_take_fault(uint64_t *addr)
+/* This thread's last fault in module code, taken (sig 0 if none). */
+void
+harness_take_fault(struct harness_fault *out)
 {
-	int sig;
 
-	sig = harness_fault_sig;
-	*addr = harness_fault_addr;
-	harness_fault_sig = 0;
-	return (sig);
+	*out = harness_last_fault;
+	memset(&harness_last_fault, 0, sizeof(harness_last_fault));
 }
 
 int
-harness_call(uint64_t fn, const uint64_t *args, uint64_t *ret)
+harness_call(uint64_t fn, const uint64_t *args, uint64_t *ret, uintptr_t sp)
 {
 	struct harness_frame f;
 	uint64_t (*func)(uint64_t, uint64_t, uint64_t, uint64_t, uint64_t,
 	    uint64_t);
+	int r;
 
 	func = (uint64_t (*)(uint64_t, uint64_t, uint64_t, uint64_t, uint64_t,
 	    uint64_t))(uintptr_t)fn;
 	f.prev = harness_top;
+	f.host_sp = harness_host_sp;
+	f.kern_sp = harness_kern_sp;
 	harness_top = &f;
-	switch (setjmp(f.jb)) {
-	case 0:
-		break;
-	case 2:
-		/* A fault in module code. */
+	r = setjmp(f.jb);
+	if (r != 0) {
+		/* 2: a fault in module code; 1: panic(9) or a dead kernel. */
 		harness_top = f.prev;
-		return (2);
-	default:
-		/* panic(9) or a dead kernel: unwound to here. */
-		harness_top = f.prev;
-		return (1);
+		harness_host_sp = f.host_sp;
+		harness_kern_sp = f.kern_sp;
+		return (r == 2 ? 2 : 1);
 	}
-	*ret = func(args[0], args[1], args[2], args[3], args[4], args[5]);
+	if (sp != 0)
+		*ret = harness_run_on(fn, args, sp);
+	else
+		*ret = func(args[0], args[1], args[2], args[3], args[4],
+		    args[5]);
 	harness_top = f.prev;
 	return (0);
 }

@@ -53,11 +53,37 @@ int	harness_rs_make_dev_credv(int flags, void **dres, void *devsw,
 	    int unit, void *cr, uint32_t uid, uint32_t gid, int mode,
 	    const char *name, int len);
 
+/*
+ * A fault in module code, as the handler saw it (src/fault.rs has the same
+ * layout).  kind and tag: the registered fault range the address is in
+ * (kind 0: none).
+ */
+struct harness_fault {
+	int		sig;
+	int		kind;
+	uint64_t	addr;
+	uint64_t	rip;
+	uint64_t	rsp;
+	uint64_t	rbp;
+	uint64_t	err;		/* page fault error code (PGEX_*) */
+	uint64_t	rflags;
+	uint64_t	tag;
+	uint64_t	kern_sp;	/* harness_kern_sp: inside a call stub */
+};
+
 /* Implemented in harness.c. */
-int	harness_call(uint64_t fn, const uint64_t *args, uint64_t *ret);
+int	harness_call(uint64_t fn, const uint64_t *args, uint64_t *ret,
+	    uintptr_t sp);
+void	harness_kstack_set(uintptr_t lo, uintptr_t hi);
+uintptr_t harness_kstack_resume(void);
+void	harness_kstack_paint(uintptr_t lo, uintptr_t hi, uint64_t pat);
+uintptr_t harness_kstack_lowest(uintptr_t lo, uintptr_t hi, uint64_t pat);
 int	harness_in_call(void);
 void	harness_install_fault_handler(void);
-int	harness_take_fault(uint64_t *addr);
+void	harness_take_fault(struct harness_fault *out);
+int	harness_fault_range_add(uintptr_t start, size_t len, int kind,
+	    uint64_t tag);
+void	harness_fault_range_remove(int slot);
 void	harness_escape(void) __attribute__((noreturn));
 int	harness_kvformat(void (*put)(int, void *), void *arg, const char *fmt,
 	    va_list ap);

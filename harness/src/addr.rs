@@ -126,9 +126,10 @@ impl UAddr {
         UAddr(self.0.wrapping_add(off))
     }
 
-    /// A pointer for the copy itself, once the registry has said the
-    /// range is accessible.
-    pub(crate) fn ptr<T>(self) -> *mut T {
+    /// The address as a pointer to hand to module code (an `iov_base`,
+    /// a sysctl request's `oldptr`): never dereferenced by the harness,
+    /// which copies through `crate::user::host_ptr`.
+    pub(crate) fn raw<T>(self) -> *mut T {
         core::ptr::with_exposed_provenance_mut(self.0)
     }
 }

@@ -52,7 +52,7 @@ use crate::kpi::sysctl::Sysctl;
 use crate::kpi::taskqueue::Taskqueues;
 use crate::kpi::uio::{Uio, UioStats};
 use crate::loader::{self, Host, KldStat, KldTarget, LinkerState, ModStat};
-use crate::state::{Config, Core, DataSym, Violation};
+use crate::state::{Config, Core, DataSym, StackUse, Violation};
 use crate::thread::Env;
 use crate::user::{Cred, UserMem};
 use core::cell::Cell;
@@ -582,6 +582,15 @@ impl Kernel {
     /// Takes (acknowledges) the violations recorded so far.
     pub fn take_violations(&self) -> Vec<Violation> {
         self.inner.core.take_violations()
+    }
+
+    /// Peak kernel stack use per entry point into module code since the
+    /// kernel started, sorted by name. Module code runs on a 16 KiB
+    /// kernel stack (FreeBSD amd64's `KSTACK_PAGES`), less what the
+    /// kernel keeps at its top; see `thread/kstack.rs`.
+    #[must_use]
+    pub fn stack_usage(&self) -> Vec<StackUse> {
+        self.inner.core.stack_usage()
     }
 
     /// The panic message, if the kernel panicked.

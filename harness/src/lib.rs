@@ -23,8 +23,11 @@
 //!
 //! 1. Foundations, each using only those before it: [`errno`], `addr`
 //!    (typed kernel and user addresses), `sync` (the harness's own
-//!    mutexes), `lowmem` (memory below 2 GiB), [`user`] (credentials and
-//!    the user memory a test exposes), `state`
+//!    mutexes), `lowmem` (memory below 2 GiB), `fault` (the fault
+//!    dispatcher and the regions kept inaccessible on purpose), `ksyms`
+//!    (names for module code addresses), [`user`] (credentials, and the
+//!    user memory a test exposes, which module code cannot dereference),
+//!    `state`
 //!    (the core every part of a kernel shares: configuration, console,
 //!    violations, panic, data block), `thread` (`curthread`, `%gs`,
 //!    entering module code, and in `thread::witness` the locks a thread
@@ -47,12 +50,14 @@
 //!    (finding built modules, patching copies for negative tests).
 //!
 //! The C half is `csrc/harness.c` (and `csrc/kpi_vararg.c`, the va_list
-//! functions of the library and sbuf(9)). Test modules, written in C like
+//! functions of the library and sbuf(9)), with `csrc/kstack.S`, the
+//! switches between a thread's kernel stack and its host stack. Test modules, written in C like
 //! FreeBSD's own examples, are in `testmods/kldtest_*` and are built by
 //! `cargo xtask build` with every other module.
 //!
-//! Where `unsafe` lives: mapping and protecting memory (`lowmem`), calling
-//! module code (`thread`) and reading the structures it hands over (the
+//! Where `unsafe` lives: mapping and protecting memory (`lowmem`, the user
+//! address space in `user`, kernel stacks in `thread`), calling module
+//! code (`thread`) and reading the structures it hands over (the
 //! subsystems and entry points), all with `SAFETY` comments. A panic in
 //! the harness is a failed test, so `unwrap`/`expect`/`panic!` and
 //! printing are allowed here.
@@ -68,8 +73,10 @@
 
 pub(crate) mod addr;
 pub mod errno;
+pub(crate) mod fault;
 pub(crate) mod kernel;
 pub(crate) mod kpi;
+pub(crate) mod ksyms;
 pub mod loader;
 pub(crate) mod lowmem;
 pub mod sim;
@@ -89,7 +96,7 @@ pub use kpi::sleep::SleepInfo;
 pub use kpi::sysctl::SysctlValue;
 pub use kpi::uio::UioStats;
 pub use loader::{KERNEL_VERSION, KldStat, KldTarget, ModStat};
-pub use state::{Config, Violation, ViolationKind};
+pub use state::{Config, StackUse, Violation, ViolationKind};
 pub use user::{Cred, UserBuf};
 
 /// `open(2)` flags (FreeBSD's values).

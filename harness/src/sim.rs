@@ -63,6 +63,8 @@ pub struct Shell<'o> {
     pub status: i32,
     /// Print each command before running it, after a root prompt (`-x`).
     pub trace: bool,
+    /// The panic was shown on the console already.
+    panic_shown: bool,
     /// Set while `timeout` runs a command: once it fired, the command is
     /// being killed and prints no more errors.
     killed: Option<std::sync::Arc<std::sync::atomic::AtomicBool>>,
@@ -96,6 +98,7 @@ impl<'o> Shell<'o> {
             err,
             status: 0,
             trace: false,
+            panic_shown: false,
             killed: None,
         }
     }
@@ -157,10 +160,45 @@ impl<'o> Shell<'o> {
         for pipeline in split(line) {
             let st = self.run_pipeline(pipeline);
             self.tty();
+            self.show_panic();
             if st != 0 {
                 self.status = st;
             }
         }
+    }
+
+    /// With `-x`: the peak kernel stack use of each entry point into
+    /// module code the script reached, as comment lines (module code runs
+    /// on a 16 KiB kernel stack; see [`Kernel::stack_usage`]).
+    pub fn stack_report(&mut self) {
+        let usage = self.k.stack_usage();
+        if usage.is_empty() {
+            return;
+        }
+        let mut s = String::from("# kernel stack use: peak bytes, calls, entry point\n");
+        for u in usage {
+            s.push_str(&format!("# {:>8} {:>6}  {}\n", u.peak, u.calls, u.entry));
+        }
+        self.say(&s);
+    }
+
+    /// When the kernel has just panicked, shows on the standard error
+    /// what FreeBSD's console shows: the trap report (`trap_fatal`'s
+    /// "Fatal trap 12: page fault while in kernel mode", ...) and the
+    /// panic message, from the message buffer.
+    fn show_panic(&mut self) {
+        if self.panic_shown || self.k.panicked().is_none() {
+            return;
+        }
+        self.panic_shown = true;
+        let d = self.k.dmesg();
+        let start = ["\n\nFatal trap ", "\nFatal double fault", "panic: "]
+            .iter()
+            .filter_map(|m| d.rfind(m))
+            .min()
+            .unwrap_or(0);
+        let report = d[start..].trim_matches('\n').to_owned();
+        self.warn(&report);
     }
 
     fn run_pipeline(&mut self, p: Vec<Cmd>) -> i32 {
@@ -307,5 +345,8 @@ pub fn main_with_args(args: &[String]) -> i32 {
         sh.kernel().set_module_path(dirs);
     }
     sh.run_script(&text);
+    if sh.trace {
+        sh.stack_report();
+    }
     sh.status
 }

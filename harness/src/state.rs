@@ -14,9 +14,11 @@ pub(crate) use kdata::DataSym;
 
 use crate::addr::KAddr;
 use crate::errno::{Errno, Error};
+use crate::ksyms;
 use crate::sync::lock_ignoring_poison;
 use kdata::KernelData;
 use msgbuf::MsgBuf;
+use std::collections::HashMap;
 use std::fmt;
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -38,6 +40,11 @@ pub enum ViolationKind {
     Sysctl,
     /// Module or linker problem.
     Module,
+    /// Module code touched user memory directly, not through
+    /// `copyin(9)` and friends: a fatal page fault under SMAP.
+    Smap,
+    /// Module code overflowed its kernel stack.
+    Stack,
     /// Sleeping, callout(9), taskqueue(9), select(2)/kqueue(2) misuse
     /// (sleeping where it is forbidden, a timer or task left behind, ...).
     Sleep,
@@ -56,6 +63,20 @@ impl fmt::Display for Violation {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "{:?}: {}", self.kind, self.message)
     }
+}
+
+/// The peak kernel stack use of one entry point into module code.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct StackUse {
+    /// The function called (`function` in module code: a `cdevsw`
+    /// method, an event handler, a SYSINIT, a sysctl handler, ...).
+    pub entry: String,
+    /// The most bytes of its kernel stack it used, its callees in module
+    /// code included and the emulated kernel functions it called left
+    /// out.
+    pub peak: usize,
+    /// How many calls were measured.
+    pub calls: u64,
 }
 
 /// The emulated kernel's version by default (`__FreeBSD_version` of
@@ -119,6 +140,9 @@ pub(crate) struct Core {
     panic: Mutex<Option<String>>,
     panic_acked: AtomicBool,
     dead: AtomicBool,
+    /// Peak kernel stack use by entry point address (the name is taken
+    /// when the entry point is first seen).
+    stack: Mutex<HashMap<KAddr, StackUse>>,
 }
 
 impl Core {
@@ -134,6 +158,7 @@ impl Core {
             panic: Mutex::new(None),
             panic_acked: AtomicBool::new(false),
             dead: AtomicBool::new(false),
+            stack: Mutex::new(HashMap::new()),
         })
     }
 
@@ -212,6 +237,38 @@ impl Core {
     /// Takes (acknowledges) the violations recorded so far.
     pub(crate) fn take_violations(&self) -> Vec<Violation> {
         core::mem::take(&mut *lock_ignoring_poison(&self.violations))
+    }
+
+    // --- Kernel stacks ---
+
+    /// Records that a call of entry point `entry` used `bytes` of its
+    /// kernel stack.
+    pub(crate) fn record_stack(&self, entry: KAddr, bytes: usize) {
+        let mut m = lock_ignoring_poison(&self.stack);
+        let u = m.entry(entry).or_insert_with(|| StackUse {
+            entry: ksyms::function_name(entry.get()),
+            peak: 0,
+            calls: 0,
+        });
+        u.peak = u.peak.max(bytes);
+        u.calls += 1;
+    }
+
+    /// Peak kernel stack use per entry point, by name (entry points of
+    /// the same name, such as one generic method for two devices,
+    /// merged).
+    pub(crate) fn stack_usage(&self) -> Vec<StackUse> {
+        let mut by_name: std::collections::BTreeMap<String, StackUse> = Default::default();
+        for u in lock_ignoring_poison(&self.stack).values() {
+            let e = by_name.entry(u.entry.clone()).or_insert_with(|| StackUse {
+                entry: u.entry.clone(),
+                peak: 0,
+                calls: 0,
+            });
+            e.peak = e.peak.max(u.peak);
+            e.calls += u.calls;
+        }
+        by_name.into_values().collect()
     }
 
     // --- Panics ---

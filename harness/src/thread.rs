@@ -18,28 +18,39 @@
 //! nothing that needs dropping. (Which kernel the thread works for is
 //! recorded by the kernel itself when a system call enters it.)
 //!
+//! Module code runs on the thread's kernel stack (`kstack`: 16 KiB with a
+//! guard, painted to measure each entry point's peak use), the emulated
+//! functions it calls on the host stack; a fault in module code is
+//! reported as FreeBSD reports a fatal trap (`trap`).
+//!
 //! [`witness`] keeps the locks each thread holds, for the WITNESS-like
 //! checks.
 
+mod kstack;
+mod trap;
 pub(crate) mod witness;
 
 use crate::addr::KAddr;
+use crate::fault;
 use crate::state::Core;
 use crate::user::Cred;
-use core::cell::{Cell, RefCell};
+use core::cell::{Cell, OnceCell, RefCell};
 use core::ffi::c_int;
+use kstack::KStack;
 use std::sync::atomic::{AtomicU64, Ordering};
 use witness::Held;
 
 unsafe extern "C" {
-    /// Calls `fn(args[0..6])` under `setjmp`; 1 if it was unwound.
-    fn harness_call(func: u64, args: *const u64, ret: *mut u64) -> c_int;
+    /// Calls `fn(args[0..6])` under `setjmp`, on the stack at `sp` (0:
+    /// the current one); 1 if it was unwound by panic(9), 2 by a fault.
+    fn harness_call(func: u64, args: *const u64, ret: *mut u64, sp: usize) -> c_int;
+    /// Tells the call stubs where this thread's kernel stack is.
+    fn harness_kstack_set(lo: usize, hi: usize);
+    /// Where the kernel stack stopped at the innermost call stub (0 if
+    /// no module code is running on this thread).
+    fn harness_kstack_resume() -> usize;
     /// `longjmp`s to the innermost `harness_call` of this thread.
     fn harness_escape() -> !;
-    /// Installs the fault handler (once per process).
-    fn harness_install_fault_handler();
-    /// The signal of this thread's last fault in module code, 0 if none.
-    fn harness_take_fault(addr: *mut u64) -> c_int;
 }
 
 /// `ARCH_SET_GS` (`asm/prctl.h`).
@@ -76,6 +87,13 @@ struct ThreadCtx {
     held: RefCell<Vec<Held>>,
     /// Devices whose methods this thread is inside (`struct cdev` address).
     in_dev: RefCell<Vec<KAddr>>,
+    /// The kernel stack module code runs on (made at the first call).
+    kstack: OnceCell<KStack>,
+    /// The lowest kernel stack address the active entries used before a
+    /// nested entry repainted it.
+    low: Cell<usize>,
+    /// Below this address the free kernel stack is known to be paint.
+    dirty: Cell<usize>,
     /// Why this thread may not sleep now (`td_no_sleeping`, with the
     /// context that set it), innermost last.
     no_sleep: RefCell<Vec<&'static str>>,
@@ -122,6 +140,9 @@ impl ThreadCtx {
             depth: Cell::new(0),
             held: RefCell::new(Vec::new()),
             in_dev: RefCell::new(Vec::new()),
+            kstack: OnceCell::new(),
+            low: Cell::new(usize::MAX),
+            dirty: Cell::new(usize::MAX),
             no_sleep: RefCell::new(Vec::new()),
         }
     }
@@ -131,9 +152,7 @@ impl ThreadCtx {
         if self.gs_set.get() {
             return;
         }
-        // SAFETY: installs signal handlers once per process; they only
-        // act on faults inside module code (see csrc/harness.c).
-        unsafe { harness_install_fault_handler() };
+        fault::install();
         let pcpu: *const sys::pcpu = &raw const *self.pcpu;
         // SAFETY: ARCH_SET_GS only changes this thread's %gs base, which
         // neither Rust nor glibc uses on x86-64 Linux; the pcpu box lives
@@ -142,6 +161,66 @@ impl ThreadCtx {
         assert_eq!(r, 0, "arch_prctl(ARCH_SET_GS) failed");
         self.gs_set.set(true);
     }
+
+    /// This thread's kernel stack.
+    fn kstack(&self) -> &KStack {
+        self.kstack.get_or_init(|| {
+            let ks = KStack::new();
+            let (lo, hi) = ks.range();
+            // SAFETY: only stores the bounds in this thread's words.
+            unsafe { harness_kstack_set(lo, hi) };
+            // Nothing is painted yet.
+            self.dirty.set(ks.bottom_addr());
+            ks
+        })
+    }
+
+    /// Prepares an entry into module code on the kernel stack: the
+    /// outermost one starts at the top, a nested one (module code called
+    /// back from an emulated function) below where the kernel stack
+    /// stopped. The free part is painted.
+    fn enter_kstack(&self) -> KEntry {
+        let ks = self.kstack();
+        // SAFETY: reads this thread's word.
+        let resume = unsafe { harness_kstack_resume() };
+        let outer = resume == 0;
+        let (sp, from) = if outer {
+            self.low.set(usize::MAX);
+            // Below `dirty` the stack is still paint.
+            (ks.entry_sp(), self.dirty.get())
+        } else {
+            let sp = resume.saturating_sub(64) & !15;
+            // What the active entries used below `sp` is about to be
+            // painted over: remember how deep they went.
+            let used = ks.lowest_used(sp);
+            self.low.set(self.low.get().min(used));
+            (sp, used)
+        };
+        ks.paint(from, sp);
+        self.dirty.set(sp);
+        KEntry { sp, outer }
+    }
+
+    /// The bytes of kernel stack entry `e` used, after it returned.
+    fn leave_kstack(&self, e: KEntry) -> usize {
+        let ks = self.kstack();
+        let mut lowest = ks.lowest_used(e.sp);
+        // What the call dirtied is painted again at the next entry.
+        self.dirty.set(self.dirty.get().min(lowest));
+        if e.outer {
+            lowest = lowest.min(self.low.get());
+        }
+        e.sp.saturating_sub(lowest)
+    }
+}
+
+/// An entry into module code on the kernel stack.
+#[derive(Clone, Copy)]
+struct KEntry {
+    /// Where it starts.
+    sp: usize,
+    /// It is the outermost on this thread.
+    outer: bool,
 }
 
 thread_local! {
@@ -206,10 +285,26 @@ pub(crate) unsafe fn call(
             unsafe { e.cred.apply(ucred) }
         });
         c.depth.set(c.depth.get().saturating_add(1));
+        // Module code runs on the kernel stack; a harness function
+        // called this way (a standard sysctl handler, a dead device's
+        // method) on the host's.
+        let entry = crate::ksyms::in_module(func.get()).then(|| c.enter_kstack());
         let mut ret = 0u64;
         // SAFETY: the caller guarantees `func` and the arguments; the
-        // trampoline returns normally or after `longjmp` from panic(9).
-        let r = unsafe { harness_call(func.arg(), args.as_ptr(), &raw mut ret) };
+        // trampoline returns normally or after `longjmp` from panic(9) or
+        // a fault; the kernel stack at `sp` is this thread's, free below
+        // `sp`.
+        let r = unsafe {
+            harness_call(
+                func.arg(),
+                args.as_ptr(),
+                &raw mut ret,
+                entry.map_or(0, |e| e.sp),
+            )
+        };
+        if let Some(e) = entry {
+            k.record_stack(func, c.leave_kstack(e));
+        }
         c.depth.set(c.depth.get().saturating_sub(1));
         if let Some(saved) = saved {
             // SAFETY: as above; restores the outer call's context.
@@ -218,10 +313,7 @@ pub(crate) unsafe fn call(
             unsafe { Cred::restore(ucred, &saved) };
         }
         if r == 2 {
-            let mut addr = 0u64;
-            // SAFETY: reads this thread's fault record.
-            let sig = unsafe { harness_take_fault(&raw mut addr) };
-            k.record_panic(&fatal_trap(sig, addr));
+            trap::report(k, func, fault::take().unwrap_or_default());
         }
         if r == 0 && !k.is_dead() {
             Ok(ret)
@@ -229,25 +321,6 @@ pub(crate) unsafe fn call(
             Err(Panicked)
         }
     })
-}
-
-/// FreeBSD's `trap_fatal` wording for a fault in module code
-/// (`sys/amd64/amd64/trap.c`).
-fn fatal_trap(sig: c_int, addr: u64) -> String {
-    match sig {
-        libc::SIGSEGV | libc::SIGBUS => {
-            format!(
-                "Fatal trap 12: page fault while in kernel mode (fault virtual address = {addr:#x})"
-            )
-        }
-        libc::SIGILL => format!(
-            "Fatal trap 9: privileged instruction fault while in kernel mode (at {addr:#x})"
-        ),
-        libc::SIGFPE => {
-            format!("Fatal trap 18: integer divide fault while in kernel mode (at {addr:#x})")
-        }
-        other => format!("Fatal trap: signal {other} at {addr:#x}"),
-    }
 }
 
 /// Leaves module code by `longjmp` to the innermost trampoline (after a

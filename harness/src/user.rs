@@ -1,16 +1,23 @@
 // SPDX-License-Identifier: BSD-2-Clause
 //! The userland side: credentials and "user" memory.
 //!
-//! A test's buffers are host memory. For `copyin(9)`/`copyout(9)` and
-//! user-space `uiomove(9)` to behave as on FreeBSD, the harness keeps a
-//! registry of the ranges a "process" may access: the buffers of the
-//! current syscall and the [`UserBuf`]s a test allocates (for ioctl
-//! arguments that carry pointers). An access outside every registered
-//! range faults (`EFAULT`), as an unmapped user address does
-//! (`copyin` in `sys/amd64/amd64/support.S` returns `EFAULT` through
-//! `copy_fault`). A test can also make one chosen byte fault.
+//! User memory is a separate address space (`view`): the buffers a test
+//! passes to a system call are copied into it for the call (`Staged`)
+//! and back out after, as a process's buffers would be in its own pages,
+//! and module code sees only user addresses it cannot dereference (SMAP).
+//! For `copyin(9)`/`copyout(9)` and user-space `uiomove(9)` to behave as
+//! on FreeBSD, the harness also keeps a registry of the ranges a
+//! "process" may access: the buffers of the current syscall and the
+//! [`UserBuf`]s a test allocates (for ioctl arguments that carry
+//! pointers). An access outside every registered range faults (`EFAULT`),
+//! as an unmapped user address does (`copyin` in
+//! `sys/amd64/amd64/support.S` returns `EFAULT` through `copy_fault`). A
+//! test can also make one chosen byte fault.
+
+mod view;
 
 use crate::addr::UAddr;
+use crate::errno::Errno;
 use crate::sync::lock_ignoring_poison;
 use std::any::Any;
 use std::sync::{Arc, Mutex, MutexGuard};
@@ -259,6 +266,47 @@ impl UserMem {
     }
 }
 
+/// The alias of user range `addr..addr + len`, for the harness's own
+/// copies (`copyin(9)` and friends), once the registry said the range is
+/// accessible; `None` outside the user address space.
+pub(crate) fn host_ptr(addr: UAddr, len: usize) -> Option<*mut u8> {
+    view::host_ptr(addr.get(), len)
+}
+
+/// A system call's buffers, copied into user memory for the call.
+pub(crate) struct Staged {
+    blocks: Vec<view::Block>,
+}
+
+impl Staged {
+    /// Copies each buffer into a fresh block of user memory.
+    ///
+    /// # Errors
+    /// `ENOMEM` if the user address space is full.
+    pub(crate) fn new<B: AsRef<[u8]>>(bufs: &[B]) -> Result<Self, Errno> {
+        let blocks = bufs
+            .iter()
+            .map(|b| view::Block::with(b.as_ref()).ok_or(Errno::ENOMEM))
+            .collect::<Result<Vec<_>, _>>()?;
+        Ok(Staged { blocks })
+    }
+
+    /// The buffers as (user address, length), in order.
+    pub(crate) fn iovs(&self) -> Vec<(UAddr, usize)> {
+        self.blocks
+            .iter()
+            .map(|b| (UAddr::new(b.addr()), b.len()))
+            .collect()
+    }
+
+    /// Copies the user memory back into the test's buffers.
+    pub(crate) fn copy_back(&self, bufs: &mut [&mut [u8]]) {
+        for (dst, b) in bufs.iter_mut().zip(&self.blocks) {
+            dst.copy_from_slice(b.as_slice());
+        }
+    }
+}
+
 /// A buffer in the test process's "user" memory, accessible to the kernel
 /// (copyin/copyout) while it lives. Use its [`addr`](Self::addr) inside
 /// ioctl arguments that carry user pointers.
@@ -268,19 +316,19 @@ pub struct UserBuf {
     /// used, so user memory needs to know nothing of the kernel.
     _kernel: Arc<dyn Any + Send + Sync>,
     reg: Arc<Mutex<Registry>>,
-    data: Box<[u8]>,
+    block: view::Block,
     id: u64,
 }
 
 impl UserBuf {
     /// Registers `data` in `mem`, the user memory of `kernel`.
-    pub(crate) fn new(kernel: Arc<dyn Any + Send + Sync>, mem: &UserMem, data: Vec<u8>) -> Self {
-        let data = data.into_boxed_slice();
-        let id = mem.register(UAddr::from_ptr(data.as_ptr()), data.len());
+    pub(crate) fn new(kernel: Arc<dyn Any + Send + Sync>, mem: &UserMem, data: &[u8]) -> Self {
+        let block = view::Block::with(data).expect("the user address space is full");
+        let id = mem.register(UAddr::new(block.addr()), block.len());
         UserBuf {
             _kernel: kernel,
             reg: Arc::clone(&mem.reg),
-            data,
+            block,
             id,
         }
     }
@@ -288,32 +336,30 @@ impl UserBuf {
     /// The user address of the first byte.
     #[must_use]
     pub fn addr(&self) -> u64 {
-        UAddr::from_ptr(self.data.as_ptr()).get() as u64
+        self.block.addr() as u64
     }
 
     /// The contents.
     #[must_use]
     pub fn bytes(&self) -> &[u8] {
-        &self.data
+        self.block.as_slice()
     }
 
     /// Overwrites the contents (from the start).
     pub fn write(&mut self, src: &[u8]) {
-        for (d, s) in self.data.iter_mut().zip(src) {
-            *d = *s;
-        }
+        self.block.write(src);
     }
 
     /// The length.
     #[must_use]
     pub fn len(&self) -> usize {
-        self.data.len()
+        self.block.len()
     }
 
     /// Whether the buffer is empty.
     #[must_use]
     pub fn is_empty(&self) -> bool {
-        self.data.is_empty()
+        self.block.len() == 0
     }
 }
 

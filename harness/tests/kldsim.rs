@@ -81,6 +81,7 @@ true
         text(&o.stderr),
         "kldload: an error occurred while loading module ./kldtest_loadfail.ko. Please check dmesg(8) for more details.\n\
          kldload: can't load ./kldtest_version.ko: No such file or directory\n\
+         kldsim: dmesg: KLD kldtest_version.ko: depends on kernel - not available or version mismatch\n\
          kldload: can't load ./kldtest_cdevpriv.ko: module already loaded or in kernel\n"
     );
 }
@@ -323,7 +324,8 @@ fn the_kernel_version_and_leaking_locals_are_boot_settings() {
     let o = kldsim(&["-c", script], None);
     assert_eq!(
         text(&o.stderr),
-        "kldload: can't load ./kldtest_newer.ko: No such file or directory\n"
+        "kldload: can't load ./kldtest_newer.ko: No such file or directory\n\
+         kldsim: dmesg: KLD kldtest_newer.ko: depends on kernel - not available or version mismatch\n"
     );
     let o = kldsim(&["-t", "kern.osreldate=1501000", "-c", script], None);
     assert_eq!(o.status.code(), Some(0), "{}", text(&o.stderr));
@@ -354,13 +356,91 @@ fn the_kernel_version_and_leaking_locals_are_boot_settings() {
     assert_eq!(
         text(&o.stderr),
         format!(
-            "kldload: can't load {}: No such file or directory\n",
+            "kldload: can't load {}: No such file or directory\n\
+             kldsim: dmesg: link_elf_obj: symbol prvloc undefined\n",
             m.path().display()
         )
     );
     let o = kldsim(&["-t", "kern.nosuch=1"], None);
     assert_eq!(o.status.code(), Some(2));
     assert_eq!(text(&o.stderr), "kldsim: -t kern.nosuch: unknown setting\n");
+}
+
+#[test]
+fn a_direct_access_to_user_memory_shows_freebsds_fatal_trap() {
+    let o = kldsim(
+        &[
+            "-c",
+            "kldload ./kldtest_smap.ko; echo hi > /dev/kldtest_smap; echo after",
+        ],
+        None,
+    );
+    let err = text(&o.stderr);
+    assert!(
+        err.contains("\nFatal trap 12: page fault while in kernel mode\n"),
+        "{err}"
+    );
+    assert!(err.contains("fault virtual address\t= 0x"), "{err}");
+    assert!(
+        err.contains("fault code\t\t= supervisor read data, protection violation\n"),
+        "{err}"
+    );
+    assert!(err.contains("instruction pointer\t= 0x20:0x"), "{err}");
+    assert!(
+        err.contains("instruction pointer is in kldtest_smap_write+0x"),
+        "{err}"
+    );
+    assert!(err.contains("panic: page fault"), "{err}");
+    assert_ne!(o.status.code(), Some(0));
+}
+
+#[test]
+fn the_trace_shows_each_entry_points_peak_stack_use() {
+    let o = kldsim(
+        &[
+            "-x",
+            "-c",
+            "kldload ./rustecho.ko; echo hi > /dev/rustmodule; cat /dev/rustmodule; kldunload rustecho",
+        ],
+        None,
+    );
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o.stderr));
+    let out = text(&o.stdout);
+    assert!(
+        out.contains("# kernel stack use: peak bytes, calls, entry point\n"),
+        "{out}"
+    );
+    let line = out
+        .lines()
+        .find(|l| l.ends_with("  kern::cdev::cdev_write"))
+        .unwrap_or_else(|| panic!("{out}"));
+    let bytes: usize = line
+        .trim_start_matches('#')
+        .split_whitespace()
+        .next()
+        .unwrap()
+        .parse()
+        .unwrap();
+    assert!(bytes > 0 && bytes < 2048, "{line}");
+}
+
+#[test]
+fn a_kernel_stack_overflow_shows_the_double_fault() {
+    let o = kldsim(
+        &[
+            "-c",
+            "kldload ./kldtest_stack.ko; echo x > /dev/kldtest_stack",
+        ],
+        None,
+    );
+    let err = text(&o.stderr);
+    assert!(err.contains("Fatal double fault\nrip 0x"), "{err}");
+    assert!(
+        err.contains("kernel stack overflow in kldtest_stack_write"),
+        "{err}"
+    );
+    assert!(err.contains("panic: double fault"), "{err}");
+    assert_ne!(o.status.code(), Some(0));
 }
 
 #[test]

@@ -34,6 +34,9 @@
 //! * [`poll`]: readiness for `poll(2)` and `kqueue(2)`
 //!   ([`PollQueue`](poll::PollQueue): `selrecord(9)`, a knlist on the
 //!   device's mutex).
+//! * [`export`](mod@export): functions a module exports to the modules
+//!   that depend on it ([`export!`]), and their declaration there
+//!   ([`import!`]).
 //! * [`print`](mod@print): [`println!`] to the kernel message buffer (`printf(9)`).
 //! * the panic handler (kernel builds only), which calls `panic(9)`.
 //!
@@ -87,6 +90,7 @@ pub mod callout;
 pub mod cdev;
 pub mod context;
 pub mod error;
+pub mod export;
 pub mod foreign;
 pub mod ioctl;
 pub mod malloc;

@@ -60,6 +60,7 @@ use crate::failure::Failure;
 use crate::fpu;
 use crate::linker_set::{SYSINIT_SECTION, SYSUNINIT_SECTION, bound_section};
 use crate::metadata::{self, ModuleMetadata};
+use crate::peers::{Definer, Peers};
 use crate::reloc;
 use crate::symbols::{self, UndefinedSymbol};
 
@@ -91,17 +92,45 @@ impl CheckReport {
 /// relocatable ELF object at all; problems in a parseable file are returned
 /// as [`CheckReport::failures`].
 pub fn check(data: &[u8], allowlist: &Allowlist) -> Result<CheckReport> {
+    check_among(data, allowlist, &Peers::default(), "")
+}
+
+/// [`check`], with the other modules `peers` in view: an undefined symbol
+/// that a module this one depends on exports is resolved as the kernel
+/// linker resolves it, and one that another module defines gets a
+/// failure that says how to export it. `own_file` is this file's name
+/// among the peers.
+///
+/// # Errors
+///
+/// As [`check`].
+pub fn check_among(
+    data: &[u8],
+    allowlist: &Allowlist,
+    peers: &Peers,
+    own_file: &str,
+) -> Result<CheckReport> {
     let obj = Object::parse(data)?;
     let mut report = CheckReport::default();
     check_sections(&obj, &mut report.failures);
     check_relocations(&obj, &mut report.failures)?;
     report.undefined = symbols::undefined(&obj)?;
-    check_undefined(&report.undefined, allowlist, &mut report.failures);
+    let metadata = metadata::parse(&obj);
+    let depends: Vec<String> = metadata
+        .as_ref()
+        .map(|md| md.depends.iter().map(|d| d.name.clone()).collect())
+        .unwrap_or_default();
+    let others = Others {
+        peers,
+        depends: &depends,
+        own_file,
+    };
+    check_undefined(&report.undefined, allowlist, &others, &mut report.failures);
     report
         .failures
         .extend(fpu::scan(&obj)?.into_iter().map(Failure::Code));
     check_tls_and_common(&obj, &mut report.failures);
-    match metadata::parse(&obj) {
+    match metadata {
         Ok(md) => {
             if md.modules.is_empty() {
                 report.failures.push(Failure::NoModule);
@@ -123,6 +152,14 @@ pub fn check(data: &[u8], allowlist: &Allowlist) -> Result<CheckReport> {
         Err(other) => return Err(other),
     }
     Ok(report)
+}
+
+/// The other modules, as the file being checked sees them.
+struct Others<'a> {
+    peers: &'a Peers,
+    /// The modules the file depends on.
+    depends: &'a [String],
+    own_file: &'a str,
 }
 
 /// Reads a file and runs [`check`] on it.
@@ -258,6 +295,7 @@ fn check_relocations(obj: &Object<'_>, failures: &mut Vec<Failure>) -> Result<()
 fn check_undefined(
     undefined: &[UndefinedSymbol],
     allowlist: &Allowlist,
+    others: &Others<'_>,
     failures: &mut Vec<Failure>,
 ) {
     for symbol in undefined.iter().filter(|s| s.referenced) {
@@ -273,11 +311,28 @@ fn check_undefined(
                     symbol: symbol.name.clone(),
                     section: section.to_owned(),
                 }),
-                None => failures.push(Failure::SymbolNotAllowed {
-                    symbol: symbol.name.clone(),
-                }),
+                None => failures.extend(not_a_kernel_symbol(&symbol.name, others)),
             },
         }
+    }
+}
+
+/// A referenced symbol the kernel does not have: resolved if a dependency
+/// exports it, else a failure that says where it is defined, if anywhere.
+fn not_a_kernel_symbol(symbol: &str, others: &Others<'_>) -> Option<Failure> {
+    let symbol = symbol.to_owned();
+    match others.peers.find(&symbol, others.depends, others.own_file) {
+        Definer::ExportedByDependency => None,
+        Definer::LocalInDependency(peer) => Some(Failure::SymbolNotExported {
+            symbol,
+            file: peer.file.clone(),
+        }),
+        Definer::NotADependency(peer) => Some(Failure::SymbolOfNonDependency {
+            symbol,
+            file: peer.file.clone(),
+            modules: peer.modules.clone(),
+        }),
+        Definer::Nowhere => Some(Failure::SymbolNotAllowed { symbol }),
     }
 }
 

@@ -4,10 +4,10 @@
 //! [`Finding`]s of the FPU/SIMD scan ([`crate::fpu`]) that become
 //! [`Failure::Code`].
 //!
-//! The module is a leaf (it names only relocation types and linker-set
-//! names), so that [`Error::Check`](crate::Error::Check) can carry the
-//! failures without the error type depending on the checks that find
-//! them.
+//! The module is a leaf (it names only relocation types, linker-set
+//! names and the hints of [`crate::hint`]), so that
+//! [`Error::Check`](crate::Error::Check) can carry the failures without the
+//! error type depending on the checks that find them.
 
 use std::fmt;
 
@@ -113,6 +113,24 @@ pub enum Failure {
         /// The symbol.
         symbol: String,
     },
+    /// An undefined symbol is defined by a module this one depends on,
+    /// but not exported.
+    SymbolNotExported {
+        /// The symbol.
+        symbol: String,
+        /// The file that defines it.
+        file: String,
+    },
+    /// An undefined symbol is defined by a module this one does not depend
+    /// on.
+    SymbolOfNonDependency {
+        /// The symbol.
+        symbol: String,
+        /// The file that defines it.
+        file: String,
+        /// The modules that file declares.
+        modules: Vec<String>,
+    },
     /// A referenced `__start_X`/`__stop_X` symbol names a section the file
     /// does not load.
     MissingLinkerSet {
@@ -183,11 +201,13 @@ impl fmt::Display for Failure {
             Self::LinkSetBoundLost { symbol, section } => {
                 loader::link_set_bound_lost(f, symbol, section)
             }
-            Self::SymbolNotAllowed { symbol } => write!(
-                f,
-                "undefined symbol `{symbol}` is not on the allowlist; add it with the header \
-                 that declares it"
-            ),
+            Self::SymbolNotAllowed { symbol } => symbol_not_allowed(f, symbol),
+            Self::SymbolNotExported { symbol, file } => symbol_not_exported(f, symbol, file),
+            Self::SymbolOfNonDependency {
+                symbol,
+                file,
+                modules,
+            } => symbol_of_non_dependency(f, symbol, file, modules),
             Self::MissingLinkerSet { symbol, section } => {
                 loader::missing_linker_set(f, symbol, section)
             }
@@ -349,4 +369,46 @@ mod loader {
              up in the kernel instead of the module; put another section first"
         )
     }
+}
+
+/// An undefined symbol off the allowlist: the fix if its cause is known
+/// ([`crate::hint`]), else where to add it.
+fn symbol_not_allowed(f: &mut fmt::Formatter<'_>, symbol: &str) -> fmt::Result {
+    match crate::hint::for_undefined(symbol) {
+        Some(hint) => write!(
+            f,
+            "undefined symbol `{symbol}` is not a kernel symbol: {hint}"
+        ),
+        None => write!(
+            f,
+            "undefined symbol `{symbol}` is not on the allowlist; add it with the header \
+             that declares it"
+        ),
+    }
+}
+
+/// A symbol a dependency defines but keeps local.
+fn symbol_not_exported(f: &mut fmt::Formatter<'_>, symbol: &str, file: &str) -> fmt::Result {
+    write!(
+        f,
+        "undefined symbol `{symbol}` is local in {file}: FreeBSD resolves it only while \
+         debug.link_elf_obj_leak_locals is 1; export it (kern::export! in Rust, EXPORT_SYMS \
+         in a kmod.mk Makefile)"
+    )
+}
+
+/// A symbol of a module this one does not depend on.
+fn symbol_of_non_dependency(
+    f: &mut fmt::Formatter<'_>,
+    symbol: &str,
+    file: &str,
+    modules: &[String],
+) -> fmt::Result {
+    write!(
+        f,
+        "undefined symbol `{symbol}` is defined in {file}, which this module does not depend \
+         on: declare the dependency on {} (depends: in kern::module!, MODULE_DEPEND in C) and \
+         export the symbol",
+        modules.first().map_or("its module", String::as_str)
+    )
 }

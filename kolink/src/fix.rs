@@ -51,17 +51,23 @@ const SHT_LLVM_CALL_GRAPH_PROFILE: SectionType = SectionType(0x6fff_4c09);
 const SHT_LLVM_BB_ADDR_MAP: SectionType = SectionType(0x6fff_4c0a);
 
 /// Options for [`fix`].
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct FixOptions {
     /// Relax GOT references to direct references where the instruction
     /// allows (default). When false, every GOT reference goes through a GOT
     /// slot.
     pub relax: bool,
+    /// Defined symbols that stay global (`EXPORT_SYMS`); every other one
+    /// becomes local.
+    pub exports: Vec<String>,
 }
 
 impl Default for FixOptions {
     fn default() -> Self {
-        Self { relax: true }
+        Self {
+            relax: true,
+            exports: Vec::new(),
+        }
     }
 }
 
@@ -85,6 +91,9 @@ impl fmt::Display for FixReport {
             "{}; localized {} symbol(s)",
             self.got, self.localize.localized
         )?;
+        if self.localize.exported > 0 {
+            write!(f, "; exported {}", self.localize.exported)?;
+        }
         if !self.dropped_sections.is_empty() {
             write!(f, "; dropped {}", self.dropped_sections.join(", "))?;
         }
@@ -192,7 +201,7 @@ pub fn fix(input: &[u8], options: &FixOptions) -> Result<Fixed> {
     normalise_info_links(&mut builder, &section_ids);
 
     report.got = got::rewrite(&mut builder, options.relax)?;
-    report.localize = localize::localize(&mut builder);
+    report.localize = localize::localize(&mut builder, &options.exports);
 
     builder.delete_orphans();
     renumber_groups(&mut builder, &groups, &section_ids, &symbol_ids)?;

@@ -50,7 +50,7 @@
 //! for failure in &checked.failures {
 //!     eprintln!("{failure}");
 //! }
-//! let no_relax = kolink::fix_file_with(Path::new("a.lo"), Path::new("a.ko"), &FixOptions { relax: false })?;
+//! let no_relax = kolink::fix_file_with(Path::new("a.lo"), Path::new("a.ko"), &FixOptions { relax: false, ..FixOptions::default() })?;
 //! # let _ = no_relax;
 //! # Ok::<(), kolink::Error>(())
 //! ```
@@ -67,10 +67,12 @@ pub mod failure;
 pub mod fix;
 pub mod fpu;
 pub mod got;
+pub mod hint;
 pub mod linker_set;
 pub mod localize;
 pub mod metadata;
 pub mod names;
+pub mod peers;
 pub mod reach;
 pub mod reloc;
 pub mod size;

@@ -29,17 +29,30 @@ use object::elf;
 pub struct LocalizeReport {
     /// Number of symbols turned from global/weak into local.
     pub localized: usize,
+    /// Number of exported symbols left global.
+    pub exported: usize,
 }
 
-/// Makes every defined non-local symbol of `builder` local.
+/// Makes every defined non-local symbol of `builder` local, except those
+/// named in `exports` (`kmod.mk`'s `EXPORT_SYMS`: `kmod_syms.awk` keeps
+/// the listed names global), which keep their binding and get default
+/// visibility, so the kernel linker resolves them for dependent modules.
 ///
 /// `object`'s ELF writer puts local symbols before global ones and sets the
 /// symbol table's `sh_info` accordingly, renumbering relocations to match.
-pub(crate) fn localize(builder: &mut Builder<'_>) -> LocalizeReport {
+pub(crate) fn localize(builder: &mut Builder<'_>, exports: &[String]) -> LocalizeReport {
     let mut report = LocalizeReport::default();
     for symbol in &mut builder.symbols {
         let defined = symbol.section.is_some() || symbol.st_shndx == elf::SHN_ABS;
         if !defined || symbol.st_bind() == elf::STB_LOCAL {
+            continue;
+        }
+        if exports
+            .iter()
+            .any(|e| e.as_bytes() == symbol.name.as_slice())
+        {
+            symbol.st_other = symbol.st_other.with_visibility(elf::STV_DEFAULT);
+            report.exported += 1;
             continue;
         }
         let st_type = symbol.st_type();

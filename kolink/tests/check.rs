@@ -194,6 +194,26 @@ fn symbol_not_on_allowlist_is_reported() {
 }
 
 #[test]
+fn a_symbol_with_a_known_cause_gets_its_fix() {
+    let puts = Failure::SymbolNotAllowed {
+        symbol: "puts".into(),
+    }
+    .to_string();
+    assert!(puts.contains("not a kernel symbol"), "{puts}");
+    assert!(puts.contains("#![no_builtins]"), "{puts}");
+    let bzero = Failure::SymbolNotAllowed {
+        symbol: "bzero".into(),
+    }
+    .to_string();
+    assert!(bzero.contains("call memmove, memset or memcmp"), "{bzero}");
+    let other = Failure::SymbolNotAllowed {
+        symbol: "secret_kernel_fn".into(),
+    }
+    .to_string();
+    assert!(other.contains("add it with the header"), "{other}");
+}
+
+#[test]
 fn xmm_instruction_is_reported() {
     let report = check(
         &module(Faults {

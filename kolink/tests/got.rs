@@ -247,7 +247,14 @@ fn rewrites_every_form() {
 
 #[test]
 fn no_relax_puts_everything_in_slots() {
-    let fixed = fix(&got_object(), &FixOptions { relax: false }).unwrap();
+    let fixed = fix(
+        &got_object(),
+        &FixOptions {
+            relax: false,
+            ..FixOptions::default()
+        },
+    )
+    .unwrap();
     let report = &fixed.report.got;
     assert_eq!(
         (

@@ -3,7 +3,7 @@
 //! README as it is).
 
 use crate::scenario::Outcome;
-use crate::tally::Figures;
+use crate::tally::{Figures, STACK_GOAL};
 
 /// The table, the errors by errno, the must-be-zero line and the notes.
 #[must_use]
@@ -99,6 +99,24 @@ pub fn table(outcomes: &[Outcome], title: &str) -> String {
             total.disclosures,
             total.io_panic_paths,
             total.other_panic_paths,
+        ),
+    );
+    let peaks: Vec<String> = total
+        .stack_peaks
+        .iter()
+        .map(|(entry, bytes)| format!("{entry} {bytes}"))
+        .collect();
+    line(
+        &mut s,
+        format!(
+            "Peak kernel stack use in bytes, by entry point (a 16 KiB kernel stack; must be under \
+             {STACK_GOAL}, entry points over it {}): {}.",
+            total.stack_over_goal(),
+            if peaks.is_empty() {
+                String::from("none measured")
+            } else {
+                peaks.join(", ")
+            }
         ),
     );
     line(&mut s, "");

@@ -26,6 +26,7 @@ pub struct Tally {
     disclosures: AtomicU64,
     io_panic_paths: AtomicU64,
     other_panic_paths: AtomicU64,
+    stack_peaks: Mutex<BTreeMap<String, usize>>,
     notes: Mutex<Vec<String>>,
 }
 
@@ -59,6 +60,24 @@ pub struct Figures {
     pub io_panic_paths: u64,
     /// Panic paths reachable from other entry points (listed, allowed).
     pub other_panic_paths: u64,
+    /// Peak kernel stack use, in bytes, by entry point into the module
+    /// (`Kernel::stack_usage`; the kernel stack is 16 KiB).
+    pub stack_peaks: BTreeMap<String, usize>,
+}
+
+/// The most kernel stack an entry point may use: the goal of 2 KiB, an
+/// eighth of the 16 KiB kernel stack.
+pub const STACK_GOAL: usize = 2048;
+
+/// Merges peak stack figures, keeping the larger.
+fn merge_peaks(
+    into: &mut BTreeMap<String, usize>,
+    from: impl IntoIterator<Item = (String, usize)>,
+) {
+    for (k, v) in from {
+        let e = into.entry(k).or_default();
+        *e = (*e).max(v);
+    }
 }
 
 impl Figures {
@@ -72,6 +91,18 @@ impl Figures {
             + self.other_violations
             + self.disclosures
             + self.io_panic_paths
+            + self.stack_over_goal()
+    }
+
+    /// Entry points that used more than [`STACK_GOAL`] bytes of stack.
+    #[must_use]
+    pub fn stack_over_goal(&self) -> u64 {
+        let n = self
+            .stack_peaks
+            .values()
+            .filter(|&&b| b > STACK_GOAL)
+            .count();
+        u64::try_from(n).unwrap_or(u64::MAX)
     }
 
     /// Adds `other` to these figures.
@@ -89,6 +120,10 @@ impl Figures {
         self.disclosures += other.disclosures;
         self.io_panic_paths += other.io_panic_paths;
         self.other_panic_paths += other.other_panic_paths;
+        merge_peaks(
+            &mut self.stack_peaks,
+            other.stack_peaks.iter().map(|(k, v)| (k.clone(), *v)),
+        );
     }
 
     /// Errors returned, all errnos together.
@@ -175,11 +210,16 @@ impl Tally {
     }
 
     /// Moves what `k` recorded into the tally: each violation by kind
-    /// (`malloc_uninit` leak reports count as leaks) and a kernel panic.
+    /// (`malloc_uninit` leak reports count as leaks), a kernel panic, and
+    /// the peak kernel stack use of each entry point.
     /// The kernel's records are then acknowledged, so dropping it does not
     /// fail a second time. Returns the violations, for the caller's
     /// message.
     pub fn absorb_kernel(&self, k: &Kernel) -> Vec<String> {
+        merge_peaks(
+            &mut self.stack_peaks.lock().unwrap_or_else(|p| p.into_inner()),
+            k.stack_usage().into_iter().map(|u| (u.entry, u.peak)),
+        );
         let violations = k.take_violations();
         for v in &violations {
             match v.kind {
@@ -214,6 +254,10 @@ impl Tally {
         bump(&self.disclosures, f.disclosures);
         bump(&self.io_panic_paths, f.io_panic_paths);
         bump(&self.other_panic_paths, f.other_panic_paths);
+        merge_peaks(
+            &mut self.stack_peaks.lock().unwrap_or_else(|p| p.into_inner()),
+            f.stack_peaks.iter().map(|(k, v)| (k.clone(), *v)),
+        );
     }
 
     /// A copy of the figures.
@@ -236,6 +280,11 @@ impl Tally {
             disclosures: g(&self.disclosures),
             io_panic_paths: g(&self.io_panic_paths),
             other_panic_paths: g(&self.other_panic_paths),
+            stack_peaks: self
+                .stack_peaks
+                .lock()
+                .unwrap_or_else(|p| p.into_inner())
+                .clone(),
         }
     }
 }

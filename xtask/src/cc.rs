@@ -28,11 +28,20 @@ pub(crate) fn compile(
     run(Command::new(&tools.clang)
         .args(module_args(headers, obj_dir, includes)?)
         .args(extra)
+        .arg("-MD")
+        .arg("-MF")
+        .arg(depfile(&obj))
         .arg("-c")
         .arg(src)
         .arg("-o")
         .arg(&obj))?;
     Ok(obj)
+}
+
+/// The dependency list clang writes beside `obj` (`-MD -MF`): the source
+/// and every header it included, for [`crate::stamp`].
+pub(crate) fn depfile(obj: &Path) -> PathBuf {
+    obj.with_extension("d")
 }
 
 /// Every clang argument a module's C file is compiled with, up to the

@@ -27,12 +27,25 @@ pub(crate) struct Depend {
     pub(crate) max: u32,
 }
 
-/// Everything `shim/module.c` needs.
+/// A function of `kern::export!` or `kern::import!`: its name and its
+/// parameter and return types as text (`(u32) -> u64`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct Function {
+    pub(crate) name: String,
+    pub(crate) signature: String,
+}
+
+/// Everything `shim/module.c` needs, and the functions the module exports
+/// and imports.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) struct Decl {
     pub(crate) name: String,
     pub(crate) version: u32,
     pub(crate) depends: Vec<Depend>,
+    /// `kern::export!`: kept global in the `.ko`.
+    pub(crate) exports: Vec<Function>,
+    /// `kern::import!`: must match an export of a dependency.
+    pub(crate) imports: Vec<Function>,
 }
 
 impl Decl {
@@ -49,11 +62,17 @@ impl Decl {
             let Ok(obj) = object::File::parse(bytes) else {
                 continue;
             };
-            if let Some(section) = obj.section_by_name(SECTION) {
+            // One section per static (`kern::module!`, each export and
+            // import), all of this name: their lines together.
+            let mut text = Vec::new();
+            for section in obj.sections().filter(|s| s.name() == Ok(SECTION)) {
                 let contents = section
                     .data()
                     .map_err(|e| format!("{}: {e}", path.display()))?;
-                found.push(contents.to_vec());
+                text.extend_from_slice(contents);
+            }
+            if !text.is_empty() {
+                found.push(text);
             }
         }
         match found.as_slice() {
@@ -73,6 +92,7 @@ impl Decl {
     pub(crate) fn parse(bytes: &[u8]) -> crate::Result<Self> {
         let text = std::str::from_utf8(bytes).map_err(|_| "module declaration is not UTF-8")?;
         let (mut name, mut version, mut depends) = (None, None, Vec::new());
+        let (mut exports, mut imports) = (Vec::new(), Vec::new());
         for line in text.lines().filter(|l| !l.is_empty()) {
             let (key, value) = line
                 .split_once('=')
@@ -96,6 +116,8 @@ impl Decl {
                     }
                     depends.push(d);
                 }
+                "export" => exports.push(function(value)?),
+                "import" => imports.push(function(value)?),
                 _ => return Err(format!("unknown declaration key {key:?}")),
             }
         }
@@ -103,6 +125,8 @@ impl Decl {
             name: name.ok_or("the module declaration has no name")?,
             version: version.ok_or("the module declaration has no version")?,
             depends,
+            exports,
+            imports,
         })
     }
 
@@ -118,6 +142,58 @@ impl Decl {
         }
         h.push('\n');
         h
+    }
+}
+
+/// `NAME SIGNATURE` of an `export=` or `import=` line.
+fn function(value: &str) -> crate::Result<Function> {
+    let (name, signature) = value
+        .split_once(' ')
+        .ok_or_else(|| format!("function needs a name and a signature: {value:?}"))?;
+    Ok(Function {
+        name: name.to_owned(),
+        signature: signature.to_owned(),
+    })
+}
+
+/// Checks every module's imports against the exports of the modules it
+/// depends on: each imported function must be exported by one of them,
+/// with the same parameter and return types. (An import from a module
+/// that is not a Rust crate of this workspace cannot be checked here: it
+/// is refused.)
+pub(crate) fn check_imports(decls: &[Decl]) -> crate::Result {
+    let mut problems = Vec::new();
+    for decl in decls {
+        for import in &decl.imports {
+            let exporters: Vec<(&str, &Function)> = decl
+                .depends
+                .iter()
+                .filter_map(|d| decls.iter().find(|m| m.name == d.name))
+                .flat_map(|m| m.exports.iter().map(move |e| (m.name.as_str(), e)))
+                .filter(|(_, e)| e.name == import.name)
+                .collect();
+            match exporters.as_slice() {
+                [] => problems.push(format!(
+                    "{}: imports `{}`, which none of the modules it depends on exports \
+                     (kern::export! in the exporting module, and its name in `depends:`)",
+                    decl.name, import.name
+                )),
+                [(_, export)] if export.signature == import.signature => {}
+                [(module, export)] => problems.push(format!(
+                    "{}: imports `{}` as `{}`, but {module} exports it as `{}`",
+                    decl.name, import.name, import.signature, export.signature
+                )),
+                _ => problems.push(format!(
+                    "{}: `{}` is exported by more than one of its dependencies",
+                    decl.name, import.name
+                )),
+            }
+        }
+    }
+    if problems.is_empty() {
+        Ok(())
+    } else {
+        Err(problems.join("\n"))
     }
 }
 
@@ -168,6 +244,38 @@ mod tests {
         assert!(h.contains("X(foo, 1, 2, 3)"));
     }
 
+    fn decl(text: &str) -> Decl {
+        Decl::parse(text.as_bytes()).unwrap()
+    }
+
+    #[test]
+    fn imports_must_match_an_export_of_a_dependency() {
+        let provider = decl("export=count_next () -> u64\nname=count\nversion=1\n");
+        assert_eq!(
+            provider.exports,
+            [Function {
+                name: "count_next".into(),
+                signature: "() -> u64".into()
+            }]
+        );
+        let user = decl("name=user\nversion=1\ndepend=count 1 1 1\nimport=count_next () -> u64\n");
+        check_imports(&[provider.clone(), user]).unwrap();
+        // Other types: refused, naming both.
+        let wrong = decl("name=user\nversion=1\ndepend=count 1 1 1\nimport=count_next () -> u32\n");
+        let e = check_imports(&[provider.clone(), wrong]).unwrap_err();
+        assert!(
+            e.contains("imports `count_next` as `() -> u32`, but count exports it as `() -> u64`"),
+            "{e}"
+        );
+        // Exported by a module it does not depend on: refused.
+        let stray = decl("name=user\nversion=1\nimport=count_next () -> u64\n");
+        let e = check_imports(&[provider, stray]).unwrap_err();
+        assert!(
+            e.contains("none of the modules it depends on exports"),
+            "{e}"
+        );
+    }
+
     #[test]
     fn rejects_bad_declarations() {
         for bad in [
@@ -177,6 +285,7 @@ mod tests {
             b"name=a-b\nversion=1\n",
             b"name=x\nversion=-1\n",
             b"name=x\nversion=1\ndepend=foo 3 2 1\n",
+            b"name=x\nversion=1\nexport=nosignature\n",
             b"name=x\nversion=1\ncolour=blue\n",
             b"name=abcdefghijklmnopqrstuvwxyz0123456\nversion=1\n",
         ] {

@@ -1,10 +1,14 @@
 // SPDX-License-Identifier: BSD-2-Clause
 //! The link step: `ld.lld -r` with `shim/kmod.lds`, then `kolink` makes the
-//! object loadable (GOT references rewritten, symbols made local) and
-//! checks it; the sizes are printed so regressions are visible.
+//! object loadable (GOT references rewritten, symbols but the exported ones
+//! made local); once every module is linked, `kolink` checks them, each
+//! with the others in view. The sizes are printed so regressions are
+//! visible.
 
 use crate::tools::Tools;
 use crate::workspace::{Workspace, run};
+use kolink::Allowlist;
+use kolink::peers::Peers;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
@@ -15,6 +19,7 @@ pub(crate) fn link(
     name: &str,
     objs: &[PathBuf],
     archives: &[PathBuf],
+    exports: &[String],
 ) -> crate::Result<PathBuf> {
     let obj_dir = ws.obj_dir(name)?;
     let linked = obj_dir.join(format!("{name}.lo"));
@@ -23,13 +28,27 @@ pub(crate) fn link(
         .arg(ws.root.join("shim/kmod.lds"))
         .arg("-o")
         .arg(&linked)
+        // Exports are roots of --gc-sections (`-u`): nothing in the module
+        // may call them.
+        .args(exports.iter().flat_map(|e| ["-u", e.as_str()]))
         .args(objs)
         .args(archives))?;
     let ko = ws.build_dir.join(format!("{name}.ko"));
-    let report =
-        kolink::fix_file(&linked, &ko).map_err(|e| format!("{}: {e}", linked.display()))?;
+    let options = kolink::FixOptions {
+        exports: exports.to_vec(),
+        ..kolink::FixOptions::default()
+    };
+    let report = kolink::fix_file_with(&linked, &ko, &options)
+        .map_err(|e| format!("{}: {e}", linked.display()))?;
     println!("kolink: {name}.ko: {report}");
-    check_one(ws, &ko)?;
+    if report.localize.exported != exports.len() {
+        return Err(format!(
+            "{name}.ko: exports {} of the {} symbols it declares ({}): is each defined?",
+            report.localize.exported,
+            exports.len(),
+            exports.join(", ")
+        ));
+    }
     Ok(ko)
 }
 
@@ -38,8 +57,39 @@ fn allowlist(ws: &Workspace) -> PathBuf {
     ws.root.join("sys/kernel-symbols.txt")
 }
 
-fn check_one(ws: &Workspace, ko: &Path) -> crate::Result {
-    kolink::check_file(ko, &allowlist(ws)).map_err(|e| format!("{}: {e}", ko.display()))
+/// Checks `ko` as FreeBSD's kernel linker would judge it, with the modules
+/// of `peers` in view (a dependency's exports resolve).
+fn check_one(allowlist: &Allowlist, peers: &Peers, ko: &Path) -> crate::Result {
+    let own = ko
+        .file_name()
+        .map_or_else(String::new, |n| n.to_string_lossy().into_owned());
+    let data = std::fs::read(ko).map_err(|e| format!("{}: {e}", ko.display()))?;
+    let report = kolink::check::check_among(&data, allowlist, peers, &own)
+        .map_err(|e| format!("{}: {e}", ko.display()))?;
+    if report.is_ok() {
+        Ok(())
+    } else {
+        let failures = kolink::Error::Check {
+            failures: report.failures,
+        };
+        Err(format!("{}: {failures}", ko.display()))
+    }
+}
+
+/// Checks each of `files`, with every module of `all` as a peer; all
+/// failures reported.
+pub(crate) fn check_files(ws: &Workspace, files: &[PathBuf], all: &[PathBuf]) -> crate::Result {
+    let allowlist = Allowlist::from_file(&allowlist(ws)).map_err(|e| e.to_string())?;
+    let peers = Peers::read(all).map_err(|e| e.to_string())?;
+    let failed: Vec<String> = files
+        .iter()
+        .filter_map(|ko| check_one(&allowlist, &peers, ko).err())
+        .collect();
+    if failed.is_empty() {
+        Ok(())
+    } else {
+        Err(failed.join("\n"))
+    }
 }
 
 /// `make check-ko`: every check on every file, all failures reported.
@@ -47,16 +97,9 @@ pub(crate) fn check_all(ws: &Workspace, files: &[PathBuf]) -> crate::Result {
     if files.is_empty() {
         return Err(format!("no .ko in {}", ws.build_dir.display()));
     }
-    let failed: Vec<String> = files
-        .iter()
-        .filter_map(|ko| check_one(ws, ko).err())
-        .collect();
-    if failed.is_empty() {
-        println!("check-ko: {} modules pass", files.len());
-        Ok(())
-    } else {
-        Err(failed.join("\n"))
-    }
+    check_files(ws, files, files)?;
+    println!("check-ko: {} modules pass", files.len());
+    Ok(())
 }
 
 /// Prints each module's size by section class.

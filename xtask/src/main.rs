@@ -41,6 +41,7 @@ mod new;
 mod no_unsafe;
 mod soak;
 mod stable;
+mod stamp;
 mod tools;
 mod workspace;
 
@@ -69,7 +70,13 @@ fn run(args: &[String]) -> Result {
         "build" => {
             deps(&ws)?;
             let built = modules::build_all(&ws)?;
-            link::print_sizes(&built)
+            if !built.unchanged.is_empty() {
+                println!("xtask: {} modules up to date", built.unchanged.len());
+            }
+            if built.linked.is_empty() {
+                return Ok(());
+            }
+            link::print_sizes(&built.linked)
         }
         "check-ko" => link::check_all(&ws, &files_or_built(&ws, rest)?),
         "check-allowlist" => {

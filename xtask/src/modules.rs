@@ -13,6 +13,7 @@
 use crate::cc;
 use crate::decl::Decl;
 use crate::link;
+use crate::stamp::{self, Inputs};
 use crate::tools::Tools;
 use crate::workspace::{Workspace, run};
 use kbuild::HeaderTree;
@@ -44,17 +45,19 @@ struct CModule {
     name: String,
     dir: PathBuf,
     srcs: Vec<PathBuf>,
+    /// `EXPORT_SYMS=`: the symbols that stay global.
+    exports: Vec<String>,
 }
 
-/// Builds every module; returns the `.ko` paths.
-pub(crate) fn build_all(ws: &Workspace) -> crate::Result<Vec<PathBuf>> {
+/// Builds every module whose `.ko` is out of date ([`crate::stamp`]).
+pub(crate) fn build_all(ws: &Workspace) -> crate::Result<Built> {
     let tools = Tools::find()?;
     let scratch = ws.build_dir.join("obj");
     std::fs::create_dir_all(&scratch).map_err(|e| format!("{}: {e}", scratch.display()))?;
     let headers = HeaderTree::locate(&ws.root, &scratch).map_err(|e| e.to_string())?;
     let rust = rust_modules(ws)?;
     let c = c_modules(&ws.root)?;
-    let mut built = Vec::new();
+    let mut built = Built::default();
     if !rust.is_empty() {
         let mut cargo = Command::new(&ws.cargo);
         cargo
@@ -65,13 +68,106 @@ pub(crate) fn build_all(ws: &Workspace) -> crate::Result<Vec<PathBuf>> {
         }
         run(&mut cargo)?;
     }
+    let mut decls = Vec::new();
     for m in &rust {
-        built.push(build_rust(ws, &tools, &headers, m)?);
+        decls.push(Decl::from_staticlib(&staticlib(ws, m))?);
+    }
+    crate::decl::check_imports(&decls)?;
+    for (m, decl) in rust.iter().zip(&decls) {
+        build_rust(ws, &tools, &headers, m, decl, &mut built)?;
     }
     for m in &c {
-        built.push(build_c(ws, &tools, &headers, m)?);
+        build_c(ws, &tools, &headers, m, &mut built)?;
     }
+    let all: Vec<PathBuf> = built
+        .linked
+        .iter()
+        .chain(&built.unchanged)
+        .cloned()
+        .collect();
+    link::check_files(ws, &built.linked, &all)?;
     Ok(built)
+}
+
+/// The static library cargo builds for a module crate.
+fn staticlib(ws: &Workspace, m: &RustModule) -> PathBuf {
+    ws.target_dir
+        .join(TARGET)
+        .join(PROFILE)
+        .join(format!("lib{}.a", m.lib_name))
+}
+
+/// What [`build_all`] did.
+#[derive(Default)]
+pub(crate) struct Built {
+    /// The modules it linked, because an input changed.
+    pub(crate) linked: Vec<PathBuf>,
+    /// The modules whose `.ko` was up to date.
+    pub(crate) unchanged: Vec<PathBuf>,
+}
+
+/// The inputs every module shares: the link script, the allowlist its
+/// check reads, and this program (which carries kolink).
+fn common_inputs(ws: &Workspace) -> crate::Result<Inputs> {
+    let mut inputs = Inputs::default();
+    inputs.add(ws.root.join("shim/kmod.lds"));
+    inputs.add(ws.root.join("sys/kernel-symbols.txt"));
+    inputs.add(std::env::current_exe().map_err(|e| format!("xtask: {e}"))?);
+    Ok(inputs)
+}
+
+/// What one module is made of.
+struct Parts<'a> {
+    /// The module's name (`NAME.ko`).
+    name: &'a str,
+    /// C sources, each with its include folders and extra flags.
+    srcs: Vec<(PathBuf, Vec<&'a Path>, &'a [&'a str])>,
+    /// Static libraries (a Rust module's crate).
+    archives: Vec<PathBuf>,
+    /// Symbols that stay global.
+    exports: &'a [String],
+    /// Other files the build reads (a C module's Makefile).
+    extra_inputs: Vec<PathBuf>,
+}
+
+/// Compiles the sources, links them with the archives into `NAME.ko`, and
+/// records what was read; or does nothing if the `.ko` is up to date.
+fn compile_and_link(
+    ws: &Workspace,
+    tools: &Tools,
+    headers: &HeaderTree,
+    parts: &Parts<'_>,
+    built: &mut Built,
+) -> crate::Result {
+    let Parts {
+        name,
+        srcs,
+        archives,
+        exports,
+        extra_inputs,
+    } = parts;
+    let obj_dir = ws.obj_dir(name)?;
+    let ko = ws.build_dir.join(format!("{name}.ko"));
+    let mut required: Vec<PathBuf> = srcs.iter().map(|(s, _, _)| s.clone()).collect();
+    required.extend(archives.iter().cloned());
+    if stamp::up_to_date(&ko, &obj_dir, &required) {
+        built.unchanged.push(ko);
+        return Ok(());
+    }
+    let mut inputs = common_inputs(ws)?;
+    let mut objs = Vec::new();
+    for (src, includes, flags) in srcs {
+        let obj = cc::compile(tools, headers, src, &obj_dir, includes, flags)?;
+        inputs.add_depfile(&cc::depfile(&obj))?;
+        objs.push(obj);
+    }
+    for a in archives.iter().chain(extra_inputs) {
+        inputs.add(a);
+    }
+    let ko = link::link(ws, tools, name, &objs, archives, exports)?;
+    inputs.save(&obj_dir)?;
+    built.linked.push(ko);
+    Ok(())
 }
 
 fn build_rust(
@@ -79,32 +175,31 @@ fn build_rust(
     tools: &Tools,
     headers: &HeaderTree,
     m: &RustModule,
-) -> crate::Result<PathBuf> {
-    let lib = ws
-        .target_dir
-        .join(TARGET)
-        .join(PROFILE)
-        .join(format!("lib{}.a", m.lib_name));
-    let decl = Decl::from_staticlib(&lib)?;
+    decl: &Decl,
+    built: &mut Built,
+) -> crate::Result {
     let obj_dir = ws.obj_dir(&decl.name)?;
+    // Rewritten only when it changes: the shim's objects depend on it.
     let header = obj_dir.join("kmod_decl.h");
-    std::fs::write(&header, decl.header()).map_err(|e| format!("{}: {e}", header.display()))?;
-    let shim = ws.root.join("shim");
-    let mut objs = Vec::new();
-    for src in ["module.c", "kern.c"] {
-        let src = shim.join(src);
-        if src.is_file() {
-            objs.push(cc::compile(
-                tools,
-                headers,
-                &src,
-                &obj_dir,
-                &[&shim],
-                SHIM_FLAGS,
-            )?);
-        }
+    let text = decl.header();
+    if std::fs::read_to_string(&header).ok().as_deref() != Some(text.as_str()) {
+        std::fs::write(&header, text).map_err(|e| format!("{}: {e}", header.display()))?;
     }
-    link::link(ws, tools, &decl.name, &objs, &[lib])
+    let shim = ws.root.join("shim");
+    let exports: Vec<String> = decl.exports.iter().map(|e| e.name.clone()).collect();
+    let parts = Parts {
+        name: &decl.name,
+        srcs: ["module.c", "kern.c"]
+            .iter()
+            .map(|src| shim.join(src))
+            .filter(|src| src.is_file())
+            .map(|src| (src, vec![shim.as_path()], SHIM_FLAGS))
+            .collect(),
+        archives: vec![staticlib(ws, m)],
+        exports: &exports,
+        extra_inputs: Vec::new(),
+    };
+    compile_and_link(ws, tools, headers, &parts, built)
 }
 
 fn build_c(
@@ -112,13 +207,20 @@ fn build_c(
     tools: &Tools,
     headers: &HeaderTree,
     m: &CModule,
-) -> crate::Result<PathBuf> {
-    let obj_dir = ws.obj_dir(&m.name)?;
-    let mut objs = Vec::new();
-    for src in &m.srcs {
-        objs.push(cc::compile(tools, headers, src, &obj_dir, &[&m.dir], &[])?);
-    }
-    link::link(ws, tools, &m.name, &objs, &[])
+    built: &mut Built,
+) -> crate::Result {
+    let parts = Parts {
+        name: &m.name,
+        srcs: m
+            .srcs
+            .iter()
+            .map(|src| (src.clone(), vec![m.dir.as_path()], &[][..]))
+            .collect(),
+        archives: Vec::new(),
+        exports: &m.exports,
+        extra_inputs: vec![m.dir.join("Makefile")],
+    };
+    compile_and_link(ws, tools, headers, &parts, built)
 }
 
 /// Module crates, from `cargo metadata`.
@@ -208,10 +310,18 @@ fn parse_makefile(dir: &Path, makefile: &Path) -> crate::Result<Option<CModule>>
         return Ok(None);
     }
     let joined = text.replace("\\\n", " ");
-    let (mut name, mut srcs) = (None, Vec::new());
+    let (mut name, mut srcs, mut exports) = (None, Vec::new(), Vec::new());
     for line in joined.lines() {
         let line = line.trim();
-        if let Some(v) = line.strip_prefix("KMOD=") {
+        if let Some(v) = line.strip_prefix("EXPORT_SYMS=") {
+            // kmod.mk: a list of names, YES (export everything) or NO
+            // (nothing, as without the variable).
+            exports.extend(
+                v.split_whitespace()
+                    .filter(|e| *e != "NO")
+                    .map(str::to_owned),
+            );
+        } else if let Some(v) = line.strip_prefix("KMOD=") {
             name = Some(v.trim().to_owned());
         } else if let Some(v) = line
             .strip_prefix("SRCS+=")
@@ -228,9 +338,16 @@ fn parse_makefile(dir: &Path, makefile: &Path) -> crate::Result<Option<CModule>>
     if srcs.is_empty() {
         return Err(format!("{}: no .c file in SRCS=", makefile.display()));
     }
+    if exports.iter().any(|e| e == "YES") {
+        return Err(format!(
+            "{}: EXPORT_SYMS=YES is not supported; list the symbols to export",
+            makefile.display()
+        ));
+    }
     Ok(Some(CModule {
         name,
         dir: dir.to_path_buf(),
         srcs,
+        exports,
     }))
 }

@@ -5,10 +5,14 @@
 //! Functions are host functions (Rust `extern "C"` functions, or C in
 //! `csrc/harness.c` for the variadic ones) with harness names
 //! (`harness_malloc`); the loader binds a module's reference to `malloc`
-//! to a *call stub* in low memory, `jmp *0(%rip); .quad harness_malloc`,
-//! so that a `PC32`/`PLT32` call from module code reaches it. The stubs
-//! live in one process-wide read-only page built once; they hold no
-//! kernel state.
+//! to a *call stub* in low memory, `movabs $harness_malloc, %r11; jmp
+//! *0(%rip); .quad harness_kstub`, so that a `PC32`/`PLT32` call from
+//! module code reaches it, on the host thread's stack: `harness_kstub`
+//! (`csrc/kstack.S`) leaves the module's kernel stack for the call
+//! (`crate::thread`'s kernel stacks). The stubs live in one process-wide
+//! read-only page built once; they hold no kernel state. The harness
+//! functions module code calls through a pointer (a sysctl request's
+//! `oldfunc`) get a stub too ([`host_stub`]).
 //!
 //! This is a thin layer: an entry point finds the kernel of the calling
 //! thread ([`kernel`]), converts the C arguments, and calls into the
@@ -69,6 +73,7 @@ pub(super) enum KSym {
 type FuncEntry = (&'static str, usize);
 
 unsafe extern "C" {
+    fn harness_kstub();
     fn harness_kern_printf();
     fn harness_kern_vprintf();
     fn harness_kern_uprintf();
@@ -138,26 +143,43 @@ fn kernel<'a>() -> &'a KernelInner {
 }
 
 /// Bytes per call stub.
-const STUB_SIZE: usize = 16;
+const STUB_SIZE: usize = 32;
+
+/// The harness functions module code reaches through a pointer the
+/// harness gives it, not by name.
+fn by_pointer() -> Vec<FuncEntry> {
+    kfuncs![
+        "(sysctl_old_user)" => sysctl::sysctl_old_user,
+        "(sysctl_new_user)" => sysctl::sysctl_new_user,
+    ]
+    .to_vec()
+}
 
 /// The process-wide stub page.
 struct Stubs {
     _map: LowMap,
     by_name: HashMap<&'static str, KAddr>,
+    by_target: HashMap<usize, KAddr>,
 }
 
 fn stubs() -> &'static Stubs {
     static STUBS: OnceLock<Stubs> = OnceLock::new();
     STUBS.get_or_init(|| {
-        let funcs = functions();
+        let named = functions();
+        let funcs: Vec<FuncEntry> = named.iter().copied().chain(by_pointer()).collect();
         let map = LowMap::new(funcs.len().saturating_mul(STUB_SIZE))
             .expect("cannot map the stub page below 2 GiB");
         let mut by_name = HashMap::new();
+        let mut by_target = HashMap::new();
+        let kstub = harness_kstub as *const () as u64;
         for (i, (name, target)) in funcs.iter().enumerate() {
             let mut stub = [0xccu8; STUB_SIZE];
-            // jmp *0(%rip)
-            stub[..6].copy_from_slice(&[0xff, 0x25, 0, 0, 0, 0]);
-            stub[6..14].copy_from_slice(&(*target as u64).to_le_bytes());
+            // movabs $target, %r11
+            stub[..2].copy_from_slice(&[0x49, 0xbb]);
+            stub[2..10].copy_from_slice(&(*target as u64).to_le_bytes());
+            // jmp *0(%rip); .quad harness_kstub
+            stub[10..16].copy_from_slice(&[0xff, 0x25, 0, 0, 0, 0]);
+            stub[16..24].copy_from_slice(&kstub.to_le_bytes());
             let off = i * STUB_SIZE;
             // SAFETY: `off + STUB_SIZE <= map.len()` by the size requested
             // above; the page is writable until the mprotect below and no
@@ -169,12 +191,27 @@ fn stubs() -> &'static Stubs {
                     STUB_SIZE,
                 );
             }
-            by_name.insert(*name, KAddr::from_ptr(map.base()).wrapping_add(off));
+            let addr = KAddr::from_ptr(map.base()).wrapping_add(off);
+            if i < named.len() {
+                by_name.insert(*name, addr);
+            } else {
+                by_target.insert(*target, addr);
+            }
         }
         map.protect(0, map.len(), libc::PROT_READ | libc::PROT_EXEC)
             .expect("cannot protect the stub page");
-        Stubs { _map: map, by_name }
+        Stubs {
+            _map: map,
+            by_name,
+            by_target,
+        }
     })
+}
+
+/// The call stub of a harness function that module code calls through a
+/// pointer (one of `by_pointer`'s), so that it runs on the host stack.
+pub(super) fn host_stub(target: usize) -> Option<KAddr> {
+    stubs().by_target.get(&target).copied()
 }
 
 /// Looks up a kernel symbol by name.

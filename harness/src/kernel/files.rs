@@ -6,7 +6,7 @@ use super::{Kernel, vfs};
 use crate::addr::UAddr;
 use crate::errno::SysResult;
 use crate::kpi::devfs::DevEntry;
-use crate::user::UserBuf;
+use crate::user::{Staged, UserBuf};
 use std::any::Any;
 use std::sync::Arc;
 use vfs::Whence;
@@ -47,7 +47,7 @@ impl Kernel {
     /// # Errors
     /// `EBADF`, `EINVAL`, `ENXIO` (device destroyed), the driver's errors.
     pub fn read(&self, fd: i32, buf: &mut [u8]) -> SysResult<usize> {
-        self.rw(fd, &[user_buf(buf)], None, false)
+        self.rw_in(fd, &mut [buf], None)
     }
 
     /// `pread(2)` (negative offsets are valid on character devices).
@@ -55,7 +55,7 @@ impl Kernel {
     /// # Errors
     /// As [`read`](Self::read).
     pub fn pread(&self, fd: i32, buf: &mut [u8], offset: i64) -> SysResult<usize> {
-        self.rw(fd, &[user_buf(buf)], Some(offset), false)
+        self.rw_in(fd, &mut [buf], Some(offset))
     }
 
     /// `readv(2)`.
@@ -63,8 +63,7 @@ impl Kernel {
     /// # Errors
     /// As [`read`](Self::read); `EINVAL` for more than `UIO_MAXIOV` buffers.
     pub fn readv(&self, fd: i32, bufs: &mut [&mut [u8]]) -> SysResult<usize> {
-        let iovs: Vec<(UAddr, usize)> = bufs.iter_mut().map(|b| user_buf(b)).collect();
-        self.rw(fd, &iovs, None, false)
+        self.rw_in(fd, bufs, None)
     }
 
     /// `write(2)`: returns the bytes written.
@@ -72,7 +71,7 @@ impl Kernel {
     /// # Errors
     /// As [`read`](Self::read).
     pub fn write(&self, fd: i32, data: &[u8]) -> SysResult<usize> {
-        self.rw(fd, &[user_data(data)], None, true)
+        self.rw_out(fd, &[data], None)
     }
 
     /// `pwrite(2)`.
@@ -80,7 +79,7 @@ impl Kernel {
     /// # Errors
     /// As [`write`](Self::write).
     pub fn pwrite(&self, fd: i32, data: &[u8], offset: i64) -> SysResult<usize> {
-        self.rw(fd, &[user_data(data)], Some(offset), true)
+        self.rw_out(fd, &[data], Some(offset))
     }
 
     /// `writev(2)`.
@@ -89,8 +88,25 @@ impl Kernel {
     /// As [`write`](Self::write); `EINVAL` for more than `UIO_MAXIOV`
     /// buffers.
     pub fn writev(&self, fd: i32, bufs: &[&[u8]]) -> SysResult<usize> {
-        let iovs: Vec<(UAddr, usize)> = bufs.iter().map(|b| user_data(b)).collect();
-        self.rw(fd, &iovs, None, true)
+        self.rw_out(fd, bufs, None)
+    }
+
+    /// A read into the test's buffers: they are staged in user memory for
+    /// the call and copied back after.
+    fn rw_in(&self, fd: i32, bufs: &mut [&mut [u8]], offset: Option<i64>) -> SysResult<usize> {
+        // copyinuio refuses bad iovecs before anything is copied.
+        vfs::check_iovs(bufs.iter().map(|b| b.len()))?;
+        let staged = Staged::new(&*bufs)?;
+        let r = self.rw(fd, &staged.iovs(), offset, false);
+        staged.copy_back(bufs);
+        r
+    }
+
+    /// A write from the test's buffers, staged in user memory.
+    fn rw_out(&self, fd: i32, bufs: &[&[u8]], offset: Option<i64>) -> SysResult<usize> {
+        vfs::check_iovs(bufs.iter().map(|b| b.len()))?;
+        let staged = Staged::new(bufs)?;
+        self.rw(fd, &staged.iovs(), offset, true)
     }
 
     /// The work of the read and write calls: `iovs` (address, length)
@@ -126,9 +142,15 @@ impl Kernel {
     pub fn ioctl(&self, fd: i32, cmd: u64, arg: &mut [u8]) -> SysResult<()> {
         self.alive()?;
         let k = &*self.inner;
-        let (addr, len) = user_buf(arg);
-        let _reg = k.user.register_syscall(&[(addr, len)], true);
-        k.enter(|| vfs::ioctl(k, &self.cred, fd, cmd, addr.get() as u64))
+        let staged = Staged::new(&[&*arg])?;
+        let iovs = staged.iovs();
+        let r = {
+            let _reg = k.user.register_syscall(&iovs, true);
+            let addr = iovs.first().map_or(0, |&(a, _)| a.get() as u64);
+            k.enter(|| vfs::ioctl(k, &self.cred, fd, cmd, addr))
+        };
+        staged.copy_back(&mut [arg]);
+        r
     }
 
     /// `ioctl(2)` with a raw argument: an integer for `_IOWINT`-style
@@ -147,7 +169,7 @@ impl Kernel {
     #[must_use]
     pub fn user_buf(&self, data: Vec<u8>) -> UserBuf {
         let kernel: Arc<dyn Any + Send + Sync> = self.inner.clone();
-        UserBuf::new(kernel, &self.inner.user, data)
+        UserBuf::new(kernel, &self.inner.user, &data)
     }
 
     /// Makes byte `offset` of the next syscall's user buffers (counted
@@ -175,14 +197,4 @@ impl Kernel {
     pub fn dev_threads(&self, name: &str) -> Option<usize> {
         vfs::dev_threads(&self.inner, name)
     }
-}
-
-/// A test's buffer as user memory the kernel writes: (address, length).
-fn user_buf(b: &mut [u8]) -> (UAddr, usize) {
-    (UAddr::from_ptr(b.as_mut_ptr()), b.len())
-}
-
-/// A test's data as user memory the kernel reads: (address, length).
-fn user_data(b: &[u8]) -> (UAddr, usize) {
-    (UAddr::from_ptr(b.as_ptr()), b.len())
 }

@@ -10,7 +10,8 @@ use crate::errno::{Errno, Error, SysResult};
 use crate::kpi::sysctl::{self, Sysctl, SysctlValue};
 use crate::state::DataSym;
 use crate::thread::{self, Env};
-use core::ffi::c_void;
+use crate::user::Staged;
+use core::ffi::{c_int, c_void};
 
 /// The user side of a request: the caller's buffers for the old and the
 /// new value.
@@ -40,14 +41,66 @@ fn user_request(
     let Some(handler) = p.handler else {
         return Err(Errno::EINVAL.into());
     };
-    let (old_ptr, old_len) = match &req.old {
-        Some(b) => (UAddr::from_ptr(b.as_ptr()), b.len()),
-        None => (UAddr::default(), 0),
+    // The caller's buffers, in user memory for the request.
+    let staged_old = req.old.as_deref().map(|b| Staged::new(&[b])).transpose()?;
+    let staged_new = req.new.map(|b| Staged::new(&[b])).transpose()?;
+    let first = |s: &Option<Staged>| {
+        s.as_ref()
+            .and_then(|s| s.iovs().first().copied())
+            .unwrap_or((UAddr::default(), 0))
     };
-    let (new_ptr, new_len) = match req.new {
-        Some(b) => (UAddr::from_ptr(b.as_ptr()), b.len()),
-        None => (UAddr::default(), 0),
-    };
+    let (old_ptr, old_len) = first(&staged_old);
+    let (new_ptr, new_len) = first(&staged_new);
+    let handler = KAddr::new(handler as usize);
+    let r = run_request(
+        k,
+        env,
+        o,
+        &p,
+        handler,
+        (old_ptr, old_len),
+        (new_ptr, new_len),
+    );
+    if let (Some(st), Some(b)) = (&staged_old, req.old) {
+        st.copy_back(&mut [b]);
+    }
+    r
+}
+
+/// `sysctl_req`'s `oldfunc` and `newfunc` for a request from user space,
+/// through their call stubs: module code calls them (`SYSCTL_OUT`,
+/// `SYSCTL_IN`) on its kernel stack, and they run on the host's.
+fn request_functions() -> (OldFunc, NewFunc) {
+    let old = super::entry::host_stub(sysctl_old_user as *const () as usize)
+        .expect("sysctl_old_user has a stub");
+    let new = super::entry::host_stub(sysctl_new_user as *const () as usize)
+        .expect("sysctl_new_user has a stub");
+    // SAFETY: a call stub jumps to its function with the caller's
+    // arguments (registers and stack) untouched, so the stub's address
+    // is a function of the same type.
+    let old: OldFn = unsafe { core::mem::transmute::<*const (), OldFn>(old.ptr()) };
+    // SAFETY: as above.
+    let new: NewFn = unsafe { core::mem::transmute::<*const (), NewFn>(new.ptr()) };
+    (Some(old), Some(new))
+}
+
+/// `sysctl_req`'s `oldfunc` type.
+type OldFn = unsafe extern "C" fn(*mut sys::sysctl_req, *const c_void, usize) -> c_int;
+/// `sysctl_req`'s `newfunc` type.
+type NewFn = unsafe extern "C" fn(*mut sys::sysctl_req, *mut c_void, usize) -> c_int;
+type OldFunc = Option<OldFn>;
+type NewFunc = Option<NewFn>;
+
+/// The request loop of [`user_request`], on buffers in user memory.
+fn run_request(
+    k: &KernelInner,
+    env: &Env<'_>,
+    o: KAddr,
+    p: &sysctl::OidInfo,
+    handler: KAddr,
+    (old_ptr, old_len): (UAddr, usize),
+    (new_ptr, new_len): (UAddr, usize),
+) -> Result<usize, Error> {
     let mut bufs = Vec::new();
     if !old_ptr.is_null() {
         bufs.push((old_ptr, old_len));
@@ -58,18 +111,19 @@ fn user_request(
     } else {
         Some(k.user.register_syscall(&[(new_ptr, new_len)], false))
     };
+    let (oldfunc, newfunc) = request_functions();
     loop {
         let mut r = sys::sysctl_req {
             td: thread::curthread(),
             lock: 0,
-            oldptr: old_ptr.ptr::<c_void>(),
+            oldptr: old_ptr.raw::<c_void>(),
             oldlen: old_len,
             oldidx: 0,
-            oldfunc: Some(sysctl_old_user),
-            newptr: new_ptr.ptr::<c_void>(),
+            oldfunc,
+            newptr: new_ptr.raw::<c_void>(),
             newlen: new_len,
             newidx: 0,
-            newfunc: Some(sysctl_new_user),
+            newfunc,
             validlen: old_len,
             flags: 0,
         };
@@ -88,7 +142,7 @@ fn user_request(
         ];
         // SAFETY: the OID's handler, called as sysctl_root does with the
         // OID, its arguments and a request whose buffers are registered.
-        let ret = unsafe { thread::call(&k.core, Some(env), KAddr::new(handler as usize), args) };
+        let ret = unsafe { thread::call(&k.core, Some(env), handler, args) };
         k.sysctl.leave(o);
         if giant {
             k.locks.unlock_addr(&k.core, k.giant());

@@ -339,6 +339,23 @@ pub(super) fn close(k: &KernelInner, cred: &Cred, fd: i32) -> Result<(), Error> 
     FileRef { k, f }.release(cred)
 }
 
+/// `copyinuio`'s checks on iovecs of lengths `lens`: at most
+/// `UIO_MAXIOV` of them, at most `IOSIZE_MAX` bytes in all (`EINVAL`).
+/// Returns the total.
+pub(super) fn check_iovs(lens: impl ExactSizeIterator<Item = usize>) -> Result<usize, Error> {
+    if lens.len() > sys::UIO_MAXIOV as usize {
+        return Err(Errno::EINVAL.into());
+    }
+    let mut resid = 0usize;
+    for len in lens {
+        if len > IOSIZE_MAX - resid {
+            return Err(Errno::EINVAL.into());
+        }
+        resid += len;
+    }
+    Ok(resid)
+}
+
 /// Read or write with iovecs: `dofileread`/`dofilewrite` + devfs.
 pub(super) fn rw(
     k: &KernelInner,
@@ -348,16 +365,7 @@ pub(super) fn rw(
     offset: Option<i64>,
     write: bool,
 ) -> Result<usize, Error> {
-    if iovs.len() > sys::UIO_MAXIOV as usize {
-        return Err(Errno::EINVAL.into());
-    }
-    let mut resid = 0usize;
-    for &(_, len) in iovs {
-        if len > IOSIZE_MAX - resid {
-            return Err(Errno::EINVAL.into());
-        }
-        resid += len;
-    }
+    let resid = check_iovs(iovs.iter().map(|&(_, len)| len))?;
     let fr = fget(k, fd)?;
     let r = restarting(k, || rw_file(k, cred, &fr.f, iovs, resid, offset, write));
     fr.release(cred)?;
@@ -386,7 +394,7 @@ fn rw_file(
     let mut iov: Vec<sys::iovec> = iovs
         .iter()
         .map(|&(base, len)| sys::iovec {
-            iov_base: base.ptr(),
+            iov_base: base.raw(),
             iov_len: len,
         })
         .collect();

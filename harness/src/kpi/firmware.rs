@@ -191,13 +191,11 @@ impl Firmware {
         }
         let block = host.fw_alloc(size_of::<PrivFw>(), sys::M_WAITOK | sys::M_ZERO);
         let name_ptr = host.fw_alloc(name.len() + 1, sys::M_WAITOK);
-        if block.is_null() || name_ptr.is_null() {
-            // Only under the stricter-than-FreeBSD M_WAITOK failure mode.
-            for p in [block, name_ptr] {
-                host.fw_free(KAddr::from_ptr(p));
-            }
-            return KAddr::new(0);
-        }
+        // M_WAITOK never fails (kpi::malloc, as kern_malloc.c's KASSERT).
+        assert!(
+            !block.is_null() && !name_ptr.is_null(),
+            "malloc(M_WAITOK) returned NULL"
+        );
         // SAFETY: `name_ptr` is a fresh block of `len + 1` bytes.
         unsafe { core::ptr::copy_nonoverlapping(name.as_ptr(), name_ptr, name.len()) };
         // SAFETY: as above, for its last byte.

@@ -21,7 +21,7 @@ use crate::addr::UAddr;
 use crate::errno::Errno;
 use crate::state::{Core, ViolationKind};
 use crate::thread::{self, witness};
-use crate::user::UserMem;
+use crate::user::{self, UserMem};
 use core::ffi::c_int;
 use std::sync::atomic::{AtomicU64, Ordering};
 
@@ -108,20 +108,24 @@ impl Uio {
         kaddr: *mut u8,
         len: usize,
     ) -> Result<(), Errno> {
-        match user.check(uaddr, len, false) {
-            Ok(()) => {
-                // SAFETY: the registry says the user range is readable host
-                // memory; `kaddr` is writable by the caller's contract.
-                unsafe { core::ptr::copy(uaddr.ptr::<u8>(), kaddr, len) };
-                Ok(())
-            }
-            Err(f) => {
-                // SAFETY: the first `f.ok` bytes are accessible (as above).
-                unsafe { core::ptr::copy(uaddr.ptr::<u8>(), kaddr, f.ok) };
-                count(&self.faults, 1);
-                Err(Errno::EFAULT)
-            }
+        let (n, r) = match user.check(uaddr, len, false) {
+            Ok(()) => (len, Ok(())),
+            Err(f) => (f.ok, Err(Errno::EFAULT)),
+        };
+        // The registry only holds ranges of the user address space, so
+        // the accessible bytes have an alias.
+        if let Some(src) = user::host_ptr(uaddr, n)
+            && n > 0
+        {
+            // SAFETY: the registry says the first `n` user bytes are
+            // readable, and `src` is their alias; `kaddr` is writable for
+            // `len >= n` bytes by the caller's contract.
+            unsafe { core::ptr::copy(src, kaddr, n) };
         }
+        if r.is_err() {
+            count(&self.faults, 1);
+        }
+        r
     }
 
     /// Copies from kernel `kaddr` to user `uaddr`: as much as `user` says
@@ -136,20 +140,22 @@ impl Uio {
         uaddr: UAddr,
         len: usize,
     ) -> Result<(), Errno> {
-        match user.check(uaddr, len, true) {
-            Ok(()) => {
-                // SAFETY: the registry says the user range is writable host
-                // memory; `kaddr` is readable by the caller's contract.
-                unsafe { core::ptr::copy(kaddr, uaddr.ptr::<u8>(), len) };
-                Ok(())
-            }
-            Err(f) => {
-                // SAFETY: the first `f.ok` bytes are accessible (as above).
-                unsafe { core::ptr::copy(kaddr, uaddr.ptr::<u8>(), f.ok) };
-                count(&self.faults, 1);
-                Err(Errno::EFAULT)
-            }
+        let (n, r) = match user.check(uaddr, len, true) {
+            Ok(()) => (len, Ok(())),
+            Err(f) => (f.ok, Err(Errno::EFAULT)),
+        };
+        if let Some(dst) = user::host_ptr(uaddr, n)
+            && n > 0
+        {
+            // SAFETY: the registry says the first `n` user bytes are
+            // writable, and `dst` is their alias; `kaddr` is readable for
+            // `len >= n` bytes by the caller's contract.
+            unsafe { core::ptr::copy(kaddr, dst, n) };
         }
+        if r.is_err() {
+            count(&self.faults, 1);
+        }
+        r
     }
 
     /// uiomove_faultflag(9) without `nofault`: returns 0 or an errno.

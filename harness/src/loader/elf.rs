@@ -74,6 +74,7 @@ pub(crate) mod c {
     pub(crate) const STB_LOCAL: u8 = elf::STB_LOCAL.0;
     pub(crate) const STB_WEAK: u8 = elf::STB_WEAK.0;
     pub(crate) const STT_GNU_IFUNC: u8 = elf::STT_GNU_IFUNC.0;
+    pub(crate) const STT_FUNC: u8 = elf::STT_FUNC.0;
 }
 
 /// `SHT_X86_64_UNWIND`.
@@ -150,6 +151,8 @@ pub(crate) struct Object {
     pub(crate) dtors: CtorSection,
     /// What the layout printed ("multiple ctor sections").
     pub(crate) messages: Vec<String>,
+    /// Its functions' names, for reports, while it is mapped.
+    pub(crate) _names: crate::ksyms::Registration,
 }
 
 /// A load error: the errno and what FreeBSD prints.
@@ -432,6 +435,14 @@ pub(crate) fn load(filename: &str, pathname: &str, data: &[u8]) -> Result<Object
     for want in [c::SHT_REL, c::SHT_RELA] {
         relocs.extend(reloc_tables(filename, data, &sections, &loaded, want)?);
     }
+    let names = crate::ksyms::register(
+        map.addr(),
+        map.len(),
+        symbols
+            .iter()
+            .filter(|s| s.defined() && s.kind == c::STT_FUNC)
+            .map(|s| (usize::try_from(s.value).unwrap_or(0), s.name.as_str())),
+    );
     Ok(Object {
         map,
         sections: loaded,
@@ -440,6 +451,7 @@ pub(crate) fn load(filename: &str, pathname: &str, data: &[u8]) -> Result<Object
         ctors,
         dtors,
         messages,
+        _names: names,
     })
 }
 

@@ -25,7 +25,9 @@ impl Shell<'_> {
                 errors += 1;
                 continue;
             }
-            match self.k.kldload(a) {
+            let logged = self.k.dmesg().len();
+            let result = self.k.kldload(a);
+            match &result {
                 Ok(id) => {
                     if verbose {
                         self.say(&format!("Loaded {a}, id={id}\n"));
@@ -44,9 +46,12 @@ impl Shell<'_> {
                     errors += 1;
                 }
                 Err(e) => {
-                    self.warn(&format!("kldload: can't load {a}: {}", errtext(&e)));
+                    self.warn(&format!("kldload: can't load {a}: {}", errtext(e)));
                     errors += 1;
                 }
+            }
+            if matches!(result, Err(Error::Errno(Errno::ENOENT))) {
+                self.why_not_loaded(logged);
             }
         }
         if args.iter().all(|a| a.starts_with('-')) {
@@ -54,6 +59,22 @@ impl Shell<'_> {
             return 1;
         }
         i32::from(errors > 0)
+    }
+
+    /// After a load that failed with `ENOENT`: the kernel's messages since
+    /// byte `logged` of the message buffer, which say why. FreeBSD's
+    /// kldload(8) prints a bare "No such file or directory" for a missing
+    /// symbol or dependency as for a missing file (`link_elf_obj.c`'s
+    /// relocation and `kern_linker.c`'s `linker_load_dependencies` fail
+    /// with `ENOENT` and explain in dmesg); kldsim shows the explanation at
+    /// once, marked as its own. (For `ENOEXEC` kldload(8) already says to
+    /// read dmesg.)
+    fn why_not_loaded(&mut self, logged: usize) {
+        let dmesg = self.k.dmesg();
+        let new = dmesg.get(logged..).unwrap_or_default();
+        for line in new.lines().filter(|l| !l.is_empty()) {
+            self.warn(&format!("kldsim: dmesg: {line}"));
+        }
     }
 
     pub(super) fn kldunload(&mut self, args: &[String]) -> i32 {

@@ -352,9 +352,10 @@ unsafe extern "C" fn harness_sysctl_wire_old_buffer(
     } else {
         r.oldlen
     };
-    let user_out: unsafe extern "C" fn(*mut sys::sysctl_req, *const c_void, usize) -> c_int =
-        super::sysctl::sysctl_old_user;
-    let ours = r.oldfunc.map(|f| f as usize) == Some(user_out as usize);
+    // A request from user space has sysctl_old_user, through its stub
+    // (`super::host_stub`), as its oldfunc.
+    let user_out = super::host_stub(super::sysctl::sysctl_old_user as *const () as usize);
+    let ours = r.oldfunc.map(|f| f as usize) == user_out.map(|a| a.get());
     if r.lock != sys::REQ_WIRED.cast_signed() && !r.oldptr.is_null() && ours {
         r.lock = sys::REQ_WIRED.cast_signed();
         r.validlen = wiredlen;
