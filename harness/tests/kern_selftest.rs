@@ -635,3 +635,30 @@ fn a_forgotten_callout_is_reported_at_unload() {
         "{v:?}"
     );
 }
+
+// --- Lock sites (kern::sync::LockSite) ---
+
+const KC_MTX_LEAK: u32 = 21;
+
+#[test]
+fn a_leaked_guard_is_reported_at_the_modules_own_line() {
+    let f = Fixture::new();
+    assert_eq!(f.passes(KC_MTX_LEAK, 0), 0);
+    // The line of selftest/src/cases/locks.rs that took the mutex, as the
+    // module's source has it.
+    let src = include_str!("../../selftest/src/cases/locks.rs");
+    let line = src
+        .lines()
+        .position(|l| l.contains("let guard = dev.mtx.lock(cx);"))
+        .unwrap()
+        + 1;
+    let v = f.k.take_violations();
+    assert!(
+        v.iter().any(|v| v.kind == ViolationKind::Lock
+            && v.message.contains(&format!(
+                "Returning with 1 locks held: kselftest mtx locked @ selftest/src/cases/locks.rs:{line}"
+            ))),
+        "{v:?}"
+    );
+    f.finish();
+}

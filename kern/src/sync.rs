@@ -44,15 +44,55 @@ pub use sx::{SxBackend, SxLock, SxSGuard, SxXGuard};
 
 use core::ffi::{CStr, c_int};
 
-/// `LOCK_FILE`/`LOCK_LINE` for lock operations made from Rust.
+/// `LOCK_FILE`/`LOCK_LINE` for the lock operations that have no caller
+/// to name: releases (a guard's `Drop` cannot track its caller) and
+/// `try` acquisitions through the C helpers.
 ///
 /// In a module (`LOCK_DEBUG > 0`, `sys/sys/_lock.h`) the `mtx_lock`/
 /// `sx_xlock` macros expand to calls of `__mtx_lock_flags`, `_sx_xlock`
 /// and friends with the caller's `__FILE__` and `__LINE__`, which only
 /// diagnostics (`WITNESS`, `KTR`, lock profiling) read. kern calls those
 /// functions directly on its hot paths (a C wrapper per call cost a
-/// measurable share of a read or write), and names itself as the site.
+/// measurable share of a read or write); acquisitions pass the module's
+/// own file and line ([`LockSite`]), the rest name kern.
 pub(crate) const LOCK_FILE: &CStr = c"kern/src/sync.rs";
 
-/// See [`LOCK_FILE`]: no line number is meaningful for Rust callers.
+/// See [`LOCK_FILE`]: no line number is meaningful for those.
 pub(crate) const LOCK_LINE: c_int = 0;
+
+/// Where a lock is taken: the source file and line of the module code
+/// that called [`Mutex::lock`], [`SxLock::xlock`] and the like, which kern
+/// passes to the kernel as C's lock macros pass `__FILE__` and
+/// `__LINE__`, so that `WITNESS` names the module's line, not kern's.
+///
+/// The lock methods are `#[track_caller]`: the site is the first caller
+/// outside them, a constant where they are inlined.
+#[derive(Clone, Copy, Debug)]
+pub struct LockSite {
+    file: &'static CStr,
+    line: c_int,
+}
+
+impl LockSite {
+    /// The site of the caller (through `#[track_caller]` functions).
+    #[track_caller]
+    #[inline]
+    #[must_use]
+    pub fn caller() -> Self {
+        let at = core::panic::Location::caller();
+        Self {
+            file: at.file_as_c_str(),
+            line: c_int::try_from(at.line()).unwrap_or(c_int::MAX),
+        }
+    }
+
+    /// The file, for the C call.
+    pub(crate) fn file(self) -> *const core::ffi::c_char {
+        self.file.as_ptr()
+    }
+
+    /// The line, for the C call.
+    pub(crate) fn line(self) -> c_int {
+        self.line
+    }
+}

@@ -99,6 +99,10 @@ pub(crate) const KC_DEFER_DROP: u32 = 19;
 /// A `Callout` scheduled in `kc_value` ms, then leaked with `mem::forget`:
 /// the forgotten drain the test kernel must report at unload.
 pub(crate) const KC_CALLOUT_FORGET: u32 = 20;
+/// The device mutex taken and its guard leaked with `mem::forget` (safe
+/// code can leak): the call returns to user space with the mutex held,
+/// which the test kernel reports naming the line that took it. Value 0.
+pub(crate) const KC_MTX_LEAK: u32 = 21;
 
 /// The value of [`KC_PING`].
 pub(crate) const PING_MAGIC: u64 = 0x6b73_656c_6674_7374;

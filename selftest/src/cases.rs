@@ -64,6 +64,7 @@ pub(crate) fn run(
         abi::KC_FILE_OPEN => cdev::file_open(file),
         abi::KC_DEFER_DROP => defer::drop_drains(arg, cx),
         abi::KC_CALLOUT_FORGET => defer::forget_callout(arg, cx),
+        abi::KC_MTX_LEAK => Ok(locks::mtx_leak(dev, cx)),
         _ => return Err(EINVAL),
     };
     if let Err(e) = outcome {

@@ -489,7 +489,7 @@ impl LockTable {
         l.store_word(me);
         drop(g);
         let nonsleepable = matches!(l.kind, Kind::Mtx { .. }) && l.name != "Giant";
-        push_held(addr, &l, nonsleepable, l.class());
+        push_held(addr, &l, nonsleepable, l.class(), file_line(file, line));
         Ok(Ok(true))
     }
 
@@ -608,7 +608,7 @@ impl LockTable {
         g.sharers.push(me);
         l.store_word(sx_shared_word(g.sharers.len()));
         drop(g);
-        push_held(addr, &l, false, "sx");
+        push_held(addr, &l, false, "sx", file_line(file, line));
         Ok(Ok(()))
     }
 
@@ -724,7 +724,10 @@ impl LockTable {
         if held.is_empty() {
             return;
         }
-        let names: Vec<&str> = held.iter().map(|h| h.name.as_str()).collect();
+        let names: Vec<String> = held
+            .iter()
+            .map(|h| format!("{} locked @ {}", h.name, h.at))
+            .collect();
         k.violation(
             ViolationKind::Lock,
             format!(
@@ -774,14 +777,15 @@ impl LockTable {
 }
 
 /// Records that this thread now holds `l` (at `addr`), as a lock of
-/// `class`.
-fn push_held(addr: KAddr, l: &LockObj, nonsleepable: bool, class: &'static str) {
+/// `class`, taken at `at` (`file:line`).
+fn push_held(addr: KAddr, l: &LockObj, nonsleepable: bool, class: &'static str, at: String) {
     witness::with_held(|h| {
         h.push(Held {
             addr,
             name: l.name.clone(),
             nonsleepable,
             class,
+            at,
         });
     });
 }

@@ -24,6 +24,9 @@ pub(crate) struct Held {
     pub(crate) nonsleepable: bool,
     /// Description for messages ("sleep mutex").
     pub(crate) class: &'static str,
+    /// Where it was taken (`file:line` of the lock call), as WITNESS
+    /// records `li_file`/`li_line`.
+    pub(crate) at: String,
 }
 
 /// Runs `f` on this thread's held-lock list, innermost last.
@@ -50,7 +53,14 @@ pub(crate) fn check_may_sleep_except(k: &Core, except: KAddr, what: &str) {
     if !bad.is_empty() {
         let list: Vec<String> = bad
             .iter()
-            .map(|h| format!("exclusive {} {} ({})", h.class, h.name, h.name))
+            // witness_list_lock (sys/kern/subr_witness.c), without the
+            // recursion count and address.
+            .map(|h| {
+                format!(
+                    "exclusive {} {} ({}) locked @ {}",
+                    h.class, h.name, h.name, h.at
+                )
+            })
             .collect();
         k.violation(
             ViolationKind::Lock,

@@ -36,6 +36,7 @@ use crate::alloc::Box;
 use crate::error::Result;
 use crate::malloc::{M_ZERO, WaitOk};
 use crate::opaque::Opaque;
+use crate::sync::LockSite;
 use alloc_kernel::Flags;
 use core::cell::UnsafeCell;
 use core::ffi::CStr;
@@ -90,8 +91,9 @@ pub unsafe trait Backend {
     /// `ptr` points to an initialised lock; the current thread does not
     /// hold it and may wait for it as this kind of lock waits (the
     /// caller's context token proves it); the returned state is kept in a
-    /// [`Guard`] that borrows that token for its whole life.
-    unsafe fn lock(ptr: *mut Self::State) -> Self::GuardState;
+    /// [`Guard`] that borrows that token for its whole life. `site` is the
+    /// module code that asked, for the kernel's lock diagnostics.
+    unsafe fn lock(ptr: *mut Self::State, site: LockSite) -> Self::GuardState;
 
     /// Takes the lock exclusively if no other thread holds it.
     ///
@@ -118,7 +120,7 @@ pub unsafe trait SharedBackend: Backend {
     ///
     /// # Safety
     /// As for [`Backend::lock`].
-    unsafe fn lock_shared(ptr: *mut Self::State) -> Self::GuardState;
+    unsafe fn lock_shared(ptr: *mut Self::State, site: LockSite) -> Self::GuardState;
 
     /// Releases a shared hold.
     ///
@@ -283,10 +285,11 @@ impl<T, B: Backend> Lock<T, B> {
     /// that proves it (the per-kind method that calls this takes the token
     /// with the guard's lifetime).
     #[inline]
+    #[track_caller]
     pub(crate) unsafe fn acquire(&self) -> Guard<'_, T, B> {
         // SAFETY: the lock is initialised (type invariant); the rest is the
         // caller's contract.
-        let state = unsafe { B::lock(self.state()) };
+        let state = unsafe { B::lock(self.state(), LockSite::caller()) };
         // INVARIANT: held exclusively, with `state`.
         Guard {
             lock: self,
@@ -317,6 +320,7 @@ impl<T, B: Backend> Lock<T, B> {
     /// # Safety
     /// As for [`acquire`](Self::acquire).
     #[inline]
+    #[track_caller]
     pub(crate) unsafe fn acquire_shared(&self) -> Guard<'_, T, B, Shared>
     where
         B: SharedBackend,
@@ -324,7 +328,7 @@ impl<T, B: Backend> Lock<T, B> {
     {
         // SAFETY: the lock is initialised (type invariant); the rest is the
         // caller's contract.
-        let state = unsafe { B::lock_shared(self.state()) };
+        let state = unsafe { B::lock_shared(self.state(), LockSite::caller()) };
         // INVARIANT: held shared, with `state`. Other threads may hold it
         // shared too and read the data at the same time: `T: Sync`.
         Guard {

@@ -86,7 +86,7 @@
 
 use crate::context::MayBlock;
 use crate::sync::lock::{Backend, Guard, Lock};
-use crate::sync::{LOCK_FILE, LOCK_LINE};
+use crate::sync::{LOCK_FILE, LOCK_LINE, LockSite};
 use core::ffi::{CStr, c_int};
 
 /// Data of type `T` protected by an `mtx(9)` sleep mutex.
@@ -136,11 +136,12 @@ unsafe impl Backend for MutexBackend {
     }
 
     #[inline]
-    unsafe fn lock(ptr: *mut sys::mtx) {
+    unsafe fn lock(ptr: *mut sys::mtx, site: LockSite) {
         // SAFETY: an initialised mutex that this thread does not hold (the
         // caller's contract). This is what mtx_lock(9) expands to in a
-        // module: the lock word's address, no options.
-        unsafe { sys::__mtx_lock_flags(lock_word(ptr), 0, LOCK_FILE.as_ptr(), LOCK_LINE) };
+        // module: the lock word's address, no options, the caller's file
+        // and line.
+        unsafe { sys::__mtx_lock_flags(lock_word(ptr), 0, site.file(), site.line()) };
     }
 
     #[inline]
@@ -169,6 +170,7 @@ impl<T> Mutex<T> {
     /// ([`MayBlock`]: a [`NoSleep`](crate::context::NoSleep), or a
     /// sleepable token, which lends one); not an interrupt filter.
     #[inline]
+    #[track_caller]
     pub fn lock<'a, C: MayBlock>(&'a self, cx: &'a mut C) -> MutexGuard<'a, T> {
         let _ = cx;
         // SAFETY: the mutex is initialised (type invariant). The thread does

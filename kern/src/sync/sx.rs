@@ -81,7 +81,7 @@
 use crate::context::{Sleepable, SxSleepable};
 use crate::error::{Error, Result};
 use crate::sync::lock::{Backend, Exclusive, Guard, Lock, Shared, SharedBackend};
-use crate::sync::{LOCK_FILE, LOCK_LINE};
+use crate::sync::{LOCK_FILE, LOCK_LINE, LockSite};
 use core::ffi::CStr;
 
 /// Data of type `T` protected by an `sx(9)` shared/exclusive lock.
@@ -141,11 +141,11 @@ unsafe impl Backend for SxBackend {
     }
 
     #[inline]
-    unsafe fn lock(ptr: *mut sys::sx) -> SxSleepable {
+    unsafe fn lock(ptr: *mut sys::sx, site: LockSite) -> SxSleepable {
         // SAFETY: an initialised lock that this thread does not hold, in a
         // context that may sleep (the caller's contract). As sx_xlock(9)
         // expands in a module; without SX_INTERRUPTIBLE it cannot fail.
-        unsafe { sys::_sx_xlock(ptr, 0, LOCK_FILE.as_ptr(), LOCK_LINE) };
+        unsafe { sys::_sx_xlock(ptr, 0, site.file(), site.line()) };
         // SAFETY: the token goes into a guard that borrows the `Sleepable`
         // for its whole life (the caller's contract) and hands out only
         // `&mut` to it.
@@ -174,10 +174,10 @@ unsafe impl Backend for SxBackend {
 // SAFETY: as for `Backend`: shared owners exclude an exclusive one.
 unsafe impl SharedBackend for SxBackend {
     #[inline]
-    unsafe fn lock_shared(ptr: *mut sys::sx) -> SxSleepable {
+    unsafe fn lock_shared(ptr: *mut sys::sx, site: LockSite) -> SxSleepable {
         // SAFETY: as in `lock`. As sx_slock(9) expands in a module; cannot
         // fail without SX_INTERRUPTIBLE.
-        unsafe { sys::_sx_slock(ptr, 0, LOCK_FILE.as_ptr(), LOCK_LINE) };
+        unsafe { sys::_sx_slock(ptr, 0, site.file(), site.line()) };
         // SAFETY: as in `lock`.
         unsafe { SxSleepable::new() }
     }
@@ -200,6 +200,7 @@ impl<T> SxLock<T> {
     /// # Context
     /// May sleep. Needs the entry point's [`Sleepable`] (no lock held).
     #[inline]
+    #[track_caller]
     pub fn xlock<'a>(&'a self, cx: &'a mut Sleepable) -> SxXGuard<'a, T> {
         let _ = cx;
         // SAFETY: the lock is initialised (type invariant). The thread holds
@@ -223,19 +224,15 @@ impl<T> SxLock<T> {
     /// # Context
     /// May sleep. Needs the entry point's [`Sleepable`] (no lock held).
     #[inline]
+    #[track_caller]
     pub fn xlock_sig<'a>(&'a self, cx: &'a mut Sleepable) -> Result<SxXGuard<'a, T>> {
         let _ = cx;
+        let site = LockSite::caller();
         // SAFETY: the lock is initialised (type invariant); the thread holds
         // no kern lock and may sleep (as in `xlock`). As sx_xlock_sig(9)
         // expands in a module.
-        let ret = unsafe {
-            sys::_sx_xlock(
-                self.state(),
-                SX_INTERRUPTIBLE,
-                LOCK_FILE.as_ptr(),
-                LOCK_LINE,
-            )
-        };
+        let ret =
+            unsafe { sys::_sx_xlock(self.state(), SX_INTERRUPTIBLE, site.file(), site.line()) };
         Error::from_ret(ret)?;
         // SAFETY: the token goes into a guard that borrows `cx` for its
         // whole life and hands out only `&mut` to it.
@@ -254,20 +251,16 @@ impl<T> SxLock<T> {
     /// # Context
     /// May sleep. Needs the entry point's [`Sleepable`] (no lock held).
     #[inline]
+    #[track_caller]
     pub fn slock_sig<'a>(&'a self, cx: &'a mut Sleepable) -> Result<SxSGuard<'a, T>>
     where
         T: Sync,
     {
         let _ = cx;
+        let site = LockSite::caller();
         // SAFETY: as in `xlock_sig`. As sx_slock_sig(9) expands.
-        let ret = unsafe {
-            sys::_sx_slock(
-                self.state(),
-                SX_INTERRUPTIBLE,
-                LOCK_FILE.as_ptr(),
-                LOCK_LINE,
-            )
-        };
+        let ret =
+            unsafe { sys::_sx_slock(self.state(), SX_INTERRUPTIBLE, site.file(), site.line()) };
         Error::from_ret(ret)?;
         // SAFETY: as in `xlock_sig`.
         let token = unsafe { SxSleepable::new() };
@@ -297,6 +290,7 @@ impl<T> SxLock<T> {
     /// # Context
     /// May sleep. Needs the entry point's [`Sleepable`] (no lock held).
     #[inline]
+    #[track_caller]
     pub fn slock<'a>(&'a self, cx: &'a mut Sleepable) -> SxSGuard<'a, T>
     where
         T: Sync,

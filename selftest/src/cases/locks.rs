@@ -218,3 +218,14 @@ pub(super) fn locked_by(
     *seen = seen.wrapping_add(1);
     Ok(*open.seen.access(&guard)?)
 }
+
+/// `KC_MTX_LEAK`: takes the device mutex and leaks the guard. Leaking is
+/// safe Rust; the kernel's lock debugging reports the mutex still held at
+/// the return to user space, naming this line (kern passes the caller's
+/// file and line to `mtx_lock`, as C's macros do).
+pub(crate) fn mtx_leak(dev: &SelfTest, cx: &mut Sleepable) -> u64 {
+    let guard = dev.mtx.lock(cx);
+    #[allow(clippy::mem_forget, reason = "the mistake this case makes on purpose")]
+    core::mem::forget(guard);
+    0
+}
