@@ -155,11 +155,13 @@ impl TaskHandler for FreeStorage {
             None
         };
         drop(state);
-        if storage.is_some() {
+        let freed = storage.is_some();
+        // Freed here, outside the mutex, and before it is counted: whoever
+        // reads `idle_frees` then finds the memory gone.
+        drop(storage);
+        if freed {
             Stats::count(&STATS.idle_frees, 1);
         }
-        // Freed here, outside the mutex.
-        drop(storage);
     }
 }
 
