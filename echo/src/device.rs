@@ -197,15 +197,19 @@ impl Echo {
     /// generation. Never allocates: the empty message is made in the
     /// recycled buffer if no file holds it (so that both buffers stay in
     /// use for the next writes), else it is the static empty message.
-    fn clear(&self, cx: &mut Sleepable) {
+    ///
+    /// A writer queued behind a long write can be interrupted by a signal
+    /// (`EINTR`, or `ERESTART` for a restarting handler).
+    fn clear(&self, cx: &mut Sleepable) -> Result {
         let limit = STATS.limit();
-        let mut guard = self.writer.xlock(cx);
+        let mut guard = self.writer.xlock_sig(cx)?;
         let (writer, cx) = guard.split();
         match writer.recycle.get_mut() {
             Some(mut message) => message.clear(),
             None => Self::recycle_empty(writer),
         }
         self.publish(writer, limit, cx);
+        Ok(())
     }
 
     /// A write of `len` bytes, 1 to `limit`: the next message is built in
@@ -220,7 +224,9 @@ impl Echo {
         limit: usize,
         cx: &mut Sleepable,
     ) -> Result<usize> {
-        let mut guard = self.writer.xlock(cx);
+        // Interruptible: a writer queued behind a long write can be
+        // interrupted by a signal (`EINTR` or `ERESTART`).
+        let mut guard = self.writer.xlock_sig(cx)?;
         let (writer, cx) = guard.split();
         let mut message = match writer.recycle.get_mut() {
             Some(b) if (len..=limit).contains(&b.capacity()) => b,
@@ -311,7 +317,7 @@ impl CharacterDevice for Echo {
             return Err(EFBIG);
         }
         if len == 0 {
-            self.clear(cx);
+            self.clear(cx)?;
         } else {
             let moved = self.write_message(uio, len, limit, cx)?;
             Stats::count(&STATS.bytes_in, moved);
@@ -334,10 +340,7 @@ impl CharacterDevice for Echo {
             }
             RUSTECHO_GETINFO => data.write(&self.info(cx)),
             RUSTECHO_CLEAR if !file.open()?.writable => Err(EBADF),
-            RUSTECHO_CLEAR => {
-                self.clear(cx);
-                Ok(())
-            }
+            RUSTECHO_CLEAR => self.clear(cx),
             // Asynchronous I/O (SIGIO) is not supported, as in null(4);
             // turning it off is accepted.
             FIOASYNC if data.read::<i32>()? != 0 => Err(EINVAL),

@@ -605,3 +605,33 @@ fn a_static_tree_goes_under_each_parent() {
     }
     f.k.check().unwrap();
 }
+
+// --- Callouts and tasks (kern::callout, kern::taskqueue) ---
+
+const KC_DEFER_DROP: u32 = 19;
+const KC_CALLOUT_FORGET: u32 = 20;
+
+#[test]
+fn dropping_a_scheduled_callout_or_an_enqueued_task_drains_it() {
+    let f = Fixture::new();
+    // The task ran once before its drain returned; the callout, dropped
+    // before its time, never runs and is not left on the wheel.
+    assert_eq!(f.passes(KC_DEFER_DROP, 50), 1);
+    f.k.advance_clock(std::time::Duration::from_millis(100));
+    f.finish();
+}
+
+#[test]
+fn a_forgotten_callout_is_reported_at_unload() {
+    let f = Fixture::new();
+    assert_eq!(f.passes(KC_CALLOUT_FORGET, 60_000), 0);
+    f.k.close(f.fd).unwrap();
+    f.k.kldunload(f.id, false).unwrap();
+    let v = f.k.take_violations();
+    assert!(
+        v.iter().any(|v| v.message.contains("callout")
+            && v.message.contains("still")
+            && v.message.contains("unloaded")),
+        "{v:?}"
+    );
+}

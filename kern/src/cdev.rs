@@ -77,12 +77,13 @@
 //! ```
 
 use crate::alloc::{Arc, Box};
-use crate::context::Sleepable;
+use crate::context::{NoSleep, Sleepable};
 use crate::error::{Error, Result, code, to_ret};
 use crate::foreign::{ArcBorrow, ForeignOwnable};
 use crate::ioctl::{IoctlCmd, IoctlData};
 use crate::malloc::{KernelAllocator, M_NOWAIT, M_ZERO};
 use crate::opaque::Opaque;
+use crate::poll::{Knote, PollEvents, PollWaiter};
 use crate::uio::{UioReader, UioWriter};
 use core::ffi::{CStr, c_char, c_int, c_void};
 use core::marker::PhantomData;
@@ -167,6 +168,17 @@ pub trait CharacterDevice: Send + Sync + Sized + 'static {
     /// Whether [`ioctl`](Self::ioctl) is implemented.
     const HAS_IOCTL: bool = false;
 
+    /// Whether [`close`](Self::close) is implemented.
+    const HAS_CLOSE: bool = false;
+
+    /// Whether [`purge`](Self::purge) is implemented.
+    const HAS_PURGE: bool = false;
+
+    /// Whether [`poll`](Self::poll) and [`kqfilter`](Self::kqfilter) are
+    /// implemented (`d_poll`, `d_kqfilter`). Without them the kernel's
+    /// defaults answer: every standard event ready, and no kqueue filter.
+    const HAS_POLL: bool = false;
+
     /// The per-open state, dropped when the file is closed for the last
     /// time or the device is destroyed. Use `()` for none.
     type Open: Send + Sync + 'static;
@@ -220,6 +232,60 @@ pub trait CharacterDevice: Send + Sync + Sized + 'static {
         Err(code::ENODEV)
     }
 
+    /// Called by `poll(2)` and `select(2)` (`d_poll`): the events of
+    /// `events` that are ready. If none is, record the poller with
+    /// [`PollQueue::record`](crate::poll::PollQueue::record) (under the
+    /// mutex the readiness depends on) so that a later notification wakes
+    /// it.
+    fn poll(
+        &self,
+        file: &File<'_, Self>,
+        events: PollEvents,
+        waiter: &mut PollWaiter<'_>,
+        cx: &mut Sleepable,
+    ) -> PollEvents {
+        let _ = (file, waiter, cx);
+        events & (PollEvents::IN | PollEvents::OUT | PollEvents::RDNORM | PollEvents::WRNORM)
+    }
+
+    /// Called by `kevent(2)` adding a filter on a file of the device
+    /// (`d_kqfilter`): attach the knote with
+    /// [`PollQueue::attach`](crate::poll::PollQueue::attach).
+    ///
+    /// # Errors
+    /// `EINVAL` for a filter the device does not answer.
+    fn kqfilter(&self, file: &File<'_, Self>, knote: &mut Knote<'_>) -> Result {
+        let _ = (file, knote);
+        Err(code::EINVAL)
+    }
+
+    /// Called by the last `close(2)` of the device (`d_close`): when no
+    /// file of it is open any more. A device that needs to act on the
+    /// close of each file does it in the `Drop` of its
+    /// [`Open`](Self::Open) value instead.
+    ///
+    /// # Errors
+    /// Any errno is returned by that `close(2)` (the file is closed
+    /// anyway).
+    fn close(&self, flags: OpenFlags, cx: &mut Sleepable) -> Result {
+        let _ = (flags, cx);
+        Ok(())
+    }
+
+    /// Called by `destroy_dev(9)` while threads are still inside the
+    /// device's methods (`d_purge`), again until they have all left: wake
+    /// every thread the device makes sleep, and make them return
+    /// (usually with `ENXIO`). A device whose methods may sleep for a long
+    /// time (waiting for data) needs it, or unloading the module waits for
+    /// them.
+    ///
+    /// # Context
+    /// `destroy_dev`'s thread, with the kernel's `devmtx` held: may take a
+    /// mutex (the token), may not sleep.
+    fn purge(&self, cx: &mut NoSleep) {
+        let _ = cx;
+    }
+
     /// Called with every error one of the device's entry points is about
     /// to return to the kernel: the device's own (including those of
     /// [`File::open`], `devfs_get_cdevpriv(9)`) and kern's (`ENOMEM` when
@@ -251,6 +317,10 @@ pub enum Op {
     Write,
     /// `d_ioctl`.
     Ioctl,
+    /// `d_close`.
+    Close,
+    /// `d_kqfilter`.
+    Kqfilter,
 }
 
 /// The open file a device method ([`read`](CharacterDevice::read),
@@ -269,6 +339,8 @@ pub enum Op {
 /// The current thread is inside `d_read`, `d_write` or `d_ioctl` of a
 /// device registered for `T`, on behalf of an open file, for `'a`.
 pub struct File<'a, T: CharacterDevice> {
+    /// The call's `ioflag` (`d_read`, `d_write`) or `fflag` (`d_ioctl`).
+    flags: c_int,
     _call: PhantomData<(&'a T::Open, *mut ())>,
 }
 
@@ -278,9 +350,23 @@ impl<'a, T: CharacterDevice> File<'a, T> {
     /// # Safety
     /// The type's invariants hold for `'a`: called by a method trampoline
     /// of a device of `T`, and the value does not outlive the call.
-    unsafe fn new() -> Self {
+    unsafe fn new(flags: c_int) -> Self {
         // INVARIANT: the caller's contract.
-        Self { _call: PhantomData }
+        Self {
+            flags,
+            _call: PhantomData,
+        }
+    }
+
+    /// Whether the file is non-blocking for this call (`O_NONBLOCK`, set
+    /// at open or later with `fcntl(2)`): `IO_NDELAY` in `d_read`'s and
+    /// `d_write`'s `ioflag`, `FNONBLOCK` in `d_ioctl`'s `fflag`. A method
+    /// that would wait returns `EAGAIN` instead.
+    #[must_use]
+    pub fn nonblocking(&self) -> bool {
+        // IO_NDELAY is FNONBLOCK (`sys/sys/vnode.h`: "FNDELAY flag set in
+        // file table"), and devfs_read_f passes `f_flag & O_NONBLOCK`.
+        c_int::try_from(sys::FNONBLOCK).is_ok_and(|f| self.flags & f != 0)
     }
 
     /// The per-open value of this file: what
@@ -528,6 +614,16 @@ unsafe fn fill_cdevsw<T: CharacterDevice>(sw: *mut sys::cdevsw) {
     if T::HAS_IOCTL {
         sw.d_ioctl = Some(cdev_ioctl::<T>);
     }
+    if T::HAS_CLOSE {
+        sw.d_close = Some(cdev_close::<T>);
+    }
+    if T::HAS_PURGE {
+        sw.d_purge = Some(cdev_purge::<T>);
+    }
+    if T::HAS_POLL {
+        sw.d_poll = Some(cdev_poll::<T>);
+        sw.d_kqfilter = Some(cdev_kqfilter::<T>);
+    }
 }
 
 /// Creates the device node of `options` with `make_dev_s(9)`, for `sw` and
@@ -673,15 +769,15 @@ unsafe fn shared_of<'a, T: CharacterDevice>(
 }
 
 /// The [`File`] handle and the context token of a call of `d_read`,
-/// `d_write` or `d_ioctl`.
+/// `d_write` or `d_ioctl`, with its `ioflag` or `fflag`.
 ///
 /// # Safety
 /// Called by one of those methods of a device of `T`, on behalf of a file;
 /// both values are used only during that call.
-unsafe fn method_call<'a, T: CharacterDevice>() -> (File<'a, T>, Sleepable) {
+unsafe fn method_call<'a, T: CharacterDevice>(flags: c_int) -> (File<'a, T>, Sleepable) {
     // SAFETY: the caller's contract: a method of a device of `T`, on behalf
     // of a file; the handle lives only for this call.
-    let file = unsafe { File::new() };
+    let file = unsafe { File::new(flags) };
     // SAFETY: the methods run in the calling thread, which may sleep and
     // holds no lock of ours; the token lives only for this call.
     let cx = unsafe { Sleepable::new() };
@@ -696,7 +792,7 @@ unsafe fn method_call<'a, T: CharacterDevice>() -> (File<'a, T>, Sleepable) {
 unsafe extern "C" fn cdev_read<T: CharacterDevice>(
     dev: *mut sys::cdev,
     uio: *mut sys::uio,
-    _ioflag: c_int,
+    ioflag: c_int,
 ) -> c_int {
     // SAFETY: the caller's contract.
     let shared = unsafe { shared_of::<T>(dev) };
@@ -708,7 +804,7 @@ unsafe extern "C" fn cdev_read<T: CharacterDevice>(
     };
     // SAFETY: d_read of a device of `T`, on behalf of a file; both are
     // used only during this call.
-    let (file, mut cx) = unsafe { method_call::<T>() };
+    let (file, mut cx) = unsafe { method_call::<T>(ioflag) };
     report(device, Op::Read, device.read(&file, &mut uio, &mut cx))
 }
 
@@ -720,7 +816,7 @@ unsafe extern "C" fn cdev_read<T: CharacterDevice>(
 unsafe extern "C" fn cdev_write<T: CharacterDevice>(
     dev: *mut sys::cdev,
     uio: *mut sys::uio,
-    _ioflag: c_int,
+    ioflag: c_int,
 ) -> c_int {
     // SAFETY: the caller's contract.
     let shared = unsafe { shared_of::<T>(dev) };
@@ -732,7 +828,7 @@ unsafe extern "C" fn cdev_write<T: CharacterDevice>(
     };
     // SAFETY: d_write of a device of `T`, on behalf of a file; both are
     // used only during this call.
-    let (file, mut cx) = unsafe { method_call::<T>() };
+    let (file, mut cx) = unsafe { method_call::<T>(ioflag) };
     report(device, Op::Write, device.write(&file, &mut uio, &mut cx))
 }
 
@@ -745,7 +841,7 @@ unsafe extern "C" fn cdev_ioctl<T: CharacterDevice>(
     dev: *mut sys::cdev,
     cmd: sys::u_long,
     data: *mut c_char,
-    _fflag: c_int,
+    fflag: c_int,
     _td: *mut sys::thread,
 ) -> c_int {
     // SAFETY: the caller's contract.
@@ -757,10 +853,88 @@ unsafe extern "C" fn cdev_ioctl<T: CharacterDevice>(
     let mut data = unsafe { IoctlData::from_raw(data, cmd) };
     // SAFETY: d_ioctl of a device of `T`, on behalf of a file; both are
     // used only during this call.
-    let (file, mut cx) = unsafe { method_call::<T>() };
+    let (file, mut cx) = unsafe { method_call::<T>(fflag) };
     report(
         device,
         Op::Ioctl,
         device.ioctl(&file, cmd, &mut data, &mut cx),
     )
+}
+
+/// `d_close`: the last close of the device.
+///
+/// # Safety
+/// Called by the kernel for a device of `T`, in the context of `close(2)`.
+unsafe extern "C" fn cdev_close<T: CharacterDevice>(
+    dev: *mut sys::cdev,
+    fflag: c_int,
+    _devtype: c_int,
+    _td: *mut sys::thread,
+) -> c_int {
+    // SAFETY: the caller's contract.
+    let shared = unsafe { shared_of::<T>(dev) };
+    let device = &shared.data;
+    // SAFETY: d_close runs in the closing thread, which may sleep and holds
+    // no lock of ours; the token lives only for this call.
+    let mut cx = unsafe { Sleepable::new() };
+    report(device, Op::Close, device.close(OpenFlags(fflag), &mut cx))
+}
+
+/// `d_purge`: wake the device's sleepers while it is destroyed.
+///
+/// # Safety
+/// Called by `destroy_dev(9)` for a device of `T`.
+unsafe extern "C" fn cdev_purge<T: CharacterDevice>(dev: *mut sys::cdev) {
+    // SAFETY: the caller's contract; the registration takes its reference
+    // back only after destroy_dev returns.
+    let shared = unsafe { shared_of::<T>(dev) };
+    // SAFETY: destroy_devl (sys/kern/kern_conf.c, FreeBSD 15) calls
+    // d_purge with devmtx held, in a thread that may block on a
+    // mutex (it holds devmtx, a sleep mutex, and may not sleep); the token
+    // lives only for this call.
+    let mut cx = unsafe { NoSleep::new() };
+    shared.data.purge(&mut cx);
+}
+
+/// `d_poll`.
+///
+/// # Safety
+/// Called by the kernel for a device of `T`, in the context of `poll(2)`
+/// or `select(2)` on one of its files, with `td` the polling thread.
+unsafe extern "C" fn cdev_poll<T: CharacterDevice>(
+    dev: *mut sys::cdev,
+    events: c_int,
+    td: *mut sys::thread,
+) -> c_int {
+    // SAFETY: the caller's contract.
+    let shared = unsafe { shared_of::<T>(dev) };
+    // SAFETY: d_poll of a device of `T`, on behalf of a file; used only
+    // during this call.
+    let (file, mut cx) = unsafe { method_call::<T>(0) };
+    // SAFETY: `td` is d_poll's thread; the waiter lives only for this call.
+    let mut waiter = unsafe { PollWaiter::new(td) };
+    shared
+        .data
+        .poll(&file, PollEvents::from_raw(events), &mut waiter, &mut cx)
+        .bits()
+}
+
+/// `d_kqfilter`.
+///
+/// # Safety
+/// Called by the kernel for a device of `T`, in the context of `kevent(2)`
+/// on one of its files, with `kn` the knote being attached.
+unsafe extern "C" fn cdev_kqfilter<T: CharacterDevice>(
+    dev: *mut sys::cdev,
+    kn: *mut sys::knote,
+) -> c_int {
+    // SAFETY: the caller's contract.
+    let shared = unsafe { shared_of::<T>(dev) };
+    let device = &shared.data;
+    // SAFETY: d_kqfilter of a device of `T`, on behalf of a file.
+    let (file, _cx) = unsafe { method_call::<T>(0) };
+    // SAFETY: `kn` is d_kqfilter's knote; the handle lives only for this
+    // call.
+    let mut knote = unsafe { Knote::new(kn) };
+    report(device, Op::Kqfilter, device.kqfilter(&file, &mut knote))
 }

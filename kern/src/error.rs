@@ -204,6 +204,10 @@ pub mod code {
         /// (userland sees `ENOTTY`).
         ENOIOCTL = sys::ENOIOCTL;
     }
+
+    /// Operation would block: the same code as [`EAGAIN`], the name a
+    /// sleep's timeout returns under (`msleep(9)`, `cv_timedwait(9)`).
+    pub const EWOULDBLOCK: Error = EAGAIN;
 }
 
 #[cfg(test)]

@@ -9,12 +9,18 @@
 //! * [`error`]: errno values as [`Error`] and [`Result`].
 //! * [`module`](mod@module): the [`Module`] trait and the [`module!`] macro that
 //!   declares a module to the kernel (`DECLARE_MODULE(9)`).
-//! * [`context`]: the [`Sleepable`] token that proves, at compile time,
-//!   that the current thread may sleep.
+//! * [`context`]: the tokens that prove, at compile time, what the current
+//!   thread may do: [`Sleepable`] (sleep), [`NoSleep`](context::NoSleep)
+//!   (block on a mutex, as a callout handler), [`Filter`](context::Filter)
+//!   (neither).
 //! * [`malloc`] and [`alloc`]: the module's malloc type, the `malloc(9)`
 //!   allocator, and `Box`/`Vec`/`String`/`Arc` in kernel memory.
-//! * [`sync`]: [`Mutex`](sync::Mutex) over `mtx(9)` and
-//!   [`SxLock`](sync::SxLock) over `sx(9)`.
+//! * [`sync`]: [`Mutex`](sync::Mutex) over `mtx(9)`,
+//!   [`SxLock`](sync::SxLock) over `sx(9)`, and
+//!   [`CondVar`](sync::CondVar), sleeping until a condition holds
+//!   (`msleep(9)`, `wakeup(9)`).
+//! * [`callout`]: [`Callout`](callout::Callout), a handler the timer runs
+//!   later with a mutex held (`callout(9)`).
 //! * [`cdev`]: character devices (`make_dev_s(9)`), with [`uio`] for
 //!   `read`/`write` and [`ioctl`] for `ioctl`.
 //! * [`foreign`]: [`ForeignOwnable`](foreign::ForeignOwnable), how a value
@@ -23,6 +29,11 @@
 //! * [`sysctl`]: counters and validated tunables under a module-owned
 //!   context: a static table over module statics, or nodes over data in
 //!   an `Arc`.
+//! * [`taskqueue`]: [`Task`](taskqueue::Task), work a kernel thread runs
+//!   later where it may sleep (`taskqueue(9)`).
+//! * [`poll`]: readiness for `poll(2)` and `kqueue(2)`
+//!   ([`PollQueue`](poll::PollQueue): `selrecord(9)`, a knlist on the
+//!   device's mutex).
 //! * [`export`](mod@export): functions a module exports to the modules
 //!   that depend on it ([`export!`]), and their declaration there
 //!   ([`import!`]).
@@ -75,6 +86,7 @@
 )]
 
 pub mod alloc;
+pub mod callout;
 pub mod cdev;
 pub mod context;
 pub mod error;
@@ -86,9 +98,11 @@ pub mod module;
 mod opaque;
 #[cfg(target_os = "none")]
 mod panic;
+pub mod poll;
 pub mod print;
 pub mod sync;
 pub mod sysctl;
+pub mod taskqueue;
 pub mod uio;
 
 pub use context::Sleepable;
@@ -97,7 +111,7 @@ pub use module::Module;
 
 /// What a module crate usually needs, in one `use`.
 pub mod prelude {
-    pub use crate::context::{MaySleep, Sleepable, SxSleepable};
+    pub use crate::context::{MayBlock, MaySleep, NoSleep, Sleepable, SxSleepable};
     pub use crate::error::{Error, Result, code::*};
     pub use crate::malloc::{M_NOWAIT, M_ZERO};
     pub use crate::module::Module;

@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: BSD-2-Clause
-//! Kernel locks: [`Mutex`] over `mtx(9)` and [`SxLock`] over `sx(9)`.
+//! Kernel locks: [`Mutex`] over `mtx(9)` and [`SxLock`] over `sx(9)`, and
+//! [`CondVar`], sleeping on a mutex until a condition holds (`msleep(9)`).
 //!
 //! C headers: `sys/sys/mutex.h`, `sys/sys/sx.h`, `sys/sys/lock.h`. Manual
 //! pages: `locking(9)`, `mutex(9)`, `sx(9)`.
@@ -23,15 +24,18 @@
 //! # Context
 //! Acquiring either lock needs a context token: a
 //! [`Sleepable`](crate::context::Sleepable) for an `sx` lock (it may have to
-//! wait), any [`MaySleep`](crate::context::MaySleep) token for a mutex.
+//! wait), any [`MayBlock`](crate::context::MayBlock) token for a mutex
+//! (a [`NoSleep`](crate::context::NoSleep), or a sleepable token).
 //! Neither may be acquired in an interrupt filter or under a spin lock.
 
+pub mod condvar;
 pub mod lock;
 pub mod locked_by;
 pub mod mutex;
 pub mod static_lock;
 pub mod sx;
 
+pub use condvar::{CondVar, Wait};
 pub use lock::{Backend, Guard, Lock};
 pub use locked_by::LockedBy;
 pub use mutex::{Mutex, MutexBackend, MutexGuard};

@@ -92,6 +92,13 @@ pub(crate) const KC_LOCKED_BY: u32 = 17;
 /// `File::open` finds the per-open value of the calling file (twice the
 /// same); the value is that file's serial number, given at open.
 pub(crate) const KC_FILE_OPEN: u32 = 18;
+/// A `Callout` scheduled in `kc_value` ms, then dropped (drained); a
+/// `Task` enqueued, then dropped (drained, after it ran). The value is the
+/// times the task ran (1).
+pub(crate) const KC_DEFER_DROP: u32 = 19;
+/// A `Callout` scheduled in `kc_value` ms, then leaked with `mem::forget`:
+/// the forgotten drain the test kernel must report at unload.
+pub(crate) const KC_CALLOUT_FORGET: u32 = 20;
 
 /// The value of [`KC_PING`].
 pub(crate) const PING_MAGIC: u64 = 0x6b73_656c_6674_7374;

@@ -12,9 +12,12 @@
 //!   per-open value a `File` finds.
 //! * `print`: a line longer than `println!`'s chunk.
 //! * `panic`: the panic handler.
+//! * `defer`: callouts and tasks are drained when dropped; a leaked
+//!   callout stays scheduled (for the test kernel to report).
 
 mod cdev;
 mod collections;
+mod defer;
 mod locks;
 mod malloc;
 mod panic;
@@ -59,6 +62,8 @@ pub(crate) fn run(
         abi::KC_PRINT_LONG => print::long_line(arg),
         abi::KC_LOCKED_BY => locks::locked_by(dev, file, cx),
         abi::KC_FILE_OPEN => cdev::file_open(file),
+        abi::KC_DEFER_DROP => defer::drop_drains(arg, cx),
+        abi::KC_CALLOUT_FORGET => defer::forget_callout(arg, cx),
         _ => return Err(EINVAL),
     };
     if let Err(e) = outcome {

@@ -2,8 +2,9 @@
 //! `make demo`: the README's FreeBSD walkthrough, run in the test kernel.
 //!
 //! The same commands a user types on FreeBSD (`kldload`, `echo >`, `cat`,
-//! `kldunload`) run in `kldsim` against the built `rustecho.ko`, and the
-//! kernel log is printed at the end.
+//! `dd`, `sysctl`, `kldunload`) run in `kldsim` against the built
+//! `rustecho.ko` and `rustfifo.ko`, and the kernel log is printed at the
+//! end.
 
 use crate::workspace::{Workspace, run};
 use std::process::Command;
@@ -16,6 +17,12 @@ cat /dev/rustmodule
 echo \"hi rust\" > /dev/rustmodule
 cat /dev/rustmodule
 kldunload rustecho
+kldload ./build/rustfifo.ko
+ls -l /dev/rustfifo
+echo hello > /dev/rustfifo
+dd if=/dev/rustfifo bs=6 count=1
+sysctl hw.rustfifo
+kldunload rustfifo
 dmesg
 ";
 

@@ -271,7 +271,7 @@ impl<T, B: Backend> Lock<T, B> {
 
     /// The C lock, for the backend's functions.
     #[inline]
-    fn state(&self) -> *mut B::State {
+    pub(crate) fn state(&self) -> *mut B::State {
         self.state.get()
     }
 
@@ -334,6 +334,28 @@ impl<T, B: Backend> Lock<T, B> {
         }
     }
 
+    /// The guard of a hold the caller took itself, through `B`'s C calls
+    /// (an acquisition that can fail, as `sx_xlock_sig(9)`).
+    ///
+    /// # Safety
+    /// The current thread holds this lock in mode `M`, taken with the
+    /// state `state`, and gives the hold to the guard (which releases it);
+    /// the guard borrows, for its whole life, the context token that
+    /// allowed taking it (as for [`acquire`](Self::acquire)); for
+    /// [`Shared`], `T: Sync`.
+    #[inline]
+    pub(crate) unsafe fn assume_held<M: Mode<B>>(
+        &self,
+        state: B::GuardState,
+    ) -> Guard<'_, T, B, M> {
+        // INVARIANT: the caller's contract.
+        Guard {
+            lock: self,
+            state,
+            _mode: PhantomData,
+        }
+    }
+
     /// The data, without locking: `&mut` proves that no guard exists.
     #[must_use]
     pub fn data_mut(self: Pin<&mut Self>) -> &mut T {
@@ -351,6 +373,8 @@ impl<T, B: Backend> Drop for Lock<T, B> {
         unsafe { B::destroy(self.state()) };
     }
 }
+
+impl<T, B: Backend, M: Mode<B>> crate::context::private::Sealed for Guard<'_, T, B, M> {}
 
 /// Access to the data of a held [`Lock`]; releases the lock when dropped.
 ///

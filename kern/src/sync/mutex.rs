@@ -84,7 +84,7 @@
 //! }
 //! ```
 
-use crate::context::MaySleep;
+use crate::context::MayBlock;
 use crate::sync::lock::{Backend, Guard, Lock};
 use crate::sync::{LOCK_FILE, LOCK_LINE};
 use core::ffi::{CStr, c_int};
@@ -165,16 +165,19 @@ impl<T> Mutex<T> {
     /// context token compiles: no sleeping, no other lock.
     ///
     /// # Context
-    /// Does not sleep. Needs a context token (any [`MaySleep`]).
+    /// Does not sleep, but may block. Needs a token that allows blocking
+    /// ([`MayBlock`]: a [`NoSleep`](crate::context::NoSleep), or a
+    /// sleepable token, which lends one); not an interrupt filter.
     #[inline]
-    pub fn lock<'a, C: MaySleep>(&'a self, cx: &'a mut C) -> MutexGuard<'a, T> {
+    pub fn lock<'a, C: MayBlock>(&'a self, cx: &'a mut C) -> MutexGuard<'a, T> {
         let _ = cx;
         // SAFETY: the mutex is initialised (type invariant). The thread does
         // not hold it already: a guard borrows the token it was locked with,
         // and a thread's tokens form one chain (its entry point's
-        // `Sleepable`, and at most one `SxSleepable` borrowed from it), so
+        // `Sleepable` or `NoSleep`, at most one `SxSleepable` borrowed from
+        // a `Sleepable`, and the `NoSleep` each lends), so
         // while a guard lives no token is left to call `lock` with. Waiting
-        // for a mutex needs a token (not in an interrupt filter, no spin
+        // for a mutex needs a blocking token (not in an interrupt filter, no spin
         // lock held), and the guard borrows `cx` for its whole life.
         unsafe { self.acquire() }
     }
@@ -185,10 +188,21 @@ impl<T> Mutex<T> {
     /// Does not sleep or wait. Needs a context token, which the guard
     /// borrows as for [`Mutex::lock`].
     #[inline]
-    pub fn try_lock<'a, C: MaySleep>(&'a self, cx: &'a mut C) -> Option<MutexGuard<'a, T>> {
+    pub fn try_lock<'a, C: MayBlock>(&'a self, cx: &'a mut C) -> Option<MutexGuard<'a, T>> {
         let _ = cx;
         // SAFETY: as in `lock`.
         unsafe { self.try_acquire() }
+    }
+}
+
+impl<T> Mutex<T> {
+    /// `&m->lock_object`, the interlock that `_sleep` and `callout(9)` take
+    /// (only its address is computed).
+    #[inline]
+    pub(crate) fn lock_object(&self) -> *mut sys::lock_object {
+        self.state()
+            .wrapping_byte_add(core::mem::offset_of!(sys::mtx, lock_object))
+            .cast::<sys::lock_object>()
     }
 }
 

@@ -13,6 +13,9 @@
 //! which `sx(9)` would turn into silent recursion on a kernel built without
 //! `INVARIANTS`.
 //!
+//! [`SxLock::xlock_sig`] and [`SxLock::slock_sig`] wait interruptibly
+//! (`sx_xlock_sig(9)`): a signal ends the wait with `EINTR` or `ERESTART`.
+//!
 //! # Context
 //! Acquisition may sleep; it needs a [`Sleepable`] (no lock held).
 //!
@@ -76,6 +79,7 @@
 //! ```
 
 use crate::context::{Sleepable, SxSleepable};
+use crate::error::{Error, Result};
 use crate::sync::lock::{Backend, Exclusive, Guard, Lock, Shared, SharedBackend};
 use crate::sync::{LOCK_FILE, LOCK_LINE};
 use core::ffi::CStr;
@@ -205,6 +209,73 @@ impl<T> SxLock<T> {
         unsafe { self.acquire() }
     }
 
+    /// Takes the lock exclusively (`sx_xlock_sig(9)`), sleeping until it
+    /// is free or a signal arrives.
+    ///
+    /// What a device method that may wait long behind another thread
+    /// should use: the user can interrupt the wait.
+    ///
+    /// # Errors
+    /// `EINTR` or `ERESTART` (if the signal's handler restarts system
+    /// calls): a signal arrived before the lock was free. Return it from
+    /// the device method.
+    ///
+    /// # Context
+    /// May sleep. Needs the entry point's [`Sleepable`] (no lock held).
+    #[inline]
+    pub fn xlock_sig<'a>(&'a self, cx: &'a mut Sleepable) -> Result<SxXGuard<'a, T>> {
+        let _ = cx;
+        // SAFETY: the lock is initialised (type invariant); the thread holds
+        // no kern lock and may sleep (as in `xlock`). As sx_xlock_sig(9)
+        // expands in a module.
+        let ret = unsafe {
+            sys::_sx_xlock(
+                self.state(),
+                SX_INTERRUPTIBLE,
+                LOCK_FILE.as_ptr(),
+                LOCK_LINE,
+            )
+        };
+        Error::from_ret(ret)?;
+        // SAFETY: the token goes into a guard that borrows `cx` for its
+        // whole life and hands out only `&mut` to it.
+        let token = unsafe { SxSleepable::new() };
+        // SAFETY: `_sx_xlock` returned 0: this thread holds the lock
+        // exclusively, and the guard releases it; it borrows `cx`.
+        Ok(unsafe { self.assume_held(token) })
+    }
+
+    /// Takes the lock shared (`sx_slock_sig(9)`), sleeping while a thread
+    /// holds it exclusively, or until a signal arrives.
+    ///
+    /// # Errors
+    /// `EINTR` or `ERESTART`, as for [`xlock_sig`](Self::xlock_sig).
+    ///
+    /// # Context
+    /// May sleep. Needs the entry point's [`Sleepable`] (no lock held).
+    #[inline]
+    pub fn slock_sig<'a>(&'a self, cx: &'a mut Sleepable) -> Result<SxSGuard<'a, T>>
+    where
+        T: Sync,
+    {
+        let _ = cx;
+        // SAFETY: as in `xlock_sig`. As sx_slock_sig(9) expands.
+        let ret = unsafe {
+            sys::_sx_slock(
+                self.state(),
+                SX_INTERRUPTIBLE,
+                LOCK_FILE.as_ptr(),
+                LOCK_LINE,
+            )
+        };
+        Error::from_ret(ret)?;
+        // SAFETY: as in `xlock_sig`.
+        let token = unsafe { SxSleepable::new() };
+        // SAFETY: `_sx_slock` returned 0: this thread holds the lock
+        // shared (`T: Sync`), and the guard releases it; it borrows `cx`.
+        Ok(unsafe { self.assume_held(token) })
+    }
+
     /// Takes the lock exclusively if it is free (`sx_try_xlock(9)`).
     ///
     /// # Context
@@ -235,6 +306,15 @@ impl<T> SxLock<T> {
         unsafe { self.acquire_shared() }
     }
 }
+
+/// `SX_INTERRUPTIBLE`: `_sx_xlock`/`_sx_slock` give up at a signal.
+const SX_INTERRUPTIBLE: core::ffi::c_int = {
+    assert!(sys::SX_INTERRUPTIBLE <= 0x7fff_ffff);
+    // CAST: checked to fit just above.
+    #[allow(clippy::as_conversions, clippy::cast_possible_wrap, reason = "checked")]
+    let v = sys::SX_INTERRUPTIBLE as core::ffi::c_int;
+    v
+};
 
 impl<T> SxXGuard<'_, T> {
     /// The data and a token that allows sleeping (and taking a mutex) while

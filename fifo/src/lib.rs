@@ -1,0 +1,218 @@
+// SPDX-License-Identifier: BSD-2-Clause
+//! `rustfifo.ko`: `/dev/rustfifo`, a bounded in-kernel byte FIFO, the
+//! pattern of serial and input drivers: readers sleep until data arrives,
+//! writers sleep while it is full.
+//!
+//! ```text
+//! # kldload ./build/rustfifo.ko
+//! # echo hello > /dev/rustfifo
+//! # dd if=/dev/rustfifo bs=6 count=1
+//! hello
+//! # sysctl hw.rustfifo
+//! # kldunload rustfifo
+//! ```
+//!
+//! * `write(2)` appends; it sleeps while the FIFO is full (`O_NONBLOCK`:
+//!   `EAGAIN` if nothing fits, else a short write). A signal ends the sleep:
+//!   the count written so far, or `EINTR`/`ERESTART` before any.
+//! * `read(2)` returns up to the request from the oldest bytes; it sleeps
+//!   while the FIFO is empty (`O_NONBLOCK`: `EAGAIN`).
+//! * `ioctl(2)`: `FIONREAD` (bytes queued), `FIONBIO`, `FIOASYNC` (off).
+//! * `hw.rustfifo.capacity` (1 byte to 16 MiB, default 64 KiB) and
+//!   `hw.rustfifo.idle_ms` (default 1000, 0 for never), and counters.
+//! * The storage grows with `M_NOWAIT` as bytes arrive (a failed growth
+//!   is `ENOMEM`, and nothing queued is lost); once the FIFO has stayed
+//!   empty, with no reader waiting, for `idle_ms`, a callout queues a
+//!   task that frees it.
+//! * Unloading is refused while a file is open; a forced unload wakes the
+//!   sleepers (`d_purge`), which return `ENXIO`, and drains the callout
+//!   and the task.
+//!
+//! The manual page is `fifo/rustfifo.4`; the tests are
+//! `harness/tests/rustfifo*.rs`.
+#![no_std]
+#![deny(unsafe_code)]
+
+mod device;
+mod ring;
+
+use core::sync::atomic::{AtomicU64, Ordering};
+use device::Fifo;
+use kern::cdev::{CdevOptions, GID_WHEEL, Registration, UID_ROOT};
+use kern::prelude::*;
+use kern::sysctl::{SysctlLeaf, SysctlTree, Tunable};
+
+/// `hw.rustfifo.capacity` at load: 64 KiB.
+const DEFAULT_CAPACITY: u64 = 64 * 1024;
+
+/// The largest capacity: 16 MiB.
+const CAPACITY_MAX: u64 = 16 * 1024 * 1024;
+
+/// `hw.rustfifo.idle_ms` at load: one second.
+const DEFAULT_IDLE_MS: u64 = 1000;
+
+/// The longest idle delay accepted: one hour.
+const IDLE_MS_MAX: u64 = 3_600_000;
+
+/// `/dev/rustfifo`, root:wheel 0666.
+const DEVICE: CdevOptions<'static> = CdevOptions {
+    name: c"rustfifo",
+    mode: 0o666,
+    uid: UID_ROOT,
+    gid: GID_WHEEL,
+};
+
+/// The tunables and counters of `hw.rustfifo`.
+pub(crate) struct Stats {
+    /// `capacity`: the most bytes queued, 1 to [`CAPACITY_MAX`].
+    capacity: Tunable,
+    /// `idle_ms`: how long the FIFO stays empty before its storage is
+    /// freed; 0 for never.
+    idle_ms: Tunable,
+    /// `reads`: successful reads.
+    pub(crate) reads: AtomicU64,
+    /// `writes`: successful writes.
+    pub(crate) writes: AtomicU64,
+    /// `bytes_in`: bytes queued by writes.
+    pub(crate) bytes_in: AtomicU64,
+    /// `bytes_out`: bytes returned by reads.
+    pub(crate) bytes_out: AtomicU64,
+    /// `blocked_reads`: reads that slept for data.
+    pub(crate) blocked_reads: AtomicU64,
+    /// `blocked_writes`: writes that slept for space.
+    pub(crate) blocked_writes: AtomicU64,
+    /// `wakeups`: wakeups of readers or writers.
+    pub(crate) wakeups: AtomicU64,
+    /// `enomem`: calls that failed for want of memory.
+    pub(crate) enomem: AtomicU64,
+    /// `idle_frees`: storage freed after idling.
+    pub(crate) idle_frees: AtomicU64,
+}
+
+/// The module's statistics; zero at each load.
+pub(crate) static STATS: Stats = Stats {
+    capacity: Tunable::new(DEFAULT_CAPACITY),
+    idle_ms: Tunable::new(DEFAULT_IDLE_MS),
+    reads: AtomicU64::new(0),
+    writes: AtomicU64::new(0),
+    bytes_in: AtomicU64::new(0),
+    bytes_out: AtomicU64::new(0),
+    blocked_reads: AtomicU64::new(0),
+    blocked_writes: AtomicU64::new(0),
+    wakeups: AtomicU64::new(0),
+    enomem: AtomicU64::new(0),
+    idle_frees: AtomicU64::new(0),
+};
+
+impl Stats {
+    /// `capacity` as a size.
+    pub(crate) fn capacity(&self) -> usize {
+        usize::try_from(self.capacity.get()).unwrap_or(usize::MAX)
+    }
+
+    /// `idle_ms` as a callout delay.
+    pub(crate) fn idle_ms(&self) -> u32 {
+        u32::try_from(self.idle_ms.get()).unwrap_or(u32::MAX)
+    }
+
+    /// Adds `n` to a counter (wrapping, as the kernel's counters do).
+    pub(crate) fn count(counter: &AtomicU64, n: usize) {
+        counter.fetch_add(u64::try_from(n).unwrap_or(u64::MAX), Ordering::Relaxed);
+    }
+
+    /// Counts an error that has a counter.
+    pub(crate) fn failed(&self, e: Error) {
+        if e == ENOMEM {
+            Self::count(&self.enomem, 1);
+        }
+    }
+}
+
+/// `hw.rustfifo.capacity` accepts 1 byte to 16 MiB; lowering it keeps
+/// what is queued.
+fn valid_capacity(value: u64) -> bool {
+    (1..=CAPACITY_MAX).contains(&value)
+}
+
+/// `hw.rustfifo.idle_ms` accepts 0 (never) to one hour.
+fn valid_idle_ms(value: u64) -> bool {
+    value <= IDLE_MS_MAX
+}
+
+/// The leaves of `hw.rustfifo`, in the order they are added.
+static SYSCTLS: [SysctlLeaf; 11] = [
+    SysctlLeaf::tunable(
+        c"capacity",
+        c"Most bytes queued (1 to 16777216)",
+        &STATS.capacity,
+        valid_capacity,
+    ),
+    SysctlLeaf::tunable(
+        c"idle_ms",
+        c"Milliseconds empty before the storage is freed (0: never)",
+        &STATS.idle_ms,
+        valid_idle_ms,
+    ),
+    SysctlLeaf::counter(c"reads", c"Successful reads", &STATS.reads),
+    SysctlLeaf::counter(c"writes", c"Successful writes", &STATS.writes),
+    SysctlLeaf::counter(c"bytes_in", c"Bytes queued by writes", &STATS.bytes_in),
+    SysctlLeaf::counter(c"bytes_out", c"Bytes returned by reads", &STATS.bytes_out),
+    SysctlLeaf::counter(
+        c"blocked_reads",
+        c"Reads that slept for data",
+        &STATS.blocked_reads,
+    ),
+    SysctlLeaf::counter(
+        c"blocked_writes",
+        c"Writes that slept for space",
+        &STATS.blocked_writes,
+    ),
+    SysctlLeaf::counter(c"wakeups", c"Wakeups of readers or writers", &STATS.wakeups),
+    SysctlLeaf::counter(c"enomem", c"Calls failed with ENOMEM", &STATS.enomem),
+    SysctlLeaf::counter(
+        c"idle_frees",
+        c"Storage freed after idling",
+        &STATS.idle_frees,
+    ),
+];
+
+/// The loaded module. Dropping it destroys the device first (waking its
+/// sleepers, waiting for the threads inside it), then removes the sysctl
+/// nodes; the device's state, with its callout and task (drained), goes
+/// with the last reference.
+struct RustFifo {
+    dev: Registration<Fifo>,
+    _sysctl: SysctlTree,
+}
+
+impl Module for RustFifo {
+    fn load(cx: &mut Sleepable) -> Result<Self> {
+        let fifo = Fifo::new(cx);
+        let sysctl = SysctlTree::register_hw(
+            c"rustfifo",
+            c"rustfifo(4): the /dev/rustfifo byte FIFO",
+            &SYSCTLS,
+            cx,
+        )?;
+        let dev = Registration::register(&DEVICE, fifo, cx)?;
+        Ok(Self {
+            dev,
+            _sysctl: sysctl,
+        })
+    }
+
+    /// Refuses an unforced unload while a file is open.
+    fn quiesce(&self) -> Result {
+        if self.dev.open_files() == 0 {
+            Ok(())
+        } else {
+            Err(EBUSY)
+        }
+    }
+}
+
+kern::module! {
+    type: RustFifo,
+    name: "rustfifo",
+    version: 1,
+}

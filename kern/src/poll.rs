@@ -1,0 +1,435 @@
+// SPDX-License-Identifier: BSD-2-Clause
+//! Readiness notification for a device: `poll(2)`/`select(2)` through
+//! `selrecord(9)` and `selwakeup(9)`, and `kqueue(2)`'s `EVFILT_READ` and
+//! `EVFILT_WRITE` through a knlist locked by the device's mutex.
+//!
+//! C headers: `sys/sys/selinfo.h`, `sys/sys/event.h`, `sys/sys/poll.h`.
+//! Manual pages: `selrecord(9)`, `kqueue(9)`, `poll(2)`.
+//! Implementation: `sys/kern/sys_generic.c`, `sys/kern/kern_event.c`.
+//!
+//! A [`PollQueue`] is a `struct selinfo` whose `si_note` knlist is locked
+//! by the [`Mutex`] that guards the device's state
+//! (`knlist_init_mtx(9)`), as FreeBSD drivers set it up. Its
+//! [`PollSource`] names that mutex and says, under it, how many bytes a
+//! filter has ready (`kn_data`).
+//!
+//! * In `d_poll` ([`CharacterDevice::poll`](crate::cdev::CharacterDevice::poll))
+//!   the device answers the events that are ready, and if none is,
+//!   records the poller with [`PollQueue::record`] (`selrecord(9)`).
+//! * In `d_kqfilter` ([`CharacterDevice::kqfilter`](crate::cdev::CharacterDevice::kqfilter))
+//!   it attaches the knote with [`PollQueue::attach`].
+//! * When the state changes, under the mutex, [`PollQueue::notify`] wakes
+//!   the pollers (`selwakeup(9)`) and runs the knotes' filters
+//!   (`KNOTE_LOCKED`).
+//! * Dropping the queue detaches the knotes still attached (`knlist_clear`),
+//!   wakes and forgets the pollers (`seldrain(9)`), and destroys the
+//!   knlist. It takes the mutex, so it must not be dropped with it held.
+//!
+//! # Context
+//! [`notify`](PollQueue::notify) needs the mutex held and never sleeps;
+//! the filters ([`PollSource::ready`]) run with the mutex held, in any
+//! thread context, and may not sleep or take another lock.
+
+use crate::alloc::Box;
+use crate::context::Sleepable;
+use crate::error::{Result, code};
+use crate::opaque::Opaque;
+use crate::sync::lock::Exclusive;
+use crate::sync::{Mutex, MutexGuard};
+use core::ffi::{c_int, c_long, c_void};
+use core::marker::PhantomData;
+use core::mem::ManuallyDrop;
+
+/// The two `kqueue(2)` filters a device may answer.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Filter {
+    /// `EVFILT_READ`: `kn_data` is the number of bytes that can be read.
+    Read,
+    /// `EVFILT_WRITE`: `kn_data` is the room for writing.
+    Write,
+}
+
+/// What a [`PollQueue`] reports on: the device's mutex and what its
+/// filters see under it.
+pub trait PollSource: Send + Sync + Sized + 'static {
+    /// The data of the mutex.
+    type Data;
+
+    /// The mutex that guards the device's state and locks the knlist. It
+    /// must be the same mutex every time (owned by the source, or by an
+    /// `Arc` it holds); a filter whose source names another mutex than at
+    /// creation reports nothing.
+    fn mutex(&self) -> &Mutex<Self::Data>;
+
+    /// The `kn_data` of `filter` (bytes readable, room for writing); the
+    /// knote fires if it is positive.
+    ///
+    /// # Context
+    /// The mutex is held; may not sleep or take a lock.
+    fn ready(&self, data: &Self::Data, filter: Filter) -> i64;
+}
+
+/// `poll(2)` events (`sys/sys/poll.h`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
+pub struct PollEvents(c_int);
+
+impl PollEvents {
+    /// `POLLIN`: data to read.
+    pub const IN: Self = Self::from_u32(sys::POLLIN);
+    /// `POLLRDNORM`: normal data to read.
+    pub const RDNORM: Self = Self::from_u32(sys::POLLRDNORM);
+    /// `POLLOUT`: room to write.
+    pub const OUT: Self = Self::from_u32(sys::POLLOUT);
+    /// `POLLWRNORM`: room to write normal data.
+    pub const WRNORM: Self = Self::from_u32(sys::POLLWRNORM);
+    /// `POLLHUP`: the device is gone.
+    pub const HUP: Self = Self::from_u32(sys::POLLHUP);
+
+    /// No event.
+    #[must_use]
+    pub const fn empty() -> Self {
+        Self(0)
+    }
+
+    const fn from_u32(v: u32) -> Self {
+        assert!(v <= 0x7fff);
+        // CAST: checked to fit just above.
+        #[allow(clippy::as_conversions, clippy::cast_possible_wrap, reason = "checked")]
+        Self(v as c_int)
+    }
+
+    /// The bits, as `d_poll` returns them.
+    #[must_use]
+    pub const fn bits(self) -> c_int {
+        self.0
+    }
+
+    /// Whether any event of `other` is in `self`.
+    #[must_use]
+    pub const fn intersects(self, other: Self) -> bool {
+        self.0 & other.0 != 0
+    }
+
+    /// Whether no event is set.
+    #[must_use]
+    pub const fn is_empty(self) -> bool {
+        self.0 == 0
+    }
+}
+
+impl core::ops::BitOr for PollEvents {
+    type Output = Self;
+    fn bitor(self, rhs: Self) -> Self {
+        Self(self.0 | rhs.0)
+    }
+}
+
+impl core::ops::BitAnd for PollEvents {
+    type Output = Self;
+    fn bitand(self, rhs: Self) -> Self {
+        Self(self.0 & rhs.0)
+    }
+}
+
+impl PollEvents {
+    /// The events of `d_poll`'s argument.
+    pub(crate) const fn from_raw(bits: c_int) -> Self {
+        Self(bits)
+    }
+}
+
+/// The thread polling, in `d_poll`, for [`PollQueue::record`].
+///
+/// # Invariants
+/// `td` is the polling thread of the current `d_poll` call, for `'a`.
+pub struct PollWaiter<'a> {
+    td: *mut sys::thread,
+    _call: PhantomData<(&'a (), *mut ())>,
+}
+
+impl PollWaiter<'_> {
+    /// The waiter of a `d_poll` call.
+    ///
+    /// # Safety
+    /// `td` is `d_poll`'s thread argument; the value lives only during the
+    /// call.
+    pub(crate) unsafe fn new(td: *mut sys::thread) -> Self {
+        // INVARIANT: the caller's contract.
+        Self {
+            td,
+            _call: PhantomData,
+        }
+    }
+}
+
+/// A knote being attached, in `d_kqfilter`, for [`PollQueue::attach`].
+///
+/// # Invariants
+/// `kn` is the knote of the current `d_kqfilter` call, for `'a`.
+pub struct Knote<'a> {
+    kn: *mut sys::knote,
+    _call: PhantomData<(&'a (), *mut ())>,
+}
+
+impl Knote<'_> {
+    /// The knote of a `d_kqfilter` call.
+    ///
+    /// # Safety
+    /// `kn` is `d_kqfilter`'s knote; the value lives only during the call.
+    pub(crate) unsafe fn new(kn: *mut sys::knote) -> Self {
+        // INVARIANT: the caller's contract.
+        Self {
+            kn,
+            _call: PhantomData,
+        }
+    }
+
+    /// The filter asked for, if it is one a device may answer.
+    #[must_use]
+    pub fn filter(&self) -> Option<Filter> {
+        // SAFETY: a live knote (type invariant); `kn_filter` is
+        // `kn_kevent.filter`, set by kqueue before d_kqfilter.
+        let f = i32::from(unsafe { (*self.kn).kn_kevent.filter });
+        match f {
+            sys::EVFILT_READ => Some(Filter::Read),
+            sys::EVFILT_WRITE => Some(Filter::Write),
+            _ => None,
+        }
+    }
+}
+
+/// The kernel's part of a poll queue.
+///
+/// # Invariants
+/// `si` is zeroed but for `si_note`, initialised by `knlist_init_mtx` with
+/// `mtx`, the mutex of `source`, at this address, which does not change
+/// until the allocation is freed, after `Drop` has cleared and destroyed
+/// the knlist and drained the selinfo.
+struct Inner<H: PollSource> {
+    si: Opaque<sys::selinfo>,
+    mtx: *mut sys::mtx,
+    source: H,
+}
+
+/// Pollers and knotes waiting on a device; see the
+/// [module documentation](self).
+///
+/// # Invariants
+/// `inner` is initialised (see [`Inner`]).
+pub struct PollQueue<H: PollSource> {
+    inner: ManuallyDrop<Box<Inner<H>>>,
+}
+
+#[allow(
+    clippy::non_send_fields_in_send_ty,
+    reason = "the source is Send + Sync; the C structure is only passed to the kernel"
+)]
+// SAFETY: the selinfo and knlist are only passed to the kernel's functions,
+// which lock them (the selinfo's pool mutex, the knlist's mutex); the
+// source is `Send + Sync`.
+unsafe impl<H: PollSource> Send for PollQueue<H> {}
+
+// SAFETY: as for `Send`; `&PollQueue` gives only `&H`.
+unsafe impl<H: PollSource> Sync for PollQueue<H> {}
+
+impl<H: PollSource> PollQueue<H> {
+    /// A queue for `source`, its knlist locked by the source's mutex
+    /// (`knlist_init_mtx(9)`).
+    ///
+    /// # Context
+    /// May sleep (`M_WAITOK`).
+    pub fn new(source: H, cx: &mut Sleepable) -> Self {
+        let mtx = source.mutex().state();
+        let inner = Box::new(
+            Inner {
+                si: Opaque::zeroed(),
+                mtx,
+                source,
+            },
+            cx.waitok(),
+        );
+        let si = inner.si.get();
+        // SAFETY: only the field's address.
+        let note = unsafe { &raw mut (*si).si_note };
+        // SAFETY: a zeroed knlist at its final address; `mtx` is the
+        // source's initialised sleep mutex, which the allocation owns and so
+        // outlives the knlist.
+        unsafe { sys::knlist_init_mtx(note, mtx) };
+        // INVARIANT: initialised in place with the source's mutex.
+        Self {
+            inner: ManuallyDrop::new(inner),
+        }
+    }
+
+    /// The source.
+    #[must_use]
+    pub fn source(&self) -> &H {
+        &self.inner.source
+    }
+
+    /// The knlist.
+    fn note(&self) -> *mut sys::knlist {
+        let si = self.inner.si.get();
+        // SAFETY: only the field's address.
+        unsafe { &raw mut (*si).si_note }
+    }
+
+    /// Records the polling thread, to be woken by the next
+    /// [`notify`](Self::notify) (`selrecord(9)`). Call it from `d_poll`
+    /// when none of the events asked for is ready, with the mutex held, so
+    /// that no notification falls between the check and the record.
+    pub fn record(&self, waiter: &mut PollWaiter<'_>) {
+        // SAFETY: `td` is the polling thread of the current d_poll (type
+        // invariant of `PollWaiter`); the selinfo is initialised and lives
+        // until drained (`Drop`).
+        unsafe { sys::selrecord(waiter.td, self.inner.si.get()) };
+    }
+
+    /// Attaches the knote of `d_kqfilter` for its filter.
+    ///
+    /// # Errors
+    /// `EINVAL`: a filter other than `EVFILT_READ` and `EVFILT_WRITE`.
+    pub fn attach(&self, knote: &mut Knote<'_>) -> Result {
+        let ops: &'static sys::filterops = match knote.filter() {
+            Some(Filter::Read) => &Ops::<H>::READ,
+            Some(Filter::Write) => &Ops::<H>::WRITE,
+            None => return Err(code::EINVAL),
+        };
+        let kn = knote.kn;
+        let hook = core::ptr::from_ref::<Inner<H>>(&self.inner)
+            .cast_mut()
+            .cast::<c_void>();
+        // SAFETY: the live knote of this d_kqfilter call (type invariant of
+        // `Knote`), which the driver sets up before attaching it.
+        unsafe { (*kn).kn_fop = ops };
+        // SAFETY: as above; the hook is this queue's allocation, which
+        // outlives the knote (`Drop` detaches every knote first).
+        unsafe { (*kn).kn_hook = hook };
+        // SAFETY: the knlist is initialised; the knote is the caller's;
+        // islocked 0: the knlist's mutex is not held here (d_kqfilter runs
+        // without it).
+        unsafe { sys::knlist_add(self.note(), kn, 0) };
+        Ok(())
+    }
+
+    /// Wakes the pollers (`selwakeup(9)`) and runs the filters of the
+    /// attached knotes (`KNOTE_LOCKED`), after the state under the mutex
+    /// changed.
+    ///
+    /// # Errors
+    /// `EINVAL`: `guard` is not the guard of the source's mutex.
+    ///
+    /// # Context
+    /// Needs the mutex held (`guard`); does not sleep.
+    pub fn notify(&self, guard: &mut MutexGuard<'_, H::Data>) -> Result {
+        if guard.lock().state() != self.inner.mtx {
+            return Err(code::EINVAL);
+        }
+        // SAFETY: the selinfo is initialised (type invariant).
+        unsafe { sys::selwakeup(self.inner.si.get()) };
+        // SAFETY: the knlist is initialised and its mutex is held by this
+        // thread (checked above): KNOTE_LOCKED.
+        unsafe { sys::knote(self.note(), 0, KNF_LISTLOCKED) };
+        Ok(())
+    }
+}
+
+impl<H: PollSource> Drop for PollQueue<H> {
+    /// `knlist_clear`, `seldrain`, `knlist_destroy`, as a driver does at
+    /// detach; the knotes' filters fire no more, and the allocation is
+    /// freed.
+    fn drop(&mut self) {
+        // SAFETY: the knlist is initialised; islocked 0: the caller does not
+        // hold the mutex (see the module documentation; the test kernel
+        // reports a recursion otherwise); kill the knotes (knlist_clear).
+        unsafe { sys::knlist_cleardel(self.note(), core::ptr::null_mut(), 0, 1) };
+        // SAFETY: the selinfo is initialised; no poller is recorded after
+        // this (the device is gone).
+        unsafe { sys::seldrain(self.inner.si.get()) };
+        // SAFETY: the knlist is empty (cleared above).
+        unsafe { sys::knlist_destroy(self.note()) };
+        // SAFETY: nothing refers to the allocation any more; taken once.
+        drop(unsafe { ManuallyDrop::take(&mut self.inner) });
+    }
+}
+
+/// `KNF_LISTLOCKED` as the `int` of `knote`.
+const KNF_LISTLOCKED: c_int = {
+    assert!(sys::KNF_LISTLOCKED <= 0x7fff_ffff);
+    // CAST: checked to fit just above.
+    #[allow(clippy::as_conversions, clippy::cast_possible_wrap, reason = "checked")]
+    let v = sys::KNF_LISTLOCKED as c_int;
+    v
+};
+
+/// The `filterops` of a source type.
+struct Ops<H>(PhantomData<H>);
+
+impl<H: PollSource> Ops<H> {
+    const READ: sys::filterops = sys::filterops {
+        f_isfd: 1,
+        f_attach: None,
+        f_detach: Some(detach::<H>),
+        f_event: Some(event::<H, true>),
+        f_touch: None,
+        f_userdump: None,
+    };
+    const WRITE: sys::filterops = sys::filterops {
+        f_isfd: 1,
+        f_attach: None,
+        f_detach: Some(detach::<H>),
+        f_event: Some(event::<H, false>),
+        f_touch: None,
+        f_userdump: None,
+    };
+}
+
+/// `f_detach`: the knote leaves the knlist.
+///
+/// # Safety
+/// Called by kqueue for a knote attached by [`PollQueue::attach`], without
+/// the knlist's mutex held.
+unsafe extern "C" fn detach<H: PollSource>(kn: *mut sys::knote) {
+    // SAFETY: the caller's contract: a live knote.
+    let hook = unsafe { (*kn).kn_hook };
+    // SAFETY: the caller's contract: `kn_hook` is the live `Inner<H>` set
+    // by `attach` (freed only after every knote is detached).
+    let inner = unsafe { &*hook.cast::<Inner<H>>() };
+    let si = inner.si.get();
+    // SAFETY: only the field's address.
+    let note = unsafe { &raw mut (*si).si_note };
+    // SAFETY: the knote is on this knlist; islocked 0 (f_detach runs
+    // without the knlist's lock).
+    unsafe { sys::knlist_remove(note, kn, 0) };
+}
+
+/// `f_event`: sets `kn_data` and says whether the knote fires.
+///
+/// # Safety
+/// Called by kqueue for a knote attached by [`PollQueue::attach`], with
+/// the knlist's mutex (the source's) held.
+unsafe extern "C" fn event<H: PollSource, const READ: bool>(
+    kn: *mut sys::knote,
+    _hint: c_long,
+) -> c_int {
+    // SAFETY: the caller's contract: a live knote.
+    let hook = unsafe { (*kn).kn_hook };
+    // SAFETY: the caller's contract: `kn_hook` is the live `Inner<H>` set
+    // by `attach` (freed only after every knote is detached).
+    let inner = unsafe { &*hook.cast::<Inner<H>>() };
+    let mutex = inner.source.mutex();
+    if mutex.state() != inner.mtx {
+        return 0;
+    }
+    // SAFETY: the kernel holds the knlist's mutex, the source's, for this
+    // thread while it runs the filter (the caller's contract); the guard is
+    // not dropped (the kernel releases the mutex) and the source sees only
+    // `&Data`.
+    let guard = ManuallyDrop::new(unsafe { mutex.assume_held::<Exclusive>(()) });
+    let filter = if READ { Filter::Read } else { Filter::Write };
+    let n = inner.source.ready(&guard, filter);
+    // SAFETY: the live knote; `kn_data` is `kn_kevent.data`, which the
+    // filter sets.
+    unsafe { (*kn).kn_kevent.data = n };
+    c_int::from(n > 0)
+}
