@@ -777,6 +777,9 @@ mod tests {
             b.inner.core.data_addr(DataSym::Giant)
         );
         assert!(a.inner.core.data_addr(DataSym::MDevbuf).get() < 0x8000_0000);
-        assert_eq!(a.sysctl_children("").unwrap(), ["kern", "debug", "hw"]);
+        assert_eq!(
+            a.sysctl_children("").unwrap(),
+            ["kern", "debug", "hw", "dev", "security"]
+        );
     }
 }
