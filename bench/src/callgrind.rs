@@ -4,7 +4,8 @@
 //! The benchmark runs itself under callgrind in a child mode
 //! (`--callgrind-child DIR ITERS`) with collection off at start
 //! (`--collect-atstart=no`) and per-instruction costs
-//! (`--dump-instr=yes`). The child loads both modules, writes each
+//! (`--dump-instr=yes`). The child loads each pair of modules (the echo
+//! devices, then the FIFOs, each pair in a kernel of its own), writes each
 //! module's mapping (`kldstat` address and size, and the bytes in memory)
 //! to `DIR`, and for each message size and module runs `ITERS` round
 //! trips twice: once with collection on around the `write(2)` only, once
@@ -28,7 +29,7 @@
 //! this on a `rep movsb` of known length in this program.
 
 use crate::image::Image;
-use crate::targets::{BOTH, Loaded, SIZES, payload};
+use crate::targets::{Loaded, PAIRS, SIZES, locate, payload};
 use std::collections::HashMap;
 use std::ffi::CString;
 use std::fmt::Write as _;
@@ -149,18 +150,25 @@ pub(crate) fn child(dir: &Path, iters: u64) -> Result<(), String> {
     if !running_on_valgrind() {
         return Err("--callgrind-child runs under valgrind --tool=callgrind only".to_owned());
     }
-    let l = Loaded::new(true)?;
+    // One kernel per pair: the echo modules, then the FIFOs.
+    let loaded = PAIRS
+        .iter()
+        .map(|pair| Loaded::of(*pair, true))
+        .collect::<Result<Vec<_>, _>>()?;
     let mut manifest = String::new();
-    for t in &BOTH {
-        let (addr, size) = l.mapping(t)?;
-        // SAFETY: kldstat gives the mapping of a loaded module; every page
-        // of it is readable (text r-x, rodata r--, data rw-) and it stays
-        // mapped until the unload in `finish`; no module code runs now.
-        let bytes = unsafe { read_memory(addr, size) };
-        let file = dir.join(format!("{}.img", t.module));
-        std::fs::write(&file, bytes).map_err(|e| format!("{}: {e}", file.display()))?;
-        writeln!(manifest, "module {} {addr:#x} {}", t.module, file.display())
-            .map_err(|e| e.to_string())?;
+    for l in &loaded {
+        for t in &l.targets {
+            let (addr, size) = l.mapping(t)?;
+            // SAFETY: kldstat gives the mapping of a loaded module; every
+            // page of it is readable (text r-x, rodata r--, data rw-) and it
+            // stays mapped until the unload in `finish`; no module code runs
+            // now.
+            let bytes = unsafe { read_memory(addr, size) };
+            let file = dir.join(format!("{}.img", t.module));
+            std::fs::write(&file, bytes).map_err(|e| format!("{}: {e}", file.display()))?;
+            writeln!(manifest, "module {} {addr:#x} {}", t.module, file.display())
+                .map_err(|e| e.to_string())?;
+        }
     }
 
     let src = vec![0x5au8; CAL_BYTES];
@@ -187,15 +195,30 @@ pub(crate) fn child(dir: &Path, iters: u64) -> Result<(), String> {
     )
     .map_err(|e| e.to_string())?;
 
+    for l in &loaded {
+        measure_pair(l, iters)?;
+    }
+    let file = dir.join("manifest");
+    std::fs::write(&file, manifest).map_err(|e| format!("{}: {e}", file.display()))?;
+    for l in loaded {
+        l.finish()?;
+    }
+    Ok(())
+}
+
+/// The measured phases of one pair: for each size and module, `iters`
+/// round trips with collection on around the write only, then as many
+/// around the read only, each set ending with a dump.
+fn measure_pair(l: &Loaded, iters: u64) -> Result<(), String> {
     for (i, &size) in SIZES.iter().enumerate() {
         let data = payload(size);
         let mut back = vec![0u8; size];
         let order = if i % 2 == 0 { [0, 1] } else { [1, 0] };
         for which in order {
-            let (t, fd) = (&BOTH[which], l.fds[which]);
+            let (t, fd) = (&l.targets[which], l.fds[which]);
             let err = |e: harness::Error| format!("{}: {e}", t.module);
             for _ in 0..WARMUP {
-                crate::targets::round_trip(&l.k, fd, &data, &mut back)?;
+                crate::targets::round_trip(&l.k, t, fd, &data, &mut back)?;
             }
             for dir in ["write", "read"] {
                 let on_write = dir == "write";
@@ -206,12 +229,14 @@ pub(crate) fn child(dir: &Path, iters: u64) -> Result<(), String> {
                     let w = l.k.write(fd, &data);
                     // Off after the write, or on before the read.
                     toggle_collect();
-                    let r = l.k.pread(fd, &mut back, 0);
+                    let r = t.read_back(&l.k, fd, &mut back);
                     if !on_write {
                         toggle_collect();
                     }
                     w.map_err(err)?;
-                    r.map_err(err)?;
+                    if r.map_err(err)? != size {
+                        return Err(format!("{}: a short read", t.module));
+                    }
                 }
                 dump_stats_at(&format!("{dir} {} {size} {iters}", t.module))?;
             }
@@ -220,9 +245,7 @@ pub(crate) fn child(dir: &Path, iters: u64) -> Result<(), String> {
             }
         }
     }
-    let file = dir.join("manifest");
-    std::fs::write(&file, manifest).map_err(|e| format!("{}: {e}", file.display()))?;
-    l.finish()
+    Ok(())
 }
 
 /// The cost of one measured phase, attributed to a region.
@@ -365,13 +388,18 @@ impl ModuleCost {
 /// Everything the callgrind run found.
 #[derive(Debug, Default)]
 pub(crate) struct Results {
-    /// `[target][size]` in [`BOTH`] and [`SIZES`] order.
+    /// `[target][size]` of the echo modules, in
+    /// [`BOTH`](crate::targets::BOTH) and [`SIZES`] order.
     pub(crate) cost: [[ModuleCost; 3]; 2],
+    /// The same for the FIFOs ([`FIFOS`](crate::targets::FIFOS)).
+    pub(crate) fifo_cost: [[ModuleCost; 3]; 2],
     /// Calibration: bytes measured, bytes copied.
     pub(crate) calibration: (u64, u64),
     /// Share of each module's executable bytes found where the layout puts
     /// them (1.0: the function names are right).
     pub(crate) layout_match: [f64; 2],
+    /// The same for the FIFOs.
+    pub(crate) fifo_layout_match: [f64; 2],
     /// The command line.
     pub(crate) command: String,
 }
@@ -444,10 +472,8 @@ fn analyse(dir: &Path, command: String) -> Result<Results, String> {
         };
         match f.as_slice() {
             ["module", name, base, file] => {
-                let t = BOTH
-                    .iter()
-                    .find(|t| t.module == *name)
-                    .ok_or("manifest: unknown module")?;
+                let (pi, ti) = locate(name).ok_or("manifest: unknown module")?;
+                let t = &PAIRS[pi][ti];
                 let bytes = std::fs::read(file).map_err(|e| format!("{file}: {e}"))?;
                 let ko =
                     std::fs::read(t.path()).map_err(|e| format!("{}: {e}", t.path().display()))?;
@@ -471,8 +497,15 @@ fn analyse(dir: &Path, command: String) -> Result<Results, String> {
         command,
         ..Results::default()
     };
-    for (i, t) in BOTH.iter().enumerate() {
-        res.layout_match[i] = modules.get(t.module).map_or(0.0, Image::verify);
+    for (pi, pair) in PAIRS.iter().enumerate() {
+        for (i, t) in pair.iter().enumerate() {
+            let m = modules.get(t.module).map_or(0.0, Image::verify);
+            if pi == 0 {
+                res.layout_match[i] = m;
+            } else {
+                res.fifo_layout_match[i] = m;
+            }
+        }
     }
     let mut profiles: Vec<PathBuf> = std::fs::read_dir(dir)
         .map_err(|e| format!("{}: {e}", dir.display()))?
@@ -494,10 +527,7 @@ fn analyse(dir: &Path, command: String) -> Result<Results, String> {
                 res.calibration = (attribute(&d, &cal_ob, img).copied, *expected);
             }
             [dir, module, size, iters] => {
-                let ti = BOTH
-                    .iter()
-                    .position(|t| t.module == *module)
-                    .ok_or("unknown module in a label")?;
+                let (pi, ti) = locate(module).ok_or("unknown module in a label")?;
                 let si = SIZES
                     .iter()
                     .position(|s| s.to_string() == *size)
@@ -505,7 +535,11 @@ fn analyse(dir: &Path, command: String) -> Result<Results, String> {
                 let img = modules
                     .get(*module)
                     .ok_or("module missing from the manifest")?;
-                let c = &mut res.cost[ti][si];
+                let c = if pi == 0 {
+                    &mut res.cost[ti][si]
+                } else {
+                    &mut res.fifo_cost[ti][si]
+                };
                 c.iters = iters
                     .parse()
                     .map_err(|_| "bad iteration count in a label")?;
@@ -521,10 +555,10 @@ fn analyse(dir: &Path, command: String) -> Result<Results, String> {
             _ => {}
         }
     }
-    if seen != 2 * 2 * SIZES.len() {
+    let expected = PAIRS.len() * 2 * 2 * SIZES.len();
+    if seen != expected {
         return Err(format!(
-            "expected {} measured profiles, found {seen}",
-            4 * SIZES.len()
+            "expected {expected} measured profiles, found {seen}"
         ));
     }
     Ok(res)

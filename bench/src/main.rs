@@ -1,7 +1,9 @@
 // SPDX-License-Identifier: BSD-2-Clause
 //! `bench`: rustecho.ko against cecho.ko, its C equivalent
-//! (`bench/c-echo`), both loaded into one harness kernel; and the size of
-//! hello.ko against chello.ko (`bench/c-hello`), a module's fixed cost.
+//! (`bench/c-echo`), both loaded into one harness kernel; rustfifo.ko
+//! against cfifo.ko (`bench/c-fifo`) the same way (instructions, copies,
+//! allocations, size); and the size of hello.ko against chello.ko
+//! (`bench/c-hello`), a module's fixed cost.
 //!
 //! ```text
 //! bench                     the full run; prints the report
@@ -15,7 +17,8 @@
 //! ```
 //!
 //! For 16 B, 4 KiB and 64 KiB messages a round trip is a `write(2)` of the
-//! message and a `pread(2)` of it at offset 0 on one open file. Measured:
+//! message and a `pread(2)` of it at offset 0 on one open file (a `read(2)`
+//! on the FIFOs). Measured:
 //! instructions inside each module (callgrind, see `callgrind`),
 //! wall-clock time in repeated rounds (`rounds`), bytes moved by
 //! uiomove/copyin/copyout (the harness's counters) plus `rep movs` copies
@@ -42,7 +45,7 @@ use plan::Plan;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::time::Instant;
-use targets::{Loaded, SIZE_PAIRS, SIZES};
+use targets::{FIFO_PAIR, FIFOS, Loaded, SIZE_PAIRS, SIZES};
 
 fn usage() -> String {
     "usage: bench [--quick] [--no-callgrind] [--write-docs DIR]".to_owned()
@@ -123,6 +126,19 @@ fn refuse_unpublishable(plan: &Plan, root: &Path, dir: &Path) -> Result<(), Stri
     Ok(())
 }
 
+/// The harness's counters for both modules of `l` at every size; then
+/// unloads them.
+fn all_counts(l: Loaded, plan: &Plan) -> Result<[[measure::Counts; 3]; 2], String> {
+    let mut counts = [[measure::Counts::default(); 3]; 2];
+    for (si, &size) in SIZES.iter().enumerate() {
+        for (ti, row) in counts.iter_mut().enumerate() {
+            row[si] = measure::counts(&l, ti, size, plan.warmup, plan.count_iters)?;
+        }
+    }
+    l.finish()?;
+    Ok(counts)
+}
+
 fn measure_all(plan: Plan, root: &Path) -> Result<report::Report, String> {
     let start = Instant::now();
     let valgrind = callgrind::valgrind();
@@ -131,14 +147,9 @@ fn measure_all(plan: Plan, root: &Path) -> Result<report::Report, String> {
         sizes::measure_pair(&SIZE_PAIRS[0])?,
         sizes::measure_pair(&SIZE_PAIRS[1])?,
     ];
-    let l = Loaded::new(true)?;
-    let mut counts = [[measure::Counts::default(); 3]; 2];
-    for (si, &size) in SIZES.iter().enumerate() {
-        for (ti, row) in counts.iter_mut().enumerate() {
-            row[si] = measure::counts(&l, ti, size, plan.warmup, plan.count_iters)?;
-        }
-    }
-    l.finish()?;
+    let fifo_sizes = sizes::measure_pair(&FIFO_PAIR)?;
+    let counts = all_counts(Loaded::new(true)?, &plan)?;
+    let fifo_counts = all_counts(Loaded::of(FIFOS, true)?, &plan)?;
     let rounds = rounds::run(&plan)?;
     let timing = (0..SIZES.len())
         .map(|si| rounds::timing(&rounds, si))
@@ -168,6 +179,8 @@ fn measure_all(plan: Plan, root: &Path) -> Result<report::Report, String> {
         elapsed: start.elapsed(),
         sizes,
         counts,
+        fifo_sizes,
+        fifo_counts,
         timing,
         concurrency,
         callgrind,

@@ -4,7 +4,7 @@
 //! timed round (`rounds` repeats them): time per round trip, and
 //! throughput with concurrent readers and writers.
 
-use crate::targets::{BOTH, Loaded, Target, payload, round_trip};
+use crate::targets::{Loaded, Target, payload, round_trip};
 use harness::{Kernel, O_RDWR};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Barrier};
@@ -33,11 +33,11 @@ pub(crate) fn counts(
     warmup: u64,
     iters: u64,
 ) -> Result<Counts, String> {
-    let (k, fd, t) = (&l.k, l.fds[which], &BOTH[which]);
+    let (k, fd, t) = (&l.k, l.fds[which], &l.targets[which]);
     let data = payload(size);
     let mut back = vec![0u8; size];
     for _ in 0..warmup {
-        round_trip(k, fd, &data, &mut back)?;
+        round_trip(k, t, fd, &data, &mut back)?;
     }
     if back != data {
         return Err(format!(
@@ -47,7 +47,7 @@ pub(crate) fn counts(
     }
     let (u0, a0, f0) = (k.uio_stats(), k.malloc_count(), frees(k, t));
     for _ in 0..iters {
-        round_trip(k, fd, &data, &mut back)?;
+        round_trip(k, t, fd, &data, &mut back)?;
     }
     let (u1, a1, f1) = (k.uio_stats(), k.malloc_count(), frees(k, t));
     let per = |d: u64| d as f64 / iters.max(1) as f64;
@@ -93,7 +93,7 @@ pub(crate) fn time_pairs(
     let probe = 20u64;
     let t0 = Instant::now();
     for _ in 0..probe {
-        round_trip(&l.k, l.fds[1], &data, &mut back)?;
+        round_trip(&l.k, &l.targets[1], l.fds[1], &data, &mut back)?;
     }
     let each = t0.elapsed().as_secs_f64() / probe as f64;
     let per_sample = ((sample_time.as_secs_f64() / each.max(1e-9)) as u64).clamp(5, 1_000_000);
@@ -112,7 +112,7 @@ pub(crate) fn time_pairs(
             let fd = l.fds[which];
             let t = Instant::now();
             for _ in 0..per_sample {
-                round_trip(&l.k, fd, &data, &mut back)?;
+                round_trip(&l.k, &l.targets[which], fd, &data, &mut back)?;
             }
             pair[which] = t.elapsed().as_nanos() as f64 / per_sample as f64;
         }
@@ -134,7 +134,7 @@ pub(crate) fn concurrency_pair(
     let order = if rust_first { [0, 1] } else { [1, 0] };
     let mut pair = [0.0; 2];
     for which in order {
-        pair[which] = one_run(&l.k, &BOTH[which], n, size, duration)?;
+        pair[which] = one_run(&l.k, &l.targets[which], n, size, duration)?;
     }
     Ok(pair)
 }

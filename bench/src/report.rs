@@ -6,6 +6,7 @@
 //! figure in those files is typed by hand. The prose around the markers
 //! explains the method and states no figure of its own.
 
+mod fifo;
 mod tables;
 mod verdicts;
 
@@ -32,6 +33,11 @@ pub(crate) struct Report {
     pub(crate) sizes: [[ModuleSize; 2]; 2],
     /// Harness counters, `[target][size]`.
     pub(crate) counts: [[Counts; 3]; 2],
+    /// `.ko` sizes of the FIFOs ([`FIFO_PAIR`](crate::targets::FIFO_PAIR)),
+    /// `[Rust, C]`.
+    pub(crate) fifo_sizes: [ModuleSize; 2],
+    /// Harness counters of the FIFOs, `[target][size]`.
+    pub(crate) fifo_counts: [[Counts; 3]; 2],
     /// Time per round trip, per size, over the rounds.
     pub(crate) timing: Vec<Timing>,
     /// Concurrency per thread count, over the rounds.
@@ -42,7 +48,7 @@ pub(crate) struct Report {
 
 /// The regions, in the order the printed report shows them, with their
 /// headings there (the documents have their own headings).
-pub(crate) const REGIONS: [(&str, &str); 10] = [
+pub(crate) const REGIONS: [(&str, &str); 15] = [
     ("run", "The run"),
     ("targets", "Targets"),
     (
@@ -67,6 +73,20 @@ pub(crate) const REGIONS: [(&str, &str); 10] = [
         "concurrency",
         "Concurrency: N writers + N readers, operations per second",
     ),
+    ("fifo-targets", "rustfifo against cfifo: targets"),
+    (
+        "fifo-instructions",
+        "rustfifo against cfifo: instructions per write-then-read round trip (callgrind, exact)",
+    ),
+    (
+        "fifo-instructions-by-function",
+        "rustfifo against cfifo: where the instructions go (4 KiB round trip)",
+    ),
+    (
+        "fifo-copies",
+        "rustfifo against cfifo: copies and allocations per round trip (steady state)",
+    ),
+    ("fifo-size", "rustfifo against cfifo: size of the .ko files"),
     ("summary", "In short (README.md)"),
 ];
 
@@ -89,6 +109,11 @@ impl Report {
                 "size" => tables::size(self)?,
                 "size-by-function" => tables::size_by_function(self)?,
                 "concurrency" => tables::concurrency(self)?,
+                "fifo-targets" => fifo::targets(self)?,
+                "fifo-instructions" => fifo::instructions(self)?,
+                "fifo-instructions-by-function" => fifo::instructions_by_function(self)?,
+                "fifo-copies" => fifo::copies(self)?,
+                "fifo-size" => fifo::size(self)?,
                 _ => tables::summary(self)?,
             };
             m.insert(name, body);
@@ -244,6 +269,11 @@ mod tests {
                 ],
             ],
             counts: c,
+            fifo_sizes: [
+                module(crate::targets::FIFO_PAIR.rust, 700, 0),
+                module(crate::targets::FIFO_PAIR.c, 600, 0),
+            ],
+            fifo_counts: c,
             timing: (0..SIZES.len()).map(|si| timing(&rounds, si)).collect(),
             concurrency: vec![(1, throughput(&rounds, 1))],
             callgrind: Err("skipped".to_owned()),
@@ -332,6 +362,51 @@ mod tests {
         assert!(quiet["targets"].contains("met in every round"));
         let slow = sample(&[1.2, 1.3, 1.25], [300, 100]).regions().unwrap();
         assert!(slow["targets"].contains("**NOT met**: 16 B 1.25"));
+    }
+
+    #[test]
+    fn the_fifo_instruction_target_is_judged_at_4_kib() {
+        use crate::callgrind::{Attributed, ModuleCost, Results};
+        let cost = |write: u64, read: u64| ModuleCost {
+            write: Attributed {
+                ir: write,
+                ..Attributed::default()
+            },
+            read: Attributed {
+                ir: read,
+                ..Attributed::default()
+            },
+            all: 0,
+            iters: 10,
+        };
+        let with = |rust_4k: u64| {
+            let mut cg = Results::default();
+            for si in 0..SIZES.len() {
+                cg.fifo_cost[1][si] = cost(1000, 1000);
+                // Above C at 16 B and 64 KiB: only 4 KiB decides.
+                cg.fifo_cost[0][si] = cost(3000, 3000);
+            }
+            cg.fifo_cost[0][1] = cost(rust_4k, rust_4k);
+            let mut r = sample(&[0.9], [300, 100]);
+            r.callgrind = Ok(cg);
+            r.regions().unwrap()
+        };
+        let slow = with(1500);
+        assert!(
+            slow["fifo-targets"].contains("**NOT met**: 300 against 200 (1.50×) at 4 KiB"),
+            "{}",
+            slow["fifo-targets"]
+        );
+        let fast = with(900);
+        assert!(
+            fast["fifo-targets"].contains("**met**: 180 against 200 (0.90×) at 4 KiB"),
+            "{}",
+            fast["fifo-targets"]
+        );
+        assert!(fast["fifo-instructions"].contains("| 4 KiB | 180 | 200 | 0.90 |"));
+        assert!(
+            fast["summary"].contains("per 4 KiB write and read (callgrind, exact) | 180 | 200 |")
+        );
     }
 
     #[test]

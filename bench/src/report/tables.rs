@@ -6,7 +6,7 @@ use super::{Report, amplification, band, code, count, met, ratio, size_label, ve
 use crate::callgrind::{self, ModuleCost};
 use crate::sizes::{self, ModuleSize};
 use crate::stats::noise_level;
-use crate::targets::{BOTH, SIZE_PAIRS, SIZES};
+use crate::targets::{BOTH, FIFO_PAIR, SIZE_PAIRS, SIZES};
 use std::collections::HashMap;
 use std::fmt::{Result, Write as _};
 
@@ -161,7 +161,7 @@ pub(super) fn instructions_by_function(r: &Report) -> std::result::Result<String
 }
 
 /// Two ranked lists in one table.
-fn side_by_side(
+pub(super) fn side_by_side(
     w: &mut String,
     heads: [&str; 2],
     unit: &str,
@@ -504,6 +504,47 @@ pub(super) fn summary(r: &Report) -> std::result::Result<String, std::fmt::Error
             pair[1].text_rodata()
         )?;
     }
+    let fifo_instr = |ti: usize| {
+        r.cg().map_or_else(
+            || "not measured".to_owned(),
+            |cg| count(cg.fifo_cost[ti][1].ir_per_rt()),
+        )
+    };
+    writeln!(
+        w,
+        "| rustfifo.ko and cfifo.ko: instructions per 4 KiB write and read (callgrind, exact) | {} | {} |",
+        fifo_instr(0),
+        fifo_instr(1)
+    )?;
+    let fifo_amp = |ti: usize| {
+        SIZES
+            .iter()
+            .enumerate()
+            .map(|(si, s)| {
+                let (i, o, _) = amplification(
+                    &r.fifo_counts[ti][si],
+                    r.cg().map(|cg| &cg.fifo_cost[ti][si]),
+                    *s,
+                );
+                i.max(o)
+            })
+            .fold(0.0, f64::max)
+    };
+    writeln!(
+        w,
+        "| rustfifo.ko and cfifo.ko: copies per payload byte, each way (most at any size) | {:.3} | {:.3} |",
+        fifo_amp(0),
+        fifo_amp(1)
+    )?;
+    writeln!(
+        w,
+        "| text+rodata of {}, {}.ko and {}.ko (bytes) | {} | {} |",
+        FIFO_PAIR.what,
+        FIFO_PAIR.rust,
+        FIFO_PAIR.c,
+        r.fifo_sizes[0].text_rodata(),
+        r.fifo_sizes[1].text_rodata()
+    )?;
     let (ok, line) = verdicts::size(r);
     let worst = r
         .timing
