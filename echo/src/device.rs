@@ -270,11 +270,9 @@ impl Echo {
     }
 }
 
+#[kern::vtable]
 impl CharacterDevice for Echo {
     const NAME: &'static CStr = c"rustecho";
-    const HAS_READ: bool = true;
-    const HAS_WRITE: bool = true;
-    const HAS_IOCTL: bool = true;
     type Open = OpenFile;
 
     /// Sets up the file's read state (kern allocates the record that holds

@@ -234,13 +234,9 @@ impl Fifo {
     }
 }
 
+#[kern::vtable]
 impl CharacterDevice for Fifo {
     const NAME: &'static CStr = c"rustfifo";
-    const HAS_READ: bool = true;
-    const HAS_WRITE: bool = true;
-    const HAS_IOCTL: bool = true;
-    const HAS_PURGE: bool = true;
-    const HAS_POLL: bool = true;
     type Open = ();
 
     fn open(&self, _flags: OpenFlags, _cx: &mut Sleepable) -> Result<()> {

@@ -47,9 +47,9 @@
 //!     reads: AtomicU64,
 //! }
 //!
+//! #[kern::vtable]
 //! impl CharacterDevice for Greeter {
 //!     const NAME: &'static core::ffi::CStr = c"greeter";
-//!     const HAS_READ: bool = true;
 //!     type Open = ();
 //!
 //!     fn open(&self, _flags: OpenFlags, _cx: &mut Sleepable) -> Result<()> {
@@ -151,15 +151,60 @@ pub struct CdevOptions<'a> {
 /// receives a [`Sleepable`] token (they run in the caller's thread and may
 /// sleep). Errors go back to the caller of the system call as its errno.
 ///
-/// Optional methods are enabled with their `HAS_*` constant: one left
-/// `false` keeps its `cdevsw` entry NULL, so the kernel's default answers
-/// (`ENODEV`, as `prep_cdevsw` installs), and its default body here returns
-/// the same.
+/// The impl block carries `#[kern::vtable]`, which installs exactly the
+/// optional methods it implements: it sets their `HAS_*` constants, which
+/// may not be set by hand. A method not implemented keeps its `cdevsw`
+/// entry NULL, so the kernel's default answers (`ENODEV`, as
+/// `prep_cdevsw` installs), and its default body here returns the same.
+/// Without the attribute the impl does not compile (`USE_VTABLE_ATTR` is
+/// missing), so no method can be implemented and quietly left out:
+///
+/// ```compile_fail,E0046
+/// use kern::cdev::{CharacterDevice, File, OpenFlags};
+/// use kern::prelude::*;
+/// use kern::uio::UioWriter;
+///
+/// struct Greeter;
+///
+/// impl CharacterDevice for Greeter {
+///     const NAME: &'static core::ffi::CStr = c"greeter";
+///     type Open = ();
+///     fn open(&self, _flags: OpenFlags, _cx: &mut Sleepable) -> Result<()> {
+///         Ok(())
+///     }
+///     fn read(&self, _file: &File<'_, Self>, uio: &mut UioWriter<'_>, cx: &mut Sleepable) -> Result {
+///         uio.move_frombuf(b"hello\n", cx).map(drop)
+///     }
+/// }
+/// ```
+///
+/// Nor may the attribute's constants be set by hand:
+///
+/// ```compile_fail
+/// use kern::cdev::{CharacterDevice, OpenFlags};
+/// use kern::prelude::*;
+///
+/// struct Greeter;
+///
+/// #[kern::vtable]
+/// impl CharacterDevice for Greeter {
+///     const NAME: &'static core::ffi::CStr = c"greeter";
+///     const HAS_READ: bool = true;
+///     type Open = ();
+///     fn open(&self, _flags: OpenFlags, _cx: &mut Sleepable) -> Result<()> {
+///         Ok(())
+///     }
+/// }
+/// ```
 pub trait CharacterDevice: Send + Sync + Sized + 'static {
     /// The driver name (`d_name` of the `cdevsw`), e.g. `c"rustecho"`.
     const NAME: &'static CStr;
 
-    /// Whether [`read`](Self::read) is implemented.
+    /// Set by `#[kern::vtable]`, which the impl block needs.
+    #[doc(hidden)]
+    const USE_VTABLE_ATTR: ();
+
+    /// Whether [`read`](Self::read) is implemented (set by `#[kern::vtable]`).
     const HAS_READ: bool = false;
 
     /// Whether [`write`](Self::write) is implemented.

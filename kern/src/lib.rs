@@ -107,6 +107,9 @@ pub mod uio;
 
 pub use context::Sleepable;
 pub use error::{Error, Result};
+/// `#[kern::vtable]` on an `impl CharacterDevice` block: see
+/// [`cdev::CharacterDevice`].
+pub use kern_macros::vtable;
 pub use module::Module;
 
 /// What a module crate usually needs, in one `use`.

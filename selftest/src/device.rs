@@ -106,9 +106,9 @@ pub(crate) struct OpenFile {
 /// The serial number of the last open.
 static OPENS: AtomicU64 = AtomicU64::new(0);
 
+#[kern::vtable]
 impl CharacterDevice for SelfTest {
     const NAME: &'static CStr = c"kselftest";
-    const HAS_IOCTL: bool = true;
     type Open = OpenFile;
 
     fn open(&self, _flags: OpenFlags, _cx: &mut Sleepable) -> Result<OpenFile> {

@@ -15,6 +15,7 @@ use kern::prelude::*;
 /// A device that only exists to be refused.
 struct Duplicate;
 
+#[kern::vtable]
 impl CharacterDevice for Duplicate {
     const NAME: &'static CStr = c"kselftest_dup";
     type Open = ();

@@ -101,9 +101,9 @@ const DEVICE: CdevOptions<'static> = CdevOptions {
 /// The device's state, shared by every open file (none yet).
 struct Greeter;
 
+#[kern::vtable]
 impl CharacterDevice for Greeter {
     const NAME: &'static CStr = c"@NAME@";
-    const HAS_READ: bool = true;
     type Open = ();
 
     /// No per-open state.
