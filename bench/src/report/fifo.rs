@@ -8,7 +8,7 @@
 //! 4 KiB round trip at most C's; copies exactly 1.0 per payload byte each
 //! way; no allocation in steady state; text+rodata reported beside C's.
 
-use super::tables::side_by_side;
+use super::tables::{copies_row, side_by_side};
 use super::{Report, amplification, count, met, size_label};
 use crate::callgrind::ModuleCost;
 use crate::targets::{FIFO_PAIR, FIFOS, SIZES};
@@ -227,34 +227,8 @@ pub(super) fn copies(r: &Report) -> Result<String, Error> {
     writeln!(w, "|---|---|---:|---:|---:|---:|---:|---:|")?;
     for (si, s) in SIZES.iter().enumerate() {
         for (ti, t) in FIFOS.iter().enumerate() {
-            let k = &r.fifo_counts[ti][si];
             let m = r.fifo_cg().map(|c| &c[ti][si]);
-            let (ai, ao, approx) = amplification(k, m, *s);
-            let inside = m.map_or_else(
-                || "n/a".to_owned(),
-                |m| {
-                    let it = m.iters.max(1) as f64;
-                    format!(
-                        "{} + {}",
-                        count(m.write.copied as f64 / it),
-                        count(m.read.copied as f64 / it)
-                    )
-                },
-            );
-            writeln!(
-                w,
-                "| {} | {} | {} | {} | {} | {:.3} / {:.3}{} | {} | {} |",
-                size_label(*s),
-                t.label,
-                count(k.from_user),
-                count(k.to_user),
-                inside,
-                ai,
-                ao,
-                if approx { " (upper bound)" } else { "" },
-                count(k.allocs),
-                count(k.frees)
-            )?;
+            copies_row(w, *s, t.label, &r.fifo_counts[ti][si], m)?;
         }
     }
     writeln!(

@@ -2,7 +2,7 @@
 //! The body of each region of the report but the targets
 //! ([`super::verdicts`]).
 
-use super::{Report, amplification, band, code, count, met, ratio, size_label, verdicts};
+use super::{Counts, Report, amplification, band, code, count, met, ratio, size_label, verdicts};
 use crate::callgrind::{self, ModuleCost};
 use crate::sizes::{self, ModuleSize};
 use crate::stats::noise_level;
@@ -263,34 +263,8 @@ pub(super) fn copies(r: &Report) -> std::result::Result<String, std::fmt::Error>
     writeln!(w, "|---|---|---:|---:|---:|---:|---:|---:|")?;
     for (si, s) in SIZES.iter().enumerate() {
         for (ti, t) in BOTH.iter().enumerate() {
-            let k = &r.counts[ti][si];
             let m = r.cg().map(|cg| &cg.cost[ti][si]);
-            let (ai, ao, approx) = amplification(k, m, *s);
-            let inside = m.map_or_else(
-                || "n/a".to_owned(),
-                |m| {
-                    let it = m.iters.max(1) as f64;
-                    format!(
-                        "{} + {}",
-                        count(m.write.copied as f64 / it),
-                        count(m.read.copied as f64 / it)
-                    )
-                },
-            );
-            writeln!(
-                w,
-                "| {} | {} | {} | {} | {} | {:.3} / {:.3}{} | {} | {} |",
-                size_label(*s),
-                t.label,
-                count(k.from_user),
-                count(k.to_user),
-                inside,
-                ai,
-                ao,
-                if approx { " (upper bound)" } else { "" },
-                count(k.allocs),
-                count(k.frees)
-            )?;
+            copies_row(w, *s, t.label, &r.counts[ti][si], m)?;
         }
     }
     writeln!(
@@ -308,6 +282,44 @@ pub(super) fn copies(r: &Report) -> std::result::Result<String, std::fmt::Error>
 }
 
 /// Sizes of every module, the Rust/C ratios and the size target.
+/// One row of a copies table: a module at one size, the copies the
+/// harness counted (`k`) and those callgrind attributed inside the module
+/// (`m`, if it ran).
+pub(super) fn copies_row(
+    w: &mut String,
+    size: usize,
+    label: &str,
+    k: &Counts,
+    m: Option<&ModuleCost>,
+) -> Result {
+    let (ai, ao, approx) = amplification(k, m, size);
+    let inside = m.map_or_else(
+        || "n/a".to_owned(),
+        |m| {
+            let it = m.iters.max(1) as f64;
+            format!(
+                "{} + {}",
+                count(m.write.copied as f64 / it),
+                count(m.read.copied as f64 / it)
+            )
+        },
+    );
+    writeln!(
+        w,
+        "| {} | {} | {} | {} | {} | {:.3} / {:.3}{} | {} | {} |",
+        size_label(size),
+        label,
+        count(k.from_user),
+        count(k.to_user),
+        inside,
+        ai,
+        ao,
+        if approx { " (upper bound)" } else { "" },
+        count(k.allocs),
+        count(k.frees)
+    )
+}
+
 pub(super) fn size(r: &Report) -> std::result::Result<String, std::fmt::Error> {
     let mut o = String::new();
     let w = &mut o;
