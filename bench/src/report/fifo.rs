@@ -8,11 +8,10 @@
 //! 4 KiB round trip at most C's; copies exactly 1.0 per payload byte each
 //! way; no allocation in steady state; text+rodata reported beside C's.
 
-use super::tables::{copies_row, side_by_side};
+use super::tables::{copies_row, per_func, side_by_side};
 use super::{Report, amplification, count, met, size_label};
 use crate::callgrind::ModuleCost;
 use crate::targets::{FIFO_PAIR, FIFOS, SIZES};
-use std::collections::HashMap;
 use std::fmt::{Error, Write as _};
 
 /// The message size the instruction target is judged at: 4 KiB.
@@ -182,23 +181,6 @@ pub(super) fn instructions(r: &Report) -> Result<String, Error> {
 pub(super) fn instructions_by_function(r: &Report) -> Result<String, Error> {
     let Some(cost) = r.fifo_cg() else {
         return Ok("Not measured (no callgrind run).".to_owned());
-    };
-    let per_func = |m: &ModuleCost| {
-        let mut f: HashMap<&str, u64> = HashMap::new();
-        for a in [&m.write, &m.read] {
-            for (name, n) in &a.funcs {
-                *f.entry(name.as_str()).or_default() += n;
-            }
-        }
-        let it = m.iters.max(1) as f64;
-        let mut v: Vec<(&str, f64)> = f
-            .into_iter()
-            .map(|(name, n)| (name, n as f64 / it))
-            .collect();
-        v.sort_by(|a, b| b.1.total_cmp(&a.1).then(a.0.cmp(b.0)));
-        v.into_iter()
-            .map(|(name, n)| (name.to_owned(), format!("{n:.1}")))
-            .collect::<Vec<_>>()
     };
     let mut o = String::new();
     side_by_side(

@@ -128,23 +128,6 @@ pub(super) fn instructions_by_function(r: &Report) -> std::result::Result<String
     let Some(cg) = r.cg() else {
         return Ok("Not measured (no callgrind run).".to_owned());
     };
-    let per_func = |m: &ModuleCost| {
-        let mut f: HashMap<&str, u64> = HashMap::new();
-        for a in [&m.write, &m.read] {
-            for (name, n) in &a.funcs {
-                *f.entry(name.as_str()).or_default() += n;
-            }
-        }
-        let it = m.iters.max(1) as f64;
-        let mut v: Vec<(&str, f64)> = f
-            .into_iter()
-            .map(|(name, n)| (name, n as f64 / it))
-            .collect();
-        v.sort_by(|a, b| b.1.total_cmp(&a.1).then(a.0.cmp(b.0)));
-        v.into_iter()
-            .map(|(name, n)| (name.to_owned(), format!("{n:.1}")))
-            .collect::<Vec<_>>()
-    };
     let rust = per_func(&cg.cost[0][0]);
     let c = per_func(&cg.cost[1][0]);
     let mut o = String::new();
@@ -158,6 +141,26 @@ pub(super) fn instructions_by_function(r: &Report) -> std::result::Result<String
         [&rust, &c],
     )?;
     Ok(o)
+}
+
+/// A module's instructions per round trip by function (write and read
+/// together), most first, as table cells.
+pub(super) fn per_func(m: &ModuleCost) -> Vec<(String, String)> {
+    let mut f: HashMap<&str, u64> = HashMap::new();
+    for a in [&m.write, &m.read] {
+        for (name, n) in &a.funcs {
+            *f.entry(name.as_str()).or_default() += n;
+        }
+    }
+    let it = m.iters.max(1) as f64;
+    let mut v: Vec<(&str, f64)> = f
+        .into_iter()
+        .map(|(name, n)| (name, n as f64 / it))
+        .collect();
+    v.sort_by(|a, b| b.1.total_cmp(&a.1).then(a.0.cmp(b.0)));
+    v.into_iter()
+        .map(|(name, n)| (name.to_owned(), format!("{n:.1}")))
+        .collect()
 }
 
 /// Two ranked lists in one table.

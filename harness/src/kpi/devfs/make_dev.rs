@@ -109,7 +109,8 @@ extern "C" fn no_mmap_single(
 
 /// The methods of `dead_cdevsw` (`kern_conf.c`), which `prep_cdevsw`
 /// installs in a `cdevsw` of the wrong version: a device that exists and
-/// answers `ENXIO` (`ENODEV` for poll and the mmaps, as FreeBSD's do).
+/// answers `ENXIO` (`ENODEV` for poll; the mmaps and strategy are the
+/// defaults' own).
 extern "C" fn dead_open(
     _dev: *mut sys::cdev,
     _f: c_int,
@@ -144,29 +145,8 @@ extern "C" fn dead_ioctl(
 extern "C" fn dead_poll(_dev: *mut sys::cdev, _events: c_int, _td: *mut sys::thread) -> c_int {
     Errno::ENODEV.0
 }
-extern "C" fn dead_mmap(
-    _dev: *mut sys::cdev,
-    _o: i64,
-    _p: *mut u64,
-    _n: c_int,
-    _m: *mut c_int,
-) -> c_int {
-    Errno::ENODEV.0
-}
-/// `dead_strategy` finishes the bio with `ENXIO`; the harness has no bio
-/// layer, so nothing calls a `d_strategy`.
-extern "C" fn dead_strategy(_bp: *mut c_void) {}
 extern "C" fn dead_kqfilter(_dev: *mut sys::cdev, _kn: *mut c_void) -> c_int {
     Errno::ENXIO.0
-}
-extern "C" fn dead_mmap_single(
-    _dev: *mut sys::cdev,
-    _o: *mut i64,
-    _s: u64,
-    _obj: *mut c_void,
-    _n: c_int,
-) -> c_int {
-    Errno::ENODEV.0
 }
 
 /// The address of a harness function as the `cdevsw` method type `T`.
@@ -217,9 +197,12 @@ unsafe fn prep_cdevsw(k: &Core, devsw: *mut sys::cdevsw) -> Result<(), Errno> {
         dead!(d_write, dead_write, sys::d_write_t);
         dead!(d_ioctl, dead_ioctl, sys::d_ioctl_t);
         dead!(d_poll, dead_poll, sys::d_poll_t);
-        dead!(d_mmap, dead_mmap, sys::d_mmap_t);
-        dead!(d_mmap_single, dead_mmap_single, sys::d_mmap_single_t);
-        dead!(d_strategy, dead_strategy, sys::d_strategy_t);
+        // dead_cdevsw's mmaps answer ENODEV, as the defaults do; its
+        // strategy finishes the bio with ENXIO, but the harness has no bio
+        // layer, so nothing calls a d_strategy.
+        dead!(d_mmap, no_mmap, sys::d_mmap_t);
+        dead!(d_mmap_single, no_mmap_single, sys::d_mmap_single_t);
+        dead!(d_strategy, no_strategy, sys::d_strategy_t);
         dead!(d_kqfilter, dead_kqfilter, sys::d_kqfilter_t);
     }
     macro_rules! fixup {
