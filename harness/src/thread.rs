@@ -306,6 +306,13 @@ pub(crate) unsafe fn call(
             k.record_stack(func, c.leave_kstack(e));
         }
         c.depth.set(c.depth.get().saturating_sub(1));
+        if c.depth.get() == 0 && r != 0 {
+            // SAFETY: as above. A panic or a fault unwound the module
+            // code out of its critical sections: none is left for the
+            // next entry on this OS thread, which may serve another
+            // kernel.
+            unsafe { (*td).td_critnest = 0 };
+        }
         if let Some(saved) = saved {
             // SAFETY: as above; restores the outer call's context.
             unsafe { (*td).td_fpop = prev_fpop };

@@ -1,7 +1,10 @@
 // SPDX-License-Identifier: BSD-2-Clause
 //! taskqueue(9): tasks on taskqueue_thread, taskqueue_fast and a
 //! module's own queue; enqueues coalescing into the pending count,
-//! cancel, drain, free at unload; and the rules, with kldtest_task.
+//! cancel, drain, free at unload; fast queues, which an interrupt
+//! filter's context (a critical section) may enqueue on, and the
+//! sleep-mutex queues, which it may not; and the rules, with
+//! kldtest_task.
 
 use harness::ioccom::{io, ior, iowr};
 use harness::testing::module_path;
@@ -18,11 +21,12 @@ fn setup() -> (Kernel, i32, i32) {
     (k, fd, id)
 }
 
-/// `struct tq_stats`: sys_runs, own_runs, own_pending, fast_runs.
-fn stats(k: &Kernel, fd: i32) -> [i32; 4] {
-    let mut b = [0u8; 16];
-    k.ioctl(fd, ior(b'T', 8, 16).unwrap(), &mut b).unwrap();
-    let mut s = [0i32; 4];
+/// `struct tq_stats`: sys_runs, own_runs, own_pending, fast_runs,
+/// fown_runs, tmp_runs.
+fn stats(k: &Kernel, fd: i32) -> [i32; 6] {
+    let mut b = [0u8; 24];
+    k.ioctl(fd, ior(b'T', 8, 24).unwrap(), &mut b).unwrap();
+    let mut s = [0i32; 6];
     for (i, v) in s.iter_mut().enumerate() {
         *v = i32::from_le_bytes(b[i * 4..i * 4 + 4].try_into().unwrap());
     }
@@ -111,8 +115,8 @@ fn unload_drains_and_frees_the_queues() {
     k.close(fd).unwrap();
     k.kldunload(id, false).unwrap();
     let t = k.malloc_stats("taskqueue").unwrap();
-    assert_eq!(t.total_allocs, 1);
-    assert_eq!(t.live_allocs, 0, "taskqueue_free freed the queue");
+    assert_eq!(t.total_allocs, 2, "a sleep queue and a fast one");
+    assert_eq!(t.live_allocs, 0, "taskqueue_free freed the queues");
     k.check().unwrap();
 }
 
@@ -162,4 +166,78 @@ fn sleeping_in_a_fast_task_panics() {
         k.ioctl_raw(fd, io(b'T', 1), 0),
         Err(Error::Panic(_))
     ));
+}
+
+#[test]
+fn a_filter_context_may_enqueue_on_fast_queues_whose_own_threads_may_sleep() {
+    let (k, fd, id) = setup();
+    // In a critical section: taskqueue_fast and a taskqueue_create_fast
+    // queue (spin mutexes).
+    k.ioctl_raw(fd, io(b'T', 12), 0).unwrap();
+    k.ioctl_raw(fd, io(b'T', 13), 0).unwrap();
+    let s = stats(&k, fd);
+    assert_eq!((s[3], s[4]), (1, 1), "both fast tasks ran once");
+    // The fast queue's task slept (pause) in its kernel thread: allowed.
+    k.check().unwrap();
+    k.close(fd).unwrap();
+    k.kldunload(id, false).unwrap();
+    k.check().unwrap();
+}
+
+/// The panic a sleep-mutex acquisition in a critical section makes.
+fn expect_sleep_lock_panic(k: &Kernel, lock: &str) {
+    let m = k.expect_panic().unwrap();
+    assert!(
+        m.starts_with(
+            "acquiring blockable sleep lock with spinlock or critical section held (sleep mutex)"
+        ) && m.contains(lock),
+        "{m}"
+    );
+    let v = k.take_violations();
+    assert!(v.iter().any(|v| v.kind == ViolationKind::Lock), "{v:?}");
+}
+
+#[test]
+fn a_filter_context_enqueueing_on_taskqueue_thread_panics() {
+    let (k, fd, _) = setup();
+    assert!(matches!(
+        k.ioctl_raw(fd, io(b'T', 22), 0),
+        Err(Error::Panic(_))
+    ));
+    expect_sleep_lock_panic(&k, ") thread @ taskqueue_enqueue");
+}
+
+#[test]
+fn a_filter_context_enqueueing_on_a_taskqueue_create_queue_panics() {
+    let (k, fd, _) = setup();
+    assert!(matches!(
+        k.ioctl_raw(fd, io(b'T', 23), 0),
+        Err(Error::Panic(_))
+    ));
+    expect_sleep_lock_panic(&k, ") kldtest_task @ taskqueue_enqueue");
+}
+
+#[test]
+fn mtx_lock_in_a_critical_section_panics() {
+    let (k, fd, _) = setup();
+    assert!(matches!(
+        k.ioctl_raw(fd, io(b'T', 24), 0),
+        Err(Error::Panic(_))
+    ));
+    expect_sleep_lock_panic(&k, ") kldtest_task @ ");
+}
+
+#[test]
+fn taskqueue_free_runs_the_tasks_still_queued() {
+    let (k, fd, _) = setup();
+    k.ioctl_raw(fd, io(b'T', 14), 0).unwrap();
+    assert_eq!(
+        stats(&k, fd)[5],
+        1,
+        "the queued task ran before the free returned"
+    );
+    assert!(k.dmesg().contains("kldtest_task: queued task ran\n"));
+    let t = k.malloc_stats("taskqueue").unwrap();
+    assert_eq!(t.live_allocs, 2, "only the module's two queues are left");
+    k.check().unwrap();
 }

@@ -36,6 +36,7 @@ macro_rules! kfuncs {
 
 mod callout;
 mod clock;
+mod critical;
 mod devfs;
 mod devname;
 mod firmware;
@@ -117,6 +118,7 @@ fn functions() -> Vec<FuncEntry> {
     devfs::functions(&mut v);
     uio::functions(&mut v);
     lock::functions(&mut v);
+    critical::functions(&mut v);
     sysctl::functions(&mut v);
     clock::functions(&mut v);
     callout::functions(&mut v);

@@ -832,6 +832,11 @@ impl LockTable {
         })
     }
 
+    /// The name of the initialised lock at `addr`, if any.
+    pub(crate) fn name_of(&self, addr: KAddr) -> Option<String> {
+        self.get(addr).map(|l| l.name.clone())
+    }
+
     /// Whether this thread holds the lock at `addr` exclusively.
     pub(crate) fn owned(&self, addr: KAddr) -> bool {
         self.get(addr)

@@ -19,9 +19,27 @@
 //! WITNESS's sleep check on a queue that is not a spin one;
 //! `taskqueue_free`: the threads finish the queued tasks and exit).
 //!
-//! Checks of ours: a task of `taskqueue_fast` or of a queue made by
-//! `taskqueue_create_fast` runs with sleeping forbidden (it runs in a
-//! software interrupt, which must not block; taskqueue(9)); draining a
+//! A fast queue (`taskqueue_fast`, or one made by
+//! `taskqueue_create_fast`) differs from the others in its lock only: a
+//! spin mutex (`TQ_LOCK` is `mtx_lock_spin`), so that an interrupt
+//! filter may enqueue on it; on any other queue `TQ_LOCK` is `mtx_lock`,
+//! which WITNESS refuses in a critical section (`crate::thread::witness`;
+//! the check is in `crate::kernel::entry::taskqueue`). Where a task runs
+//! depends on who serves the queue: `taskqueue_run_locked` releases
+//! `TQ_LOCK` around the handler, so the threads `taskqueue_start_threads`
+//! starts (`taskqueue_thread_loop`, kernel threads) run it where it may
+//! sleep, fast queue or not; `taskqueue_fast` is served by a software
+//! interrupt (`taskqueue_fast_run`, `swi_add` in `TASKQUEUE_FAST_DEFINE`),
+//! an interrupt thread, which locking(9) forbids to sleep.
+//! `taskqueue_free` clears `TQ_FLAGS_ACTIVE` and waits in
+//! `taskqueue_terminate` for its threads, each of which runs what is
+//! still queued (`taskqueue_run_locked` after its loop) and exits.
+//! (Read at freebsd-src commit 76d196bc; the queue's structure has not
+//! changed since in these respects.)
+//!
+//! Checks of ours: a task of `taskqueue_fast` runs with sleeping
+//! forbidden (the software interrupt thread must not sleep: locking(9));
+//! draining a
 //! task from its own handler (it would wait for itself); a task still
 //! queued or running when the module whose memory or code it uses is
 //! unloaded.
@@ -47,7 +65,7 @@ struct Running {
 struct Queue {
     name: String,
     /// Created with `taskqueue_create_fast` (a spin mutex), or
-    /// `taskqueue_fast`: its tasks may not sleep.
+    /// `taskqueue_fast`: an interrupt filter may enqueue on it.
     fast: bool,
     /// `TQ_FLAGS_ACTIVE`: not being freed.
     active: bool,
@@ -76,7 +94,8 @@ pub(crate) struct Job {
     pub(crate) func: KAddr,
     pub(crate) context: KAddr,
     pub(crate) pending: u16,
-    /// Whether it runs where sleeping is forbidden.
+    /// Whether it runs where sleeping is forbidden (on `taskqueue_fast`,
+    /// a software interrupt).
     pub(crate) fast: bool,
 }
 
@@ -305,7 +324,10 @@ impl Taskqueues {
                     func,
                     context: KAddr::from_ptr(t.ta_context),
                     pending,
-                    fast: q.fast,
+                    // Only `taskqueue_fast` (a system queue: no enqueue
+                    // function of a module) runs in a software interrupt;
+                    // a module's fast queue runs in its own threads.
+                    fast: q.fast && q.enqueue.is_null(),
                 });
             }
             if !q.active || stop {

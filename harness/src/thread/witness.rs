@@ -89,7 +89,43 @@ pub(crate) fn no_sleeping<R>(why: &'static str, f: impl FnOnce() -> R) -> R {
 }
 
 /// The innermost context in which this thread may not sleep
-/// (`td_no_sleeping != 0`), if any.
+/// (`td_no_sleeping != 0`), if any; a critical section counts as one
+/// (`mi_switch` in `sys/kern/kern_synch.c`: "mi_switch: switch in a
+/// critical section").
 pub(crate) fn no_sleeping_context() -> Option<&'static str> {
+    if critnest() != 0 {
+        return Some("critical section");
+    }
     CTX.with(|c| c.no_sleep.borrow().last().copied())
+}
+
+/// This thread's `td_critnest` (`critical_enter(9)` nesting).
+pub(crate) fn critnest() -> u32 {
+    let td = super::curthread();
+    // SAFETY: this thread's own `struct thread`; only this thread (and
+    // module code running on it, not now) writes `td_critnest`.
+    unsafe { (*td).td_critnest }
+}
+
+/// `witness_checkorder` (`sys/kern/subr_witness.c`) before a sleep lock
+/// (a sleep mutex, an sx lock) is acquired: in a critical section,
+/// which every spin lock and every interrupt filter is in, it panics
+/// ("acquiring blockable sleep lock with spinlock or critical section
+/// held"). `class` is the lock class's name ("sleep mutex"), `name` the
+/// lock's, `at` where it is taken. `Err` after recording the panic.
+pub(crate) fn check_sleep_lock(
+    k: &Core,
+    class: &str,
+    name: &str,
+    at: &str,
+) -> Result<(), super::Panicked> {
+    if critnest() == 0 {
+        return Ok(());
+    }
+    let msg = format!(
+        "acquiring blockable sleep lock with spinlock or critical section held ({class}) {name} @ {at}"
+    );
+    k.violation(ViolationKind::Lock, msg.clone());
+    k.record_panic(&msg);
+    Err(super::Panicked)
 }

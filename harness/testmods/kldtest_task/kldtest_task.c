@@ -31,7 +31,9 @@
  * queue of its own (taskqueue_create, one thread) behind a gate task
  * that holds the queue's thread, so that enqueues coalesce; the ioctls
  * cancel and drain them, and commit the taskqueue mistakes the harness
- * must catch.
+ * must catch.  A fast queue of its own (taskqueue_create_fast, one
+ * thread) and taskqueue_fast take enqueues in a critical section, the
+ * context of an interrupt filter; the sleep-mutex queues must not.
  */
 
 #include <sys/param.h>
@@ -51,6 +53,8 @@ struct tq_stats {
 	int	own_runs;	/* counted task on the module's queue */
 	int	own_pending;	/* its pending count at the last run */
 	int	fast_runs;	/* task on taskqueue_fast */
+	int	fown_runs;	/* task on the module's fast queue */
+	int	tmp_runs;	/* task left queued at a taskqueue_free */
 };
 
 #define	TQ_SYS		_IO('T', 1)	/* enqueue on taskqueue_thread */
@@ -64,8 +68,14 @@ struct tq_stats {
 #define	TQ_FAST		_IO('T', 9)	/* enqueue on taskqueue_fast */
 #define	TQ_CANCEL_GATE	_IOR('T', 10, int[2])	/* cancel the gate */
 #define	TQ_LEAK		_IO('T', 11)	/* no drain or free at unload */
+#define	TQ_FILTER	_IO('T', 12)	/* fast enqueues, critical section */
+#define	TQ_FOWN_DRAIN	_IO('T', 13)	/* drain the fast queue's task */
+#define	TQ_FREE_QUEUED	_IO('T', 14)	/* free a queue with a task queued */
 #define	TQ_BAD_DRAIN	_IO('T', 20)	/* drain holding a mutex */
 #define	TQ_BAD_FAST	_IO('T', 21)	/* the fast task sleeps */
+#define	TQ_BAD_FILTER	_IO('T', 22)	/* taskqueue_thread, critical */
+#define	TQ_BAD_FILTER_OWN _IO('T', 23)	/* the sleep queue, critical */
+#define	TQ_BAD_CRIT_MTX	_IO('T', 24)	/* mtx_lock in a critical section */
 
 static d_ioctl_t	tq_ioctl;
 
@@ -78,15 +88,22 @@ static struct cdevsw tq_cdevsw = {
 static struct cdev		*tq_dev;
 static struct mtx		 tq_mtx;
 static struct taskqueue		*tq_own;
+static struct taskqueue		*tq_fown;
+static struct taskqueue		*tq_tmp;
 static struct task		 tq_sys_task;
 static struct task		 tq_gate_task;
 static struct task		 tq_own_task;
 static struct task		 tq_fast_task;
+static struct task		 tq_fown_task;
+static struct task		 tq_tgate_task;
+static struct task		 tq_tmp_task;
 static struct tq_stats		 tq_stats;
 static int			 tq_gate;
 static int			 tq_gate_in;
 static int			 tq_fast_sleep;
 static int			 tq_leak;
+static int			 tq_tgate;
+static int			 tq_tgate_in;
 
 static void
 tq_sys_fn(void *ctx __unused, int pending __unused)
@@ -129,6 +146,65 @@ tq_fast_fn(void *ctx __unused, int pending __unused)
 	tq_stats.fast_runs++;
 	if (tq_fast_sleep)
 		pause("tqfast", 1);
+}
+
+static void
+tq_fown_fn(void *ctx __unused, int pending __unused)
+{
+
+	/* A fast queue's own threads are kernel threads: they may sleep. */
+	pause("tqfown", 1);
+	mtx_lock(&tq_mtx);
+	tq_stats.fown_runs++;
+	mtx_unlock(&tq_mtx);
+}
+
+static void
+tq_tgate_fn(void *ctx __unused, int pending __unused)
+{
+
+	mtx_lock(&tq_mtx);
+	tq_tgate_in = 1;
+	wakeup(&tq_tgate_in);
+	while (tq_tgate)
+		mtx_sleep(&tq_tgate, &tq_mtx, 0, "tqtgate", 0);
+	tq_tgate_in = 0;
+	mtx_unlock(&tq_mtx);
+}
+
+static void
+tq_tmp_fn(void *ctx __unused, int pending __unused)
+{
+
+	mtx_lock(&tq_mtx);
+	tq_stats.tmp_runs++;
+	mtx_unlock(&tq_mtx);
+	printf("kldtest_task: queued task ran\n");
+}
+
+/*
+ * A queue with one thread held by a gate task, and a task queued behind
+ * it; the gate opens and the queue is freed: taskqueue_free's threads
+ * run what is still queued before they exit.
+ */
+static void
+tq_free_queued(void)
+{
+
+	tq_tmp = taskqueue_create("kldtest_tmp", M_WAITOK,
+	    taskqueue_thread_enqueue, &tq_tmp);
+	taskqueue_start_threads(&tq_tmp, 1, PWAIT, "kldtest_tmp");
+	mtx_lock(&tq_mtx);
+	tq_tgate = 1;
+	taskqueue_enqueue(tq_tmp, &tq_tgate_task);
+	while (!tq_tgate_in)
+		mtx_sleep(&tq_tgate_in, &tq_mtx, 0, "tqtwait", 0);
+	taskqueue_enqueue(tq_tmp, &tq_tmp_task);
+	tq_tgate = 0;
+	wakeup(&tq_tgate);
+	mtx_unlock(&tq_mtx);
+	taskqueue_free(tq_tmp);
+	tq_tmp = NULL;
 }
 
 static int
@@ -191,6 +267,37 @@ tq_ioctl(struct cdev *dev __unused, u_long cmd, caddr_t data,
 	case TQ_LEAK:
 		tq_leak = 1;
 		break;
+	case TQ_FILTER:
+		/* As an interrupt filter may: only spin-locked queues. */
+		critical_enter();
+		error = taskqueue_enqueue(taskqueue_fast, &tq_fast_task);
+		if (error == 0)
+			error = taskqueue_enqueue(tq_fown, &tq_fown_task);
+		critical_exit();
+		break;
+	case TQ_FOWN_DRAIN:
+		taskqueue_drain(tq_fown, &tq_fown_task);
+		taskqueue_drain(taskqueue_fast, &tq_fast_task);
+		break;
+	case TQ_FREE_QUEUED:
+		tq_free_queued();
+		break;
+	case TQ_BAD_FILTER:
+		critical_enter();
+		error = taskqueue_enqueue(taskqueue_thread, &tq_sys_task);
+		critical_exit();
+		break;
+	case TQ_BAD_FILTER_OWN:
+		critical_enter();
+		error = taskqueue_enqueue(tq_own, &tq_own_task);
+		critical_exit();
+		break;
+	case TQ_BAD_CRIT_MTX:
+		critical_enter();
+		mtx_lock(&tq_mtx);
+		mtx_unlock(&tq_mtx);
+		critical_exit();
+		break;
 	case TQ_BAD_DRAIN:
 		mtx_lock(&tq_mtx);
 		taskqueue_drain(taskqueue_thread, &tq_sys_task);
@@ -220,10 +327,17 @@ tq_modevent(module_t mod __unused, int what, void *arg __unused)
 		TASK_INIT(&tq_gate_task, 10, tq_gate_fn, NULL);
 		TASK_INIT(&tq_own_task, 0, tq_own_fn, NULL);
 		TASK_INIT(&tq_fast_task, 0, tq_fast_fn, NULL);
+		TASK_INIT(&tq_fown_task, 0, tq_fown_fn, NULL);
+		TASK_INIT(&tq_tgate_task, 10, tq_tgate_fn, NULL);
+		TASK_INIT(&tq_tmp_task, 0, tq_tmp_fn, NULL);
 		tq_own = taskqueue_create("kldtest_task", M_WAITOK,
 		    taskqueue_thread_enqueue, &tq_own);
 		taskqueue_start_threads(&tq_own, 1, PWAIT, "%s taskq",
 		    "kldtest_task");
+		tq_fown = taskqueue_create_fast("kldtest_fast", M_WAITOK,
+		    taskqueue_thread_enqueue, &tq_fown);
+		taskqueue_start_threads(&tq_fown, 1, PWAIT, "%s taskq",
+		    "kldtest_fast");
 		tq_dev = make_dev(&tq_cdevsw, 0, UID_ROOT, GID_WHEEL, 0666,
 		    "kldtest_task");
 		break;
@@ -233,6 +347,7 @@ tq_modevent(module_t mod __unused, int what, void *arg __unused)
 			taskqueue_drain(taskqueue_thread, &tq_sys_task);
 			taskqueue_drain(taskqueue_fast, &tq_fast_task);
 			taskqueue_free(tq_own);
+			taskqueue_free(tq_fown);
 		}
 		mtx_destroy(&tq_mtx);
 		break;

@@ -6,8 +6,8 @@
 
 use super::{FuncEntry, kernel};
 use crate::addr::KAddr;
-use crate::kpi::lock::mtx_of;
-use crate::thread;
+use crate::kpi::lock::{LockClass, mtx_of};
+use crate::thread::{self, witness};
 use core::ffi::{c_char, c_int};
 
 pub(super) fn functions(v: &mut Vec<FuncEntry>) {
@@ -52,6 +52,35 @@ extern "C" fn harness_mtx_destroy(c: *mut usize) {
     }
 }
 
+/// `WITNESS_CHECKORDER` before a blocking acquisition of the sleep lock
+/// at `a` (`__mtx_lock_flags` in `sys/kern/kern_mutex.c`, `_sx_xlock` and
+/// `_sx_slock` in `sys/kern/kern_sx.c`; try-locks do not call it): no
+/// sleep lock in a critical section (`witness::check_sleep_lock`).
+/// Escapes after the panic. A lock the table does not know is left to
+/// the acquisition's own checks.
+fn check_blockable(a: KAddr, file: *const c_char, line: c_int) {
+    let k = kernel();
+    let (Some(class), Some(name)) = (k.locks.class_of(a), k.locks.name_of(a)) else {
+        return;
+    };
+    let class = match class {
+        LockClass::SleepMutex => "sleep mutex",
+        LockClass::Sx => "sx",
+        LockClass::SpinMutex => return,
+    };
+    let at = if file.is_null() {
+        String::from("(null)")
+    } else {
+        // SAFETY: the lock macros pass `__FILE__`, a NUL-terminated
+        // literal of the module; checked for NULL above.
+        let f = unsafe { core::ffi::CStr::from_ptr(file) };
+        format!("{}:{line}", f.to_string_lossy())
+    };
+    if witness::check_sleep_lock(&k.core, class, &name, &at).is_err() {
+        thread::escape();
+    }
+}
+
 /// __mtx_lock_flags (mtx_lock(9)).
 extern "C" fn harness_mtx_lock_flags(
     c: *mut usize,
@@ -60,6 +89,7 @@ extern "C" fn harness_mtx_lock_flags(
     line: c_int,
 ) {
     let k = kernel();
+    check_blockable(mtx_of(c), file, line);
     if k.locks
         .xlock(&k.core, mtx_of(c), false, file, line)
         .is_err()
@@ -140,6 +170,7 @@ extern "C" fn harness_sx_xlock(
 ) -> c_int {
     let k = kernel();
     let a = KAddr::from_ptr(sx);
+    check_blockable(a, file, line);
     let r = if opts & SX_INTERRUPTIBLE != 0 {
         k.locks.xlock_sig(&k.core, a, file, line, &interrupted)
     } else {
@@ -171,6 +202,7 @@ extern "C" fn harness_sx_slock(
 ) -> c_int {
     let k = kernel();
     let a = KAddr::from_ptr(sx);
+    check_blockable(a, file, line);
     let r = if opts & SX_INTERRUPTIBLE != 0 {
         k.locks.slock_sig(&k.core, a, file, line, &interrupted)
     } else {

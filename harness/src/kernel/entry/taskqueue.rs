@@ -74,8 +74,9 @@ extern "C" fn harness_taskqueue_create(
     create(name, mflags, enqueue, context, false)
 }
 
-/// `taskqueue_create_fast(9)`: a queue on a spin mutex, whose tasks run
-/// where sleeping is forbidden.
+/// `taskqueue_create_fast(9)`: a queue on a spin mutex, on which an
+/// interrupt filter may enqueue (its threads run the tasks where they may
+/// sleep, as `taskqueue_create`'s).
 extern "C" fn harness_taskqueue_create_fast(
     name: *const c_char,
     mflags: c_int,
@@ -83,6 +84,24 @@ extern "C" fn harness_taskqueue_create_fast(
     context: *mut c_void,
 ) -> *mut c_void {
     create(name, mflags, enqueue, context, true)
+}
+
+/// `TQ_LOCK` of queue `a` in `what`: a sleep mutex (`mtx_lock`) unless
+/// the queue is a fast one (`mtx_lock_spin`), so WITNESS panics if it is
+/// taken in a critical section, which an interrupt filter runs in
+/// (`witness::check_sleep_lock`). The mutex has the queue's name
+/// (`_taskqueue_create` in `sys/kern/subr_taskqueue.c`). Escapes after
+/// the panic.
+fn tq_lock(what: &str, a: KAddr) {
+    let k = kernel();
+    if k.taskqueues.is_fast(a) {
+        return;
+    }
+    let name = k.taskqueues.name(a).unwrap_or_default();
+    let at = format!("{what} (sys/kern/subr_taskqueue.c)");
+    if witness::check_sleep_lock(&k.core, "sleep mutex", &name, &at).is_err() {
+        thread::escape();
+    }
 }
 
 /// The queue a module names, or a violation and `None`.
@@ -158,6 +177,7 @@ extern "C" fn harness_taskqueue_enqueue_flags(
     let Some(a) = queue("taskqueue_enqueue", tq) else {
         return Errno::EINVAL.0;
     };
+    tq_lock("taskqueue_enqueue", a);
     let (r, call) = k
         .taskqueues
         .enqueue(a, KAddr::from_ptr(task), flags.cast_unsigned());
@@ -191,6 +211,7 @@ unsafe extern "C" fn harness_taskqueue_cancel(
     let Some(a) = queue("taskqueue_cancel", tq) else {
         return Errno::EINVAL.0;
     };
+    tq_lock("taskqueue_cancel", a);
     let (r, pending) = k.taskqueues.cancel(a, KAddr::from_ptr(task));
     if !pendp.is_null() {
         // SAFETY: by the caller's contract.
