@@ -83,6 +83,8 @@ struct ThreadCtx {
     gs_set: Cell<bool>,
     /// Nesting depth of calls into module code.
     depth: Cell<u32>,
+    /// The functions called through [`call`], innermost last.
+    entries: RefCell<Vec<KAddr>>,
     /// Locks held, innermost last.
     held: RefCell<Vec<Held>>,
     /// Devices whose methods this thread is inside (`struct cdev` address).
@@ -138,6 +140,7 @@ impl ThreadCtx {
             ucred,
             gs_set: Cell::new(false),
             depth: Cell::new(0),
+            entries: RefCell::new(Vec::new()),
             held: RefCell::new(Vec::new()),
             in_dev: RefCell::new(Vec::new()),
             kstack: OnceCell::new(),
@@ -285,6 +288,7 @@ pub(crate) unsafe fn call(
             unsafe { e.cred.apply(ucred) }
         });
         c.depth.set(c.depth.get().saturating_add(1));
+        c.entries.borrow_mut().push(func);
         // Module code runs on the kernel stack; a harness function
         // called this way (a standard sysctl handler, a dead device's
         // method) on the host's.
@@ -306,6 +310,7 @@ pub(crate) unsafe fn call(
             k.record_stack(func, c.leave_kstack(e));
         }
         c.depth.set(c.depth.get().saturating_sub(1));
+        c.entries.borrow_mut().pop();
         if c.depth.get() == 0 && r != 0 {
             // SAFETY: as above. A panic or a fault unwound the module
             // code out of its critical sections: none is left for the
@@ -337,6 +342,20 @@ pub(crate) fn escape() -> ! {
     // (so a trampoline frame exists), with no live destructors in the
     // frames between (each caller's contract).
     unsafe { harness_escape() }
+}
+
+/// The innermost module function this thread entered through [`call`]
+/// and is still running (an entry point of the module whose code called
+/// the kernel function now running), if any.
+pub(crate) fn module_entry() -> Option<KAddr> {
+    CTX.with(|c| {
+        c.entries
+            .borrow()
+            .iter()
+            .rev()
+            .copied()
+            .find(|f| crate::ksyms::in_module(f.get()))
+    })
 }
 
 /// This thread's `struct thread` (curthread).

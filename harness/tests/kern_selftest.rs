@@ -636,6 +636,37 @@ fn a_forgotten_callout_is_reported_at_unload() {
     );
 }
 
+// --- Task queues of the module's own (kern::taskqueue::{TaskQueue, FastTask}) ---
+
+const KC_QUEUES: u32 = 40;
+const KC_QUEUE_FORGET: u32 = 41;
+
+#[test]
+fn tasks_on_own_and_fast_queues_run_and_the_queues_are_freed() {
+    let f = Fixture::new();
+    // Two QueueTasks whose handlers sleep (M_WAITOK), one on a fast
+    // queue, and a FastTask: three runs, no violation.
+    assert_eq!(f.passes(KC_QUEUES, 0), 3);
+    let t = f.k.malloc_stats("taskqueue").unwrap();
+    assert_eq!(t.total_allocs, 2, "two queues were made");
+    assert_eq!(t.live_allocs, 0, "dropping the last task freed its queue");
+    f.finish();
+}
+
+#[test]
+fn a_forgotten_task_queue_is_reported_at_unload() {
+    let f = Fixture::new();
+    assert_eq!(f.passes(KC_QUEUE_FORGET, 0), 0);
+    f.k.close(f.fd).unwrap();
+    f.k.kldunload(f.id, false).unwrap();
+    let v = f.k.take_violations();
+    assert!(
+        v.iter().any(|v| v.message
+            == "taskqueue \"kselftest leak\" still exists after its module was unloaded (missing taskqueue_free)"),
+        "{v:?}"
+    );
+}
+
 // --- Lock sites (kern::sync::LockSite) ---
 
 const KC_MTX_LEAK: u32 = 21;

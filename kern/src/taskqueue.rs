@@ -57,7 +57,9 @@
 //! }
 //! ```
 //!
-//! and draining needs a sleepable context:
+//! (it needs `taskqueue_fast`: a [`FastTask`], or a [`QueueTask`] on a
+//! [`TaskQueue<Fast>`](TaskQueue), a queue of the module's own; see
+//! [`fast`] and [`queue`]), and draining needs a sleepable context:
 //!
 //! ```compile_fail,E0308
 //! use kern::context::NoSleep;
@@ -67,6 +69,12 @@
 //!     task.drain(cx);
 //! }
 //! ```
+
+pub mod fast;
+pub mod queue;
+
+pub use fast::{FastTask, FastTaskHandler};
+pub use queue::{Fast, Kind, MayEnqueue, QueueTask, Sleeping, TaskQueue};
 
 use crate::alloc::Box;
 use crate::context::{InThread, Sleepable};

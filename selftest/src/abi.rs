@@ -103,6 +103,14 @@ pub(crate) const KC_CALLOUT_FORGET: u32 = 20;
 /// code can leak): the call returns to user space with the mutex held,
 /// which the test kernel reports naming the line that took it. Value 0.
 pub(crate) const KC_MTX_LEAK: u32 = 21;
+/// A `QueueTask` on a `TaskQueue<Fast>` and one on a
+/// `TaskQueue<Sleeping>` (their handlers allocate with `M_WAITOK`), and a
+/// `FastTask` on `taskqueue_fast`, each enqueued and drained; the queues
+/// go with their last task. The value is the runs (3).
+pub(crate) const KC_QUEUES: u32 = 40;
+/// A `TaskQueue` leaked with `mem::forget`: the queue (and its thread)
+/// the test kernel must report at unload. Value 0.
+pub(crate) const KC_QUEUE_FORGET: u32 = 41;
 
 /// The value of [`KC_PING`].
 pub(crate) const PING_MAGIC: u64 = 0x6b73_656c_6674_7374;

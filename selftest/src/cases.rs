@@ -14,6 +14,8 @@
 //! * `panic`: the panic handler.
 //! * `defer`: callouts and tasks are drained when dropped; a leaked
 //!   callout stays scheduled (for the test kernel to report).
+//! * `queues`: tasks on queues of the module's own and on
+//!   `taskqueue_fast`; a leaked queue (for the test kernel to report).
 
 mod cdev;
 mod collections;
@@ -22,6 +24,7 @@ mod locks;
 mod malloc;
 mod panic;
 mod print;
+mod queues;
 
 use crate::abi::{self, KselftestCase};
 use crate::device::SelfTest;
@@ -65,6 +68,8 @@ pub(crate) fn run(
         abi::KC_DEFER_DROP => defer::drop_drains(arg, cx),
         abi::KC_CALLOUT_FORGET => defer::forget_callout(arg, cx),
         abi::KC_MTX_LEAK => Ok(locks::mtx_leak(dev, cx)),
+        abi::KC_QUEUES => queues::queues(cx),
+        abi::KC_QUEUE_FORGET => queues::forget_queue(cx),
         _ => return Err(EINVAL),
     };
     if let Err(e) = outcome {

@@ -73,6 +73,9 @@ struct Queue {
     /// system queues, whose threads are the kernel's own).
     enqueue: KAddr,
     context: KAddr,
+    /// The module function that created it (`thread::module_entry`),
+    /// null for the system queues.
+    creator: KAddr,
     /// Tasks queued, in the order they run.
     pending: Vec<KAddr>,
     running: Vec<Running>,
@@ -141,6 +144,7 @@ impl Taskqueues {
                 active: true,
                 enqueue,
                 context,
+                creator: thread::module_entry().unwrap_or(KAddr::NULL),
                 pending: Vec::new(),
                 running: Vec::new(),
                 threads: 0,
@@ -389,7 +393,9 @@ impl Taskqueues {
 
     /// Forgets the tasks whose structure or handler lies in `range` (a
     /// module being unloaded) and reports those still queued or running;
-    /// reports queues the module created and did not free.
+    /// reports queues the module created (from its code, or with its
+    /// memory as the queue's context) and did not free: their threads
+    /// would run on.
     pub(crate) fn forget_range(&self, k: &Core, range: KRange) {
         let mut s = self.lock();
         for q in s.queues.values_mut() {
@@ -427,7 +433,10 @@ impl Taskqueues {
         let leaked: Vec<KAddr> = s
             .queues
             .iter()
-            .filter(|(_, q)| !q.context.is_null() && range.contains(q.context))
+            .filter(|(_, q)| {
+                (!q.context.is_null() && range.contains(q.context))
+                    || (!q.creator.is_null() && range.contains(q.creator))
+            })
             .map(|(tq, _)| *tq)
             .collect();
         for tq in leaked {
