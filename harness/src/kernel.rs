@@ -653,6 +653,23 @@ impl Kernel {
         self.inner.sleepq.sleepers()
     }
 
+    /// What a deadlock watchdog prints about the threads asleep: for
+    /// each, its wait message, wait channel and interlock, and the
+    /// wakeups on that channel that found no sleeper before it slept,
+    /// naming the function that issued each (`function+0xoff`) and the
+    /// locks it held, and flagging those issued without the sleeper's
+    /// interlock (a wakeup possibly lost). A diagnostic: whether a wakeup
+    /// was really lost depends on reads the test kernel does not see.
+    #[must_use]
+    pub fn sleep_report(&self) -> String {
+        let locks = &self.inner.locks;
+        self.inner.sleepq.report(|l| {
+            locks
+                .name_of(l)
+                .map_or_else(|| format!("{l:#x}"), |n| format!("\"{n}\""))
+        })
+    }
+
     /// Waits (in real time, at most `timeout`) until at least `n` threads
     /// sleep with the wait message `wmesg`; returns whether they do.
     #[must_use]

@@ -344,6 +344,30 @@ pub(crate) fn escape() -> ! {
     unsafe { harness_escape() }
 }
 
+/// The return address into module code of the emulated kernel function
+/// running now on this thread: who called it. `harness_kstub` pushed
+/// `%rbx`, `%r12` and `%rax` below the caller's return address and left
+/// that stack pointer in `harness_kern_sp` (`csrc/kstack.S`). `None`
+/// when no call stub is active or the word is not an address in module
+/// code.
+pub(crate) fn kernel_caller() -> Option<usize> {
+    // SAFETY: reads this thread's word.
+    let sp = unsafe { harness_kstack_resume() };
+    if sp == 0 {
+        return None;
+    }
+    let slot = sp.checked_add(24)?;
+    let (lo, hi) = CTX.with(|c| c.kstack.get().map(KStack::range))?;
+    if slot < lo || slot.checked_add(8)? > hi || slot % 8 != 0 {
+        return None;
+    }
+    // SAFETY: an aligned word inside this thread's kernel stack, which is
+    // mapped while the thread lives; the stub wrote the return address
+    // there and module code below it is suspended in the stub.
+    let ra = unsafe { (slot as *const usize).read() };
+    crate::ksyms::in_module(ra).then_some(ra)
+}
+
 /// The innermost module function this thread entered through [`call`]
 /// and is still running (an entry point of the module whose code called
 /// the kernel function now running), if any.

@@ -361,3 +361,96 @@ fn interruptible_sx_acquires_end_with_eintr_or_restart() {
     assert_eq!(h.join().unwrap(), Ok(0));
     k.check().unwrap();
 }
+
+// --- Lost wakeups: sleepq_add's interlock rule, and the report ---
+
+/// Runs ioctl `num` of kldtest_block in a thread (it may sleep).
+fn ioctl_thread(k: &Kernel, fd: i32, num: u8) -> thread::JoinHandle<Result<(), Error>> {
+    let k2 = k.clone();
+    thread::spawn(move || k2.ioctl_raw(fd, io(b'B', num), 0).map(|_| ()))
+}
+
+#[test]
+fn a_wakeup_lost_by_a_condition_tested_without_the_interlock_is_reported() {
+    let (k, fd) = setup();
+    let h = ioctl_thread(&k, fd, 18);
+    assert!(k.wait_for_sleepers("kbgate", 1, WAIT), "{:?}", k.sleepers());
+    // The waker sets the flag under kb_mtx and wakes after unlocking:
+    // nobody sleeps on the channel yet.
+    k.ioctl_raw(fd, io(b'B', 19), 0).unwrap();
+    k.ioctl_raw(fd, io(b'B', 20), 0).unwrap();
+    assert!(k.wait_for_sleepers("kblost", 1, WAIT), "{:?}", k.sleepers());
+    let r = k.sleep_report();
+    assert!(
+        r.contains("asleep on \"kblost\"") && r.contains("interlock \"kldtest_block\""),
+        "{r}"
+    );
+    assert!(
+        r.contains("before it slept, wakeup(")
+            && r.contains(") from kb_ioctl+0x")
+            && r.contains("found no sleeper, holding no lock; not the sleeper's interlock"),
+        "{r}"
+    );
+    // Another wakeup ends the sleep; nothing is a violation.
+    k.ioctl_raw(fd, io(b'B', 19), 0).unwrap();
+    h.join().unwrap().unwrap();
+    assert!(k.sleep_report().is_empty());
+    k.check().unwrap();
+}
+
+#[test]
+fn a_condition_tested_under_the_interlock_loses_no_wakeup() {
+    let (k, fd) = setup();
+    let h = ioctl_thread(&k, fd, 21);
+    assert!(k.wait_for_sleepers("kbok", 1, WAIT), "{:?}", k.sleepers());
+    let r = k.sleep_report();
+    assert!(
+        r.contains("asleep on \"kbok\"")
+            && r.contains("no wakeup on this channel found it empty before this sleep"),
+        "{r}"
+    );
+    k.ioctl_raw(fd, io(b'B', 19), 0).unwrap();
+    h.join().unwrap().unwrap();
+    // Set before the test: the sleeper sees it under the lock and does
+    // not sleep.
+    k.ioctl_raw(fd, io(b'B', 21), 0).unwrap();
+    k.check().unwrap();
+}
+
+#[test]
+fn sleepers_of_one_channel_with_different_interlocks_panic() {
+    let (k, fd) = setup();
+    let h = ioctl_thread(&k, fd, 21);
+    assert!(k.wait_for_sleepers("kbok", 1, WAIT), "{:?}", k.sleepers());
+    assert!(matches!(
+        k.ioctl_raw(fd, io(b'B', 22), 0),
+        Err(Error::Panic(_))
+    ));
+    let m = only_violation(&k);
+    assert!(
+        m.starts_with("sleepq_add: MPASS(lock == sq->sq_lock): _sleep on wchan ")
+            && m.contains("(\"kbother\") with interlock \"kldtest_block other\" while its sleepers use \"kldtest_block\""),
+        "{m}"
+    );
+    assert_eq!(k.expect_panic().as_deref(), Some(m.as_str()));
+    assert!(h.join().unwrap().is_err());
+}
+
+#[test]
+fn one_channel_may_change_interlocks_once_its_sleepers_are_gone() {
+    let (k, fd) = setup();
+    let h = ioctl_thread(&k, fd, 21);
+    assert!(k.wait_for_sleepers("kbok", 1, WAIT), "{:?}", k.sleepers());
+    k.ioctl_raw(fd, io(b'B', 19), 0).unwrap();
+    h.join().unwrap().unwrap();
+    k.ioctl_raw(fd, io(b'B', 23), 0).unwrap();
+    let h = ioctl_thread(&k, fd, 22);
+    assert!(
+        k.wait_for_sleepers("kbother", 1, WAIT),
+        "{:?}",
+        k.sleepers()
+    );
+    k.ioctl_raw(fd, io(b'B', 19), 0).unwrap();
+    h.join().unwrap().unwrap();
+    k.check().unwrap();
+}

@@ -441,10 +441,11 @@ fn stress(params: &Params, t: &Tally, rate: bool) -> Seen {
                     })
                     .collect();
                 format!(
-                    "threads inside the device: {:?}\n{}\nviolations: {:?}\ndmesg:\n{}",
+                    "threads inside the device: {:?}\n{}\nviolations: {:?}\nasleep:\n{}dmesg:\n{}",
                     s.k.dev_threads(DEV_NAME),
                     status.join("\n"),
                     s.k.violations(),
+                    s.k.sleep_report(),
                     s.k.dmesg()
                 )
             },

@@ -20,6 +20,18 @@
 //! the test lets time pass, and [`SleepQueues::notify`] then makes every
 //! sleeper look at the clock again.
 //!
+//! Lost wakeups. `sleepq_add` asserts (`MPASS`, `INVARIANTS`) that every
+//! sleeper of a wait channel names the same interlock and queue type as
+//! the one that created its sleep queue: [`SleepQueues::add`] refuses
+//! another ([`Mismatch`]). A wakeup that finds no sleeper is kept (the
+//! last few per channel, with the function that issued it and the locks
+//! it held), so that [`SleepQueues::report`] can say, for each thread
+//! still asleep, which wakeups on its channel came before it slept: the
+//! trace a lost wakeup leaves. Whether one was lost cannot be decided
+//! here: that depends on whether the sleeper tested its condition under
+//! the interlock, a read the test kernel does not see. So it is a
+//! diagnostic for a watchdog, never a violation.
+//!
 //! Signals: a test posts one to a host thread that is inside a system
 //! call ([`SleepQueues::post_signal`]). It interrupts the thread's
 //! current or next `PCATCH` sleep in that call, and is delivered (gone)
@@ -61,6 +73,8 @@ struct Sleeper {
     id: u64,
     chan: KAddr,
     kind: QueueKind,
+    /// The interlock (`sq_lock`), or null.
+    lock: KAddr,
     thread: ThreadId,
     wmesg: String,
     interruptible: bool,
@@ -81,9 +95,40 @@ pub struct SleepInfo {
     pub timed: bool,
 }
 
+/// A wakeup that found no sleeper on its channel.
+#[derive(Clone, Debug)]
+struct Missed {
+    /// When, on the sequence of sleeps and missed wakeups.
+    id: u64,
+    /// The function ("wakeup", "cv_signal").
+    what: &'static str,
+    kind: QueueKind,
+    /// Who called it (`function+0xoff`), if known.
+    by: String,
+    /// The locks the caller held: address and description.
+    held: Vec<(KAddr, String)>,
+}
+
+/// What keeps a sleep out of a channel's queue (`sleepq_add`'s `MPASS`):
+/// the interlock and queue type its sleepers already use.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) struct Mismatch {
+    /// The interlock of the sleepers already there (`sq_lock`).
+    pub(crate) lock: KAddr,
+    /// Their queue type (`sq_type`).
+    pub(crate) kind: QueueKind,
+}
+
+/// Missed wakeups kept per channel.
+const MISSED_PER_CHAN: usize = 4;
+/// Channels with missed wakeups kept (then the oldest records go).
+const MISSED_CHANS: usize = 1024;
+
 #[derive(Default)]
 struct State {
     next_id: u64,
+    /// Recent wakeups that found no sleeper, per channel.
+    missed: HashMap<KAddr, Vec<Missed>>,
     /// Sleepers, oldest first.
     sleepers: Vec<Sleeper>,
     /// Threads inside a system call: nesting depth.
@@ -116,19 +161,39 @@ impl SleepQueues {
         lock_ignoring_poison(&self.state)
     }
 
-    /// Enters this thread in the queue of `chan` (`sleepq_add`). A
-    /// `PCATCH` sleep with a signal already pending does not block: the
-    /// ticket's wait returns at once.
+    /// Enters this thread in the queue of `chan` (`sleepq_add`), with
+    /// interlock `lock` (or null). A `PCATCH` sleep with a signal already
+    /// pending does not block: the ticket's wait returns at once.
+    ///
+    /// # Errors
+    /// The channel's sleepers (those still asleep at `now`) use another
+    /// interlock or queue type: `sleepq_add`'s `MPASS(lock ==
+    /// sq->sq_lock)` and `MPASS((flags & SLEEPQ_TYPE) == sq->sq_type)`
+    /// (`sys/kern/subr_sleepqueue.c`).
+    #[allow(clippy::too_many_arguments, reason = "sleepq_add's own")]
     pub(crate) fn add(
         &self,
         chan: KAddr,
+        lock: KAddr,
         kind: QueueKind,
         wmesg: &str,
         interruptible: bool,
         deadline: Option<Sbt>,
-    ) -> Ticket {
+        now: Sbt,
+    ) -> Result<Ticket, Mismatch> {
         let me = std::thread::current().id();
         let mut s = self.lock();
+        if let Some(x) = s
+            .sleepers
+            .iter()
+            .find(|x| x.chan == chan && x.woken.is_none() && x.deadline.is_none_or(|d| now < d))
+            && (x.lock != lock || x.kind != kind)
+        {
+            return Err(Mismatch {
+                lock: x.lock,
+                kind: x.kind,
+            });
+        }
         s.next_id += 1;
         let id = s.next_id;
         let woken = if interruptible {
@@ -140,13 +205,14 @@ impl SleepQueues {
             id,
             chan,
             kind,
+            lock,
             thread: me,
             wmesg: wmesg.to_owned(),
             interruptible,
             deadline,
             woken,
         });
-        Ticket(id)
+        Ok(Ticket(id))
     }
 
     /// Blocks until the sleep of `t` ends: 0 after a wakeup,
@@ -218,6 +284,91 @@ impl SleepQueues {
             self.cv.notify_all();
         }
         n
+    }
+
+    /// Records that `what` on `chan` (queue type `kind`) found no sleeper,
+    /// called from `by` with the locks `held`.
+    pub(crate) fn missed(
+        &self,
+        chan: KAddr,
+        kind: QueueKind,
+        what: &'static str,
+        by: String,
+        held: Vec<(KAddr, String)>,
+    ) {
+        let mut s = self.lock();
+        s.next_id += 1;
+        let id = s.next_id;
+        if s.missed.len() >= MISSED_CHANS && !s.missed.contains_key(&chan) {
+            s.missed.clear();
+        }
+        let v = s.missed.entry(chan).or_default();
+        if v.len() >= MISSED_PER_CHAN {
+            v.remove(0);
+        }
+        v.push(Missed {
+            id,
+            what,
+            kind,
+            by,
+            held,
+        });
+    }
+
+    /// For each thread asleep now: its wait, its interlock (named by
+    /// `lock_name`), and the wakeups on its channel and queue type that
+    /// found no sleeper before it slept, with who issued them and which
+    /// locks they held. What a deadlock watchdog prints.
+    pub(crate) fn report(&self, lock_name: impl Fn(KAddr) -> String) -> String {
+        let s = self.lock();
+        let mut out = String::new();
+        for x in s.sleepers.iter().filter(|x| x.woken.is_none()) {
+            let il = if x.lock.is_null() {
+                String::from("no interlock")
+            } else {
+                format!("interlock {}", lock_name(x.lock))
+            };
+            out.push_str(&format!(
+                "{:?} asleep on \"{}\" (wchan {:#x}, {il}{})\n",
+                x.thread,
+                x.wmesg,
+                x.chan,
+                if x.deadline.is_some() { ", timed" } else { "" }
+            ));
+            let before: Vec<&Missed> = s
+                .missed
+                .get(&x.chan)
+                .map(|v| {
+                    v.iter()
+                        .filter(|m| m.id < x.id && m.kind == x.kind)
+                        .collect()
+                })
+                .unwrap_or_default();
+            if before.is_empty() {
+                out.push_str("  no wakeup on this channel found it empty before this sleep\n");
+            }
+            for m in before {
+                let held = if m.held.is_empty() {
+                    String::from("no lock")
+                } else {
+                    m.held
+                        .iter()
+                        .map(|(_, d)| d.as_str())
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                };
+                let interlock = if x.lock.is_null() || m.held.iter().any(|(a, _)| *a == x.lock) {
+                    ""
+                } else {
+                    "; not the sleeper's interlock: a wakeup possibly lost"
+                };
+                out.push_str(&format!(
+                    "  before it slept, {}({:#x}) from {} found no sleeper, holding {held}{interlock}\n",
+                    m.what, x.chan, m.by
+                ));
+            }
+        }
+        out
     }
 
     /// Whether anyone sleeps on `chan` (`sleepq_lookup`).

@@ -65,6 +65,12 @@ struct kb_stats {
 #define	KB_SXHOLD	_IO('B', 15)	/* hold the sx until KB_SXGATE */
 #define	KB_SXGATE	_IO('B', 16)
 #define	KB_SXSIG	_IOW('B', 17, int)	/* sx_xlock_sig, sx_slock_sig */
+#define	KB_LOST_WAIT	_IO('B', 18)	/* tests kb_lostflag unlocked */
+#define	KB_LOST_WAKE	_IO('B', 19)	/* sets it, wakes after unlocking */
+#define	KB_LOST_GATE	_IO('B', 20)	/* lets KB_LOST_WAIT go on */
+#define	KB_LOST_OK	_IO('B', 21)	/* tests it under kb_mtx */
+#define	KB_OTHER_LOCK	_IO('B', 22)	/* sleeps on it under kb_other */
+#define	KB_LOST_RESET	_IO('B', 23)	/* clears it */
 #define	KB_BAD_HELD	_IO('B', 10)	/* sleep holding another mutex */
 #define	KB_BAD_NOLOCK	_IO('B', 11)	/* no lock, no timeout */
 #define	KB_BAD_CVNOTHELD _IO('B', 12)	/* cv_wait without its lock */
@@ -105,6 +111,8 @@ static int		 kb_timo;
 static int		 kb_wakeone;
 static int		 kb_cvflag;
 static int		 kb_sxgate;
+static int		 kb_lostflag;
+static int		 kb_lostgate;
 static struct kb_stats	 kb_stats;
 static void		*kb_nullchan;	/* stays NULL */
 
@@ -290,6 +298,54 @@ kb_ioctl(struct cdev *dev __unused, u_long cmd, caddr_t data,
 			if (error == 0)
 				sx_sunlock(&kb_sx);
 		}
+		break;
+	case KB_LOST_WAIT:
+		/*
+		 * The lost wakeup: the condition is tested without the
+		 * interlock, and not again under it.  The gate holds the
+		 * thread between the test and the sleep, where the wakeup
+		 * comes.
+		 */
+		if (!kb_lostflag) {
+			mtx_lock(&kb_other);
+			while (!kb_lostgate)
+				(void)msleep(&kb_lostgate, &kb_other, 0,
+				    "kbgate", 0);
+			mtx_unlock(&kb_other);
+			mtx_lock(&kb_mtx);
+			(void)msleep(&kb_lostflag, &kb_mtx, 0, "kblost", 0);
+			mtx_unlock(&kb_mtx);
+		}
+		break;
+	case KB_LOST_WAKE:
+		mtx_lock(&kb_mtx);
+		kb_lostflag = 1;
+		mtx_unlock(&kb_mtx);
+		wakeup(&kb_lostflag);
+		break;
+	case KB_LOST_GATE:
+		mtx_lock(&kb_other);
+		kb_lostgate = 1;
+		wakeup(&kb_lostgate);
+		mtx_unlock(&kb_other);
+		break;
+	case KB_LOST_OK:
+		mtx_lock(&kb_mtx);
+		while (!kb_lostflag)
+			(void)msleep(&kb_lostflag, &kb_mtx, 0, "kbok", 0);
+		mtx_unlock(&kb_mtx);
+		break;
+	case KB_OTHER_LOCK:
+		/* Same channel as KB_LOST_OK, another interlock. */
+		mtx_lock(&kb_other);
+		while (!kb_lostflag)
+			(void)msleep(&kb_lostflag, &kb_other, 0, "kbother", 0);
+		mtx_unlock(&kb_other);
+		break;
+	case KB_LOST_RESET:
+		mtx_lock(&kb_mtx);
+		kb_lostflag = 0;
+		mtx_unlock(&kb_mtx);
 		break;
 	case KB_BAD_HELD:
 		mtx_lock(&kb_other);

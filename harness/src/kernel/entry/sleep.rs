@@ -18,7 +18,11 @@
 //! required; "Waiting on \"%s\""; `cv_waiters` counted in the structure,
 //! `cv_signal` waking one and `cv_broadcastpri` all only when it says
 //! there are waiters; `cv_wait_unlock` refuses Giant; `cv_destroy`'s
-//! `INVARIANTS` check "associated sleep queue non-empty"). Each rule
+//! `INVARIANTS` check "associated sleep queue non-empty"), and
+//! `sleepq_add`'s `MPASS`es that all sleepers of a wait channel use one
+//! interlock and one queue type. A wakeup that finds no sleeper is
+//! recorded with its caller and the locks it held, for the report a
+//! deadlock watchdog prints (`Kernel::sleep_report`). Each rule
 //! broken is recorded as a violation and, where FreeBSD's is a `KASSERT`,
 //! a panic. The queues themselves are `crate::kpi::sleep`.
 
@@ -122,7 +126,42 @@ pub(super) fn sleep(k: &KernelInner, s: &Sleep<'_>) -> c_int {
         );
     }
     let deadline = (s.sbt != 0).then(|| k.clock.when(s.sbt, s.flags));
-    let ticket = k.sleepq.add(s.chan, s.kind, s.wmesg, s.catch, deadline);
+    let ticket = match k.sleepq.add(
+        s.chan,
+        s.lock,
+        s.kind,
+        s.wmesg,
+        s.catch,
+        deadline,
+        k.clock.now(),
+    ) {
+        Ok(t) => t,
+        Err(m) => {
+            let name = |l: KAddr| {
+                if l.is_null() {
+                    String::from("none")
+                } else {
+                    format!("\"{}\"", k.locks.name_of(l).unwrap_or_default())
+                }
+            };
+            let what = if m.lock == s.lock {
+                format!(
+                    "MPASS((flags & SLEEPQ_TYPE) == sq->sq_type): a {:?} sleep on wchan {:#x} whose sleepers are {:?} sleeps",
+                    s.kind, s.chan, m.kind
+                )
+            } else {
+                format!(
+                    "MPASS(lock == sq->sq_lock): {} on wchan {:#x} (\"{}\") with interlock {} while its sleepers use {}",
+                    s.what,
+                    s.chan,
+                    s.wmesg,
+                    name(s.lock),
+                    name(m.lock)
+                )
+            };
+            fatal(k, format!("sleepq_add: {what}"));
+        }
+    };
     // DROP_GIANT
     let giant_held = s.lock != giant && k.locks.owned(giant);
     let mut mode = None;
@@ -209,26 +248,51 @@ extern "C" fn harness_sleep(
     )
 }
 
+/// Records a wakeup that found no sleeper on `chan`, with its caller and
+/// the locks it holds, for `Kernel::sleep_report`.
+fn missed(k: &KernelInner, chan: KAddr, kind: QueueKind, what: &'static str) {
+    let by = thread::kernel_caller()
+        .or_else(|| thread::module_entry().map(KAddr::get))
+        .map_or_else(|| String::from("(unknown)"), crate::ksyms::describe);
+    let held = witness::with_held(|h| {
+        h.iter()
+            .map(|x| {
+                (
+                    x.addr,
+                    format!("{} \"{}\" locked @ {}", x.class, x.name, x.at),
+                )
+            })
+            .collect()
+    });
+    k.sleepq.missed(chan, kind, what, by, held);
+}
+
 /// `wakeup(9)`: every thread sleeping on `chan`.
 extern "C" fn harness_wakeup(chan: *const u8) {
     let k = kernel();
-    k.sleepq
-        .wake(KAddr::from_ptr(chan), QueueKind::Sleep, false, false);
+    let chan = KAddr::from_ptr(chan);
+    if k.sleepq.wake(chan, QueueKind::Sleep, false, false) == 0 {
+        missed(k, chan, QueueKind::Sleep, "wakeup");
+    }
 }
 
 /// `wakeup_one(9)`: the thread that has slept longest on `chan`.
 extern "C" fn harness_wakeup_one(chan: *const u8) {
     let k = kernel();
-    k.sleepq
-        .wake(KAddr::from_ptr(chan), QueueKind::Sleep, true, false);
+    let chan = KAddr::from_ptr(chan);
+    if k.sleepq.wake(chan, QueueKind::Sleep, true, false) == 0 {
+        missed(k, chan, QueueKind::Sleep, "wakeup_one");
+    }
 }
 
 /// `wakeup_any(9)`: one thread, the most recent sleeper
 /// (`SLEEPQ_UNFAIR`).
 extern "C" fn harness_wakeup_any(chan: *const u8) {
     let k = kernel();
-    k.sleepq
-        .wake(KAddr::from_ptr(chan), QueueKind::Sleep, true, true);
+    let chan = KAddr::from_ptr(chan);
+    if k.sleepq.wake(chan, QueueKind::Sleep, true, true) == 0 {
+        missed(k, chan, QueueKind::Sleep, "wakeup_any");
+    }
 }
 
 /// `cv_init(9)`.
@@ -355,6 +419,8 @@ unsafe extern "C" fn harness_cv_signal(cvp: *mut sys::cv) {
         cv.cv_waiters -= 1;
         k.sleepq
             .wake(KAddr::from_ptr(cvp), QueueKind::Condvar, true, false);
+    } else {
+        missed(k, KAddr::from_ptr(cvp), QueueKind::Condvar, "cv_signal");
     }
 }
 
@@ -370,5 +436,7 @@ unsafe extern "C" fn harness_cv_broadcastpri(cvp: *mut sys::cv, _pri: c_int) {
         cv.cv_waiters = 0;
         k.sleepq
             .wake(KAddr::from_ptr(cvp), QueueKind::Condvar, false, false);
+    } else {
+        missed(k, KAddr::from_ptr(cvp), QueueKind::Condvar, "cv_broadcast");
     }
 }
