@@ -422,10 +422,15 @@ fn sleepers_of_one_channel_with_different_interlocks_panic() {
     let (k, fd) = setup();
     let h = ioctl_thread(&k, fd, 21);
     assert!(k.wait_for_sleepers("kbok", 1, WAIT), "{:?}", k.sleepers());
-    assert!(matches!(
-        k.ioctl_raw(fd, io(b'B', 22), 0),
-        Err(Error::Panic(_))
-    ));
+    // Without the check the second sleeper would block for good: wait
+    // for the panic with a deadline instead of in the ioctl.
+    let other = ioctl_thread(&k, fd, 22);
+    let end = std::time::Instant::now() + WAIT;
+    while k.panicked().is_none() && std::time::Instant::now() < end {
+        thread::sleep(Duration::from_millis(2));
+    }
+    assert!(k.panicked().is_some(), "{:?}", k.sleepers());
+    assert!(matches!(other.join().unwrap(), Err(Error::Panic(_))));
     let m = only_violation(&k);
     assert!(
         m.starts_with("sleepq_add: MPASS(lock == sq->sq_lock): _sleep on wchan ")
