@@ -103,6 +103,10 @@ pub(crate) const KC_CALLOUT_FORGET: u32 = 20;
 /// code can leak): the call returns to user space with the mutex held,
 /// which the test kernel reports naming the line that took it. Value 0.
 pub(crate) const KC_MTX_LEAK: u32 = 21;
+/// Two locks and a task initialised in place, then an `M_NOWAIT`
+/// allocation that fails (under fault injection): the value is how many
+/// of the locks' data were dropped (2), the locks destroyed with them.
+pub(crate) const KC_INIT_FAULT: u32 = 22;
 
 /// The value of [`KC_PING`].
 pub(crate) const PING_MAGIC: u64 = 0x6b73_656c_6674_7374;

@@ -14,10 +14,13 @@
 //! * `panic`: the panic handler.
 //! * `defer`: callouts and tasks are drained when dropped; a leaked
 //!   callout stays scheduled (for the test kernel to report).
+//! * `init`: an in-place initialisation that fails part-way undoes
+//!   what it did.
 
 mod cdev;
 mod collections;
 mod defer;
+mod init;
 mod locks;
 mod malloc;
 mod panic;
@@ -65,6 +68,7 @@ pub(crate) fn run(
         abi::KC_DEFER_DROP => defer::drop_drains(arg, cx),
         abi::KC_CALLOUT_FORGET => defer::forget_callout(arg, cx),
         abi::KC_MTX_LEAK => Ok(locks::mtx_leak(dev, cx)),
+        abi::KC_INIT_FAULT => init::init_fault(cx),
         _ => return Err(EINVAL),
     };
     if let Err(e) = outcome {
