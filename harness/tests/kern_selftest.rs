@@ -652,7 +652,10 @@ fn an_in_place_init_that_fails_part_way_destroys_what_it_initialised() {
     assert_eq!(after.total_allocs, before.total_allocs + 1, "{after:?}");
     assert_eq!(after.live_allocs, before.live_allocs, "{after:?}");
     // Without fault injection the last step succeeds.
-    assert_eq!(Errno(f.try_run(KC_INIT_FAULT, 0).unwrap().result), Errno::EAGAIN);
+    assert_eq!(
+        Errno(f.try_run(KC_INIT_FAULT, 0).unwrap().result),
+        Errno::EAGAIN
+    );
     f.finish();
 }
 

@@ -811,7 +811,8 @@ impl LockTable {
 }
 
 /// Why freed memory must not hold an initialised lock, for the violation.
-const FREED_INITIALISED: &str = "still initialised when its memory was freed (missing mtx_destroy/sx_destroy)";
+const FREED_INITIALISED: &str =
+    "still initialised when its memory was freed (missing mtx_destroy/sx_destroy)";
 
 /// Records that this thread now holds `l` (at `addr`), as a lock of
 /// `class`, taken at `at` (`file:line`).
