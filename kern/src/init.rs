@@ -74,6 +74,74 @@
 //! }
 //! ```
 //!
+//! A device state with its mutex, a callout on it and a poll queue, all in
+//! the device's one shared allocation (the handler and the source reach
+//! the mutex through a reference-counted core here; `rustfifo` does the
+//! same):
+//!
+//! ```
+//! use core::pin::Pin;
+//! use kern::alloc::Arc;
+//! use kern::callout::{Callout, CalloutHandler};
+//! use kern::cdev::{CdevOptions, CharacterDevice, OpenFlags, Registration, GID_WHEEL, UID_ROOT};
+//! use kern::init::{PinInit, pin_arc, pin_data, pin_init};
+//! use kern::poll::{Filter, PollQueue, PollSource};
+//! use kern::prelude::*;
+//! use kern::sync::{Mutex, MutexGuard};
+//!
+//! struct Ticks(Pin<Arc<Mutex<u64>>>);
+//!
+//! impl CalloutHandler for Ticks {
+//!     type Data = u64;
+//!     fn mutex(&self) -> &Mutex<u64> {
+//!         &self.0
+//!     }
+//!     fn run(&self, ticks: &mut MutexGuard<'_, u64>) -> Option<u32> {
+//!         **ticks += 1;
+//!         Some(10)
+//!     }
+//! }
+//!
+//! impl PollSource for Ticks {
+//!     type Data = u64;
+//!     fn mutex(&self) -> &Mutex<u64> {
+//!         &self.0
+//!     }
+//!     fn ready(&self, ticks: &u64, _filter: Filter) -> i64 {
+//!         i64::try_from(*ticks).unwrap_or(i64::MAX)
+//!     }
+//! }
+//!
+//! #[pin_data]
+//! struct Clock {
+//!     #[pin]
+//!     tick: Callout<Ticks>,
+//!     #[pin]
+//!     poll: PollQueue<Ticks>,
+//! }
+//!
+//! #[kern::vtable]
+//! impl CharacterDevice for Clock {
+//!     const NAME: &'static core::ffi::CStr = c"clock";
+//!     type Open = ();
+//!     fn open(&self, _flags: OpenFlags, _cx: &mut Sleepable) -> Result<()> {
+//!         Ok(())
+//!     }
+//! }
+//!
+//! fn load(cx: &mut Sleepable) -> Result<Registration<Clock>> {
+//!     let ticks = pin_arc(Mutex::new_in_place(c"clock ticks", 0), cx.waitok());
+//!     let clock = pin_init!(Clock {
+//!         tick <- Callout::new_in_place(Ticks(ticks.clone())),
+//!         poll <- PollQueue::new_in_place(Ticks(ticks)),
+//!     });
+//!     let options = CdevOptions { name: c"clock", mode: 0o444, uid: UID_ROOT, gid: GID_WHEEL };
+//!     let dev = Registration::register_in_place(&options, clock, cx)?;
+//!     dev.data().tick.reset(&mut dev.data().tick.handler().0.lock(cx), 10)?;
+//!     Ok(dev)
+//! }
+//! ```
+//!
 //! An initialiser is not the lock: it cannot be locked before it is
 //! placed.
 //!
