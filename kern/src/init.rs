@@ -155,6 +155,20 @@
 //! }
 //! ```
 //!
+//! Nor after its owner is dropped (the drop destroyed it in place):
+//!
+//! ```compile_fail,E0382
+//! use kern::init::pin_box;
+//! use kern::prelude::*;
+//! use kern::sync::Mutex;
+//!
+//! fn late(cx: &mut Sleepable) {
+//!     let hits = pin_box(Mutex::new_in_place(c"example hits", 0u64), cx.waitok());
+//!     drop(hits);
+//!     *hits.lock(cx) += 1;
+//! }
+//! ```
+//!
 //! Nor can a field be left out (it would be used uninitialised):
 //!
 //! ```compile_fail,E0063
