@@ -20,6 +20,9 @@
 //!   ([`LockedBy`]), so a read takes one lock: to pick its snapshot and
 //!   take a reference to it.
 //!
+//! Both are initialised in place in the device state, in the device's one
+//! shared allocation, and destroyed there when the device goes.
+//!
 //! # Memory
 //! At most: the current message, the recycled one (the message the last
 //! write replaced, no larger than `hw.rustecho.maxlen`: the buffer the next
@@ -30,15 +33,23 @@
 //! trade places, and writes neither allocate nor free; a read never
 //! allocates.
 
+// `#[pin_data]` (pinned-init) gives each structure a `Copy` companion
+// with a hand-written `Clone`: its expansion, not ours.
+#![allow(
+    clippy::expl_impl_clone_on_copy,
+    reason = "the expansion of pinned-init's #[pin_data]"
+)]
+
 use crate::ioctl::{RUSTECHO_CLEAR, RUSTECHO_GETINFO, RustechoInfo};
 use crate::{STATS, Stats};
 use core::ffi::CStr;
 use core::sync::atomic::{AtomicUsize, Ordering};
 use kern::alloc::{ArcBytes, BytesMut};
 use kern::cdev::{CharacterDevice, File, Op, OpenFlags};
+use kern::init::{PinInit, pin_data, pin_init};
 use kern::ioctl::{FIOASYNC, FIONBIO, FIONREAD, IoctlCmd, IoctlData};
 use kern::prelude::*;
-use kern::sync::{LockedBy, MutexBackend, StaticLock, StaticLockRef, SxBackend};
+use kern::sync::{LockedBy, Mutex, SxLock};
 use kern::uio::{UioReader, UioWriter};
 
 /// The bytes of one write: the count, the length and the bytes in one
@@ -66,18 +77,16 @@ struct Writer {
     fresh: bool,
 }
 
-/// The `current` mutex, in a module static as C's `cecho_mtx`: no
-/// allocation; reached only through the handle [`Echo`] keeps.
-static CURRENT: StaticLock<Current, MutexBackend> = StaticLock::new();
-
-/// The `writer` sx lock, in a module static as C's `cecho_wlock`.
-static WRITER: StaticLock<Writer, SxBackend> = StaticLock::new();
-
-/// The device-wide state: the handles to the two locks (dropping them at
-/// unload destroys the locks and releases the messages).
+/// The device-wide state: the two locks, initialised in place in the
+/// device's one shared allocation, as C's softc embeds its `struct mtx`
+/// and `struct sx`; destroyed there at unload (the messages released with
+/// them).
+#[pin_data]
 pub(crate) struct Echo {
-    current: StaticLockRef<Current, MutexBackend>,
-    writer: StaticLockRef<Writer, SxBackend>,
+    #[pin]
+    current: Mutex<Current>,
+    #[pin]
+    writer: SxLock<Writer>,
 }
 
 /// The per-open state.
@@ -96,25 +105,28 @@ pub(crate) struct OpenFile {
 }
 
 impl Echo {
-    /// The device state, with `initial` as the current message: one
-    /// allocation (`M_WAITOK`, which cannot fail), and the two static
-    /// locks initialised (once per load: each load has fresh statics and
-    /// makes one `Echo`).
+    /// The device state, with `initial` as the current message (one
+    /// allocation, `M_WAITOK`, which cannot fail): an initialiser for the
+    /// device's shared allocation, where the two locks are initialised.
     ///
     /// # Context
     /// Module load: may sleep.
-    pub(crate) fn new(initial: &[u8], cx: &mut Sleepable) -> Self {
+    #[allow(
+        clippy::mem_forget,
+        reason = "pin_init! forgets its drop guards once every field is initialised"
+    )]
+    pub(crate) fn new(initial: &[u8], cx: &mut Sleepable) -> impl PinInit<Self> + use<> {
         let msg = ArcBytes::from_slice(initial, cx.waitok());
-        let current = CURRENT.init(c"rustecho message", Current { msg, generation: 0 });
-        let recycle = ArcBytes::empty();
-        let writer = WRITER.init(
-            c"rustecho writer",
-            Writer {
-                recycle,
-                fresh: false,
-            },
-        );
-        Self { current, writer }
+        pin_init!(Self {
+            current <- Mutex::new_in_place(c"rustecho message", Current { msg, generation: 0 }),
+            writer <- SxLock::new_in_place(
+                c"rustecho writer",
+                Writer {
+                    recycle: ArcBytes::empty(),
+                    fresh: false,
+                },
+            ),
+        })
     }
 
     /// Makes the message built in `writer.recycle` current, in exchange

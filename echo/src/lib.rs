@@ -168,7 +168,7 @@ impl Module for RustEcho {
             cx,
         )?;
         // Last: once the node exists, everything it uses is ready.
-        let dev = Registration::register(&DEVICE, echo, cx)?;
+        let dev = Registration::register_in_place(&DEVICE, echo, cx)?;
         // The kernel formats the number: no formatting machinery
         // (`core::fmt`) in the module.
         print::println_u64(

@@ -2,14 +2,22 @@
 //! `/dev/rustfifo`: the device, its shared core, the idle callout and the
 //! task that frees the storage.
 
+// `#[pin_data]` (pinned-init) gives each structure a `Copy` companion
+// with a hand-written `Clone`: its expansion, not ours.
+#![allow(
+    clippy::expl_impl_clone_on_copy,
+    reason = "the expansion of pinned-init's #[pin_data]"
+)]
+
 use crate::ring::Ring;
 use crate::{STATS, Stats};
 use core::ffi::CStr;
 use core::pin::Pin;
-use kern::alloc::{Arc, Box};
+use kern::alloc::Arc;
 use kern::callout::{Callout, CalloutHandler};
 use kern::cdev::{CharacterDevice, File, Op, OpenFlags};
 use kern::context::MaySleep;
+use kern::init::{PinInit, pin_arc, pin_data, pin_init};
 use kern::ioctl::{FIOASYNC, FIONBIO, FIONREAD, IoctlCmd, IoctlData};
 use kern::poll::{Filter, Knote, PollEvents, PollQueue, PollSource, PollWaiter};
 use kern::prelude::*;
@@ -31,30 +39,40 @@ pub(crate) struct State {
     writers_waiting: u32,
 }
 
-/// What the device, its callout and its task share.
+/// What the device, its callout and its task share: one allocation, its
+/// locks initialised in place.
 ///
 /// Lock order: `writers` or `readers` (an `sx`, serialising the threads
 /// of one direction), then `state`.
+#[pin_data]
 pub(crate) struct Core {
-    state: Pin<Box<Mutex<State>>>,
+    #[pin]
+    state: Mutex<State>,
     /// Readers sleep here until there is data.
     readable: CondVar,
     /// Writers sleep here until there is space.
     writable: CondVar,
     /// One reader at a time moves bytes out (between its copy and its
     /// consume, nobody else consumes).
-    readers: Pin<Box<SxLock<()>>>,
+    #[pin]
+    readers: SxLock<()>,
     /// One writer at a time moves bytes in (the room it reserved stays
     /// its own); the idle task takes it too, so it never frees the
     /// storage under a writer.
-    writers: Pin<Box<SxLock<()>>>,
+    #[pin]
+    writers: SxLock<()>,
 }
 
 impl Core {
-    /// An empty FIFO without storage.
-    pub(crate) fn new(cx: &mut Sleepable) -> Self {
-        Self {
-            state: Mutex::new(
+    /// An empty FIFO without storage, built in place with its three
+    /// locks (no allocation of their own).
+    #[allow(
+        clippy::mem_forget,
+        reason = "pin_init! forgets its drop guards once every field is initialised"
+    )]
+    pub(crate) fn new() -> impl PinInit<Self> {
+        pin_init!(Self {
+            state <- Mutex::new_in_place(
                 c"rustfifo",
                 State {
                     ring: Ring::new(),
@@ -62,13 +80,12 @@ impl Core {
                     readers_waiting: 0,
                     writers_waiting: 0,
                 },
-                cx.waitok(),
             ),
             readable: CondVar::new(c"fiford"),
             writable: CondVar::new(c"fifowr"),
-            readers: SxLock::new(c"rustfifo readers", (), cx.waitok()),
-            writers: SxLock::new(c"rustfifo writers", (), cx.waitok()),
-        }
+            readers <- SxLock::new_in_place(c"rustfifo readers", ()),
+            writers <- SxLock::new_in_place(c"rustfifo writers", ()),
+        })
     }
 }
 
@@ -113,10 +130,13 @@ impl Core {
 
 /// The idle callout: once the FIFO has stayed empty for
 /// `hw.rustfifo.idle_ms`, it queues the task that frees the storage (the
-/// callout may not take the writers' `sx`).
+/// callout may not take the writers' `sx`). The task lives in the
+/// callout's handler, in place: the callout is drained before it.
+#[pin_data]
 pub(crate) struct Idle {
-    core: Arc<Core>,
-    free: Arc<Task<FreeStorage>>,
+    core: Pin<Arc<Core>>,
+    #[pin]
+    free: Task<FreeStorage>,
 }
 
 impl CalloutHandler for Idle {
@@ -141,7 +161,7 @@ impl CalloutHandler for Idle {
 /// The task that frees the storage of an idle FIFO, in a thread that may
 /// sleep, taking the locks in their order.
 pub(crate) struct FreeStorage {
-    core: Arc<Core>,
+    core: Pin<Arc<Core>>,
 }
 
 impl TaskHandler for FreeStorage {
@@ -167,7 +187,7 @@ impl TaskHandler for FreeStorage {
 
 /// What `poll(2)` and `kqueue(2)` see: bytes to read, room to write;
 /// both ready once the device is gone (the call then fails with `ENXIO`).
-pub(crate) struct Readiness(Arc<Core>);
+pub(crate) struct Readiness(Pin<Arc<Core>>);
 
 impl PollSource for Readiness {
     type Data = State;
@@ -187,28 +207,37 @@ impl PollSource for Readiness {
 }
 
 /// The device: the core, the idle callout (which holds the task) and the
-/// pollers and knotes.
+/// pollers and knotes. The callout, the task and the poll queue are
+/// initialised in place in the device's shared allocation
+/// ([`Registration::register_in_place`](kern::cdev::Registration::register_in_place)):
+/// with the core, two allocations in all.
+#[pin_data]
 pub(crate) struct Fifo {
-    core: Arc<Core>,
+    core: Pin<Arc<Core>>,
+    #[pin]
     idle: Callout<Idle>,
+    #[pin]
     poll: PollQueue<Readiness>,
 }
 
 impl Fifo {
-    /// The device, its callout and its task.
-    pub(crate) fn new(cx: &mut Sleepable) -> Self {
-        let core = Arc::new(Core::new(cx), cx.waitok());
-        let task = Task::new(FreeStorage { core: core.clone() }, cx);
-        let free = Arc::new(task, cx.waitok());
-        let idle = Callout::new(
-            Idle {
-                core: core.clone(),
-                free,
-            },
-            cx,
-        );
-        let poll = PollQueue::new(Readiness(core.clone()), cx);
-        Self { core, idle, poll }
+    /// The device, its callout and its task: the core is allocated here
+    /// (`M_WAITOK`), the rest is initialised where the device state goes.
+    #[allow(
+        clippy::mem_forget,
+        reason = "pin_init! forgets its drop guards once every field is initialised"
+    )]
+    pub(crate) fn new(cx: &mut Sleepable) -> impl PinInit<Self> + use<> {
+        let core = pin_arc(Core::new(), cx.waitok());
+        let (idle, task, poll) = (core.clone(), core.clone(), core.clone());
+        pin_init!(Self {
+            core,
+            idle <- Callout::new_in_place(pin_init!(Idle {
+                core: idle,
+                free <- Task::new_in_place(FreeStorage { core: task }),
+            })),
+            poll <- PollQueue::new_in_place(Readiness(poll)),
+        })
     }
 
     /// Wakes the pollers and fires the knotes, under the mutex.

@@ -194,7 +194,7 @@ impl Module for RustFifo {
             &SYSCTLS,
             cx,
         )?;
-        let dev = Registration::register(&DEVICE, fifo, cx)?;
+        let dev = Registration::register_in_place(&DEVICE, fifo, cx)?;
         Ok(Self {
             dev,
             _sysctl: sysctl,

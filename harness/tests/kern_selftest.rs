@@ -667,6 +667,29 @@ fn a_forgotten_task_queue_is_reported_at_unload() {
     );
 }
 
+// --- In-place initialisation (kern::init) ---
+
+const KC_INIT_FAULT: u32 = 22;
+
+#[test]
+fn an_in_place_init_that_fails_part_way_destroys_what_it_initialised() {
+    let f = Fixture::new();
+    let before = f.k.malloc_stats(MALLOC_TYPE).unwrap();
+    // Both locks' data dropped once; `finish` then finds no violation: a
+    // lock freed while initialised would be one (and a task left queued).
+    assert_eq!(under_fault_injection(&f, KC_INIT_FAULT), 2);
+    let after = f.k.malloc_stats(MALLOC_TYPE).unwrap();
+    // One block (the structure, M_WAITOK) allocated and freed.
+    assert_eq!(after.total_allocs, before.total_allocs + 1, "{after:?}");
+    assert_eq!(after.live_allocs, before.live_allocs, "{after:?}");
+    // Without fault injection the last step succeeds.
+    assert_eq!(
+        Errno(f.try_run(KC_INIT_FAULT, 0).unwrap().result),
+        Errno::EAGAIN
+    );
+    f.finish();
+}
+
 // --- Lock sites (kern::sync::LockSite) ---
 
 const KC_MTX_LEAK: u32 = 21;

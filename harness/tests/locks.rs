@@ -163,6 +163,37 @@ mod lock_init {
         );
     }
 
+    /// Freeing memory that holds locks never destroyed: both are reported
+    /// (by name), and forgotten, so the memory's next user starts afresh.
+    #[test]
+    fn freeing_initialised_locks_is_reported() {
+        let (k, r) = run(8);
+        r.unwrap();
+        let v = k.take_violations();
+        assert_eq!(v.len(), 2, "{v:?}");
+        for (v, name) in v.iter().zip([
+            "\"kldtest_lockinit freed\" (sleep mutex)",
+            "\"kldtest_lockinit freed sx\" (sx)",
+        ]) {
+            assert_eq!(v.kind, harness::ViolationKind::Lock, "{v:?}");
+            assert!(
+                v.message.starts_with(&format!("lock {name} at 0x"))
+                    && v.message.ends_with(
+                        "still initialised when its memory was freed \
+                         (missing mtx_destroy/sx_destroy)"
+                    ),
+                "{v:?}"
+            );
+        }
+        k.check().unwrap();
+    }
+
+    /// The same memory with its locks destroyed first is no violation.
+    #[test]
+    fn freeing_destroyed_locks_passes() {
+        passes(10);
+    }
+
     #[test]
     fn mtx_init_twice_panics() {
         panics(

@@ -196,7 +196,8 @@ fn load_may_sleep_for_memory() {
     let id = k.kldload(module_path("rustecho")).unwrap();
     assert_eq!(k.malloc_nowait_count(), nowait0);
     // The module's own: the message (one block), the sysctl context and
-    // the device state (its locks and the empty message are statics);
+    // the device state (its two locks initialised in place in it; the
+    // empty message is a static);
     // then the kernel's (the cdev, the sysctl OIDs, ...).
     let ours = k.malloc_stats("rustecho").unwrap();
     assert_eq!((ours.live_allocs, ours.failures), (3, 0), "{ours:?}");

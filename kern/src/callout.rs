@@ -29,8 +29,11 @@
 //!   FreeBSD and a violation in the test kernel. A callout leaked with
 //!   `mem::forget` stays pending: the test kernel reports it at unload.
 //!
-//! The `struct callout` lives in an allocation of its own, which never
-//! moves while the kernel knows it; the `Callout` value is a handle to it.
+//! The `struct callout` is initialised where it stays and drained there:
+//! in its owner's memory ([`Callout::new_in_place`], a field of a
+//! structure built with [`pin_init!`](crate::init::pin_init), no
+//! allocation of its own), or in a block of its own ([`Callout::new`],
+//! a `Pin<Box<Callout>>`).
 //!
 //! # Examples
 //!
@@ -57,14 +60,14 @@
 //!     }
 //! }
 //!
-//! fn start(ticks: &Arc<Pin<Box<Mutex<u64>>>>, cx: &mut Sleepable) -> Result<Callout<Ticker>> {
+//! fn start(ticks: &Arc<Pin<Box<Mutex<u64>>>>, cx: &mut Sleepable) -> Result<Pin<Box<Callout<Ticker>>>> {
 //!     let callout = Callout::new(Ticker(ticks.clone()), cx);
 //!     callout.reset(&mut ticks.lock(cx), 10)?;
 //!     Ok(callout)
 //! }
 //!
-//! fn stop(callout: Callout<Ticker>, cx: &mut Sleepable) {
-//!     callout.drain(cx);
+//! fn stop(callout: Pin<Box<Callout<Ticker>>>, cx: &mut Sleepable) {
+//!     Callout::drain(callout, cx);
 //! }
 //! ```
 //!
@@ -91,11 +94,13 @@
 //! Draining needs a sleepable context:
 //!
 //! ```compile_fail,E0308
+//! use core::pin::Pin;
+//! use kern::alloc::Box;
 //! use kern::callout::{Callout, CalloutHandler};
 //! use kern::context::NoSleep;
 //!
-//! fn stop<H: CalloutHandler>(callout: Callout<H>, cx: &mut NoSleep) {
-//!     callout.drain(cx);
+//! fn stop<H: CalloutHandler>(callout: Pin<Box<Callout<H>>>, cx: &mut NoSleep) {
+//!     Callout::drain(callout, cx);
 //! }
 //! ```
 //!
@@ -103,12 +108,14 @@
 //! borrows the token):
 //!
 //! ```compile_fail,E0499
+//! use core::pin::Pin;
+//! use kern::alloc::Box;
 //! use kern::callout::{Callout, CalloutHandler};
 //! use kern::prelude::*;
 //!
-//! fn stop<H: CalloutHandler>(callout: Callout<H>, cx: &mut Sleepable) {
+//! fn stop<H: CalloutHandler>(callout: Pin<Box<Callout<H>>>, cx: &mut Sleepable) {
 //!     let guard = callout.handler().mutex().lock(cx);
-//!     callout.drain(cx);
+//!     Callout::drain(callout, cx);
 //!     drop(guard);
 //! }
 //! ```
@@ -116,11 +123,14 @@
 use crate::alloc::Box;
 use crate::context::Sleepable;
 use crate::error::{Result, code};
+use crate::init::PinInit;
 use crate::opaque::Opaque;
 use crate::sync::lock::Exclusive;
 use crate::sync::{Mutex, MutexGuard};
 use core::ffi::{c_int, c_void};
+use core::marker::PhantomPinned;
 use core::mem::ManuallyDrop;
+use core::pin::Pin;
 
 /// What a [`Callout`] runs, and the mutex it runs under.
 pub trait CalloutHandler: Send + Sync + Sized + 'static {
@@ -142,27 +152,24 @@ pub trait CalloutHandler: Send + Sync + Sized + 'static {
     fn run(&self, data: &mut MutexGuard<'_, Self::Data>) -> Option<u32>;
 }
 
-/// The kernel's part of a callout: its `struct callout` and its handler.
-///
-/// # Invariants
-/// `raw` was initialised by `callout_init_mtx` with `lock`, the mutex of
-/// `handler` at creation, at this address, which does not change until
-/// the allocation is freed, after a drain.
-struct Inner<H: CalloutHandler> {
-    raw: Opaque<sys::callout>,
-    lock: *mut sys::lock_object,
-    handler: H,
-}
-
 /// A callout tied to the mutex of its handler; see the
 /// [module documentation](self).
 ///
+/// Built in place, where it stays: in its owner's memory with
+/// [`new_in_place`](Self::new_in_place) (a field of a structure
+/// initialised with [`pin_init!`](crate::init::pin_init)), or in an
+/// allocation of its own with [`new`](Self::new).
+///
 /// # Invariants
-/// `inner` is initialised (see [`Inner`]); the callout is not pending and
-/// not running once `Drop` has drained it, before the allocation is
-/// freed.
+/// `raw` was initialised by `callout_init_mtx` with `lock`, the mutex of
+/// `handler` at creation, at this address, which does not change (the
+/// value is pinned) until `Drop` has drained the callout; the kernel's
+/// argument for the handler is this value's address.
 pub struct Callout<H: CalloutHandler> {
-    inner: ManuallyDrop<Box<Inner<H>>>,
+    raw: Opaque<sys::callout>,
+    lock: *mut sys::lock_object,
+    handler: H,
+    _pin: PhantomPinned,
 }
 
 #[allow(
@@ -179,40 +186,76 @@ unsafe impl<H: CalloutHandler> Sync for Callout<H> {}
 
 impl<H: CalloutHandler> Callout<H> {
     /// Creates a callout that runs `handler` with its mutex held
-    /// (`callout_init_mtx(9)`, no flags). It is not scheduled.
+    /// (`callout_init_mtx(9)`, no flags), in an allocation of its own. It
+    /// is not scheduled.
     ///
     /// # Context
     /// May sleep (`M_WAITOK`, which does not fail).
-    pub fn new(handler: H, cx: &mut Sleepable) -> Self {
-        let lock = handler.mutex().lock_object();
-        let inner = Box::new(
-            Inner {
-                raw: Opaque::zeroed(),
-                lock,
-                handler,
-            },
+    pub fn new(handler: H, cx: &mut Sleepable) -> Pin<Box<Self>> {
+        crate::init::pin_box(
+            Self::new_in_place::<core::convert::Infallible>(handler),
             cx.waitok(),
-        );
-        // SAFETY: a zeroed `struct callout` at its final address (the box
-        // never moves its contents, and is freed only by `Drop`, after a
-        // drain); `lock` is the initialised sleep mutex of the handler,
-        // which the allocation owns and so outlives the callout.
-        unsafe { sys::_callout_init_lock(inner.raw.get(), lock, 0) };
-        // INVARIANT: initialised with the handler's mutex, in place.
-        Self {
-            inner: ManuallyDrop::new(inner),
-        }
+        )
+    }
+
+    /// An initialiser of a callout that runs `handler` with its mutex held
+    /// (`callout_init_mtx(9)`, no flags), for a place its owner chooses
+    /// (see [`init`](crate::init)); it costs no allocation. It is not
+    /// scheduled.
+    ///
+    /// `handler` is a value or an initialiser of one (which may hold
+    /// pinned fields of its own, such as a [`Task`](crate::taskqueue::Task)
+    /// in place); the handler is initialised first, in place.
+    ///
+    /// Fails only if the handler's initialiser does; does not sleep.
+    pub fn new_in_place<E>(handler: impl PinInit<H, E>) -> impl PinInit<Self, E> {
+        let init = move |slot: *mut Self| {
+            // SAFETY: `slot` is valid for writes (the initialiser's
+            // contract); these only compute the fields' addresses.
+            let h = unsafe { &raw mut (*slot).handler };
+            // SAFETY: as above.
+            let l = unsafe { &raw mut (*slot).lock };
+            // SAFETY: as above.
+            let raw = Opaque::raw_get(unsafe { &raw mut (*slot).raw });
+            // SAFETY: the handler's place, valid for writes and pinned with
+            // the rest of the slot. If it fails, nothing else is initialised
+            // yet and the error leaves the slot uninitialised, as the
+            // initialiser's contract wants.
+            unsafe { handler.__pinned_init(h) }?;
+            // The mutex as the handler names it in its final place (a
+            // handler may hold it by value).
+            // SAFETY: the handler was initialised just above.
+            let lock = unsafe { &*h }.mutex().lock_object();
+            // SAFETY: the lock pointer's place, valid for writes.
+            unsafe { l.write(lock) };
+            // SAFETY: the `struct callout`'s place: zeroed here, as
+            // callout(9) expects.
+            unsafe { raw.write_bytes(0, 1) };
+            // SAFETY: a zeroed `struct callout` at its final address (the
+            // slot is pinned and drained by `Drop` before its memory is
+            // reused); `lock` is the initialised sleep mutex of the
+            // handler, which outlives the callout (the handler owns it, or
+            // a reference count of it).
+            unsafe { sys::_callout_init_lock(raw, lock, 0) };
+            // INVARIANT: initialised with the handler's mutex, in place.
+            Ok(())
+        };
+        // SAFETY: on success the closure has initialised every field
+        // (`_pin` has no bytes); it fails only before anything is
+        // initialised (the handler's own initialiser undoes its part); it
+        // does not move the value.
+        unsafe { pinned_init::pin_init_from_closure(init) }
     }
 
     /// The handler.
     #[must_use]
     pub fn handler(&self) -> &H {
-        &self.inner.handler
+        &self.handler
     }
 
     /// Whether `guard` holds this callout's mutex.
     fn check(&self, guard: &MutexGuard<'_, H::Data>) -> Result {
-        if guard.lock().lock_object() == self.inner.lock {
+        if guard.lock().lock_object() == self.lock {
             Ok(())
         } else {
             Err(code::EINVAL)
@@ -232,7 +275,7 @@ impl<H: CalloutHandler> Callout<H> {
         self.check(guard)?;
         // SAFETY: the callout is initialised (type invariant) and its mutex
         // is held (checked above), as callout(9) requires.
-        Ok(unsafe { reset_raw::<H>(&self.inner, ms) })
+        Ok(unsafe { reset_raw::<H>(self, ms) })
     }
 
     /// Cancels the pending run, if any (`callout_stop(9)`); returns whether
@@ -247,7 +290,7 @@ impl<H: CalloutHandler> Callout<H> {
     pub fn stop(&self, guard: &mut MutexGuard<'_, H::Data>) -> Result<bool> {
         self.check(guard)?;
         // SAFETY: the callout is initialised and its mutex held (checked).
-        let ret = unsafe { sys::_callout_stop_safe(self.inner.raw.get(), 0) };
+        let ret = unsafe { sys::_callout_stop_safe(self.raw.get(), 0) };
         Ok(ret > 0)
     }
 
@@ -256,25 +299,24 @@ impl<H: CalloutHandler> Callout<H> {
     ///
     /// # Context
     /// Sleeps: needs a [`Sleepable`], with the callout's mutex not held.
-    pub fn drain(self, cx: &mut Sleepable) {
+    pub fn drain(callout: Pin<Box<Self>>, cx: &mut Sleepable) {
         let _ = cx;
-        drop(self);
+        drop(callout);
     }
 }
 
 impl<H: CalloutHandler> Drop for Callout<H> {
-    /// Drains the callout (`callout_drain(9)`) and frees it.
+    /// Drains the callout (`callout_drain(9)`), in place; the handler is
+    /// dropped after.
     ///
     /// # Context
     /// Sleeps; see [`Callout::drain`].
     fn drop(&mut self) {
         // SAFETY: the callout is initialised (type invariant); draining
         // stops it and waits for a running handler, after which the kernel
-        // no longer uses the structure or the handler.
-        unsafe { sys::_callout_stop_safe(self.inner.raw.get(), CS_DRAIN) };
-        // SAFETY: drained just above, so nothing uses the allocation; taken
-        // once, here.
-        drop(unsafe { ManuallyDrop::take(&mut self.inner) });
+        // no longer uses the structure or the handler, whose memory may
+        // then be reused.
+        unsafe { sys::_callout_stop_safe(self.raw.get(), CS_DRAIN) };
     }
 }
 
@@ -291,14 +333,14 @@ const CS_DRAIN: c_int = {
 /// relative, on any CPU. Returns whether a pending run was replaced.
 ///
 /// # Safety
-/// `inner`'s callout is initialised and its mutex is held by this thread.
-unsafe fn reset_raw<H: CalloutHandler>(inner: &Inner<H>, ms: u32) -> bool {
+/// `callout` is initialised and its mutex is held by this thread.
+unsafe fn reset_raw<H: CalloutHandler>(callout: &Callout<H>, ms: u32) -> bool {
     let sbt = i64::from(ms).saturating_mul(i64::from(sys::SBT_1MS));
-    let arg = core::ptr::from_ref(inner).cast_mut().cast::<c_void>();
-    // SAFETY: the caller's contract. `arg` is the allocation that holds
-    // the callout, which outlives every run (drained before it is freed).
+    let arg = core::ptr::from_ref(callout).cast_mut().cast::<c_void>();
+    // SAFETY: the caller's contract. `arg` is the pinned callout itself,
+    // which outlives every run (drained before its memory is reused).
     let ret = unsafe {
-        sys::callout_reset_sbt_on(inner.raw.get(), sbt, 0, Some(callout_fn::<H>), arg, -1, 0)
+        sys::callout_reset_sbt_on(callout.raw.get(), sbt, 0, Some(callout_fn::<H>), arg, -1, 0)
     };
     ret > 0
 }
@@ -308,11 +350,11 @@ unsafe fn reset_raw<H: CalloutHandler>(inner: &Inner<H>, ms: u32) -> bool {
 ///
 /// # Safety
 /// Called by the kernel's softclock for a callout created by
-/// [`Callout::new`], with `arg` its [`Inner`] and its mutex held.
+/// [`Callout::new_in_place`], with `arg` the callout and its mutex held.
 unsafe extern "C" fn callout_fn<H: CalloutHandler>(arg: *mut c_void) {
-    // SAFETY: the caller's contract: `arg` is the live `Inner<H>` (it is
-    // drained before being freed).
-    let inner = unsafe { &*arg.cast::<Inner<H>>() };
+    // SAFETY: the caller's contract: `arg` is the live `Callout<H>` (it is
+    // drained before its memory is reused).
+    let inner = unsafe { &*arg.cast::<Callout<H>>() };
     let mutex = inner.handler.mutex();
     if mutex.lock_object() != inner.lock {
         // The handler names another mutex than the one the kernel holds:

@@ -80,6 +80,7 @@ use crate::alloc::{Arc, Box};
 use crate::context::{NoSleep, Sleepable};
 use crate::error::{Error, Result, code, to_ret};
 use crate::foreign::{ArcBorrow, ForeignOwnable};
+use crate::init::PinInit;
 use crate::ioctl::{IoctlCmd, IoctlData};
 use crate::malloc::{KernelAllocator, M_NOWAIT, M_ZERO};
 use crate::opaque::Opaque;
@@ -449,6 +450,9 @@ fn report<T: CharacterDevice>(device: &T, op: Op, result: Result) -> c_int {
 /// # Invariants
 /// `cdevsw` is written by `kern` only before the device is created, and
 /// afterwards only by the kernel (through the pointer `make_dev_s` got).
+/// `data` is pinned: it was initialised in place and is never moved out
+/// or reached mutably (the `Arc`s of a device give only `&Shared`), and
+/// it is dropped in place with the last reference.
 struct Shared<T: CharacterDevice> {
     cdevsw: Opaque<sys::cdevsw>,
     data: T,
@@ -519,11 +523,37 @@ impl<T: CharacterDevice> Registration<T> {
     /// # Context
     /// May sleep (`MAKEDEV_WAITOK`).
     pub fn register(options: &CdevOptions<'_>, data: T, cx: &mut Sleepable) -> Result<Self> {
+        Self::register_in_place::<core::convert::Infallible>(options, data, cx)
+    }
+
+    /// Creates the device node with `make_dev_s(9)`, with the device-wide
+    /// state built by `init` in place: in the device's one shared
+    /// allocation, where its locks, callouts, tasks and poll queues stay
+    /// until the device is destroyed (see [`init`](crate::init)). A value
+    /// is an initialiser of itself, which is what
+    /// [`register`](Self::register) passes.
+    ///
+    /// # Errors
+    /// Those of [`register`](Self::register), and the initialiser's: the
+    /// fields it had initialised are then dropped in place (their locks
+    /// destroyed), and the allocation freed, before the device exists.
+    ///
+    /// # Context
+    /// May sleep (`M_WAITOK`, `MAKEDEV_WAITOK`).
+    pub fn register_in_place<E>(
+        options: &CdevOptions<'_>,
+        init: impl PinInit<T, E>,
+        cx: &mut Sleepable,
+    ) -> Result<Self>
+    where
+        Error: From<E>,
+    {
         if options.mode & !0o7777 != 0 {
             return Err(code::EINVAL);
         }
         // Built in place: zeroed memory (a zeroed `cdevsw` and count), then
-        // `data`; nothing is assembled on the stack and copied.
+        // the state, initialised where it stays; nothing is assembled on
+        // the stack and copied.
         let mut shared = Arc::<Shared<T>>::new_uninit(cx.waitok() | M_ZERO);
         // SAFETY: a new `Arc` is unique, and nothing clones it while `slot`
         // lives.
@@ -532,10 +562,13 @@ impl<T: CharacterDevice> Registration<T> {
         // this only computes the field's address (`&raw mut` makes no
         // reference).
         let field = unsafe { &raw mut (*slot.as_mut_ptr()).data };
-        // SAFETY: the field's place, valid for writes; the write
-        // initialises it.
-        unsafe { field.write(data) };
-        // SAFETY: every field is initialised: `data` just above, `cdevsw`
+        // SAFETY: the field's place, valid for writes, and pinned: the
+        // `Arc`'s block never moves, and the state is dropped in place
+        // with the last reference. On failure the initialiser has left it
+        // uninitialised, and dropping the `Arc<MaybeUninit<_>>` frees the
+        // block without dropping anything.
+        unsafe { init.__pinned_init(field) }.map_err(Error::from)?;
+        // SAFETY: every field is initialised: `data` by `init`, `cdevsw`
         // (an `Opaque`: any bytes, here zero, as `prep_cdevsw` expects
         // unset entries) and `open_files` (an `AtomicUsize`: zero) by
         // `M_ZERO`.

@@ -104,6 +104,14 @@ impl fmt::Display for Error {
     }
 }
 
+/// An initialiser that cannot fail (`pin_init!` without `? Error`) fits
+/// where one that fails with an errno is expected.
+impl From<core::convert::Infallible> for Error {
+    fn from(never: core::convert::Infallible) -> Self {
+        match never {}
+    }
+}
+
 impl From<alloc_kernel::AllocError> for Error {
     fn from(_: alloc_kernel::AllocError) -> Self {
         code::ENOMEM

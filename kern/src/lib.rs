@@ -92,6 +92,7 @@ pub mod context;
 pub mod error;
 pub mod export;
 pub mod foreign;
+pub mod init;
 pub mod ioctl;
 pub mod malloc;
 pub mod module;

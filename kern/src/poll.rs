@@ -33,12 +33,14 @@
 use crate::alloc::Box;
 use crate::context::Sleepable;
 use crate::error::{Result, code};
+use crate::init::PinInit;
 use crate::opaque::Opaque;
 use crate::sync::lock::Exclusive;
 use crate::sync::{Mutex, MutexGuard};
 use core::ffi::{c_int, c_long, c_void};
-use core::marker::PhantomData;
+use core::marker::{PhantomData, PhantomPinned};
 use core::mem::ManuallyDrop;
+use core::pin::Pin;
 
 /// The two `kqueue(2)` filters a device may answer.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -198,26 +200,23 @@ impl Knote<'_> {
     }
 }
 
-/// The kernel's part of a poll queue.
+/// Pollers and knotes waiting on a device; see the
+/// [module documentation](self).
+///
+/// Built in place, where it stays: in its owner's memory with
+/// [`new_in_place`](Self::new_in_place), or in an allocation of its own
+/// with [`new`](Self::new).
 ///
 /// # Invariants
 /// `si` is zeroed but for `si_note`, initialised by `knlist_init_mtx` with
 /// `mtx`, the mutex of `source`, at this address, which does not change
-/// until the allocation is freed, after `Drop` has cleared and destroyed
-/// the knlist and drained the selinfo.
-struct Inner<H: PollSource> {
+/// (the value is pinned) until `Drop` has cleared and destroyed the
+/// knlist and drained the selinfo.
+pub struct PollQueue<H: PollSource> {
     si: Opaque<sys::selinfo>,
     mtx: *mut sys::mtx,
     source: H,
-}
-
-/// Pollers and knotes waiting on a device; see the
-/// [module documentation](self).
-///
-/// # Invariants
-/// `inner` is initialised (see [`Inner`]).
-pub struct PollQueue<H: PollSource> {
-    inner: ManuallyDrop<Box<Inner<H>>>,
+    _pin: PhantomPinned,
 }
 
 #[allow(
@@ -234,42 +233,74 @@ unsafe impl<H: PollSource> Sync for PollQueue<H> {}
 
 impl<H: PollSource> PollQueue<H> {
     /// A queue for `source`, its knlist locked by the source's mutex
-    /// (`knlist_init_mtx(9)`).
+    /// (`knlist_init_mtx(9)`), in an allocation of its own.
     ///
     /// # Context
     /// May sleep (`M_WAITOK`).
-    pub fn new(source: H, cx: &mut Sleepable) -> Self {
-        let mtx = source.mutex().state();
-        let inner = Box::new(
-            Inner {
-                si: Opaque::zeroed(),
-                mtx,
-                source,
-            },
+    pub fn new(source: H, cx: &mut Sleepable) -> Pin<Box<Self>> {
+        crate::init::pin_box(
+            Self::new_in_place::<core::convert::Infallible>(source),
             cx.waitok(),
-        );
-        let si = inner.si.get();
-        // SAFETY: only the field's address.
-        let note = unsafe { &raw mut (*si).si_note };
-        // SAFETY: a zeroed knlist at its final address; `mtx` is the
-        // source's initialised sleep mutex, which the allocation owns and so
-        // outlives the knlist.
-        unsafe { sys::knlist_init_mtx(note, mtx) };
-        // INVARIANT: initialised in place with the source's mutex.
-        Self {
-            inner: ManuallyDrop::new(inner),
-        }
+        )
+    }
+
+    /// An initialiser of a queue for `source`, its knlist locked by the
+    /// source's mutex (`knlist_init_mtx(9)`), for a place its owner
+    /// chooses (see [`init`](crate::init)); it costs no allocation.
+    ///
+    /// `source` is a value or an initialiser of one (which may hold
+    /// pinned fields of its own, such as a [`Task`](crate::taskqueue::Task)
+    /// in place); the source is initialised first, in place.
+    ///
+    /// Fails only if the source's initialiser does; does not sleep.
+    pub fn new_in_place<E>(source: impl PinInit<H, E>) -> impl PinInit<Self, E> {
+        let init = move |slot: *mut Self| {
+            // SAFETY: `slot` is valid for writes (the initialiser's
+            // contract); these only compute the fields' addresses.
+            let src = unsafe { &raw mut (*slot).source };
+            // SAFETY: as above.
+            let m = unsafe { &raw mut (*slot).mtx };
+            // SAFETY: as above.
+            let si = Opaque::raw_get(unsafe { &raw mut (*slot).si });
+            // SAFETY: the source's place, valid for writes and pinned with
+            // the rest of the slot. If it fails, nothing else is initialised
+            // yet and the error leaves the slot uninitialised, as the
+            // initialiser's contract wants.
+            unsafe { source.__pinned_init(src) }?;
+            // The mutex as the source names it in its final place.
+            // SAFETY: the source was initialised just above.
+            let mtx = unsafe { &*src }.mutex().state();
+            // SAFETY: the pointer's place, valid for writes.
+            unsafe { m.write(mtx) };
+            // SAFETY: the selinfo's place: zeroed here, as the kernel
+            // expects of a new selinfo.
+            unsafe { si.write_bytes(0, 1) };
+            // SAFETY: only the field's address.
+            let note = unsafe { &raw mut (*si).si_note };
+            // SAFETY: a zeroed knlist at its final address (pinned, and
+            // destroyed by `Drop` before its memory is reused); `mtx` is the
+            // source's initialised sleep mutex, which outlives the knlist
+            // (the source owns it, or a reference count of it).
+            unsafe { sys::knlist_init_mtx(note, mtx) };
+            // INVARIANT: initialised in place with the source's mutex.
+            Ok(())
+        };
+        // SAFETY: on success the closure has initialised every field
+        // (`_pin` has no bytes); it fails only before anything is
+        // initialised (the source's own initialiser undoes its part); it
+        // does not move the value.
+        unsafe { pinned_init::pin_init_from_closure(init) }
     }
 
     /// The source.
     #[must_use]
     pub fn source(&self) -> &H {
-        &self.inner.source
+        &self.source
     }
 
     /// The knlist.
     fn note(&self) -> *mut sys::knlist {
-        let si = self.inner.si.get();
+        let si = self.si.get();
         // SAFETY: only the field's address.
         unsafe { &raw mut (*si).si_note }
     }
@@ -282,7 +313,7 @@ impl<H: PollSource> PollQueue<H> {
         // SAFETY: `td` is the polling thread of the current d_poll (type
         // invariant of `PollWaiter`); the selinfo is initialised and lives
         // until drained (`Drop`).
-        unsafe { sys::selrecord(waiter.td, self.inner.si.get()) };
+        unsafe { sys::selrecord(waiter.td, self.si.get()) };
     }
 
     /// Attaches the knote of `d_kqfilter` for its filter.
@@ -296,14 +327,14 @@ impl<H: PollSource> PollQueue<H> {
             None => return Err(code::EINVAL),
         };
         let kn = knote.kn;
-        let hook = core::ptr::from_ref::<Inner<H>>(&self.inner)
+        let hook = core::ptr::from_ref::<Self>(self)
             .cast_mut()
             .cast::<c_void>();
         // SAFETY: the live knote of this d_kqfilter call (type invariant of
         // `Knote`), which the driver sets up before attaching it.
         unsafe { (*kn).kn_fop = ops };
-        // SAFETY: as above; the hook is this queue's allocation, which
-        // outlives the knote (`Drop` detaches every knote first).
+        // SAFETY: as above; the hook is this pinned queue, which outlives
+        // the knote (`Drop` detaches every knote first).
         unsafe { (*kn).kn_hook = hook };
         // SAFETY: the knlist is initialised; the knote is the caller's;
         // islocked 0: the knlist's mutex is not held here (d_kqfilter runs
@@ -322,11 +353,11 @@ impl<H: PollSource> PollQueue<H> {
     /// # Context
     /// Needs the mutex held (`guard`); does not sleep.
     pub fn notify(&self, guard: &mut MutexGuard<'_, H::Data>) -> Result {
-        if guard.lock().state() != self.inner.mtx {
+        if guard.lock().state() != self.mtx {
             return Err(code::EINVAL);
         }
         // SAFETY: the selinfo is initialised (type invariant).
-        unsafe { sys::selwakeup(self.inner.si.get()) };
+        unsafe { sys::selwakeup(self.si.get()) };
         // SAFETY: the knlist is initialised and its mutex is held by this
         // thread (checked above): KNOTE_LOCKED.
         unsafe { sys::knote(self.note(), 0, KNF_LISTLOCKED) };
@@ -336,8 +367,8 @@ impl<H: PollSource> PollQueue<H> {
 
 impl<H: PollSource> Drop for PollQueue<H> {
     /// `knlist_clear`, `seldrain`, `knlist_destroy`, as a driver does at
-    /// detach; the knotes' filters fire no more, and the allocation is
-    /// freed.
+    /// detach, in place; the knotes' filters fire no more, and the source
+    /// is dropped after.
     fn drop(&mut self) {
         // SAFETY: the knlist is initialised; islocked 0: the caller does not
         // hold the mutex (see the module documentation; the test kernel
@@ -345,11 +376,10 @@ impl<H: PollSource> Drop for PollQueue<H> {
         unsafe { sys::knlist_cleardel(self.note(), core::ptr::null_mut(), 0, 1) };
         // SAFETY: the selinfo is initialised; no poller is recorded after
         // this (the device is gone).
-        unsafe { sys::seldrain(self.inner.si.get()) };
-        // SAFETY: the knlist is empty (cleared above).
+        unsafe { sys::seldrain(self.si.get()) };
+        // SAFETY: the knlist is empty (cleared above); nothing refers to
+        // the queue's memory afterwards, which may then be reused.
         unsafe { sys::knlist_destroy(self.note()) };
-        // SAFETY: nothing refers to the allocation any more; taken once.
-        drop(unsafe { ManuallyDrop::take(&mut self.inner) });
     }
 }
 
@@ -392,9 +422,10 @@ impl<H: PollSource> Ops<H> {
 unsafe extern "C" fn detach<H: PollSource>(kn: *mut sys::knote) {
     // SAFETY: the caller's contract: a live knote.
     let hook = unsafe { (*kn).kn_hook };
-    // SAFETY: the caller's contract: `kn_hook` is the live `Inner<H>` set
-    // by `attach` (freed only after every knote is detached).
-    let inner = unsafe { &*hook.cast::<Inner<H>>() };
+    // SAFETY: the caller's contract: `kn_hook` is the live `PollQueue<H>`
+    // set by `attach` (its memory is reused only after every knote is
+    // detached).
+    let inner = unsafe { &*hook.cast::<PollQueue<H>>() };
     let si = inner.si.get();
     // SAFETY: only the field's address.
     let note = unsafe { &raw mut (*si).si_note };
@@ -414,9 +445,10 @@ unsafe extern "C" fn event<H: PollSource, const READ: bool>(
 ) -> c_int {
     // SAFETY: the caller's contract: a live knote.
     let hook = unsafe { (*kn).kn_hook };
-    // SAFETY: the caller's contract: `kn_hook` is the live `Inner<H>` set
-    // by `attach` (freed only after every knote is detached).
-    let inner = unsafe { &*hook.cast::<Inner<H>>() };
+    // SAFETY: the caller's contract: `kn_hook` is the live `PollQueue<H>`
+    // set by `attach` (its memory is reused only after every knote is
+    // detached).
+    let inner = unsafe { &*hook.cast::<PollQueue<H>>() };
     let mutex = inner.source.mutex();
     if mutex.state() != inner.mtx {
         return 0;

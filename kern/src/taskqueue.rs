@@ -62,11 +62,13 @@
 //! [`fast`] and [`queue`]), and draining needs a sleepable context:
 //!
 //! ```compile_fail,E0308
+//! use core::pin::Pin;
+//! use kern::alloc::Box;
 //! use kern::context::NoSleep;
 //! use kern::taskqueue::{Task, TaskHandler};
 //!
-//! fn stop<H: TaskHandler>(task: Task<H>, cx: &mut NoSleep) {
-//!     task.drain(cx);
+//! fn stop<H: TaskHandler>(task: Pin<Box<Task<H>>>, cx: &mut NoSleep) {
+//!     Task::drain(task, cx);
 //! }
 //! ```
 
@@ -78,9 +80,11 @@ pub use queue::{Fast, Kind, MayEnqueue, QueueTask, Sleeping, TaskQueue};
 
 use crate::alloc::Box;
 use crate::context::{InThread, Sleepable};
+use crate::init::PinInit;
 use crate::opaque::Opaque;
 use core::ffi::{c_int, c_void};
-use core::mem::ManuallyDrop;
+use core::marker::PhantomPinned;
+use core::pin::Pin;
 
 /// What a [`Task`] runs.
 pub trait TaskHandler: Send + Sync + Sized + 'static {
@@ -92,24 +96,20 @@ pub trait TaskHandler: Send + Sync + Sized + 'static {
     fn run(&self, pending: u32, cx: &mut Sleepable);
 }
 
-/// The kernel's part of a task: its `struct task` and its handler.
+/// Work for `taskqueue_thread`; see the [module documentation](self).
+///
+/// Built in place, where it stays: in its owner's memory with
+/// [`new_in_place`](Self::new_in_place), or in an allocation of its own
+/// with [`new`](Self::new).
 ///
 /// # Invariants
 /// `raw` was initialised as `TASK_INIT(&raw, 0, task_fn::<H>, self)` at
-/// this address, which does not change until the allocation is freed,
-/// after a drain.
-struct Inner<H: TaskHandler> {
+/// this address, which does not change (the value is pinned) until `Drop`
+/// has drained the task.
+pub struct Task<H: TaskHandler> {
     raw: Opaque<sys::task>,
     handler: H,
-}
-
-/// Work for `taskqueue_thread`; see the [module documentation](self).
-///
-/// # Invariants
-/// `inner` is initialised (see [`Inner`]); `Drop` drains the task before
-/// the allocation is freed.
-pub struct Task<H: TaskHandler> {
-    inner: ManuallyDrop<Box<Inner<H>>>,
+    _pin: PhantomPinned,
 }
 
 #[allow(
@@ -125,48 +125,69 @@ unsafe impl<H: TaskHandler> Send for Task<H> {}
 unsafe impl<H: TaskHandler> Sync for Task<H> {}
 
 impl<H: TaskHandler> Task<H> {
-    /// Creates a task that runs `handler` (`TASK_INIT(9)`, priority 0). It
-    /// is not queued.
+    /// Creates a task that runs `handler` (`TASK_INIT(9)`, priority 0), in
+    /// an allocation of its own. It is not queued.
     ///
     /// # Context
     /// May sleep (`M_WAITOK`, which does not fail).
-    pub fn new(handler: H, cx: &mut Sleepable) -> Self {
-        let inner = Box::new(
-            Inner {
-                raw: Opaque::zeroed(),
-                handler,
-            },
+    pub fn new(handler: H, cx: &mut Sleepable) -> Pin<Box<Self>> {
+        crate::init::pin_box(
+            Self::new_in_place::<core::convert::Infallible>(handler),
             cx.waitok(),
-        );
-        let ctx = core::ptr::from_ref::<Inner<H>>(&inner)
-            .cast_mut()
-            .cast::<c_void>();
-        // SAFETY: the zeroed task at its final address (the box never moves
-        // its contents), which nothing else uses yet; this is what the
-        // TASK_INIT macro does (ta_pending 0, priority 0, function,
-        // context).
-        unsafe {
-            inner.raw.get().write(sys::task {
-                ta_link: sys::task__bindgen_ty_1 {
-                    stqe_next: core::ptr::null_mut(),
-                },
-                ta_pending: 0,
-                ta_priority: 0,
-                ta_flags: 0,
-                ta_func: Some(task_fn::<H>),
-                ta_context: ctx,
-            });
-        }
-        // INVARIANT: initialised in place, with this allocation as context.
-        Self {
-            inner: ManuallyDrop::new(inner),
-        }
+        )
+    }
+
+    /// An initialiser of a task that runs `handler` (`TASK_INIT(9)`,
+    /// priority 0), for a place its owner chooses (see
+    /// [`init`](crate::init)); it costs no allocation. It is not queued.
+    ///
+    /// `handler` is a value or an initialiser of one (which may hold
+    /// pinned fields of its own, such as a [`Task`](crate::taskqueue::Task)
+    /// in place); the handler is initialised first, in place.
+    ///
+    /// Fails only if the handler's initialiser does; does not sleep.
+    pub fn new_in_place<E>(handler: impl PinInit<H, E>) -> impl PinInit<Self, E> {
+        let init = move |slot: *mut Self| {
+            // SAFETY: `slot` is valid for writes (the initialiser's
+            // contract); these only compute the fields' addresses.
+            let h = unsafe { &raw mut (*slot).handler };
+            // SAFETY: as above.
+            let raw = Opaque::raw_get(unsafe { &raw mut (*slot).raw });
+            // SAFETY: the handler's place, valid for writes and pinned with
+            // the rest of the slot. If it fails, nothing else is initialised
+            // yet and the error leaves the slot uninitialised, as the
+            // initialiser's contract wants.
+            unsafe { handler.__pinned_init(h) }?;
+            // SAFETY: the task's place at its final address (pinned, and
+            // drained by `Drop` before its memory is reused), which nothing
+            // else uses yet; this is what the TASK_INIT macro does
+            // (ta_pending 0, priority 0, function, context).
+            unsafe {
+                raw.write(sys::task {
+                    ta_link: sys::task__bindgen_ty_1 {
+                        stqe_next: core::ptr::null_mut(),
+                    },
+                    ta_pending: 0,
+                    ta_priority: 0,
+                    ta_flags: 0,
+                    ta_func: Some(task_fn::<H>),
+                    ta_context: slot.cast::<c_void>(),
+                });
+            }
+            // INVARIANT: initialised in place, with this task as context.
+            Ok(())
+        };
+        // SAFETY: on success the closure has initialised every field
+        // (`_pin` has no bytes); it fails only before anything is
+        // initialised (the handler's own initialiser undoes its part); it
+        // does not move the value.
+        unsafe { pinned_init::pin_init_from_closure(init) }
     }
 
     /// The handler.
     #[must_use]
     pub fn handler(&self) -> &H {
-        &self.inner.handler
+        &self.handler
     }
 
     /// Queues the task on `taskqueue_thread` (`taskqueue_enqueue(9)`); a
@@ -180,7 +201,7 @@ impl<H: TaskHandler> Task<H> {
         // SAFETY: the task is initialised (type invariant) and lives until
         // drained, on the kernel's queue. Without flags it cannot fail (a
         // task already queued counts one more pending).
-        unsafe { sys::taskqueue_enqueue(thread_queue(), self.inner.raw.get()) };
+        unsafe { sys::taskqueue_enqueue(thread_queue(), self.raw.get()) };
     }
 
     /// Removes the task from the queue if it has not started
@@ -192,9 +213,8 @@ impl<H: TaskHandler> Task<H> {
     pub fn cancel(&self, cx: &impl InThread) -> bool {
         let _ = cx;
         // SAFETY: as in `enqueue`; `pendp` may be NULL.
-        let ret = unsafe {
-            sys::taskqueue_cancel(thread_queue(), self.inner.raw.get(), core::ptr::null_mut())
-        };
+        let ret =
+            unsafe { sys::taskqueue_cancel(thread_queue(), self.raw.get(), core::ptr::null_mut()) };
         ret != 0
     }
 
@@ -203,20 +223,20 @@ impl<H: TaskHandler> Task<H> {
     ///
     /// # Context
     /// Sleeps: needs a [`Sleepable`].
-    pub fn drain(self, cx: &mut Sleepable) {
+    pub fn drain(task: Pin<Box<Self>>, cx: &mut Sleepable) {
         let _ = cx;
-        drop(self);
+        drop(task);
     }
 }
 
 impl<H: TaskHandler> Drop for Task<H> {
-    /// Drains the task (`taskqueue_drain(9)`) and frees it.
+    /// Drains the task (`taskqueue_drain(9)`), in place; the handler is
+    /// dropped after.
     fn drop(&mut self) {
         // SAFETY: the task is initialised (type invariant); once drained,
-        // the queue no longer uses it (a drain also waits for a run).
-        unsafe { sys::taskqueue_drain(thread_queue(), self.inner.raw.get()) };
-        // SAFETY: drained just above; taken once, here.
-        drop(unsafe { ManuallyDrop::take(&mut self.inner) });
+        // the queue no longer uses it (a drain also waits for a run), and
+        // its memory may be reused.
+        unsafe { sys::taskqueue_drain(thread_queue(), self.raw.get()) };
     }
 }
 
@@ -230,12 +250,12 @@ fn thread_queue() -> *mut sys::taskqueue {
 /// The `task_fn_t` of every `Task<H>`.
 ///
 /// # Safety
-/// Called by a taskqueue thread for a task created by [`Task::new`], with
-/// `context` its [`Inner`].
+/// Called by a taskqueue thread for a task created by
+/// [`Task::new_in_place`], with `context` the task.
 unsafe extern "C" fn task_fn<H: TaskHandler>(context: *mut c_void, pending: c_int) {
-    // SAFETY: the caller's contract: `context` is the live `Inner<H>` (it
-    // is drained before being freed).
-    let inner = unsafe { &*context.cast::<Inner<H>>() };
+    // SAFETY: the caller's contract: `context` is the live `Task<H>` (it
+    // is drained before its memory is reused).
+    let inner = unsafe { &*context.cast::<Task<H>>() };
     // SAFETY: taskqueue_thread's threads may sleep and hold no lock when
     // they call a task; the token lives only for this call.
     let mut cx = unsafe { Sleepable::new() };

@@ -111,6 +111,10 @@ pub(crate) const KC_QUEUES: u32 = 40;
 /// A `TaskQueue` leaked with `mem::forget`: the queue (and its thread)
 /// the test kernel must report at unload. Value 0.
 pub(crate) const KC_QUEUE_FORGET: u32 = 41;
+/// Two locks and a task initialised in place, then an `M_NOWAIT`
+/// allocation that fails (under fault injection): the value is how many
+/// of the locks' data were dropped (2), the locks destroyed with them.
+pub(crate) const KC_INIT_FAULT: u32 = 22;
 
 /// The value of [`KC_PING`].
 pub(crate) const PING_MAGIC: u64 = 0x6b73_656c_6674_7374;

@@ -16,10 +16,13 @@
 //!   callout stays scheduled (for the test kernel to report).
 //! * `queues`: tasks on queues of the module's own and on
 //!   `taskqueue_fast`; a leaked queue (for the test kernel to report).
+//! * `init`: an in-place initialisation that fails part-way undoes
+//!   what it did.
 
 mod cdev;
 mod collections;
 mod defer;
+mod init;
 mod locks;
 mod malloc;
 mod panic;
@@ -70,6 +73,7 @@ pub(crate) fn run(
         abi::KC_MTX_LEAK => Ok(locks::mtx_leak(dev, cx)),
         abi::KC_QUEUES => queues::queues(cx),
         abi::KC_QUEUE_FORGET => queues::forget_queue(cx),
+        abi::KC_INIT_FAULT => init::init_fault(cx),
         _ => return Err(EINVAL),
     };
     if let Err(e) = outcome {

@@ -752,6 +752,40 @@ impl LockTable {
         }
     }
 
+    /// Forgets every lock whose structure lies in `range` (memory being
+    /// freed); reports those still initialised.
+    ///
+    /// FreeBSD has no single assertion for this, but the lock stays known
+    /// to the kernel after its memory is gone (`sys/kern/subr_witness.c`,
+    /// read on FreeBSD's main branch: `enroll()` counts every initialised
+    /// lock in its witness's `w_refcount`, which only `witness_destroy()`
+    /// gives back, and `witness_lock()` records held locks by address in
+    /// the thread's `td_sleeplocks`; `sys/kern/subr_lock.c`: the
+    /// `LO_INITIALIZED` flag that `lock_destroy()` clears stays set in
+    /// memory that is reused), so the test kernel makes it a violation.
+    pub(crate) fn forget_freed(&self, k: &Core, range: KRange) {
+        let mut locks = lock_ignoring_poison(&self.locks);
+        let mut gone: Vec<KAddr> = locks
+            .keys()
+            .copied()
+            .filter(|&a| range.contains(a))
+            .collect();
+        // In address order, as the structure declares them.
+        gone.sort_unstable();
+        for a in gone {
+            if let Some(l) = locks.remove(&a) {
+                k.violation(
+                    ViolationKind::Lock,
+                    format!(
+                        "lock \"{}\" ({}) at {a:#x} {FREED_INITIALISED}",
+                        l.name,
+                        l.class()
+                    ),
+                );
+            }
+        }
+    }
+
     /// Forgets every lock whose structure lies in `range` (the mapping of
     /// an unloaded module); reports those still initialised.
     pub(crate) fn forget_range(&self, k: &Core, range: KRange) {
@@ -775,6 +809,10 @@ impl LockTable {
         }
     }
 }
+
+/// Why freed memory must not hold an initialised lock, for the violation.
+const FREED_INITIALISED: &str =
+    "still initialised when its memory was freed (missing mtx_destroy/sx_destroy)";
 
 /// Records that this thread now holds `l` (at `addr`), as a lock of
 /// `class`, taken at `at` (`file:line`).

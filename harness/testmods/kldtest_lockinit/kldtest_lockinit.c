@@ -51,6 +51,7 @@
 #define	KLDTEST_LOCKINIT_MTX_DEAD	_IO('L', 5)	/* mtx_lock destroyed */
 #define	KLDTEST_LOCKINIT_SX_DEAD	_IO('L', 6)	/* sx_xlock destroyed */
 #define	KLDTEST_LOCKINIT_UNLOCK_DEAD	_IO('L', 7)	/* mtx_unlock destroyed */
+#define	KLDTEST_LOCKINIT_FREE_LIVE	_IO('L', 8)	/* free, not destroyed */
 /* The correct ways. */
 #define	KLDTEST_LOCKINIT_ZERO		_IO('L', 10)	/* M_ZERO memory */
 #define	KLDTEST_LOCKINIT_NEW		_IO('L', 11)	/* MTX_NEW, SX_NEW */
@@ -136,6 +137,12 @@ kldtest_lockinit_ioctl(struct cdev *dev __unused, u_long cmd,
 		mtx_lock(&kldtest_lockinit_mtx);
 		mtx_destroy(&kldtest_lockinit_mtx);
 		mtx_unlock(&kldtest_lockinit_mtx);
+		break;
+	case KLDTEST_LOCKINIT_FREE_LIVE:
+		p = malloc(sizeof(*p), M_DEVBUF, M_WAITOK | M_ZERO);
+		mtx_init(&p->mtx, "kldtest_lockinit freed", NULL, MTX_DEF);
+		sx_init(&p->sx, "kldtest_lockinit freed sx");
+		free(p, M_DEVBUF);
 		break;
 	case KLDTEST_LOCKINIT_ZERO:
 		p = malloc(sizeof(*p), M_DEVBUF, M_WAITOK | M_ZERO);

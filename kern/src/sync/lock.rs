@@ -28,12 +28,14 @@
 //! [`Backend::init`] on zeroed memory, and destroyed there by `Drop`.
 //! [`Lock::new`] (`M_WAITOK`, which cannot fail) and [`Lock::try_new`]
 //! do this in an allocation of their own,
-//! [`StaticLock::init`](super::StaticLock::init) in a module `static`; a
-//! lock inside its owner's allocation needs only another caller of the
-//! same in-place step.
+//! [`StaticLock::init`](super::StaticLock::init) in a module `static`,
+//! and [`Lock::new_in_place`] wherever its owner puts it: an initialiser
+//! ([`PinInit`]) for a field of a larger structure, which is then one
+//! allocation for all its locks (see [`init`](crate::init)).
 
 use crate::alloc::Box;
 use crate::error::Result;
+use crate::init::PinInit;
 use crate::malloc::{M_ZERO, WaitOk};
 use crate::opaque::Opaque;
 use crate::sync::LockSite;
@@ -234,6 +236,34 @@ impl<T, B: Backend> Lock<T, B> {
         // C lock must be zeroed before `Backend::init`.
         let block = Box::<Self>::try_new_uninit(flags.into() | alloc_kernel::M_ZERO)?;
         Ok(Self::build(block, name, value))
+    }
+
+    /// An initialiser of a lock holding `value`, named `name` (for
+    /// `WITNESS` and `lockstat`), for a place its owner chooses: a field
+    /// of the owner's structure, initialised with
+    /// [`pin_init!`](crate::init::pin_init), so that the lock costs no
+    /// allocation of its own. The C lock is initialised (`mtx_init`,
+    /// `sx_init`) where it stays, and destroyed there by `Drop`.
+    ///
+    /// Cannot fail and does not sleep.
+    pub fn new_in_place(name: &'static CStr, value: T) -> impl PinInit<Self> {
+        let init = move |slot: *mut Self| {
+            // SAFETY: `slot` is valid for writes (the initialiser's
+            // contract); this only computes the field's address.
+            let state = unsafe { &raw mut (*slot).state };
+            // SAFETY: the C lock's place, valid for writes: zeroed, as
+            // `Backend::init` requires (the owner's memory need not be).
+            unsafe { Opaque::raw_get(state).write_bytes(0, 1) };
+            // SAFETY: `slot` is valid for writes, its `state` bytes were
+            // just zeroed, and it is pinned: it stays there until dropped
+            // in place (the initialiser's contract).
+            unsafe { Self::init_in_place(slot, name, value) };
+            Ok(())
+        };
+        // SAFETY: the closure initialises every field of `*slot` (`state`
+        // and `data` by `init_in_place`, `_pin` has no bytes) and never
+        // fails; it does not move the value afterwards.
+        unsafe { pinned_init::pin_init_from_closure(init) }
     }
 
     /// Builds the lock in `block`, which is zeroed.

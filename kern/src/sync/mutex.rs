@@ -91,9 +91,10 @@ use core::ffi::{CStr, c_int};
 
 /// Data of type `T` protected by an `mtx(9)` sleep mutex.
 ///
-/// Built in place in kernel memory by [`Mutex::new`] (or [`Mutex::try_new`]) and used through
-/// `Pin<Box<Mutex<T>>>` (deref gives `&Mutex<T>`). Locked with
-/// [`Mutex::lock`] and [`Mutex::try_lock`].
+/// Built in place: in an allocation of its own by [`Mutex::new`] (or
+/// [`Mutex::try_new`]), used through `Pin<Box<Mutex<T>>>`, or inside its
+/// owner's memory by [`Mutex::new_in_place`] (see [`init`](crate::init)).
+/// Locked with [`Mutex::lock`] and [`Mutex::try_lock`].
 ///
 /// # Invariants
 /// Those of [`Lock`]: the `struct mtx` was initialised with `mtx_init(9)`

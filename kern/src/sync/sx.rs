@@ -86,9 +86,11 @@ use core::ffi::CStr;
 
 /// Data of type `T` protected by an `sx(9)` shared/exclusive lock.
 ///
-/// Built in place in kernel memory by [`SxLock::new`] (or [`SxLock::try_new`]) and used through
-/// `Pin<Box<SxLock<T>>>`. Taken with [`SxLock::xlock`],
-/// [`SxLock::try_xlock`] and [`SxLock::slock`].
+/// Built in place: in an allocation of its own by [`SxLock::new`] (or
+/// [`SxLock::try_new`]), used through `Pin<Box<SxLock<T>>>`, or inside its
+/// owner's memory by [`SxLock::new_in_place`] (see [`init`](crate::init)).
+/// Taken with [`SxLock::xlock`], [`SxLock::try_xlock`] and
+/// [`SxLock::slock`].
 ///
 /// # Invariants
 /// Those of [`Lock`]: the `struct sx` was initialised with

@@ -36,7 +36,7 @@ impl TaskHandler for Ran {
 }
 
 /// A callout scheduled for `ms` milliseconds from now.
-fn scheduled(ms: u64, cx: &mut Sleepable) -> Result<Callout<Count>> {
+fn scheduled(ms: u64, cx: &mut Sleepable) -> Result<Pin<Box<Callout<Count>>>> {
     let runs = Arc::new(
         Mutex::new(c"kselftest callout", 0, cx.waitok()),
         cx.waitok(),
@@ -59,7 +59,7 @@ pub(super) fn drop_drains(ms: u64, cx: &mut Sleepable) -> Result<u64> {
     task.enqueue(cx);
     // taskqueue_drain waits until the task is neither queued nor running:
     // the queued run happens first.
-    task.drain(cx);
+    Task::drain(task, cx);
     Ok(count.load(Ordering::Relaxed))
 }
 

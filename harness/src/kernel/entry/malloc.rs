@@ -83,13 +83,15 @@ extern "C" fn harness_reallocf(
 }
 
 /// free(9). A callout or task still scheduled in the memory is reported
-/// (and forgotten, so that it does not fire from freed memory).
+/// (and forgotten, so that it does not fire from freed memory), and so is
+/// a lock still initialised in it (never destroyed).
 extern "C" fn harness_free(addr: *mut c_void, mtp: *mut sys::malloc_type) {
     let k = kernel();
     let a = KAddr::from_ptr(addr);
     if let Some(r) = k.malloc.live_range(a) {
         k.callouts.forget_freed(&k.core, r);
         k.taskqueues.forget_freed(&k.core, r);
+        k.locks.forget_freed(&k.core, r);
     }
     k.malloc.free(&k.core, a, KAddr::from_ptr(mtp));
 }
