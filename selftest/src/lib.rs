@@ -60,12 +60,7 @@ fn count_case() {
 
 /// The device node: `/dev/kselftest`, root:wheel 0600 (a case can panic
 /// the kernel, so only root may open it).
-const DEVICE: CdevOptions<'static> = CdevOptions {
-    name: c"kselftest",
-    mode: 0o600,
-    uid: UID_ROOT,
-    gid: GID_WHEEL,
-};
+const DEVICE: CdevOptions<'static> = CdevOptions::new(0o600, UID_ROOT, GID_WHEEL);
 
 /// The module: the device, destroyed at unload before the last line is
 /// printed, and the sysctl tree.
