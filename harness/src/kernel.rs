@@ -42,6 +42,7 @@ use crate::kpi::callout::Callouts;
 use crate::kpi::clock::{Clock, duration_to_sbt};
 use crate::kpi::devfs::{CdevMemory, Devfs};
 use crate::kpi::firmware::{Firmware, FirmwareHost, FirmwareImage};
+use crate::kpi::kenv::Kenv;
 use crate::kpi::kqueue::Kqueues;
 use crate::kpi::lock::LockTable;
 use crate::kpi::malloc::{FailPolicy, MallocState, MallocStats};
@@ -69,6 +70,8 @@ struct KernelInner {
     locks: LockTable,
     devfs: Devfs,
     sysctl: Sysctl,
+    /// The kernel environment (`kenv(1)`): loader tunables.
+    kenv: Kenv,
     user: UserMem,
     uio: Uio,
     linker: LinkerState,
@@ -138,6 +141,7 @@ impl KernelInner {
             locks: LockTable::default(),
             devfs: Devfs::default(),
             sysctl: Sysctl::default(),
+            kenv: Kenv::default(),
             user: UserMem::default(),
             uio: Uio::default(),
             linker,

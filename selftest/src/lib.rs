@@ -8,7 +8,10 @@
 //! the panic handler, quiesce, and long lines of `println!`. It also has
 //! a static sysctl tree (`kern::sysctl::SysctlTree`): `hw.kselftest.cases`
 //! counts the cases run, `hw.kselftest.knob` is a tunable that accepts 1
-//! to 100.
+//! to 100, and `answer` (`int`), `level` (`int` tunable), `version`
+//! (constant string), `mode` (string tunable) and `level2` (a custom
+//! handler) show the other kinds of leaf; `knob`, `level` and `mode` are
+//! loader tunables.
 //!
 //! ```text
 //! # kldload ./build/kselftest.ko
@@ -28,24 +31,65 @@ mod abi;
 mod cases;
 mod device;
 
-use core::sync::atomic::{AtomicU64, Ordering};
+use core::sync::atomic::{AtomicI32, AtomicU64, Ordering};
 use device::SelfTest;
 use kern::cdev::{CdevOptions, GID_WHEEL, Registration, UID_ROOT};
 use kern::prelude::*;
-use kern::sysctl::{Parent, SysctlLeaf, SysctlTree, Tunable};
+use kern::sysctl::{
+    IntTunable, Parent, StringTunable, SysctlLeaf, SysctlReq, SysctlTree, SysctlType, Tunable,
+};
 
 /// `hw.kselftest.cases`: `KSELFTEST_RUN` calls that ran a case.
 static CASES: AtomicU64 = AtomicU64::new(0);
 
-/// `hw.kselftest.knob`: a tunable with nothing behind it, 1 to 100.
+/// `hw.kselftest.knob`: a tunable with nothing behind it, 1 to 100; a
+/// loader tunable too (`kenv hw.kselftest.knob=N` before the load).
 static KNOB: Tunable = Tunable::new(50);
 
-/// The leaves of `hw.kselftest`.
-static SYSCTLS: [SysctlLeaf; 2] = [
+/// `hw.kselftest.answer`: a read-only `int`, 42.
+static ANSWER: AtomicI32 = AtomicI32::new(42);
+
+/// `hw.kselftest.level`: an `int` loader tunable, -5 to 5.
+static LEVEL: IntTunable = IntTunable::new(0);
+
+/// `hw.kselftest.mode`: a string loader tunable, `fast` or `safe`.
+static MODE: StringTunable<8> = StringTunable::new(b"fast");
+
+/// `hw.kselftest.level2`: twice `level`, computed by a handler; writing
+/// it sets `level` to half the value (which must be even).
+fn level2(req: &mut SysctlReq<'_>) -> Result {
+    let mut v = LEVEL.get().saturating_mul(2);
+    req.handle_int(&mut v)?;
+    if req.has_new() {
+        if v % 2 != 0 || !valid_level(v / 2) {
+            return Err(EINVAL);
+        }
+        LEVEL.set(v / 2);
+    }
+    Ok(())
+}
+
+/// What `hw.kselftest.level` accepts.
+fn valid_level(v: i32) -> bool {
+    (-5..=5).contains(&v)
+}
+
+/// The leaves of `hw.kselftest`: one of each kind kern offers.
+static SYSCTLS: &[SysctlLeaf] = &[
     SysctlLeaf::counter(c"cases", c"Cases run", &CASES),
     SysctlLeaf::tunable(c"knob", c"A tunable, 1 to 100", &KNOB, |v| {
         (1..=100).contains(&v)
-    }),
+    })
+    .loader_tunable(),
+    SysctlLeaf::int(c"answer", c"A read-only int", &ANSWER),
+    SysctlLeaf::int_tunable(c"level", c"An int tunable, -5 to 5", &LEVEL, valid_level)
+        .loader_tunable(),
+    SysctlLeaf::string(c"version", c"A constant string", c"1.0"),
+    SysctlLeaf::string_tunable(c"mode", c"fast or safe", &MODE, |s| {
+        s == b"fast" || s == b"safe"
+    })
+    .loader_tunable(),
+    SysctlLeaf::handler(c"level2", c"Twice level", SysctlType::Int, true, level2),
 ];
 
 /// The leaves of `kselftest` under the other parents (`dev`, `kern`,
@@ -74,7 +118,7 @@ struct Kselftest {
 
 impl Module for Kselftest {
     fn load(cx: &mut Sleepable) -> Result<Self> {
-        let sysctl = SysctlTree::register_hw(c"kselftest", c"kern's self-test", &SYSCTLS, cx)?;
+        let sysctl = SysctlTree::register_hw(c"kselftest", c"kern's self-test", SYSCTLS, cx)?;
         let mut under = |parent| {
             SysctlTree::register(parent, c"kselftest", c"kern's self-test", OTHER_PARENTS, cx)
         };

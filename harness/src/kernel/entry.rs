@@ -151,6 +151,8 @@ fn by_pointer() -> Vec<FuncEntry> {
     kfuncs![
         "(sysctl_old_user)" => sysctl::sysctl_old_user,
         "(sysctl_new_user)" => sysctl::sysctl_new_user,
+        "(sysctl_old_kernel)" => sysctl::sysctl_old_kernel,
+        "(sysctl_new_kernel)" => sysctl::sysctl_new_kernel,
     ]
     .to_vec()
 }
