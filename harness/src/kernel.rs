@@ -40,6 +40,7 @@ use crate::addr::{KAddr, KRange};
 use crate::errno::{Errno, SysResult};
 use crate::kpi::callout::Callouts;
 use crate::kpi::clock::{Clock, duration_to_sbt};
+use crate::kpi::counter::Counters;
 use crate::kpi::devfs::{CdevMemory, Devfs};
 use crate::kpi::firmware::{Firmware, FirmwareHost, FirmwareImage};
 use crate::kpi::kenv::Kenv;
@@ -72,6 +73,8 @@ struct KernelInner {
     sysctl: Sysctl,
     /// The kernel environment (`kenv(1)`): loader tunables.
     kenv: Kenv,
+    /// counter(9) counters allocated by modules.
+    counters: Counters,
     user: UserMem,
     uio: Uio,
     linker: LinkerState,
@@ -142,6 +145,7 @@ impl KernelInner {
             devfs: Devfs::default(),
             sysctl: Sysctl::default(),
             kenv: Kenv::default(),
+            counters: Counters::default(),
             user: UserMem::default(),
             uio: Uio::default(),
             linker,

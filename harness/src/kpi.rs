@@ -23,6 +23,7 @@
 
 pub(crate) mod callout;
 pub(crate) mod clock;
+pub(crate) mod counter;
 pub(crate) mod devfs;
 pub(crate) mod firmware;
 pub(crate) mod kenv;

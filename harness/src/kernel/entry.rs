@@ -36,6 +36,7 @@ macro_rules! kfuncs {
 
 mod callout;
 mod clock;
+mod counter;
 mod devfs;
 mod devname;
 mod firmware;
@@ -118,6 +119,7 @@ fn functions() -> Vec<FuncEntry> {
     uio::functions(&mut v);
     lock::functions(&mut v);
     sysctl::functions(&mut v);
+    counter::functions(&mut v);
     clock::functions(&mut v);
     callout::functions(&mut v);
     devname::functions(&mut v);

@@ -290,3 +290,12 @@ impl Kernel {
         self.inner.kenv.list()
     }
 }
+
+impl Kernel {
+    /// counter(9) counters that modules allocated and have not freed
+    /// (`counter_u64_alloc` without `counter_u64_free`).
+    #[must_use]
+    pub fn counters_live(&self) -> usize {
+        self.inner.counters.count()
+    }
+}
