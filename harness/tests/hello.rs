@@ -195,3 +195,25 @@ fn a_taken_sysctl_node_fails_the_load_and_leaves_nothing() {
     k.kldunload(id, false).unwrap();
     k.check().unwrap();
 }
+
+#[test]
+fn the_loader_tunable_sets_repeat_at_load_when_valid() {
+    // TUNABLE_QUAD_FETCH (getenv_quad): one number, one optional suffix.
+    for (value, repeat) in [
+        ("3", 3),
+        ("0x2", 2),
+        ("10", 10),
+        ("11", 1),
+        ("1k", 1),
+        ("-2", 1),
+        ("4 ", 1),
+        ("abc", 1),
+    ] {
+        let k = Kernel::new();
+        k.kenv_set("hw.hello.repeat", value);
+        let id = load(&k);
+        assert_eq!(uint(&k, "hw.hello.repeat"), repeat, "{value}");
+        k.kldunload(id, false).unwrap();
+        k.check().unwrap();
+    }
+}

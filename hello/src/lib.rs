@@ -52,6 +52,15 @@ fn valid_repeat(settings: &Settings, value: u64) -> bool {
     ok
 }
 
+/// `hw.hello.repeat` at load: the loader tunable of that name
+/// (`TUNABLE_QUAD_FETCH`), if it is set and valid, else 1.
+fn initial_repeat(cx: &mut Sleepable) -> u64 {
+    kern::tunable::fetch_quad(c"hw.hello.repeat", cx)
+        .and_then(|v| u64::try_from(v).ok())
+        .filter(|v| (1..=MAX_REPEAT).contains(v))
+        .unwrap_or(1)
+}
+
 /// The module's state: its sysctl nodes (removed when it is dropped).
 struct Hello {
     sysctl: SysctlCtx<Settings>,
@@ -62,7 +71,7 @@ impl Module for Hello {
         let rejected = Counter::new(cx);
         let settings = Arc::new(
             Settings {
-                repeat: Tunable::new(1),
+                repeat: Tunable::new(initial_repeat(cx)),
                 rejected,
             },
             cx.waitok(),

@@ -104,6 +104,7 @@ pub mod print;
 pub mod sync;
 pub mod sysctl;
 pub mod taskqueue;
+pub mod tunable;
 pub mod uio;
 
 pub use context::Sleepable;

@@ -40,6 +40,7 @@ mod counter;
 mod devfs;
 mod devname;
 mod firmware;
+mod kenv;
 pub(super) mod kqueue;
 mod lock;
 mod malloc;
@@ -120,6 +121,7 @@ fn functions() -> Vec<FuncEntry> {
     lock::functions(&mut v);
     sysctl::functions(&mut v);
     counter::functions(&mut v);
+    kenv::functions(&mut v);
     clock::functions(&mut v);
     callout::functions(&mut v);
     devname::functions(&mut v);

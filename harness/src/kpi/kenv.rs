@@ -174,9 +174,41 @@ pub(crate) fn getenv_array(
     (n != 0).then_some(out)
 }
 
+/// `getenv_quad` on the value `value` (`sys/kern/kern_environment.c`,
+/// FreeBSD 15): one number as `strtoq(3)` reads it with base 0, then at
+/// most one suffix character, `k`, `m`, `g` or `t` (multiplying by
+/// 1024 once, twice, ...); `None` where FreeBSD returns 0 (no number,
+/// another suffix, or more than one character after the number).
+pub(crate) fn getenv_quad(value: &str) -> Option<i64> {
+    let b = value.as_bytes();
+    let (v, used) = strtoq(b);
+    if used == 0 || b.len() > used + 1 {
+        return None;
+    }
+    let times = match b.get(used) {
+        None => 0,
+        Some(b'k' | b'K') => 1,
+        Some(b'm' | b'M') => 2,
+        Some(b'g' | b'G') => 3,
+        Some(b't' | b'T') => 4,
+        Some(_) => return None,
+    };
+    Some((0..times).fold(v, |v, _| v.wrapping_mul(1024)))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn getenv_quad_takes_one_number_and_one_suffix() {
+        assert_eq!(getenv_quad("12"), Some(12));
+        assert_eq!(getenv_quad("-0x10"), Some(-16));
+        assert_eq!(getenv_quad("2m"), Some(2 << 20));
+        for bad in ["", "x", "1kb", "1 ", "1x", "1,2"] {
+            assert_eq!(getenv_quad(bad), None, "{bad}");
+        }
+    }
 
     fn one(v: &str, elem: usize, signed: bool) -> Option<i64> {
         let b = getenv_array(v, 512, elem, signed)?;
