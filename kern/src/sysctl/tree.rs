@@ -551,7 +551,9 @@ fn handle_leaf(leaf: &SysctlLeaf, req: &mut SysctlReq<'_>) -> Result {
 /// `sysctl_handle_string` (`sys/kern/kern_sysctl.c`, FreeBSD 15) on a
 /// [`StringTunable`], with validation: the value and its NUL out; a new
 /// value of `bytes.len()` bytes or more is `EINVAL`; else it is read,
-/// validated and stored.
+/// validated and stored. Out of line: its two buffers stay off the stack
+/// of the other leaves' requests.
+#[inline(never)]
 fn handle_string(
     req: &mut SysctlReq<'_>,
     seq: &AtomicU32,
