@@ -61,7 +61,14 @@ fn the_table_becomes_a_node_with_its_leaves_in_order() {
         k.sysctl_get("hw.kselftest").unwrap(),
         SysctlValue::Node(
             [
-                "cases", "knob", "answer", "level", "version", "mode", "level2"
+                "cases",
+                "knob",
+                "answer",
+                "level",
+                "version",
+                "mode",
+                "level2",
+                "last_closes"
             ]
             .map(String::from)
             .to_vec()
@@ -135,7 +142,15 @@ fn another_modules_node_is_shared_and_left_to_it() {
     assert_eq!(
         children(&k, "hw.kselftest"),
         [
-            "answer", "cases", "knob", "level", "level2", "mode", "other", "version"
+            "answer",
+            "cases",
+            "knob",
+            "last_closes",
+            "level",
+            "level2",
+            "mode",
+            "other",
+            "version"
         ]
     );
     assert_eq!(uint(&k, "hw.kselftest.knob"), 50);

@@ -79,3 +79,38 @@ fn a_forced_unload_with_files_open_leaves_nothing_behind() {
     k.close(fd).unwrap();
     k.check().unwrap();
 }
+
+/// `/dev/kselftest_null` (`selftest/src/nulldev.rs`): no `type Open`, no
+/// `open`, and a `close` for the last close of the device.
+const NULL: &str = "/dev/kselftest_null";
+
+fn last_closes(k: &Kernel) -> u64 {
+    match k.sysctl_get("hw.kselftest.last_closes").unwrap() {
+        harness::SysctlValue::Uint(v) => v,
+        other => panic!("{other:?}"),
+    }
+}
+
+#[test]
+fn the_generated_open_allocates_nothing_and_close_runs_on_the_last_close() {
+    let k = Kernel::new();
+    let id = k.kldload(module_path("kselftest")).unwrap();
+    let allocs = |k: &Kernel| k.malloc_stats("kselftest").unwrap().total_allocs;
+    let before = allocs(&k);
+    k.set_malloc_failures(FailPolicy::All);
+    let a = k.open(NULL, O_RDWR).unwrap();
+    let b = k.open(NULL, O_RDONLY).unwrap();
+    k.set_malloc_failures(FailPolicy::Never);
+    assert_eq!(allocs(&k), before, "0 allocations per open");
+    // devfs_close with D_TRACKCLOSE: d_close for each file, FLASTCLOSE on
+    // the last; kern runs the device's close on that one only.
+    k.close(a).unwrap();
+    assert_eq!(last_closes(&k), 0);
+    k.close(b).unwrap();
+    assert_eq!(last_closes(&k), 1);
+    let c = k.open(NULL, O_RDWR).unwrap();
+    k.close(c).unwrap();
+    assert_eq!(last_closes(&k), 2);
+    k.kldunload(id, false).unwrap();
+    k.check().unwrap();
+}

@@ -11,7 +11,8 @@
 //! to 100, and `answer` (`int`), `level` (`int` tunable), `version`
 //! (constant string), `mode` (string tunable) and `level2` (a custom
 //! handler) show the other kinds of leaf; `knob`, `level` and `mode` are
-//! loader tunables.
+//! loader tunables. `/dev/kselftest_null` is a device without per-open
+//! state, whose last closes `hw.kselftest.last_closes` counts.
 //!
 //! ```text
 //! # kldload ./build/kselftest.ko
@@ -30,6 +31,7 @@
 mod abi;
 mod cases;
 mod device;
+mod nulldev;
 
 use core::sync::atomic::{AtomicI32, AtomicU64, Ordering};
 use device::SelfTest;
@@ -90,6 +92,11 @@ static SYSCTLS: &[SysctlLeaf] = &[
     })
     .loader_tunable(),
     SysctlLeaf::handler(c"level2", c"Twice level", SysctlType::Int, true, level2),
+    SysctlLeaf::counter(
+        c"last_closes",
+        c"Last closes of /dev/kselftest_null",
+        &nulldev::LAST_CLOSES,
+    ),
 ];
 
 /// The leaves of `kselftest` under the other parents (`dev`, `kern`,
@@ -106,11 +113,16 @@ fn count_case() {
 /// the kernel, so only root may open it).
 const DEVICE: CdevOptions<'static> = CdevOptions::new(0o600, UID_ROOT, GID_WHEEL);
 
+/// `/dev/kselftest_null`, root:wheel 0666.
+const NULL_DEVICE: CdevOptions<'static> = CdevOptions::new(0o666, UID_ROOT, GID_WHEEL);
+
 /// The module: the device, destroyed at unload before the last line is
 /// printed, and the sysctl tree.
 struct Kselftest {
     /// `None` only while `Drop` runs.
     dev: Option<Registration<SelfTest>>,
+    /// `/dev/kselftest_null`, destroyed before the sysctl tree.
+    _null: Registration<nulldev::NullDev>,
     _sysctl: SysctlTree,
     /// `kselftest` under `dev`, `kern`, `debug` and `security`.
     _parents: [SysctlTree; 4],
@@ -129,10 +141,12 @@ impl Module for Kselftest {
             under(Parent::Security)?,
         ];
         let state = SelfTest::new(cx);
+        let null = Registration::register(&NULL_DEVICE, nulldev::NullDev, cx)?;
         let dev = Registration::register(&DEVICE, state, cx)?;
         println!("loaded, /dev/kselftest ready");
         Ok(Kselftest {
             dev: Some(dev),
+            _null: null,
             _sysctl: sysctl,
             _parents: parents,
         })
