@@ -38,6 +38,7 @@
 #include <sys/systm.h>
 #include <sys/kernel.h>
 #include <sys/conf.h>
+#include <sys/counter.h>
 #include <sys/lock.h>
 #include <sys/mutex.h>
 #include <sys/proc.h>
@@ -112,4 +113,34 @@ shim_SYSCTL_ADD_PROC_U64_RW(struct sysctl_ctx_list *ctx,
 	return (SYSCTL_ADD_PROC(ctx, parent, OID_AUTO, name,
 	    CTLTYPE_U64 | CTLFLAG_RW | CTLFLAG_MPSAFE, arg1, arg2, handler,
 	    "QU", descr));
+}
+
+/* counter(9) */
+
+/*
+ * counter_u64_add() is a static inline of <machine/counter.h>: on amd64 one
+ * "addq inc, %gs:(c)" to this CPU's copy (zpcpu_add, <machine/pcpu.h>).
+ */
+void
+shim_counter_u64_add(counter_u64_t c, int64_t inc)
+{
+
+	counter_u64_add(c, inc);
+}
+
+/*
+ * A counter(9) leaf: reads fetch the sum; if writable (root only), any write
+ * zeroes it.
+ */
+struct sysctl_oid *
+shim_SYSCTL_ADD_COUNTER_U64(struct sysctl_ctx_list *ctx,
+    struct sysctl_oid_list *parent, const char *name, int writable,
+    counter_u64_t *ptr, const char *descr)
+{
+
+	if (writable)
+		return (SYSCTL_ADD_COUNTER_U64(ctx, parent, OID_AUTO, name,
+		    CTLFLAG_RW, ptr, descr));
+	return (SYSCTL_ADD_COUNTER_U64(ctx, parent, OID_AUTO, name,
+	    CTLFLAG_RD, ptr, descr));
 }

@@ -34,7 +34,7 @@
  * it, so bindgen generates the Rust declarations (sys::shim_*) from it:
  * nobody retypes a prototype in Rust.
  *
- * Include <sys/param.h> and <sys/sysctl.h> first.
+ * Include <sys/param.h>, <sys/sysctl.h> and <sys/counter.h> first.
  */
 
 #ifndef _SHIM_KERN_H_
@@ -64,5 +64,11 @@ struct sysctl_oid *shim_SYSCTL_ADD_PROC_U64_RW(struct sysctl_ctx_list *ctx,
 	    struct sysctl_oid_list *parent, const char *name, void *arg1,
 	    intmax_t arg2, int (*handler)(SYSCTL_HANDLER_ARGS),
 	    const char *descr);
+
+/* counter(9): counter_u64_add() is inline (an add to %gs-relative memory) */
+void	shim_counter_u64_add(counter_u64_t c, int64_t inc);
+struct sysctl_oid *shim_SYSCTL_ADD_COUNTER_U64(struct sysctl_ctx_list *ctx,
+	    struct sysctl_oid_list *parent, const char *name, int writable,
+	    counter_u64_t *ptr, const char *descr);
 
 #endif /* !_SHIM_KERN_H_ */

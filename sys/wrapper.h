@@ -23,6 +23,7 @@
 #include <sys/mutex.h>
 #include <sys/sx.h>
 #include <sys/sysctl.h>
+#include <sys/counter.h>
 #include <sys/proc.h>
 #include <sys/pcpu.h>
 #include <sys/ucred.h>

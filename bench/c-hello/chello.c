@@ -32,25 +32,32 @@
  *
  * - MOD_LOAD greets.
  * - hw.chello.repeat (root may write 1 to 10; anything else is EINVAL and
- *   leaves the value) is the number of goodbye lines MOD_UNLOAD prints.
- * - hw.chello.rejected counts the refused writes.
+ *   leaves the value) is the number of goodbye lines MOD_UNLOAD prints; the
+ *   loader tunable of that name, if valid, is its value at load.
+ * - hw.chello.rejected counts the refused writes in a counter(9) counter;
+ *   root zeroes it by writing to it.
  *
- * The nodes are static, as a C module declares them; the kernel linker
- * registers them at load and removes them at unload.
+ * The node and repeat are static, as a C module declares them; the kernel
+ * linker registers them at load and removes them at unload.  The counter
+ * exists only between MOD_LOAD and MOD_UNLOAD, so its leaf is added and
+ * removed with it.
  */
 
 #include <sys/param.h>
 #include <sys/systm.h>
 #include <sys/kernel.h>
 #include <sys/module.h>
+#include <sys/malloc.h>
 #include <sys/sysctl.h>
+#include <sys/counter.h>
 
 #include <machine/atomic.h>
 
 #define	CHELLO_MAX_REPEAT	10
 
 static uint64_t	chello_repeat = 1;
-static uint64_t	chello_rejected;
+static counter_u64_t chello_rejected;
+static struct sysctl_ctx_list chello_ctx;
 
 static int	chello_sysctl_repeat(SYSCTL_HANDLER_ARGS);
 
@@ -59,8 +66,6 @@ static SYSCTL_NODE(_hw, OID_AUTO, chello, CTLFLAG_RD | CTLFLAG_MPSAFE, 0,
 SYSCTL_PROC(_hw_chello, OID_AUTO, repeat,
     CTLTYPE_U64 | CTLFLAG_RW | CTLFLAG_MPSAFE, NULL, 0, chello_sysctl_repeat,
     "QU", "Goodbye lines printed at unload (1 to 10)");
-SYSCTL_U64(_hw_chello, OID_AUTO, rejected, CTLFLAG_RD, &chello_rejected, 0,
-    "Writes to hw.chello.repeat that were refused");
 
 static int
 chello_sysctl_repeat(SYSCTL_HANDLER_ARGS)
@@ -73,7 +78,7 @@ chello_sysctl_repeat(SYSCTL_HANDLER_ARGS)
 	if (error != 0 || req->newptr == NULL)
 		return (error);
 	if (val < 1 || val > CHELLO_MAX_REPEAT) {
-		atomic_add_64(&chello_rejected, 1);
+		counter_u64_add(chello_rejected, 1);
 		return (EINVAL);
 	}
 	atomic_store_64(&chello_repeat, val);
@@ -84,14 +89,31 @@ static int
 chello_modevent(module_t mod __unused, int what, void *arg __unused)
 {
 	uint64_t i, n;
+	quad_t q;
 	int error;
 
 	error = 0;
 	switch (what) {
 	case MOD_LOAD:
+		if (TUNABLE_QUAD_FETCH("hw.chello.repeat", &q) &&
+		    q >= 1 && q <= CHELLO_MAX_REPEAT)
+			atomic_store_64(&chello_repeat, q);
+		chello_rejected = counter_u64_alloc(M_WAITOK);
+		sysctl_ctx_init(&chello_ctx);
+		if (SYSCTL_ADD_COUNTER_U64(&chello_ctx,
+		    SYSCTL_STATIC_CHILDREN(_hw_chello), OID_AUTO, "rejected",
+		    CTLFLAG_RW, &chello_rejected,
+		    "Writes to hw.chello.repeat that were refused") == NULL) {
+			sysctl_ctx_free(&chello_ctx);
+			counter_u64_free(chello_rejected);
+			error = EEXIST;
+			break;
+		}
 		printf("chello: Hello from C, FreeBSD 15\n");
 		break;
 	case MOD_UNLOAD:
+		sysctl_ctx_free(&chello_ctx);
+		counter_u64_free(chello_rejected);
 		n = atomic_load_64(&chello_repeat);
 		for (i = 1; i <= n; i++)
 			printf("chello: Goodbye (%ju/%ju)\n", (uintmax_t)i,

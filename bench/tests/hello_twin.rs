@@ -119,16 +119,21 @@ fn both_validate_the_tunable_and_count_refusals_alike() {
 }
 
 #[test]
-fn both_keep_the_counter_read_only_and_the_tunable_root_only() {
+fn both_zero_the_counter_on_a_root_write_and_keep_the_tunable_root_only() {
     let (k, ids) = both();
     let user = k.with_cred(Cred::user(1001, 1001));
     for t in &TWINS {
+        assert_eq!(t.set(&k, "repeat", "0"), Err(Some(Errno::EINVAL)));
+        assert_eq!(t.uint(&k, "rejected"), 1, "{}", t.name);
         assert_eq!(
-            t.set(&k, "rejected", "5"),
+            t.set(&user, "rejected", "5"),
             Err(Some(Errno::EPERM)),
             "{}",
             t.name
         );
+        // sysctl_handle_counter_u64: any write zeroes the counter.
+        assert_eq!(t.set(&k, "rejected", "5"), Ok(()), "{}", t.name);
+        assert_eq!(t.uint(&k, "rejected"), 0, "{}", t.name);
         assert_eq!(t.uint(&user, "repeat"), 1, "{}: anyone may read", t.name);
         assert_eq!(
             t.set(&user, "repeat", "2"),
@@ -148,6 +153,24 @@ fn both_keep_the_counter_read_only_and_the_tunable_root_only() {
         k.kldunload(id, false).unwrap();
     }
     k.check().unwrap();
+}
+
+#[test]
+fn both_take_a_valid_loader_tunable_at_load() {
+    for (value, repeat) in [("4", 4), ("0x3", 3), ("11", 1), ("2k", 1), ("x", 1)] {
+        let k = Kernel::new();
+        for t in &TWINS {
+            k.kenv_set(&t.oid("repeat"), value);
+        }
+        let ids = [TWINS[0].load(&k), TWINS[1].load(&k)];
+        for t in &TWINS {
+            assert_eq!(t.uint(&k, "repeat"), repeat, "{} {value}", t.name);
+        }
+        for id in ids {
+            k.kldunload(id, false).unwrap();
+        }
+        k.check().unwrap();
+    }
 }
 
 #[test]

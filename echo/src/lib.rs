@@ -47,12 +47,8 @@ const MAXLEN_MAX: u64 = 16 * 1024 * 1024;
 
 /// The device node: `/dev/rustmodule`, root:wheel 0660, as in the proof
 /// of concept.
-const DEVICE: CdevOptions<'static> = CdevOptions {
-    name: c"rustmodule",
-    mode: 0o660,
-    uid: UID_ROOT,
-    gid: GID_WHEEL,
-};
+const DEVICE: CdevOptions<'static> =
+    CdevOptions::new(0o660, UID_ROOT, GID_WHEEL).with_node(c"rustmodule");
 
 /// The tunable and the counters of `hw.rustecho`.
 pub(crate) struct Stats {

@@ -55,12 +55,7 @@ const DEFAULT_IDLE_MS: u64 = 1000;
 const IDLE_MS_MAX: u64 = 3_600_000;
 
 /// `/dev/rustfifo`, root:wheel 0666.
-const DEVICE: CdevOptions<'static> = CdevOptions {
-    name: c"rustfifo",
-    mode: 0o666,
-    uid: UID_ROOT,
-    gid: GID_WHEEL,
-};
+const DEVICE: CdevOptions<'static> = CdevOptions::new(0o666, UID_ROOT, GID_WHEEL);
 
 /// The tunables and counters of `hw.rustfifo`.
 pub(crate) struct Stats {

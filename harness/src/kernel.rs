@@ -40,8 +40,10 @@ use crate::addr::{KAddr, KRange};
 use crate::errno::{Errno, SysResult};
 use crate::kpi::callout::Callouts;
 use crate::kpi::clock::{Clock, duration_to_sbt};
+use crate::kpi::counter::Counters;
 use crate::kpi::devfs::{CdevMemory, Devfs};
 use crate::kpi::firmware::{Firmware, FirmwareHost, FirmwareImage};
+use crate::kpi::kenv::Kenv;
 use crate::kpi::kqueue::Kqueues;
 use crate::kpi::lock::LockTable;
 use crate::kpi::malloc::{FailPolicy, MallocState, MallocStats};
@@ -69,6 +71,10 @@ struct KernelInner {
     locks: LockTable,
     devfs: Devfs,
     sysctl: Sysctl,
+    /// The kernel environment (`kenv(1)`): loader tunables.
+    kenv: Kenv,
+    /// counter(9) counters allocated by modules.
+    counters: Counters,
     user: UserMem,
     uio: Uio,
     linker: LinkerState,
@@ -138,6 +144,8 @@ impl KernelInner {
             locks: LockTable::default(),
             devfs: Devfs::default(),
             sysctl: Sysctl::default(),
+            kenv: Kenv::default(),
+            counters: Counters::default(),
             user: UserMem::default(),
             uio: Uio::default(),
             linker,

@@ -23,8 +23,10 @@
 
 pub(crate) mod callout;
 pub(crate) mod clock;
+pub(crate) mod counter;
 pub(crate) mod devfs;
 pub(crate) mod firmware;
+pub(crate) mod kenv;
 pub(crate) mod kqueue;
 pub(crate) mod libkern;
 pub(crate) mod lock;

@@ -38,6 +38,7 @@
 //! ([`Config::link_elf_obj_leak_locals`]).
 
 mod io;
+mod kenv;
 mod kld;
 mod ls;
 mod printf;
@@ -253,6 +254,7 @@ impl<'o> Shell<'o> {
             "kldunload" => (self.kldunload(args), None),
             "kldstat" => (self.kldstat(args), None),
             "sysctl" => (self.sysctl(args), None),
+            "kenv" => (self.kenv(args), None),
             "vmstat" => (self.vmstat(args), None),
             "ls" => (self.ls(args), None),
             "dmesg" => {

@@ -7,7 +7,8 @@
 //! OS thread that runs module code gets its own `struct pcpu` and
 //! `struct thread` (with a `struct proc` and a `struct ucred`), and its
 //! `%gs` base is pointed at that `pcpu` with `arch_prctl(ARCH_SET_GS)`
-//! (glibc uses `%fs` for its own thread pointer, never `%gs`).
+//! (glibc uses `%fs` for its own thread pointer, never `%gs`). The
+//! `pcpu`s form the `__pcpu` array, so per-CPU memory works ([`pcpu`]).
 //!
 //! Every call into module code goes through [`call`]: it sets `td_ucred`
 //! and `td_fpop` for the call and enters the module through the C
@@ -27,6 +28,7 @@
 //! checks.
 
 mod kstack;
+pub(crate) mod pcpu;
 mod trap;
 pub(crate) mod witness;
 
@@ -75,7 +77,7 @@ struct AlignedThread(sys::thread);
 /// `pcpu.pc_curthread` points at `*td`, `td.td_proc` at `*proc_`,
 /// `td.td_ucred` and `proc_.p_ucred` at `*ucred`; the boxes never move.
 struct ThreadCtx {
-    pcpu: Box<sys::pcpu>,
+    pcpu: pcpu::PcpuSlot,
     td: Box<AlignedThread>,
     _proc: Box<sys::proc_>,
     ucred: Box<sys::ucred>,
@@ -103,7 +105,7 @@ struct ThreadCtx {
 
 impl ThreadCtx {
     fn new() -> Self {
-        let mut pcpu: Box<sys::pcpu> = Box::default();
+        let mut pcpu = pcpu::PcpuSlot::take();
         let mut td_box: Box<AlignedThread> = Box::default();
         let td = &mut td_box.0;
         let mut proc_: Box<sys::proc_> = Box::default();
@@ -130,7 +132,7 @@ impl ThreadCtx {
         td.td_realucred = ucred_ptr;
         proc_.p_ucred = ucred_ptr;
         pcpu.pc_curthread = td_ptr;
-        let pcpu_ptr: *mut sys::pcpu = &raw mut *pcpu;
+        let pcpu_ptr: *mut sys::pcpu = pcpu.ptr();
         pcpu.pc_prvspace = pcpu_ptr;
         // INVARIANT: the pointers above link the boxes, which never move.
         ThreadCtx {
@@ -156,7 +158,7 @@ impl ThreadCtx {
             return;
         }
         fault::install();
-        let pcpu: *const sys::pcpu = &raw const *self.pcpu;
+        let pcpu: *const sys::pcpu = self.pcpu.ptr();
         // SAFETY: ARCH_SET_GS only changes this thread's %gs base, which
         // neither Rust nor glibc uses on x86-64 Linux; the pcpu box lives
         // as long as the thread-local context.

@@ -76,20 +76,62 @@ fn invalid_values_are_einval_leave_the_value_and_are_counted() {
 }
 
 #[test]
-fn the_counter_is_read_only_and_the_tunable_root_only() {
+fn root_zeroes_the_counter_and_only_root_writes() {
     let k = Kernel::new();
     let id = load(&k);
     assert_eq!(
-        k.sysctl_set("hw.hello.rejected", "5").unwrap_err(),
+        k.sysctl_set("hw.hello.repeat", "0").unwrap_err(),
+        Errno::EINVAL
+    );
+    assert_eq!(uint(&k, "hw.hello.rejected"), 1);
+    let user = k.with_cred(Cred::user(1001, 1001));
+    assert_eq!(
+        user.sysctl_set("hw.hello.rejected", "0").unwrap_err(),
         Errno::EPERM
     );
-    let user = k.with_cred(Cred::user(1001, 1001));
+    // sysctl_handle_counter_u64: any write zeroes it, whatever the value.
+    k.sysctl_set("hw.hello.rejected", "5").unwrap();
+    assert_eq!(uint(&k, "hw.hello.rejected"), 0);
     assert_eq!(uint(&user, "hw.hello.repeat"), 1, "anyone may read");
     assert_eq!(
         user.sysctl_set("hw.hello.repeat", "2").unwrap_err(),
         Errno::EPERM
     );
     assert_eq!(uint(&k, "hw.hello.repeat"), 1);
+    k.kldunload(id, false).unwrap();
+    k.check().unwrap();
+}
+
+#[test]
+fn the_per_cpu_counter_loses_no_add_across_threads_and_is_freed() {
+    // Each thread is a CPU of its own (its %gs, its copy of the counter):
+    // counter_u64_add's plain addq on %gs:(c) loses nothing, and
+    // counter_u64_fetch sums the copies.
+    let k = Kernel::new();
+    let id = load(&k);
+    assert_eq!(k.counters_live(), 1);
+    let threads: Vec<_> = (0..8)
+        .map(|_| {
+            let k = k.clone();
+            std::thread::spawn(move || {
+                for _ in 0..250 {
+                    assert_eq!(
+                        k.sysctl_set("hw.hello.repeat", "11").unwrap_err(),
+                        Errno::EINVAL
+                    );
+                }
+            })
+        })
+        .collect();
+    for t in threads {
+        t.join().unwrap();
+    }
+    assert_eq!(uint(&k, "hw.hello.rejected"), 2000);
+    k.kldunload(id, false).unwrap();
+    assert_eq!(k.counters_live(), 0, "counter_u64_free at unload");
+    // A new load starts from zero.
+    let id = load(&k);
+    assert_eq!(uint(&k, "hw.hello.rejected"), 0);
     k.kldunload(id, false).unwrap();
     k.check().unwrap();
 }
@@ -152,4 +194,26 @@ fn a_taken_sysctl_node_fails_the_load_and_leaves_nothing() {
     assert_eq!(uint(&k, "hw.hello.repeat"), 1);
     k.kldunload(id, false).unwrap();
     k.check().unwrap();
+}
+
+#[test]
+fn the_loader_tunable_sets_repeat_at_load_when_valid() {
+    // TUNABLE_QUAD_FETCH (getenv_quad): one number, one optional suffix.
+    for (value, repeat) in [
+        ("3", 3),
+        ("0x2", 2),
+        ("10", 10),
+        ("11", 1),
+        ("1k", 1),
+        ("-2", 1),
+        ("4 ", 1),
+        ("abc", 1),
+    ] {
+        let k = Kernel::new();
+        k.kenv_set("hw.hello.repeat", value);
+        let id = load(&k);
+        assert_eq!(uint(&k, "hw.hello.repeat"), repeat, "{value}");
+        k.kldunload(id, false).unwrap();
+        k.check().unwrap();
+    }
 }

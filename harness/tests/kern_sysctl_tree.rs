@@ -59,7 +59,20 @@ fn the_table_becomes_a_node_with_its_leaves_in_order() {
     let id = k.kldload(module_path("kselftest")).unwrap();
     assert_eq!(
         k.sysctl_get("hw.kselftest").unwrap(),
-        SysctlValue::Node(vec!["cases".into(), "knob".into()])
+        SysctlValue::Node(
+            [
+                "cases",
+                "knob",
+                "answer",
+                "level",
+                "version",
+                "mode",
+                "level2",
+                "last_closes"
+            ]
+            .map(String::from)
+            .to_vec()
+        )
     );
     assert_eq!(uint(&k, "hw.kselftest.cases"), 0);
     assert_eq!(uint(&k, "hw.kselftest.knob"), 50);
@@ -126,7 +139,20 @@ fn another_modules_node_is_shared_and_left_to_it() {
     k.sysctl_set("debug.namesquat_sysctl", "kselftest.other")
         .unwrap();
     let id = k.kldload(module_path("kselftest")).unwrap();
-    assert_eq!(children(&k, "hw.kselftest"), ["cases", "knob", "other"]);
+    assert_eq!(
+        children(&k, "hw.kselftest"),
+        [
+            "answer",
+            "cases",
+            "knob",
+            "last_closes",
+            "level",
+            "level2",
+            "mode",
+            "other",
+            "version"
+        ]
+    );
     assert_eq!(uint(&k, "hw.kselftest.knob"), 50);
     k.kldunload(id, false).unwrap();
     // kselftest's leaves are gone, the shared node and namesquat's leaf

@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: BSD-2-Clause
 //! `hello.ko`: a sysctl-only Rust kernel module. It greets on load, says
 //! goodbye on unload as many times as a validated tunable says, and counts
-//! the writes it refused.
+//! the writes it refused in a per-CPU counter (counter(9)), which root
+//! zeroes by writing to it.
 //!
 //! ```text
 //! # kldload ./build/hello.ko
@@ -12,6 +13,8 @@
 //! sysctl: hw.hello.repeat=11: Invalid argument
 //! # sysctl hw.hello.rejected
 //! hw.hello.rejected: 1
+//! # sysctl hw.hello.rejected=0
+//! hw.hello.rejected: 1 -> 0
 //! # kldunload hello
 //! hello: Goodbye (1/3)
 //! hello: Goodbye (2/3)
@@ -22,8 +25,8 @@
 #![no_std]
 #![deny(unsafe_code)]
 
-use core::sync::atomic::{AtomicU64, Ordering};
 use kern::alloc::Arc;
+use kern::counter::Counter;
 use kern::prelude::*;
 use kern::sysctl::{SysctlCtx, Tunable};
 
@@ -35,17 +38,27 @@ struct Settings {
     /// `hw.hello.repeat`: goodbye lines printed at unload, 1 to
     /// [`MAX_REPEAT`].
     repeat: Tunable,
-    /// `hw.hello.rejected`: writes to `hw.hello.repeat` that were refused.
-    rejected: AtomicU64,
+    /// `hw.hello.rejected`: writes to `hw.hello.repeat` that were refused,
+    /// a counter(9) counter.
+    rejected: Counter,
 }
 
 /// Accepts 1 to [`MAX_REPEAT`]; counts what it refuses.
 fn valid_repeat(settings: &Settings, value: u64) -> bool {
     let ok = (1..=MAX_REPEAT).contains(&value);
     if !ok {
-        settings.rejected.fetch_add(1, Ordering::Relaxed);
+        settings.rejected.add(1);
     }
     ok
+}
+
+/// `hw.hello.repeat` at load: the loader tunable of that name
+/// (`TUNABLE_QUAD_FETCH`), if it is set and valid, else 1.
+fn initial_repeat(cx: &mut Sleepable) -> u64 {
+    kern::tunable::fetch_quad(c"hw.hello.repeat", cx)
+        .and_then(|v| u64::try_from(v).ok())
+        .filter(|v| (1..=MAX_REPEAT).contains(v))
+        .unwrap_or(1)
 }
 
 /// The module's state: its sysctl nodes (removed when it is dropped).
@@ -55,10 +68,11 @@ struct Hello {
 
 impl Module for Hello {
     fn load(cx: &mut Sleepable) -> Result<Self> {
+        let rejected = Counter::new(cx);
         let settings = Arc::new(
             Settings {
-                repeat: Tunable::new(1),
-                rejected: AtomicU64::new(0),
+                repeat: Tunable::new(initial_repeat(cx)),
+                rejected,
             },
             cx.waitok(),
         );
@@ -71,10 +85,11 @@ impl Module for Hello {
             |s| &s.repeat,
             valid_repeat,
         )?;
-        sysctl.add_u64_counter(
+        sysctl.add_counter(
             &node,
             c"rejected",
-            c"Writes to hw.hello.repeat that were refused",
+            c"Writes to hw.hello.repeat that were refused (root: write to zero)",
+            true,
             |s| &s.rejected,
         )?;
         let sysctl = sysctl.finish();

@@ -24,12 +24,15 @@ const CDEV_METHODS: &[(&str, &str)] = &[
 /// refuses an impl without this attribute, so a method cannot be
 /// implemented and then left uninstalled (a run-time `ENODEV`).
 ///
+/// A block without `type Open` gets `type Open = ()` (no per-open state),
+/// and a block without `type Open` and `open` also gets an `open` that
+/// accepts every open: a device without per-open state writes neither.
+///
 /// ```ignore
 /// #[kern::vtable]
 /// impl CharacterDevice for Greeter {
 ///     const NAME: &'static CStr = c"greeter";
-///     type Open = ();
-///     fn open(&self, _: OpenFlags, _: &mut Sleepable) -> Result<()> { Ok(()) }
+///     // `type Open = ()` and an `open` accepting every open are filled in.
 ///     fn read(&self, _: &File<'_, Self>, uio: &mut UioWriter<'_>, cx: &mut Sleepable) -> Result {
 ///         uio.move_frombuf(b"hello\n", cx).map(drop)
 ///     }
@@ -56,8 +59,12 @@ pub fn vtable(attr: TokenStream, item: TokenStream) -> TokenStream {
         );
     }
     let mut consts: Vec<&str> = Vec::new();
+    let mut has_open_type = false;
+    let mut has_open_fn = false;
     for item in &block.items {
         match item {
+            ImplItem::Type(t) if t.ident == "Open" => has_open_type = true,
+            ImplItem::Fn(f) if f.sig.ident == "open" => has_open_fn = true,
             ImplItem::Const(c) if c.ident.to_string().starts_with("HAS_") => {
                 return error(
                     quote!(#c),
@@ -80,6 +87,25 @@ pub fn vtable(attr: TokenStream, item: TokenStream) -> TokenStream {
         block
             .items
             .push(syn::parse_quote!(const #ident: bool = true;));
+    }
+    // No per-open state: `type Open = ()`, and an `open` that accepts every
+    // open when the block has neither (kern then allocates nothing per
+    // open). A block with its own `type Open` writes its own `open`.
+    if !has_open_type {
+        block.items.push(syn::parse_quote!(
+            type Open = ();
+        ));
+        if !has_open_fn {
+            block.items.push(syn::parse_quote!(
+                fn open(
+                    &self,
+                    _flags: ::kern::cdev::OpenFlags,
+                    _cx: &mut ::kern::context::Sleepable,
+                ) -> ::kern::error::Result<()> {
+                    ::core::result::Result::Ok(())
+                }
+            ));
+        }
     }
     block.items.push(syn::parse_quote!(
         const USE_VTABLE_ATTR: () = ();

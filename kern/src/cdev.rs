@@ -13,6 +13,11 @@
 //! * `open` returns a per-open value (`CharacterDevice::Open`), attached to
 //!   the open file with `devfs_set_cdevpriv(9)`. It is dropped when the last
 //!   descriptor of that file is closed, or when the device is destroyed;
+//!   a device without per-open state (`type Open = ()`, which
+//!   `#[kern::vtable]` fills in, with an `open` that accepts every open,
+//!   when the impl leaves both out) gets no record at all: an open
+//!   allocates nothing and cannot fail with `ENOMEM` (see
+//!   [`CharacterDevice::Open`]);
 //!   the kernel does neither while a method runs on that file (the file is
 //!   referenced during a system call, and `destroy_dev` first waits for the
 //!   threads inside the driver), so `read`, `write` and `ioctl` may borrow
@@ -39,7 +44,7 @@
 //!
 //! ```
 //! use core::sync::atomic::{AtomicU64, Ordering};
-//! use kern::cdev::{CdevOptions, CharacterDevice, File, OpenFlags, Registration, GID_WHEEL, UID_ROOT};
+//! use kern::cdev::{CdevOptions, CharacterDevice, File, Registration, GID_WHEEL, UID_ROOT};
 //! use kern::prelude::*;
 //! use kern::uio::UioWriter;
 //!
@@ -50,11 +55,8 @@
 //! #[kern::vtable]
 //! impl CharacterDevice for Greeter {
 //!     const NAME: &'static core::ffi::CStr = c"greeter";
-//!     type Open = ();
-//!
-//!     fn open(&self, _flags: OpenFlags, _cx: &mut Sleepable) -> Result<()> {
-//!         Ok(())
-//!     }
+//!     // No per-open state: `type Open = ()` and an `open` that accepts
+//!     // every open are filled in, and an open allocates nothing.
 //!
 //!     fn read(&self, _file: &File<'_, Self>, uio: &mut UioWriter<'_>, cx: &mut Sleepable) -> Result {
 //!         self.reads.fetch_add(1, Ordering::Relaxed);
@@ -69,7 +71,8 @@
 //!
 //! impl Module for GreeterModule {
 //!     fn load(cx: &mut Sleepable) -> Result<Self> {
-//!         let options = CdevOptions { name: c"greeter", mode: 0o444, uid: UID_ROOT, gid: GID_WHEEL };
+//!         // The node is /dev/greeter, named after `Greeter::NAME`.
+//!         let options = CdevOptions::new(0o444, UID_ROOT, GID_WHEEL);
 //!         let dev = Registration::register(&options, Greeter { reads: AtomicU64::new(0) }, cx)?;
 //!         Ok(GreeterModule { _dev: dev })
 //!     }
@@ -133,17 +136,71 @@ impl OpenFlags {
     }
 }
 
-/// Where and how the device node is created (`struct make_dev_args`).
+/// How the device node is created (`struct make_dev_args`).
+///
+/// The node is named after the driver, [`CharacterDevice::NAME`]
+/// (`/dev/NAME`), unless [`node`](Self::node) names it otherwise, so a
+/// name is written once:
+///
+/// ```
+/// use kern::cdev::{CdevOptions, GID_WHEEL, UID_ROOT};
+///
+/// // /dev/<CharacterDevice::NAME>, root:wheel 0660.
+/// const DEVICE: CdevOptions<'static> = CdevOptions::new(0o660, UID_ROOT, GID_WHEEL);
+/// // /dev/rustmodule, whatever the driver is called.
+/// const LEGACY: CdevOptions<'static> = DEVICE.with_node(c"rustmodule");
+/// assert_eq!(DEVICE.node, None);
+/// assert_eq!(LEGACY.node, Some(c"rustmodule"));
+/// ```
+///
+/// The options have no `name` of their own any more:
+///
+/// ```compile_fail,E0560
+/// use kern::cdev::{CdevOptions, GID_WHEEL, UID_ROOT};
+///
+/// const DEVICE: CdevOptions<'static> = CdevOptions {
+///     name: c"greeter",
+///     node: None,
+///     mode: 0o660,
+///     uid: UID_ROOT,
+///     gid: GID_WHEEL,
+/// };
+/// ```
 #[derive(Clone, Copy, Debug)]
 pub struct CdevOptions<'a> {
-    /// The node's path under `/dev` (may contain `/`); copied by the kernel.
-    pub name: &'a CStr,
+    /// The node's path under `/dev` (may contain `/`), copied by the
+    /// kernel; `None` (the usual case) names it [`CharacterDevice::NAME`].
+    pub node: Option<&'a CStr>,
     /// Permission bits, e.g. `0o660` (at most `0o7777`).
     pub mode: u16,
     /// The owner, e.g. [`UID_ROOT`].
     pub uid: u32,
     /// The group, e.g. [`GID_WHEEL`].
     pub gid: u32,
+}
+
+impl<'a> CdevOptions<'a> {
+    /// A node named [`CharacterDevice::NAME`] with permission bits `mode`
+    /// (at most `0o7777`), owned by `uid` and `gid`.
+    #[must_use]
+    pub const fn new(mode: u16, uid: u32, gid: u32) -> Self {
+        Self {
+            node: None,
+            mode,
+            uid,
+            gid,
+        }
+    }
+
+    /// The same options, with the node at `/dev/{node}` instead of the
+    /// driver's name (`node` may contain `/`).
+    #[must_use]
+    pub const fn with_node(self, node: &'a CStr) -> Self {
+        Self {
+            node: Some(node),
+            ..self
+        }
+    }
 }
 
 /// A character device: its device-wide state (`&self`) and its methods.
@@ -198,7 +255,9 @@ pub struct CdevOptions<'a> {
 /// }
 /// ```
 pub trait CharacterDevice: Send + Sync + Sized + 'static {
-    /// The driver name (`d_name` of the `cdevsw`), e.g. `c"rustecho"`.
+    /// The driver name (`d_name` of the `cdevsw`), e.g. `c"rustecho"`, and
+    /// the name of its node under `/dev` unless
+    /// [`CdevOptions::node`] gives another.
     const NAME: &'static CStr;
 
     /// Set by `#[kern::vtable]`, which the impl block needs.
@@ -226,15 +285,56 @@ pub trait CharacterDevice: Send + Sync + Sized + 'static {
     const HAS_POLL: bool = false;
 
     /// The per-open state, dropped when the file is closed for the last
-    /// time or the device is destroyed. Use `()` for none.
+    /// time or the device is destroyed.
+    ///
+    /// `()` when there is none, which `#[kern::vtable]` fills in when the
+    /// impl leaves out both `type Open` and `open` (it then adds an `open`
+    /// that accepts every open). A zero-sized value without `Drop` glue
+    /// (`()`, a unit struct) needs no per-open record: `kern` allocates
+    /// nothing per open and attaches nothing with
+    /// `devfs_set_cdevpriv(9)`, so an open of such a device cannot fail
+    /// with `ENOMEM`. It counts its open files with `D_TRACKCLOSE`
+    /// instead (`d_close` for every file's last close, as
+    /// `devfs_close` in `sys/fs/devfs/devfs_vnops.c` calls it).
+    ///
+    /// ```
+    /// use kern::cdev::CharacterDevice;
+    /// use kern::prelude::*;
+    ///
+    /// struct Null;
+    ///
+    /// #[kern::vtable]
+    /// impl CharacterDevice for Null {
+    ///     const NAME: &'static core::ffi::CStr = c"null";
+    /// }
+    ///
+    /// let _: <Null as CharacterDevice>::Open = ();
+    /// ```
+    ///
+    /// A per-open type other than `()` still needs its `open`:
+    ///
+    /// ```compile_fail,E0046
+    /// use kern::cdev::CharacterDevice;
+    /// use kern::prelude::*;
+    ///
+    /// struct Counting;
+    ///
+    /// #[kern::vtable]
+    /// impl CharacterDevice for Counting {
+    ///     const NAME: &'static core::ffi::CStr = c"counting";
+    ///     type Open = u64;
+    /// }
+    /// ```
     type Open: Send + Sync + 'static;
 
-    /// Called by `open(2)` (`d_open`).
+    /// Called by `open(2)` (`d_open`). `#[kern::vtable]` provides one that
+    /// accepts every open when the impl has no `type Open` either.
     ///
     /// # Errors
-    /// Any errno fails the `open(2)`. `kern` allocates the per-open record
-    /// (`M_NOWAIT`) before calling this; if that fails the `open(2)` fails
-    /// with `ENOMEM` and this is not called.
+    /// Any errno fails the `open(2)`. When [`Open`](Self::Open) needs a
+    /// per-open record, `kern` allocates it (`M_NOWAIT`) before calling
+    /// this; if that fails the `open(2)` fails with `ENOMEM` and this is
+    /// not called.
     fn open(&self, flags: OpenFlags, cx: &mut Sleepable) -> Result<Self::Open>;
 
     /// Called by `read(2)` and `readv(2)` (`d_read`): move bytes to the user
@@ -335,7 +435,7 @@ pub trait CharacterDevice: Send + Sync + Sized + 'static {
     /// Called with every error one of the device's entry points is about
     /// to return to the kernel: the device's own (including those of
     /// [`File::open`], `devfs_get_cdevpriv(9)`) and kern's (`ENOMEM` when
-    /// the per-open record cannot be allocated, an error from
+    /// a per-open record cannot be allocated, an error from
     /// `devfs_set_cdevpriv(9)`, a malformed `uio`), so a device can count
     /// failures in one place. It cannot change the error. The default does
     /// nothing.
@@ -423,6 +523,14 @@ impl<'a, T: CharacterDevice> File<'a, T> {
     /// behalf of a file, `ENOENT` if the file has no per-open value (the
     /// kernel calls the methods only of files whose open succeeded).
     pub fn open(&self) -> Result<&'a T::Open> {
+        if no_record::<T>() {
+            // SAFETY: `T::Open` is zero-sized (`no_record`), so a dangling,
+            // aligned pointer is valid for reads of it, and a value of it
+            // exists: `open` returned one for this file, which `cdev_open`
+            // forgot (it has no drop glue) instead of storing. The
+            // reference reads no memory.
+            return Ok(unsafe { NonNull::<T::Open>::dangling().as_ref() });
+        }
         // SAFETY: by the type invariants, the current thread is in a method
         // of a device of `T` for `'a`, which bounds the reference.
         let file = unsafe { current_file::<T>() }?;
@@ -434,6 +542,13 @@ impl<T: CharacterDevice> core::fmt::Debug for File<'_, T> {
     fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
         f.write_str("File")
     }
+}
+
+/// Whether the per-open value of `T` needs no record: zero-sized and
+/// without drop glue, so nothing is stored for it and nothing runs when
+/// its file is closed.
+const fn no_record<T: CharacterDevice>() -> bool {
+    size_of::<T::Open>() == 0 && !core::mem::needs_drop::<T::Open>()
 }
 
 /// The C return value of entry point `op` of `device`, reporting an error
@@ -579,7 +694,8 @@ impl<T: CharacterDevice> Registration<T> {
         // `kern` to write it before the device is created).
         unsafe { fill_cdevsw::<T>(cdevsw) };
         let shared = shared.into_foreign();
-        match make_dev(options, cdevsw, shared) {
+        let node = options.node.unwrap_or(T::NAME);
+        match make_dev(options, node, cdevsw, shared) {
             // INVARIANT: created with this `cdevsw` and `si_drv1`; `Drop`
             // takes the reference back.
             Ok(cdev) => Ok(Self {
@@ -602,8 +718,9 @@ impl<T: CharacterDevice> Registration<T> {
         &self.shared().data
     }
 
-    /// How many open files hold a per-open value (files opened and not yet
-    /// closed for the last time).
+    /// How many files of the device are open (opened, and not yet closed
+    /// for the last time): counted by the per-open records, or, for a
+    /// device without one, by `d_open` and the `D_TRACKCLOSE` `d_close`.
     ///
     /// A module's [`quiesce`](crate::Module::quiesce) can refuse an unforced
     /// unload with `EBUSY` while this is not zero.
@@ -661,6 +778,16 @@ const MAKEDEV_FLAGS: c_int = {
     flags
 };
 
+/// `FLASTCLOSE` (`sys/sys/fcntl.h`: `O_DIRECTORY`, reused in `d_close`'s
+/// flags) as an `int`.
+const FLASTCLOSE: c_int = {
+    assert!(sys::O_DIRECTORY <= 0x7fff_ffff);
+    // CAST: checked to fit just above.
+    #[allow(clippy::as_conversions, clippy::cast_possible_wrap, reason = "checked")]
+    let v = sys::O_DIRECTORY as c_int;
+    v
+};
+
 /// `D_VERSION` as the `int` of `d_version`.
 const D_VERSION: c_int = {
     assert!(sys::D_VERSION <= 0x7fff_ffff);
@@ -683,6 +810,15 @@ unsafe fn fill_cdevsw<T: CharacterDevice>(sw: *mut sys::cdevsw) {
     sw.d_version = D_VERSION;
     sw.d_name = T::NAME.as_ptr();
     sw.d_open = Some(cdev_open::<T>);
+    if no_record::<T>() {
+        // Without a record whose destructor counts the close, `d_close`
+        // does, for every file (devfs_close, sys/fs/devfs/devfs_vnops.c,
+        // FreeBSD 15: "else if (dsw->d_flags & D_TRACKCLOSE)", otherwise
+        // only the last close of the device), and runs the device's
+        // `close` on the last one (`FLASTCLOSE`).
+        sw.d_flags |= sys::D_TRACKCLOSE;
+        sw.d_close = Some(cdev_close_tracked::<T>);
+    }
     if T::HAS_READ {
         sw.d_read = Some(cdev_read::<T>);
     }
@@ -692,7 +828,7 @@ unsafe fn fill_cdevsw<T: CharacterDevice>(sw: *mut sys::cdevsw) {
     if T::HAS_IOCTL {
         sw.d_ioctl = Some(cdev_ioctl::<T>);
     }
-    if T::HAS_CLOSE {
+    if T::HAS_CLOSE && !no_record::<T>() {
         sw.d_close = Some(cdev_close::<T>);
     }
     if T::HAS_PURGE {
@@ -713,6 +849,7 @@ unsafe fn fill_cdevsw<T: CharacterDevice>(sw: *mut sys::cdevsw) {
 #[inline(never)]
 fn make_dev(
     options: &CdevOptions<'_>,
+    node: &CStr,
     sw: *mut sys::cdevsw,
     drv1: *mut c_void,
 ) -> Result<NonNull<sys::cdev>> {
@@ -736,7 +873,7 @@ fn make_dev(
     // `Registration`); "%s" with a NUL-terminated name, which the kernel
     // copies. MAKEDEV_CHECKNAME makes a bad or taken name an error
     // instead of a panic.
-    let ret = unsafe { make_dev_s(args, &raw mut cdev, c"%s".as_ptr(), options.name.as_ptr()) };
+    let ret = unsafe { make_dev_s(args, &raw mut cdev, c"%s".as_ptr(), node.as_ptr()) };
     Error::from_ret(ret)?;
     // make_dev_s(9) sets the device on success; were it NULL, the shared
     // state would be left allocated rather than risk freeing memory a
@@ -760,6 +897,18 @@ unsafe extern "C" fn cdev_open<T: CharacterDevice>(
     // SAFETY: d_open runs in the opening thread, which may sleep and holds
     // no lock of ours; the token lives only for this call.
     let mut cx = unsafe { Sleepable::new() };
+    if no_record::<T>() {
+        return match device.data.open(OpenFlags(oflags), &mut cx) {
+            Ok(open) => {
+                // Zero-sized without drop glue: nothing to keep; `File::open`
+                // gives it back. The tracked `d_close` counts the close.
+                let _kept = core::mem::ManuallyDrop::new(open);
+                device.open_files.fetch_add(1, Ordering::AcqRel);
+                0
+            }
+            Err(e) => report(&device.data, Op::Open, Err(e)),
+        };
+    }
     // The record first: if it cannot be allocated, the device's `open` is
     // not called, so it never sees (or counts) an open that then fails.
     let Ok(record) = Box::<OpenFile<T>>::try_new_uninit(M_NOWAIT) else {
@@ -951,6 +1100,33 @@ unsafe extern "C" fn cdev_close<T: CharacterDevice>(
 ) -> c_int {
     // SAFETY: the caller's contract.
     let shared = unsafe { shared_of::<T>(dev) };
+    let device = &shared.data;
+    // SAFETY: d_close runs in the closing thread, which may sleep and holds
+    // no lock of ours; the token lives only for this call.
+    let mut cx = unsafe { Sleepable::new() };
+    report(device, Op::Close, device.close(OpenFlags(fflag), &mut cx))
+}
+
+/// `d_close` of a device without per-open records (`D_TRACKCLOSE`): called
+/// for the last close of every file; counts it, and runs the device's
+/// `close` on the last close of the device.
+///
+/// # Safety
+/// Called by the kernel for a device of `T`, in the context of `close(2)`.
+unsafe extern "C" fn cdev_close_tracked<T: CharacterDevice>(
+    dev: *mut sys::cdev,
+    fflag: c_int,
+    _devtype: c_int,
+    _td: *mut sys::thread,
+) -> c_int {
+    // SAFETY: the caller's contract.
+    let shared = unsafe { shared_of::<T>(dev) };
+    shared.open_files.fetch_sub(1, Ordering::AcqRel);
+    // devfs_close sets FLASTCLOSE when count_dev(dev) == 1: no other file
+    // of the device is open.
+    if !T::HAS_CLOSE || fflag & FLASTCLOSE == 0 {
+        return 0;
+    }
     let device = &shared.data;
     // SAFETY: d_close runs in the closing thread, which may sleep and holds
     // no lock of ours; the token lives only for this call.

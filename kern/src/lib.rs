@@ -89,6 +89,7 @@ pub mod alloc;
 pub mod callout;
 pub mod cdev;
 pub mod context;
+pub mod counter;
 pub mod error;
 pub mod export;
 pub mod foreign;
@@ -104,6 +105,7 @@ pub mod print;
 pub mod sync;
 pub mod sysctl;
 pub mod taskqueue;
+pub mod tunable;
 pub mod uio;
 
 pub use context::Sleepable;

@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: BSD-2-Clause
-//! Dynamic sysctl nodes owned by the module: read-only counters and
-//! read-write tunables with validation.
+//! Dynamic sysctl nodes owned by the module: read-only counters, `int`s
+//! and strings, read-write tunables (64-bit, `int`, string) with
+//! validation, loader tunables (`CTLFLAG_TUN`), and custom handlers.
 //!
 //! C header: `sys/sys/sysctl.h`. Manual pages: `sysctl(9)`,
 //! `sysctl_ctx_init(9)`, `sysctl_add_oid(9)`, `SYSCTL_ADD_NODE(9)`,
@@ -98,10 +99,14 @@
 //! ```
 
 mod ctx;
+mod req;
 mod tree;
+mod values;
 
 pub use ctx::{SysctlBuilder, SysctlCtx, SysctlNode};
-pub use tree::{SysctlLeaf, SysctlTree};
+pub use req::SysctlReq;
+pub use tree::{SysctlLeaf, SysctlTree, SysctlType};
+pub use values::{IntTunable, STRING_TUNABLE_MAX, StringTunable};
 
 /// A top-level node of the kernel's tree, under which a module adds its
 /// node: `hw`, `dev`, `kern`, `debug` or `security` (the static root nodes
@@ -152,8 +157,9 @@ use core::sync::atomic::{AtomicU64, Ordering};
 ///
 /// The module reads it with [`get`](Self::get); a write through
 /// `sysctl(8)` that the validation function rejects fails with `EINVAL` and
-/// leaves the value unchanged. This is a run-time knob, not a loader tunable
-/// (`CTLFLAG_TUN`).
+/// leaves the value unchanged. A run-time knob; its leaf can also be a
+/// loader tunable ([`SysctlLeaf::loader_tunable`]), set from the kernel
+/// environment at load.
 #[derive(Debug)]
 pub struct Tunable {
     value: AtomicU64,

@@ -8,7 +8,11 @@
 //! the panic handler, quiesce, and long lines of `println!`. It also has
 //! a static sysctl tree (`kern::sysctl::SysctlTree`): `hw.kselftest.cases`
 //! counts the cases run, `hw.kselftest.knob` is a tunable that accepts 1
-//! to 100.
+//! to 100, and `answer` (`int`), `level` (`int` tunable), `version`
+//! (constant string), `mode` (string tunable) and `level2` (a custom
+//! handler) show the other kinds of leaf; `knob`, `level` and `mode` are
+//! loader tunables. `/dev/kselftest_null` is a device without per-open
+//! state, whose last closes `hw.kselftest.last_closes` counts.
 //!
 //! ```text
 //! # kldload ./build/kselftest.ko
@@ -27,25 +31,72 @@
 mod abi;
 mod cases;
 mod device;
+mod nulldev;
 
-use core::sync::atomic::{AtomicU64, Ordering};
+use core::sync::atomic::{AtomicI32, AtomicU64, Ordering};
 use device::SelfTest;
 use kern::cdev::{CdevOptions, GID_WHEEL, Registration, UID_ROOT};
 use kern::prelude::*;
-use kern::sysctl::{Parent, SysctlLeaf, SysctlTree, Tunable};
+use kern::sysctl::{
+    IntTunable, Parent, StringTunable, SysctlLeaf, SysctlReq, SysctlTree, SysctlType, Tunable,
+};
 
 /// `hw.kselftest.cases`: `KSELFTEST_RUN` calls that ran a case.
 static CASES: AtomicU64 = AtomicU64::new(0);
 
-/// `hw.kselftest.knob`: a tunable with nothing behind it, 1 to 100.
+/// `hw.kselftest.knob`: a tunable with nothing behind it, 1 to 100; a
+/// loader tunable too (`kenv hw.kselftest.knob=N` before the load).
 static KNOB: Tunable = Tunable::new(50);
 
-/// The leaves of `hw.kselftest`.
-static SYSCTLS: [SysctlLeaf; 2] = [
+/// `hw.kselftest.answer`: a read-only `int`, 42.
+static ANSWER: AtomicI32 = AtomicI32::new(42);
+
+/// `hw.kselftest.level`: an `int` loader tunable, -5 to 5.
+static LEVEL: IntTunable = IntTunable::new(0);
+
+/// `hw.kselftest.mode`: a string loader tunable, `fast` or `safe`.
+static MODE: StringTunable<8> = StringTunable::new(b"fast");
+
+/// `hw.kselftest.level2`: twice `level`, computed by a handler; writing
+/// it sets `level` to half the value (which must be even).
+fn level2(req: &mut SysctlReq<'_>) -> Result {
+    let mut v = LEVEL.get().saturating_mul(2);
+    req.handle_int(&mut v)?;
+    if req.has_new() {
+        if v % 2 != 0 || !valid_level(v / 2) {
+            return Err(EINVAL);
+        }
+        LEVEL.set(v / 2);
+    }
+    Ok(())
+}
+
+/// What `hw.kselftest.level` accepts.
+fn valid_level(v: i32) -> bool {
+    (-5..=5).contains(&v)
+}
+
+/// The leaves of `hw.kselftest`: one of each kind kern offers.
+static SYSCTLS: &[SysctlLeaf] = &[
     SysctlLeaf::counter(c"cases", c"Cases run", &CASES),
     SysctlLeaf::tunable(c"knob", c"A tunable, 1 to 100", &KNOB, |v| {
         (1..=100).contains(&v)
-    }),
+    })
+    .loader_tunable(),
+    SysctlLeaf::int(c"answer", c"A read-only int", &ANSWER),
+    SysctlLeaf::int_tunable(c"level", c"An int tunable, -5 to 5", &LEVEL, valid_level)
+        .loader_tunable(),
+    SysctlLeaf::string(c"version", c"A constant string", c"1.0"),
+    SysctlLeaf::string_tunable(c"mode", c"fast or safe", &MODE, |s| {
+        s == b"fast" || s == b"safe"
+    })
+    .loader_tunable(),
+    SysctlLeaf::handler(c"level2", c"Twice level", SysctlType::Int, true, level2),
+    SysctlLeaf::counter(
+        c"last_closes",
+        c"Last closes of /dev/kselftest_null",
+        &nulldev::LAST_CLOSES,
+    ),
 ];
 
 /// The leaves of `kselftest` under the other parents (`dev`, `kern`,
@@ -60,18 +111,18 @@ fn count_case() {
 
 /// The device node: `/dev/kselftest`, root:wheel 0600 (a case can panic
 /// the kernel, so only root may open it).
-const DEVICE: CdevOptions<'static> = CdevOptions {
-    name: c"kselftest",
-    mode: 0o600,
-    uid: UID_ROOT,
-    gid: GID_WHEEL,
-};
+const DEVICE: CdevOptions<'static> = CdevOptions::new(0o600, UID_ROOT, GID_WHEEL);
+
+/// `/dev/kselftest_null`, root:wheel 0666.
+const NULL_DEVICE: CdevOptions<'static> = CdevOptions::new(0o666, UID_ROOT, GID_WHEEL);
 
 /// The module: the device, destroyed at unload before the last line is
 /// printed, and the sysctl tree.
 struct Kselftest {
     /// `None` only while `Drop` runs.
     dev: Option<Registration<SelfTest>>,
+    /// `/dev/kselftest_null`, destroyed before the sysctl tree.
+    _null: Registration<nulldev::NullDev>,
     _sysctl: SysctlTree,
     /// `kselftest` under `dev`, `kern`, `debug` and `security`.
     _parents: [SysctlTree; 4],
@@ -79,7 +130,7 @@ struct Kselftest {
 
 impl Module for Kselftest {
     fn load(cx: &mut Sleepable) -> Result<Self> {
-        let sysctl = SysctlTree::register_hw(c"kselftest", c"kern's self-test", &SYSCTLS, cx)?;
+        let sysctl = SysctlTree::register_hw(c"kselftest", c"kern's self-test", SYSCTLS, cx)?;
         let mut under = |parent| {
             SysctlTree::register(parent, c"kselftest", c"kern's self-test", OTHER_PARENTS, cx)
         };
@@ -90,10 +141,12 @@ impl Module for Kselftest {
             under(Parent::Security)?,
         ];
         let state = SelfTest::new(cx);
+        let null = Registration::register(&NULL_DEVICE, nulldev::NullDev, cx)?;
         let dev = Registration::register(&DEVICE, state, cx)?;
         println!("loaded, /dev/kselftest ready");
         Ok(Kselftest {
             dev: Some(dev),
+            _null: null,
             _sysctl: sysctl,
             _parents: parents,
         })

@@ -37,9 +37,11 @@ macro_rules! kfuncs {
 mod callout;
 mod clock;
 mod critical;
+mod counter;
 mod devfs;
 mod devname;
 mod firmware;
+mod kenv;
 pub(super) mod kqueue;
 mod lock;
 mod malloc;
@@ -120,6 +122,8 @@ fn functions() -> Vec<FuncEntry> {
     lock::functions(&mut v);
     critical::functions(&mut v);
     sysctl::functions(&mut v);
+    counter::functions(&mut v);
+    kenv::functions(&mut v);
     clock::functions(&mut v);
     callout::functions(&mut v);
     devname::functions(&mut v);
@@ -153,6 +157,8 @@ fn by_pointer() -> Vec<FuncEntry> {
     kfuncs![
         "(sysctl_old_user)" => sysctl::sysctl_old_user,
         "(sysctl_new_user)" => sysctl::sysctl_new_user,
+        "(sysctl_old_kernel)" => sysctl::sysctl_old_kernel,
+        "(sysctl_new_kernel)" => sysctl::sysctl_new_kernel,
     ]
     .to_vec()
 }

@@ -255,3 +255,47 @@ impl Kernel {
         Ok(self.inner.sysctl.child_names(Sysctl::list_of(o)))
     }
 }
+
+impl Kernel {
+    /// Sets a kernel environment variable (`kenv(1)` `name=value`,
+    /// `kern_setenv`): a loader tunable that a `CTLFLAG_TUN` sysctl leaf
+    /// added later takes as its initial value. Set it before `kldload`,
+    /// as `loader.conf(5)` sets it before boot.
+    pub fn kenv_set(&self, name: &str, value: &str) {
+        self.inner.kenv.set(name, value);
+    }
+
+    /// A kernel environment variable (`kenv(1)` `name`), if set.
+    #[must_use]
+    pub fn kenv_get(&self, name: &str) -> Option<String> {
+        self.inner.kenv.get(name)
+    }
+
+    /// Removes a kernel environment variable (`kenv -u name`).
+    ///
+    /// # Errors
+    /// `ENOENT` if it is not set (`kenv(2)` `KENV_UNSET`).
+    pub fn kenv_unset(&self, name: &str) -> SysResult<()> {
+        if self.inner.kenv.unset(name) {
+            Ok(())
+        } else {
+            Err(Errno::ENOENT.into())
+        }
+    }
+
+    /// Every kernel environment variable, in the order they were first
+    /// set (`kenv(1)` without arguments).
+    #[must_use]
+    pub fn kenv_list(&self) -> Vec<(String, String)> {
+        self.inner.kenv.list()
+    }
+}
+
+impl Kernel {
+    /// counter(9) counters that modules allocated and have not freed
+    /// (`counter_u64_alloc` without `counter_u64_free`).
+    #[must_use]
+    pub fn counters_live(&self) -> usize {
+        self.inner.counters.count()
+    }
+}

@@ -250,6 +250,39 @@ impl Sysctl {
         }
     }
 
+    /// For a leaf flagged `CTLFLAG_TUN` and not yet `CTLFLAG_NOFETCH`:
+    /// sets `CTLFLAG_NOFETCH` ("only fetch value once") and returns its
+    /// full name, as `sysctl_register_oid` and
+    /// `sysctl_load_tunable_by_oid_locked` (`sys/kern/kern_sysctl.c`,
+    /// FreeBSD 15) build it, walking up to the root list `root`. `Err`
+    /// with the console message for a name longer than the kernel's
+    /// 96-byte buffer.
+    pub(crate) fn take_tunable(o: KAddr, root: KAddr) -> Option<Result<String, String>> {
+        const PATH: usize = 96;
+        let p = oid(o);
+        if ctype(p) == sys::CTLTYPE_NODE
+            || p.oid_kind & sys::CTLFLAG_TUN == 0
+            || p.oid_kind & sys::CTLFLAG_NOFETCH != 0
+        {
+            return None;
+        }
+        p.oid_kind |= sys::CTLFLAG_NOFETCH;
+        let mut names = vec![name_of(p)];
+        let mut list = parent_list(p);
+        while list != root && !list.is_null() {
+            let parent = list.wrapping_sub(offset_of!(sys::sysctl_oid, oid_children));
+            let q = oid(parent);
+            names.push(name_of(q));
+            list = parent_list(q);
+        }
+        names.reverse();
+        let path = names.join(".");
+        if path.len() > PATH - 1 {
+            return Some(Err(format!("OID path exceeds {PATH} bytes\n")));
+        }
+        Some(Ok(path))
+    }
+
     /// The children list of an OID.
     pub(crate) fn list_of(o: KAddr) -> KAddr {
         children_of(o)

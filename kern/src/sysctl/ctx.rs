@@ -5,6 +5,7 @@
 use super::{Parent, Tunable};
 use crate::alloc::{Arc, Box, Vec};
 use crate::context::Sleepable;
+use crate::counter::Counter;
 use crate::error::{Error, Result, code};
 use crate::foreign::ForeignOwnable;
 use crate::opaque::Opaque;
@@ -240,6 +241,47 @@ impl<T: Send + Sync + 'static> SysctlBuilder<'_, T> {
                 children(node),
                 name.as_ptr(),
                 counter.as_ptr(),
+                descr.as_ptr(),
+            )
+        };
+        if oid.is_null() {
+            return Err(code::EEXIST);
+        }
+        Ok(())
+    }
+
+    /// Adds a counter(9) leaf `<node>.<name>` showing the
+    /// [`Counter`](crate::counter::Counter) that `field` selects
+    /// (`SYSCTL_ADD_COUNTER_U64`, `sysctl_handle_counter_u64`): a read
+    /// gives the sum over every CPU; with `writable`, root may write any
+    /// value, which zeroes the counter ("Any write attempt to a counter
+    /// zeroes it", `sys/kern/subr_counter.c`), else writes are `EPERM`.
+    ///
+    /// # Errors
+    /// `EEXIST` if the name is taken (the kernel allocates with `M_WAITOK`).
+    ///
+    /// # Context
+    /// May sleep.
+    pub fn add_counter(
+        &self,
+        node: &SysctlNode<'_>,
+        name: &CStr,
+        descr: &CStr,
+        writable: bool,
+        field: fn(&T) -> &Counter,
+    ) -> Result {
+        let counter = field(&self.ctx.data);
+        // SAFETY: the context list is initialised; `node` is a live node;
+        // the counter (the `counter_u64_t` variable, `repr(transparent)`)
+        // lives in the context's `Arc<T>`, which outlives the node (type
+        // invariant of the context), and stays allocated as long as it.
+        let oid = unsafe {
+            sys::shim_SYSCTL_ADD_COUNTER_U64(
+                self.list(),
+                children(node),
+                name.as_ptr(),
+                c_int::from(writable),
+                counter.as_raw(),
                 descr.as_ptr(),
             )
         };

@@ -2,42 +2,133 @@
 //! The statics shape: [`SysctlTree`], a node `<parent>.<name>` over a
 //! `static` table of [`SysctlLeaf`]s.
 
+use super::req::SysctlReq;
+use super::values::{IntTunable, STRING_TUNABLE_MAX, StringTunable, read_seq, write_seq};
 use super::{Parent, Tunable};
 use crate::alloc::Box;
 use crate::context::Sleepable;
-use crate::error::{Result, code};
+use crate::error::{Result, code, to_ret};
 use crate::foreign::ForeignOwnable;
 use crate::opaque::Opaque;
 use core::ffi::{CStr, c_char, c_int, c_void};
 use core::ptr;
-use core::sync::atomic::{AtomicU64, Ordering};
+use core::sync::atomic::{AtomicI32, AtomicU8, AtomicU32, AtomicU64, Ordering};
 
-/// One leaf of a [`SysctlTree`]: a read-only counter or a validated
-/// tunable, both `static`s of the module.
+/// One leaf of a [`SysctlTree`], over `static`s of the module: a
+/// read-only counter, `int` or string, a validated tunable (64-bit, `int`
+/// or string), or a custom handler.
 ///
 /// Built by `const fn`s, so a module declares its whole tree as a `static`
-/// array, which [`SysctlTree::register_hw`] walks. Four words: the two
-/// strings (as C pointers), the value, and the validation of a tunable.
+/// slice, which [`SysctlTree::register`] walks.
+/// [`loader_tunable`](Self::loader_tunable) makes a leaf take its value
+/// from the kernel environment when it is added (`CTLFLAG_TUN`).
+///
+/// ```
+/// use core::sync::atomic::AtomicI32;
+/// use kern::prelude::*;
+/// use kern::sysctl::{IntTunable, StringTunable, SysctlLeaf, SysctlReq, SysctlType};
+///
+/// static CPUS: AtomicI32 = AtomicI32::new(4);
+/// static LEVEL: IntTunable = IntTunable::new(1);
+/// static MODE: StringTunable<16> = StringTunable::new(b"fast");
+///
+/// /// Twice LEVEL, computed per request.
+/// fn double(req: &mut SysctlReq<'_>) -> Result {
+///     let mut v = LEVEL.get().saturating_mul(2);
+///     req.handle_int(&mut v)
+/// }
+///
+/// static LEAVES: &[SysctlLeaf] = &[
+///     SysctlLeaf::int(c"cpus", c"CPUs used", &CPUS),
+///     SysctlLeaf::int_tunable(c"level", c"Level, 0 to 3", &LEVEL, |v| (0..=3).contains(&v))
+///         .loader_tunable(),
+///     SysctlLeaf::string(c"version", c"Driver version", c"1.0"),
+///     SysctlLeaf::string_tunable(c"mode", c"fast or safe", &MODE, |s| s == b"fast" || s == b"safe"),
+///     SysctlLeaf::handler(c"double", c"Twice the level", SysctlType::Int, false, double),
+/// ];
+/// ```
 ///
 /// # Invariants
 /// `name` and `descr` point to `'static` NUL-terminated strings.
 pub struct SysctlLeaf {
     name: *const c_char,
     descr: *const c_char,
-    /// The counter, or the tunable's value.
-    value: &'static AtomicU64,
-    /// `None` for a read-only counter (`SYSCTL_ADD_U64(..., CTLFLAG_RD,
-    /// ptr, 0, descr)`); the validation of a tunable, which is added as
+    kind: LeafKind,
+    /// `CTLFLAG_TUN`: the value comes from the kernel environment when the
+    /// leaf is added.
+    tun: bool,
+}
+
+/// What a [`SysctlLeaf`] shows, and how.
+#[derive(Clone, Copy)]
+enum LeafKind {
+    /// `SYSCTL_ADD_U64(..., CTLFLAG_RD, ptr, 0, descr)`.
+    Counter(&'static AtomicU64),
     /// `SYSCTL_ADD_PROC(..., CTLTYPE_U64 | CTLFLAG_RW, leaf, 0,
-    /// static_tunable_handler, "QU", descr)`.
-    validate: Option<fn(u64) -> bool>,
+    /// static_leaf_handler, "QU", descr)`.
+    Tunable(&'static AtomicU64, fn(u64) -> bool),
+    /// `SYSCTL_ADD_INT(..., CTLFLAG_RD, ptr, 0, descr)`.
+    Int(&'static AtomicI32),
+    /// `SYSCTL_ADD_PROC(..., CTLTYPE_INT | CTLFLAG_RW, leaf, 0,
+    /// static_leaf_handler, "I", descr)`.
+    IntTunable(&'static AtomicI32, fn(i32) -> bool),
+    /// `SYSCTL_ADD_STRING(..., CTLFLAG_RD, str, 0, descr)`: a constant.
+    Str(&'static CStr),
+    /// `SYSCTL_ADD_PROC(..., CTLTYPE_STRING | CTLFLAG_RW, leaf, 0,
+    /// static_leaf_handler, "A", descr)`.
+    StrTunable {
+        seq: &'static AtomicU32,
+        bytes: &'static [AtomicU8],
+        validate: fn(&[u8]) -> bool,
+    },
+    /// `SYSCTL_ADD_PROC(..., type | access, leaf, 0, static_leaf_handler,
+    /// fmt, descr)`, the module's handler behind it.
+    Handler {
+        ty: SysctlType,
+        writable: bool,
+        handler: fn(&mut SysctlReq<'_>) -> Result,
+    },
+}
+
+/// The type of a custom handler's leaf ([`SysctlLeaf::handler`]): how
+/// `sysctl(8)` shows and parses its value.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum SysctlType {
+    /// `CTLTYPE_INT`, format `"I"`: a 32-bit `int`.
+    Int,
+    /// `CTLTYPE_U64`, format `"QU"`: a 64-bit unsigned integer.
+    U64,
+    /// `CTLTYPE_STRING`, format `"A"`: a NUL-terminated string.
+    String,
+}
+
+impl SysctlType {
+    /// `CTLTYPE_*` and the format string.
+    const fn ctl(self) -> (u32, &'static CStr) {
+        match self {
+            SysctlType::Int => (sys::CTLTYPE_INT, c"I"),
+            SysctlType::U64 => (sys::CTLTYPE_U64, c"QU"),
+            SysctlType::String => (sys::CTLTYPE_STRING, c"A"),
+        }
+    }
 }
 
 // SAFETY: the string pointers point to `'static` immutable strings (type
-// invariant); the rest is `Sync` (an atomic, a function pointer).
+// invariant); the rest is `Sync` (atomics, function pointers, a `CStr`).
 unsafe impl Sync for SysctlLeaf {}
 
 impl SysctlLeaf {
+    /// A leaf `name` of `kind` (not a loader tunable).
+    const fn of(name: &'static CStr, descr: &'static CStr, kind: LeafKind) -> Self {
+        // INVARIANT: `'static` C strings.
+        Self {
+            name: name.as_ptr(),
+            descr: descr.as_ptr(),
+            kind,
+            tun: false,
+        }
+    }
+
     /// A read-only 64-bit counter `<node>.<name>` showing `value`, as
     /// `SYSCTL_U64(9)` with `CTLFLAG_RD` shows a static `uint64_t`.
     ///
@@ -49,13 +140,7 @@ impl SysctlLeaf {
         descr: &'static CStr,
         value: &'static AtomicU64,
     ) -> Self {
-        // INVARIANT: `'static` C strings.
-        Self {
-            name: name.as_ptr(),
-            descr: descr.as_ptr(),
-            value,
-            validate: None,
-        }
+        Self::of(name, descr, LeafKind::Counter(value))
     }
 
     /// A read-write 64-bit tunable `<node>.<name>` showing `value`,
@@ -69,21 +154,163 @@ impl SysctlLeaf {
         value: &'static Tunable,
         validate: fn(u64) -> bool,
     ) -> Self {
-        // INVARIANT: `'static` C strings.
-        Self {
-            name: name.as_ptr(),
-            descr: descr.as_ptr(),
-            value: &value.value,
-            validate: Some(validate),
-        }
+        Self::of(name, descr, LeafKind::Tunable(&value.value, validate))
+    }
+
+    /// A read-only `int` `<node>.<name>` showing `value` (`SYSCTL_INT(9)`
+    /// with `CTLFLAG_RD`, `sysctl_handle_int`).
+    #[must_use]
+    pub const fn int(name: &'static CStr, descr: &'static CStr, value: &'static AtomicI32) -> Self {
+        Self::of(name, descr, LeafKind::Int(value))
+    }
+
+    /// A read-write `int` tunable (`CTLTYPE_INT`), writable by root only,
+    /// validated as [`tunable`](Self::tunable) is.
+    #[must_use]
+    pub const fn int_tunable(
+        name: &'static CStr,
+        descr: &'static CStr,
+        value: &'static IntTunable,
+        validate: fn(i32) -> bool,
+    ) -> Self {
+        Self::of(name, descr, LeafKind::IntTunable(&value.value, validate))
+    }
+
+    /// A read-only constant string (`SYSCTL_STRING(9)` with `CTLFLAG_RD`
+    /// and length 0, `sysctl_handle_string`). A constant cannot be a
+    /// loader tunable: [`loader_tunable`](Self::loader_tunable) leaves it
+    /// alone.
+    #[must_use]
+    pub const fn string(name: &'static CStr, descr: &'static CStr, value: &'static CStr) -> Self {
+        Self::of(name, descr, LeafKind::Str(value))
+    }
+
+    /// A read-write string (`CTLTYPE_STRING`), writable by root only, as
+    /// `sysctl_handle_string` writes a `char buf[N]`: a new value of `N`
+    /// bytes or more fails with `EINVAL`, as does one `validate` refuses
+    /// (given the bytes up to the first NUL); either leaves the value
+    /// unchanged. A read reports the length with its NUL.
+    #[must_use]
+    pub const fn string_tunable<const N: usize>(
+        name: &'static CStr,
+        descr: &'static CStr,
+        value: &'static StringTunable<N>,
+        validate: fn(&[u8]) -> bool,
+    ) -> Self {
+        let bytes: &'static [AtomicU8] = &value.bytes;
+        Self::of(
+            name,
+            descr,
+            LeafKind::StrTunable {
+                seq: &value.seq,
+                bytes,
+                validate,
+            },
+        )
+    }
+
+    /// A leaf whose requests `handler` answers (`SYSCTL_PROC(9)`), of type
+    /// `ty`; `writable` makes it writable by root (`CTLFLAG_RW`), else it
+    /// is read-only (`CTLFLAG_RD`: the kernel refuses writes with `EPERM`
+    /// before calling the handler). The handler gets the request as a
+    /// [`SysctlReq`]; its error is the caller's errno.
+    #[must_use]
+    pub const fn handler(
+        name: &'static CStr,
+        descr: &'static CStr,
+        ty: SysctlType,
+        writable: bool,
+        handler: fn(&mut SysctlReq<'_>) -> Result,
+    ) -> Self {
+        Self::of(
+            name,
+            descr,
+            LeafKind::Handler {
+                ty,
+                writable,
+                handler,
+            },
+        )
+    }
+
+    /// The same leaf as a loader tunable (`CTLFLAG_TUN`, as `CTLFLAG_RWTUN`
+    /// and `CTLFLAG_RDTUN` add): when it is added, the kernel sets it from
+    /// the kernel environment variable of its full name (`hw.mod.leaf`,
+    /// from `loader.conf(5)` or `kenv(1)`), through its handler, so the
+    /// validation applies (`sysctl_register_oid` →
+    /// `sysctl_load_tunable_by_oid_locked`, `sys/kern/kern_sysctl.c`). A
+    /// value that does not parse as the leaf's type is ignored; one the
+    /// handler refuses is reported ("Setting sysctl ... failed") and
+    /// ignored. A constant [`string`](Self::string) is left as it is.
+    #[must_use]
+    pub const fn loader_tunable(mut self) -> Self {
+        self.tun = !matches!(self.kind, LeafKind::Str(_));
+        self
     }
 }
 
 impl core::fmt::Debug for SysctlLeaf {
     fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        let kind = match self.kind {
+            LeafKind::Counter(_) => "counter",
+            LeafKind::Tunable(..) => "tunable",
+            LeafKind::Int(_) => "int",
+            LeafKind::IntTunable(..) => "int tunable",
+            LeafKind::Str(_) => "string",
+            LeafKind::StrTunable { .. } => "string tunable",
+            LeafKind::Handler { .. } => "handler",
+        };
         f.debug_struct("SysctlLeaf")
-            .field("tunable", &self.validate.is_some())
+            .field("kind", &kind)
+            .field("loader_tunable", &self.tun)
             .finish_non_exhaustive()
+    }
+}
+
+/// How a leaf is added: `(arg1, handler)`.
+type LeafOid = (*mut c_void, Handler);
+
+impl SysctlLeaf {
+    /// The `oid_kind` and format string of this leaf's node (kept apart
+    /// from [`oid`](Self::oid), which names kernel functions, so that
+    /// host tests can check them).
+    const fn kind_fmt(&self) -> (u32, &'static CStr) {
+        const RD: u32 = sys::CTLFLAG_RD | sys::CTLFLAG_MPSAFE;
+        const RW: u32 = sys::CTLFLAG_RW | sys::CTLFLAG_MPSAFE;
+        let (kind, fmt) = match self.kind {
+            LeafKind::Counter(_) => (sys::CTLTYPE_U64 | RD, c"QU"),
+            LeafKind::Tunable(..) => (sys::CTLTYPE_U64 | RW, c"QU"),
+            LeafKind::Int(_) => (sys::CTLTYPE_INT | RD, c"I"),
+            LeafKind::IntTunable(..) => (sys::CTLTYPE_INT | RW, c"I"),
+            LeafKind::Str(_) => (sys::CTLTYPE_STRING | RD, c"A"),
+            LeafKind::StrTunable { .. } => (sys::CTLTYPE_STRING | RW, c"A"),
+            LeafKind::Handler { ty, writable, .. } => {
+                let (t, fmt) = ty.ctl();
+                (t | if writable { RW } else { RD }, fmt)
+            }
+        };
+        let tun = if self.tun { sys::CTLFLAG_TUN } else { 0 };
+        (kind | tun, fmt)
+    }
+
+    /// What [`SysctlTree::register`] passes to `sysctl_add_oid(9)` for this
+    /// leaf besides [`kind_fmt`](Self::kind_fmt): `arg1` is the value for
+    /// the kernel's standard handlers, and the leaf itself for
+    /// `static_leaf_handler`.
+    fn oid(&'static self) -> LeafOid {
+        let leaf = self.into_foreign();
+        match self.kind {
+            LeafKind::Counter(v) => (v.as_ptr().cast(), sys::sysctl_handle_64),
+            LeafKind::Int(v) => (v.as_ptr().cast(), sys::sysctl_handle_int),
+            // The kernel only reads a constant through `arg1` (arg2 0, no
+            // CTLFLAG_WR or CTLFLAG_TUN: sysctl_handle_string treats it as
+            // read-only).
+            LeafKind::Str(s) => (s.as_ptr().cast_mut().cast(), sys::sysctl_handle_string),
+            LeafKind::Tunable(..)
+            | LeafKind::IntTunable(..)
+            | LeafKind::StrTunable { .. }
+            | LeafKind::Handler { .. } => (leaf, static_leaf_handler),
+        }
     }
 }
 
@@ -94,7 +321,7 @@ impl core::fmt::Debug for SysctlLeaf {
 /// `list` was initialised with `sysctl_ctx_init(9)` at its (heap) address
 /// and holds every node added for this tree; it is freed only by `Drop`.
 /// The nodes point only to `'static` data: the table's leaves, the values
-/// they show, and `static_tunable_handler`.
+/// they show, and `static_leaf_handler`.
 pub struct SysctlTree {
     list: Box<Opaque<sys::sysctl_ctx_list>>,
 }
@@ -192,31 +419,27 @@ impl SysctlTree {
         // `&raw mut` makes no reference.
         let children = unsafe { &raw mut (*node).oid_children };
         for leaf in leaves {
-            let (kind, arg1, handler): (c_int, *mut c_void, Handler) = match leaf.validate {
-                None => (
-                    U64_RD_KIND,
-                    leaf.value.as_ptr().cast(),
-                    sys::sysctl_handle_64,
-                ),
-                Some(_) => (U64_RW_KIND, leaf.into_foreign(), static_tunable_handler),
-            };
+            let (kind, fmt) = leaf.kind_fmt();
+            let (arg1, handler) = leaf.oid();
             // SAFETY: as above for `list`; `children` is the new node's
             // list; the strings are `'static` C strings (type invariant of
-            // the leaf). `arg1` is a `'static` counter (which the read-only
-            // node's `sysctl_handle_64` only reads) or this `'static` leaf,
-            // which `static_tunable_handler` expects; both outlive the node.
-            // As `SYSCTL_ADD_U64`/`SYSCTL_ADD_PROC` expand.
+            // the leaf). `arg1` is a `'static` value that the standard
+            // handler of its type reads (and, for a loader tunable, writes
+            // once at registration: an atomic, or nothing for a constant
+            // string, see `loader_tunable`), or this `'static` leaf, which
+            // `static_leaf_handler` expects; all outlive the node. As
+            // `SYSCTL_ADD_U64`/`INT`/`STRING`/`PROC` expand.
             let oid = unsafe {
                 sys::sysctl_add_oid(
                     list,
                     children,
                     sys::OID_AUTO,
                     leaf.name,
-                    kind,
+                    kind.cast_signed(),
                     arg1,
                     0,
                     Some(handler),
-                    c"QU".as_ptr(),
+                    fmt.as_ptr(),
                     leaf.descr,
                     ptr::null(),
                 )
@@ -264,21 +487,14 @@ type Handler = unsafe extern "C" fn(
 /// `CTLTYPE_NODE | CTLFLAG_RD | CTLFLAG_MPSAFE`: `SYSCTL_ADD_NODE`'s kind.
 const NODE_KIND: c_int = (sys::CTLTYPE_NODE | sys::CTLFLAG_RD | sys::CTLFLAG_MPSAFE).cast_signed();
 
-/// `CTLTYPE_U64 | CTLFLAG_MPSAFE | CTLFLAG_RD`: `SYSCTL_ADD_U64`'s kind,
-/// read-only.
-const U64_RD_KIND: c_int = (sys::CTLTYPE_U64 | sys::CTLFLAG_MPSAFE | sys::CTLFLAG_RD).cast_signed();
-
-/// `CTLTYPE_U64 | CTLFLAG_RW | CTLFLAG_MPSAFE`: the kind of a tunable's
-/// `SYSCTL_ADD_PROC`.
-const U64_RW_KIND: c_int = (sys::CTLTYPE_U64 | sys::CTLFLAG_RW | sys::CTLFLAG_MPSAFE).cast_signed();
-
-/// The handler of a [`SysctlLeaf::tunable`]: `sysctl_handle_64` on a copy
-/// of the value, then validation of a new value before it is stored.
+/// The handler of every leaf whose `arg1` is the leaf itself: tunables
+/// (the standard handler on a copy of the value, then validation of a new
+/// value before it is stored) and custom handlers.
 ///
 /// # Safety
-/// Called by the kernel for a node added by [`SysctlTree::register_hw`]
-/// for a tunable leaf, with `arg1` that leaf.
-unsafe extern "C" fn static_tunable_handler(
+/// Called by the kernel for a node added by [`SysctlTree::register`] for
+/// such a leaf, with `arg1` that leaf.
+unsafe extern "C" fn static_leaf_handler(
     oidp: *mut sys::sysctl_oid,
     arg1: *mut c_void,
     _arg2: sys::intmax_t,
@@ -287,24 +503,83 @@ unsafe extern "C" fn static_tunable_handler(
     // SAFETY: `arg1` is the node's `'static` leaf, from `into_foreign` (the
     // caller's contract).
     let leaf = unsafe { <&'static SysctlLeaf>::borrow(arg1) };
-    let Some(validate) = leaf.validate else {
+    // SAFETY: the kernel's OID and request for this call; the wrapper lives
+    // only for it.
+    let Some(mut req) = (unsafe { SysctlReq::new(oidp, req) }) else {
         return code::EINVAL.to_errno();
     };
-    let tunable = leaf.value;
-    let mut value = tunable.load(Ordering::Relaxed);
-    // SAFETY: `oidp` and `req` are the kernel's; `value` is a writable
-    // 64-bit integer that sysctl_handle_64 reads out and overwrites with
-    // the new value, if any.
-    let ret = unsafe { sys::sysctl_handle_64(oidp, (&raw mut value).cast::<c_void>(), 0, req) };
-    // SAFETY: `req` is the kernel's request, valid during the call.
-    if ret != 0 || unsafe { (*req).newptr }.is_null() {
-        return ret;
+    to_ret(handle_leaf(leaf, &mut req))
+}
+
+/// A request on `leaf` (not generic, out of line).
+#[inline(never)]
+fn handle_leaf(leaf: &SysctlLeaf, req: &mut SysctlReq<'_>) -> Result {
+    match leaf.kind {
+        LeafKind::Tunable(value, validate) => {
+            let mut v = value.load(Ordering::Relaxed);
+            req.handle_u64(&mut v)?;
+            if req.has_new() {
+                if !validate(v) {
+                    return Err(code::EINVAL);
+                }
+                value.store(v, Ordering::Relaxed);
+            }
+            Ok(())
+        }
+        LeafKind::IntTunable(value, validate) => {
+            let mut v = value.load(Ordering::Relaxed);
+            req.handle_int(&mut v)?;
+            if req.has_new() {
+                if !validate(v) {
+                    return Err(code::EINVAL);
+                }
+                value.store(v, Ordering::Relaxed);
+            }
+            Ok(())
+        }
+        LeafKind::StrTunable {
+            seq,
+            bytes,
+            validate,
+        } => handle_string(req, seq, bytes, validate),
+        LeafKind::Handler { handler, .. } => handler(req),
+        // Their nodes use the kernel's own handlers.
+        LeafKind::Counter(_) | LeafKind::Int(_) | LeafKind::Str(_) => Err(code::EINVAL),
     }
+}
+
+/// `sysctl_handle_string` (`sys/kern/kern_sysctl.c`, FreeBSD 15) on a
+/// [`StringTunable`], with validation: the value and its NUL out; a new
+/// value of `bytes.len()` bytes or more is `EINVAL`; else it is read,
+/// validated and stored. Out of line: its two buffers stay off the stack
+/// of the other leaves' requests.
+#[inline(never)]
+fn handle_string(
+    req: &mut SysctlReq<'_>,
+    seq: &AtomicU32,
+    bytes: &[AtomicU8],
+    validate: fn(&[u8]) -> bool,
+) -> Result {
+    let mut old = [0u8; STRING_TUNABLE_MAX];
+    let out = old.get_mut(..bytes.len()).ok_or(code::EINVAL)?;
+    let len = read_seq(seq, bytes, out);
+    req.write_old(out.get(..=len).ok_or(code::EINVAL)?)?;
+    if !req.has_new() {
+        return Ok(());
+    }
+    let n = req.new_len();
+    if n >= bytes.len() {
+        return Err(code::EINVAL);
+    }
+    let mut new = [0u8; STRING_TUNABLE_MAX];
+    let new = new.get_mut(..n).ok_or(code::EINVAL)?;
+    req.read_new(new)?;
+    let value = new.split(|&b| b == 0).next().unwrap_or_default();
     if !validate(value) {
-        return code::EINVAL.to_errno();
+        return Err(code::EINVAL);
     }
-    tunable.store(value, Ordering::Relaxed);
-    0
+    write_seq(seq, bytes, value);
+    Ok(())
 }
 
 #[cfg(test)]
@@ -320,11 +595,9 @@ mod tests {
     ];
 
     #[test]
-    fn leaves_are_four_words_of_static_data() {
-        assert_eq!(size_of::<SysctlLeaf>(), 4 * size_of::<usize>());
+    fn leaves_are_static_data() {
         let [counter, knob] = &LEAVES;
-        assert!(counter.validate.is_none());
-        assert!(ptr::eq(counter.value, &raw const COUNTER));
+        assert!(matches!(counter.kind, LeafKind::Counter(c) if ptr::eq(c, &raw const COUNTER)));
         // SAFETY: the leaves' names are `'static` C strings.
         let name = unsafe { CStr::from_ptr(knob.name) };
         assert_eq!(name, c"knob");
@@ -332,18 +605,50 @@ mod tests {
         let descr = unsafe { CStr::from_ptr(knob.descr) };
         assert_eq!(descr, c"Even values");
         // A tunable shows its value, and keeps the validation.
-        assert!(ptr::eq(knob.value, &raw const KNOB.value));
-        let validate = knob.validate.unwrap();
+        let LeafKind::Tunable(value, validate) = knob.kind else {
+            panic!("not a tunable");
+        };
+        assert!(ptr::eq(value, &raw const KNOB.value));
         assert!(validate(4) && !validate(5));
+        assert!(!knob.tun && knob.clone_tun().tun);
+    }
+
+    impl SysctlLeaf {
+        fn clone_tun(&self) -> Self {
+            Self {
+                name: self.name,
+                descr: self.descr,
+                kind: self.kind,
+                tun: false,
+            }
+            .loader_tunable()
+        }
+    }
+
+    #[test]
+    fn a_constant_string_is_never_a_loader_tunable() {
+        let s = SysctlLeaf::string(c"v", c"d", c"1.0").loader_tunable();
+        assert!(!s.tun);
     }
 
     #[test]
     fn kinds_are_what_the_macros_give() {
+        static TUN: SysctlLeaf =
+            SysctlLeaf::int_tunable(c"i", c"d", &INT, |_| true).loader_tunable();
+        static INT: IntTunable = IntTunable::new(0);
+        static STR: SysctlLeaf = SysctlLeaf::string(c"s", c"d", c"x");
         // SYSCTL_ADD_NODE(..., CTLFLAG_RD | CTLFLAG_MPSAFE, ...)
         assert_eq!(NODE_KIND.cast_unsigned(), 0x8004_0001);
+        let [counter, knob] = &LEAVES;
         // SYSCTL_ADD_U64(..., CTLFLAG_RD, ...)
-        assert_eq!(U64_RD_KIND.cast_unsigned(), 0x8004_0009);
+        assert_eq!(counter.kind_fmt().0, 0x8004_0009);
         // SYSCTL_ADD_PROC(..., CTLTYPE_U64 | CTLFLAG_RW | CTLFLAG_MPSAFE, ...)
-        assert_eq!(U64_RW_KIND.cast_unsigned(), 0xc004_0009);
+        assert_eq!(knob.kind_fmt().0, 0xc004_0009);
+        // CTLFLAG_RWTUN adds CTLFLAG_TUN (0x80000).
+        // CTLTYPE_INT (2) | CTLFLAG_RWTUN | CTLFLAG_MPSAFE.
+        assert_eq!(TUN.kind_fmt().0, 0xc00c_0002);
+        // CTLTYPE_STRING (3) | CTLFLAG_RD | CTLFLAG_MPSAFE, format "A".
+        assert_eq!(STR.kind_fmt().0, 0x8004_0003);
+        assert_eq!(STR.kind_fmt().1, c"A");
     }
 }

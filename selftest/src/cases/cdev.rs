@@ -6,9 +6,7 @@ use super::{errno_value, fail};
 use crate::abi::KselftestCase;
 use crate::device::SelfTest;
 use core::ffi::CStr;
-use kern::cdev::{
-    CdevOptions, CharacterDevice, File, GID_WHEEL, OpenFlags, Registration, UID_ROOT,
-};
+use kern::cdev::{CdevOptions, CharacterDevice, File, GID_WHEEL, Registration, UID_ROOT};
 use kern::ioctl::IoctlData;
 use kern::prelude::*;
 
@@ -18,11 +16,6 @@ struct Duplicate;
 #[kern::vtable]
 impl CharacterDevice for Duplicate {
     const NAME: &'static CStr = c"kselftest_dup";
-    type Open = ();
-
-    fn open(&self, _flags: OpenFlags, _cx: &mut Sleepable) -> Result<()> {
-        Ok(())
-    }
 }
 
 /// Rule (`kern::cdev::Registration::register`): registering a device
@@ -33,12 +26,7 @@ impl CharacterDevice for Duplicate {
 /// The value is the errno: `EEXIST`.
 pub(super) fn register_dup(cx: &mut Sleepable) -> Result<u64> {
     const CASE: &str = "register_dup";
-    let options = CdevOptions {
-        name: c"kselftest",
-        mode: 0o600,
-        uid: UID_ROOT,
-        gid: GID_WHEEL,
-    };
+    let options = CdevOptions::new(0o600, UID_ROOT, GID_WHEEL).with_node(c"kselftest");
     match Registration::register(&options, Duplicate, cx) {
         Err(e) if e == EEXIST => Ok(errno_value(e)),
         Err(e) => fail(CASE, "not EEXIST", e),

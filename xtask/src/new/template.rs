@@ -83,20 +83,16 @@ const DEVICE_MODULE: &str = r#"// SPDX-License-Identifier: BSD-2-Clause
 #![deny(unsafe_code)]
 
 use core::ffi::CStr;
-use kern::cdev::{CdevOptions, CharacterDevice, File, GID_WHEEL, OpenFlags, Registration, UID_ROOT};
+use kern::cdev::{CdevOptions, CharacterDevice, File, GID_WHEEL, Registration, UID_ROOT};
 use kern::prelude::*;
 use kern::uio::UioWriter;
 
 /// What a read returns.
 const GREETING: &[u8] = b"Hello from @NAME@\n";
 
-/// `/dev/@NAME@`: readable by everyone.
-const DEVICE: CdevOptions<'static> = CdevOptions {
-    name: c"@NAME@",
-    mode: 0o444,
-    uid: UID_ROOT,
-    gid: GID_WHEEL,
-};
+/// `/dev/@NAME@` (the node is named after `Greeter::NAME`): readable by
+/// everyone.
+const DEVICE: CdevOptions<'static> = CdevOptions::new(0o444, UID_ROOT, GID_WHEEL);
 
 /// The device's state, shared by every open file (none yet).
 struct Greeter;
@@ -104,12 +100,8 @@ struct Greeter;
 #[kern::vtable]
 impl CharacterDevice for Greeter {
     const NAME: &'static CStr = c"@NAME@";
-    type Open = ();
-
-    /// No per-open state.
-    fn open(&self, _flags: OpenFlags, _cx: &mut Sleepable) -> Result<()> {
-        Ok(())
-    }
+    // No per-open state: `#[kern::vtable]` fills in `type Open = ()` and
+    // an `open` that accepts every open, which allocates nothing.
 
     /// The greeting from the file's offset on (`uiomove_frombuf(9)`), so a
     /// second read returns 0 (end of file) and `cat` stops.

@@ -50,7 +50,14 @@ fn a_device_module_gets_its_crate_its_test_and_a_member_entry() {
     let lib = read(root, "rot13/src/lib.rs");
     assert!(lib.contains("#![no_std]\n#![deny(unsafe_code)]\n"), "{lib}");
     assert!(lib.contains("impl CharacterDevice for Greeter"), "{lib}");
-    assert!(lib.contains("name: c\"rot13\""), "{lib}");
+    // The name is given once, as the driver's; the node takes it.
+    assert!(
+        lib.contains("const NAME: &'static CStr = c\"rot13\";"),
+        "{lib}"
+    );
+    assert_eq!(lib.matches("c\"rot13\"").count(), 1, "{lib}");
+    // No per-open state, so no `open` boilerplate.
+    assert!(!lib.contains("fn open"), "{lib}");
     assert!(lib.contains("struct Rot13 {"), "{lib}");
     assert_eq!(module_names(&lib), ["rot13"]);
     assert!(!lib.contains('@'), "a placeholder is left: {lib}");
