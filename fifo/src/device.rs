@@ -1,8 +1,14 @@
 // SPDX-License-Identifier: BSD-2-Clause
 //! `/dev/rustfifo`: the device, its shared core, the idle callout and the
 //! task that frees the storage.
+//!
+//! Bytes move as in `pipe(2)`: a writer holds the writers' `sx` (and with
+//! it the ring's [`Producer`]), takes a slot of the ring's free bytes under
+//! the mutex, copies into it from the user with the mutex released, and
+//! commits what arrived under the mutex; a reader does the same with the
+//! readers' `sx`, the [`Consumer`] and the queued bytes. One copy per
+//! byte each way, one round of the mutex per call.
 
-use crate::ring::Ring;
 use crate::{STATS, Stats};
 use core::ffi::CStr;
 use core::pin::Pin;
@@ -13,22 +19,28 @@ use kern::context::MaySleep;
 use kern::ioctl::{FIOASYNC, FIONBIO, FIONREAD, IoctlCmd, IoctlData};
 use kern::poll::{Filter, Knote, PollEvents, PollQueue, PollSource, PollWaiter};
 use kern::prelude::*;
+use kern::ring::{ByteRing, Consumer, Producer};
 use kern::sync::{CondVar, Mutex, MutexGuard, SxLock, Wait};
 use kern::taskqueue::{Task, TaskHandler};
 use kern::uio::{UioReader, UioWriter};
 
-/// Bytes moved per round through the lock (a stack buffer).
-const CHUNK: usize = 256;
-
 /// What the mutex protects.
 pub(crate) struct State {
-    ring: Ring,
+    /// The bytes queued and their storage.
+    ring: ByteRing,
     /// The device is being destroyed: every sleeper returns `ENXIO`.
     gone: bool,
     /// Readers sleeping for data (woken only if there are).
     readers_waiting: u32,
     /// Writers sleeping for room.
     writers_waiting: u32,
+}
+
+impl State {
+    /// How many more bytes the FIFO accepts under `capacity`.
+    fn space(&self, capacity: usize) -> usize {
+        capacity.saturating_sub(self.ring.len())
+    }
 }
 
 /// What the device, its callout and its task share.
@@ -41,23 +53,22 @@ pub(crate) struct Core {
     readable: CondVar,
     /// Writers sleep here until there is space.
     writable: CondVar,
-    /// One reader at a time moves bytes out (between its copy and its
-    /// consume, nobody else consumes).
-    readers: Pin<Box<SxLock<()>>>,
-    /// One writer at a time moves bytes in (the room it reserved stays
-    /// its own); the idle task takes it too, so it never frees the
-    /// storage under a writer.
-    writers: Pin<Box<SxLock<()>>>,
+    /// One reader at a time moves bytes out: the ring's consumer.
+    readers: Pin<Box<SxLock<Consumer>>>,
+    /// One writer at a time moves bytes in: the ring's producer, which
+    /// alone grows or frees the storage; the idle task takes it too.
+    writers: Pin<Box<SxLock<Producer>>>,
 }
 
 impl Core {
     /// An empty FIFO without storage.
     pub(crate) fn new(cx: &mut Sleepable) -> Self {
+        let (ring, producer, consumer) = ByteRing::new(cx.waitok());
         Self {
             state: Mutex::new(
                 c"rustfifo",
                 State {
-                    ring: Ring::new(),
+                    ring,
                     gone: false,
                     readers_waiting: 0,
                     writers_waiting: 0,
@@ -66,8 +77,8 @@ impl Core {
             ),
             readable: CondVar::new(c"fiford"),
             writable: CondVar::new(c"fifowr"),
-            readers: SxLock::new(c"rustfifo readers", (), cx.waitok()),
-            writers: SxLock::new(c"rustfifo writers", (), cx.waitok()),
+            readers: SxLock::new(c"rustfifo readers", consumer, cx.waitok()),
+            writers: SxLock::new(c"rustfifo writers", producer, cx.waitok()),
         }
     }
 }
@@ -147,18 +158,12 @@ pub(crate) struct FreeStorage {
 impl TaskHandler for FreeStorage {
     fn run(&self, _pending: u32, cx: &mut Sleepable) {
         let mut writers = self.core.writers.xlock(cx);
-        let ((), cx) = writers.split();
+        let (producer, cx) = writers.split();
         let mut state = self.core.state.lock(cx);
-        let storage = if state.readers_waiting == 0 {
-            state.ring.take_storage()
-        } else {
-            None
-        };
+        // Only if still empty; freed before it is counted, so whoever reads
+        // `idle_frees` then finds the memory gone.
+        let freed = state.readers_waiting == 0 && state.ring.release(producer);
         drop(state);
-        let freed = storage.is_some();
-        // Freed here, outside the mutex, and before it is counted: whoever
-        // reads `idle_frees` then finds the memory gone.
-        drop(storage);
         if freed {
             Stats::count(&STATS.idle_frees, 1);
         }
@@ -180,7 +185,7 @@ impl PollSource for Readiness {
         let n = match filter {
             _ if state.gone => 1,
             Filter::Read => state.ring.len(),
-            Filter::Write => state.ring.space(STATS.capacity()),
+            Filter::Write => state.space(STATS.capacity()),
         };
         i64::try_from(n).unwrap_or(i64::MAX)
     }
@@ -249,51 +254,60 @@ impl CharacterDevice for Fifo {
     fn read(&self, file: &File<'_, Self>, uio: &mut UioWriter<'_>, cx: &mut Sleepable) -> Result {
         let core = &*self.core;
         let mut serial = core.readers.xlock_sig(cx)?;
-        let ((), cx) = serial.split();
-        let mut chunk = [0u8; CHUNK];
+        let (consumer, cx) = serial.split();
         let mut moved = 0usize;
+        let mut result = Ok(());
+        let mut state = core.state.lock(cx);
         while uio.resid() > 0 {
-            let mut blocked = false;
-            let n = {
-                let mut state = core.state.lock(cx);
-                if state.ring.is_empty() && !state.gone && moved == 0 && !file.nonblocking() {
-                    drop(state);
-                    blocked = true;
-                    core.sleep_while(
-                        &core.readable,
-                        cx,
-                        |s| s.ring.is_empty() && !s.gone,
-                        |s| &mut s.readers_waiting,
-                    )?;
-                    state = core.state.lock(cx);
-                }
-                if state.gone {
-                    return Err(ENXIO);
-                }
-                if state.ring.is_empty() {
-                    if moved == 0 {
-                        return Err(EAGAIN);
-                    }
+            if state.gone {
+                result = Err(ENXIO);
+                break;
+            }
+            if state.ring.is_empty() {
+                if moved > 0 {
                     break;
                 }
-                let want = uio.resid().min(CHUNK);
-                state.ring.peek(chunk.get_mut(..want).unwrap_or(&mut []))
-            };
-            if blocked {
+                if file.nonblocking() {
+                    result = Err(EAGAIN);
+                    break;
+                }
+                drop(state);
+                core.sleep_while(
+                    &core.readable,
+                    cx,
+                    |s| s.ring.is_empty() && !s.gone,
+                    |s| &mut s.readers_waiting,
+                )?;
                 Stats::count(&STATS.blocked_reads, 1);
+                state = core.state.lock(cx);
+                continue;
             }
-            uio.move_out(chunk.get(..n).unwrap_or(&[]), cx)?;
-            let mut state = core.state.lock(cx);
-            state.ring.consume(n);
+            let mut slot = match state.ring.read_slot(consumer, uio.resid()) {
+                Ok(slot) => slot,
+                Err(e) => {
+                    result = Err(e);
+                    break;
+                }
+            };
+            drop(state);
+            // Straight from the ring to the user, the mutex released; the
+            // bytes stay queued (and unchanged) until the commit.
+            let copied = slot.drain_to(uio, cx);
+            state = core.state.lock(cx);
+            let n = state.ring.commit_read(slot);
+            moved = moved.saturating_add(n);
             self.arm_idle(&mut state);
             self.notify(&mut state);
-            let writers = state.writers_waiting > 0;
-            drop(state);
-            if writers {
+            if state.writers_waiting > 0 {
                 Self::wake(&core.writable);
             }
-            moved = moved.saturating_add(n);
+            if let Err(e) = copied {
+                result = Err(e);
+                break;
+            }
         }
+        drop(state);
+        result?;
         Stats::count(&STATS.reads, 1);
         Stats::count(&STATS.bytes_out, moved);
         Ok(())
@@ -304,61 +318,73 @@ impl CharacterDevice for Fifo {
     fn write(&self, file: &File<'_, Self>, uio: &mut UioReader<'_>, cx: &mut Sleepable) -> Result {
         let core = &*self.core;
         let mut serial = core.writers.xlock_sig(cx)?;
-        let ((), cx) = serial.split();
-        let mut chunk = [0u8; CHUNK];
+        let (producer, cx) = serial.split();
         let mut moved = 0usize;
+        let mut result = Ok(());
+        let mut state = core.state.lock(cx);
         while uio.resid() > 0 {
-            let capacity = STATS.capacity();
-            let mut blocked = false;
-            let room = {
-                let mut state = core.state.lock(cx);
-                if state.ring.space(capacity) == 0 && !state.gone && !file.nonblocking() {
-                    drop(state);
-                    blocked = true;
-                    core.sleep_while(
-                        &core.writable,
-                        cx,
-                        |s| s.ring.space(capacity) == 0 && !s.gone,
-                        |s| &mut s.writers_waiting,
-                    )?;
-                    state = core.state.lock(cx);
-                }
-                if state.gone {
-                    return Err(ENXIO);
-                }
-                let want = uio.resid().min(CHUNK);
-                match state.ring.reserve(want, capacity) {
-                    // A short write rather than an error once bytes went in.
-                    Err(_) if moved > 0 => break,
-                    Err(e) => return Err(e),
-                    Ok(room) => room.min(want).min(state.ring.space(capacity)),
-                }
-            };
-            if blocked {
-                Stats::count(&STATS.blocked_writes, 1);
+            if state.gone {
+                result = Err(ENXIO);
+                break;
             }
-            if room == 0 {
+            let capacity = STATS.capacity();
+            let space = state.space(capacity);
+            if space == 0 {
+                if file.nonblocking() {
+                    if moved == 0 {
+                        result = Err(EAGAIN);
+                    }
+                    break;
+                }
+                drop(state);
+                core.sleep_while(
+                    &core.writable,
+                    cx,
+                    |s| s.space(capacity) == 0 && !s.gone,
+                    |s| &mut s.writers_waiting,
+                )?;
+                Stats::count(&STATS.blocked_writes, 1);
+                state = core.state.lock(cx);
+                continue;
+            }
+            let want = uio.resid().min(space);
+            if let Err(e) = state.ring.reserve(producer, want, capacity) {
+                // A short write rather than an error once bytes went in;
+                // nothing queued is lost.
                 if moved == 0 {
-                    return Err(EAGAIN);
+                    result = Err(e);
                 }
                 break;
             }
-            let buf = chunk.get_mut(..room).unwrap_or(&mut []);
-            let n = uio.move_in(buf, cx)?;
-            let mut state = core.state.lock(cx);
-            // The room is still there: only this writer adds, and the idle
-            // task frees storage only under the writers' lock.
-            let pushed = state.ring.push(chunk.get(..n).unwrap_or(&[]));
+            let mut slot = match state.ring.write_slot(producer, want) {
+                Ok(slot) => slot,
+                Err(e) => {
+                    result = Err(e);
+                    break;
+                }
+            };
+            drop(state);
+            // Straight from the user into the ring's free bytes, the mutex
+            // released; only this writer appends, and the storage stays
+            // (growing or freeing it needs the producer, which the slot
+            // borrows).
+            let copied = slot.fill_from(uio, cx);
+            state = core.state.lock(cx);
+            let n = state.ring.commit_write(slot);
+            moved = moved.saturating_add(n);
             // Cannot fail, as in `arm_idle`; it may not have been pending.
             let _stopped = self.idle.stop(&mut state);
             self.notify(&mut state);
-            let readers = state.readers_waiting > 0;
-            drop(state);
-            if readers {
+            if state.readers_waiting > 0 {
                 Self::wake(&core.readable);
             }
-            moved = moved.saturating_add(pushed);
+            if let Err(e) = copied {
+                result = Err(e);
+                break;
+            }
         }
+        drop(state);
+        result?;
         Stats::count(&STATS.writes, 1);
         Stats::count(&STATS.bytes_in, moved);
         Ok(())
@@ -403,7 +429,7 @@ impl CharacterDevice for Fifo {
         if !state.ring.is_empty() || state.gone {
             ready = ready | (events & (PollEvents::IN | PollEvents::RDNORM));
         }
-        if state.ring.space(STATS.capacity()) > 0 || state.gone {
+        if state.space(STATS.capacity()) > 0 || state.gone {
             ready = ready | (events & (PollEvents::OUT | PollEvents::WRNORM));
         }
         if ready.is_empty() {

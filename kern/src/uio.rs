@@ -160,6 +160,54 @@ impl Uio<'_> {
     }
 }
 
+impl Uio<'_> {
+    /// Moves up to `len` bytes between `buf` and the request with
+    /// `uiomove(9)`, and says how many moved even when it fails part-way:
+    /// the count the request advanced by, and the error if any.
+    ///
+    /// `uiomove_faultflag()` (`sys/kern/subr_uio.c`, read at freebsd-src
+    /// commit 638c7ab0f940) copies one `iovec` step at a time with
+    /// `copyin`/`copyout` and advances `uio_iov`, `uio_resid` and
+    /// `uio_offset` after each step that succeeded; a step that faults
+    /// returns `EFAULT` with the request left at its start (the step may
+    /// have written part of a kernel buffer, but those bytes are not
+    /// counted). So the drop in `uio_resid` is exactly what was moved, and
+    /// a caller that commits only that count commits only bytes that
+    /// arrived whole.
+    ///
+    /// # Safety
+    /// As for [`Uio::move_bytes`].
+    #[inline]
+    unsafe fn move_counted(&mut self, buf: *mut u8, len: usize) -> (usize, Result) {
+        let n = len.min(self.resid());
+        let mut done = 0usize;
+        while done < n {
+            // `done < n`: no wrap.
+            let step = n.wrapping_sub(done).min(INT_MAX);
+            let before = self.resid();
+            // SAFETY: `done < n <= len`, so the pointer stays inside `buf`.
+            let at = unsafe { buf.add(done) };
+            // SAFETY: `step <= n - done` bytes at `at` are valid in the
+            // request's direction (caller's contract); the uio is valid and
+            // ours (type invariant).
+            let ret =
+                unsafe { sys::uiomove(at.cast::<c_void>(), chunk_len(step), self.uio.as_ptr()) };
+            // What this call moved: never more than it was asked to.
+            let moved = before.saturating_sub(self.resid()).min(step);
+            // `moved <= step <= n - done`: no wrap.
+            done = done.wrapping_add(moved);
+            if ret != 0 {
+                return (done, Err(Error::from_failure(ret, code::EIO)));
+            }
+            if moved < step {
+                // The request ran out (it cannot, `n <= resid`; no loop).
+                break;
+            }
+        }
+        (done, Ok(()))
+    }
+}
+
 /// `INT_MAX`, the largest count of one `uiomove(9)` call, as a size.
 const INT_MAX: usize = 0x7fff_ffff;
 const _: () = assert!(c_int::MAX == 0x7fff_ffff);
@@ -233,6 +281,24 @@ impl UioWriter<'_> {
         unsafe { self.uio.move_bytes(buf.as_ptr().cast_mut(), buf.len()) }
     }
 
+    /// Copies up to `len` bytes at `buf` to the user with `uiomove(9)`;
+    /// returns how many were copied, also when it failed part-way (see
+    /// [`Uio::move_counted`]), and the error.
+    ///
+    /// # Safety
+    /// `buf` is valid for reads of `len` bytes, which no thread writes
+    /// meanwhile.
+    #[inline]
+    pub(crate) unsafe fn move_out_counted(
+        &mut self,
+        buf: *const u8,
+        len: usize,
+    ) -> (usize, Result) {
+        // SAFETY: the caller's contract; in the UIO_READ direction (type
+        // invariant) uiomove(9) only reads from `buf`.
+        unsafe { self.uio.move_counted(buf.cast_mut(), len) }
+    }
+
     /// Serves `data` as a file, as `uiomove_frombuf(9)` does: copies
     /// `data[uio_offset..]` (or as much as the request wants). Returns the
     /// number of bytes copied: 0 at or past the end of `data`, so that
@@ -301,6 +367,19 @@ impl UioReader<'_> {
         let _ = cx;
         // SAFETY: `buf` is valid for writes of its length.
         unsafe { self.uio.move_bytes(buf.as_mut_ptr(), buf.len()) }
+    }
+
+    /// Copies up to `len` bytes from the user to `buf` with `uiomove(9)`;
+    /// returns how many were copied, also when it failed part-way (see
+    /// [`Uio::move_counted`]), and the error.
+    ///
+    /// # Safety
+    /// `buf` is valid for writes of `len` bytes, which no other thread
+    /// reads or writes meanwhile.
+    #[inline]
+    pub(crate) unsafe fn move_in_counted(&mut self, buf: *mut u8, len: usize) -> (usize, Result) {
+        // SAFETY: the caller's contract.
+        unsafe { self.uio.move_counted(buf, len) }
     }
 
     /// Fills uninitialised memory from the user; returns the initialised
