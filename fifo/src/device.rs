@@ -19,7 +19,7 @@ use kern::context::MaySleep;
 use kern::ioctl::{FIOASYNC, FIONBIO, FIONREAD, IoctlCmd, IoctlData};
 use kern::poll::{Filter, Knote, PollEvents, PollQueue, PollSource, PollWaiter};
 use kern::prelude::*;
-use kern::ring::{ByteRing, Consumer, Producer};
+use kern::ring::{ByteRing, Consumer, Producer, ReadSlot, WriteSlot};
 use kern::sync::{CondVar, Mutex, MutexGuard, SxLock, Wait};
 use kern::taskqueue::{Task, TaskHandler};
 use kern::uio::{UioReader, UioWriter};
@@ -231,6 +231,164 @@ impl Fifo {
         }
     }
 
+    /// Copies the user's bytes into a write slot with the mutex released,
+    /// then, under the mutex, appends what arrived and tells the idle
+    /// callout, the pollers and the sleeping readers. Returns the bytes
+    /// appended and how the copy ended (a fault appends what came before
+    /// it).
+    #[inline(always)]
+    #[allow(
+        clippy::inline_always,
+        reason = "on the I/O path of every read and write: a call costs more than the body"
+    )]
+    fn fill_and_commit(
+        &self,
+        mut slot: WriteSlot<'_>,
+        uio: &mut UioReader<'_>,
+        cx: &mut SxSleepable,
+    ) -> (usize, Result) {
+        let copied = slot.fill_from(uio, cx).map(drop);
+        let mut state = self.core.state.lock(cx);
+        let n = state.ring.commit_write(slot);
+        // Cannot fail, as in `arm_idle`; it may not have been pending.
+        let _stopped = self.idle.stop(&mut state);
+        self.notify(&mut state);
+        if state.readers_waiting > 0 {
+            Self::wake(&self.core.readable);
+        }
+        (n, copied)
+    }
+
+    /// Copies a read slot's bytes to the user with the mutex released,
+    /// then, under the mutex, removes what went out, arms the idle callout
+    /// if the FIFO is now empty, and tells the pollers and the sleeping
+    /// writers. Returns the bytes removed, how the copy ended, and whether
+    /// the FIFO is now empty.
+    #[inline(always)]
+    #[allow(
+        clippy::inline_always,
+        reason = "on the I/O path of every read and write: a call costs more than the body"
+    )]
+    fn drain_and_commit(
+        &self,
+        mut slot: ReadSlot<'_>,
+        uio: &mut UioWriter<'_>,
+        cx: &mut SxSleepable,
+    ) -> (usize, Result, bool) {
+        let copied = slot.drain_to(uio, cx).map(drop);
+        let mut state = self.core.state.lock(cx);
+        let n = state.ring.commit_read(slot);
+        self.arm_idle(&mut state);
+        self.notify(&mut state);
+        if state.writers_waiting > 0 {
+            Self::wake(&self.core.writable);
+        }
+        (n, copied, state.ring.is_empty())
+    }
+
+    /// A read in rounds: sleeps while the FIFO is empty (unless
+    /// non-blocking, or bytes were already read), then moves the bytes
+    /// queued, until the request is done or the FIFO is empty. Returns the
+    /// bytes read (`moved` before it, plus its own).
+    #[inline(never)]
+    fn read_rounds(
+        &self,
+        file: &File<'_, Self>,
+        uio: &mut UioWriter<'_>,
+        consumer: &mut Consumer,
+        cx: &mut SxSleepable,
+        mut moved: usize,
+    ) -> Result<usize> {
+        let core = &*self.core;
+        while uio.resid() > 0 {
+            let mut state = core.state.lock(cx);
+            if state.gone {
+                return Err(ENXIO);
+            }
+            if state.ring.is_empty() {
+                if moved > 0 {
+                    break;
+                }
+                if file.nonblocking() {
+                    return Err(EAGAIN);
+                }
+                drop(state);
+                core.sleep_while(
+                    &core.readable,
+                    cx,
+                    |s| s.ring.is_empty() && !s.gone,
+                    |s| &mut s.readers_waiting,
+                )?;
+                Stats::count(&STATS.blocked_reads, 1);
+                continue;
+            }
+            let slot = state.ring.read_slot(consumer, uio.resid())?;
+            drop(state);
+            let (n, copied, _empty) = self.drain_and_commit(slot, uio, cx);
+            // At most the request (an `ssize_t`): no wrap.
+            moved = moved.wrapping_add(n);
+            copied?;
+        }
+        Ok(moved)
+    }
+
+    /// A write in rounds: sleeps while the FIFO is full (unless
+    /// non-blocking), grows the storage as needed, and moves what fits,
+    /// until the request is done. Returns the bytes written (`moved` before
+    /// it, plus its own).
+    #[inline(never)]
+    fn write_rounds(
+        &self,
+        file: &File<'_, Self>,
+        uio: &mut UioReader<'_>,
+        producer: &mut Producer,
+        cx: &mut SxSleepable,
+        mut moved: usize,
+    ) -> Result<usize> {
+        let core = &*self.core;
+        while uio.resid() > 0 {
+            let mut state = core.state.lock(cx);
+            if state.gone {
+                return Err(ENXIO);
+            }
+            let capacity = STATS.capacity();
+            let space = state.space(capacity);
+            if space == 0 {
+                if file.nonblocking() {
+                    if moved == 0 {
+                        return Err(EAGAIN);
+                    }
+                    break;
+                }
+                drop(state);
+                core.sleep_while(
+                    &core.writable,
+                    cx,
+                    |s| s.space(capacity) == 0 && !s.gone,
+                    |s| &mut s.writers_waiting,
+                )?;
+                Stats::count(&STATS.blocked_writes, 1);
+                continue;
+            }
+            let want = uio.resid().min(space);
+            if let Err(e) = state.ring.reserve(producer, want, capacity) {
+                // A short write rather than an error once bytes went in;
+                // nothing queued is lost.
+                if moved == 0 {
+                    return Err(e);
+                }
+                break;
+            }
+            let slot = state.ring.write_slot(producer, want)?;
+            drop(state);
+            let (n, copied) = self.fill_and_commit(slot, uio, cx);
+            // At most the request (an `ssize_t`): no wrap.
+            moved = moved.wrapping_add(n);
+            copied?;
+        }
+        Ok(moved)
+    }
+
     /// Wakes the sleepers of `cv` (called only when some sleep, so the
     /// count shows real wakeups).
     fn wake(cv: &CondVar) {
@@ -251,63 +409,30 @@ impl CharacterDevice for Fifo {
     /// Up to the request from the oldest bytes; sleeps while the FIFO is
     /// empty, unless non-blocking (`EAGAIN`). Returns as soon as it has
     /// moved some bytes.
+    ///
+    /// The usual case, bytes queued, is one round: a slot of them under
+    /// the mutex, the copy to the user without it, the commit under it.
+    /// Anything else (waiting, more bytes arriving meanwhile) goes on in
+    /// [`read_rounds`](Fifo::read_rounds).
     fn read(&self, file: &File<'_, Self>, uio: &mut UioWriter<'_>, cx: &mut Sleepable) -> Result {
         let core = &*self.core;
         let mut serial = core.readers.xlock_sig(cx)?;
         let (consumer, cx) = serial.split();
         let mut moved = 0usize;
-        let mut result = Ok(());
         let mut state = core.state.lock(cx);
-        while uio.resid() > 0 {
-            if state.gone {
-                result = Err(ENXIO);
-                break;
-            }
-            if state.ring.is_empty() {
-                if moved > 0 {
-                    break;
-                }
-                if file.nonblocking() {
-                    result = Err(EAGAIN);
-                    break;
-                }
-                drop(state);
-                core.sleep_while(
-                    &core.readable,
-                    cx,
-                    |s| s.ring.is_empty() && !s.gone,
-                    |s| &mut s.readers_waiting,
-                )?;
-                Stats::count(&STATS.blocked_reads, 1);
-                state = core.state.lock(cx);
-                continue;
-            }
-            let mut slot = match state.ring.read_slot(consumer, uio.resid()) {
-                Ok(slot) => slot,
-                Err(e) => {
-                    result = Err(e);
-                    break;
-                }
-            };
+        if !state.gone && !state.ring.is_empty() && uio.resid() > 0 {
+            let slot = state.ring.read_slot(consumer, uio.resid())?;
             drop(state);
-            // Straight from the ring to the user, the mutex released; the
-            // bytes stay queued (and unchanged) until the commit.
-            let copied = slot.drain_to(uio, cx);
-            state = core.state.lock(cx);
-            let n = state.ring.commit_read(slot);
-            moved = moved.saturating_add(n);
-            self.arm_idle(&mut state);
-            self.notify(&mut state);
-            if state.writers_waiting > 0 {
-                Self::wake(&core.writable);
+            let (n, copied, empty) = self.drain_and_commit(slot, uio, cx);
+            copied?;
+            moved = n;
+            if uio.resid() > 0 && !empty {
+                moved = self.read_rounds(file, uio, consumer, cx, moved)?;
             }
-            if let Err(e) = copied {
-                result = Err(e);
-                break;
-            }
+        } else {
+            drop(state);
+            moved = self.read_rounds(file, uio, consumer, cx, moved)?;
         }
-        drop(state);
-        result?;
         Stats::count(&STATS.reads, 1);
         Stats::count(&STATS.bytes_out, moved);
         Ok(())
@@ -315,76 +440,36 @@ impl CharacterDevice for Fifo {
 
     /// Appends the request; sleeps while the FIFO is full. Non-blocking:
     /// what fits, `EAGAIN` if nothing does.
+    ///
+    /// The usual case, room for the whole request in the storage, is one
+    /// round: a slot of free bytes under the mutex, the copy from the user
+    /// without it, the commit under it. Anything else (waiting, growing
+    /// the storage, a request larger than the room) goes on in
+    /// [`write_rounds`](Fifo::write_rounds).
     fn write(&self, file: &File<'_, Self>, uio: &mut UioReader<'_>, cx: &mut Sleepable) -> Result {
         let core = &*self.core;
         let mut serial = core.writers.xlock_sig(cx)?;
         let (producer, cx) = serial.split();
         let mut moved = 0usize;
-        let mut result = Ok(());
+        let want = uio.resid();
         let mut state = core.state.lock(cx);
-        while uio.resid() > 0 {
-            if state.gone {
-                result = Err(ENXIO);
-                break;
-            }
-            let capacity = STATS.capacity();
-            let space = state.space(capacity);
-            if space == 0 {
-                if file.nonblocking() {
-                    if moved == 0 {
-                        result = Err(EAGAIN);
-                    }
-                    break;
-                }
-                drop(state);
-                core.sleep_while(
-                    &core.writable,
-                    cx,
-                    |s| s.space(capacity) == 0 && !s.gone,
-                    |s| &mut s.writers_waiting,
-                )?;
-                Stats::count(&STATS.blocked_writes, 1);
-                state = core.state.lock(cx);
-                continue;
-            }
-            let want = uio.resid().min(space);
-            if let Err(e) = state.ring.reserve(producer, want, capacity) {
-                // A short write rather than an error once bytes went in;
-                // nothing queued is lost.
-                if moved == 0 {
-                    result = Err(e);
-                }
-                break;
-            }
-            let mut slot = match state.ring.write_slot(producer, want) {
-                Ok(slot) => slot,
-                Err(e) => {
-                    result = Err(e);
-                    break;
-                }
-            };
+        if !state.gone
+            && want > 0
+            && want <= state.space(STATS.capacity())
+            && want <= state.ring.room()
+        {
+            let slot = state.ring.write_slot(producer, want)?;
             drop(state);
-            // Straight from the user into the ring's free bytes, the mutex
-            // released; only this writer appends, and the storage stays
-            // (growing or freeing it needs the producer, which the slot
-            // borrows).
-            let copied = slot.fill_from(uio, cx);
-            state = core.state.lock(cx);
-            let n = state.ring.commit_write(slot);
-            moved = moved.saturating_add(n);
-            // Cannot fail, as in `arm_idle`; it may not have been pending.
-            let _stopped = self.idle.stop(&mut state);
-            self.notify(&mut state);
-            if state.readers_waiting > 0 {
-                Self::wake(&core.readable);
+            let (n, copied) = self.fill_and_commit(slot, uio, cx);
+            copied?;
+            moved = n;
+            if uio.resid() > 0 {
+                moved = self.write_rounds(file, uio, producer, cx, moved)?;
             }
-            if let Err(e) = copied {
-                result = Err(e);
-                break;
-            }
+        } else {
+            drop(state);
+            moved = self.write_rounds(file, uio, producer, cx, moved)?;
         }
-        drop(state);
-        result?;
         Stats::count(&STATS.writes, 1);
         Stats::count(&STATS.bytes_in, moved);
         Ok(())

@@ -162,15 +162,18 @@ pub struct Consumer<A: Allocator = KernelAllocator> {
 ///   The queued bytes are the `len` bytes from `head`, wrapping at `size`.
 /// - Only the producer writes the free bytes, only through a
 ///   [`WriteSlot`] it took from this ring; nobody writes the queued bytes.
-/// - `reading` is set while a [`ReadSlot`] may be alive; the storage it
-///   reads is then `current` or, after growth, `retired`.
+/// - `retired` says whether the shared `retired` vector holds storage. A
+///   live [`ReadSlot`] reads from that storage if there is one, else from
+///   the current storage: [`read_slot`](Self::read_slot) frees retired
+///   storage first, and growth keeps the old storage only while none is
+///   retired.
 pub struct ByteRing<A: Allocator = KernelAllocator> {
     shared: Arc<Storage<A>, A>,
     base: NonNull<u8>,
     size: usize,
     head: usize,
     len: usize,
-    reading: bool,
+    retired: bool,
 }
 
 // SAFETY: the ring owns its view of the storage (`base`, a cache of the
@@ -231,7 +234,7 @@ impl<A: Allocator + Default + Clone> ByteRing<A> {
             size: 0,
             head: 0,
             len: 0,
-            reading: false,
+            retired: false,
         };
         (ring, producer, consumer)
     }
@@ -332,16 +335,17 @@ impl<A: Allocator + Default + Clone> ByteRing<A> {
             // (callers never ask for less).
             return;
         }
-        let reading = self.reading && self.len > 0;
+        // A live read slot (which holds a queued byte) reads from the
+        // retired storage if there is one, else from `old`: keep `old`
+        // until the reader commits, unless it is nobody's.
+        let keep = self.len > 0 && !self.retired;
         let base = bigger.as_mut_ptr();
         let size = bigger.len();
         let bufs = self.bufs();
         let old = core::mem::replace(&mut bufs.current, bigger);
-        if reading && bufs.retired.is_empty() {
-            // A reader may be copying from `old`: it stays until the
-            // reader commits. (If `retired` is taken, the reader's slot
-            // is in that one, and `old` is nobody's.)
+        if keep {
             bufs.retired = old;
+            self.retired = true;
         } else {
             drop(old);
         }
@@ -371,7 +375,7 @@ impl<A: Allocator + Default + Clone> ByteRing<A> {
         self.base = NonNull::dangling();
         self.size = 0;
         self.head = 0;
-        self.reading = false;
+        self.retired = false;
         drop(current);
         drop(retired);
         had
@@ -394,19 +398,27 @@ impl<A: Allocator + Default + Clone> ByteRing<A> {
         max: usize,
     ) -> Result<WriteSlot<'p>> {
         self.check(&producer.shared)?;
-        if self.len == 0 {
+        let tail = if self.len == 0 {
             // INVARIANT: an empty ring starts again at 0, so that writes
             // stay contiguous; no slot covers a queued byte (there is none).
             self.head = 0;
-        }
-        let tail = self.wrap(self.head.wrapping_add(self.len));
+            0
+        } else {
+            self.wrap(self.head.wrapping_add(self.len))
+        };
+        let n = self.room().min(max);
         // Free: from the tail to the end, then from the start to the head.
         // `tail < size` or `size == 0`: no wrap.
-        let first = self.room().min(self.size.wrapping_sub(tail)).min(max);
-        // `first <= room`, and `first <= max`: no wrap.
-        let second = self.room().wrapping_sub(first).min(max.wrapping_sub(first));
+        let first = n.min(self.size.wrapping_sub(tail));
+        // `first <= n`: no wrap.
+        let second = n.wrapping_sub(first);
         Ok(WriteSlot {
-            parts: [(self.at(tail), first), (self.base, second)],
+            parts: Parts {
+                first: self.at(tail),
+                first_len: first,
+                second: self.base,
+                second_len: second,
+            },
             filled: 0,
             ring: Arc::as_ptr(&self.shared).cast(),
             _producer: PhantomData,
@@ -453,23 +465,24 @@ impl<A: Allocator + Default + Clone> ByteRing<A> {
         max: usize,
     ) -> Result<ReadSlot<'c>> {
         self.check(&consumer.shared)?;
-        if self.reading {
-            // The consumer's previous slot is gone (this call borrows the
-            // token it borrowed): storage kept for it may go.
-            self.reading = false;
-            let bufs = self.bufs();
-            let retired = core::mem::replace(&mut bufs.retired, Vec::new_in(A::default()));
-            drop(retired);
+        if self.retired {
+            // INVARIANT: the consumer's previous slot is gone (this call
+            // borrows the token it borrowed): storage kept for it may go,
+            // and the new slot reads from the current storage.
+            self.free_retired();
         }
         let n = self.len.min(max);
         // `head < size` or `size == 0`: no wrap.
         let first = n.min(self.size.wrapping_sub(self.head));
         // `first <= n`: no wrap.
         let second = n.wrapping_sub(first);
-        // INVARIANT: set while a slot with queued bytes may be alive.
-        self.reading = n > 0;
         Ok(ReadSlot {
-            parts: [(self.at(self.head), first), (self.base, second)],
+            parts: Parts {
+                first: self.at(self.head),
+                first_len: first,
+                second: self.base,
+                second_len: second,
+            },
             drained: 0,
             ring: Arc::as_ptr(&self.shared).cast(),
             _consumer: PhantomData,
@@ -492,11 +505,8 @@ impl<A: Allocator + Default + Clone> ByteRing<A> {
         if !core::ptr::eq(slot.ring, Arc::as_ptr(&self.shared).cast()) {
             return 0;
         }
-        if self.reading {
-            self.reading = false;
-            if !self.bufs().retired.is_empty() {
-                self.free_retired();
-            }
+        if self.retired {
+            self.free_retired();
         }
         // The slot covers the oldest bytes when it was made; only the
         // consumer removes, so they are still the oldest.
@@ -507,9 +517,11 @@ impl<A: Allocator + Default + Clone> ByteRing<A> {
         n
     }
 
-    /// Frees storage kept for a reader that has committed.
+    /// Frees storage kept for a reader whose slot is gone.
     #[cold]
+    #[inline(never)]
     fn free_retired(&mut self) {
+        self.retired = false;
         let bufs = self.bufs();
         drop(core::mem::replace(
             &mut bufs.retired,
@@ -557,9 +569,10 @@ impl<A: Allocator + Default + Clone> ByteRing<A> {
     /// 0).
     #[inline]
     fn at(&self, i: usize) -> NonNull<u8> {
-        // `i < size` (the callers' `wrap`), or `i == 0`: inside the storage
-        // or one past its end; `wrapping_add` keeps it free of UB anyway.
-        NonNull::new(self.base.as_ptr().wrapping_add(i)).unwrap_or(self.base)
+        // SAFETY: `i < size` (the callers wrap it), or `i == 0`: an offset
+        // inside the storage's `size` bytes at `base` (or 0 from a dangling
+        // `base` without storage), so no overflow and not null.
+        unsafe { self.base.add(i) }
     }
 }
 
@@ -577,7 +590,7 @@ impl<A: Allocator + Default + Clone> ByteRing<A> {
 /// the parts, in order, hold copied data.
 #[must_use = "commit the slot, or the bytes copied into it are lost"]
 pub struct WriteSlot<'p> {
-    parts: [(NonNull<u8>, usize); 2],
+    parts: Parts,
     filled: usize,
     ring: *const (),
     _producer: PhantomData<&'p mut ()>,
@@ -591,33 +604,76 @@ pub struct WriteSlot<'p> {
 /// stay (and stay unchanged) until it is committed. Not `Send`.
 ///
 /// # Invariants
-/// Each part is `len` queued bytes of the ring's storage (or of storage the
+/// The parts are queued bytes of the ring's storage (or of storage the
 /// ring keeps for this slot), in order, written by nobody until the slot
 /// is committed; `drained` bytes of the parts, in order, were copied out.
 #[must_use = "commit the slot, or the bytes read stay queued"]
 pub struct ReadSlot<'c> {
-    parts: [(NonNull<u8>, usize); 2],
+    parts: Parts,
     drained: usize,
     ring: *const (),
     _consumer: PhantomData<&'c mut ()>,
 }
 
-/// The part of `parts` from byte `done` on: its start and length, for the
-/// first part not yet done (`None` when all are).
-#[inline]
-fn remaining(parts: &[(NonNull<u8>, usize); 2], done: usize) -> Option<(NonNull<u8>, usize)> {
-    let [(a, a_len), (b, b_len)] = *parts;
-    if done < a_len {
-        // `done < a_len`: inside the first part, no wrap.
-        let at = a.as_ptr().wrapping_add(done);
-        return Some((NonNull::new(at).unwrap_or(a), a_len.wrapping_sub(done)));
+/// The one or two contiguous parts of a slot: `first_len` bytes at
+/// `first`, then `second_len` at `second` (the storage's start).
+#[derive(Clone, Copy)]
+struct Parts {
+    first: NonNull<u8>,
+    first_len: usize,
+    second: NonNull<u8>,
+    second_len: usize,
+}
+
+impl Parts {
+    /// The bytes in both parts.
+    #[inline]
+    fn len(self) -> usize {
+        // Both are parts of one storage: no wrap.
+        self.first_len.wrapping_add(self.second_len)
     }
-    let done = done.wrapping_sub(a_len);
-    if done < b_len {
-        let at = b.as_ptr().wrapping_add(done);
-        return Some((NonNull::new(at).unwrap_or(b), b_len.wrapping_sub(done)));
+
+    /// Runs `copy` on what is left of the parts after their first `*done`
+    /// bytes, one contiguous piece at a time (start, length), adding what
+    /// each call reports as copied to `*done`; stops at an error, or after
+    /// a call that copied less than its piece.
+    #[inline(always)]
+    #[allow(
+        clippy::inline_always,
+        reason = "on the I/O path of every read and write: a call costs more than the body"
+    )]
+    fn each(
+        self,
+        done: &mut usize,
+        mut copy: impl FnMut(NonNull<u8>, usize) -> (usize, Result),
+    ) -> Result {
+        if *done < self.first_len {
+            // SAFETY: `done < first_len`: an offset inside the first part.
+            let at = unsafe { self.first.add(*done) };
+            // `done < first_len`: no wrap.
+            let len = self.first_len.wrapping_sub(*done);
+            let (n, result) = copy(at, len);
+            let n = n.min(len);
+            // `n <= len`: still within the parts.
+            *done = done.wrapping_add(n);
+            result?;
+            if n < len {
+                return Ok(());
+            }
+        }
+        // `done >= first_len` here: no wrap.
+        let into = done.wrapping_sub(self.first_len);
+        if into < self.second_len {
+            // SAFETY: `into < second_len`: an offset inside the second part.
+            let at = unsafe { self.second.add(into) };
+            // `into < second_len`: no wrap.
+            let len = self.second_len.wrapping_sub(into);
+            let (n, result) = copy(at, len);
+            *done = done.wrapping_add(n.min(len));
+            result?;
+        }
+        Ok(())
     }
-    None
 }
 
 impl WriteSlot<'_> {
@@ -625,8 +681,7 @@ impl WriteSlot<'_> {
     #[inline]
     #[must_use]
     pub fn len(&self) -> usize {
-        let [(_, a), (_, b)] = self.parts;
-        a.wrapping_add(b)
+        self.parts.len()
     }
 
     /// Whether the slot can take no byte.
@@ -658,18 +713,14 @@ impl WriteSlot<'_> {
     pub fn fill_from(&mut self, uio: &mut UioReader<'_>, cx: &mut impl MaySleep) -> Result<usize> {
         let _ = cx;
         let start = self.filled;
-        while let Some((at, len)) = remaining(&self.parts, self.filled) {
+        // INVARIANT: `filled` grows by what each copy reports, at most its
+        // piece, so the filled bytes hold data.
+        let result = self.parts.each(&mut self.filled, |at, len| {
             // SAFETY: `len` bytes at `at` are free bytes of the storage that
             // only this slot writes, and the storage stays (type invariant).
-            let (moved, result) = unsafe { uio.move_in_counted(at.as_ptr(), len) };
-            // INVARIANT: `moved <= len`: those bytes now hold data.
-            self.filled = self.filled.wrapping_add(moved);
-            result?;
-            if moved < len {
-                break;
-            }
-        }
-        Ok(self.filled.wrapping_sub(start))
+            unsafe { uio.move_in_counted(at.as_ptr(), len) }
+        });
+        result.map(|()| self.filled.wrapping_sub(start))
     }
 
     /// Fills the slot from `data` (a kernel buffer) as far as both go;
@@ -678,20 +729,16 @@ impl WriteSlot<'_> {
     pub fn write(&mut self, data: &[u8]) -> usize {
         let start = self.filled;
         let mut data = data;
-        while let Some((at, len)) = remaining(&self.parts, self.filled) {
-            let n = len.min(data.len());
-            if n == 0 {
-                break;
-            }
-            let (now, rest) = data.split_at(n);
-            // SAFETY: `n <= len` bytes at `at` are free bytes of the
+        // INVARIANT: as in `fill_from`. A copy does not fail.
+        let _copied = self.parts.each(&mut self.filled, |at, len| {
+            let (now, rest) = data.split_at(len.min(data.len()));
+            // SAFETY: `now.len() <= len` bytes at `at` are free bytes of the
             // storage that only this slot writes (type invariant); `now` is
             // another buffer (a shared borrow cannot alias them).
-            unsafe { core::ptr::copy_nonoverlapping(now.as_ptr(), at.as_ptr(), n) };
-            // INVARIANT: `n` more bytes hold data.
-            self.filled = self.filled.wrapping_add(n);
+            unsafe { core::ptr::copy_nonoverlapping(now.as_ptr(), at.as_ptr(), now.len()) };
             data = rest;
-        }
+            (now.len(), Ok(()))
+        });
         self.filled.wrapping_sub(start)
     }
 }
@@ -701,8 +748,7 @@ impl ReadSlot<'_> {
     #[inline]
     #[must_use]
     pub fn len(&self) -> usize {
-        let [(_, a), (_, b)] = self.parts;
-        a.wrapping_add(b)
+        self.parts.len()
     }
 
     /// Whether the slot holds no byte.
@@ -722,13 +768,13 @@ impl ReadSlot<'_> {
     /// The slot's bytes, in order, in their two contiguous parts.
     #[must_use]
     pub fn as_slices(&self) -> (&[u8], &[u8]) {
-        let [(a, a_len), (b, b_len)] = self.parts;
+        let p = self.parts;
         // SAFETY: queued bytes nobody writes while the slot lives, in
         // storage that stays (type invariant); initialised (the storage is
-        // allocated zeroed, and a slot's bytes were written before).
-        let first = unsafe { core::slice::from_raw_parts(a.as_ptr(), a_len) };
+        // allocated zeroed, and queued bytes were written before).
+        let first = unsafe { core::slice::from_raw_parts(p.first.as_ptr(), p.first_len) };
         // SAFETY: as above.
-        let second = unsafe { core::slice::from_raw_parts(b.as_ptr(), b_len) };
+        let second = unsafe { core::slice::from_raw_parts(p.second.as_ptr(), p.second_len) };
         (first, second)
     }
 
@@ -747,18 +793,13 @@ impl ReadSlot<'_> {
     pub fn drain_to(&mut self, uio: &mut UioWriter<'_>, cx: &mut impl MaySleep) -> Result<usize> {
         let _ = cx;
         let start = self.drained;
-        while let Some((at, len)) = remaining(&self.parts, self.drained) {
+        // INVARIANT: `drained` grows by what each copy reports.
+        let result = self.parts.each(&mut self.drained, |at, len| {
             // SAFETY: `len` queued bytes at `at` that nobody writes while
             // the slot lives, in storage that stays (type invariant).
-            let (moved, result) = unsafe { uio.move_out_counted(at.as_ptr(), len) };
-            // INVARIANT: `moved <= len` bytes were copied out.
-            self.drained = self.drained.wrapping_add(moved);
-            result?;
-            if moved < len {
-                break;
-            }
-        }
-        Ok(self.drained.wrapping_sub(start))
+            unsafe { uio.move_out_counted(at.as_ptr(), len) }
+        });
+        result.map(|()| self.drained.wrapping_sub(start))
     }
 
     /// Copies the slot's bytes into `out` (a kernel buffer) as far as both
@@ -767,20 +808,17 @@ impl ReadSlot<'_> {
     pub fn read(&mut self, out: &mut [u8]) -> usize {
         let start = self.drained;
         let mut out = out;
-        while let Some((at, len)) = remaining(&self.parts, self.drained) {
+        // INVARIANT: as in `drain_to`. A copy does not fail.
+        let _copied = self.parts.each(&mut self.drained, |at, len| {
             let n = len.min(out.len());
-            if n == 0 {
-                break;
-            }
             let (now, rest) = core::mem::take(&mut out).split_at_mut(n);
             // SAFETY: `n <= len` queued bytes at `at`, unchanged while the
             // slot lives (type invariant); `now` is another buffer (a
             // mutable borrow cannot alias them).
             unsafe { core::ptr::copy_nonoverlapping(at.as_ptr(), now.as_mut_ptr(), n) };
-            // INVARIANT: `n` more bytes were copied out.
-            self.drained = self.drained.wrapping_add(n);
             out = rest;
-        }
+            (n, Ok(()))
+        });
         self.drained.wrapping_sub(start)
     }
 }

@@ -177,9 +177,40 @@ impl Uio<'_> {
     ///
     /// # Safety
     /// As for [`Uio::move_bytes`].
-    #[inline]
+    #[inline(always)]
+    #[allow(
+        clippy::inline_always,
+        reason = "on the I/O path of every read and write: a call costs more than the body"
+    )]
     unsafe fn move_counted(&mut self, buf: *mut u8, len: usize) -> (usize, Result) {
-        let n = len.min(self.resid());
+        let before = self.resid();
+        let n = len.min(before);
+        let Ok(count) = c_int::try_from(n) else {
+            // SAFETY: the caller's contract, and `n <= len`.
+            return unsafe { self.move_counted_chunked(buf, n) };
+        };
+        // SAFETY: `n <= len` bytes at `buf` are valid in the request's
+        // direction (caller's contract); the uio is valid and ours (type
+        // invariant).
+        let ret = unsafe { sys::uiomove(buf.cast::<c_void>(), count, self.uio.as_ptr()) };
+        // What the call moved: `uiomove` only lowers `uio_resid`, and by at
+        // most `n` (a kernel that broke that could not make this claim more
+        // than `n`).
+        let moved = before.wrapping_sub(self.resid()).min(n);
+        if ret != 0 {
+            return (moved, Err(Error::from_failure(ret, code::EIO)));
+        }
+        (moved, Ok(()))
+    }
+
+    /// [`Uio::move_counted`] of `n` bytes, more than an `int` holds: one
+    /// `uiomove(9)` per `INT_MAX` bytes, counted each.
+    ///
+    /// # Safety
+    /// As for [`Uio::move_bytes`], with `n` at most the buffer's length.
+    #[cold]
+    #[inline(never)]
+    unsafe fn move_counted_chunked(&mut self, buf: *mut u8, n: usize) -> (usize, Result) {
         let mut done = 0usize;
         while done < n {
             // `done < n`: no wrap.
@@ -192,7 +223,6 @@ impl Uio<'_> {
             // ours (type invariant).
             let ret =
                 unsafe { sys::uiomove(at.cast::<c_void>(), chunk_len(step), self.uio.as_ptr()) };
-            // What this call moved: never more than it was asked to.
             let moved = before.saturating_sub(self.resid()).min(step);
             // `moved <= step <= n - done`: no wrap.
             done = done.wrapping_add(moved);
@@ -200,7 +230,7 @@ impl Uio<'_> {
                 return (done, Err(Error::from_failure(ret, code::EIO)));
             }
             if moved < step {
-                // The request ran out (it cannot, `n <= resid`; no loop).
+                // The request ran out.
                 break;
             }
         }
@@ -288,7 +318,11 @@ impl UioWriter<'_> {
     /// # Safety
     /// `buf` is valid for reads of `len` bytes, which no thread writes
     /// meanwhile.
-    #[inline]
+    #[inline(always)]
+    #[allow(
+        clippy::inline_always,
+        reason = "on the I/O path of every read and write: a call costs more than the body"
+    )]
     pub(crate) unsafe fn move_out_counted(
         &mut self,
         buf: *const u8,
@@ -376,7 +410,11 @@ impl UioReader<'_> {
     /// # Safety
     /// `buf` is valid for writes of `len` bytes, which no other thread
     /// reads or writes meanwhile.
-    #[inline]
+    #[inline(always)]
+    #[allow(
+        clippy::inline_always,
+        reason = "on the I/O path of every read and write: a call costs more than the body"
+    )]
     pub(crate) unsafe fn move_in_counted(&mut self, buf: *mut u8, len: usize) -> (usize, Result) {
         // SAFETY: the caller's contract.
         unsafe { self.uio.move_counted(buf, len) }

@@ -84,7 +84,7 @@ fn an_empty_ring_writes_from_the_start() {
     push(&mut ring, &mut p, &vec![1; 3000], 4096);
     pop(&mut ring, &mut c, 3000);
     let slot = ring.write_slot(&mut p, 4096).unwrap();
-    assert_eq!(slot.parts[1].1, 0, "one contiguous part");
+    assert_eq!(slot.parts.second_len, 0, "one contiguous part");
     assert_eq!(slot.len(), 4096);
     assert_eq!(ring.commit_write(slot), 0);
 }
