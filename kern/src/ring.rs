@@ -647,11 +647,26 @@ impl Parts {
         done: &mut usize,
         mut copy: impl FnMut(NonNull<u8>, usize) -> (usize, Result),
     ) -> Result {
-        if *done < self.first_len {
-            // SAFETY: `done < first_len`: an offset inside the first part.
-            let at = unsafe { self.first.add(*done) };
-            // `done < first_len`: no wrap.
-            let len = self.first_len.wrapping_sub(*done);
+        // One call site for `copy`, so that it is inlined.
+        loop {
+            let (at, len) = if *done < self.first_len {
+                // SAFETY: `done < first_len`: an offset inside the first
+                // part.
+                let at = unsafe { self.first.add(*done) };
+                // `done < first_len`: no wrap.
+                (at, self.first_len.wrapping_sub(*done))
+            } else {
+                // `done >= first_len`: no wrap.
+                let into = done.wrapping_sub(self.first_len);
+                if into >= self.second_len {
+                    return Ok(());
+                }
+                // SAFETY: `into < second_len`: an offset inside the second
+                // part.
+                let at = unsafe { self.second.add(into) };
+                // `into < second_len`: no wrap.
+                (at, self.second_len.wrapping_sub(into))
+            };
             let (n, result) = copy(at, len);
             let n = n.min(len);
             // `n <= len`: still within the parts.
@@ -661,18 +676,6 @@ impl Parts {
                 return Ok(());
             }
         }
-        // `done >= first_len` here: no wrap.
-        let into = done.wrapping_sub(self.first_len);
-        if into < self.second_len {
-            // SAFETY: `into < second_len`: an offset inside the second part.
-            let at = unsafe { self.second.add(into) };
-            // `into < second_len`: no wrap.
-            let len = self.second_len.wrapping_sub(into);
-            let (n, result) = copy(at, len);
-            *done = done.wrapping_add(n.min(len));
-            result?;
-        }
-        Ok(())
     }
 }
 

@@ -183,8 +183,9 @@ impl Uio<'_> {
         reason = "on the I/O path of every read and write: a call costs more than the body"
     )]
     unsafe fn move_counted(&mut self, buf: *mut u8, len: usize) -> (usize, Result) {
-        let before = self.resid();
-        let n = len.min(before);
+        // `uio_resid` as the `ssize_t` it is (non-negative).
+        let before = self.raw().uio_resid;
+        let n = len.min(usize::try_from(before).unwrap_or(0));
         let Ok(count) = c_int::try_from(n) else {
             // SAFETY: the caller's contract, and `n <= len`.
             return unsafe { self.move_counted_chunked(buf, n) };
@@ -196,7 +197,10 @@ impl Uio<'_> {
         // What the call moved: `uiomove` only lowers `uio_resid`, and by at
         // most `n` (a kernel that broke that could not make this claim more
         // than `n`).
-        let moved = before.wrapping_sub(self.resid()).min(n);
+        let moved = before
+            .wrapping_sub(self.raw().uio_resid)
+            .cast_unsigned()
+            .min(n);
         if ret != 0 {
             return (moved, Err(Error::from_failure(ret, code::EIO)));
         }
