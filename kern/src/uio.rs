@@ -185,36 +185,37 @@ impl Uio<'_> {
     unsafe fn move_counted(&mut self, buf: *mut u8, len: usize) -> (usize, Result) {
         // `uio_resid` as the `ssize_t` it is (non-negative).
         let before = self.raw().uio_resid;
-        let n = len.min(usize::try_from(before).unwrap_or(0));
-        let Ok(count) = c_int::try_from(n) else {
-            // SAFETY: the caller's contract, and `n <= len`.
-            return unsafe { self.move_counted_chunked(buf, n) };
+        let Ok(count) = c_int::try_from(len) else {
+            // SAFETY: the caller's contract.
+            return unsafe { self.move_counted_chunked(buf, len) };
         };
-        // SAFETY: `n <= len` bytes at `buf` are valid in the request's
-        // direction (caller's contract); the uio is valid and ours (type
-        // invariant).
+        // SAFETY: `len` bytes at `buf` are valid in the request's direction
+        // (caller's contract); the uio is valid and ours (type invariant).
+        // uiomove(9) moves at most `min(len, uio_resid)` of them.
         let ret = unsafe { sys::uiomove(buf.cast::<c_void>(), count, self.uio.as_ptr()) };
         // What the call moved: `uiomove` only lowers `uio_resid`, and by at
-        // most `n` (a kernel that broke that could not make this claim more
-        // than `n`).
+        // most `len` (a kernel that broke that could not make this claim
+        // more than `len`).
         let moved = before
             .wrapping_sub(self.raw().uio_resid)
             .cast_unsigned()
-            .min(n);
+            .min(len);
         if ret != 0 {
             return (moved, Err(Error::from_failure(ret, code::EIO)));
         }
         (moved, Ok(()))
     }
 
-    /// [`Uio::move_counted`] of `n` bytes, more than an `int` holds: one
-    /// `uiomove(9)` per `INT_MAX` bytes, counted each.
+    /// [`Uio::move_counted`] of `len` bytes, more than an `int` holds: one
+    /// `uiomove(9)` per `INT_MAX` bytes, counted each, until the request
+    /// has no more.
     ///
     /// # Safety
-    /// As for [`Uio::move_bytes`], with `n` at most the buffer's length.
+    /// As for [`Uio::move_bytes`].
     #[cold]
     #[inline(never)]
-    unsafe fn move_counted_chunked(&mut self, buf: *mut u8, n: usize) -> (usize, Result) {
+    unsafe fn move_counted_chunked(&mut self, buf: *mut u8, len: usize) -> (usize, Result) {
+        let n = len.min(self.resid());
         let mut done = 0usize;
         while done < n {
             // `done < n`: no wrap.
