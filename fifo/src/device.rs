@@ -34,6 +34,12 @@ pub(crate) struct State {
     readers_waiting: u32,
     /// Writers sleeping for room.
     writers_waiting: u32,
+    /// The idle callout is pending.
+    idle_armed: bool,
+    /// How many times a read emptied the FIFO (wrapping).
+    emptied: u32,
+    /// `emptied` when the idle callout was last armed.
+    idle_mark: u32,
 }
 
 impl State {
@@ -72,6 +78,9 @@ impl Core {
                     gone: false,
                     readers_waiting: 0,
                     writers_waiting: 0,
+                    idle_armed: false,
+                    emptied: 0,
+                    idle_mark: 0,
                 },
                 cx.waitok(),
             ),
@@ -125,6 +134,15 @@ impl Core {
 /// The idle callout: once the FIFO has stayed empty for
 /// `hw.rustfifo.idle_ms`, it queues the task that frees the storage (the
 /// callout may not take the writers' `sx`).
+///
+/// It is armed by a read that empties the FIFO, unless already pending,
+/// and never stopped by a write: I/O does not touch it while it is
+/// pending. When it runs, the FIFO has stayed empty since it was armed if
+/// no read has emptied it since (a write in between would have needed
+/// one); then the storage goes. If a read emptied it later, it waits
+/// `idle_ms` again; if the FIFO holds bytes, it stops until a read empties
+/// it. So the storage goes between `idle_ms` and twice that after the
+/// FIFO became empty, and a busy FIFO costs one run per `idle_ms`.
 pub(crate) struct Idle {
     core: Arc<Core>,
     free: Arc<Task<FreeStorage>>,
@@ -138,13 +156,21 @@ impl CalloutHandler for Idle {
     }
 
     fn run(&self, state: &mut MutexGuard<'_, State>) -> Option<u32> {
-        if state.ring.is_empty()
+        let ms = STATS.idle_ms();
+        let idle = state.ring.is_empty()
             && state.ring.allocated() > 0
             && state.readers_waiting == 0
             && !state.gone
-        {
+            && ms != 0;
+        if idle && state.idle_mark != state.emptied {
+            // Emptied again since it was armed: a full delay from now.
+            state.idle_mark = state.emptied;
+            return Some(ms);
+        }
+        if idle {
             self.free.enqueue(&*state);
         }
+        state.idle_armed = false;
         None
     }
 }
@@ -222,18 +248,30 @@ impl Fifo {
         let _notified = self.poll.notify(state);
     }
 
-    /// Arms the idle callout if the FIFO is empty and holds storage.
+    /// A read emptied the FIFO: arms the idle callout unless it is
+    /// pending (see [`Idle`]).
+    fn emptied(&self, state: &mut MutexGuard<'_, State>) {
+        state.emptied = state.emptied.wrapping_add(1);
+        if !state.idle_armed {
+            self.arm_idle(state);
+        }
+    }
+
+    /// Arms the idle callout if the FIFO holds storage.
+    #[cold]
+    #[inline(never)]
     fn arm_idle(&self, state: &mut MutexGuard<'_, State>) {
         let ms = STATS.idle_ms();
-        if ms != 0 && state.ring.is_empty() && state.ring.allocated() > 0 {
-            // Cannot fail: `state` is the guard of the callout's mutex.
-            let _rearmed = self.idle.reset(state, ms);
+        // Cannot fail: `state` is the guard of the callout's mutex.
+        if ms != 0 && state.ring.allocated() > 0 && self.idle.reset(state, ms).is_ok() {
+            state.idle_armed = true;
+            state.idle_mark = state.emptied;
         }
     }
 
     /// Copies the user's bytes into a write slot with the mutex released,
-    /// then, under the mutex, appends what arrived and tells the idle
-    /// callout, the pollers and the sleeping readers. Returns the bytes
+    /// then, under the mutex, appends what arrived and tells the pollers
+    /// and the sleeping readers (not the idle callout: see [`Idle`]). Returns the bytes
     /// appended and how the copy ended (a fault appends what came before
     /// it).
     #[inline(always)]
@@ -250,8 +288,6 @@ impl Fifo {
         let copied = slot.fill_from(uio, cx).map(drop);
         let mut state = self.core.state.lock(cx);
         let n = state.ring.commit_write(slot);
-        // Cannot fail, as in `arm_idle`; it may not have been pending.
-        let _stopped = self.idle.stop(&mut state);
         self.notify(&mut state);
         if state.readers_waiting > 0 {
             Self::wake(&self.core.readable);
@@ -278,12 +314,15 @@ impl Fifo {
         let copied = slot.drain_to(uio, cx).map(drop);
         let mut state = self.core.state.lock(cx);
         let n = state.ring.commit_read(slot);
-        self.arm_idle(&mut state);
+        let empty = state.ring.is_empty();
+        if empty {
+            self.emptied(&mut state);
+        }
         self.notify(&mut state);
         if state.writers_waiting > 0 {
             Self::wake(&self.core.writable);
         }
-        (n, copied, state.ring.is_empty())
+        (n, copied, empty)
     }
 
     /// A read in rounds: sleeps while the FIFO is empty (unless

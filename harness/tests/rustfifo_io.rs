@@ -389,3 +389,30 @@ fn a_reader_sees_bytes_in_order_across_the_wrap_point() {
     k.close(nb).unwrap();
     finish(k, fd);
 }
+
+/// The idle callout is armed by the read that empties the FIFO and not
+/// stopped by writes: when it runs after a read emptied the FIFO again,
+/// the FIFO has not been empty for `idle_ms` yet, so it waits a full
+/// delay more instead of freeing the storage early.
+#[test]
+fn storage_is_freed_only_after_idle_ms_of_emptiness() {
+    let (k, fd) = setup();
+    let mut buf = [0u8; 8];
+    k.write(fd, b"one").unwrap();
+    assert_eq!(k.read(fd, &mut buf).unwrap(), 3); // armed, for t = 1000
+    k.advance_clock(Duration::from_millis(600));
+    k.write(fd, b"two").unwrap();
+    assert_eq!(k.read(fd, &mut buf).unwrap(), 3); // empty again at t = 600
+    // At t = 1000 it has been empty for 400 ms only: kept.
+    k.advance_clock(Duration::from_millis(600));
+    thread::sleep(Duration::from_millis(50));
+    assert_eq!(counter(&k, "idle_frees"), 0, "freed before idle_ms");
+    // Empty since t = 600, and the callout runs again at t = 2000.
+    k.advance_clock(Duration::from_millis(900));
+    let end = Instant::now() + WAIT;
+    while counter(&k, "idle_frees") == 0 {
+        assert!(Instant::now() < end, "the storage was not freed");
+        thread::sleep(Duration::from_millis(2));
+    }
+    finish(k, fd);
+}
