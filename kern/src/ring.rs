@@ -585,9 +585,9 @@ impl<A: Allocator + Default + Clone> ByteRing<A> {
 /// holds the producer's lock fills it.
 ///
 /// # Invariants
-/// Each part is `len` bytes of the ring's storage, free when the slot was
-/// made and written by nobody else until it is committed; `filled` bytes of
-/// the parts, in order, hold copied data.
+/// The slot covers `filled` bytes, then `parts`: free bytes of the ring's
+/// storage when the slot was made, from its tail, written by nobody else
+/// until it is committed; the `filled` ones, in order, hold copied data.
 #[must_use = "commit the slot, or the bytes copied into it are lost"]
 pub struct WriteSlot<'p> {
     parts: Parts,
@@ -604,9 +604,10 @@ pub struct WriteSlot<'p> {
 /// stay (and stay unchanged) until it is committed. Not `Send`.
 ///
 /// # Invariants
-/// The parts are queued bytes of the ring's storage (or of storage the
-/// ring keeps for this slot), in order, written by nobody until the slot
-/// is committed; `drained` bytes of the parts, in order, were copied out.
+/// The slot covers `drained` bytes, then `parts`: the oldest queued bytes
+/// of the ring's storage (or of storage the ring keeps for this slot), in
+/// order, written by nobody until the slot is committed; the `drained`
+/// ones were copied out.
 #[must_use = "commit the slot, or the bytes read stay queued"]
 pub struct ReadSlot<'c> {
     parts: Parts,
@@ -615,8 +616,9 @@ pub struct ReadSlot<'c> {
     _consumer: PhantomData<&'c mut ()>,
 }
 
-/// The one or two contiguous parts of a slot: `first_len` bytes at
-/// `first`, then `second_len` at `second` (the storage's start).
+/// What is left of a slot's one or two contiguous parts: `first_len`
+/// bytes at `first`, then `second_len` at `second` (the storage's start).
+/// Copying consumes it from the front.
 #[derive(Clone, Copy)]
 struct Parts {
     first: NonNull<u8>,
@@ -626,65 +628,58 @@ struct Parts {
 }
 
 impl Parts {
-    /// The bytes in both parts.
+    /// The bytes left in both parts.
     #[inline]
     fn len(self) -> usize {
         // Both are parts of one storage: no wrap.
         self.first_len.wrapping_add(self.second_len)
     }
 
-    /// Runs `copy` on what is left of the parts after their first `*done`
-    /// bytes, one contiguous piece at a time (start, length), adding what
-    /// each call reports as copied to `*done`; stops at an error, or after
-    /// a call that copied less than its piece.
+    /// Runs `copy` on what is left, one contiguous piece at a time (start,
+    /// length), consuming what each call reports as copied and adding it
+    /// to `*done`; stops at an error, or after a call that copied less
+    /// than its piece.
     #[inline(always)]
     #[allow(
         clippy::inline_always,
         reason = "on the I/O path of every read and write: a call costs more than the body"
     )]
     fn each(
-        self,
+        &mut self,
         done: &mut usize,
         mut copy: impl FnMut(NonNull<u8>, usize) -> (usize, Result),
     ) -> Result {
         // One call site for `copy`, so that it is inlined.
-        loop {
-            let (at, len) = if *done < self.first_len {
-                // SAFETY: `done < first_len`: an offset inside the first
-                // part.
-                let at = unsafe { self.first.add(*done) };
-                // `done < first_len`: no wrap.
-                (at, self.first_len.wrapping_sub(*done))
-            } else {
-                // `done >= first_len`: no wrap.
-                let into = done.wrapping_sub(self.first_len);
-                if into >= self.second_len {
-                    return Ok(());
-                }
-                // SAFETY: `into < second_len`: an offset inside the second
-                // part.
-                let at = unsafe { self.second.add(into) };
-                // `into < second_len`: no wrap.
-                (at, self.second_len.wrapping_sub(into))
-            };
-            let (n, result) = copy(at, len);
+        while self.first_len > 0 {
+            let len = self.first_len;
+            let (n, result) = copy(self.first, len);
             let n = n.min(len);
             // `n <= len`: still within the parts.
             *done = done.wrapping_add(n);
-            result?;
             if n < len {
-                return Ok(());
+                // SAFETY: `n < len`: an offset inside the piece.
+                self.first = unsafe { self.first.add(n) };
+                // `n < len`: no wrap.
+                self.first_len = len.wrapping_sub(n);
+                return result;
             }
+            // The piece is done: the second part is next, then nothing.
+            self.first = self.second;
+            self.first_len = self.second_len;
+            self.second_len = 0;
+            result?;
         }
+        Ok(())
     }
 }
 
 impl WriteSlot<'_> {
-    /// The bytes the slot can take.
+    /// The bytes the slot can take (filled or not).
     #[inline]
     #[must_use]
     pub fn len(&self) -> usize {
-        self.parts.len()
+        // Parts of one storage: no wrap.
+        self.filled.wrapping_add(self.parts.len())
     }
 
     /// Whether the slot can take no byte.
@@ -747,11 +742,12 @@ impl WriteSlot<'_> {
 }
 
 impl ReadSlot<'_> {
-    /// The bytes the slot holds.
+    /// The bytes the slot holds (drained or not).
     #[inline]
     #[must_use]
     pub fn len(&self) -> usize {
-        self.parts.len()
+        // Parts of one storage: no wrap.
+        self.drained.wrapping_add(self.parts.len())
     }
 
     /// Whether the slot holds no byte.
@@ -768,7 +764,8 @@ impl ReadSlot<'_> {
         self.drained
     }
 
-    /// The slot's bytes, in order, in their two contiguous parts.
+    /// The slot's bytes not drained yet, in order, in their two contiguous
+    /// parts.
     #[must_use]
     pub fn as_slices(&self) -> (&[u8], &[u8]) {
         let p = self.parts;
