@@ -1,6 +1,13 @@
 // SPDX-License-Identifier: BSD-2-Clause
 //! `/dev/rustfifo`: the device, its shared core, the idle callout and the
 //! task that frees the storage.
+//!
+//! Bytes move as in `pipe(2)`: a writer holds the writers' `sx` (and with
+//! it the ring's [`Producer`]), takes a slot of the ring's free bytes under
+//! the mutex, copies into it from the user with the mutex released, and
+//! commits what arrived under the mutex; a reader does the same with the
+//! readers' `sx`, the [`Consumer`] and the queued bytes. One copy per
+//! byte each way, one round of the mutex per call.
 
 // `#[pin_data]` (pinned-init) gives each structure a `Copy` companion
 // with a hand-written `Clone`: its expansion, not ours.
@@ -9,7 +16,6 @@
     reason = "the expansion of pinned-init's #[pin_data]"
 )]
 
-use crate::ring::Ring;
 use crate::{STATS, Stats};
 use core::ffi::CStr;
 use core::pin::Pin;
@@ -21,22 +27,34 @@ use kern::init::{PinInit, pin_arc, pin_data, pin_init};
 use kern::ioctl::{FIOASYNC, FIONBIO, FIONREAD, IoctlCmd, IoctlData};
 use kern::poll::{Filter, Knote, PollEvents, PollQueue, PollSource, PollWaiter};
 use kern::prelude::*;
+use kern::ring::{ByteRing, Consumer, Producer, ReadSlot, WriteSlot};
 use kern::sync::{CondVar, Mutex, MutexGuard, SxLock, Wait};
 use kern::taskqueue::{Task, TaskHandler};
 use kern::uio::{UioReader, UioWriter};
 
-/// Bytes moved per round through the lock (a stack buffer).
-const CHUNK: usize = 256;
-
 /// What the mutex protects.
 pub(crate) struct State {
-    ring: Ring,
+    /// The bytes queued and their storage.
+    ring: ByteRing,
     /// The device is being destroyed: every sleeper returns `ENXIO`.
     gone: bool,
     /// Readers sleeping for data (woken only if there are).
     readers_waiting: u32,
     /// Writers sleeping for room.
     writers_waiting: u32,
+    /// The idle callout is pending.
+    idle_armed: bool,
+    /// How many times a read emptied the FIFO (wrapping).
+    emptied: u32,
+    /// `emptied` when the idle callout was last armed.
+    idle_mark: u32,
+}
+
+impl State {
+    /// How many more bytes the FIFO accepts under `capacity`.
+    fn space(&self, capacity: usize) -> usize {
+        capacity.saturating_sub(self.ring.len())
+    }
 }
 
 /// What the device, its callout and its task share: one allocation, its
@@ -52,39 +70,42 @@ pub(crate) struct Core {
     readable: CondVar,
     /// Writers sleep here until there is space.
     writable: CondVar,
-    /// One reader at a time moves bytes out (between its copy and its
-    /// consume, nobody else consumes).
+    /// One reader at a time moves bytes out: the ring's consumer.
     #[pin]
-    readers: SxLock<()>,
-    /// One writer at a time moves bytes in (the room it reserved stays
-    /// its own); the idle task takes it too, so it never frees the
-    /// storage under a writer.
+    readers: SxLock<Consumer>,
+    /// One writer at a time moves bytes in: the ring's producer, which
+    /// alone grows or frees the storage; the idle task takes it too.
     #[pin]
-    writers: SxLock<()>,
+    writers: SxLock<Producer>,
 }
 
 impl Core {
     /// An empty FIFO without storage, built in place with its three
-    /// locks (no allocation of their own).
+    /// locks (no allocation of their own; the ring's shared header is
+    /// one `M_WAITOK` allocation).
     #[allow(
         clippy::mem_forget,
         reason = "pin_init! forgets its drop guards once every field is initialised"
     )]
-    pub(crate) fn new() -> impl PinInit<Self> {
+    pub(crate) fn new(cx: &mut Sleepable) -> impl PinInit<Self> + use<> {
+        let (ring, producer, consumer) = ByteRing::new(cx.waitok());
         pin_init!(Self {
             state <- Mutex::new_in_place(
                 c"rustfifo",
                 State {
-                    ring: Ring::new(),
+                    ring,
                     gone: false,
                     readers_waiting: 0,
                     writers_waiting: 0,
+                    idle_armed: false,
+                    emptied: 0,
+                    idle_mark: 0,
                 },
             ),
             readable: CondVar::new(c"fiford"),
             writable: CondVar::new(c"fifowr"),
-            readers <- SxLock::new_in_place(c"rustfifo readers", ()),
-            writers <- SxLock::new_in_place(c"rustfifo writers", ()),
+            readers <- SxLock::new_in_place(c"rustfifo readers", consumer),
+            writers <- SxLock::new_in_place(c"rustfifo writers", producer),
         })
     }
 }
@@ -132,6 +153,15 @@ impl Core {
 /// `hw.rustfifo.idle_ms`, it queues the task that frees the storage (the
 /// callout may not take the writers' `sx`). The task lives in the
 /// callout's handler, in place: the callout is drained before it.
+///
+/// It is armed by a read that empties the FIFO, unless already pending,
+/// and never stopped by a write: I/O does not touch it while it is
+/// pending. When it runs, the FIFO has stayed empty since it was armed if
+/// no read has emptied it since (a write in between would have needed
+/// one); then the storage goes. If a read emptied it later, it waits
+/// `idle_ms` again; if the FIFO holds bytes, it stops until a read empties
+/// it. So the storage goes between `idle_ms` and twice that after the
+/// FIFO became empty, and a busy FIFO costs one run per `idle_ms`.
 #[pin_data]
 pub(crate) struct Idle {
     core: Pin<Arc<Core>>,
@@ -147,13 +177,21 @@ impl CalloutHandler for Idle {
     }
 
     fn run(&self, state: &mut MutexGuard<'_, State>) -> Option<u32> {
-        if state.ring.is_empty()
+        let ms = STATS.idle_ms();
+        let idle = state.ring.is_empty()
             && state.ring.allocated() > 0
             && state.readers_waiting == 0
             && !state.gone
-        {
+            && ms != 0;
+        if idle && state.idle_mark != state.emptied {
+            // Emptied again since it was armed: a full delay from now.
+            state.idle_mark = state.emptied;
+            return Some(ms);
+        }
+        if idle {
             self.free.enqueue(&*state);
         }
+        state.idle_armed = false;
         None
     }
 }
@@ -167,18 +205,12 @@ pub(crate) struct FreeStorage {
 impl TaskHandler for FreeStorage {
     fn run(&self, _pending: u32, cx: &mut Sleepable) {
         let mut writers = self.core.writers.xlock(cx);
-        let ((), cx) = writers.split();
+        let (producer, cx) = writers.split();
         let mut state = self.core.state.lock(cx);
-        let storage = if state.readers_waiting == 0 {
-            state.ring.take_storage()
-        } else {
-            None
-        };
+        // Only if still empty; freed before it is counted, so whoever reads
+        // `idle_frees` then finds the memory gone.
+        let freed = state.readers_waiting == 0 && state.ring.release(producer);
         drop(state);
-        let freed = storage.is_some();
-        // Freed here, outside the mutex, and before it is counted: whoever
-        // reads `idle_frees` then finds the memory gone.
-        drop(storage);
         if freed {
             Stats::count(&STATS.idle_frees, 1);
         }
@@ -200,7 +232,7 @@ impl PollSource for Readiness {
         let n = match filter {
             _ if state.gone => 1,
             Filter::Read => state.ring.len(),
-            Filter::Write => state.ring.space(STATS.capacity()),
+            Filter::Write => state.space(STATS.capacity()),
         };
         i64::try_from(n).unwrap_or(i64::MAX)
     }
@@ -228,7 +260,7 @@ impl Fifo {
         reason = "pin_init! forgets its drop guards once every field is initialised"
     )]
     pub(crate) fn new(cx: &mut Sleepable) -> impl PinInit<Self> + use<> {
-        let core = pin_arc(Core::new(), cx.waitok());
+        let core = pin_arc(Core::new(cx), cx.waitok());
         let (idle, task, poll) = (core.clone(), core.clone(), core.clone());
         pin_init!(Self {
             core,
@@ -246,13 +278,184 @@ impl Fifo {
         let _notified = self.poll.notify(state);
     }
 
-    /// Arms the idle callout if the FIFO is empty and holds storage.
+    /// A read emptied the FIFO: arms the idle callout unless it is
+    /// pending (see [`Idle`]).
+    fn emptied(&self, state: &mut MutexGuard<'_, State>) {
+        state.emptied = state.emptied.wrapping_add(1);
+        if !state.idle_armed {
+            self.arm_idle(state);
+        }
+    }
+
+    /// Arms the idle callout if the FIFO holds storage.
+    #[cold]
+    #[inline(never)]
     fn arm_idle(&self, state: &mut MutexGuard<'_, State>) {
         let ms = STATS.idle_ms();
-        if ms != 0 && state.ring.is_empty() && state.ring.allocated() > 0 {
-            // Cannot fail: `state` is the guard of the callout's mutex.
-            let _rearmed = self.idle.reset(state, ms);
+        // Cannot fail: `state` is the guard of the callout's mutex.
+        if ms != 0 && state.ring.allocated() > 0 && self.idle.reset(state, ms).is_ok() {
+            state.idle_armed = true;
+            state.idle_mark = state.emptied;
         }
+    }
+
+    /// Copies the user's bytes into a write slot with the mutex released,
+    /// then, under the mutex, appends what arrived and tells the pollers
+    /// and the sleeping readers (not the idle callout: see [`Idle`]). Returns the bytes
+    /// appended and how the copy ended (a fault appends what came before
+    /// it).
+    #[inline(always)]
+    #[allow(
+        clippy::inline_always,
+        reason = "on the I/O path of every read and write: a call costs more than the body"
+    )]
+    fn fill_and_commit(
+        &self,
+        mut slot: WriteSlot<'_>,
+        uio: &mut UioReader<'_>,
+        cx: &mut SxSleepable,
+    ) -> (usize, Result) {
+        let copied = slot.fill_from(uio, cx).map(drop);
+        let mut state = self.core.state.lock(cx);
+        let n = state.ring.commit_write(slot);
+        self.notify(&mut state);
+        if state.readers_waiting > 0 {
+            Self::wake(&self.core.readable);
+        }
+        (n, copied)
+    }
+
+    /// Copies a read slot's bytes to the user with the mutex released,
+    /// then, under the mutex, removes what went out, arms the idle callout
+    /// if the FIFO is now empty, and tells the pollers and the sleeping
+    /// writers. Returns the bytes removed, how the copy ended, and whether
+    /// the FIFO is now empty.
+    #[inline(always)]
+    #[allow(
+        clippy::inline_always,
+        reason = "on the I/O path of every read and write: a call costs more than the body"
+    )]
+    fn drain_and_commit(
+        &self,
+        mut slot: ReadSlot<'_>,
+        uio: &mut UioWriter<'_>,
+        cx: &mut SxSleepable,
+    ) -> (usize, Result, bool) {
+        let copied = slot.drain_to(uio, cx).map(drop);
+        let mut state = self.core.state.lock(cx);
+        let n = state.ring.commit_read(slot);
+        let empty = state.ring.is_empty();
+        if empty {
+            self.emptied(&mut state);
+        }
+        self.notify(&mut state);
+        if state.writers_waiting > 0 {
+            Self::wake(&self.core.writable);
+        }
+        (n, copied, empty)
+    }
+
+    /// A read in rounds: sleeps while the FIFO is empty (unless
+    /// non-blocking, or bytes were already read), then moves the bytes
+    /// queued, until the request is done or the FIFO is empty. Returns the
+    /// bytes read (`moved` before it, plus its own).
+    #[inline(never)]
+    fn read_rounds(
+        &self,
+        file: &File<'_, Self>,
+        uio: &mut UioWriter<'_>,
+        consumer: &mut Consumer,
+        cx: &mut SxSleepable,
+        mut moved: usize,
+    ) -> Result<usize> {
+        let core = &*self.core;
+        while uio.resid() > 0 {
+            let mut state = core.state.lock(cx);
+            if state.gone {
+                return Err(ENXIO);
+            }
+            if state.ring.is_empty() {
+                if moved > 0 {
+                    break;
+                }
+                if file.nonblocking() {
+                    return Err(EAGAIN);
+                }
+                drop(state);
+                core.sleep_while(
+                    &core.readable,
+                    cx,
+                    |s| s.ring.is_empty() && !s.gone,
+                    |s| &mut s.readers_waiting,
+                )?;
+                Stats::count(&STATS.blocked_reads, 1);
+                continue;
+            }
+            let slot = state.ring.read_slot(consumer, uio.resid())?;
+            drop(state);
+            let (n, copied, _empty) = self.drain_and_commit(slot, uio, cx);
+            // At most the request (an `ssize_t`): no wrap.
+            moved = moved.wrapping_add(n);
+            copied?;
+        }
+        Ok(moved)
+    }
+
+    /// A write in rounds: sleeps while the FIFO is full (unless
+    /// non-blocking), grows the storage as needed, and moves what fits,
+    /// until the request is done. Returns the bytes written (`moved` before
+    /// it, plus its own).
+    #[inline(never)]
+    fn write_rounds(
+        &self,
+        file: &File<'_, Self>,
+        uio: &mut UioReader<'_>,
+        producer: &mut Producer,
+        cx: &mut SxSleepable,
+        mut moved: usize,
+    ) -> Result<usize> {
+        let core = &*self.core;
+        while uio.resid() > 0 {
+            let mut state = core.state.lock(cx);
+            if state.gone {
+                return Err(ENXIO);
+            }
+            let capacity = STATS.capacity();
+            let space = state.space(capacity);
+            if space == 0 {
+                if file.nonblocking() {
+                    if moved == 0 {
+                        return Err(EAGAIN);
+                    }
+                    break;
+                }
+                drop(state);
+                core.sleep_while(
+                    &core.writable,
+                    cx,
+                    |s| s.space(capacity) == 0 && !s.gone,
+                    |s| &mut s.writers_waiting,
+                )?;
+                Stats::count(&STATS.blocked_writes, 1);
+                continue;
+            }
+            let want = uio.resid().min(space);
+            if let Err(e) = state.ring.reserve(producer, want, capacity) {
+                // A short write rather than an error once bytes went in;
+                // nothing queued is lost.
+                if moved == 0 {
+                    return Err(e);
+                }
+                break;
+            }
+            let slot = state.ring.write_slot(producer, want)?;
+            drop(state);
+            let (n, copied) = self.fill_and_commit(slot, uio, cx);
+            // At most the request (an `ssize_t`): no wrap.
+            moved = moved.wrapping_add(n);
+            copied?;
+        }
+        Ok(moved)
     }
 
     /// Wakes the sleepers of `cv` (called only when some sleep, so the
@@ -275,53 +478,29 @@ impl CharacterDevice for Fifo {
     /// Up to the request from the oldest bytes; sleeps while the FIFO is
     /// empty, unless non-blocking (`EAGAIN`). Returns as soon as it has
     /// moved some bytes.
+    ///
+    /// The usual case, bytes queued, is one round: a slot of them under
+    /// the mutex, the copy to the user without it, the commit under it.
+    /// Anything else (waiting, more bytes arriving meanwhile) goes on in
+    /// [`read_rounds`](Fifo::read_rounds).
     fn read(&self, file: &File<'_, Self>, uio: &mut UioWriter<'_>, cx: &mut Sleepable) -> Result {
         let core = &*self.core;
         let mut serial = core.readers.xlock_sig(cx)?;
-        let ((), cx) = serial.split();
-        let mut chunk = [0u8; CHUNK];
+        let (consumer, cx) = serial.split();
         let mut moved = 0usize;
-        while uio.resid() > 0 {
-            let mut blocked = false;
-            let n = {
-                let mut state = core.state.lock(cx);
-                if state.ring.is_empty() && !state.gone && moved == 0 && !file.nonblocking() {
-                    drop(state);
-                    blocked = true;
-                    core.sleep_while(
-                        &core.readable,
-                        cx,
-                        |s| s.ring.is_empty() && !s.gone,
-                        |s| &mut s.readers_waiting,
-                    )?;
-                    state = core.state.lock(cx);
-                }
-                if state.gone {
-                    return Err(ENXIO);
-                }
-                if state.ring.is_empty() {
-                    if moved == 0 {
-                        return Err(EAGAIN);
-                    }
-                    break;
-                }
-                let want = uio.resid().min(CHUNK);
-                state.ring.peek(chunk.get_mut(..want).unwrap_or(&mut []))
-            };
-            if blocked {
-                Stats::count(&STATS.blocked_reads, 1);
-            }
-            uio.move_out(chunk.get(..n).unwrap_or(&[]), cx)?;
-            let mut state = core.state.lock(cx);
-            state.ring.consume(n);
-            self.arm_idle(&mut state);
-            self.notify(&mut state);
-            let writers = state.writers_waiting > 0;
+        let mut state = core.state.lock(cx);
+        if !state.gone && !state.ring.is_empty() && uio.resid() > 0 {
+            let slot = state.ring.read_slot(consumer, uio.resid())?;
             drop(state);
-            if writers {
-                Self::wake(&core.writable);
+            let (n, copied, empty) = self.drain_and_commit(slot, uio, cx);
+            copied?;
+            moved = n;
+            if uio.resid() > 0 && !empty {
+                moved = self.read_rounds(file, uio, consumer, cx, moved)?;
             }
-            moved = moved.saturating_add(n);
+        } else {
+            drop(state);
+            moved = self.read_rounds(file, uio, consumer, cx, moved)?;
         }
         Stats::count(&STATS.reads, 1);
         Stats::count(&STATS.bytes_out, moved);
@@ -330,63 +509,35 @@ impl CharacterDevice for Fifo {
 
     /// Appends the request; sleeps while the FIFO is full. Non-blocking:
     /// what fits, `EAGAIN` if nothing does.
+    ///
+    /// The usual case, room for the whole request in the storage, is one
+    /// round: a slot of free bytes under the mutex, the copy from the user
+    /// without it, the commit under it. Anything else (waiting, growing
+    /// the storage, a request larger than the room) goes on in
+    /// [`write_rounds`](Fifo::write_rounds).
     fn write(&self, file: &File<'_, Self>, uio: &mut UioReader<'_>, cx: &mut Sleepable) -> Result {
         let core = &*self.core;
         let mut serial = core.writers.xlock_sig(cx)?;
-        let ((), cx) = serial.split();
-        let mut chunk = [0u8; CHUNK];
+        let (producer, cx) = serial.split();
         let mut moved = 0usize;
-        while uio.resid() > 0 {
-            let capacity = STATS.capacity();
-            let mut blocked = false;
-            let room = {
-                let mut state = core.state.lock(cx);
-                if state.ring.space(capacity) == 0 && !state.gone && !file.nonblocking() {
-                    drop(state);
-                    blocked = true;
-                    core.sleep_while(
-                        &core.writable,
-                        cx,
-                        |s| s.ring.space(capacity) == 0 && !s.gone,
-                        |s| &mut s.writers_waiting,
-                    )?;
-                    state = core.state.lock(cx);
-                }
-                if state.gone {
-                    return Err(ENXIO);
-                }
-                let want = uio.resid().min(CHUNK);
-                match state.ring.reserve(want, capacity) {
-                    // A short write rather than an error once bytes went in.
-                    Err(_) if moved > 0 => break,
-                    Err(e) => return Err(e),
-                    Ok(room) => room.min(want).min(state.ring.space(capacity)),
-                }
-            };
-            if blocked {
-                Stats::count(&STATS.blocked_writes, 1);
-            }
-            if room == 0 {
-                if moved == 0 {
-                    return Err(EAGAIN);
-                }
-                break;
-            }
-            let buf = chunk.get_mut(..room).unwrap_or(&mut []);
-            let n = uio.move_in(buf, cx)?;
-            let mut state = core.state.lock(cx);
-            // The room is still there: only this writer adds, and the idle
-            // task frees storage only under the writers' lock.
-            let pushed = state.ring.push(chunk.get(..n).unwrap_or(&[]));
-            // Cannot fail, as in `arm_idle`; it may not have been pending.
-            let _stopped = self.idle.stop(&mut state);
-            self.notify(&mut state);
-            let readers = state.readers_waiting > 0;
+        let want = uio.resid();
+        let mut state = core.state.lock(cx);
+        if !state.gone
+            && want > 0
+            && want <= state.space(STATS.capacity())
+            && want <= state.ring.room()
+        {
+            let slot = state.ring.write_slot(producer, want)?;
             drop(state);
-            if readers {
-                Self::wake(&core.readable);
+            let (n, copied) = self.fill_and_commit(slot, uio, cx);
+            copied?;
+            moved = n;
+            if uio.resid() > 0 {
+                moved = self.write_rounds(file, uio, producer, cx, moved)?;
             }
-            moved = moved.saturating_add(pushed);
+        } else {
+            drop(state);
+            moved = self.write_rounds(file, uio, producer, cx, moved)?;
         }
         Stats::count(&STATS.writes, 1);
         Stats::count(&STATS.bytes_in, moved);
@@ -432,7 +583,7 @@ impl CharacterDevice for Fifo {
         if !state.ring.is_empty() || state.gone {
             ready = ready | (events & (PollEvents::IN | PollEvents::RDNORM));
         }
-        if state.ring.space(STATS.capacity()) > 0 || state.gone {
+        if state.space(STATS.capacity()) > 0 || state.gone {
             ready = ready | (events & (PollEvents::OUT | PollEvents::WRNORM));
         }
         if ready.is_empty() {

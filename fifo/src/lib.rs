@@ -34,7 +34,6 @@
 #![deny(unsafe_code)]
 
 mod device;
-mod ring;
 
 use core::sync::atomic::{AtomicU64, Ordering};
 use device::Fifo;

@@ -39,6 +39,13 @@ fn blocked_reader(k: &Kernel, fd: i32, n: usize) -> thread::JoinHandle<Result<Ve
     h
 }
 
+/// `FIONREAD`: the bytes queued.
+fn fionread(k: &Kernel, fd: i32) -> usize {
+    let mut n = [0u8; 4];
+    k.ioctl(fd, u64::from(FIONREAD), &mut n).unwrap();
+    usize::try_from(i32::from_le_bytes(n)).unwrap()
+}
+
 fn finish(k: Kernel, fd: i32) {
     k.close(fd).unwrap();
     k.kldunload("rustfifo", false).unwrap();
@@ -265,32 +272,147 @@ fn a_failed_growth_is_enomem_and_loses_nothing_queued() {
     finish(k, fd);
 }
 
-/// The bytes `rustfifo` moves per round through its lock (`CHUNK` in
-/// `fifo/src/device.rs`): a fault loses the round it hits, never a byte
-/// queued or a byte not yet read.
-const CHUNK: usize = 256;
-
+/// `rustfifo` copies with one `uiomove(9)` per contiguous part of its
+/// ring and commits what `uiomove` reports as moved. `uiomove_faultflag()`
+/// (`sys/kern/subr_uio.c`) advances the request only by the `iovec` steps
+/// that succeeded, so a fault in a part leaves that whole part uncounted:
+/// into an empty ring (one part), a faulting write queues nothing and a
+/// faulting read takes nothing, wherever the fault is.
 #[test]
 fn a_fault_at_any_byte_loses_or_duplicates_nothing_queued() {
     let (k, fd) = setup();
     let nb = k.open(DEV, O_RDWR | O_NONBLOCK).unwrap();
     let data: Vec<u8> = (0..600u32).map(|i| (i % 251) as u8).collect();
     for at in (0..data.len()).step_by(37) {
-        // A write that faults at byte `at` queues the rounds before it.
+        // A write that faults at byte `at` queues nothing.
         k.inject_efault(Some(at));
         assert_eq!(k.write(fd, &data).unwrap_err(), Errno::EFAULT);
         let mut got = vec![0u8; 1024];
-        let n = k.read(nb, &mut got).unwrap_or(0);
-        assert_eq!(n, at / CHUNK * CHUNK, "write faulting at {at}");
-        assert_eq!(&got[..n], &data[..n]);
-        // A read that faults at byte `at` leaves the rounds from it queued.
+        assert_eq!(
+            k.read(nb, &mut got).unwrap_err(),
+            Errno::EAGAIN,
+            "write faulting at {at}"
+        );
+        // A read that faults at byte `at` takes nothing: all stays queued.
         assert_eq!(k.write(fd, &data).unwrap(), data.len());
         k.inject_efault(Some(at));
         assert_eq!(k.read(fd, &mut got).unwrap_err(), Errno::EFAULT);
         let n = k.read(nb, &mut got).unwrap();
-        let from = at / CHUNK * CHUNK;
-        assert_eq!(&got[..n], &data[from..], "read faulting at {at}");
+        assert_eq!(&got[..n], &data[..], "read faulting at {at}");
     }
     k.close(nb).unwrap();
+    finish(k, fd);
+}
+
+/// Queues `n` bytes of `fill` and reads `m` bytes back, so that the
+/// ring's head moves by `m` (the storage keeps its size); returns what
+/// stays queued of the `n` (all of it were queued before).
+fn queue_and_drain(k: &Kernel, fd: i32, n: usize, m: usize, fill: u8) -> Vec<u8> {
+    let before = fionread(k, fd);
+    assert_eq!(k.write(fd, &vec![fill; n]).unwrap(), n);
+    let mut got = vec![0u8; m];
+    assert_eq!(k.read(fd, &mut got).unwrap(), m);
+    vec![fill; (before + n).saturating_sub(m).min(n)]
+}
+
+/// A write into a ring whose free bytes wrap is copied in two parts (from
+/// the tail to the end of the storage, then from its start); a fault in
+/// the second part commits exactly the first, which `uiomove(9)` reported
+/// as moved, and nothing already queued is lost or reordered.
+#[test]
+fn a_fault_in_the_middle_of_a_write_commits_exactly_the_bytes_copied() {
+    let (k, fd) = setup();
+    let nb = k.open(DEV, O_RDWR | O_NONBLOCK).unwrap();
+    // Storage of 8192 bytes (4096, doubled), 2000 queued at 6000..8000.
+    assert_eq!(k.write(fd, &[1u8; 4000]).unwrap(), 4000);
+    let queued = queue_and_drain(&k, fd, 4000, 6000, 2);
+    assert_eq!(queued, [2u8; 2000]);
+    assert_eq!(fionread(&k, fd), 2000);
+    // 6000 bytes: 192 fit before the end (8000..8192), 5808 wrap to 0.
+    let big: Vec<u8> = (0..6000u32).map(|i| (i % 253) as u8).collect();
+    k.inject_efault(Some(5000));
+    assert_eq!(k.write(fd, &big).unwrap_err(), Errno::EFAULT);
+    assert_eq!(fionread(&k, fd), 2000 + 192);
+    let mut got = vec![0u8; 16384];
+    let n = k.read(nb, &mut got).unwrap();
+    let mut want = queued.clone();
+    want.extend_from_slice(&big[..192]);
+    assert_eq!(&got[..n], &want[..]);
+
+    // writev: a fault in the second iovec commits all of the first (its
+    // uiomove step finished), into a ring that is now empty.
+    let a = vec![b'a'; 1000];
+    let b = vec![b'b'; 1000];
+    k.inject_efault(Some(1500));
+    assert_eq!(k.writev(fd, &[&a, &b]).unwrap_err(), Errno::EFAULT);
+    let n = k.read(nb, &mut got).unwrap();
+    assert_eq!(&got[..n], &a[..]);
+    assert_eq!(
+        counter(&k, "bytes_in"),
+        4000 + 4000,
+        "failed writes are not counted"
+    );
+    k.close(nb).unwrap();
+    finish(k, fd);
+}
+
+/// A read of queued bytes that wrap around the end of the storage gets
+/// them in order, in one call (two `uiomove(9)` parts); a fault in the
+/// second part removes exactly the first.
+#[test]
+fn a_reader_sees_bytes_in_order_across_the_wrap_point() {
+    let (k, fd) = setup();
+    let nb = k.open(DEV, O_RDWR | O_NONBLOCK).unwrap();
+    // 4096 bytes of storage, the head at 3000, 1000 queued, then 2500
+    // more: 96 at the end, 2404 from the start.
+    let mut want = queue_and_drain(&k, fd, 4000, 3000, 9);
+    let more: Vec<u8> = (0..2500u32).map(|i| (i % 241) as u8).collect();
+    assert_eq!(k.write(fd, &more).unwrap(), more.len());
+    want.extend_from_slice(&more);
+    let uio_before = k.uio_stats().uiomove_calls;
+    let mut got = vec![0u8; 8192];
+    let n = k.read(fd, &mut got).unwrap();
+    assert_eq!(n, 3500);
+    assert_eq!(&got[..n], &want[..]);
+    assert_eq!(k.uio_stats().uiomove_calls - uio_before, 2, "one per part");
+
+    // Again, with a fault in the second part of the read: the first part
+    // (1096 bytes, to the end of the storage) is read, the rest stays.
+    let mut want = queue_and_drain(&k, fd, 4000, 3000, 5);
+    assert_eq!(k.write(fd, &more).unwrap(), more.len());
+    want.extend_from_slice(&more);
+    k.inject_efault(Some(2000));
+    assert_eq!(k.read(fd, &mut got).unwrap_err(), Errno::EFAULT);
+    assert_eq!(fionread(&k, fd), 3500 - 1096);
+    let n = k.read(nb, &mut got).unwrap();
+    assert_eq!(&got[..n], &want[1096..]);
+    k.close(nb).unwrap();
+    finish(k, fd);
+}
+
+/// The idle callout is armed by the read that empties the FIFO and not
+/// stopped by writes: when it runs after a read emptied the FIFO again,
+/// the FIFO has not been empty for `idle_ms` yet, so it waits a full
+/// delay more instead of freeing the storage early.
+#[test]
+fn storage_is_freed_only_after_idle_ms_of_emptiness() {
+    let (k, fd) = setup();
+    let mut buf = [0u8; 8];
+    k.write(fd, b"one").unwrap();
+    assert_eq!(k.read(fd, &mut buf).unwrap(), 3); // armed, for t = 1000
+    k.advance_clock(Duration::from_millis(600));
+    k.write(fd, b"two").unwrap();
+    assert_eq!(k.read(fd, &mut buf).unwrap(), 3); // empty again at t = 600
+    // At t = 1000 it has been empty for 400 ms only: kept.
+    k.advance_clock(Duration::from_millis(600));
+    thread::sleep(Duration::from_millis(50));
+    assert_eq!(counter(&k, "idle_frees"), 0, "freed before idle_ms");
+    // Empty since t = 600, and the callout runs again at t = 2000.
+    k.advance_clock(Duration::from_millis(900));
+    let end = Instant::now() + WAIT;
+    while counter(&k, "idle_frees") == 0 {
+        assert!(Instant::now() < end, "the storage was not freed");
+        thread::sleep(Duration::from_millis(2));
+    }
     finish(k, fd);
 }

@@ -31,6 +31,9 @@
 //!   an `Arc`.
 //! * [`taskqueue`]: [`Task`](taskqueue::Task), work a kernel thread runs
 //!   later where it may sleep (`taskqueue(9)`).
+//! * [`ring`]: [`ByteRing`](ring::ByteRing), a byte ring whose producer
+//!   and consumer copy straight between user memory and the ring with
+//!   `uiomove(9)`, outside the ring's mutex (as `pipe(2)` does).
 //! * [`poll`]: readiness for `poll(2)` and `kqueue(2)`
 //!   ([`PollQueue`](poll::PollQueue): `selrecord(9)`, a knlist on the
 //!   device's mutex).
@@ -102,6 +105,7 @@ mod opaque;
 mod panic;
 pub mod poll;
 pub mod print;
+pub mod ring;
 pub mod sync;
 pub mod sysctl;
 pub mod taskqueue;

@@ -41,6 +41,7 @@ use core::ffi::{c_int, c_long, c_void};
 use core::marker::{PhantomData, PhantomPinned};
 use core::mem::ManuallyDrop;
 use core::pin::Pin;
+use core::sync::atomic::{AtomicPtr, Ordering};
 
 /// The two `kqueue(2)` filters a device may answer.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -356,11 +357,36 @@ impl<H: PollSource> PollQueue<H> {
         if guard.lock().state() != self.mtx {
             return Err(code::EINVAL);
         }
-        // SAFETY: the selinfo is initialised (type invariant).
-        unsafe { sys::selwakeup(self.si.get()) };
-        // SAFETY: the knlist is initialised and its mutex is held by this
-        // thread (checked above): KNOTE_LOCKED.
-        unsafe { sys::knote(self.note(), 0, KNF_LISTLOCKED) };
+        let si = self.si.get();
+        // `SEL_WAITING()` (`sys/sys/selinfo.h`): a poller is recorded.
+        // `pipeselwakeup()` (`sys/kern/sys_pipe.c`) checks it the same way
+        // before waking, under its pipe's mutex; here the mutex held is the
+        // one `record` is documented to be called under, so no record falls
+        // between this check and the one it would have woken. Read
+        // atomically: `selrecord` writes the list under the select pool's
+        // lock.
+        // SAFETY: only the field's address, in the initialised selinfo.
+        let tdlist = unsafe { &raw mut (*si).si_tdlist.tqh_first };
+        // SAFETY: a pointer-sized, aligned field of the live selinfo; every
+        // access to it from here is atomic.
+        let waiting = !unsafe { AtomicPtr::from_ptr(tdlist) }
+            .load(Ordering::Relaxed)
+            .is_null();
+        if waiting {
+            // SAFETY: the selinfo is initialised (type invariant).
+            unsafe { sys::selwakeup(si) };
+        }
+        // `knote()` (`sys/kern/kern_event.c`) walks `kl_list` and does
+        // nothing for an empty one; the list changes only under the
+        // knlist's lock, the source's mutex, which this thread holds.
+        // SAFETY: the knlist is initialised and its lock held (checked
+        // above), so the field is not written meanwhile.
+        let knotes = !unsafe { (*self.note()).kl_list.slh_first }.is_null();
+        if knotes {
+            // SAFETY: the knlist is initialised and its mutex is held by
+            // this thread (checked above): KNOTE_LOCKED.
+            unsafe { sys::knote(self.note(), 0, KNF_LISTLOCKED) };
+        }
         Ok(())
     }
 }

@@ -160,6 +160,89 @@ impl Uio<'_> {
     }
 }
 
+impl Uio<'_> {
+    /// Moves up to `len` bytes between `buf` and the request with
+    /// `uiomove(9)`, and says how many moved even when it fails part-way:
+    /// the count the request advanced by, and the error if any.
+    ///
+    /// `uiomove_faultflag()` (`sys/kern/subr_uio.c`, read at freebsd-src
+    /// commit 638c7ab0f940) copies one `iovec` step at a time with
+    /// `copyin`/`copyout` and advances `uio_iov`, `uio_resid` and
+    /// `uio_offset` after each step that succeeded; a step that faults
+    /// returns `EFAULT` with the request left at its start (the step may
+    /// have written part of a kernel buffer, but those bytes are not
+    /// counted). So the drop in `uio_resid` is exactly what was moved, and
+    /// a caller that commits only that count commits only bytes that
+    /// arrived whole.
+    ///
+    /// # Safety
+    /// As for [`Uio::move_bytes`].
+    #[inline(always)]
+    #[allow(
+        clippy::inline_always,
+        reason = "on the I/O path of every read and write: a call costs more than the body"
+    )]
+    unsafe fn move_counted(&mut self, buf: *mut u8, len: usize) -> (usize, Result) {
+        // `uio_resid` as the `ssize_t` it is (non-negative).
+        let before = self.raw().uio_resid;
+        let Ok(count) = c_int::try_from(len) else {
+            // SAFETY: the caller's contract.
+            return unsafe { self.move_counted_chunked(buf, len) };
+        };
+        // SAFETY: `len` bytes at `buf` are valid in the request's direction
+        // (caller's contract); the uio is valid and ours (type invariant).
+        // uiomove(9) moves at most `min(len, uio_resid)` of them.
+        let ret = unsafe { sys::uiomove(buf.cast::<c_void>(), count, self.uio.as_ptr()) };
+        // What the call moved: `uiomove` only lowers `uio_resid`, and by at
+        // most `len` (a kernel that broke that could not make this claim
+        // more than `len`).
+        let moved = before
+            .wrapping_sub(self.raw().uio_resid)
+            .cast_unsigned()
+            .min(len);
+        if ret != 0 {
+            return (moved, Err(Error::from_failure(ret, code::EIO)));
+        }
+        (moved, Ok(()))
+    }
+
+    /// [`Uio::move_counted`] of `len` bytes, more than an `int` holds: one
+    /// `uiomove(9)` per `INT_MAX` bytes, counted each, until the request
+    /// has no more.
+    ///
+    /// # Safety
+    /// As for [`Uio::move_bytes`].
+    #[cold]
+    #[inline(never)]
+    unsafe fn move_counted_chunked(&mut self, buf: *mut u8, len: usize) -> (usize, Result) {
+        let n = len.min(self.resid());
+        let mut done = 0usize;
+        while done < n {
+            // `done < n`: no wrap.
+            let step = n.wrapping_sub(done).min(INT_MAX);
+            let before = self.resid();
+            // SAFETY: `done < n <= len`, so the pointer stays inside `buf`.
+            let at = unsafe { buf.add(done) };
+            // SAFETY: `step <= n - done` bytes at `at` are valid in the
+            // request's direction (caller's contract); the uio is valid and
+            // ours (type invariant).
+            let ret =
+                unsafe { sys::uiomove(at.cast::<c_void>(), chunk_len(step), self.uio.as_ptr()) };
+            let moved = before.saturating_sub(self.resid()).min(step);
+            // `moved <= step <= n - done`: no wrap.
+            done = done.wrapping_add(moved);
+            if ret != 0 {
+                return (done, Err(Error::from_failure(ret, code::EIO)));
+            }
+            if moved < step {
+                // The request ran out.
+                break;
+            }
+        }
+        (done, Ok(()))
+    }
+}
+
 /// `INT_MAX`, the largest count of one `uiomove(9)` call, as a size.
 const INT_MAX: usize = 0x7fff_ffff;
 const _: () = assert!(c_int::MAX == 0x7fff_ffff);
@@ -233,6 +316,28 @@ impl UioWriter<'_> {
         unsafe { self.uio.move_bytes(buf.as_ptr().cast_mut(), buf.len()) }
     }
 
+    /// Copies up to `len` bytes at `buf` to the user with `uiomove(9)`;
+    /// returns how many were copied, also when it failed part-way (see
+    /// [`Uio::move_counted`]), and the error.
+    ///
+    /// # Safety
+    /// `buf` is valid for reads of `len` bytes, which no thread writes
+    /// meanwhile.
+    #[inline(always)]
+    #[allow(
+        clippy::inline_always,
+        reason = "on the I/O path of every read and write: a call costs more than the body"
+    )]
+    pub(crate) unsafe fn move_out_counted(
+        &mut self,
+        buf: *const u8,
+        len: usize,
+    ) -> (usize, Result) {
+        // SAFETY: the caller's contract; in the UIO_READ direction (type
+        // invariant) uiomove(9) only reads from `buf`.
+        unsafe { self.uio.move_counted(buf.cast_mut(), len) }
+    }
+
     /// Serves `data` as a file, as `uiomove_frombuf(9)` does: copies
     /// `data[uio_offset..]` (or as much as the request wants). Returns the
     /// number of bytes copied: 0 at or past the end of `data`, so that
@@ -301,6 +406,23 @@ impl UioReader<'_> {
         let _ = cx;
         // SAFETY: `buf` is valid for writes of its length.
         unsafe { self.uio.move_bytes(buf.as_mut_ptr(), buf.len()) }
+    }
+
+    /// Copies up to `len` bytes from the user to `buf` with `uiomove(9)`;
+    /// returns how many were copied, also when it failed part-way (see
+    /// [`Uio::move_counted`]), and the error.
+    ///
+    /// # Safety
+    /// `buf` is valid for writes of `len` bytes, which no other thread
+    /// reads or writes meanwhile.
+    #[inline(always)]
+    #[allow(
+        clippy::inline_always,
+        reason = "on the I/O path of every read and write: a call costs more than the body"
+    )]
+    pub(crate) unsafe fn move_in_counted(&mut self, buf: *mut u8, len: usize) -> (usize, Result) {
+        // SAFETY: the caller's contract.
+        unsafe { self.uio.move_counted(buf, len) }
     }
 
     /// Fills uninitialised memory from the user; returns the initialised
