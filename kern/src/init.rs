@@ -83,7 +83,7 @@
 //! use core::pin::Pin;
 //! use kern::alloc::Arc;
 //! use kern::callout::{Callout, CalloutHandler};
-//! use kern::cdev::{CdevOptions, CharacterDevice, OpenFlags, Registration, GID_WHEEL, UID_ROOT};
+//! use kern::cdev::{CdevOptions, CharacterDevice, Registration, GID_WHEEL, UID_ROOT};
 //! use kern::init::{PinInit, pin_arc, pin_data, pin_init};
 //! use kern::poll::{Filter, PollQueue, PollSource};
 //! use kern::prelude::*;
@@ -123,10 +123,6 @@
 //! #[kern::vtable]
 //! impl CharacterDevice for Clock {
 //!     const NAME: &'static core::ffi::CStr = c"clock";
-//!     type Open = ();
-//!     fn open(&self, _flags: OpenFlags, _cx: &mut Sleepable) -> Result<()> {
-//!         Ok(())
-//!     }
 //! }
 //!
 //! fn load(cx: &mut Sleepable) -> Result<Registration<Clock>> {
@@ -135,7 +131,7 @@
 //!         tick <- Callout::new_in_place(Ticks(ticks.clone())),
 //!         poll <- PollQueue::new_in_place(Ticks(ticks)),
 //!     });
-//!     let options = CdevOptions { name: c"clock", mode: 0o444, uid: UID_ROOT, gid: GID_WHEEL };
+//!     let options = CdevOptions::new(0o444, UID_ROOT, GID_WHEEL);
 //!     let dev = Registration::register_in_place(&options, clock, cx)?;
 //!     dev.data().tick.reset(&mut dev.data().tick.handler().0.lock(cx), 10)?;
 //!     Ok(dev)
