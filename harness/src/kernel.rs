@@ -27,6 +27,7 @@
 
 mod entry;
 mod files;
+mod newbus;
 mod softclock;
 mod sysctl;
 mod taskq;
@@ -45,6 +46,7 @@ use crate::kpi::firmware::{Firmware, FirmwareHost, FirmwareImage};
 use crate::kpi::kqueue::Kqueues;
 use crate::kpi::lock::LockTable;
 use crate::kpi::malloc::{FailPolicy, MallocState, MallocStats};
+use crate::kpi::newbus::Newbus;
 use crate::kpi::sbuf::SbufMemory;
 use crate::kpi::select::Select;
 use crate::kpi::sleep::{SleepInfo, SleepQueues};
@@ -81,6 +83,8 @@ struct KernelInner {
     kqueues: Kqueues,
     workers: workers::Workers,
     firmware: Firmware,
+    /// newbus: `pci0`, its devices and the drivers added to it.
+    newbus: Newbus,
     /// The kernel's own malloc types (`DEVFS1` for `struct cdev`, `sbuf`,
     /// `firmware`).
     internal_types: InternalTypes,
@@ -150,6 +154,7 @@ impl KernelInner {
             kqueues: Kqueues::default(),
             workers: workers::Workers::default(),
             firmware: Firmware::default(),
+            newbus: Newbus::default(),
             internal_types: InternalTypes(internal_types),
         };
         k.malloc
@@ -161,6 +166,7 @@ impl KernelInner {
                 .init_type(k.internal_type(i), name.to_string_lossy().into_owned());
         }
         k.clock.sync(&k.core);
+        entry::newbus::init(&k);
         k.locks.init_giant(k.giant());
         k.sysctl.init_roots(
             k.core.data_addr(DataSym::SysctlChildren),

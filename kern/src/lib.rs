@@ -89,6 +89,7 @@ pub mod alloc;
 pub mod callout;
 pub mod cdev;
 pub mod context;
+pub mod driver;
 pub mod error;
 pub mod export;
 pub mod foreign;

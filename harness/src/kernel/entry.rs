@@ -43,6 +43,7 @@ pub(super) mod kqueue;
 mod lock;
 mod malloc;
 mod module;
+pub(super) mod newbus;
 mod printf;
 mod sbuf;
 mod select;
@@ -128,6 +129,7 @@ fn functions() -> Vec<FuncEntry> {
     select::functions(&mut v);
     kqueue::functions(&mut v);
     taskqueue::functions(&mut v);
+    newbus::functions(&mut v);
     v
 }
 
@@ -148,11 +150,13 @@ const STUB_SIZE: usize = 32;
 /// The harness functions module code reaches through a pointer the
 /// harness gives it, not by name.
 fn by_pointer() -> Vec<FuncEntry> {
-    kfuncs![
+    let mut v = kfuncs![
         "(sysctl_old_user)" => sysctl::sysctl_old_user,
         "(sysctl_new_user)" => sysctl::sysctl_new_user,
     ]
-    .to_vec()
+    .to_vec();
+    newbus::by_pointer(&mut v);
+    v
 }
 
 /// The process-wide stub page.
