@@ -176,7 +176,11 @@ impl Device<'_> {
             return Err(code::EINVAL);
         }
         // PCIR_BAR(x) of sys/dev/pci/pcireg.h: PCIR_BARS + x * 4.
-        let mut rid = c_int::try_from(sys::PCIR_BARS + bar * 4).map_err(|_| code::EINVAL)?;
+        let rid = bar
+            .checked_mul(4)
+            .and_then(|o| o.checked_add(sys::PCIR_BARS))
+            .ok_or(code::EINVAL)?;
+        let mut rid = c_int::try_from(rid).map_err(|_| code::EINVAL)?;
         let ty = c_int::try_from(sys::SYS_RES_MEMORY).map_err(|_| code::EINVAL)?;
         // SAFETY: a live device (type invariant); `rid` is a valid int to
         // update.
@@ -228,10 +232,7 @@ impl Memory {
 
     /// Checks a 4-byte access at `offset`.
     fn check4(&self, offset: u64) -> Result<u64> {
-        match offset.checked_add(4) {
-            Some(end) if end <= self.size && offset % 4 == 0 => Ok(offset),
-            _ => Err(code::EINVAL),
-        }
+        register_in(offset, 4, self.size)
     }
 
     /// Reads the 32-bit register at `offset` (`bus_read_4(9)`).
@@ -262,6 +263,18 @@ impl Drop for Memory {
     fn drop(&mut self) {
         // SAFETY: allocated for `dev`, released once (type invariant).
         let _ = unsafe { sys::bus_release_resource(self.dev.as_ptr(), self.res.as_ptr()) };
+    }
+}
+
+/// `offset` if a `width`-byte register at `offset` lies inside a resource
+/// of `size` bytes and is naturally aligned.
+///
+/// # Errors
+/// `EINVAL` otherwise (also when `offset + width` overflows).
+fn register_in(offset: u64, width: u64, size: u64) -> Result<u64> {
+    match offset.checked_add(width) {
+        Some(end) if end <= size && width != 0 && offset.is_multiple_of(width) => Ok(offset),
+        _ => Err(code::EINVAL),
     }
 }
 
@@ -464,5 +477,17 @@ mod tests {
         assert_eq!(Priority::Default.value(), -20);
         assert_eq!(Priority::LowPriority.value(), -40);
         assert_eq!(Priority::Generic.value(), -100);
+    }
+
+    #[test]
+    fn registers_beyond_the_resource_or_misaligned_are_refused() {
+        const MIB: u64 = 1 << 20;
+        assert_eq!(register_in(0, 4, MIB), Ok(0));
+        assert_eq!(register_in(MIB - 4, 4, MIB), Ok(MIB - 4));
+        assert_eq!(register_in(MIB, 4, MIB), Err(code::EINVAL));
+        assert_eq!(register_in(MIB - 2, 4, MIB), Err(code::EINVAL));
+        assert_eq!(register_in(6, 4, MIB), Err(code::EINVAL));
+        assert_eq!(register_in(u64::MAX - 1, 4, MIB), Err(code::EINVAL));
+        assert_eq!(register_in(0, 4, 0), Err(code::EINVAL));
     }
 }

@@ -118,22 +118,61 @@ struct Edu {
 /// The unit number as a NUL-terminated decimal name (`"0"`).
 fn unit_name(unit: i32, buf: &mut [u8; 12]) -> Result<&CStr> {
     let mut u = u32::try_from(unit).map_err(|_| EINVAL)?;
-    let mut digits = [0u8; 10];
-    let mut n = 0;
+    // Digits from the right, then the name is the tail of the buffer.
+    let mut start = buf.len().checked_sub(1).ok_or(EINVAL)?;
+    *buf.get_mut(start).ok_or(EINVAL)? = 0;
     loop {
+        start = start.checked_sub(1).ok_or(EINVAL)?;
         let d = u8::try_from(u % 10).map_err(|_| EINVAL)?;
-        *digits.get_mut(n).ok_or(EINVAL)? = b'0' + d;
-        n += 1;
+        *buf.get_mut(start).ok_or(EINVAL)? = b'0'.checked_add(d).ok_or(EINVAL)?;
         u /= 10;
         if u == 0 {
             break;
         }
     }
-    for i in 0..n {
-        *buf.get_mut(i).ok_or(EINVAL)? = *digits.get(n - 1 - i).ok_or(EINVAL)?;
+    CStr::from_bytes_until_nul(buf.get(start..).ok_or(EINVAL)?).map_err(|_| EINVAL)
+}
+
+/// Adds `dev.rustedu.<unit>` and its leaves over `regs`.
+#[inline(never)]
+fn add_sysctls(regs: Arc<Regs>, unit: i32, cx: &mut Sleepable) -> Result<SysctlCtx<Regs>> {
+    let sysctl = SysctlCtx::builder(regs, cx)?;
+    let top = sysctl.add_top_node(Parent::Dev, c"rustedu", c"QEMU edu devices")?;
+    let mut buf = [0u8; 12];
+    let node = sysctl.add_node(&top, unit_name(unit, &mut buf)?, c"QEMU edu device")?;
+    sysctl.add_tunable(
+        &node,
+        c"factorial",
+        c"Write n (0 to 12) to compute n! on the device",
+        |r| &r.n,
+        compute,
+    )?;
+    sysctl.add_u64_counter(&node, c"result", c"The last factorial computed", |r| {
+        &r.result
+    })?;
+    sysctl.add_u64_counter(
+        &node,
+        c"timeouts",
+        c"Computations the device never finished",
+        |r| &r.timeouts,
+    )?;
+    Ok(sysctl.finish())
+}
+
+/// Checks the identification and liveness registers; the id.
+#[inline(never)]
+fn check_device(bar: &Memory, unit: i32) -> Result<u32> {
+    let id = bar.read32(regs::ID)?;
+    if id & 0xff != ID_MAGIC {
+        println!("rustedu{}: unknown identification {:#x}", unit, id);
+        return Err(ENXIO);
     }
-    *buf.get_mut(n).ok_or(EINVAL)? = 0;
-    CStr::from_bytes_until_nul(buf).map_err(|_| EINVAL)
+    bar.write32(regs::LIVENESS, LIVENESS_PROBE)?;
+    if bar.read32(regs::LIVENESS)? != !LIVENESS_PROBE {
+        println!("rustedu{}: liveness check failed", unit);
+        return Err(ENXIO);
+    }
+    Ok(id)
 }
 
 impl Driver for Edu {
@@ -148,18 +187,10 @@ impl Driver for Edu {
     }
 
     fn attach(dev: &Device<'_>, cx: &mut Sleepable) -> Result<Self> {
+        let unit = dev.unit();
         let bar = dev.alloc_memory(0)?;
-        let id = bar.read32(regs::ID)?;
-        if id & 0xff != ID_MAGIC {
-            println!("rustedu{}: unknown identification {:#x}", dev.unit(), id);
-            return Err(ENXIO);
-        }
-        bar.write32(regs::LIVENESS, LIVENESS_PROBE)?;
-        if bar.read32(regs::LIVENESS)? != !LIVENESS_PROBE {
-            println!("rustedu{}: liveness check failed", dev.unit());
-            return Err(ENXIO);
-        }
-        let data = Arc::try_new(
+        let id = check_device(&bar, unit)?;
+        let regs = Arc::try_new(
             Regs {
                 bar,
                 n: Tunable::new(0),
@@ -169,30 +200,10 @@ impl Driver for Edu {
             },
             M_NOWAIT,
         )?;
-        let sysctl = SysctlCtx::builder(data, cx)?;
-        let top = sysctl.add_top_node(Parent::Dev, c"rustedu", c"QEMU edu devices")?;
-        let mut buf = [0u8; 12];
-        let node = sysctl.add_node(&top, unit_name(dev.unit(), &mut buf)?, c"QEMU edu device")?;
-        sysctl.add_tunable(
-            &node,
-            c"factorial",
-            c"Write n (0 to 12) to compute n! on the device",
-            |r| &r.n,
-            compute,
-        )?;
-        sysctl.add_u64_counter(&node, c"result", c"The last factorial computed", |r| {
-            &r.result
-        })?;
-        sysctl.add_u64_counter(
-            &node,
-            c"timeouts",
-            c"Computations the device never finished",
-            |r| &r.timeouts,
-        )?;
-        let sysctl = sysctl.finish();
+        let sysctl = add_sysctls(regs, unit, cx)?;
         println!(
             "rustedu{}: edu {}.{}, liveness ok",
-            dev.unit(),
+            unit,
             id >> 24,
             (id >> 16) & 0xff
         );

@@ -460,7 +460,12 @@ impl Newbus {
         if flags & 2 != 0 {
             let mut edu = d.model.lock();
             let c = edu.config_read(reg::COMMAND, 2).unwrap_or(0);
-            let _ = edu.config_write(reg::COMMAND, 2, c | u32::from(cmd::MEMEN));
+            if edu
+                .config_write(reg::COMMAND, 2, c | u32::from(cmd::MEMEN))
+                .is_err()
+            {
+                return 0;
+            }
         }
         let res = Box::new(Resource {
             r_i: 0,

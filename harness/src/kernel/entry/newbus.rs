@@ -50,15 +50,13 @@ pub(in crate::kernel) fn init(k: &KernelInner) {
     .enumerate()
     {
         let d = k.core.data_addr(sym);
-        let p = d.ptr::<u64>();
+        let p = d.ptr::<[u64; 3]>();
+        // CAST: small index, and addresses as the words C stores.
+        let words = [i as u64 + 1, d.get() as u64, error as u64];
         // SAFETY: the descriptor's three words in the kernel's data
         // block (state::kdata): id (kobj_register_method numbers them from
         // 1), then the default method `{&desc, kobj_error_method}`.
-        unsafe {
-            p.write(i as u64 + 1);
-            p.add(1).write(d.get() as u64);
-            p.add(2).write(error as u64);
-        }
+        unsafe { p.write(words) };
     }
     let read_ivar =
         super::host_stub(harness_pci_read_ivar as *const () as usize).map_or(0, KAddr::get);
