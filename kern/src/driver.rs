@@ -207,8 +207,14 @@ impl Device<'_> {
 ///
 /// # Invariants
 /// `res` is an active `SYS_RES_MEMORY` resource allocated for `dev`, of
-/// `size` bytes, released by `Drop` only. A `Memory` lives in its driver's
-/// softc, which kern drops in `DEVICE_DETACH`, while `dev` is attached.
+/// `size` bytes, released by `Drop` only.
+///
+/// A `Memory` is meant to live in its driver's softc, which kern drops in
+/// `DEVICE_DETACH`, while `dev` is attached. Nothing enforces that yet: a
+/// driver that moved one into a global and used it after detach would
+/// touch an unmapped BAR (the bus reclaims it, as `pci_child_detached`
+/// does). Tying resources to the attachment (a lifetime or a generation
+/// check) is still to do.
 #[derive(Debug)]
 pub struct Memory {
     dev: NonNull<sys::_device>,
