@@ -81,6 +81,30 @@ fn computes_factorials_on_the_device() {
 }
 
 #[test]
+fn a_hung_device_times_out_and_is_not_written_while_busy() {
+    let k = Kernel::new();
+    let slot = k.pci_add_edu();
+    let id = k.kldload(module_path("rustedu")).unwrap();
+    k.sysctl_set("dev.rustedu.0.factorial", "3").unwrap();
+    assert!(k.pci_edu_hang(slot, true));
+    assert!(k.sysctl_set("dev.rustedu.0.factorial", "4").is_err());
+    assert_eq!(uint(&k, "dev.rustedu.0.timeouts"), 1);
+    // Still computing: the driver refuses rather than overwrite the
+    // operand (the model would report that write as a violation).
+    assert!(k.sysctl_set("dev.rustedu.0.factorial", "5").is_err());
+    assert_eq!(uint(&k, "dev.rustedu.0.timeouts"), 1);
+    assert_eq!(uint(&k, "dev.rustedu.0.result"), 6);
+    // Revived: the next status read still finds it computing (the
+    // write is refused) and lets it finish; then it works again.
+    assert!(k.pci_edu_hang(slot, false));
+    assert!(k.sysctl_set("dev.rustedu.0.factorial", "5").is_err());
+    k.sysctl_set("dev.rustedu.0.factorial", "5").unwrap();
+    assert_eq!(uint(&k, "dev.rustedu.0.result"), 120);
+    k.kldunload(id, false).unwrap();
+    k.check().unwrap();
+}
+
+#[test]
 fn two_devices_get_two_units() {
     let k = Kernel::new();
     k.pci_add_edu();

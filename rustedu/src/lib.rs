@@ -75,9 +75,15 @@ struct Regs {
 }
 
 impl Regs {
-    /// Computes `n!` on the device: writes the operand, polls the status
-    /// until the "computing" bit clears, reads the result.
+    /// Computes `n!` on the device: checks it is idle, writes the operand,
+    /// polls the status until the "computing" bit clears, reads the
+    /// result. `EIO` if it never clears.
     fn factorial(&self, n: u32) -> Result<u32> {
+        // A computation the device never finished (a timeout) is still
+        // running: writing the register now would be lost (edu.rst).
+        if self.bar.read32(regs::STATUS)? & regs::STATUS_COMPUTING != 0 {
+            return Err(EBUSY);
+        }
         self.bar.write32(regs::FACTORIAL, n)?;
         for _ in 0..POLLS {
             if self.bar.read32(regs::STATUS)? & regs::STATUS_COMPUTING == 0 {

@@ -18,6 +18,12 @@ impl Kernel {
         self.inner.newbus.devices()
     }
 
+    /// Hangs the edu device in `slot` (it never finishes a factorial), or
+    /// revives it. `false` if there is no device there.
+    pub fn pci_edu_hang(&self, slot: u8, hung: bool) -> bool {
+        self.inner.newbus.set_hung(slot, hung)
+    }
+
     /// Makes the `n`th `bus_alloc_resource(9)` from now fail (1: the next
     /// one), once; 0 turns the injection off.
     pub fn fail_bus_alloc_resource(&self, n: u64) {

@@ -28,6 +28,7 @@ use crate::fault::mmio::{MmioTarget, MmioWindow};
 use devmodels::edu::{Edu, regs};
 use devmodels::pci::{cmd, reg};
 use std::ffi::CStr;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 
 /// `struct kobj_method` (`sys/sys/kobj.h`).
@@ -99,6 +100,8 @@ const X86_BUS_SPACE_MEM: u64 = 1;
 /// An edu model behind the bus, as its BAR's register file.
 pub(crate) struct EduTarget {
     edu: Mutex<Edu>,
+    /// A hung device never finishes a computation.
+    hung: AtomicBool,
 }
 
 impl EduTarget {
@@ -127,9 +130,9 @@ impl MmioTarget for EduTarget {
 }
 
 impl EduTarget {
-    /// A hung device never completes (not configurable yet).
+    /// Whether the device is hung.
     fn hung(&self) -> bool {
-        false
+        self.hung.load(Ordering::Relaxed)
     }
 }
 
@@ -332,6 +335,7 @@ impl Newbus {
             device: regs::DEVICE,
             model: Arc::new(EduTarget {
                 edu: Mutex::new(Edu::new()),
+                hung: AtomicBool::new(false),
             }),
             driver: None,
             unit: -1,
@@ -341,6 +345,17 @@ impl Newbus {
             held: Vec::new(),
         });
         slot
+    }
+
+    /// Hangs (or revives) the device in `slot`: a hung edu never finishes
+    /// a factorial. `false` if there is no such device.
+    pub(crate) fn set_hung(&self, slot: u8, hung: bool) -> bool {
+        let s = self.lock();
+        let Some(d) = s.devices.iter().find(|d| d.slot == slot) else {
+            return false;
+        };
+        d.model.hung.store(hung, Ordering::Relaxed);
+        true
     }
 
     /// Fails the `n`th `bus_alloc_resource` from now (0: none).
