@@ -92,6 +92,20 @@ shim_pci_get_device(device_t dev)
 	return (pci_get_device(dev));
 }
 
+uint16_t
+shim_pci_get_subvendor(device_t dev)
+{
+
+	return (pci_get_subvendor(dev));
+}
+
+uint16_t
+shim_pci_get_subdevice(device_t dev)
+{
+
+	return (pci_get_subdevice(dev));
+}
+
 struct resource *
 shim_bus_alloc_resource_any(device_t dev, int type, int *rid, u_int flags)
 {

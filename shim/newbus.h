@@ -39,9 +39,11 @@
 #ifndef _SHIM_NEWBUS_H_
 #define	_SHIM_NEWBUS_H_
 
-/* pci_get_vendor(9), pci_get_device(9): the parent's BUS_READ_IVAR. */
+/* pci_get_vendor(9) and friends: the parent's BUS_READ_IVAR. */
 uint16_t	shim_pci_get_vendor(device_t dev);
 uint16_t	shim_pci_get_device(device_t dev);
+uint16_t	shim_pci_get_subvendor(device_t dev);
+uint16_t	shim_pci_get_subdevice(device_t dev);
 
 /* bus_alloc_resource_any(9). */
 struct resource	*shim_bus_alloc_resource_any(device_t dev, int type, int *rid,

@@ -158,6 +158,20 @@ impl Device<'_> {
         unsafe { sys::shim_pci_get_device(self.raw.as_ptr()) }
     }
 
+    /// The PCI subsystem vendor ID (`pci_get_subvendor(9)`).
+    #[must_use]
+    pub fn pci_subvendor(&self) -> u16 {
+        // SAFETY: as in `pci_vendor`.
+        unsafe { sys::shim_pci_get_subvendor(self.raw.as_ptr()) }
+    }
+
+    /// The PCI subsystem ID (`pci_get_subdevice(9)`).
+    #[must_use]
+    pub fn pci_subdevice(&self) -> u16 {
+        // SAFETY: as in `pci_vendor`.
+        unsafe { sys::shim_pci_get_subdevice(self.raw.as_ptr()) }
+    }
+
     /// The unit number (`device_get_unit(9)`).
     #[must_use]
     pub fn unit(&self) -> i32 {

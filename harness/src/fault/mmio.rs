@@ -298,3 +298,79 @@ unsafe extern "C" fn harness_mmio_emulate(tag: u64, addr: u64, gregs: *mut i64) 
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn ins(bytes: &[u8]) -> Instruction {
+        Decoder::with_ip(64, bytes, 0x1000, DecoderOptions::NONE).decode()
+    }
+
+    fn gregs_with(reg: Register, v: u64) -> [i64; 23] {
+        let mut g = [0i64; 23];
+        g[greg(reg).unwrap()] = v as i64;
+        g
+    }
+
+    #[test]
+    fn decodes_the_loads_and_stores_compilers_emit() {
+        let g = gregs_with(Register::RCX, 0xdead_beef_1234_5678);
+        // mov eax, [rdi+rsi]
+        match decode(&ins(&[0x8b, 0x04, 0x37]), &g).unwrap() {
+            Access::Load { reg, width } => assert_eq!((reg, width), (Register::EAX, 4)),
+            Access::Store { .. } => panic!("a load"),
+        }
+        // mov rax, [rdi]
+        match decode(&ins(&[0x48, 0x8b, 0x07]), &g).unwrap() {
+            Access::Load { reg, width } => assert_eq!((reg, width), (Register::RAX, 8)),
+            Access::Store { .. } => panic!("a load"),
+        }
+        // mov [rdi+rsi], ecx: the register's bits (emulate masks them).
+        match decode(&ins(&[0x89, 0x0c, 0x37]), &g).unwrap() {
+            Access::Store { value, width } => {
+                assert_eq!((value, width), (0xdead_beef_1234_5678, 4))
+            }
+            Access::Load { .. } => panic!("a store"),
+        }
+        // mov dword [rdi], 0x12345678
+        match decode(&ins(&[0xc7, 0x07, 0x78, 0x56, 0x34, 0x12]), &g).unwrap() {
+            Access::Store { value, width } => assert_eq!((value, width), (0x1234_5678, 4)),
+            Access::Load { .. } => panic!("a store"),
+        }
+        // mov [rdi], ch: the second byte of RCX.
+        match decode(&ins(&[0x88, 0x2f]), &g).unwrap() {
+            Access::Store { value, width } => assert_eq!((value & 0xff, width), (0x56, 1)),
+            Access::Load { .. } => panic!("a store"),
+        }
+        // movzx eax, byte [rdi] and add [rdi], eax are not emulated.
+        assert!(decode(&ins(&[0x0f, 0xb6, 0x07]), &g).is_err());
+        assert!(decode(&ins(&[0x01, 0x07]), &g).is_err());
+    }
+
+    #[test]
+    fn loads_write_registers_as_the_cpu_does() {
+        let all = u64::MAX;
+        for (reg, v, want) in [
+            (Register::EAX, 0x1234, 0x1234),
+            (Register::RAX, 0x1_0000_1234, 0x1_0000_1234),
+            (Register::AX, 0x1234, 0xffff_ffff_ffff_1234),
+            (Register::AL, 0x34, 0xffff_ffff_ffff_ff34),
+            (Register::AH, 0x12, 0xffff_ffff_ffff_12ff),
+            (Register::R9D, 0x7, 0x7),
+        ] {
+            let mut g = gregs_with(reg.full_register(), all);
+            set_reg(&mut g, reg, v).unwrap();
+            assert_eq!(
+                g[greg(reg.full_register()).unwrap()] as u64,
+                want,
+                "{reg:?}"
+            );
+        }
+        let mut g = [0i64; 23];
+        assert!(
+            set_reg(&mut g, Register::RSP, 1).is_err(),
+            "not a data register"
+        );
+    }
+}

@@ -147,8 +147,6 @@ struct Held {
 struct PciDevice {
     obj: Box<DeviceObj>,
     slot: u8,
-    vendor: u16,
-    device: u16,
     model: Arc<EduTarget>,
     /// The driver class (`kobj_class_t`), while one is set.
     driver: Option<usize>,
@@ -331,8 +329,6 @@ impl Newbus {
                 _index: index,
             }),
             slot,
-            vendor: regs::VENDOR,
-            device: regs::DEVICE,
             model: Arc::new(EduTarget {
                 edu: Mutex::new(Edu::new()),
                 hung: AtomicBool::new(false),
@@ -436,16 +432,27 @@ impl Newbus {
             return Err(crate::errno::Errno::ENOENT.0);
         }
         let d = Self::find(&mut s, child).ok_or(crate::errno::Errno::ENOENT.0)?;
-        // enum pci_device_ivars (sys/dev/pci/pcivar.h).
+        let slot = d.slot;
+        let edu = d.model.lock();
+        let cfg = |off: u16, width: usize| u64::from(edu.config_read(off, width).unwrap_or(0));
+        // enum pci_device_ivars (sys/dev/pci/pcivar.h), read from the
+        // device's configuration space as pci_read_ivar reads its cfg
+        // copy.
         Ok(match index {
-            0 | 2 => u64::from(d.vendor),
-            1 | 3 => u64::from(d.device),
-            4 => (u64::from(d.device) << 16) | u64::from(d.vendor),
-            5 => u64::from(regs::CLASS),
-            8 => u64::from(regs::REVISION),
-            9 => u64::from(regs::INTPIN),
+            0 => cfg(reg::SUBVEND, 2),
+            1 => cfg(reg::SUBDEV, 2),
+            2 => cfg(reg::VENDOR, 2),
+            3 => cfg(reg::DEVICE, 2),
+            4 => (cfg(reg::DEVICE, 2) << 16) | cfg(reg::VENDOR, 2),
+            5 => cfg(reg::CLASS, 1),
+            6 => cfg(reg::SUBCLASS, 1),
+            7 => cfg(reg::PROGIF, 1),
+            8 => cfg(reg::REVID, 1),
+            9 => cfg(reg::INTPIN, 1),
+            10 => cfg(reg::INTLINE, 1),
             11 | 12 | 14 => 0,
-            13 => u64::from(d.slot),
+            13 => u64::from(slot),
+            16 => cfg(reg::COMMAND, 2),
             _ => return Err(crate::errno::Errno::ENOENT.0),
         })
     }

@@ -94,6 +94,10 @@ kldtest_newbus_probe(device_t dev)
 
 	if (pci_get_vendor(dev) != 0x1234 || pci_get_device(dev) != 0x11e8)
 		return (ENXIO);
+	printf("kldtest_newbus: probe %04x:%04x subsystem %04x:%04x rev %#x "
+	    "class %#x slot %d\n", pci_get_vendor(dev), pci_get_device(dev),
+	    pci_get_subvendor(dev), pci_get_subdevice(dev), pci_get_revid(dev),
+	    pci_get_class(dev), pci_get_slot(dev));
 	device_set_desc(dev, "kldtest newbus");
 	return (BUS_PROBE_DEFAULT);
 }
