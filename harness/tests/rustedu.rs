@@ -32,7 +32,7 @@ fn attaches_to_the_edu_device_and_detaches_at_unload() {
     );
     // The identification register read through the BAR: edu 1.0.
     assert!(
-        dmesg.contains("rustedu0: edu 1.0, liveness ok\n"),
+        dmesg.contains("rustedu: edu 1.0 at unit 0, liveness ok\n"),
         "{dmesg}"
     );
     let devs = k.pci_devices();
@@ -170,4 +170,37 @@ fn every_failing_allocation_of_attach_unwinds_with_nothing_leaked() {
         k.check().unwrap();
     }
     panic!("attach never succeeded");
+}
+
+#[test]
+fn kldsim_puts_edu_on_pci0_and_devinfo_shows_the_driver() {
+    let dir = harness::testing::build_dir();
+    assert!(module_path("rustedu").is_file());
+    let o = std::process::Command::new(env!("CARGO_BIN_EXE_kldsim"))
+        .current_dir(&dir)
+        .args([
+            "--pci",
+            "edu",
+            "-c",
+            "devinfo -v; kldload ./rustedu.ko; devinfo; sysctl dev.rustedu.0.factorial=10; \
+             sysctl dev.rustedu.0.result; kldunload rustedu; devinfo",
+        ])
+        .output()
+        .unwrap();
+    let out = String::from_utf8_lossy(&o.stdout);
+    assert_eq!(
+        o.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    assert_eq!(
+        out,
+        "nexus0\n  pci0\n    unknown pnpinfo vendor=0x1234 device=0x11e8 subvendor=0x1af4 \
+         subdevice=0x1100 class=0xff0000 at slot=4 function=0 dbsf=pci0:0:4:0\n\
+         nexus0\n  pci0\n    rustedu0\n\
+         dev.rustedu.0.factorial: 0 -> 10\n\
+         dev.rustedu.0.result: 3628800\n\
+         nexus0\n  pci0\n"
+    );
 }

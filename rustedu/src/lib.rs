@@ -5,7 +5,7 @@
 //! ```text
 //! # kldload ./build/rustedu.ko
 //! rustedu0: <QEMU edu device> ...
-//! rustedu0: edu 1.0, liveness ok
+//! rustedu: edu 1.0 at unit 0, liveness ok
 //! # sysctl dev.rustedu.0.factorial=10
 //! dev.rustedu.0.factorial: 0 -> 10
 //! # sysctl dev.rustedu.0.result
@@ -170,12 +170,12 @@ fn add_sysctls(regs: Arc<Regs>, unit: i32, cx: &mut Sleepable) -> Result<SysctlC
 fn check_device(bar: &Memory, unit: i32) -> Result<u32> {
     let id = bar.read32(regs::ID)?;
     if id & 0xff != ID_MAGIC {
-        println!("rustedu{}: unknown identification {:#x}", unit, id);
+        println!("unit {}: unknown identification {:#x}", unit, id);
         return Err(ENXIO);
     }
     bar.write32(regs::LIVENESS, LIVENESS_PROBE)?;
     if bar.read32(regs::LIVENESS)? != !LIVENESS_PROBE {
-        println!("rustedu{}: liveness check failed", unit);
+        println!("unit {}: liveness check failed", unit);
         return Err(ENXIO);
     }
     Ok(id)
@@ -208,10 +208,10 @@ impl Driver for Edu {
         )?;
         let sysctl = add_sysctls(regs, unit, cx)?;
         println!(
-            "rustedu{}: edu {}.{}, liveness ok",
-            unit,
+            "edu {}.{} at unit {}, liveness ok",
             id >> 24,
-            (id >> 16) & 0xff
+            (id >> 16) & 0xff,
+            unit
         );
         Ok(Edu { _sysctl: sysctl })
     }

@@ -183,6 +183,17 @@ pub struct DeviceInfo {
     pub name: Option<String>,
     /// The description the driver set.
     pub desc: Option<String>,
+    /// PCI vendor and device IDs.
+    pub vendor: u16,
+    /// PCI device ID.
+    pub device: u16,
+    /// Subsystem vendor ID.
+    pub subvendor: u16,
+    /// Subsystem ID.
+    pub subdevice: u16,
+    /// Class, subclass and programming interface (`class << 16 |
+    /// subclass << 8 | progif`).
+    pub class: u32,
     /// Resources the driver holds.
     pub resources: usize,
 }
@@ -364,19 +375,31 @@ impl Newbus {
         let s = self.lock();
         s.devices
             .iter()
-            .map(|d| DeviceInfo {
-                slot: d.slot,
-                name: d
-                    .driver
-                    .filter(|_| d.attached)
-                    .map(|c| format!("{}{}", class_name(c), d.unit)),
-                desc: (d.desc != 0).then(|| {
-                    // SAFETY: device_set_desc's string, in the module.
-                    unsafe { CStr::from_ptr(d.desc as *const core::ffi::c_char) }
-                        .to_string_lossy()
-                        .into_owned()
-                }),
-                resources: d.held.len(),
+            .map(|d| {
+                let edu = d.model.lock();
+                let cfg = |off: u16, width: usize| edu.config_read(off, width).unwrap_or(0);
+                let id = |off: u16| u16::try_from(cfg(off, 2)).unwrap_or(0);
+                DeviceInfo {
+                    slot: d.slot,
+                    vendor: id(reg::VENDOR),
+                    device: id(reg::DEVICE),
+                    subvendor: id(reg::SUBVEND),
+                    subdevice: id(reg::SUBDEV),
+                    class: (cfg(reg::CLASS, 1) << 16)
+                        | (cfg(reg::SUBCLASS, 1) << 8)
+                        | cfg(reg::PROGIF, 1),
+                    name: d
+                        .driver
+                        .filter(|_| d.attached)
+                        .map(|c| format!("{}{}", class_name(c), d.unit)),
+                    desc: (d.desc != 0).then(|| {
+                        // SAFETY: device_set_desc's string, in the module.
+                        unsafe { CStr::from_ptr(d.desc as *const core::ffi::c_char) }
+                            .to_string_lossy()
+                            .into_owned()
+                    }),
+                    resources: d.held.len(),
+                }
             })
             .collect()
     }
