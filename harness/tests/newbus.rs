@@ -21,7 +21,7 @@ fn a_c_driver_attaches_and_reads_its_registers() {
     let dmesg = k.dmesg();
     assert!(
         dmesg.contains(
-            "kldtest_newbus0: <kldtest newbus> mem 0xfe400000-0xfe4fffff at device 4.0 on pci0\n"
+            "kldtest_newbus0: <kldtest newbus 42> mem 0xfe400000-0xfe4fffff at device 4.0 on pci0\n"
         ),
         "{dmesg}"
     );

@@ -153,6 +153,9 @@ struct PciDevice {
     unit: i32,
     softc: Option<Box<[u64]>>,
     desc: usize,
+    /// `device_set_desc_copy`'s copy (`DF_DESCMALLOCED`), which `desc`
+    /// then points into.
+    desc_copy: Option<std::ffi::CString>,
     attached: bool,
     held: Vec<Held>,
 }
@@ -348,6 +351,7 @@ impl Newbus {
             unit: -1,
             softc: None,
             desc: 0,
+            desc_copy: None,
             attached: false,
             held: Vec::new(),
         });
@@ -445,6 +449,21 @@ impl Newbus {
         let mut s = self.lock();
         if let Some(d) = Self::find(&mut s, dev) {
             d.desc = desc;
+            d.desc_copy = None;
+        }
+    }
+
+    /// `device_set_desc_copy`: the string is copied (`M_BUS`,
+    /// `DF_DESCMALLOCED`); NULL clears the description.
+    pub(crate) fn set_desc_copy(&self, dev: usize, desc: usize) {
+        let copy = (desc != 0).then(|| {
+            // SAFETY: the caller's NUL-terminated string.
+            unsafe { CStr::from_ptr(desc as *const core::ffi::c_char) }.to_owned()
+        });
+        let mut s = self.lock();
+        if let Some(d) = Self::find(&mut s, dev) {
+            d.desc = copy.as_ref().map_or(0, |c| c.as_ptr() as usize);
+            d.desc_copy = copy;
         }
     }
 
@@ -680,6 +699,7 @@ impl Newbus {
             d.driver = None;
             d.unit = -1;
             d.desc = 0;
+            d.desc_copy = None;
             d.attached = false;
         }
     }

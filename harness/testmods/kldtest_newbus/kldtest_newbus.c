@@ -91,6 +91,7 @@ SYSCTL_PROC(_debug_kldtest_newbus, OID_AUTO, peek1,
 static int
 kldtest_newbus_probe(device_t dev)
 {
+	char desc[32];
 
 	if (pci_get_vendor(dev) != 0x1234 || pci_get_device(dev) != 0x11e8)
 		return (ENXIO);
@@ -98,7 +99,9 @@ kldtest_newbus_probe(device_t dev)
 	    "class %#x slot %d\n", pci_get_vendor(dev), pci_get_device(dev),
 	    pci_get_subvendor(dev), pci_get_subdevice(dev), pci_get_revid(dev),
 	    pci_get_class(dev), pci_get_slot(dev));
-	device_set_desc(dev, "kldtest newbus");
+	/* A description built on the stack: the kernel keeps a copy. */
+	snprintf(desc, sizeof(desc), "kldtest newbus %d", 2 * 21);
+	device_set_desc_copy(dev, desc);
 	return (BUS_PROBE_DEFAULT);
 }
 

@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: BSD-2-Clause
 //! The newbus entry points: `driver_module_handler` (DRIVER_MODULE's
 //! module handler), `kobj_lookup_method` (the inline dispatch's cache
-//! miss), the `device_*` accessors, `bus_alloc_resource`,
+//! miss), the `device_*` accessors (`device_set_desc_copy` too), `bus_alloc_resource`,
 //! `bus_release_resource`, `rman_get_size`, and the methods of `pci0`'s
 //! class that module code reaches through kobj (`pci_read_ivar`). The
 //! work is in [`crate::kpi::newbus`], which cites FreeBSD's sources.
@@ -22,6 +22,7 @@ pub(super) fn functions(v: &mut Vec<FuncEntry>) {
         "device_get_softc" => harness_device_get_softc,
         "device_get_unit" => harness_device_get_unit,
         "device_set_desc" => harness_device_set_desc,
+        "device_set_desc_copy" => harness_device_set_desc_copy,
         "bus_alloc_resource" => harness_bus_alloc_resource,
         "bus_release_resource" => harness_bus_release_resource,
         "rman_get_size" => harness_rman_get_size,
@@ -169,6 +170,11 @@ extern "C" fn harness_device_get_unit(dev: usize) -> c_int {
 /// `device_set_desc(dev, desc)`: the string is kept, not copied.
 extern "C" fn harness_device_set_desc(dev: usize, desc: *const c_char) {
     kernel().newbus.set_desc(dev, desc as usize);
+}
+
+/// `device_set_desc_copy(dev, desc)`: the string is copied.
+extern "C" fn harness_device_set_desc_copy(dev: usize, desc: *const c_char) {
+    kernel().newbus.set_desc_copy(dev, desc as usize);
 }
 
 /// `bus_alloc_resource(dev, type, rid, start, end, count, flags)`.
