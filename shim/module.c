@@ -54,14 +54,23 @@
 /* The event handler, defined by kern::module! in the module crate. */
 int	kmod_modevent(module_t mod, int what, void *arg);
 
+/*
+ * A driver (kern::driver!, KMOD_DRIVER_BUS defined) is declared by
+ * DRIVER_MODULE in newbus.c instead, whose handler is the kernel's
+ * driver_module_handler(): this file only gives it its version, as a C
+ * driver's MODULE_VERSION does.
+ */
+
 /* The module's own malloc type; kern's allocator uses it (vmstat -m). */
 MALLOC_DEFINE(M_KMOD, KMOD_NAME_STR, "Rust kernel module " KMOD_NAME_STR);
 
+#ifndef KMOD_DRIVER_BUS
 static moduledata_t kmod_data = {
 	KMOD_NAME_STR,
 	kmod_modevent,
 	NULL
 };
+#endif
 
 /*
  * One level of indirection so that KMOD_NAME is expanded before
@@ -76,6 +85,8 @@ static moduledata_t kmod_data = {
 #define	KMOD_DEPEND(dep, min, pref, max)				\
 	KMOD_DECLARE_DEPEND(KMOD_NAME, dep, min, pref, max);
 
+#ifndef KMOD_DRIVER_BUS
 KMOD_DECLARE(KMOD_NAME);
+#endif
 KMOD_DECLARE_VERSION(KMOD_NAME, KMOD_VERSION);
 KMOD_DEPENDS(KMOD_DEPEND)

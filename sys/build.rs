@@ -262,6 +262,7 @@ fn main() {
     println!("cargo:rerun-if-changed=wrapper.h");
     println!("cargo:rerun-if-changed=../shim/kern.h");
     println!("cargo:rerun-if-changed=newbus.h");
+    println!("cargo:rerun-if-changed=../shim/newbus.h");
     println!("cargo:rerun-if-changed=build/newbus.rs");
     let tree = match kbuild::HeaderTree::locate(&workspace, &out) {
         Ok(tree) => tree,

@@ -19,3 +19,5 @@
 #include <machine/resource.h>
 #include <dev/pci/pcireg.h>
 #include <dev/pci/pcivar.h>
+
+#include "../shim/newbus.h"

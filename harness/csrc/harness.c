@@ -207,6 +207,17 @@ harness_fault_lookup(uintptr_t addr, int *kind, uint64_t *tag)
 	}
 }
 
+/*
+ * Emulates an access to a device's MMIO window (fault kind 3), in Rust
+ * (src/fault/mmio.rs): decodes the instruction at gregs[REG_RIP], performs
+ * the access on the device model, updates the destination register.
+ * Returns the instruction's length, or 0 if the access is a violation
+ * (then the fault is fatal, as an access the bus does not decode is).
+ */
+size_t	harness_mmio_emulate(uint64_t tag, uint64_t addr, int64_t *gregs);
+
+#define	HARNESS_FAULT_MMIO	3
+
 static void
 harness_fault(int sig, siginfo_t *si, void *ucv)
 {
@@ -232,6 +243,23 @@ harness_fault(int sig, siginfo_t *si, void *ucv)
 	rec->rflags = (uint64_t)uc->uc_mcontext.gregs[REG_EFL];
 	harness_fault_lookup((uintptr_t)si->si_addr, &rec->kind, &rec->tag);
 	rec->kern_sp = harness_kern_sp;
+	if (sig == SIGSEGV && rec->kind == HARNESS_FAULT_MMIO) {
+		size_t len;
+
+		/*
+		 * A synchronous fault in module code, which holds no host
+		 * lock and is not inside libc: the emulation may lock the
+		 * device model and resume the instruction stream after the
+		 * access, as a bus would complete it.
+		 */
+		len = harness_mmio_emulate(rec->tag, rec->addr,
+		    (int64_t *)uc->uc_mcontext.gregs);
+		if (len != 0) {
+			uc->uc_mcontext.gregs[REG_RIP] += (greg_t)len;
+			memset(rec, 0, sizeof(*rec));
+			return;
+		}
+	}
 	sigemptyset(&set);
 	sigaddset(&set, sig);
 	sigprocmask(SIG_UNBLOCK, &set, NULL);

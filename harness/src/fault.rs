@@ -14,10 +14,14 @@
 //! module's view of user memory (an access without `copyin(9)`, which
 //! SMAP turns into a fatal page fault), or a kernel stack's guard (an
 //! overflow). The registry is a fixed table the handler reads without
-//! locks; the tag says which object a range belongs to. Every kind today
-//! is fatal, so the handler always unwinds; a kind whose accesses are
-//! emulated and resumed (the MMIO windows of device models) will need the
-//! handler to call back and return instead.
+//! locks; the tag says which object a range belongs to. Every kind but
+//! one is fatal, so the handler unwinds; the MMIO windows of device
+//! models ([`FaultKind::Mmio`]) are emulated and resumed instead: the
+//! handler calls [`mmio`] back, which decodes the access, performs it on
+//! the model and lets the handler return past the instruction. An access
+//! the model refuses unwinds as a fatal fault.
+
+pub(crate) mod mmio;
 
 use core::ffi::c_int;
 
@@ -41,6 +45,9 @@ pub(crate) enum FaultKind {
     UserMemory = 1,
     /// The guard below a kernel stack: a stack overflow.
     StackGuard = 2,
+    /// A device's memory-mapped registers: emulated (see [`mmio`]); a
+    /// fault of this kind that unwinds is an access the device refused.
+    Mmio = 3,
 }
 
 impl FaultKind {
@@ -48,6 +55,7 @@ impl FaultKind {
         match k {
             1 => Some(FaultKind::UserMemory),
             2 => Some(FaultKind::StackGuard),
+            3 => Some(FaultKind::Mmio),
             _ => None,
         }
     }

@@ -27,6 +27,7 @@
 
 mod entry;
 mod files;
+mod newbus;
 mod softclock;
 mod sysctl;
 mod taskq;
@@ -47,6 +48,7 @@ use crate::kpi::kenv::Kenv;
 use crate::kpi::kqueue::Kqueues;
 use crate::kpi::lock::LockTable;
 use crate::kpi::malloc::{FailPolicy, MallocState, MallocStats};
+use crate::kpi::newbus::Newbus;
 use crate::kpi::sbuf::SbufMemory;
 use crate::kpi::select::Select;
 use crate::kpi::sleep::{SleepInfo, SleepQueues};
@@ -87,6 +89,8 @@ struct KernelInner {
     kqueues: Kqueues,
     workers: workers::Workers,
     firmware: Firmware,
+    /// newbus: `pci0`, its devices and the drivers added to it.
+    newbus: Newbus,
     /// The kernel's own malloc types (`DEVFS1` for `struct cdev`, `sbuf`,
     /// `firmware`).
     internal_types: InternalTypes,
@@ -158,6 +162,7 @@ impl KernelInner {
             kqueues: Kqueues::default(),
             workers: workers::Workers::default(),
             firmware: Firmware::default(),
+            newbus: Newbus::default(),
             internal_types: InternalTypes(internal_types),
         };
         k.malloc
@@ -169,6 +174,7 @@ impl KernelInner {
                 .init_type(k.internal_type(i), name.to_string_lossy().into_owned());
         }
         k.clock.sync(&k.core);
+        entry::newbus::init(&k);
         k.locks.init_giant(k.giant());
         k.sysctl.init_roots(
             k.core.data_addr(DataSym::SysctlChildren),

@@ -31,6 +31,7 @@ pub(crate) mod kqueue;
 pub(crate) mod libkern;
 pub(crate) mod lock;
 pub(crate) mod malloc;
+pub(crate) mod newbus;
 pub(crate) mod sbuf;
 pub(crate) mod select;
 pub(crate) mod sleep;

@@ -37,6 +37,7 @@
 //! `debug.link_elf_obj_leak_locals=0|1`
 //! ([`Config::link_elf_obj_leak_locals`]).
 
+mod devinfo;
 mod io;
 mod kenv;
 mod kld;
@@ -256,6 +257,7 @@ impl<'o> Shell<'o> {
             "sysctl" => (self.sysctl(args), None),
             "kenv" => (self.kenv(args), None),
             "vmstat" => (self.vmstat(args), None),
+            "devinfo" => (self.devinfo(args), None),
             "ls" => (self.ls(args), None),
             "dmesg" => {
                 let d = self.k.dmesg();
@@ -303,6 +305,7 @@ pub fn main_with_args(args: &[String]) -> i32 {
     let mut dirs: Vec<PathBuf> = Vec::new();
     let mut trace = false;
     let mut cfg = Config::default();
+    let mut pci = 0usize;
     let mut it = args.iter();
     while let Some(a) = it.next() {
         match a.as_str() {
@@ -315,9 +318,20 @@ pub fn main_with_args(args: &[String]) -> i32 {
                 }
             }
             "-x" => trace = true,
+            "--pci" => match it.next().map(String::as_str) {
+                Some("edu") => pci += 1,
+                other => {
+                    eprintln!(
+                        "kldsim: --pci {}: only edu is modelled",
+                        other.unwrap_or("")
+                    );
+                    return 2;
+                }
+            },
             "-h" | "--help" => {
                 println!(
-                    "usage: kldsim [-x] [-m DIR]... [-t NAME=VALUE]... [-c 'CMD; CMD'] [FILE]"
+                    "usage: kldsim [-x] [--pci edu]... [-m DIR]... [-t NAME=VALUE]... \
+                     [-c 'CMD; CMD'] [FILE]"
                 );
                 return 0;
             }
@@ -343,6 +357,9 @@ pub fn main_with_args(args: &[String]) -> i32 {
     let mut err = std::io::stderr();
     let mut sh = Shell::with_config(&mut out, &mut err, cfg);
     sh.trace = trace;
+    for _ in 0..pci {
+        sh.kernel().pci_add_edu();
+    }
     if !dirs.is_empty() {
         sh.kernel().set_module_path(dirs);
     }

@@ -2,8 +2,9 @@
 //! What bindgen takes from `newbus.h`: the kobj, newbus, resource, bus-space,
 //! `bus_dma` and PCI types and constants, and the kobj method descriptors.
 //!
-//! Only layouts and numbers: nothing here is called by `kern` yet. The
-//! harness reads these layouts for its kobj and newbus emulation.
+//! Layouts and numbers, and the few newbus functions `kern::driver` calls
+//! (the others it reaches through `shim/newbus.h`, whose `shim_*`
+//! functions `build.rs` takes with kern's other helpers).
 
 /// Types (their dependencies come along).
 const TYPES: &[&str] = &[
@@ -51,6 +52,11 @@ const FUNCTIONS: &[&str] = &[
     "kobj_lookup_method",
     "kobj_error_method",
     "driver_module_handler",
+    "device_get_softc",
+    "device_get_unit",
+    "device_set_desc",
+    "bus_release_resource",
+    "rman_get_size",
 ];
 
 /// Constants, and the method descriptors the kernel defines.

@@ -46,6 +46,9 @@ pub(crate) struct Decl {
     pub(crate) exports: Vec<Function>,
     /// `kern::import!`: must match an export of a dependency.
     pub(crate) imports: Vec<Function>,
+    /// `kern::driver!`: the bus the driver attaches to (`pci`), for
+    /// `DRIVER_MODULE` in `shim/newbus.c`.
+    pub(crate) driver: Option<String>,
 }
 
 impl Decl {
@@ -93,6 +96,7 @@ impl Decl {
         let text = std::str::from_utf8(bytes).map_err(|_| "module declaration is not UTF-8")?;
         let (mut name, mut version, mut depends) = (None, None, Vec::new());
         let (mut exports, mut imports) = (Vec::new(), Vec::new());
+        let mut driver = None;
         for line in text.lines().filter(|l| !l.is_empty()) {
             let (key, value) = line
                 .split_once('=')
@@ -118,6 +122,8 @@ impl Decl {
                 }
                 "export" => exports.push(function(value)?),
                 "import" => imports.push(function(value)?),
+                "driver" if driver.is_none() => driver = Some(ident(value)?),
+                "driver" => return Err("more than one kern::driver! bus".into()),
                 _ => return Err(format!("unknown declaration key {key:?}")),
             }
         }
@@ -127,6 +133,7 @@ impl Decl {
             depends,
             exports,
             imports,
+            driver,
         })
     }
 
@@ -141,6 +148,9 @@ impl Decl {
             let _ = write!(h, "\t\\\n\tX({}, {}, {}, {})", d.name, d.min, d.pref, d.max);
         }
         h.push('\n');
+        if let Some(bus) = &self.driver {
+            let _ = writeln!(h, "#define\tKMOD_DRIVER_BUS\t{bus}");
+        }
         h
     }
 }
@@ -242,6 +252,10 @@ mod tests {
         let h = d.header();
         assert!(h.contains("#define\tKMOD_NAME\trustecho\n"));
         assert!(h.contains("X(foo, 1, 2, 3)"));
+        assert!(!h.contains("KMOD_DRIVER_BUS"));
+        let drv = Decl::parse(b"name=rustedu\nversion=1\ndriver=pci\n").unwrap();
+        assert_eq!(drv.driver.as_deref(), Some("pci"));
+        assert!(drv.header().contains("#define\tKMOD_DRIVER_BUS\tpci\n"));
     }
 
     fn decl(text: &str) -> Decl {
@@ -287,6 +301,8 @@ mod tests {
             b"name=x\nversion=1\ndepend=foo 3 2 1\n",
             b"name=x\nversion=1\nexport=nosignature\n",
             b"name=x\nversion=1\ncolour=blue\n",
+            b"name=x\nversion=1\ndriver=pci\ndriver=isa\n",
+            b"name=x\nversion=1\ndriver=p-c-i\n",
             b"name=abcdefghijklmnopqrstuvwxyz0123456\nversion=1\n",
         ] {
             assert!(

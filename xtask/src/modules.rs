@@ -189,7 +189,7 @@ fn build_rust(
     let exports: Vec<String> = decl.exports.iter().map(|e| e.name.clone()).collect();
     let parts = Parts {
         name: &decl.name,
-        srcs: ["module.c", "kern.c"]
+        srcs: ["module.c", "kern.c", "newbus.c"]
             .iter()
             .map(|src| shim.join(src))
             .filter(|src| src.is_file())

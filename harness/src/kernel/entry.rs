@@ -46,6 +46,7 @@ pub(super) mod kqueue;
 mod lock;
 mod malloc;
 mod module;
+pub(super) mod newbus;
 mod printf;
 mod sbuf;
 mod select;
@@ -134,6 +135,7 @@ fn functions() -> Vec<FuncEntry> {
     select::functions(&mut v);
     kqueue::functions(&mut v);
     taskqueue::functions(&mut v);
+    newbus::functions(&mut v);
     v
 }
 
@@ -154,13 +156,15 @@ const STUB_SIZE: usize = 32;
 /// The harness functions module code reaches through a pointer the
 /// harness gives it, not by name.
 fn by_pointer() -> Vec<FuncEntry> {
-    kfuncs![
+    let mut v = kfuncs![
         "(sysctl_old_user)" => sysctl::sysctl_old_user,
         "(sysctl_new_user)" => sysctl::sysctl_new_user,
         "(sysctl_old_kernel)" => sysctl::sysctl_old_kernel,
         "(sysctl_new_kernel)" => sysctl::sysctl_new_kernel,
     ]
-    .to_vec()
+    .to_vec();
+    newbus::by_pointer(&mut v);
+    v
 }
 
 /// The process-wide stub page.

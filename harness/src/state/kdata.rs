@@ -64,11 +64,19 @@ pub(crate) enum DataSym {
     TaskqueueThread,
     /// `taskqueue_fast` (a `struct taskqueue *`)
     TaskqueueFast,
+    /// `device_probe_desc` (a `struct kobjop_desc`, `sys/kern/device_if.m`)
+    DeviceProbeDesc,
+    /// `device_attach_desc`
+    DeviceAttachDesc,
+    /// `device_detach_desc`
+    DeviceDetachDesc,
+    /// `bus_read_ivar_desc` (`sys/kern/bus_if.m`)
+    BusReadIvarDesc,
 }
 
 impl DataSym {
     /// Every data symbol.
-    pub(crate) const ALL: [DataSym; 19] = [
+    pub(crate) const ALL: [DataSym; 23] = [
         DataSym::MDevbuf,
         DataSym::MTemp,
         DataSym::Giant,
@@ -88,6 +96,10 @@ impl DataSym {
         DataSym::TimeUptime,
         DataSym::TaskqueueThread,
         DataSym::TaskqueueFast,
+        DataSym::DeviceProbeDesc,
+        DataSym::DeviceAttachDesc,
+        DataSym::DeviceDetachDesc,
+        DataSym::BusReadIvarDesc,
     ];
 
     /// The kernel name.
@@ -112,6 +124,10 @@ impl DataSym {
             DataSym::TimeUptime => "time_uptime",
             DataSym::TaskqueueThread => "taskqueue_thread",
             DataSym::TaskqueueFast => "taskqueue_fast",
+            DataSym::DeviceProbeDesc => "device_probe_desc",
+            DataSym::DeviceAttachDesc => "device_attach_desc",
+            DataSym::DeviceDetachDesc => "device_detach_desc",
+            DataSym::BusReadIvarDesc => "bus_read_ivar_desc",
         }
     }
 
@@ -147,6 +163,10 @@ struct Block {
     taskqueue_thread: usize,
     taskqueue_fast: usize,
     tq_objs: [u64; 8],
+    /// The kobj method descriptors, `struct kobjop_desc` each (`id`, then
+    /// the default method `{desc, func}`), as `sys/sys/kobj.h` lays them
+    /// out; `crate::kpi::newbus` fills in the ids and defaults.
+    kobj_descs: [[u64; 3]; 4],
 }
 
 /// One kernel's data block.
@@ -225,6 +245,10 @@ impl KernelData {
             DataSym::TimeUptime => offset_of!(Block, time_uptime),
             DataSym::TaskqueueThread => offset_of!(Block, taskqueue_thread),
             DataSym::TaskqueueFast => offset_of!(Block, taskqueue_fast),
+            DataSym::DeviceProbeDesc => offset_of!(Block, kobj_descs),
+            DataSym::DeviceAttachDesc => offset_of!(Block, kobj_descs) + 24,
+            DataSym::DeviceDetachDesc => offset_of!(Block, kobj_descs) + 48,
+            DataSym::BusReadIvarDesc => offset_of!(Block, kobj_descs) + 72,
         };
         KAddr::new(self.map.addr()).wrapping_add(off)
     }

@@ -69,7 +69,7 @@ pub(crate) struct KStack {
     _guard: Option<FaultRange>,
     /// An alternate signal stack installed for this thread, if it had
     /// none.
-    altstack: Option<Box<[u8]>>,
+    altstack: Option<(Box<[u8]>, libc::stack_t)>,
 }
 
 impl KStack {
@@ -169,15 +169,11 @@ unsafe extern "C" {
 
 impl Drop for KStack {
     fn drop(&mut self) {
-        if self.altstack.is_some() {
-            let ss = libc::stack_t {
-                ss_sp: core::ptr::null_mut(),
-                ss_flags: libc::SS_DISABLE,
-                ss_size: 0,
-            };
-            // SAFETY: disables this thread's alternate stack (ours)
-            // before its memory is freed.
-            unsafe { libc::sigaltstack(&raw const ss, core::ptr::null_mut()) };
+        if let Some((_, prev)) = &self.altstack {
+            // SAFETY: puts back the thread's previous alternate stack (the
+            // runtime's, still allocated until the thread exits) or
+            // disables ours, before its memory is freed.
+            unsafe { libc::sigaltstack(prev, core::ptr::null_mut()) };
         }
         // SAFETY: by the type invariant the mapping is ours; no module
         // code runs on it any more (the thread is exiting).
@@ -194,7 +190,7 @@ impl Drop for KStack {
 /// none (Rust's runtime gives its threads one; a thread made otherwise
 /// may not have one), so that a fault on an overflowed kernel stack can
 /// be handled.
-fn ensure_altstack() -> Option<Box<[u8]>> {
+fn ensure_altstack() -> Option<(Box<[u8]>, libc::stack_t)> {
     let mut cur = libc::stack_t {
         ss_sp: core::ptr::null_mut(),
         ss_flags: 0,
@@ -202,8 +198,18 @@ fn ensure_altstack() -> Option<Box<[u8]>> {
     };
     // SAFETY: only reads the current setting into `cur`.
     let r = unsafe { libc::sigaltstack(core::ptr::null(), &raw mut cur) };
-    if r != 0 || cur.ss_flags & libc::SS_DISABLE == 0 {
+    // A stack smaller than ours (Rust's runtime gives its threads a few
+    // pages) is replaced too: the fault dispatcher emulates MMIO accesses
+    // on it (crate::fault::mmio), which needs more.
+    if r != 0 || (cur.ss_flags & libc::SS_DISABLE == 0 && cur.ss_size >= ALTSTACK_SIZE) {
         return None;
+    }
+    if cur.ss_flags & libc::SS_DISABLE != 0 {
+        cur = libc::stack_t {
+            ss_sp: core::ptr::null_mut(),
+            ss_flags: libc::SS_DISABLE,
+            ss_size: 0,
+        };
     }
     let mut mem = vec![0u8; ALTSTACK_SIZE].into_boxed_slice();
     let ss = libc::stack_t {
@@ -214,5 +220,5 @@ fn ensure_altstack() -> Option<Box<[u8]>> {
     // SAFETY: `mem` lives as long as the `KStack`, whose drop disables
     // the alternate stack before freeing it.
     let r = unsafe { libc::sigaltstack(&raw const ss, core::ptr::null_mut()) };
-    (r == 0).then_some(mem)
+    (r == 0).then_some((mem, cur))
 }

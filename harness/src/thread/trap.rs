@@ -74,6 +74,21 @@ pub(super) fn report(k: &Core, entry: KAddr, f: Fault) {
             );
             k.record_panic(trap_msg(12));
         }
+        Some(FaultKind::Mmio) => {
+            // A bus that does not decode the access: fatal, with the
+            // device's reason (crate::fault::mmio).
+            fatal(k, 12, &f, f.err | PGEX_P);
+            let why = crate::fault::mmio::take_refusal()
+                .unwrap_or_else(|| String::from("not an emulated access"));
+            k.violation(
+                ViolationKind::Devfs,
+                format!(
+                    "MMIO: {at} accessed device registers at {:#x}: {why}",
+                    f.addr
+                ),
+            );
+            k.record_panic(trap_msg(12));
+        }
         None => {
             let trap = match f.sig {
                 libc::SIGSEGV | libc::SIGBUS => 12,

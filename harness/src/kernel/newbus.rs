@@ -1,0 +1,32 @@
+// SPDX-License-Identifier: BSD-2-Clause
+//! The test's side of newbus: putting device models on `pci0`, looking at
+//! the devices (`devinfo -v`), and injecting resource failures.
+
+use super::Kernel;
+use crate::kpi::newbus::DeviceInfo;
+
+impl Kernel {
+    /// Puts a QEMU edu device (1234:11e8) in the next free slot of `pci0`
+    /// and returns the slot. A driver loaded later probes it.
+    pub fn pci_add_edu(&self) -> u8 {
+        self.inner.newbus.add_edu()
+    }
+
+    /// The devices on `pci0`, with their drivers.
+    #[must_use]
+    pub fn pci_devices(&self) -> Vec<DeviceInfo> {
+        self.inner.newbus.devices()
+    }
+
+    /// Hangs the edu device in `slot` (it never finishes a factorial), or
+    /// revives it. `false` if there is no device there.
+    pub fn pci_edu_hang(&self, slot: u8, hung: bool) -> bool {
+        self.inner.newbus.set_hung(slot, hung)
+    }
+
+    /// Makes the `n`th `bus_alloc_resource(9)` from now fail (1: the next
+    /// one), once; 0 turns the injection off.
+    pub fn fail_bus_alloc_resource(&self, n: u64) {
+        self.inner.newbus.fail_alloc(n);
+    }
+}

@@ -1,0 +1,770 @@
+// SPDX-License-Identifier: BSD-2-Clause
+//! newbus: a `pci0` bus with device models behind it, drivers added by
+//! their module's `DRIVER_MODULE`, kobj classes and method dispatch, the
+//! PCI instance variables, and memory resources mapped to the models.
+//!
+//! Followed (FreeBSD 15): `sys/kern/subr_bus.c` (`driver_module_handler`:
+//! `MOD_LOAD` is `devclass_add_driver`, which probes and attaches the
+//! bus's unattached children; `MOD_UNLOAD` is `devclass_delete_driver`,
+//! which detaches every device of the driver and stops at the first
+//! error, the unload's veto; `device_probe_child`: the softc is allocated
+//! from the class's size (`device_set_driver`) before `DEVICE_PROBE`, a
+//! positive result is no match; `device_attach`: the device is announced
+//! (`device_print_child`) before `DEVICE_ATTACH`, whose error is printed
+//! as "device_attach: %s%d attach returned %d" and leaves the device
+//! without driver, softc or description), `sys/kern/subr_kobj.c`
+//! (`kobj_class_compile`, `kobj_lookup_method`: the class's methods, then
+//! its base classes, then the descriptor's default; the cache slot is
+//! filled), `sys/dev/pci/pci.c` (`pci_read_ivar`; `pci_activate_resource`
+//! turns memory decoding on; `pci_child_detached` reclaims what a detached
+//! driver leaked, with "Device leaked memory resources").
+//!
+//! The kobj structures are written here from `sys/sys/kobj.h`'s
+//! definitions, not taken from `sys`'s bindings, so that the two check
+//! each other (`harness/tests/rustedu.rs` drives the module's inline
+//! dispatch through them).
+
+use crate::fault::mmio::{MmioTarget, MmioWindow};
+use devmodels::edu::{Edu, regs};
+use devmodels::pci::{cmd, reg};
+use std::ffi::CStr;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+
+/// `struct kobj_method` (`sys/sys/kobj.h`).
+#[repr(C)]
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct KobjMethod {
+    /// `kobjop_desc_t desc`.
+    pub(crate) desc: usize,
+    /// `kobjop_t func`.
+    pub(crate) func: usize,
+}
+
+/// `struct kobjop_desc`.
+#[repr(C)]
+#[derive(Debug)]
+pub(crate) struct KobjopDesc {
+    /// `unsigned int id`.
+    pub(crate) id: u32,
+    /// `kobj_method_t deflt`.
+    pub(crate) deflt: KobjMethod,
+}
+
+/// `struct kobj_class` (`KOBJ_CLASS_FIELDS`).
+#[repr(C)]
+#[derive(Debug)]
+pub(crate) struct KobjClass {
+    name: usize,
+    methods: usize,
+    size: usize,
+    baseclasses: usize,
+    refs: u32,
+    ops: usize,
+}
+
+/// `KOBJ_CACHE_SIZE`.
+const KOBJ_CACHE_SIZE: usize = 256;
+
+/// `struct kobj_ops`.
+#[repr(C)]
+struct KobjOps {
+    cache: [usize; KOBJ_CACHE_SIZE],
+    cls: usize,
+}
+
+/// `null_method` of subr_kobj.c: what empty cache slots point to (its
+/// `desc` matches no descriptor).
+static NULL_METHOD: KobjMethod = KobjMethod { desc: 0, func: 0 };
+
+/// A `device_t`: the kobj header module code reads (`ops`), then our own
+/// word. Module code never reads past `ops`: every other field of
+/// FreeBSD's `struct _device` is private to subr_bus.c.
+#[repr(C)]
+struct DeviceObj {
+    ops: usize,
+    _index: usize,
+}
+
+/// `struct resource` (`sys/sys/rman.h`): the fields `bus_read_4` uses.
+#[repr(C)]
+struct Resource {
+    r_i: usize,
+    r_bustag: u64,
+    r_bushandle: u64,
+}
+
+/// `X86_BUS_SPACE_MEM` (`sys/x86/include/bus.h`).
+const X86_BUS_SPACE_MEM: u64 = 1;
+
+/// An edu model behind the bus, as its BAR's register file.
+pub(crate) struct EduTarget {
+    edu: Mutex<Edu>,
+    /// A hung device never finishes a computation.
+    hung: AtomicBool,
+}
+
+impl EduTarget {
+    fn lock(&self) -> MutexGuard<'_, Edu> {
+        self.edu.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+}
+
+impl MmioTarget for EduTarget {
+    fn read(&self, offset: u64, width: usize) -> Result<u64, String> {
+        let mut edu = self.lock();
+        let v = edu.mmio_read(offset, width).map_err(|e| e.to_string())?;
+        // The device finishes a factorial once the driver has seen it
+        // computing (a poll of the status register).
+        if offset == regs::STATUS && edu.factorial_pending() && !self.hung() {
+            edu.complete_factorial().map_err(|e| e.to_string())?;
+        }
+        Ok(v)
+    }
+
+    fn write(&self, offset: u64, width: usize, value: u64) -> Result<(), String> {
+        self.lock()
+            .mmio_write(offset, width, value)
+            .map_err(|e| e.to_string())
+    }
+}
+
+impl EduTarget {
+    /// Whether the device is hung.
+    fn hung(&self) -> bool {
+        self.hung.load(Ordering::Relaxed)
+    }
+}
+
+/// A resource a driver holds.
+struct Held {
+    res: Box<Resource>,
+    rid: i32,
+    _window: MmioWindow,
+}
+
+/// One device on `pci0`.
+struct PciDevice {
+    obj: Box<DeviceObj>,
+    slot: u8,
+    model: Arc<EduTarget>,
+    /// The driver class (`kobj_class_t`), while one is set.
+    driver: Option<usize>,
+    unit: i32,
+    softc: Option<Box<[u64]>>,
+    desc: usize,
+    /// `device_set_desc_copy`'s copy (`DF_DESCMALLOCED`), which `desc`
+    /// then points into.
+    desc_copy: Option<std::ffi::CString>,
+    attached: bool,
+    held: Vec<Held>,
+}
+
+/// A driver added by `DRIVER_MODULE`.
+struct DriverRec {
+    class: usize,
+    ops: Box<KobjOps>,
+}
+
+/// The addresses of the device method descriptors (data symbols).
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct Descs {
+    /// `&device_probe_desc`.
+    pub(crate) probe: usize,
+    /// `&device_attach_desc`.
+    pub(crate) attach: usize,
+    /// `&device_detach_desc`.
+    pub(crate) detach: usize,
+}
+
+/// What a device looks like from user space (`devinfo -v`).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct DeviceInfo {
+    /// `pci0:0:<slot>:0`'s slot.
+    pub slot: u8,
+    /// The driver's name and unit (`rustedu0`), when one is attached.
+    pub name: Option<String>,
+    /// The description the driver set.
+    pub desc: Option<String>,
+    /// PCI vendor and device IDs.
+    pub vendor: u16,
+    /// PCI device ID.
+    pub device: u16,
+    /// Subsystem vendor ID.
+    pub subvendor: u16,
+    /// Subsystem ID.
+    pub subdevice: u16,
+    /// Class, subclass and programming interface (`class << 16 |
+    /// subclass << 8 | progif`).
+    pub class: u32,
+    /// Resources the driver holds.
+    pub resources: usize,
+}
+
+/// The bus and its drivers.
+#[derive(Default)]
+pub(crate) struct Newbus {
+    inner: Mutex<State>,
+}
+
+/// The bus's class, ops and device.
+struct Bus {
+    obj: Box<DeviceObj>,
+    _class: Box<KobjClass>,
+    _ops: Box<KobjOps>,
+    _methods: Box<[KobjMethod; 2]>,
+}
+
+#[derive(Default)]
+struct State {
+    bus: Option<Bus>,
+    devices: Vec<PciDevice>,
+    drivers: Vec<DriverRec>,
+    /// Fail the Nth `bus_alloc_resource` from now (1: the next).
+    alloc_fail_in: u64,
+}
+
+/// What a step of driver work needs from the kernel: calling module code.
+pub(crate) trait Call {
+    /// Calls module function `func` with `args`; `None` if it panicked.
+    fn call(&self, func: usize, args: [u64; 6]) -> Option<u64>;
+    /// Prints on the console.
+    fn console(&self, s: &str);
+    /// Reports a broken rule.
+    fn violation(&self, s: String);
+}
+
+/// A driver class's name.
+fn class_name(class: usize) -> String {
+    // SAFETY: `class` is the module's `driver_t`, whose name is a C string
+    // in the module's image (checked non-null).
+    let c = unsafe { &*(class as *const KobjClass) };
+    if c.name == 0 {
+        return String::from("?");
+    }
+    // SAFETY: as above.
+    unsafe { CStr::from_ptr(c.name as *const core::ffi::c_char) }
+        .to_string_lossy()
+        .into_owned()
+}
+
+/// `kobj_lookup_method`'s search, without the cache: the class's methods,
+/// then its base classes, depth first.
+fn find_method(class: usize, desc: usize) -> Option<usize> {
+    if class == 0 {
+        return None;
+    }
+    // SAFETY: a `struct kobj_class` (the module's or ours).
+    let c = unsafe { &*(class as *const KobjClass) };
+    let mut m = c.methods;
+    while m != 0 {
+        // SAFETY: the method table, terminated by a NULL descriptor.
+        let e = unsafe { &*(m as *const KobjMethod) };
+        if e.desc == 0 {
+            break;
+        }
+        if e.desc == desc {
+            return Some(m);
+        }
+        m += size_of::<KobjMethod>();
+    }
+    let mut b = c.baseclasses;
+    while b != 0 {
+        // SAFETY: a NULL-terminated array of class pointers.
+        let base = unsafe { *(b as *const usize) };
+        if base == 0 {
+            break;
+        }
+        if let Some(found) = find_method(base, desc) {
+            return Some(found);
+        }
+        b += 8;
+    }
+    None
+}
+
+/// `kobj_lookup_method(cls, cep, desc)`.
+pub(crate) fn kobj_lookup_method(class: usize, cep: *mut usize, desc: usize) -> usize {
+    let m = find_method(class, desc).unwrap_or_else(|| {
+        // &desc->deflt
+        desc + core::mem::offset_of!(KobjopDesc, deflt)
+    });
+    if !cep.is_null() {
+        // SAFETY: a cache slot of the class's compiled ops.
+        unsafe { cep.write(m) };
+    }
+    m
+}
+
+impl Newbus {
+    fn lock(&self) -> MutexGuard<'_, State> {
+        self.inner.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// Creates `pci0` with its class: `bus_read_ivar` is `read_ivar`, a
+    /// call stub of the harness, for the descriptor `read_ivar_desc`.
+    pub(crate) fn init(&self, read_ivar_desc: usize, read_ivar: usize) {
+        let methods = Box::new([
+            KobjMethod {
+                desc: read_ivar_desc,
+                func: read_ivar,
+            },
+            KobjMethod { desc: 0, func: 0 },
+        ]);
+        let mut class = Box::new(KobjClass {
+            name: c"pci".as_ptr() as usize,
+            methods: methods.as_ptr() as usize,
+            size: 0,
+            baseclasses: 0,
+            refs: 1,
+            ops: 0,
+        });
+        let ops = compile(&mut class);
+        let obj = Box::new(DeviceObj {
+            ops: &raw const *ops as usize,
+            _index: usize::MAX,
+        });
+        self.lock().bus = Some(Bus {
+            obj,
+            _class: class,
+            _ops: ops,
+            _methods: methods,
+        });
+    }
+
+    /// Puts an edu device in the next free slot; returns the slot.
+    pub(crate) fn add_edu(&self) -> u8 {
+        let mut s = self.lock();
+        let slot = u8::try_from(s.devices.len() + 4).unwrap_or(u8::MAX);
+        let index = s.devices.len();
+        s.devices.push(PciDevice {
+            obj: Box::new(DeviceObj {
+                ops: 0,
+                _index: index,
+            }),
+            slot,
+            model: Arc::new(EduTarget {
+                edu: Mutex::new(Edu::new()),
+                hung: AtomicBool::new(false),
+            }),
+            driver: None,
+            unit: -1,
+            softc: None,
+            desc: 0,
+            desc_copy: None,
+            attached: false,
+            held: Vec::new(),
+        });
+        slot
+    }
+
+    /// Hangs (or revives) the device in `slot`: a hung edu never finishes
+    /// a factorial. `false` if there is no such device.
+    pub(crate) fn set_hung(&self, slot: u8, hung: bool) -> bool {
+        let s = self.lock();
+        let Some(d) = s.devices.iter().find(|d| d.slot == slot) else {
+            return false;
+        };
+        d.model.hung.store(hung, Ordering::Relaxed);
+        true
+    }
+
+    /// Fails the `n`th `bus_alloc_resource` from now (0: none).
+    pub(crate) fn fail_alloc(&self, n: u64) {
+        self.lock().alloc_fail_in = n;
+    }
+
+    /// The devices, for user space.
+    pub(crate) fn devices(&self) -> Vec<DeviceInfo> {
+        let s = self.lock();
+        s.devices
+            .iter()
+            .map(|d| {
+                let edu = d.model.lock();
+                let cfg = |off: u16, width: usize| edu.config_read(off, width).unwrap_or(0);
+                let id = |off: u16| u16::try_from(cfg(off, 2)).unwrap_or(0);
+                DeviceInfo {
+                    slot: d.slot,
+                    vendor: id(reg::VENDOR),
+                    device: id(reg::DEVICE),
+                    subvendor: id(reg::SUBVEND),
+                    subdevice: id(reg::SUBDEV),
+                    class: (cfg(reg::CLASS, 1) << 16)
+                        | (cfg(reg::SUBCLASS, 1) << 8)
+                        | cfg(reg::PROGIF, 1),
+                    name: d
+                        .driver
+                        .filter(|_| d.attached)
+                        .map(|c| format!("{}{}", class_name(c), d.unit)),
+                    desc: (d.desc != 0).then(|| {
+                        // SAFETY: device_set_desc's string, in the module.
+                        unsafe { CStr::from_ptr(d.desc as *const core::ffi::c_char) }
+                            .to_string_lossy()
+                            .into_owned()
+                    }),
+                    resources: d.held.len(),
+                }
+            })
+            .collect()
+    }
+
+    /// Whether `dev` is `pci0`.
+    fn is_bus(s: &State, dev: usize) -> bool {
+        s.bus
+            .as_ref()
+            .is_some_and(|b| &raw const *b.obj as usize == dev)
+    }
+
+    fn find(s: &mut State, dev: usize) -> Option<&mut PciDevice> {
+        s.devices
+            .iter_mut()
+            .find(|d| &raw const *d.obj as usize == dev)
+    }
+
+    /// `device_get_parent`: `pci0` for its children, NULL otherwise.
+    pub(crate) fn parent(&self, dev: usize) -> usize {
+        let mut s = self.lock();
+        if Self::find(&mut s, dev).is_none() {
+            return 0;
+        }
+        s.bus.as_ref().map_or(0, |b| &raw const *b.obj as usize)
+    }
+
+    /// `device_get_softc`.
+    pub(crate) fn softc(&self, dev: usize) -> usize {
+        let mut s = self.lock();
+        Self::find(&mut s, dev)
+            .and_then(|d| d.softc.as_ref())
+            .map_or(0, |b| b.as_ptr() as usize)
+    }
+
+    /// `device_get_unit`.
+    pub(crate) fn unit(&self, dev: usize) -> i32 {
+        let mut s = self.lock();
+        Self::find(&mut s, dev).map_or(-1, |d| d.unit)
+    }
+
+    /// `device_set_desc` (the string is kept, not copied).
+    pub(crate) fn set_desc(&self, dev: usize, desc: usize) {
+        let mut s = self.lock();
+        if let Some(d) = Self::find(&mut s, dev) {
+            d.desc = desc;
+            d.desc_copy = None;
+        }
+    }
+
+    /// `device_set_desc_copy`: the string is copied (`M_BUS`,
+    /// `DF_DESCMALLOCED`); NULL clears the description.
+    pub(crate) fn set_desc_copy(&self, dev: usize, desc: usize) {
+        let copy = (desc != 0).then(|| {
+            // SAFETY: the caller's NUL-terminated string.
+            unsafe { CStr::from_ptr(desc as *const core::ffi::c_char) }.to_owned()
+        });
+        let mut s = self.lock();
+        if let Some(d) = Self::find(&mut s, dev) {
+            d.desc = copy.as_ref().map_or(0, |c| c.as_ptr() as usize);
+            d.desc_copy = copy;
+        }
+    }
+
+    /// `pci_read_ivar(dev, child, index, result)`.
+    pub(crate) fn read_ivar(&self, bus: usize, child: usize, index: i32) -> Result<u64, i32> {
+        let mut s = self.lock();
+        if !Self::is_bus(&s, bus) {
+            return Err(crate::errno::Errno::ENOENT.0);
+        }
+        let d = Self::find(&mut s, child).ok_or(crate::errno::Errno::ENOENT.0)?;
+        let slot = d.slot;
+        let edu = d.model.lock();
+        let cfg = |off: u16, width: usize| u64::from(edu.config_read(off, width).unwrap_or(0));
+        // enum pci_device_ivars (sys/dev/pci/pcivar.h), read from the
+        // device's configuration space as pci_read_ivar reads its cfg
+        // copy.
+        Ok(match index {
+            0 => cfg(reg::SUBVEND, 2),
+            1 => cfg(reg::SUBDEV, 2),
+            2 => cfg(reg::VENDOR, 2),
+            3 => cfg(reg::DEVICE, 2),
+            4 => (cfg(reg::DEVICE, 2) << 16) | cfg(reg::VENDOR, 2),
+            5 => cfg(reg::CLASS, 1),
+            6 => cfg(reg::SUBCLASS, 1),
+            7 => cfg(reg::PROGIF, 1),
+            8 => cfg(reg::REVID, 1),
+            9 => cfg(reg::INTPIN, 1),
+            10 => cfg(reg::INTLINE, 1),
+            11 | 12 | 14 => 0,
+            13 => u64::from(slot),
+            16 => cfg(reg::COMMAND, 2),
+            _ => return Err(crate::errno::Errno::ENOENT.0),
+        })
+    }
+
+    /// `bus_alloc_resource(dev, type, rid, ...)`: memory BAR 0 of an edu.
+    /// Returns the `struct resource *` or 0.
+    pub(crate) fn alloc_resource(&self, dev: usize, ty: i32, rid: i32, flags: u32) -> usize {
+        let mut s = self.lock();
+        if s.alloc_fail_in > 0 {
+            s.alloc_fail_in -= 1;
+            if s.alloc_fail_in == 0 {
+                return 0;
+            }
+        }
+        let Some(d) = Self::find(&mut s, dev) else {
+            return 0;
+        };
+        // SYS_RES_MEMORY, PCIR_BAR(0); a BAR already held is busy.
+        if ty != 3 || rid != 0x10 || d.held.iter().any(|h| h.rid == rid) {
+            return 0;
+        }
+        let target: Arc<dyn MmioTarget> = d.model.clone();
+        let Some(window) = MmioWindow::new(regs::BAR0_SIZE as usize, target) else {
+            return 0;
+        };
+        // RF_ACTIVE: pci_activate_resource enables memory decoding.
+        if flags & 2 != 0 {
+            let mut edu = d.model.lock();
+            let c = edu.config_read(reg::COMMAND, 2).unwrap_or(0);
+            if edu
+                .config_write(reg::COMMAND, 2, c | u32::from(cmd::MEMEN))
+                .is_err()
+            {
+                return 0;
+            }
+        }
+        let res = Box::new(Resource {
+            r_i: 0,
+            r_bustag: X86_BUS_SPACE_MEM,
+            r_bushandle: window.base() as u64,
+        });
+        let p = &raw const *res as usize;
+        d.held.push(Held {
+            res,
+            rid,
+            _window: window,
+        });
+        p
+    }
+
+    /// `bus_release_resource(dev, r)`: 0, or `EINVAL` for a resource the
+    /// device does not hold.
+    pub(crate) fn release_resource(&self, dev: usize, r: usize) -> i32 {
+        let mut s = self.lock();
+        let Some(d) = Self::find(&mut s, dev) else {
+            return crate::errno::Errno::EINVAL.0;
+        };
+        let before = d.held.len();
+        d.held.retain(|h| &raw const *h.res as usize != r);
+        if d.held.len() == before {
+            return crate::errno::Errno::EINVAL.0;
+        }
+        0
+    }
+
+    /// `rman_get_size(r)`.
+    pub(crate) fn resource_size(&self, r: usize) -> u64 {
+        let s = self.lock();
+        let held = s
+            .devices
+            .iter()
+            .flat_map(|d| d.held.iter())
+            .any(|h| &raw const *h.res as usize == r);
+        if held { u64::from(regs::BAR0_SIZE) } else { 0 }
+    }
+
+    /// `devclass_add_driver`: compiles the class and probes and attaches
+    /// every unattached child of `pci0`.
+    pub(crate) fn add_driver(&self, host: &dyn Call, class: usize, descs: Descs) -> i32 {
+        let devs: Vec<usize> = {
+            let mut s = self.lock();
+            if s.drivers.iter().any(|d| d.class == class) {
+                return crate::errno::Errno::EEXIST.0;
+            }
+            // SAFETY: the module's driver_t, in its writable data.
+            let ops = compile(unsafe { &mut *(class as *mut KobjClass) });
+            s.drivers.push(DriverRec { class, ops });
+            s.devices
+                .iter()
+                .filter(|d| d.driver.is_none())
+                .map(|d| &raw const *d.obj as usize)
+                .collect()
+        };
+        for dev in devs {
+            self.probe_and_attach(host, class, descs, dev);
+        }
+        0
+    }
+
+    /// `device_probe_and_attach` of one device with one driver.
+    fn probe_and_attach(&self, host: &dyn Call, class: usize, descs: Descs, dev: usize) {
+        let name = class_name(class);
+        {
+            let mut s = self.lock();
+            let ops = s
+                .drivers
+                .iter()
+                .find(|d| d.class == class)
+                .map_or(0, |d| &raw const *d.ops as usize);
+            let used: Vec<i32> = s
+                .devices
+                .iter()
+                .filter(|d| d.driver == Some(class))
+                .map(|d| d.unit)
+                .collect();
+            let Some(d) = Self::find(&mut s, dev) else {
+                return;
+            };
+            // device_set_driver: the softc (zeroed), kobj_init.
+            // SAFETY: the module's driver_t.
+            let size = unsafe { &*(class as *const KobjClass) }.size;
+            d.softc = Some(vec![0u64; size.div_ceil(8).max(1)].into_boxed_slice());
+            d.obj.ops = ops;
+            d.driver = Some(class);
+            d.unit = (0..).find(|u| !used.contains(u)).unwrap_or(0);
+        }
+        let probe = find_method(class, descs.probe);
+        let r = match probe {
+            // CAST: DEVICE_PROBE returns an int.
+            Some(m) => host
+                .call(method_func(m), [dev as u64, 0, 0, 0, 0, 0])
+                .map(|v| v as u32 as i32),
+            None => Some(crate::errno::Errno::ENXIO.0),
+        };
+        let Some(r) = r else { return };
+        if r > 0 {
+            self.unset_driver(dev);
+            return;
+        }
+        let (unit, slot, desc) = {
+            let mut s = self.lock();
+            let Some(d) = Self::find(&mut s, dev) else {
+                return;
+            };
+            (d.unit, d.slot, d.desc)
+        };
+        let desc = if desc == 0 {
+            String::new()
+        } else {
+            // SAFETY: device_set_desc's string.
+            let t = unsafe { CStr::from_ptr(desc as *const core::ffi::c_char) };
+            format!(" <{}>", t.to_string_lossy())
+        };
+        // pci_print_child: "<desc> mem <BAR> at device D.F on pci0".
+        let phys = 0xfe00_0000u64 + u64::from(slot) * u64::from(regs::BAR0_SIZE);
+        host.console(&format!(
+            "{name}{unit}:{desc} mem {phys:#x}-{:#x} at device {slot}.0 on pci0\n",
+            phys + u64::from(regs::BAR0_SIZE) - 1
+        ));
+        let r = match find_method(class, descs.attach) {
+            // CAST: DEVICE_ATTACH returns an int.
+            Some(m) => host
+                .call(method_func(m), [dev as u64, 0, 0, 0, 0, 0])
+                .map(|v| v as u32 as i32),
+            None => Some(crate::errno::Errno::ENXIO.0),
+        };
+        let Some(r) = r else { return };
+        if r != 0 {
+            host.console(&format!(
+                "device_attach: {name}{unit} attach returned {r}\n"
+            ));
+            self.reclaim(host, dev, &format!("{name}{unit}"));
+            self.unset_driver(dev);
+            return;
+        }
+        let mut s = self.lock();
+        if let Some(d) = Self::find(&mut s, dev) {
+            d.attached = true;
+        }
+    }
+
+    /// `pci_child_detached`: resources the driver still holds are leaks.
+    fn reclaim(&self, host: &dyn Call, dev: usize, name: &str) {
+        let leaked = {
+            let mut s = self.lock();
+            Self::find(&mut s, dev).map_or(0, |d| core::mem::take(&mut d.held).len())
+        };
+        if leaked > 0 {
+            host.console(&format!("{name}: Device leaked memory resources\n"));
+            host.violation(format!(
+                "{name}: Device leaked memory resources ({leaked} still allocated after detach)"
+            ));
+        }
+    }
+
+    /// `device_set_driver(dev, NULL)` and `device_set_desc(dev, NULL)`.
+    fn unset_driver(&self, dev: usize) {
+        let mut s = self.lock();
+        if let Some(d) = Self::find(&mut s, dev) {
+            d.softc = None;
+            d.obj.ops = 0;
+            d.driver = None;
+            d.unit = -1;
+            d.desc = 0;
+            d.desc_copy = None;
+            d.attached = false;
+        }
+    }
+
+    /// `devclass_delete_driver`: detaches every device of the driver; the
+    /// first error is returned and the driver stays.
+    pub(crate) fn delete_driver(&self, host: &dyn Call, class: usize, descs: Descs) -> i32 {
+        let devs: Vec<(usize, String)> = {
+            let s = self.lock();
+            if !s.drivers.iter().any(|d| d.class == class) {
+                return 0;
+            }
+            s.devices
+                .iter()
+                .filter(|d| d.driver == Some(class) && d.attached)
+                .map(|d| {
+                    (
+                        &raw const *d.obj as usize,
+                        format!("{}{}", class_name(class), d.unit),
+                    )
+                })
+                .collect()
+        };
+        for (dev, name) in devs {
+            let r = match find_method(class, descs.detach) {
+                // CAST: DEVICE_DETACH returns an int.
+                Some(m) => host
+                    .call(method_func(m), [dev as u64, 0, 0, 0, 0, 0])
+                    .map_or(crate::errno::Errno::EBUSY.0, |v| v as u32 as i32),
+                // No detach method: kobj_error_method, ENXIO.
+                None => crate::errno::Errno::ENXIO.0,
+            };
+            if r != 0 {
+                return r;
+            }
+            self.reclaim(host, dev, &name);
+            self.unset_driver(dev);
+        }
+        let mut s = self.lock();
+        s.drivers.retain(|d| d.class != class);
+        // kobj_class_free when the last reference goes.
+        // SAFETY: the module's driver_t.
+        let c = unsafe { &mut *(class as *mut KobjClass) };
+        c.refs = c.refs.saturating_sub(1);
+        if c.refs == 0 {
+            c.ops = 0;
+        }
+        0
+    }
+}
+
+/// A method's function pointer.
+fn method_func(m: usize) -> usize {
+    // SAFETY: a `kobj_method_t` of a method table.
+    unsafe { (*(m as *const KobjMethod)).func }
+}
+
+/// `kobj_class_compile`: ops whose cache points at `null_method`; the
+/// class takes a reference.
+fn compile(class: &mut KobjClass) -> Box<KobjOps> {
+    let ops = Box::new(KobjOps {
+        cache: [&raw const NULL_METHOD as usize; KOBJ_CACHE_SIZE],
+        cls: &raw const *class as usize,
+    });
+    class.refs = class.refs.saturating_add(1);
+    class.ops = &raw const *ops as usize;
+    ops
+}

@@ -1,0 +1,158 @@
+/*-
+ * SPDX-License-Identifier: BSD-2-Clause
+ *
+ * Copyright (c) 2026 The freebsd-kmod-rust authors
+ *
+ * Redistribution and use in source and binary forms, with or without
+ * modification, are permitted provided that the following conditions
+ * are met:
+ * 1. Redistributions of source code must retain the above copyright
+ *    notice, this list of conditions and the following disclaimer.
+ * 2. Redistributions in binary form must reproduce the above copyright
+ *    notice, this list of conditions and the following disclaimer in the
+ *    documentation and/or other materials provided with the distribution.
+ *
+ * THIS SOFTWARE IS PROVIDED BY THE AUTHOR AND CONTRIBUTORS ``AS IS'' AND
+ * ANY EXPRESS OR IMPLIED WARRANTIES, INCLUDING, BUT NOT LIMITED TO, THE
+ * IMPLIED WARRANTIES OF MERCHANTABILITY AND FITNESS FOR A PARTICULAR PURPOSE
+ * ARE DISCLAIMED.  IN NO EVENT SHALL THE AUTHOR OR CONTRIBUTORS BE LIABLE
+ * FOR ANY DIRECT, INDIRECT, INCIDENTAL, SPECIAL, EXEMPLARY, OR CONSEQUENTIAL
+ * DAMAGES (INCLUDING, BUT NOT LIMITED TO, PROCUREMENT OF SUBSTITUTE GOODS
+ * OR SERVICES; LOSS OF USE, DATA, OR PROFITS; OR BUSINESS INTERRUPTION)
+ * HOWEVER CAUSED AND ON ANY THEORY OF LIABILITY, WHETHER IN CONTRACT, STRICT
+ * LIABILITY, OR TORT (INCLUDING NEGLIGENCE OR OTHERWISE) ARISING IN ANY WAY
+ * OUT OF THE USE OF THIS SOFTWARE, EVEN IF ADVISED OF THE POSSIBILITY OF
+ * SUCH DAMAGE.
+ */
+
+/*
+ * A newbus driver written as FreeBSD's own are, for the harness's pci0:
+ * DRIVER_MODULE, a method table, a softc of its own size, pci_get_vendor(9)
+ * through the inline kobj dispatch, bus_alloc_resource_any(9) and
+ * bus_read_4(9), bus_write_4(9) and bus_read_8(9) (the DMA source) on BAR 0 of QEMU's edu device.
+ *
+ * debug.kldtest_newbus.veto makes detach refuse (EBUSY), which vetoes the
+ * unload; debug.kldtest_newbus.leak makes detach forget to release BAR 0;
+ * writing debug.kldtest_newbus.peek1 makes a 1-byte read of the id
+ * register, a width edu does not decode.
+ */
+
+#include <sys/param.h>
+#include <sys/systm.h>
+#include <sys/kernel.h>
+#include <sys/module.h>
+#include <sys/bus.h>
+#include <sys/rman.h>
+#include <sys/sysctl.h>
+#include <machine/bus.h>
+#include <machine/resource.h>
+#include <dev/pci/pcireg.h>
+#include <dev/pci/pcivar.h>
+
+struct kldtest_newbus_softc {
+	device_t		 sc_dev;
+	struct resource		*sc_mem;
+	int			 sc_rid;
+	uint32_t		 sc_id;
+	uint64_t		 sc_id8;
+};
+
+static int kldtest_newbus_veto;
+static int kldtest_newbus_leak;
+static struct resource *kldtest_newbus_mem;
+
+static int
+kldtest_newbus_peek1(SYSCTL_HANDLER_ARGS)
+{
+	int error, v;
+
+	v = 0;
+	error = sysctl_handle_int(oidp, &v, 0, req);
+	if (error != 0 || req->newptr == NULL)
+		return (error);
+	if (kldtest_newbus_mem == NULL)
+		return (ENXIO);
+	/* Wrong: edu decodes 4- and 8-byte accesses only. */
+	v = bus_read_1(kldtest_newbus_mem, 0);
+	printf("kldtest_newbus: peek1 %d\n", v);
+	return (0);
+}
+
+SYSCTL_NODE(_debug, OID_AUTO, kldtest_newbus, CTLFLAG_RW | CTLFLAG_MPSAFE, 0,
+    "kldtest_newbus");
+SYSCTL_INT(_debug_kldtest_newbus, OID_AUTO, veto, CTLFLAG_RW,
+    &kldtest_newbus_veto, 0, "detach returns EBUSY");
+SYSCTL_INT(_debug_kldtest_newbus, OID_AUTO, leak, CTLFLAG_RW,
+    &kldtest_newbus_leak, 0, "detach does not release BAR 0");
+SYSCTL_PROC(_debug_kldtest_newbus, OID_AUTO, peek1,
+    CTLTYPE_INT | CTLFLAG_RW | CTLFLAG_MPSAFE, NULL, 0,
+    kldtest_newbus_peek1, "I", "read one byte of BAR 0");
+
+static int
+kldtest_newbus_probe(device_t dev)
+{
+	char desc[32];
+
+	if (pci_get_vendor(dev) != 0x1234 || pci_get_device(dev) != 0x11e8)
+		return (ENXIO);
+	printf("kldtest_newbus: probe %04x:%04x subsystem %04x:%04x rev %#x "
+	    "class %#x slot %d\n", pci_get_vendor(dev), pci_get_device(dev),
+	    pci_get_subvendor(dev), pci_get_subdevice(dev), pci_get_revid(dev),
+	    pci_get_class(dev), pci_get_slot(dev));
+	/* A description built on the stack: the kernel keeps a copy. */
+	snprintf(desc, sizeof(desc), "kldtest newbus %d", 2 * 21);
+	device_set_desc_copy(dev, desc);
+	return (BUS_PROBE_DEFAULT);
+}
+
+static int
+kldtest_newbus_attach(device_t dev)
+{
+	struct kldtest_newbus_softc *sc;
+
+	sc = device_get_softc(dev);
+	sc->sc_dev = dev;
+	sc->sc_rid = PCIR_BAR(0);
+	sc->sc_mem = bus_alloc_resource_any(dev, SYS_RES_MEMORY, &sc->sc_rid,
+	    RF_ACTIVE);
+	if (sc->sc_mem == NULL)
+		return (ENXIO);
+	sc->sc_id = bus_read_4(sc->sc_mem, 0);
+	sc->sc_id8 = bus_read_8(sc->sc_mem, 0x80);
+	bus_write_4(sc->sc_mem, 4, 0x12345678);
+	printf("kldtest_newbus%d: id %#x dma_src %#jx liveness %#x size %ju\n",
+	    device_get_unit(dev), sc->sc_id, (uintmax_t)sc->sc_id8,
+	    bus_read_4(sc->sc_mem, 4), (uintmax_t)rman_get_size(sc->sc_mem));
+	kldtest_newbus_mem = sc->sc_mem;
+	return (0);
+}
+
+static int
+kldtest_newbus_detach(device_t dev)
+{
+	struct kldtest_newbus_softc *sc;
+
+	sc = device_get_softc(dev);
+	if (kldtest_newbus_veto)
+		return (EBUSY);
+	kldtest_newbus_mem = NULL;
+	if (!kldtest_newbus_leak)
+		bus_release_resource(dev, sc->sc_mem);
+	return (0);
+}
+
+static device_method_t kldtest_newbus_methods[] = {
+	DEVMETHOD(device_probe,		kldtest_newbus_probe),
+	DEVMETHOD(device_attach,	kldtest_newbus_attach),
+	DEVMETHOD(device_detach,	kldtest_newbus_detach),
+	DEVMETHOD_END
+};
+
+static driver_t kldtest_newbus_driver = {
+	"kldtest_newbus",
+	kldtest_newbus_methods,
+	sizeof(struct kldtest_newbus_softc)
+};
+
+DRIVER_MODULE(kldtest_newbus, pci, kldtest_newbus_driver, NULL, NULL);
+MODULE_VERSION(kldtest_newbus, 1);

@@ -1,0 +1,95 @@
+// SPDX-License-Identifier: BSD-2-Clause
+//! The test kernel's newbus, with `kldtest_newbus.ko`, a C driver written
+//! as FreeBSD's are (DRIVER_MODULE, its own softc size, the inline
+//! pci_get_vendor and bus_read_4): probe and attach at load, the MMIO
+//! widths the edu model decodes, a detach that vetoes the unload
+//! (`driver_module_handler`, sys/kern/subr_bus.c), a detach that leaks BAR
+//! 0 (`pci_child_detached`), and an access the device refuses.
+
+use harness::testing::module_path;
+use harness::{Errno, Kernel, ViolationKind};
+
+fn load(k: &Kernel) -> i32 {
+    k.pci_add_edu();
+    k.kldload(module_path("kldtest_newbus")).unwrap()
+}
+
+#[test]
+fn a_c_driver_attaches_and_reads_its_registers() {
+    let k = Kernel::new();
+    let id = load(&k);
+    let dmesg = k.dmesg();
+    assert!(
+        dmesg.contains(
+            "kldtest_newbus0: <kldtest newbus 42> mem 0xfe400000-0xfe4fffff at device 4.0 on pci0\n"
+        ),
+        "{dmesg}"
+    );
+    // 4-byte id, 8-byte DMA source (0 at reset), the liveness
+    // complement, the BAR's size from rman_get_size.
+    assert!(
+        dmesg
+            .contains("kldtest_newbus0: id 0x10000ed dma_src 0 liveness 0xedcba987 size 1048576\n"),
+        "{dmesg}"
+    );
+    assert_eq!(k.pci_devices()[0].name.as_deref(), Some("kldtest_newbus0"));
+    k.kldunload(id, false).unwrap();
+    assert_eq!(k.pci_devices()[0].name, None);
+    k.check().unwrap();
+}
+
+#[test]
+fn a_detach_error_vetoes_the_unload() {
+    let k = Kernel::new();
+    let id = load(&k);
+    k.sysctl_set("debug.kldtest_newbus.veto", "1").unwrap();
+    assert_eq!(
+        k.kldunload(id, false).unwrap_err().errno(),
+        Some(Errno::EBUSY)
+    );
+    assert_eq!(
+        k.pci_devices()[0].name.as_deref(),
+        Some("kldtest_newbus0"),
+        "still attached"
+    );
+    assert_eq!(k.pci_devices()[0].resources, 1);
+    k.sysctl_set("debug.kldtest_newbus.veto", "0").unwrap();
+    k.kldunload(id, false).unwrap();
+    assert_eq!(k.pci_devices()[0].resources, 0);
+    k.check().unwrap();
+}
+
+#[test]
+fn a_resource_left_at_detach_is_reported_and_reclaimed() {
+    let k = Kernel::new();
+    let id = load(&k);
+    k.sysctl_set("debug.kldtest_newbus.leak", "1").unwrap();
+    k.kldunload(id, false).unwrap();
+    assert!(
+        k.dmesg()
+            .contains("kldtest_newbus0: Device leaked memory resources\n"),
+        "{}",
+        k.dmesg()
+    );
+    assert_eq!(k.pci_devices()[0].resources, 0, "reclaimed by the bus");
+    let v = k.take_violations();
+    assert!(
+        v.iter()
+            .any(|v| v.kind == ViolationKind::Devfs && v.message.contains("leaked memory")),
+        "{v:?}"
+    );
+}
+
+#[test]
+fn an_access_the_device_does_not_decode_is_a_fatal_fault() {
+    let k = Kernel::new();
+    load(&k);
+    assert!(k.sysctl_set("debug.kldtest_newbus.peek1", "1").is_err());
+    assert_eq!(k.expect_panic().as_deref(), Some("page fault"));
+    let v = k.take_violations();
+    assert!(
+        v.iter().any(|v| v.kind == ViolationKind::Devfs
+            && v.message.starts_with("MMIO: kldtest_newbus_peek1+0x")),
+        "{v:?}"
+    );
+}

@@ -1,0 +1,513 @@
+// SPDX-License-Identifier: BSD-2-Clause
+//! Newbus device drivers: [`Driver`] (`DEVICE_PROBE(9)`, `DEVICE_ATTACH(9)`,
+//! `DEVICE_DETACH(9)`), [`Device`] (a device's identity, `pci(9)`), and
+//! [`Memory`], a memory resource (`bus_alloc_resource(9)`) whose
+//! registers are read and written with bounds checks (`bus_space(9)`).
+//!
+//! A driver crate declares its type with [`driver!`](crate::driver!): the
+//! build then emits `DRIVER_MODULE(name, bus, ...)` and the kobj method
+//! table in the generic C shim (`shim/newbus.c`), whose `device_probe`,
+//! `device_attach` and `device_detach` are the trampolines of this module.
+//! The kernel's `driver_module_handler` (`sys/kern/subr_bus.c`) adds the
+//! driver to the bus's devclass at load, which probes and attaches the
+//! devices it wins, and detaches them at unload; a detach error vetoes the
+//! unload.
+//!
+//! The softc is kern's: the driver's class asks newbus for one pointer of
+//! softc (`device_get_softc(9)`), where [`attach`] keeps the boxed value
+//! that [`Driver::attach`] returned and [`detach`] drops it. A driver never
+//! sees `device_get_softc`.
+//!
+//! Followed: FreeBSD 15's `sys/sys/bus.h` (`DRIVER_MODULE`,
+//! `bus_alloc_resource_any`, `bus_read_4`), `sys/kern/subr_bus.c`
+//! (`device_probe_child`: the softc is allocated from the class's size
+//! before `DEVICE_PROBE`, the description set by the probe is kept if it
+//! wins; `device_attach`: an attach error leaves the device unattached;
+//! `device_detach`: an error vetoes), `sys/dev/pci/pcivar.h` (the ivar
+//! accessors), `sys/x86/include/bus.h` (`bus_space_read_4` is a volatile
+//! load at handle + offset for memory space).
+
+use crate::alloc::Box;
+use crate::context::Sleepable;
+use crate::error::{Error, Result, code};
+use crate::malloc::M_NOWAIT;
+use core::ffi::{CStr, c_int};
+use core::marker::PhantomData;
+use core::ptr::NonNull;
+
+/// How well a driver matches a device (`BUS_PROBE_*` of `sys/sys/bus.h`):
+/// the highest bid wins.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Priority {
+    /// `BUS_PROBE_SPECIFIC`: only this driver can drive the device.
+    Specific,
+    /// `BUS_PROBE_VENDOR`: the vendor's driver.
+    Vendor,
+    /// `BUS_PROBE_DEFAULT`: the base OS's driver.
+    Default,
+    /// `BUS_PROBE_LOW_PRIORITY`: an older, less desirable driver.
+    LowPriority,
+    /// `BUS_PROBE_GENERIC`: a generic driver for the device's class.
+    Generic,
+}
+
+impl Priority {
+    /// The `BUS_PROBE_*` value `DEVICE_PROBE` returns.
+    #[must_use]
+    pub const fn value(self) -> c_int {
+        match self {
+            Priority::Specific => 0,
+            Priority::Vendor => sys::BUS_PROBE_VENDOR,
+            Priority::Default => sys::BUS_PROBE_DEFAULT,
+            Priority::LowPriority => sys::BUS_PROBE_LOW_PRIORITY,
+            Priority::Generic => sys::BUS_PROBE_GENERIC,
+        }
+    }
+}
+
+/// A successful probe: the bid, and the description newbus prints
+/// (`device_set_desc(9)`: the string is not copied, so it is `'static`).
+#[derive(Clone, Copy, Debug)]
+pub struct Probe {
+    /// The bid.
+    pub priority: Priority,
+    /// The device's description (`<QEMU edu device>` in the attach line).
+    pub description: &'static CStr,
+}
+
+/// A newbus device driver.
+///
+/// The value of the implementing type is the driver's softc: [`attach`]
+/// creates it, kern keeps it while the device is attached, and
+/// [`detach`](Driver::detach) may refuse to let it go; then it is dropped,
+/// and with it every resource it owns, in field order.
+///
+/// # Examples
+///
+/// ```ignore
+/// struct Edu { regs: Memory }
+/// impl Driver for Edu {
+///     fn probe(dev: &Device<'_>) -> Result<Probe> {
+///         if (dev.pci_vendor(), dev.pci_device()) != (0x1234, 0x11e8) {
+///             return Err(ENXIO);
+///         }
+///         Ok(Probe { priority: Priority::Default, description: c"QEMU edu device" })
+///     }
+///     fn attach(dev: &Device<'_>, _cx: &mut Sleepable) -> Result<Self> {
+///         Ok(Edu { regs: dev.alloc_memory(0)? })
+///     }
+/// }
+/// kern::driver!(type: Edu, name: "rustedu", bus: "pci", version: 1);
+/// ```
+///
+/// [`attach`]: Driver::attach
+pub trait Driver: Sized + Send + Sync + 'static {
+    /// `DEVICE_PROBE`: is this device ours, and how well do we match?
+    ///
+    /// # Errors
+    /// `ENXIO` if the device is not one this driver drives.
+    ///
+    /// # Context
+    /// May sleep; called with the bus topology lock (Giant) held.
+    fn probe(dev: &Device<'_>) -> Result<Probe>;
+
+    /// `DEVICE_ATTACH`: takes the device the probe won and returns the
+    /// softc.
+    ///
+    /// # Errors
+    /// Any errno; the device stays unattached and whatever the driver
+    /// allocated is dropped.
+    fn attach(dev: &Device<'_>, cx: &mut Sleepable) -> Result<Self>;
+
+    /// `DEVICE_DETACH`: about to give the device up. The softc is dropped
+    /// after this returns `Ok`.
+    ///
+    /// # Errors
+    /// `EBUSY` (or another errno) to veto: the device stays attached, and
+    /// an unload of the module fails with it.
+    fn detach(&self, _dev: &Device<'_>) -> Result {
+        Ok(())
+    }
+}
+
+/// A device (`device_t`) during a call of its driver.
+///
+/// # Invariants
+/// `raw` is a live `device_t` for `'a`: the kernel passed it to a device
+/// method that has not returned.
+#[derive(Debug)]
+pub struct Device<'a> {
+    raw: NonNull<sys::_device>,
+    _call: PhantomData<&'a ()>,
+}
+
+impl Device<'_> {
+    /// The PCI vendor ID (`pci_get_vendor(9)`).
+    #[must_use]
+    pub fn pci_vendor(&self) -> u16 {
+        // SAFETY: a live device (type invariant); the inline accessor asks
+        // its parent bus through kobj, which a non-PCI parent answers
+        // with an error that pcivar.h ignores (0 is returned then).
+        unsafe { sys::shim_pci_get_vendor(self.raw.as_ptr()) }
+    }
+
+    /// The PCI device ID (`pci_get_device(9)`).
+    #[must_use]
+    pub fn pci_device(&self) -> u16 {
+        // SAFETY: as in `pci_vendor`.
+        unsafe { sys::shim_pci_get_device(self.raw.as_ptr()) }
+    }
+
+    /// The PCI subsystem vendor ID (`pci_get_subvendor(9)`).
+    #[must_use]
+    pub fn pci_subvendor(&self) -> u16 {
+        // SAFETY: as in `pci_vendor`.
+        unsafe { sys::shim_pci_get_subvendor(self.raw.as_ptr()) }
+    }
+
+    /// The PCI subsystem ID (`pci_get_subdevice(9)`).
+    #[must_use]
+    pub fn pci_subdevice(&self) -> u16 {
+        // SAFETY: as in `pci_vendor`.
+        unsafe { sys::shim_pci_get_subdevice(self.raw.as_ptr()) }
+    }
+
+    /// The unit number (`device_get_unit(9)`).
+    #[must_use]
+    pub fn unit(&self) -> i32 {
+        // SAFETY: a live device (type invariant).
+        unsafe { sys::device_get_unit(self.raw.as_ptr()) }
+    }
+
+    /// Allocates and activates memory BAR `bar` (`PCIR_BAR(bar)`,
+    /// `SYS_RES_MEMORY`, `RF_ACTIVE`): `bus_alloc_resource_any(9)`.
+    ///
+    /// # Errors
+    /// `EINVAL` for a BAR number above 5; `ENXIO` if the bus has no such
+    /// memory resource or cannot activate it.
+    pub fn alloc_memory(&self, bar: u32) -> Result<Memory> {
+        if bar > 5 {
+            return Err(code::EINVAL);
+        }
+        // PCIR_BAR(x) of sys/dev/pci/pcireg.h: PCIR_BARS + x * 4.
+        let rid = bar
+            .checked_mul(4)
+            .and_then(|o| o.checked_add(sys::PCIR_BARS))
+            .ok_or(code::EINVAL)?;
+        let mut rid = c_int::try_from(rid).map_err(|_| code::EINVAL)?;
+        let ty = c_int::try_from(sys::SYS_RES_MEMORY).map_err(|_| code::EINVAL)?;
+        // SAFETY: a live device (type invariant); `rid` is a valid int to
+        // update.
+        let r = unsafe {
+            sys::shim_bus_alloc_resource_any(self.raw.as_ptr(), ty, &raw mut rid, sys::RF_ACTIVE)
+        };
+        let res = NonNull::new(r).ok_or(code::ENXIO)?;
+        // SAFETY: `res` is the active resource just allocated.
+        let size = unsafe { sys::rman_get_size(res.as_ptr()) };
+        // INVARIANT: allocated for `dev`, released only by `Drop`.
+        Ok(Memory {
+            dev: self.raw,
+            res,
+            size,
+        })
+    }
+}
+
+/// An active memory resource of a device and its registers.
+///
+/// Register accesses are checked against the resource's size
+/// (`rman_get_size(9)`) and alignment before the volatile access
+/// `bus_read_4`/`bus_write_4` make.
+///
+/// # Invariants
+/// `res` is an active `SYS_RES_MEMORY` resource allocated for `dev`, of
+/// `size` bytes, released by `Drop` only.
+///
+/// A `Memory` is meant to live in its driver's softc, which kern drops in
+/// `DEVICE_DETACH`, while `dev` is attached. Nothing enforces that yet: a
+/// driver that moved one into a global and used it after detach would
+/// touch an unmapped BAR (the bus reclaims it, as `pci_child_detached`
+/// does). Tying resources to the attachment (a lifetime or a generation
+/// check) is still to do.
+#[derive(Debug)]
+pub struct Memory {
+    dev: NonNull<sys::_device>,
+    res: NonNull<sys::resource>,
+    size: u64,
+}
+
+// SAFETY: register accesses are single volatile loads and stores, which
+// the device serialises; the handle and size are never written after
+// creation, and releasing happens once, in `Drop`.
+unsafe impl Send for Memory {}
+// SAFETY: as above: shared use only reads the immutable handle.
+unsafe impl Sync for Memory {}
+
+impl Memory {
+    /// The resource's size in bytes.
+    #[must_use]
+    pub fn size(&self) -> u64 {
+        self.size
+    }
+
+    /// Checks a 4-byte access at `offset`.
+    fn check4(&self, offset: u64) -> Result<u64> {
+        register_in(offset, 4, self.size)
+    }
+
+    /// Reads the 32-bit register at `offset` (`bus_read_4(9)`).
+    ///
+    /// # Errors
+    /// `EINVAL` if the register is not inside the resource or not 4-byte
+    /// aligned: nothing is read.
+    pub fn read32(&self, offset: u64) -> Result<u32> {
+        let off = self.check4(offset)?;
+        // SAFETY: an active memory resource (type invariant), and
+        // `off + 4 <= size`, aligned: the load stays inside the mapping.
+        Ok(unsafe { sys::shim_bus_read_4(self.res.as_ptr(), off) })
+    }
+
+    /// Writes the 32-bit register at `offset` (`bus_write_4(9)`).
+    ///
+    /// # Errors
+    /// As [`read32`](Self::read32): nothing is written.
+    pub fn write32(&self, offset: u64, value: u32) -> Result {
+        let off = self.check4(offset)?;
+        // SAFETY: as in `read32`.
+        unsafe { sys::shim_bus_write_4(self.res.as_ptr(), off, value) };
+        Ok(())
+    }
+}
+
+impl Drop for Memory {
+    fn drop(&mut self) {
+        // SAFETY: allocated for `dev`, released once (type invariant).
+        let _ = unsafe { sys::bus_release_resource(self.dev.as_ptr(), self.res.as_ptr()) };
+    }
+}
+
+/// `offset` if a `width`-byte register at `offset` lies inside a resource
+/// of `size` bytes and is naturally aligned.
+///
+/// # Errors
+/// `EINVAL` otherwise (also when `offset + width` overflows).
+fn register_in(offset: u64, width: u64, size: u64) -> Result<u64> {
+    match offset.checked_add(width) {
+        Some(end) if end <= size && width != 0 && offset.is_multiple_of(width) => Ok(offset),
+        _ => Err(code::EINVAL),
+    }
+}
+
+/// The softc slot of a device: where kern keeps the driver's value.
+///
+/// # Safety
+/// `dev` must be a live device whose driver class has kern's softc size
+/// (one pointer).
+unsafe fn softc_slot<D>(dev: NonNull<sys::_device>) -> Option<NonNull<*mut D>> {
+    // SAFETY: by the caller's contract.
+    NonNull::new(unsafe { sys::device_get_softc(dev.as_ptr()) }.cast::<*mut D>())
+}
+
+/// The `device_probe` method of `D`'s class.
+///
+/// # Safety
+/// `dev` must be the `device_t` the kernel passed to `DEVICE_PROBE`.
+#[doc(hidden)]
+pub unsafe fn probe<D: Driver>(dev: sys::device_t) -> c_int {
+    let Some(raw) = NonNull::new(dev) else {
+        return code::ENXIO.to_errno();
+    };
+    // INVARIANT: live for the duration of the method call.
+    let d = Device {
+        raw,
+        _call: PhantomData,
+    };
+    match D::probe(&d) {
+        Ok(p) => {
+            // SAFETY: a live device; the description is 'static, as
+            // device_set_desc(9) requires (it keeps the pointer).
+            unsafe { sys::device_set_desc(dev, p.description.as_ptr()) };
+            p.priority.value()
+        }
+        Err(e) => e.to_errno(),
+    }
+}
+
+/// The `device_attach` method of `D`'s class.
+///
+/// # Safety
+/// `dev` must be the `device_t` the kernel passed to `DEVICE_ATTACH`, for
+/// `D`'s class (softc of one pointer).
+#[doc(hidden)]
+pub unsafe fn attach<D: Driver>(dev: sys::device_t) -> c_int {
+    let Some(raw) = NonNull::new(dev) else {
+        return code::ENXIO.to_errno();
+    };
+    // SAFETY: by the caller's contract.
+    let Some(slot) = (unsafe { softc_slot::<D>(raw) }) else {
+        return code::ENXIO.to_errno();
+    };
+    // The box first: failing after a successful attach would mean
+    // undoing it.
+    let boxed = match Box::<D>::try_new_uninit(M_NOWAIT) {
+        Ok(b) => b,
+        Err(e) => return Error::from(e).to_errno(),
+    };
+    // SAFETY: DEVICE_ATTACH runs in a thread that may sleep (the bus
+    // topology lock, Giant, is the only lock held, and may be slept with).
+    let mut cx = unsafe { Sleepable::new() };
+    let d = Device {
+        raw,
+        _call: PhantomData,
+    };
+    match D::attach(&d, &mut cx) {
+        Ok(value) => {
+            let b = Box::write(boxed, value);
+            // SAFETY: the slot is the device's softc, one pointer, and
+            // ours until detach.
+            unsafe { slot.as_ptr().write(Box::into_raw(b)) };
+            0
+        }
+        Err(e) => e.to_errno(),
+    }
+}
+
+/// The `device_detach` method of `D`'s class.
+///
+/// # Safety
+/// `dev` must be the `device_t` the kernel passed to `DEVICE_DETACH`, for
+/// `D`'s class, attached by [`attach`].
+#[doc(hidden)]
+pub unsafe fn detach<D: Driver>(dev: sys::device_t) -> c_int {
+    let Some(raw) = NonNull::new(dev) else {
+        return 0;
+    };
+    // SAFETY: by the caller's contract.
+    let Some(slot) = (unsafe { softc_slot::<D>(raw) }) else {
+        return 0;
+    };
+    // SAFETY: the softc slot holds what `attach` wrote, or null.
+    let p = unsafe { slot.as_ptr().read() };
+    if p.is_null() {
+        return 0;
+    }
+    let d = Device {
+        raw,
+        _call: PhantomData,
+    };
+    // SAFETY: `p` came from `Box::into_raw` in `attach` and is freed only
+    // below.
+    if let Err(e) = unsafe { &*p }.detach(&d) {
+        return e.to_errno();
+    }
+    // SAFETY: the slot is the device's softc.
+    unsafe { slot.as_ptr().write(core::ptr::null_mut()) };
+    // SAFETY: from `Box::into_raw` in `attach`, taken out of the slot.
+    drop(unsafe { Box::from_raw(p) });
+    0
+}
+
+/// Declares a newbus driver: its type (a [`Driver`]), its name (the
+/// devclass, `rustedu0`, and the module), the bus it attaches to, and the
+/// module version. A driver crate uses this instead of
+/// [`module!`](crate::module!): its module is the `DRIVER_MODULE` the
+/// shim declares (named `bus/name`), with `MODULE_VERSION(name, version)`.
+///
+/// ```ignore
+/// kern::driver!(type: Edu, name: "rustedu", bus: "pci", version: 1);
+/// ```
+#[macro_export]
+macro_rules! driver {
+    (
+        type: $ty:ty,
+        name: $name:literal,
+        bus: $bus:literal,
+        version: $version:literal
+        $(,)?
+    ) => {
+        #[allow(
+            unsafe_code,
+            reason = "the C shim's method table refers to these names"
+        )]
+        #[unsafe(no_mangle)]
+        extern "C" fn kmod_device_probe(
+            dev: $crate::__private::sys::device_t,
+        ) -> ::core::ffi::c_int {
+            // SAFETY: the kernel calls DEVICE_PROBE with its device.
+            unsafe { $crate::driver::probe::<$ty>(dev) }
+        }
+
+        #[allow(
+            unsafe_code,
+            reason = "the C shim's method table refers to these names"
+        )]
+        #[unsafe(no_mangle)]
+        extern "C" fn kmod_device_attach(
+            dev: $crate::__private::sys::device_t,
+        ) -> ::core::ffi::c_int {
+            // SAFETY: the kernel calls DEVICE_ATTACH with its device, of
+            // this class (the shim's softc size).
+            unsafe { $crate::driver::attach::<$ty>(dev) }
+        }
+
+        #[allow(
+            unsafe_code,
+            reason = "the C shim's method table refers to these names"
+        )]
+        #[unsafe(no_mangle)]
+        extern "C" fn kmod_device_detach(
+            dev: $crate::__private::sys::device_t,
+        ) -> ::core::ffi::c_int {
+            // SAFETY: the kernel calls DEVICE_DETACH with an attached
+            // device of this class.
+            unsafe { $crate::driver::detach::<$ty>(dev) }
+        }
+
+        #[allow(
+            unsafe_code,
+            reason = "kern's printing refers to the name by this symbol"
+        )]
+        #[allow(non_upper_case_globals, reason = "a symbol name, not a Rust constant")]
+        #[unsafe(no_mangle)]
+        static __kmod_name: &str = $name;
+
+        const __KMOD_DECL_TEXT: &str = ::core::concat!(
+            "name=", $name, "\n", "version=", $version, "\n", "driver=", $bus, "\n",
+        );
+
+        #[allow(
+            unsafe_code,
+            reason = "the build reads the declaration from this section"
+        )]
+        #[used]
+        #[unsafe(link_section = ".kmod.decl")]
+        static __KMOD_DECL: [u8; __KMOD_DECL_TEXT.len()] =
+            $crate::module::decl_bytes(__KMOD_DECL_TEXT);
+    };
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn priorities_are_freebsds_numbers() {
+        assert_eq!(Priority::Specific.value(), 0);
+        assert_eq!(Priority::Vendor.value(), -10);
+        assert_eq!(Priority::Default.value(), -20);
+        assert_eq!(Priority::LowPriority.value(), -40);
+        assert_eq!(Priority::Generic.value(), -100);
+    }
+
+    #[test]
+    fn registers_beyond_the_resource_or_misaligned_are_refused() {
+        const MIB: u64 = 1 << 20;
+        assert_eq!(register_in(0, 4, MIB), Ok(0));
+        assert_eq!(register_in(MIB - 4, 4, MIB), Ok(MIB - 4));
+        assert_eq!(register_in(MIB, 4, MIB), Err(code::EINVAL));
+        assert_eq!(register_in(MIB - 2, 4, MIB), Err(code::EINVAL));
+        assert_eq!(register_in(6, 4, MIB), Err(code::EINVAL));
+        assert_eq!(register_in(u64::MAX - 1, 4, MIB), Err(code::EINVAL));
+        assert_eq!(register_in(0, 4, 0), Err(code::EINVAL));
+    }
+}

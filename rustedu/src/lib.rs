@@ -1,0 +1,220 @@
+// SPDX-License-Identifier: BSD-2-Clause
+//! `rustedu.ko`: a newbus PCI driver for QEMU's educational device
+//! (`-device edu`, specified in QEMU's `docs/specs/edu.rst`).
+//!
+//! ```text
+//! # kldload ./build/rustedu.ko
+//! rustedu0: <QEMU edu device> ...
+//! rustedu: edu 1.0 at unit 0, liveness ok
+//! # sysctl dev.rustedu.0.factorial=10
+//! dev.rustedu.0.factorial: 0 -> 10
+//! # sysctl dev.rustedu.0.result
+//! dev.rustedu.0.result: 3628800
+//! # kldunload rustedu
+//! ```
+//!
+//! Probe matches PCI 1234:11e8. Attach maps BAR 0, checks the
+//! identification register (0x00, `0x010000ed`: major 1, minor 0, magic
+//! 0xed) and the liveness register (0x04 returns the complement of what
+//! was written), and adds `dev.rustedu.<unit>.factorial` (write n, 0 to
+//! 12, to compute n! on the device) and `dev.rustedu.<unit>.result` (the
+//! last result). Detach drops the sysctl nodes, then releases BAR 0.
+//!
+//! Built on `kern`'s safe API only.
+#![no_std]
+#![deny(unsafe_code)]
+
+use core::ffi::CStr;
+use core::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use kern::alloc::Arc;
+use kern::driver::{Device, Driver, Memory, Priority, Probe};
+use kern::prelude::*;
+use kern::sysctl::{Parent, SysctlCtx, Tunable};
+
+/// QEMU's PCI vendor ID.
+const VENDOR: u16 = 0x1234;
+/// edu's device ID.
+const DEVICE: u16 = 0x11e8;
+
+/// The registers of BAR 0 (edu.rst).
+mod regs {
+    /// Identification: `0xRRrr00ed`.
+    pub(crate) const ID: u64 = 0x00;
+    /// Liveness check: reads the complement of the last value written.
+    pub(crate) const LIVENESS: u64 = 0x04;
+    /// Factorial: write n to start computing n!, read the result.
+    pub(crate) const FACTORIAL: u64 = 0x08;
+    /// Status: bit 0 set while the factorial is being computed.
+    pub(crate) const STATUS: u64 = 0x20;
+    /// The "computing" bit of [`STATUS`].
+    pub(crate) const STATUS_COMPUTING: u32 = 0x01;
+}
+
+/// The identification register's low byte.
+const ID_MAGIC: u32 = 0xed;
+/// The value written to the liveness register at attach.
+const LIVENESS_PROBE: u32 = 0x5a5a_1234;
+/// The largest n whose factorial fits the 32-bit register (13! does not).
+const MAX_FACTORIAL: u64 = 12;
+/// Status polls before a computation is declared hung.
+const POLLS: u32 = 100_000;
+
+/// What the sysctl handlers reach: the registers and the values shown.
+struct Regs {
+    /// BAR 0.
+    bar: Memory,
+    /// `factorial`: the last n written.
+    n: Tunable,
+    /// `result`: the last n! the device computed.
+    result: AtomicU64,
+    /// A computation is in flight (computations are not queued yet: a
+    /// second writer meanwhile is refused).
+    busy: AtomicBool,
+    /// `timeouts`: computations the device never finished.
+    timeouts: AtomicU64,
+}
+
+impl Regs {
+    /// Computes `n!` on the device: checks it is idle, writes the operand,
+    /// polls the status until the "computing" bit clears, reads the
+    /// result. `EIO` if it never clears.
+    fn factorial(&self, n: u32) -> Result<u32> {
+        // A computation the device never finished (a timeout) is still
+        // running: writing the register now would be lost (edu.rst).
+        if self.bar.read32(regs::STATUS)? & regs::STATUS_COMPUTING != 0 {
+            return Err(EBUSY);
+        }
+        self.bar.write32(regs::FACTORIAL, n)?;
+        for _ in 0..POLLS {
+            if self.bar.read32(regs::STATUS)? & regs::STATUS_COMPUTING == 0 {
+                return self.bar.read32(regs::FACTORIAL);
+            }
+        }
+        self.timeouts.fetch_add(1, Ordering::Relaxed);
+        Err(EIO)
+    }
+}
+
+/// The `factorial` node's validation: computes n! for n in 0 to 12 and
+/// keeps the result; refuses the write otherwise (EINVAL).
+fn compute(regs: &Regs, n: u64) -> bool {
+    let Ok(n32) = u32::try_from(n) else {
+        return false;
+    };
+    if n > MAX_FACTORIAL || regs.busy.swap(true, Ordering::Acquire) {
+        return false;
+    }
+    let r = regs.factorial(n32);
+    regs.busy.store(false, Ordering::Release);
+    match r {
+        Ok(v) => {
+            regs.result.store(u64::from(v), Ordering::Relaxed);
+            true
+        }
+        Err(_) => false,
+    }
+}
+
+/// The softc: the sysctl nodes, which own the registers (dropped first,
+/// then BAR 0 goes with the last reference).
+struct Edu {
+    _sysctl: SysctlCtx<Regs>,
+}
+
+/// The unit number as a NUL-terminated decimal name (`"0"`).
+fn unit_name(unit: i32, buf: &mut [u8; 12]) -> Result<&CStr> {
+    let mut u = u32::try_from(unit).map_err(|_| EINVAL)?;
+    // Digits from the right, then the name is the tail of the buffer.
+    let mut start = buf.len().checked_sub(1).ok_or(EINVAL)?;
+    *buf.get_mut(start).ok_or(EINVAL)? = 0;
+    loop {
+        start = start.checked_sub(1).ok_or(EINVAL)?;
+        let d = u8::try_from(u % 10).map_err(|_| EINVAL)?;
+        *buf.get_mut(start).ok_or(EINVAL)? = b'0'.checked_add(d).ok_or(EINVAL)?;
+        u /= 10;
+        if u == 0 {
+            break;
+        }
+    }
+    CStr::from_bytes_until_nul(buf.get(start..).ok_or(EINVAL)?).map_err(|_| EINVAL)
+}
+
+/// Adds `dev.rustedu.<unit>` and its leaves over `regs`.
+#[inline(never)]
+fn add_sysctls(regs: Arc<Regs>, unit: i32, cx: &mut Sleepable) -> Result<SysctlCtx<Regs>> {
+    let sysctl = SysctlCtx::builder(regs, cx)?;
+    let top = sysctl.add_top_node(Parent::Dev, c"rustedu", c"QEMU edu devices")?;
+    let mut buf = [0u8; 12];
+    let node = sysctl.add_node(&top, unit_name(unit, &mut buf)?, c"QEMU edu device")?;
+    sysctl.add_tunable(
+        &node,
+        c"factorial",
+        c"Write n (0 to 12) to compute n! on the device",
+        |r| &r.n,
+        compute,
+    )?;
+    sysctl.add_u64_counter(&node, c"result", c"The last factorial computed", |r| {
+        &r.result
+    })?;
+    sysctl.add_u64_counter(
+        &node,
+        c"timeouts",
+        c"Computations the device never finished",
+        |r| &r.timeouts,
+    )?;
+    Ok(sysctl.finish())
+}
+
+/// Checks the identification and liveness registers; the id.
+#[inline(never)]
+fn check_device(bar: &Memory, unit: i32) -> Result<u32> {
+    let id = bar.read32(regs::ID)?;
+    if id & 0xff != ID_MAGIC {
+        println!("unit {}: unknown identification {:#x}", unit, id);
+        return Err(ENXIO);
+    }
+    bar.write32(regs::LIVENESS, LIVENESS_PROBE)?;
+    if bar.read32(regs::LIVENESS)? != !LIVENESS_PROBE {
+        println!("unit {}: liveness check failed", unit);
+        return Err(ENXIO);
+    }
+    Ok(id)
+}
+
+impl Driver for Edu {
+    fn probe(dev: &Device<'_>) -> Result<Probe> {
+        if dev.pci_vendor() != VENDOR || dev.pci_device() != DEVICE {
+            return Err(ENXIO);
+        }
+        Ok(Probe {
+            priority: Priority::Default,
+            description: c"QEMU edu device",
+        })
+    }
+
+    fn attach(dev: &Device<'_>, cx: &mut Sleepable) -> Result<Self> {
+        let unit = dev.unit();
+        let bar = dev.alloc_memory(0)?;
+        let id = check_device(&bar, unit)?;
+        let regs = Arc::try_new(
+            Regs {
+                bar,
+                n: Tunable::new(0),
+                result: AtomicU64::new(0),
+                busy: AtomicBool::new(false),
+                timeouts: AtomicU64::new(0),
+            },
+            M_NOWAIT,
+        )?;
+        let sysctl = add_sysctls(regs, unit, cx)?;
+        println!(
+            "edu {}.{} at unit {}, liveness ok",
+            id >> 24,
+            (id >> 16) & 0xff,
+            unit
+        );
+        Ok(Edu { _sysctl: sysctl })
+    }
+}
+
+kern::driver!(type: Edu, name: "rustedu", bus: "pci", version: 1);
