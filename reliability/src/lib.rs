@@ -41,6 +41,7 @@ pub mod device;
 pub mod disclosure;
 pub mod doc;
 pub mod efault;
+pub mod fifo;
 pub mod fuzz;
 pub mod input;
 pub mod load;

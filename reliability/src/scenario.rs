@@ -168,6 +168,11 @@ pub const SCENARIOS: &[Scenario] = &[
         what: "load/unload cycles with I/O; malloc statistics and RSS stay flat",
         run: crate::soak::run,
     },
+    Scenario {
+        name: "fifo-stress",
+        what: "rustfifo: 8+ blocking, poll and kqueue threads, checksummed streams, watchdog",
+        run: crate::fifo::stress::run,
+    },
 ];
 
 /// What one scenario did and found.
