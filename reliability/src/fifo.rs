@@ -18,6 +18,9 @@
 //! the manual page: the device, the malloc type, the sysctl names and
 //! limits, the wait messages of its sleepers.
 
+pub mod alloc;
+pub mod efault;
+pub mod input;
 pub mod stream;
 pub mod stress;
 

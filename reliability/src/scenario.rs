@@ -169,6 +169,21 @@ pub const SCENARIOS: &[Scenario] = &[
         run: crate::soak::run,
     },
     Scenario {
+        name: "fifo-alloc",
+        what: "rustfifo: each M_NOWAIT allocation of load and of each operation fails in turn",
+        run: crate::fifo::alloc::run,
+    },
+    Scenario {
+        name: "fifo-efault",
+        what: "rustfifo: EFAULT at each byte of writes, writevs, reads and readvs",
+        run: crate::fifo::efault::run,
+    },
+    Scenario {
+        name: "fifo-input",
+        what: "rustfifo: bad ioctls, capacities and idle delays, O_NONBLOCK",
+        run: crate::fifo::input::run,
+    },
+    Scenario {
         name: "fifo-stress",
         what: "rustfifo: 8+ blocking, poll and kqueue threads, checksummed streams, watchdog",
         run: crate::fifo::stress::run,
