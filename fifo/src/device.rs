@@ -267,7 +267,12 @@ impl CharacterDevice for Fifo {
                     )?;
                     state = core.state.lock(cx);
                 }
+                // Gone: what was moved is returned (it left the FIFO), as
+                // rustfifo(4) says; ENXIO only before any byte.
                 if state.gone {
+                    if moved > 0 {
+                        break;
+                    }
                     return Err(ENXIO);
                 }
                 if state.ring.is_empty() {
@@ -323,7 +328,12 @@ impl CharacterDevice for Fifo {
                     )?;
                     state = core.state.lock(cx);
                 }
+                // Gone: what was moved is returned (it left the FIFO), as
+                // rustfifo(4) says; ENXIO only before any byte.
                 if state.gone {
+                    if moved > 0 {
+                        break;
+                    }
                     return Err(ENXIO);
                 }
                 let want = uio.resid().min(CHUNK);
