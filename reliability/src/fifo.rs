@@ -21,8 +21,11 @@
 pub mod alloc;
 pub mod efault;
 pub mod input;
+pub mod soak;
 pub mod stream;
 pub mod stress;
+pub mod unload;
+pub mod wakeup;
 
 use crate::tally::Tally;
 use harness::testing::module_path;
@@ -33,6 +36,8 @@ use std::time::Duration;
 pub const MODULE: &str = "rustfifo";
 /// The device.
 pub const DEV: &str = "/dev/rustfifo";
+/// The device's name (`make_dev`'s, under `/dev`).
+pub const DEV_NAME: &str = "rustfifo";
 /// `MALLOC_DEFINE` under the module's name (`shim/module.c`).
 pub const MALLOC_TYPE: &str = "rustfifo";
 /// `hw.rustfifo.capacity` at load (rustfifo(4)).

@@ -328,6 +328,14 @@ impl Kernel {
         k.enter(|| poll(k, &self.cred, fds, timeout))
     }
 
+    /// The `poll(2)` calls that a device has recorded with `selrecord(9)`
+    /// and that wait for its `selwakeup(9)` now: a test knows a poller
+    /// is asleep before it makes the event that must wake it.
+    #[must_use]
+    pub fn pollers_recorded(&self) -> usize {
+        self.inner.select.recorded()
+    }
+
     /// `kqueue(2)`: a new kqueue (a number of its own, not a descriptor).
     ///
     /// # Errors
