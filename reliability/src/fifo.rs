@@ -12,7 +12,7 @@
 //! | every blocked reader and writer wakes; wakeup counts | [`wakeup`] |
 //! | forced unload with sleepers, pollers and knotes | [`unload`] |
 //! | load/unload cycles with blocking I/O, memory flat | [`soak`] |
-//! | model-based fuzzing with blocked threads in the model | [`fuzz`] |
+//! | model-based fuzzing with blocked threads in the model | [`fuzz`] (the model: [`model`]) |
 //!
 //! What the scenarios know about the module is said once, here, from
 //! the manual page: the device, the malloc type, the sysctl names and
@@ -20,7 +20,9 @@
 
 pub mod alloc;
 pub mod efault;
+pub mod fuzz;
 pub mod input;
+pub mod model;
 pub mod soak;
 pub mod stream;
 pub mod stress;

@@ -54,7 +54,7 @@ impl Params {
             fuzz_steps: 48,
             rate_steps: 2_000,
             fifo_soak_cycles: 200,
-            fifo_fuzz_cases: 64,
+            fifo_fuzz_cases: 300,
             seed: 9,
         }
     }
@@ -74,7 +74,7 @@ impl Params {
             fuzz_steps: 96,
             rate_steps: 50_000,
             fifo_soak_cycles: 10_000,
-            fifo_fuzz_cases: 4_000,
+            fifo_fuzz_cases: 20_000,
             seed: std::time::SystemTime::now()
                 .duration_since(std::time::UNIX_EPOCH)
                 .map_or(1, |d| d.as_secs()),
@@ -212,6 +212,11 @@ pub const SCENARIOS: &[Scenario] = &[
         name: "fifo-unload",
         what: "rustfifo: forced unload with sleepers, pollers and knotes; callout drained",
         run: crate::fifo::unload::run,
+    },
+    Scenario {
+        name: "fifo-fuzz",
+        what: "rustfifo: proptest sequences against a model with blocked threads in it",
+        run: crate::fifo::fuzz::run,
     },
     Scenario {
         name: "fifo-soak",
