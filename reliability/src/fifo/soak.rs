@@ -22,6 +22,16 @@ use harness::testing::module_path;
 use harness::{Config, Errno, Kernel, O_RDWR};
 use std::time::{Duration, Instant};
 
+/// Waits until `h` returned (a missed wakeup fails the cycle rather than
+/// hang it).
+fn finished<T>(h: &std::thread::JoinHandle<T>, i: u64, what: &str) {
+    let end = Instant::now() + WAIT;
+    while !h.is_finished() {
+        assert!(Instant::now() < end, "cycle {i}: {what}");
+        std::thread::sleep(Duration::from_micros(50));
+    }
+}
+
 /// One cycle.
 fn cycle(t: &Tally, k: &Kernel, ko: &std::path::Path, i: u64) {
     let id = k
@@ -45,6 +55,7 @@ fn cycle(t: &Tally, k: &Kernel, ko: &std::path::Path, i: u64) {
         let r = k.kldunload(id, true);
         t.op(&r);
         r.unwrap_or_else(|e| panic!("cycle {i}: forced unload: {e:?}"));
+        finished(&reader, i, "destroy_dev did not wake the reader");
         let got = reader
             .join()
             .unwrap_or_else(|e| std::panic::resume_unwind(e));
@@ -58,6 +69,7 @@ fn cycle(t: &Tally, k: &Kernel, ko: &std::path::Path, i: u64) {
     }
     let msg = pattern(i, len);
     assert_eq!(k.write(fd, &msg), Ok(len), "cycle {i}");
+    finished(&reader, i, "the write did not wake the reader");
     let got = reader
         .join()
         .unwrap_or_else(|e| std::panic::resume_unwind(e))
