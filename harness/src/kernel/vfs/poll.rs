@@ -170,6 +170,20 @@ fn poll(
 /// Calls `f_event(kn, 0)` with the knote's list locked, as
 /// `kqueue_register` and `kqueue_scan` do.
 fn event_now(k: &KernelInner, kn: KAddr) -> bool {
+    // In flux while f_event runs (kern_event.c, kqueue_scan and
+    // kqueue_register: kn_enter_flux before, kn_leave_flux after), so
+    // that knlist_cleardel waits instead of letting the module destroy
+    // the list's lock under it; a cleared knote is not asked.
+    if !k.kqueues.enter_flux(kn) {
+        return false;
+    }
+    let r = event_locked(k, kn);
+    k.kqueues.leave_flux(kn);
+    r
+}
+
+/// `f_event(kn, 0)` with the knote's list locked.
+fn event_locked(k: &KernelInner, kn: KAddr) -> bool {
     let p = kn.ptr::<sys::knote>();
     // SAFETY: a knote of this kernel, alive while it is in a kqueue.
     let knl = unsafe { (*p).kn_knlist };
