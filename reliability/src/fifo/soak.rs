@@ -17,9 +17,12 @@ use super::{DEV, MODULE, READ_WAIT, WAIT, drain, sysctl};
 use crate::Params;
 use crate::device::pattern;
 use crate::soak::{MSGBUF, RSS_BOUND, kept, rss, slope};
+use crate::stress::Watchdog;
 use crate::tally::Tally;
 use harness::testing::module_path;
 use harness::{Config, Errno, Kernel, O_RDWR};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 /// Waits until `h` returned (a missed wakeup fails the cycle rather than
@@ -116,9 +119,18 @@ pub fn run(p: &Params, t: &Tally) {
     let ko = module_path(MODULE);
     let base = kept(&k);
     let (mut xs, mut rss_samples) = (Vec::new(), Vec::new());
+    let progress = Arc::new(AtomicU64::new(0));
+    // A sleeper destroy_dev does not wake hangs the forced unload itself.
+    let watchdog = Watchdog::start(
+        Arc::clone(&progress),
+        Duration::from_secs(p.watchdog_secs),
+        || String::from("rustfifo soak: a cycle hangs (a missed wakeup)"),
+        Watchdog::exit,
+    );
     let start = Instant::now();
     for i in 0..cycles {
         cycle(t, &k, &ko, i);
+        progress.fetch_add(1, Ordering::Relaxed);
         if i % every == 0 || i + 1 == cycles {
             let now = kept(&k);
             if now.allocs != base.allocs {
@@ -131,6 +143,7 @@ pub fn run(p: &Params, t: &Tally) {
         }
     }
     let elapsed = start.elapsed();
+    drop(watchdog);
     let warm = xs.len() / 10;
     let (first, last) = (rss_samples[warm], rss_samples[rss_samples.len() - 1]);
     let per_1000 = slope(&xs[warm..], &rss_samples[warm..]) * 1000.0;
