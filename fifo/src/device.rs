@@ -371,7 +371,12 @@ impl Fifo {
         let core = &*self.core;
         while uio.resid() > 0 {
             let mut state = core.state.lock(cx);
+            // Gone: what was moved is returned (it left the FIFO), as
+            // rustfifo(4) says; ENXIO only before any byte.
             if state.gone {
+                if moved > 0 {
+                    break;
+                }
                 return Err(ENXIO);
             }
             if state.ring.is_empty() {
@@ -417,7 +422,12 @@ impl Fifo {
         let core = &*self.core;
         while uio.resid() > 0 {
             let mut state = core.state.lock(cx);
+            // Gone: what was moved is returned (it left the FIFO), as
+            // rustfifo(4) says; ENXIO only before any byte.
             if state.gone {
+                if moved > 0 {
+                    break;
+                }
                 return Err(ENXIO);
             }
             let capacity = STATS.capacity();

@@ -113,9 +113,13 @@ fn a_forced_unload_wakes_pollers_and_detaches_knotes() {
     let (r, revents) = h.join().unwrap();
     assert_eq!(r.unwrap(), 1);
     assert_ne!(revents & (POLLIN | POLLHUP), 0, "{revents:#x}");
-    // The device's knlist_clear dropped the knote (knlist_cleardel with
-    // killkn, sys/kern/kern_event.c): nothing is reported, nothing leaks,
-    // and no filter of the unloaded module runs.
+    // The device's knlist_clear (knlist_cleardel without killkn:
+    // sys/sys/event.h, sys/kern/kern_event.c) left the knote detached
+    // with EV_EOF: the waiter learns once that the device went away, and
+    // no filter of the unloaded module runs.
+    let ev = k.kevent_wait(kq, 4, ZERO).unwrap();
+    assert_eq!(ev.len(), 1, "{ev:?}");
+    assert_ne!(u32::from(ev[0].flags) & freebsd::EV_EOF, 0, "{ev:?}");
     assert_eq!(k.kevent_wait(kq, 4, ZERO).unwrap(), []);
     k.kqueue_close(kq).unwrap();
     k.close(fd).unwrap();

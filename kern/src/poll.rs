@@ -398,8 +398,12 @@ impl<H: PollSource> Drop for PollQueue<H> {
     fn drop(&mut self) {
         // SAFETY: the knlist is initialised; islocked 0: the caller does not
         // hold the mutex (see the module documentation; the test kernel
-        // reports a recursion otherwise); kill the knotes (knlist_clear).
-        unsafe { sys::knlist_cleardel(self.note(), core::ptr::null_mut(), 0, 1) };
+        // reports a recursion otherwise). killkn 0: `knlist_clear` (a
+        // macro in sys/event.h, so called as its expansion), which leaves
+        // each knote detached with EV_EOF for its waiter to read;
+        // killkn 1 (`knlist_delete`) would drop them and a kevent(2)
+        // waiter would never learn that the device went away.
+        unsafe { sys::knlist_cleardel(self.note(), core::ptr::null_mut(), 0, 0) };
         // SAFETY: the selinfo is initialised; no poller is recorded after
         // this (the device is gone).
         unsafe { sys::seldrain(self.si.get()) };

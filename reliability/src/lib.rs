@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: BSD-2-Clause
-//! Proof that `rustecho.ko` survives faults: what `make test` and
-//! `make soak` run on the real `build/rustecho.ko`, in the harness, so
+//! Proof that `rustecho.ko` and `rustfifo.ko` survive faults: what
+//! `make test` and `make soak` run on the real `build/rustecho.ko` and
+//! `build/rustfifo.ko`, in the harness, so
 //! that a module kept loaded for months is shown to survive memory
 //! running out, bad pointers, bad input, many threads and unloads.
 //!
@@ -27,6 +28,7 @@
 //! | model-based fuzzing with proptest, shrunk on failure | [`fuzz`] (the model: [`model`]) |
 //! | no panic reachable from I/O (`kolink::panic_paths`) | [`panics`] |
 //! | no read returns bytes that were not written | [`disclosure`] |
+//! | the same on `rustfifo.ko`, with sleepers, wakeups, poll and kqueue, checksummed streams | [`fifo`] (the `fifo-*` scenarios) |
 //!
 //! What the suite knows about the module (its defaults, limits, device and
 //! ioctl commands) and the helpers that read the device's state come from
@@ -41,6 +43,7 @@ pub mod device;
 pub mod disclosure;
 pub mod doc;
 pub mod efault;
+pub mod fifo;
 pub mod fuzz;
 pub mod input;
 pub mod load;

@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: BSD-2-Clause
-//! `reliability`: runs every scenario on `build/rustecho.ko` and prints
+//! `reliability`: runs every scenario on `build/rustecho.ko` and
+//! `build/rustfifo.ko` (the `fifo-*` scenarios) and prints
 //! the summary table; exits non-zero if a check failed or a figure that
 //! must be zero is not.
 //!
@@ -15,7 +16,9 @@
 //! `make soak` runs it with `--soak` (1,000,000 load/unload cycles, every
 //! `EFAULT` offset, more fuzzing, more stress). `KMOD_BUILD_DIR` says where
 //! the modules are; `RELIABILITY_SEED`, `RELIABILITY_FUZZ_CASES`,
-//! `RELIABILITY_SOAK_CYCLES` and `RELIABILITY_STRESS_OPS` override sizes.
+//! `RELIABILITY_SOAK_CYCLES`, `RELIABILITY_STRESS_OPS`,
+//! `RELIABILITY_FIFO_SOAK_CYCLES` and `RELIABILITY_FIFO_FUZZ_CASES`
+//! override sizes.
 
 use reliability::scenario::{SCENARIOS, run_all};
 use reliability::{Params, report};
@@ -74,7 +77,7 @@ fn main() -> ExitCode {
         eprintln!("reliability: {} ({})", s.name, s.what);
     });
     let title = format!(
-        "Reliability of rustecho.ko ({} run, seed {})",
+        "Reliability of rustecho.ko and rustfifo.ko ({} run, seed {})",
         if soak {
             "soak: make soak"
         } else {

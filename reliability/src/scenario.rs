@@ -30,6 +30,10 @@ pub struct Params {
     pub fuzz_steps: usize,
     /// Steps of each "1 in N" allocation-failure workload.
     pub rate_steps: usize,
+    /// Load/unload cycles of the rustfifo soak.
+    pub fifo_soak_cycles: u64,
+    /// Proptest cases of the rustfifo model-based fuzzing.
+    pub fifo_fuzz_cases: u32,
     /// Seed of the random choices (fuzzing, stress, workloads).
     pub seed: u64,
 }
@@ -49,6 +53,8 @@ impl Params {
             fuzz_cases: 1_000,
             fuzz_steps: 48,
             rate_steps: 2_000,
+            fifo_soak_cycles: 200,
+            fifo_fuzz_cases: 300,
             seed: 9,
         }
     }
@@ -67,6 +73,8 @@ impl Params {
             fuzz_cases: 100_000,
             fuzz_steps: 96,
             rate_steps: 50_000,
+            fifo_soak_cycles: 10_000,
+            fifo_fuzz_cases: 20_000,
             seed: std::time::SystemTime::now()
                 .duration_since(std::time::UNIX_EPOCH)
                 .map_or(1, |d| d.as_secs()),
@@ -75,6 +83,7 @@ impl Params {
 
     /// Overrides from the environment: `RELIABILITY_SOAK_CYCLES`,
     /// `RELIABILITY_FUZZ_CASES`, `RELIABILITY_STRESS_OPS`,
+    /// `RELIABILITY_FIFO_SOAK_CYCLES`, `RELIABILITY_FIFO_FUZZ_CASES`,
     /// `RELIABILITY_SEED`.
     #[must_use]
     pub fn with_env(mut self) -> Self {
@@ -93,6 +102,12 @@ impl Params {
         }
         if let Some(v) = var("RELIABILITY_STRESS_OPS") {
             self.stress_ops = usize::try_from(v).unwrap_or(usize::MAX);
+        }
+        if let Some(v) = var("RELIABILITY_FIFO_SOAK_CYCLES") {
+            self.fifo_soak_cycles = v;
+        }
+        if let Some(v) = var("RELIABILITY_FIFO_FUZZ_CASES") {
+            self.fifo_fuzz_cases = u32::try_from(v).unwrap_or(u32::MAX);
         }
         if let Some(v) = var("RELIABILITY_SEED") {
             self.seed = v;
@@ -167,6 +182,46 @@ pub const SCENARIOS: &[Scenario] = &[
         name: "soak",
         what: "load/unload cycles with I/O; malloc statistics and RSS stay flat",
         run: crate::soak::run,
+    },
+    Scenario {
+        name: "fifo-alloc",
+        what: "rustfifo: each M_NOWAIT allocation of load and of each operation fails in turn",
+        run: crate::fifo::alloc::run,
+    },
+    Scenario {
+        name: "fifo-efault",
+        what: "rustfifo: EFAULT at each byte of writes, writevs, reads and readvs",
+        run: crate::fifo::efault::run,
+    },
+    Scenario {
+        name: "fifo-input",
+        what: "rustfifo: bad ioctls, capacities and idle delays, O_NONBLOCK",
+        run: crate::fifo::input::run,
+    },
+    Scenario {
+        name: "fifo-stress",
+        what: "rustfifo: 8+ blocking, poll and kqueue threads, checksummed streams, watchdog",
+        run: crate::fifo::stress::run,
+    },
+    Scenario {
+        name: "fifo-wakeup",
+        what: "rustfifo: every blocked reader and writer wakes (watchdog); wakeup counts",
+        run: crate::fifo::wakeup::run,
+    },
+    Scenario {
+        name: "fifo-unload",
+        what: "rustfifo: forced unload with sleepers, pollers and knotes; callout drained",
+        run: crate::fifo::unload::run,
+    },
+    Scenario {
+        name: "fifo-fuzz",
+        what: "rustfifo: proptest sequences against a model with blocked threads in it",
+        run: crate::fifo::fuzz::run,
+    },
+    Scenario {
+        name: "fifo-soak",
+        what: "rustfifo: load/unload cycles with a blocked reader each; memory flat",
+        run: crate::fifo::soak::run,
     },
 ];
 

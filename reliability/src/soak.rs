@@ -21,7 +21,7 @@ use harness::{Config, Kernel, O_RDWR};
 use std::time::Instant;
 
 /// The process's resident memory in bytes.
-fn rss() -> u64 {
+pub(crate) fn rss() -> u64 {
     let statm = std::fs::read_to_string("/proc/self/statm").unwrap_or_default();
     let pages: u64 = statm
         .split_whitespace()
@@ -33,14 +33,14 @@ fn rss() -> u64 {
 
 /// What is sampled.
 #[derive(Debug, Clone, PartialEq, Eq)]
-struct Kept {
-    allocs: Vec<(String, u64, u64)>,
+pub(crate) struct Kept {
+    pub(crate) allocs: Vec<(String, u64, u64)>,
     devices: usize,
     hw: Vec<String>,
     files: usize,
 }
 
-fn kept(k: &Kernel) -> Kept {
+pub(crate) fn kept(k: &Kernel) -> Kept {
     Kept {
         allocs: k
             .malloc_types()
@@ -55,7 +55,7 @@ fn kept(k: &Kernel) -> Kept {
 
 /// The least-squares slope of `ys` over `xs`.
 #[allow(clippy::cast_precision_loss, reason = "a trend, not an exact figure")]
-fn slope(xs: &[u64], ys: &[u64]) -> f64 {
+pub(crate) fn slope(xs: &[u64], ys: &[u64]) -> f64 {
     let n = xs.len() as f64;
     let mx = xs.iter().sum::<u64>() as f64 / n;
     let my = ys.iter().sum::<u64>() as f64 / n;
@@ -69,13 +69,13 @@ fn slope(xs: &[u64], ys: &[u64]) -> f64 {
 
 /// The message buffer's size during the soak: 32 KiB (the module's load
 /// line is 63 bytes: full after about 520 cycles).
-const MSGBUF: usize = 32 << 10;
+pub(crate) const MSGBUF: usize = 32 << 10;
 
 /// Allowed resident-memory growth after the warm-up: 8 MiB (the host
 /// allocator's arenas settle in steps; a leak of even a few bytes per
 /// cycle exceeds it within a million cycles, and the malloc statistics
 /// catch any leak of kernel memory exactly).
-const RSS_BOUND: u64 = 8 << 20;
+pub(crate) const RSS_BOUND: u64 = 8 << 20;
 
 /// The scenario.
 ///

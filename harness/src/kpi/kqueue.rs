@@ -15,7 +15,10 @@
 //! reported, a level-triggered one stays active, `EV_CLEAR` deactivates
 //! and `EV_ONESHOT` drops it; `knote_drop`: `f_detach` unless detached;
 //! `knlist_cleardel`: knotes left on a list being cleared become
-//! `EV_EOF | EV_ONESHOT`).
+//! `EV_EOF | EV_ONESHOT`, and one in flux, whose `f_event` a scan is
+//! calling, is waited for with the list unlocked, "kqkclr"; `kn_enter_flux`
+//! and `kn_leave_flux`, which `kqueue_scan` and `kqueue_register` put
+//! around `f_event`).
 //!
 //! Differences: a kqueue here is a number of its own, not a descriptor;
 //! only device descriptors can be watched; knotes cleared by
@@ -64,6 +67,8 @@ struct Knote {
     active: bool,
     /// Cleared by `knlist_cleardel`: report `EV_EOF` once.
     eof: bool,
+    /// Scans calling its `f_event` now (`kn_influx`).
+    influx: u32,
 }
 
 #[derive(Default)]
@@ -126,6 +131,7 @@ impl Kqueues {
                 filter,
                 active: false,
                 eof: false,
+                influx: 0,
             },
         );
         a
@@ -191,10 +197,57 @@ impl Kqueues {
         self.cv.notify_all();
     }
 
-    /// Sets whether `kn` stays active after a scan.
+    /// Sets whether `kn` stays active after a scan (a cleared knote
+    /// stays active until its `EV_EOF` is reported).
     pub(crate) fn set_active(&self, kn: KAddr, on: bool) {
-        if let Some(k) = self.lock().knotes.get_mut(&kn) {
+        if let Some(k) = self.lock().knotes.get_mut(&kn)
+            && (on || !k.eof)
+        {
             k.active = on;
+        }
+    }
+
+    /// `kn_enter_flux`: a scan is about to call `f_event`; returns false
+    /// (and does not enter) if the knote is gone or was cleared off its
+    /// list, whose lock may be gone with it.
+    pub(crate) fn enter_flux(&self, kn: KAddr) -> bool {
+        let mut s = self.lock();
+        match s.knotes.get_mut(&kn) {
+            Some(k) if !k.eof => {
+                k.influx += 1;
+                true
+            }
+            _ => false,
+        }
+    }
+
+    /// `kn_leave_flux`: wakes a `knlist_cleardel` waiting for it.
+    pub(crate) fn leave_flux(&self, kn: KAddr) {
+        if let Some(k) = self.lock().knotes.get_mut(&kn) {
+            k.influx = k.influx.saturating_sub(1);
+        }
+        self.cv.notify_all();
+    }
+
+    /// For `knlist_cleardel`: unless a scan has the knote in flux, marks
+    /// it cleared (no scan enters it again) and returns true.
+    pub(crate) fn claim_for_clear(&self, kn: KAddr) -> bool {
+        let mut s = self.lock();
+        match s.knotes.get_mut(&kn) {
+            Some(k) if k.influx > 0 => false,
+            Some(k) => {
+                k.eof = true;
+                true
+            }
+            None => true,
+        }
+    }
+
+    /// Waits until no scan has `kn` in flux ("kqkclr").
+    pub(crate) fn wait_flux(&self, kn: KAddr) {
+        let mut s = self.lock();
+        while s.knotes.get(&kn).is_some_and(|k| k.influx > 0) {
+            s = wait_ignoring_poison(&self.cv, s, Duration::from_millis(10));
         }
     }
 

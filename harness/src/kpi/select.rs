@@ -129,6 +129,14 @@ impl Select {
         s.pending.contains(&poll)
     }
 
+    /// The polls recorded on some selinfo now (waiting for a
+    /// `selwakeup`).
+    pub(crate) fn recorded(&self) -> usize {
+        let s = self.lock();
+        let polls: HashSet<u64> = s.records.values().flatten().copied().collect();
+        polls.len()
+    }
+
     /// Wakes every waiting poll to look at the clock and signals.
     pub(crate) fn notify(&self) {
         let _s = self.lock();

@@ -264,11 +264,19 @@ extern "C" fn harness_knlist_cleardel(
         if kn.is_null() {
             break;
         }
+        let a = KAddr::from_ptr(kn);
+        if !k.kqueues.claim_for_clear(a) {
+            // A scan is calling its f_event: wait with the list unlocked,
+            // as knlist_cleardel sleeps on "kqkclr", then look again.
+            call_lockfn(k, l.kl_unlock, l.kl_lockarg);
+            k.kqueues.wait_flux(a);
+            call_lockfn(k, l.kl_lock, l.kl_lockarg);
+            continue;
+        }
         let n = kn_ref(kn);
         l.kl_list.slh_first = n.kn_selnext.sle_next;
         n.kn_knlist = core::ptr::null_mut();
         n.kn_status |= sys::KN_DETACHED as i32;
-        let a = KAddr::from_ptr(kn);
         if killkn != 0 {
             k.kqueues.discard(a);
         } else {

@@ -170,6 +170,20 @@ fn poll(
 /// Calls `f_event(kn, 0)` with the knote's list locked, as
 /// `kqueue_register` and `kqueue_scan` do.
 fn event_now(k: &KernelInner, kn: KAddr) -> bool {
+    // In flux while f_event runs (kern_event.c, kqueue_scan and
+    // kqueue_register: kn_enter_flux before, kn_leave_flux after), so
+    // that knlist_cleardel waits instead of letting the module destroy
+    // the list's lock under it; a cleared knote is not asked.
+    if !k.kqueues.enter_flux(kn) {
+        return false;
+    }
+    let r = event_locked(k, kn);
+    k.kqueues.leave_flux(kn);
+    r
+}
+
+/// `f_event(kn, 0)` with the knote's list locked.
+fn event_locked(k: &KernelInner, kn: KAddr) -> bool {
     let p = kn.ptr::<sys::knote>();
     // SAFETY: a knote of this kernel, alive while it is in a kqueue.
     let knl = unsafe { (*p).kn_knlist };
@@ -326,6 +340,14 @@ impl Kernel {
         self.alive()?;
         let k = &*self.inner;
         k.enter(|| poll(k, &self.cred, fds, timeout))
+    }
+
+    /// The `poll(2)` calls that a device has recorded with `selrecord(9)`
+    /// and that wait for its `selwakeup(9)` now: a test knows a poller
+    /// is asleep before it makes the event that must wake it.
+    #[must_use]
+    pub fn pollers_recorded(&self) -> usize {
+        self.inner.select.recorded()
     }
 
     /// `kqueue(2)`: a new kqueue (a number of its own, not a descriptor).
