@@ -311,16 +311,17 @@ impl Fifo {
     )]
     fn fill_and_commit(
         &self,
+        core: &Core,
         mut slot: WriteSlot<'_>,
         uio: &mut UioReader<'_>,
         cx: &mut SxSleepable,
     ) -> (usize, Result) {
         let copied = slot.fill_from(uio, cx).map(drop);
-        let mut state = self.core.state.lock(cx);
+        let mut state = core.state.lock(cx);
         let n = state.ring.commit_write(slot);
         self.notify(&mut state);
         if state.readers_waiting > 0 {
-            Self::wake(&self.core.readable);
+            Self::wake(&core.readable);
         }
         (n, copied)
     }
@@ -337,12 +338,13 @@ impl Fifo {
     )]
     fn drain_and_commit(
         &self,
+        core: &Core,
         mut slot: ReadSlot<'_>,
         uio: &mut UioWriter<'_>,
         cx: &mut SxSleepable,
     ) -> (usize, Result, bool) {
         let copied = slot.drain_to(uio, cx).map(drop);
-        let mut state = self.core.state.lock(cx);
+        let mut state = core.state.lock(cx);
         let n = state.ring.commit_read(slot);
         let empty = state.ring.is_empty();
         if empty {
@@ -350,7 +352,7 @@ impl Fifo {
         }
         self.notify(&mut state);
         if state.writers_waiting > 0 {
-            Self::wake(&self.core.writable);
+            Self::wake(&core.writable);
         }
         (n, copied, empty)
     }
@@ -393,7 +395,7 @@ impl Fifo {
             }
             let slot = state.ring.read_slot(consumer, uio.resid())?;
             drop(state);
-            let (n, copied, _empty) = self.drain_and_commit(slot, uio, cx);
+            let (n, copied, _empty) = self.drain_and_commit(core, slot, uio, cx);
             // At most the request (an `ssize_t`): no wrap.
             moved = moved.wrapping_add(n);
             copied?;
@@ -450,7 +452,7 @@ impl Fifo {
             }
             let slot = state.ring.write_slot(producer, want)?;
             drop(state);
-            let (n, copied) = self.fill_and_commit(slot, uio, cx);
+            let (n, copied) = self.fill_and_commit(core, slot, uio, cx);
             // At most the request (an `ssize_t`): no wrap.
             moved = moved.wrapping_add(n);
             copied?;
@@ -492,7 +494,7 @@ impl CharacterDevice for Fifo {
         if !state.gone && !state.ring.is_empty() && uio.resid() > 0 {
             let slot = state.ring.read_slot(consumer, uio.resid())?;
             drop(state);
-            let (n, copied, empty) = self.drain_and_commit(slot, uio, cx);
+            let (n, copied, empty) = self.drain_and_commit(core, slot, uio, cx);
             copied?;
             moved = n;
             if uio.resid() > 0 && !empty {
@@ -529,7 +531,7 @@ impl CharacterDevice for Fifo {
         {
             let slot = state.ring.write_slot(producer, want)?;
             drop(state);
-            let (n, copied) = self.fill_and_commit(slot, uio, cx);
+            let (n, copied) = self.fill_and_commit(core, slot, uio, cx);
             copied?;
             moved = n;
             if uio.resid() > 0 {

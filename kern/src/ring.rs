@@ -441,10 +441,17 @@ impl<A: Allocator + Default + Clone> ByteRing<A> {
         if !core::ptr::eq(slot.ring, Arc::as_ptr(&self.shared).cast()) {
             return 0;
         }
-        // The slot covers bytes free when it was made; only the producer
-        // appends, and it could not grow or free the storage meanwhile.
-        let n = slot.filled.min(self.room());
-        // INVARIANT: `n <= room`, so `len <= size`.
+        // INVARIANT: `len + filled <= size`, by construction rather than
+        // tested here. The slot is this ring's (checked above; the storage
+        // cannot be freed and its address reused while the slot lives, as
+        // the producer it borrows keeps it), and it was made covering at
+        // most `room()` bytes; `filled` grows by at most the piece copied
+        // (`Parts::each`), so it is at most that. Since then `room()` has
+        // not shrunk: the size changes only with the producer (`reserve`,
+        // `release`), which the slot borrows, and `len` grows only by a
+        // commit of a write slot, of which the borrowed producer allows
+        // no other; the consumer only lowers `len`.
+        let n = slot.filled;
         self.len = self.len.wrapping_add(n);
         n
     }
@@ -510,7 +517,14 @@ impl<A: Allocator + Default + Clone> ByteRing<A> {
         }
         // The slot covers the oldest bytes when it was made; only the
         // consumer removes, so they are still the oldest.
-        let n = slot.drained.min(self.len);
+        // INVARIANT: `drained <= len`, by construction rather than tested
+        // here. The slot is this ring's (checked above) and covered at most
+        // `len` bytes when made; `drained` grows by at most the piece
+        // copied (`Parts::each`). Since then `len` has not dropped: only a
+        // commit of a read slot lowers it, and the consumer the slot
+        // borrows allows no other; `release` empties nothing (it frees
+        // only storage with no byte queued).
+        let n = slot.drained;
         // INVARIANT: `n <= len`; the head moves within the storage.
         self.len = self.len.wrapping_sub(n);
         self.head = self.wrap(self.head.wrapping_add(n));
@@ -649,27 +663,53 @@ impl Parts {
         done: &mut usize,
         mut copy: impl FnMut(NonNull<u8>, usize) -> (usize, Result),
     ) -> Result {
-        // One call site for `copy`, so that it is inlined.
+        // One call site for `copy`, so that it is inlined. The error and
+        // the short copy are tested apart, the error's bookkeeping out of
+        // line, so that the usual case (a whole piece, no error) is two
+        // tests.
         while self.first_len > 0 {
             let len = self.first_len;
             let (n, result) = copy(self.first, len);
-            let n = n.min(len);
-            // `n <= len`: still within the parts.
-            *done = done.wrapping_add(n);
+            if let Err(e) = result {
+                self.advance_failed(done, n.min(len));
+                return Err(e);
+            }
             if n < len {
+                // A short piece: the request ran out.
                 // SAFETY: `n < len`: an offset inside the piece.
                 self.first = unsafe { self.first.add(n) };
-                // `n < len`: no wrap.
+                // `n < len`: no wrap (for both).
                 self.first_len = len.wrapping_sub(n);
-                return result;
+                *done = done.wrapping_add(n);
+                return Ok(());
             }
+            // The piece is done (`n >= len`, counted as `len`): the second
+            // part is next, then nothing.
+            *done = done.wrapping_add(len);
+            self.first = self.second;
+            self.first_len = self.second_len;
+            self.second_len = 0;
+        }
+        Ok(())
+    }
+
+    /// Consumes the `n` bytes a failed copy of the first piece reported as
+    /// copied (at most `first_len`), adding them to `*done`.
+    #[cold]
+    fn advance_failed(&mut self, done: &mut usize, n: usize) {
+        // `n <= first_len`: still within the parts.
+        *done = done.wrapping_add(n);
+        if n < self.first_len {
+            // SAFETY: `n < first_len`: an offset inside the piece.
+            self.first = unsafe { self.first.add(n) };
+            // `n < first_len`: no wrap.
+            self.first_len = self.first_len.wrapping_sub(n);
+        } else {
             // The piece is done: the second part is next, then nothing.
             self.first = self.second;
             self.first_len = self.second_len;
             self.second_len = 0;
-            result?;
         }
-        Ok(())
     }
 }
 
