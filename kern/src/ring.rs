@@ -102,7 +102,7 @@
 use crate::context::MaySleep;
 use crate::error::{Result, code};
 use crate::malloc::KernelAllocator;
-use crate::uio::{UioReader, UioWriter};
+use crate::uio::{INT_MAX, UioReader, UioWriter};
 use alloc_kernel::{Allocator, Arc, Flags, Vec, Wait, WaitAllocator};
 use core::cell::UnsafeCell;
 use core::marker::PhantomData;
@@ -406,7 +406,9 @@ impl<A: Allocator + Default + Clone> ByteRing<A> {
         } else {
             self.wrap(self.head.wrapping_add(self.len))
         };
-        let n = self.room().min(max);
+        // At most `INT_MAX` bytes, so that each part is one `uiomove(9)`
+        // (the copy then needs no loop of its own; the caller asks again).
+        let n = self.room().min(max).min(INT_MAX);
         // Free: from the tail to the end, then from the start to the head.
         // `tail < size` or `size == 0`: no wrap.
         let first = n.min(self.size.wrapping_sub(tail));
@@ -478,7 +480,8 @@ impl<A: Allocator + Default + Clone> ByteRing<A> {
             // and the new slot reads from the current storage.
             self.free_retired();
         }
-        let n = self.len.min(max);
+        // At most `INT_MAX` bytes, as for a write slot.
+        let n = self.len.min(max).min(INT_MAX);
         // `head < size` or `size == 0`: no wrap.
         let first = n.min(self.size.wrapping_sub(self.head));
         // `first <= n`: no wrap.
