@@ -41,7 +41,7 @@
 //!   `&mut Producer`, which a live write slot borrows: the writer never
 //!   copies into storage that moved. A reader may be copying while the
 //!   writer grows the ring: the storage it reads from is then kept (not
-//!   freed) until its commit or its next slot. `release` frees only an
+//!   freed) until the consumer's next slot. `release` frees only an
 //!   empty ring, and a live read slot holds at least one uncommitted
 //!   byte. The storage belongs to the ring and both tokens together, so it
 //!   outlives every slot even if the ring is dropped first.
@@ -504,8 +504,12 @@ impl<A: Allocator + Default + Clone> ByteRing<A> {
     ///
     /// Bytes of another ring's slot are not removed (0).
     ///
+    /// Storage kept for the slot while the ring grew is freed by the
+    /// consumer's next [`read_slot`](Self::read_slot) (or by
+    /// [`release`](Self::release)), not here.
+    ///
     /// # Context
-    /// Does not sleep (storage kept for the slot is freed, `free(9)`).
+    /// Does not sleep.
     #[inline]
     #[allow(
         clippy::needless_pass_by_value,
@@ -515,9 +519,9 @@ impl<A: Allocator + Default + Clone> ByteRing<A> {
         if !core::ptr::eq(slot.ring, Arc::as_ptr(&self.shared).cast()) {
             return 0;
         }
-        if self.retired {
-            self.free_retired();
-        }
+        // Storage kept for the slot, if any, stays until the consumer's
+        // next slot (`read_slot` frees it first) or `release`: one test
+        // less here, and at most one old storage held meanwhile.
         // The slot covers the oldest bytes when it was made; only the
         // consumer removes, so they are still the oldest.
         // INVARIANT: `drained <= len`, by construction rather than tested
