@@ -301,9 +301,10 @@ impl Fifo {
 
     /// Copies the user's bytes into a write slot with the mutex released,
     /// then, under the mutex, appends what arrived and tells the pollers
-    /// and the sleeping readers (not the idle callout: see [`Idle`]). Returns the bytes
-    /// appended and how the copy ended (a fault appends what came before
-    /// it).
+    /// and the sleeping readers (not the idle callout: see [`Idle`]).
+    /// Returns the bytes appended and how the copy ended (a fault appends
+    /// what came before it, out of line, so that the usual case carries
+    /// no result across the commit).
     #[inline(always)]
     #[allow(
         clippy::inline_always,
@@ -316,21 +317,47 @@ impl Fifo {
         uio: &mut UioReader<'_>,
         cx: &mut SxSleepable,
     ) -> (usize, Result) {
-        let copied = slot.fill_from(uio, cx).map(drop);
+        if let Err(e) = slot.fill_from(uio, cx) {
+            return (self.commit_write_after_fault(core, slot, cx), Err(e));
+        }
+        (self.commit_write(core, slot, cx), Ok(()))
+    }
+
+    /// [`commit_write`](Self::commit_write) after a copy that faulted.
+    #[cold]
+    #[inline(never)]
+    fn commit_write_after_fault(
+        &self,
+        core: &Core,
+        slot: WriteSlot<'_>,
+        cx: &mut SxSleepable,
+    ) -> usize {
+        self.commit_write(core, slot, cx)
+    }
+
+    /// Under the mutex, appends what `slot` was filled with and tells the
+    /// pollers and the sleeping readers; returns the bytes appended.
+    #[inline(always)]
+    #[allow(
+        clippy::inline_always,
+        reason = "on the I/O path of every read and write: a call costs more than the body"
+    )]
+    fn commit_write(&self, core: &Core, slot: WriteSlot<'_>, cx: &mut SxSleepable) -> usize {
         let mut state = core.state.lock(cx);
         let n = state.ring.commit_write(slot);
         self.notify(&mut state);
         if state.readers_waiting > 0 {
             Self::wake(&core.readable);
         }
-        (n, copied)
+        n
     }
 
     /// Copies a read slot's bytes to the user with the mutex released,
     /// then, under the mutex, removes what went out, arms the idle callout
     /// if the FIFO is now empty, and tells the pollers and the sleeping
-    /// writers. Returns the bytes removed, how the copy ended, and whether
-    /// the FIFO is now empty.
+    /// writers. Returns the bytes removed, how the copy ended (a fault
+    /// removes what went out before it, out of line as for a write), and
+    /// whether the FIFO is now empty.
     #[inline(always)]
     #[allow(
         clippy::inline_always,
@@ -343,7 +370,36 @@ impl Fifo {
         uio: &mut UioWriter<'_>,
         cx: &mut SxSleepable,
     ) -> (usize, Result, bool) {
-        let copied = slot.drain_to(uio, cx).map(drop);
+        if let Err(e) = slot.drain_to(uio, cx) {
+            let (n, empty) = self.commit_read_after_fault(core, slot, cx);
+            return (n, Err(e), empty);
+        }
+        let (n, empty) = self.commit_read(core, slot, cx);
+        (n, Ok(()), empty)
+    }
+
+    /// [`commit_read`](Self::commit_read) after a copy that faulted.
+    #[cold]
+    #[inline(never)]
+    fn commit_read_after_fault(
+        &self,
+        core: &Core,
+        slot: ReadSlot<'_>,
+        cx: &mut SxSleepable,
+    ) -> (usize, bool) {
+        self.commit_read(core, slot, cx)
+    }
+
+    /// Under the mutex, removes what `slot` was drained of, arms the idle
+    /// callout if the FIFO is now empty, and tells the pollers and the
+    /// sleeping writers; returns the bytes removed and whether the FIFO is
+    /// now empty.
+    #[inline(always)]
+    #[allow(
+        clippy::inline_always,
+        reason = "on the I/O path of every read and write: a call costs more than the body"
+    )]
+    fn commit_read(&self, core: &Core, slot: ReadSlot<'_>, cx: &mut SxSleepable) -> (usize, bool) {
         let mut state = core.state.lock(cx);
         let n = state.ring.commit_read(slot);
         let empty = state.ring.is_empty();
@@ -354,7 +410,7 @@ impl Fifo {
         if state.writers_waiting > 0 {
             Self::wake(&core.writable);
         }
-        (n, copied, empty)
+        (n, empty)
     }
 
     /// A read in rounds: sleeps while the FIFO is empty (unless
