@@ -197,9 +197,7 @@ impl Uio<'_> {
         // most `len`. Not clamped here: a kernel that broke that could make
         // it more than `len`, and the caller (`kern::ring`'s part walk, the
         // only one) counts any such claim as `len`.
-        let moved = before
-            .wrapping_sub(self.raw().uio_resid)
-            .cast_unsigned();
+        let moved = before.wrapping_sub(self.raw().uio_resid).cast_unsigned();
         if ret != 0 {
             return (moved, Err(Error::from_failure(ret, code::EIO)));
         }
