@@ -659,7 +659,8 @@ impl Parts {
     /// Runs `copy` on what is left, one contiguous piece at a time (start,
     /// length), consuming what each call reports as copied and adding it
     /// to `*done`; stops at an error, or after a call that copied less
-    /// than its piece.
+    /// than its piece. `copy` may be given an empty piece (once, when
+    /// nothing is left) and must then copy nothing.
     #[inline(always)]
     #[allow(
         clippy::inline_always,
@@ -673,8 +674,10 @@ impl Parts {
         // One call site for `copy`, so that it is inlined. The error and
         // the short copy are tested apart, the error's bookkeeping out of
         // line, so that the usual case (a whole piece, no error) is two
-        // tests.
-        while self.first_len > 0 {
+        // tests. The first piece is copied even if empty (a copy of no
+        // bytes, which `uiomove(9)` makes without touching memory): one
+        // test less for a slot that is not, the usual one.
+        loop {
             let len = self.first_len;
             let (n, result) = copy(self.first, len);
             if let Err(e) = result {
@@ -696,8 +699,10 @@ impl Parts {
             self.first = self.second;
             self.first_len = self.second_len;
             self.second_len = 0;
+            if self.first_len == 0 {
+                return Ok(());
+            }
         }
-        Ok(())
     }
 
     /// Consumes the `n` bytes a failed copy of the first piece reported as
