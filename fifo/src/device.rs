@@ -318,15 +318,17 @@ impl Fifo {
         cx: &mut SxSleepable,
     ) -> (usize, Result) {
         if let Err(e) = slot.fill_from(uio, cx) {
-            return (self.commit_write_after_fault(core, slot, cx), Err(e));
+            return (self.commit_write_outlined(core, slot, cx), Err(e));
         }
         (self.commit_write(core, slot, cx), Ok(()))
     }
 
-    /// [`commit_write`](Self::commit_write) after a copy that faulted.
+    /// [`commit_write`](Self::commit_write) out of line: after a copy that
+    /// faulted, and in [`write_rounds`](Self::write_rounds) (both off the
+    /// usual path, hence cold).
     #[cold]
     #[inline(never)]
-    fn commit_write_after_fault(
+    fn commit_write_outlined(
         &self,
         core: &Core,
         slot: WriteSlot<'_>,
@@ -371,17 +373,19 @@ impl Fifo {
         cx: &mut SxSleepable,
     ) -> (usize, Result, bool) {
         if let Err(e) = slot.drain_to(uio, cx) {
-            let (n, empty) = self.commit_read_after_fault(core, slot, cx);
+            let (n, empty) = self.commit_read_outlined(core, slot, cx);
             return (n, Err(e), empty);
         }
         let (n, empty) = self.commit_read(core, slot, cx);
         (n, Ok(()), empty)
     }
 
-    /// [`commit_read`](Self::commit_read) after a copy that faulted.
+    /// [`commit_read`](Self::commit_read) out of line: after a copy that
+    /// faulted, and in [`read_rounds`](Self::read_rounds) (both off the
+    /// usual path, hence cold).
     #[cold]
     #[inline(never)]
-    fn commit_read_after_fault(
+    fn commit_read_outlined(
         &self,
         core: &Core,
         slot: ReadSlot<'_>,
@@ -451,7 +455,9 @@ impl Fifo {
             }
             let slot = state.ring.read_slot(consumer, uio.resid())?;
             drop(state);
-            let (n, copied, _empty) = self.drain_and_commit(core, slot, uio, cx);
+            let mut slot = slot;
+            let copied = slot.drain_to(uio, cx).map(drop);
+            let (n, _empty) = self.commit_read_outlined(core, slot, cx);
             // At most the request (an `ssize_t`): no wrap.
             moved = moved.wrapping_add(n);
             copied?;
@@ -508,7 +514,9 @@ impl Fifo {
             }
             let slot = state.ring.write_slot(producer, want)?;
             drop(state);
-            let (n, copied) = self.fill_and_commit(core, slot, uio, cx);
+            let mut slot = slot;
+            let copied = slot.fill_from(uio, cx).map(drop);
+            let n = self.commit_write_outlined(core, slot, cx);
             // At most the request (an `ssize_t`): no wrap.
             moved = moved.wrapping_add(n);
             copied?;
