@@ -381,7 +381,8 @@ impl<A: Allocator + Default + Clone> ByteRing<A> {
         had
     }
 
-    /// Lends the producer the free bytes, at most `max` of them, in at most
+    /// Lends the producer the free bytes, at most `max` of them (and at
+    /// most `INT_MAX`, one `uiomove(9)` per part), in at most
     /// two contiguous parts, to fill outside the ring's lock; see
     /// [`WriteSlot`]. Empty if the storage is full or absent
     /// ([`reserve`](Self::reserve) first).
@@ -458,7 +459,8 @@ impl<A: Allocator + Default + Clone> ByteRing<A> {
         n
     }
 
-    /// Lends the consumer the oldest queued bytes, at most `max` of them,
+    /// Lends the consumer the oldest queued bytes, at most `max` of them
+    /// (and at most `INT_MAX`, one `uiomove(9)` per part),
     /// in at most two contiguous parts, to copy out outside the ring's
     /// lock; see [`ReadSlot`]. Empty if nothing is queued.
     ///
