@@ -301,9 +301,10 @@ impl Fifo {
 
     /// Copies the user's bytes into a write slot with the mutex released,
     /// then, under the mutex, appends what arrived and tells the pollers
-    /// and the sleeping readers (not the idle callout: see [`Idle`]). Returns the bytes
-    /// appended and how the copy ended (a fault appends what came before
-    /// it).
+    /// and the sleeping readers (not the idle callout: see [`Idle`]).
+    /// Returns the bytes appended and how the copy ended (a fault appends
+    /// what came before it, out of line, so that the usual case carries
+    /// no result across the commit).
     #[inline(always)]
     #[allow(
         clippy::inline_always,
@@ -311,25 +312,54 @@ impl Fifo {
     )]
     fn fill_and_commit(
         &self,
+        core: &Core,
         mut slot: WriteSlot<'_>,
         uio: &mut UioReader<'_>,
         cx: &mut SxSleepable,
     ) -> (usize, Result) {
-        let copied = slot.fill_from(uio, cx).map(drop);
-        let mut state = self.core.state.lock(cx);
+        if let Err(e) = slot.fill_from(uio, cx) {
+            return (self.commit_write_outlined(core, slot, cx), Err(e));
+        }
+        (self.commit_write(core, slot, cx), Ok(()))
+    }
+
+    /// [`commit_write`](Self::commit_write) out of line: after a copy that
+    /// faulted, and in [`write_rounds`](Self::write_rounds) (both off the
+    /// usual path, hence cold).
+    #[cold]
+    #[inline(never)]
+    fn commit_write_outlined(
+        &self,
+        core: &Core,
+        slot: WriteSlot<'_>,
+        cx: &mut SxSleepable,
+    ) -> usize {
+        self.commit_write(core, slot, cx)
+    }
+
+    /// Under the mutex, appends what `slot` was filled with and tells the
+    /// pollers and the sleeping readers; returns the bytes appended.
+    #[inline(always)]
+    #[allow(
+        clippy::inline_always,
+        reason = "on the I/O path of every read and write: a call costs more than the body"
+    )]
+    fn commit_write(&self, core: &Core, slot: WriteSlot<'_>, cx: &mut SxSleepable) -> usize {
+        let mut state = core.state.lock(cx);
         let n = state.ring.commit_write(slot);
         self.notify(&mut state);
         if state.readers_waiting > 0 {
-            Self::wake(&self.core.readable);
+            Self::wake(&core.readable);
         }
-        (n, copied)
+        n
     }
 
     /// Copies a read slot's bytes to the user with the mutex released,
     /// then, under the mutex, removes what went out, arms the idle callout
     /// if the FIFO is now empty, and tells the pollers and the sleeping
-    /// writers. Returns the bytes removed, how the copy ended, and whether
-    /// the FIFO is now empty.
+    /// writers. Returns the bytes removed, how the copy ended (a fault
+    /// removes what went out before it, out of line as for a write), and
+    /// whether the FIFO is now empty.
     #[inline(always)]
     #[allow(
         clippy::inline_always,
@@ -337,12 +367,44 @@ impl Fifo {
     )]
     fn drain_and_commit(
         &self,
+        core: &Core,
         mut slot: ReadSlot<'_>,
         uio: &mut UioWriter<'_>,
         cx: &mut SxSleepable,
     ) -> (usize, Result, bool) {
-        let copied = slot.drain_to(uio, cx).map(drop);
-        let mut state = self.core.state.lock(cx);
+        if let Err(e) = slot.drain_to(uio, cx) {
+            let (n, empty) = self.commit_read_outlined(core, slot, cx);
+            return (n, Err(e), empty);
+        }
+        let (n, empty) = self.commit_read(core, slot, cx);
+        (n, Ok(()), empty)
+    }
+
+    /// [`commit_read`](Self::commit_read) out of line: after a copy that
+    /// faulted, and in [`read_rounds`](Self::read_rounds) (both off the
+    /// usual path, hence cold).
+    #[cold]
+    #[inline(never)]
+    fn commit_read_outlined(
+        &self,
+        core: &Core,
+        slot: ReadSlot<'_>,
+        cx: &mut SxSleepable,
+    ) -> (usize, bool) {
+        self.commit_read(core, slot, cx)
+    }
+
+    /// Under the mutex, removes what `slot` was drained of, arms the idle
+    /// callout if the FIFO is now empty, and tells the pollers and the
+    /// sleeping writers; returns the bytes removed and whether the FIFO is
+    /// now empty.
+    #[inline(always)]
+    #[allow(
+        clippy::inline_always,
+        reason = "on the I/O path of every read and write: a call costs more than the body"
+    )]
+    fn commit_read(&self, core: &Core, slot: ReadSlot<'_>, cx: &mut SxSleepable) -> (usize, bool) {
+        let mut state = core.state.lock(cx);
         let n = state.ring.commit_read(slot);
         let empty = state.ring.is_empty();
         if empty {
@@ -350,9 +412,9 @@ impl Fifo {
         }
         self.notify(&mut state);
         if state.writers_waiting > 0 {
-            Self::wake(&self.core.writable);
+            Self::wake(&core.writable);
         }
-        (n, copied, empty)
+        (n, empty)
     }
 
     /// A read in rounds: sleeps while the FIFO is empty (unless
@@ -398,7 +460,9 @@ impl Fifo {
             }
             let slot = state.ring.read_slot(consumer, uio.resid())?;
             drop(state);
-            let (n, copied, _empty) = self.drain_and_commit(slot, uio, cx);
+            let mut slot = slot;
+            let copied = slot.drain_to(uio, cx).map(drop);
+            let (n, _empty) = self.commit_read_outlined(core, slot, cx);
             // At most the request (an `ssize_t`): no wrap.
             moved = moved.wrapping_add(n);
             copied?;
@@ -460,7 +524,9 @@ impl Fifo {
             }
             let slot = state.ring.write_slot(producer, want)?;
             drop(state);
-            let (n, copied) = self.fill_and_commit(slot, uio, cx);
+            let mut slot = slot;
+            let copied = slot.fill_from(uio, cx).map(drop);
+            let n = self.commit_write_outlined(core, slot, cx);
             // At most the request (an `ssize_t`): no wrap.
             moved = moved.wrapping_add(n);
             copied?;
@@ -502,7 +568,7 @@ impl CharacterDevice for Fifo {
         if !state.gone && !state.ring.is_empty() && uio.resid() > 0 {
             let slot = state.ring.read_slot(consumer, uio.resid())?;
             drop(state);
-            let (n, copied, empty) = self.drain_and_commit(slot, uio, cx);
+            let (n, copied, empty) = self.drain_and_commit(core, slot, uio, cx);
             copied?;
             moved = n;
             if uio.resid() > 0 && !empty {
@@ -539,7 +605,7 @@ impl CharacterDevice for Fifo {
         {
             let slot = state.ring.write_slot(producer, want)?;
             drop(state);
-            let (n, copied) = self.fill_and_commit(slot, uio, cx);
+            let (n, copied) = self.fill_and_commit(core, slot, uio, cx);
             copied?;
             moved = n;
             if uio.resid() > 0 {

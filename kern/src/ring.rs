@@ -41,7 +41,7 @@
 //!   `&mut Producer`, which a live write slot borrows: the writer never
 //!   copies into storage that moved. A reader may be copying while the
 //!   writer grows the ring: the storage it reads from is then kept (not
-//!   freed) until its commit or its next slot. `release` frees only an
+//!   freed) until the consumer's next slot. `release` frees only an
 //!   empty ring, and a live read slot holds at least one uncommitted
 //!   byte. The storage belongs to the ring and both tokens together, so it
 //!   outlives every slot even if the ring is dropped first.
@@ -102,7 +102,7 @@
 use crate::context::MaySleep;
 use crate::error::{Result, code};
 use crate::malloc::KernelAllocator;
-use crate::uio::{UioReader, UioWriter};
+use crate::uio::{INT_MAX, UioReader, UioWriter};
 use alloc_kernel::{Allocator, Arc, Flags, Vec, Wait, WaitAllocator};
 use core::cell::UnsafeCell;
 use core::marker::PhantomData;
@@ -381,7 +381,8 @@ impl<A: Allocator + Default + Clone> ByteRing<A> {
         had
     }
 
-    /// Lends the producer the free bytes, at most `max` of them, in at most
+    /// Lends the producer the free bytes, at most `max` of them (and at
+    /// most `INT_MAX`, one `uiomove(9)` per part), in at most
     /// two contiguous parts, to fill outside the ring's lock; see
     /// [`WriteSlot`]. Empty if the storage is full or absent
     /// ([`reserve`](Self::reserve) first).
@@ -406,7 +407,9 @@ impl<A: Allocator + Default + Clone> ByteRing<A> {
         } else {
             self.wrap(self.head.wrapping_add(self.len))
         };
-        let n = self.room().min(max);
+        // At most `INT_MAX` bytes, so that each part is one `uiomove(9)`
+        // (the copy then needs no loop of its own; the caller asks again).
+        let n = self.room().min(max).min(INT_MAX);
         // Free: from the tail to the end, then from the start to the head.
         // `tail < size` or `size == 0`: no wrap.
         let first = n.min(self.size.wrapping_sub(tail));
@@ -441,15 +444,23 @@ impl<A: Allocator + Default + Clone> ByteRing<A> {
         if !core::ptr::eq(slot.ring, Arc::as_ptr(&self.shared).cast()) {
             return 0;
         }
-        // The slot covers bytes free when it was made; only the producer
-        // appends, and it could not grow or free the storage meanwhile.
-        let n = slot.filled.min(self.room());
-        // INVARIANT: `n <= room`, so `len <= size`.
+        // INVARIANT: `len + filled <= size`, by construction rather than
+        // tested here. The slot is this ring's (checked above; the storage
+        // cannot be freed and its address reused while the slot lives, as
+        // the producer it borrows keeps it), and it was made covering at
+        // most `room()` bytes; `filled` grows by at most the piece copied
+        // (`Parts::each`), so it is at most that. Since then `room()` has
+        // not shrunk: the size changes only with the producer (`reserve`,
+        // `release`), which the slot borrows, and `len` grows only by a
+        // commit of a write slot, of which the borrowed producer allows
+        // no other; the consumer only lowers `len`.
+        let n = slot.filled;
         self.len = self.len.wrapping_add(n);
         n
     }
 
-    /// Lends the consumer the oldest queued bytes, at most `max` of them,
+    /// Lends the consumer the oldest queued bytes, at most `max` of them
+    /// (and at most `INT_MAX`, one `uiomove(9)` per part),
     /// in at most two contiguous parts, to copy out outside the ring's
     /// lock; see [`ReadSlot`]. Empty if nothing is queued.
     ///
@@ -471,7 +482,8 @@ impl<A: Allocator + Default + Clone> ByteRing<A> {
             // and the new slot reads from the current storage.
             self.free_retired();
         }
-        let n = self.len.min(max);
+        // At most `INT_MAX` bytes, as for a write slot.
+        let n = self.len.min(max).min(INT_MAX);
         // `head < size` or `size == 0`: no wrap.
         let first = n.min(self.size.wrapping_sub(self.head));
         // `first <= n`: no wrap.
@@ -494,8 +506,12 @@ impl<A: Allocator + Default + Clone> ByteRing<A> {
     ///
     /// Bytes of another ring's slot are not removed (0).
     ///
+    /// Storage kept for the slot while the ring grew is freed by the
+    /// consumer's next [`read_slot`](Self::read_slot) (or by
+    /// [`release`](Self::release)), not here.
+    ///
     /// # Context
-    /// Does not sleep (storage kept for the slot is freed, `free(9)`).
+    /// Does not sleep.
     #[inline]
     #[allow(
         clippy::needless_pass_by_value,
@@ -505,12 +521,19 @@ impl<A: Allocator + Default + Clone> ByteRing<A> {
         if !core::ptr::eq(slot.ring, Arc::as_ptr(&self.shared).cast()) {
             return 0;
         }
-        if self.retired {
-            self.free_retired();
-        }
+        // Storage kept for the slot, if any, stays until the consumer's
+        // next slot (`read_slot` frees it first) or `release`: one test
+        // less here, and at most one old storage held meanwhile.
         // The slot covers the oldest bytes when it was made; only the
         // consumer removes, so they are still the oldest.
-        let n = slot.drained.min(self.len);
+        // INVARIANT: `drained <= len`, by construction rather than tested
+        // here. The slot is this ring's (checked above) and covered at most
+        // `len` bytes when made; `drained` grows by at most the piece
+        // copied (`Parts::each`). Since then `len` has not dropped: only a
+        // commit of a read slot lowers it, and the consumer the slot
+        // borrows allows no other; `release` empties nothing (it frees
+        // only storage with no byte queued).
+        let n = slot.drained;
         // INVARIANT: `n <= len`; the head moves within the storage.
         self.len = self.len.wrapping_sub(n);
         self.head = self.wrap(self.head.wrapping_add(n));
@@ -638,7 +661,8 @@ impl Parts {
     /// Runs `copy` on what is left, one contiguous piece at a time (start,
     /// length), consuming what each call reports as copied and adding it
     /// to `*done`; stops at an error, or after a call that copied less
-    /// than its piece.
+    /// than its piece. `copy` may be given an empty piece (once, when
+    /// nothing is left) and must then copy nothing.
     #[inline(always)]
     #[allow(
         clippy::inline_always,
@@ -649,27 +673,57 @@ impl Parts {
         done: &mut usize,
         mut copy: impl FnMut(NonNull<u8>, usize) -> (usize, Result),
     ) -> Result {
-        // One call site for `copy`, so that it is inlined.
-        while self.first_len > 0 {
+        // One call site for `copy`, so that it is inlined. The error and
+        // the short copy are tested apart, the error's bookkeeping out of
+        // line, so that the usual case (a whole piece, no error) is two
+        // tests. The first piece is copied even if empty (a copy of no
+        // bytes, which `uiomove(9)` makes without touching memory): one
+        // test less for a slot that is not, the usual one.
+        loop {
             let len = self.first_len;
             let (n, result) = copy(self.first, len);
-            let n = n.min(len);
-            // `n <= len`: still within the parts.
-            *done = done.wrapping_add(n);
+            if let Err(e) = result {
+                self.advance_failed(done, n.min(len));
+                return Err(e);
+            }
             if n < len {
+                // A short piece: the request ran out.
                 // SAFETY: `n < len`: an offset inside the piece.
                 self.first = unsafe { self.first.add(n) };
-                // `n < len`: no wrap.
+                // `n < len`: no wrap (for both).
                 self.first_len = len.wrapping_sub(n);
-                return result;
+                *done = done.wrapping_add(n);
+                return Ok(());
             }
+            // The piece is done (`n >= len`, counted as `len`): the second
+            // part is next, then nothing.
+            *done = done.wrapping_add(len);
+            self.first = self.second;
+            self.first_len = self.second_len;
+            self.second_len = 0;
+            if self.first_len == 0 {
+                return Ok(());
+            }
+        }
+    }
+
+    /// Consumes the `n` bytes a failed copy of the first piece reported as
+    /// copied (at most `first_len`), adding them to `*done`.
+    #[cold]
+    fn advance_failed(&mut self, done: &mut usize, n: usize) {
+        // `n <= first_len`: still within the parts.
+        *done = done.wrapping_add(n);
+        if n < self.first_len {
+            // SAFETY: `n < first_len`: an offset inside the piece.
+            self.first = unsafe { self.first.add(n) };
+            // `n < first_len`: no wrap.
+            self.first_len = self.first_len.wrapping_sub(n);
+        } else {
             // The piece is done: the second part is next, then nothing.
             self.first = self.second;
             self.first_len = self.second_len;
             self.second_len = 0;
-            result?;
         }
-        Ok(())
     }
 }
 

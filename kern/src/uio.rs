@@ -194,12 +194,10 @@ impl Uio<'_> {
         // uiomove(9) moves at most `min(len, uio_resid)` of them.
         let ret = unsafe { sys::uiomove(buf.cast::<c_void>(), count, self.uio.as_ptr()) };
         // What the call moved: `uiomove` only lowers `uio_resid`, and by at
-        // most `len` (a kernel that broke that could not make this claim
-        // more than `len`).
-        let moved = before
-            .wrapping_sub(self.raw().uio_resid)
-            .cast_unsigned()
-            .min(len);
+        // most `len`. Not clamped here: a kernel that broke that could make
+        // it more than `len`, and the caller (`kern::ring`'s part walk, the
+        // only one) counts any such claim as `len`.
+        let moved = before.wrapping_sub(self.raw().uio_resid).cast_unsigned();
         if ret != 0 {
             return (moved, Err(Error::from_failure(ret, code::EIO)));
         }
@@ -244,7 +242,7 @@ impl Uio<'_> {
 }
 
 /// `INT_MAX`, the largest count of one `uiomove(9)` call, as a size.
-const INT_MAX: usize = 0x7fff_ffff;
+pub(crate) const INT_MAX: usize = 0x7fff_ffff;
 const _: () = assert!(c_int::MAX == 0x7fff_ffff);
 
 /// A count of at most [`INT_MAX`] bytes as `uiomove(9)`'s `int` argument
@@ -318,7 +316,8 @@ impl UioWriter<'_> {
 
     /// Copies up to `len` bytes at `buf` to the user with `uiomove(9)`;
     /// returns how many were copied, also when it failed part-way (see
-    /// [`Uio::move_counted`]), and the error.
+    /// [`Uio::move_counted`]; more than `len` only from a kernel that
+    /// broke `uiomove`'s contract: count it as `len`), and the error.
     ///
     /// # Safety
     /// `buf` is valid for reads of `len` bytes, which no thread writes
@@ -410,7 +409,8 @@ impl UioReader<'_> {
 
     /// Copies up to `len` bytes from the user to `buf` with `uiomove(9)`;
     /// returns how many were copied, also when it failed part-way (see
-    /// [`Uio::move_counted`]), and the error.
+    /// [`Uio::move_counted`]; more than `len` only from a kernel that
+    /// broke `uiomove`'s contract: count it as `len`), and the error.
     ///
     /// # Safety
     /// `buf` is valid for writes of `len` bytes, which no other thread
