@@ -36,8 +36,8 @@ macro_rules! kfuncs {
 
 mod callout;
 mod clock;
-mod critical;
 mod counter;
+mod critical;
 mod devfs;
 mod devname;
 mod firmware;

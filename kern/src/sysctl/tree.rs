@@ -54,6 +54,11 @@ pub struct SysctlLeaf {
     name: *const c_char,
     descr: *const c_char,
     kind: LeafKind,
+    /// The handler `sysctl_add_oid(9)` gets: the kernel's own for a
+    /// counter, `int` or constant string, else the one of this leaf's kind,
+    /// chosen by its `const fn`, so that a module links the handlers of the
+    /// kinds it uses and no others.
+    handler: Handler,
     /// `CTLFLAG_TUN`: the value comes from the kernel environment when the
     /// leaf is added.
     tun: bool,
@@ -118,13 +123,20 @@ impl SysctlType {
 unsafe impl Sync for SysctlLeaf {}
 
 impl SysctlLeaf {
-    /// A leaf `name` of `kind` (not a loader tunable).
-    const fn of(name: &'static CStr, descr: &'static CStr, kind: LeafKind) -> Self {
+    /// A leaf `name` of `kind`, added with `handler` (not a loader
+    /// tunable).
+    const fn of(
+        name: &'static CStr,
+        descr: &'static CStr,
+        kind: LeafKind,
+        handler: Handler,
+    ) -> Self {
         // INVARIANT: `'static` C strings.
         Self {
             name: name.as_ptr(),
             descr: descr.as_ptr(),
             kind,
+            handler,
             tun: false,
         }
     }
@@ -140,7 +152,7 @@ impl SysctlLeaf {
         descr: &'static CStr,
         value: &'static AtomicU64,
     ) -> Self {
-        Self::of(name, descr, LeafKind::Counter(value))
+        Self::of(name, descr, LeafKind::Counter(value), sys::sysctl_handle_64)
     }
 
     /// A read-write 64-bit tunable `<node>.<name>` showing `value`,
@@ -154,14 +166,19 @@ impl SysctlLeaf {
         value: &'static Tunable,
         validate: fn(u64) -> bool,
     ) -> Self {
-        Self::of(name, descr, LeafKind::Tunable(&value.value, validate))
+        Self::of(
+            name,
+            descr,
+            LeafKind::Tunable(&value.value, validate),
+            u64_tunable_handler,
+        )
     }
 
     /// A read-only `int` `<node>.<name>` showing `value` (`SYSCTL_INT(9)`
     /// with `CTLFLAG_RD`, `sysctl_handle_int`).
     #[must_use]
     pub const fn int(name: &'static CStr, descr: &'static CStr, value: &'static AtomicI32) -> Self {
-        Self::of(name, descr, LeafKind::Int(value))
+        Self::of(name, descr, LeafKind::Int(value), sys::sysctl_handle_int)
     }
 
     /// A read-write `int` tunable (`CTLTYPE_INT`), writable by root only,
@@ -173,7 +190,12 @@ impl SysctlLeaf {
         value: &'static IntTunable,
         validate: fn(i32) -> bool,
     ) -> Self {
-        Self::of(name, descr, LeafKind::IntTunable(&value.value, validate))
+        Self::of(
+            name,
+            descr,
+            LeafKind::IntTunable(&value.value, validate),
+            int_tunable_handler,
+        )
     }
 
     /// A read-only constant string (`SYSCTL_STRING(9)` with `CTLFLAG_RD`
@@ -182,7 +204,7 @@ impl SysctlLeaf {
     /// alone.
     #[must_use]
     pub const fn string(name: &'static CStr, descr: &'static CStr, value: &'static CStr) -> Self {
-        Self::of(name, descr, LeafKind::Str(value))
+        Self::of(name, descr, LeafKind::Str(value), sys::sysctl_handle_string)
     }
 
     /// A read-write string (`CTLTYPE_STRING`), writable by root only, as
@@ -206,6 +228,7 @@ impl SysctlLeaf {
                 bytes,
                 validate,
             },
+            string_tunable_handler,
         )
     }
 
@@ -230,6 +253,7 @@ impl SysctlLeaf {
                 writable,
                 handler,
             },
+            custom_handler,
         )
     }
 
@@ -267,9 +291,6 @@ impl core::fmt::Debug for SysctlLeaf {
     }
 }
 
-/// How a leaf is added: `(arg1, handler)`.
-type LeafOid = (*mut c_void, Handler);
-
 impl SysctlLeaf {
     /// The `oid_kind` and format string of this leaf's node (kept apart
     /// from [`oid`](Self::oid), which names kernel functions, so that
@@ -293,23 +314,21 @@ impl SysctlLeaf {
         (kind | tun, fmt)
     }
 
-    /// What [`SysctlTree::register`] passes to `sysctl_add_oid(9)` for this
-    /// leaf besides [`kind_fmt`](Self::kind_fmt): `arg1` is the value for
-    /// the kernel's standard handlers, and the leaf itself for
-    /// `static_leaf_handler`.
-    fn oid(&'static self) -> LeafOid {
-        let leaf = self.into_foreign();
+    /// The `arg1` [`SysctlTree::register`] passes to `sysctl_add_oid(9)`
+    /// for this leaf: the value for the kernel's standard handlers, and the
+    /// leaf itself for the handler of its kind.
+    fn arg1(&'static self) -> *mut c_void {
         match self.kind {
-            LeafKind::Counter(v) => (v.as_ptr().cast(), sys::sysctl_handle_64),
-            LeafKind::Int(v) => (v.as_ptr().cast(), sys::sysctl_handle_int),
+            LeafKind::Counter(v) => v.as_ptr().cast(),
+            LeafKind::Int(v) => v.as_ptr().cast(),
             // The kernel only reads a constant through `arg1` (arg2 0, no
             // CTLFLAG_WR or CTLFLAG_TUN: sysctl_handle_string treats it as
             // read-only).
-            LeafKind::Str(s) => (s.as_ptr().cast_mut().cast(), sys::sysctl_handle_string),
+            LeafKind::Str(s) => s.as_ptr().cast_mut().cast(),
             LeafKind::Tunable(..)
             | LeafKind::IntTunable(..)
             | LeafKind::StrTunable { .. }
-            | LeafKind::Handler { .. } => (leaf, static_leaf_handler),
+            | LeafKind::Handler { .. } => self.into_foreign(),
         }
     }
 }
@@ -420,7 +439,7 @@ impl SysctlTree {
         let children = unsafe { &raw mut (*node).oid_children };
         for leaf in leaves {
             let (kind, fmt) = leaf.kind_fmt();
-            let (arg1, handler) = leaf.oid();
+            let arg1 = leaf.arg1();
             // SAFETY: as above for `list`; `children` is the new node's
             // list; the strings are `'static` C strings (type invariant of
             // the leaf). `arg1` is a `'static` value that the standard
@@ -438,7 +457,7 @@ impl SysctlTree {
                     kind.cast_signed(),
                     arg1,
                     0,
-                    Some(handler),
+                    Some(leaf.handler),
                     fmt.as_ptr(),
                     leaf.descr,
                     ptr::null(),
@@ -487,18 +506,77 @@ type Handler = unsafe extern "C" fn(
 /// `CTLTYPE_NODE | CTLFLAG_RD | CTLFLAG_MPSAFE`: `SYSCTL_ADD_NODE`'s kind.
 const NODE_KIND: c_int = (sys::CTLTYPE_NODE | sys::CTLFLAG_RD | sys::CTLFLAG_MPSAFE).cast_signed();
 
-/// The handler of every leaf whose `arg1` is the leaf itself: tunables
-/// (the standard handler on a copy of the value, then validation of a new
-/// value before it is stored) and custom handlers.
+/// The handler of a [`SysctlLeaf::tunable`]: `sysctl_handle_64` on a copy
+/// of the value, then validation of a new value before it is stored.
 ///
 /// # Safety
 /// Called by the kernel for a node added by [`SysctlTree::register`] for
 /// such a leaf, with `arg1` that leaf.
-unsafe extern "C" fn static_leaf_handler(
+unsafe extern "C" fn u64_tunable_handler(
     oidp: *mut sys::sysctl_oid,
     arg1: *mut c_void,
     _arg2: sys::intmax_t,
     req: *mut sys::sysctl_req,
+) -> c_int {
+    // SAFETY: the caller's contract is this function's.
+    unsafe { leaf_request(oidp, arg1, req, handle_u64_tunable) }
+}
+
+/// The handler of a [`SysctlLeaf::int_tunable`], as
+/// [`u64_tunable_handler`] with `sysctl_handle_int`.
+///
+/// # Safety
+/// As [`u64_tunable_handler`].
+unsafe extern "C" fn int_tunable_handler(
+    oidp: *mut sys::sysctl_oid,
+    arg1: *mut c_void,
+    _arg2: sys::intmax_t,
+    req: *mut sys::sysctl_req,
+) -> c_int {
+    // SAFETY: the caller's contract is this function's.
+    unsafe { leaf_request(oidp, arg1, req, handle_int_tunable) }
+}
+
+/// The handler of a [`SysctlLeaf::string_tunable`] ([`handle_string`]).
+///
+/// # Safety
+/// As [`u64_tunable_handler`].
+unsafe extern "C" fn string_tunable_handler(
+    oidp: *mut sys::sysctl_oid,
+    arg1: *mut c_void,
+    _arg2: sys::intmax_t,
+    req: *mut sys::sysctl_req,
+) -> c_int {
+    // SAFETY: the caller's contract is this function's.
+    unsafe { leaf_request(oidp, arg1, req, handle_string_tunable) }
+}
+
+/// The handler of a [`SysctlLeaf::handler`]: the module's function.
+///
+/// # Safety
+/// As [`u64_tunable_handler`].
+unsafe extern "C" fn custom_handler(
+    oidp: *mut sys::sysctl_oid,
+    arg1: *mut c_void,
+    _arg2: sys::intmax_t,
+    req: *mut sys::sysctl_req,
+) -> c_int {
+    // SAFETY: the caller's contract is this function's.
+    unsafe { leaf_request(oidp, arg1, req, handle_custom) }
+}
+
+/// A request on the leaf `arg1`, answered by `handle` (the one of the
+/// leaf's kind): what every handler above shares, out of line.
+///
+/// # Safety
+/// `oidp` and `req` are the kernel's for this call, on a node added by
+/// [`SysctlTree::register`] with `arg1` its `'static` leaf.
+#[inline(never)]
+unsafe fn leaf_request(
+    oidp: *mut sys::sysctl_oid,
+    arg1: *mut c_void,
+    req: *mut sys::sysctl_req,
+    handle: fn(&LeafKind, &mut SysctlReq<'_>) -> Result,
 ) -> c_int {
     // SAFETY: `arg1` is the node's `'static` leaf, from `into_foreign` (the
     // caller's contract).
@@ -508,44 +586,60 @@ unsafe extern "C" fn static_leaf_handler(
     let Some(mut req) = (unsafe { SysctlReq::new(oidp, req) }) else {
         return code::EINVAL.to_errno();
     };
-    to_ret(handle_leaf(leaf, &mut req))
+    to_ret(handle(&leaf.kind, &mut req))
 }
 
-/// A request on `leaf` (not generic, out of line).
-#[inline(never)]
-fn handle_leaf(leaf: &SysctlLeaf, req: &mut SysctlReq<'_>) -> Result {
-    match leaf.kind {
-        LeafKind::Tunable(value, validate) => {
-            let mut v = value.load(Ordering::Relaxed);
-            req.handle_u64(&mut v)?;
-            if req.has_new() {
-                if !validate(v) {
-                    return Err(code::EINVAL);
-                }
-                value.store(v, Ordering::Relaxed);
-            }
-            Ok(())
+/// A request on a 64-bit tunable.
+fn handle_u64_tunable(kind: &LeafKind, req: &mut SysctlReq<'_>) -> Result {
+    let LeafKind::Tunable(value, validate) = *kind else {
+        return Err(code::EINVAL);
+    };
+    let mut v = value.load(Ordering::Relaxed);
+    req.handle_u64(&mut v)?;
+    if req.has_new() {
+        if !validate(v) {
+            return Err(code::EINVAL);
         }
-        LeafKind::IntTunable(value, validate) => {
-            let mut v = value.load(Ordering::Relaxed);
-            req.handle_int(&mut v)?;
-            if req.has_new() {
-                if !validate(v) {
-                    return Err(code::EINVAL);
-                }
-                value.store(v, Ordering::Relaxed);
-            }
-            Ok(())
-        }
-        LeafKind::StrTunable {
-            seq,
-            bytes,
-            validate,
-        } => handle_string(req, seq, bytes, validate),
-        LeafKind::Handler { handler, .. } => handler(req),
-        // Their nodes use the kernel's own handlers.
-        LeafKind::Counter(_) | LeafKind::Int(_) | LeafKind::Str(_) => Err(code::EINVAL),
+        value.store(v, Ordering::Relaxed);
     }
+    Ok(())
+}
+
+/// A request on an `int` tunable.
+fn handle_int_tunable(kind: &LeafKind, req: &mut SysctlReq<'_>) -> Result {
+    let LeafKind::IntTunable(value, validate) = *kind else {
+        return Err(code::EINVAL);
+    };
+    let mut v = value.load(Ordering::Relaxed);
+    req.handle_int(&mut v)?;
+    if req.has_new() {
+        if !validate(v) {
+            return Err(code::EINVAL);
+        }
+        value.store(v, Ordering::Relaxed);
+    }
+    Ok(())
+}
+
+/// A request on a string tunable.
+fn handle_string_tunable(kind: &LeafKind, req: &mut SysctlReq<'_>) -> Result {
+    let LeafKind::StrTunable {
+        seq,
+        bytes,
+        validate,
+    } = *kind
+    else {
+        return Err(code::EINVAL);
+    };
+    handle_string(req, seq, bytes, validate)
+}
+
+/// A request on a custom handler's leaf.
+fn handle_custom(kind: &LeafKind, req: &mut SysctlReq<'_>) -> Result {
+    let LeafKind::Handler { handler, .. } = *kind else {
+        return Err(code::EINVAL);
+    };
+    handler(req)
 }
 
 /// `sysctl_handle_string` (`sys/kern/kern_sysctl.c`, FreeBSD 15) on a
@@ -619,6 +713,7 @@ mod tests {
                 name: self.name,
                 descr: self.descr,
                 kind: self.kind,
+                handler: self.handler,
                 tun: false,
             }
             .loader_tunable()
