@@ -59,9 +59,14 @@ pub struct SysctlLeaf {
     /// chosen by its `const fn`, so that a module links the handlers of the
     /// kinds it uses and no others.
     handler: Handler,
-    /// `CTLFLAG_TUN`: the value comes from the kernel environment when the
-    /// leaf is added.
-    tun: bool,
+    /// The `arg1` `sysctl_add_oid(9)` gets: the value the kernel's handler
+    /// shows, or null for the leaf itself (which the handler of its kind
+    /// expects).
+    arg1: *mut c_void,
+    /// The `oid_kind` (`CTLTYPE_*` and `CTLFLAG_*`, `CTLFLAG_TUN` for a
+    /// loader tunable), computed with the leaf so that registration only
+    /// copies it.
+    oid_kind: u32,
 }
 
 /// What a [`SysctlLeaf`] shows, and how.
@@ -131,13 +136,32 @@ impl SysctlLeaf {
         kind: LeafKind,
         handler: Handler,
     ) -> Self {
+        let arg1: *mut c_void = match kind {
+            LeafKind::Counter(v) => v.as_ptr().cast(),
+            LeafKind::Int(v) => v.as_ptr().cast(),
+            // The kernel only reads a constant through `arg1` (arg2 0, no
+            // CTLFLAG_WR or CTLFLAG_TUN: sysctl_handle_string treats it as
+            // read-only).
+            LeafKind::Str(s) => s.as_ptr().cast_mut().cast(),
+            LeafKind::Tunable(..)
+            | LeafKind::IntTunable(..)
+            | LeafKind::StrTunable { .. }
+            | LeafKind::Handler { .. } => ptr::null_mut(),
+        };
+        // Host builds link no kernel (see `host_handler`).
+        #[cfg(not(target_os = "none"))]
+        let handler: Handler = {
+            let _ = handler;
+            host_handler
+        };
         // INVARIANT: `'static` C strings.
         Self {
             name: name.as_ptr(),
             descr: descr.as_ptr(),
             kind,
             handler,
-            tun: false,
+            arg1,
+            oid_kind: kind_of(&kind),
         }
     }
 
@@ -268,8 +292,15 @@ impl SysctlLeaf {
     /// ignored. A constant [`string`](Self::string) is left as it is.
     #[must_use]
     pub const fn loader_tunable(mut self) -> Self {
-        self.tun = !matches!(self.kind, LeafKind::Str(_));
+        if !matches!(self.kind, LeafKind::Str(_)) {
+            self.oid_kind |= sys::CTLFLAG_TUN;
+        }
         self
+    }
+
+    /// Whether the leaf is a loader tunable (`CTLFLAG_TUN`).
+    const fn tun(&self) -> bool {
+        self.oid_kind & sys::CTLFLAG_TUN != 0
     }
 }
 
@@ -286,49 +317,50 @@ impl core::fmt::Debug for SysctlLeaf {
         };
         f.debug_struct("SysctlLeaf")
             .field("kind", &kind)
-            .field("loader_tunable", &self.tun)
+            .field("loader_tunable", &self.tun())
             .finish_non_exhaustive()
     }
 }
 
+/// The `oid_kind` of a leaf of `kind` that is not a loader tunable.
+const fn kind_of(kind: &LeafKind) -> u32 {
+    const RD: u32 = sys::CTLFLAG_RD | sys::CTLFLAG_MPSAFE;
+    const RW: u32 = sys::CTLFLAG_RW | sys::CTLFLAG_MPSAFE;
+    match *kind {
+        LeafKind::Counter(_) => sys::CTLTYPE_U64 | RD,
+        LeafKind::Tunable(..) => sys::CTLTYPE_U64 | RW,
+        LeafKind::Int(_) => sys::CTLTYPE_INT | RD,
+        LeafKind::IntTunable(..) => sys::CTLTYPE_INT | RW,
+        LeafKind::Str(_) => sys::CTLTYPE_STRING | RD,
+        LeafKind::StrTunable { .. } => sys::CTLTYPE_STRING | RW,
+        LeafKind::Handler { ty, writable, .. } => ty.ctl().0 | if writable { RW } else { RD },
+    }
+}
+
+/// The format string of a node of `oid_kind`: that of its `CTLTYPE_*`, as
+/// `SYSCTL_ADD_U64`/`INT`/`STRING`/`PROC` give it.
+const fn fmt_of(oid_kind: u32) -> &'static CStr {
+    match oid_kind & sys::CTLTYPE {
+        sys::CTLTYPE_INT => c"I",
+        sys::CTLTYPE_STRING => c"A",
+        _ => c"QU",
+    }
+}
+
 impl SysctlLeaf {
-    /// The `oid_kind` and format string of this leaf's node (kept apart
-    /// from [`oid`](Self::oid), which names kernel functions, so that
-    /// host tests can check them).
+    /// The `oid_kind` and format string of this leaf's node.
     const fn kind_fmt(&self) -> (u32, &'static CStr) {
-        const RD: u32 = sys::CTLFLAG_RD | sys::CTLFLAG_MPSAFE;
-        const RW: u32 = sys::CTLFLAG_RW | sys::CTLFLAG_MPSAFE;
-        let (kind, fmt) = match self.kind {
-            LeafKind::Counter(_) => (sys::CTLTYPE_U64 | RD, c"QU"),
-            LeafKind::Tunable(..) => (sys::CTLTYPE_U64 | RW, c"QU"),
-            LeafKind::Int(_) => (sys::CTLTYPE_INT | RD, c"I"),
-            LeafKind::IntTunable(..) => (sys::CTLTYPE_INT | RW, c"I"),
-            LeafKind::Str(_) => (sys::CTLTYPE_STRING | RD, c"A"),
-            LeafKind::StrTunable { .. } => (sys::CTLTYPE_STRING | RW, c"A"),
-            LeafKind::Handler { ty, writable, .. } => {
-                let (t, fmt) = ty.ctl();
-                (t | if writable { RW } else { RD }, fmt)
-            }
-        };
-        let tun = if self.tun { sys::CTLFLAG_TUN } else { 0 };
-        (kind | tun, fmt)
+        (self.oid_kind, fmt_of(self.oid_kind))
     }
 
     /// The `arg1` [`SysctlTree::register`] passes to `sysctl_add_oid(9)`
     /// for this leaf: the value for the kernel's standard handlers, and the
     /// leaf itself for the handler of its kind.
     fn arg1(&'static self) -> *mut c_void {
-        match self.kind {
-            LeafKind::Counter(v) => v.as_ptr().cast(),
-            LeafKind::Int(v) => v.as_ptr().cast(),
-            // The kernel only reads a constant through `arg1` (arg2 0, no
-            // CTLFLAG_WR or CTLFLAG_TUN: sysctl_handle_string treats it as
-            // read-only).
-            LeafKind::Str(s) => s.as_ptr().cast_mut().cast(),
-            LeafKind::Tunable(..)
-            | LeafKind::IntTunable(..)
-            | LeafKind::StrTunable { .. }
-            | LeafKind::Handler { .. } => self.into_foreign(),
+        if self.arg1.is_null() {
+            self.into_foreign()
+        } else {
+            self.arg1
         }
     }
 }
@@ -478,6 +510,7 @@ impl Drop for SysctlTree {
     /// The kernel refuses only if a node of ours got a child that is not
     /// in our context (nothing else has our OIDs' addresses); the nodes
     /// are then left in place and the list head is leaked with them.
+    #[inline(never)]
     fn drop(&mut self) {
         // SAFETY: the list was initialised (type invariant) and is freed
         // once, here.
@@ -493,6 +526,19 @@ impl Drop for SysctlTree {
 #[inline(never)]
 fn ctx_free_failed() {
     crate::println!("sysctl_ctx_free failed: a node is still in use");
+}
+
+/// Host builds (unit tests, doctests) have no kernel to link against:
+/// their leaves hold this stand-in instead of a handler, and nothing calls
+/// it.
+#[cfg(not(target_os = "none"))]
+unsafe extern "C" fn host_handler(
+    _oidp: *mut sys::sysctl_oid,
+    _arg1: *mut c_void,
+    _arg2: sys::intmax_t,
+    _req: *mut sys::sysctl_req,
+) -> c_int {
+    code::EINVAL.to_errno()
 }
 
 /// A sysctl handler (`SYSCTL_HANDLER_ARGS`, `sys/sys/sysctl.h`).
@@ -704,7 +750,7 @@ mod tests {
         };
         assert!(ptr::eq(value, &raw const KNOB.value));
         assert!(validate(4) && !validate(5));
-        assert!(!knob.tun && knob.clone_tun().tun);
+        assert!(!knob.tun() && knob.clone_tun().tun());
     }
 
     impl SysctlLeaf {
@@ -714,7 +760,8 @@ mod tests {
                 descr: self.descr,
                 kind: self.kind,
                 handler: self.handler,
-                tun: false,
+                arg1: self.arg1,
+                oid_kind: kind_of(&self.kind),
             }
             .loader_tunable()
         }
@@ -722,8 +769,8 @@ mod tests {
 
     #[test]
     fn a_constant_string_is_never_a_loader_tunable() {
-        let s = SysctlLeaf::string(c"v", c"d", c"1.0").loader_tunable();
-        assert!(!s.tun);
+        static S: SysctlLeaf = SysctlLeaf::string(c"v", c"d", c"1.0").loader_tunable();
+        assert!(!S.tun());
     }
 
     #[test]
