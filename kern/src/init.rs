@@ -135,7 +135,7 @@
 //!         tick <- Callout::new_in_place(Ticks(ticks.clone())),
 //!         poll <- PollQueue::new_in_place(Ticks(ticks)),
 //!     });
-//!     let options = CdevOptions { name: c"clock", mode: 0o444, uid: UID_ROOT, gid: GID_WHEEL };
+//!     let options = CdevOptions::new(0o444, UID_ROOT, GID_WHEEL);
 //!     let dev = Registration::register_in_place(&options, clock, cx)?;
 //!     dev.data().tick.reset(&mut dev.data().tick.handler().0.lock(cx), 10)?;
 //!     Ok(dev)
