@@ -59,10 +59,6 @@ pub struct SysctlLeaf {
     /// chosen by its `const fn`, so that a module links the handlers of the
     /// kinds it uses and no others.
     handler: Handler,
-    /// The `arg1` `sysctl_add_oid(9)` gets: the value the kernel's handler
-    /// shows, or null for the leaf itself (which the handler of its kind
-    /// expects).
-    arg1: *mut c_void,
     /// The `oid_kind` (`CTLTYPE_*` and `CTLFLAG_*`, `CTLFLAG_TUN` for a
     /// loader tunable), computed with the leaf so that registration only
     /// copies it.
@@ -136,18 +132,6 @@ impl SysctlLeaf {
         kind: LeafKind,
         handler: Handler,
     ) -> Self {
-        let arg1: *mut c_void = match kind {
-            LeafKind::Counter(v) => v.as_ptr().cast(),
-            LeafKind::Int(v) => v.as_ptr().cast(),
-            // The kernel only reads a constant through `arg1` (arg2 0, no
-            // CTLFLAG_WR or CTLFLAG_TUN: sysctl_handle_string treats it as
-            // read-only).
-            LeafKind::Str(s) => s.as_ptr().cast_mut().cast(),
-            LeafKind::Tunable(..)
-            | LeafKind::IntTunable(..)
-            | LeafKind::StrTunable { .. }
-            | LeafKind::Handler { .. } => ptr::null_mut(),
-        };
         // Host builds link no kernel (see `host_handler`).
         #[cfg(not(target_os = "none"))]
         let handler: Handler = {
@@ -160,7 +144,6 @@ impl SysctlLeaf {
             descr: descr.as_ptr(),
             kind,
             handler,
-            arg1,
             oid_kind: kind_of(&kind),
         }
     }
@@ -357,10 +340,17 @@ impl SysctlLeaf {
     /// for this leaf: the value for the kernel's standard handlers, and the
     /// leaf itself for the handler of its kind.
     fn arg1(&'static self) -> *mut c_void {
-        if self.arg1.is_null() {
-            self.into_foreign()
-        } else {
-            self.arg1
+        match self.kind {
+            LeafKind::Counter(v) => v.as_ptr().cast(),
+            LeafKind::Int(v) => v.as_ptr().cast(),
+            // The kernel only reads a constant through `arg1` (arg2 0, no
+            // CTLFLAG_WR or CTLFLAG_TUN: sysctl_handle_string treats it as
+            // read-only).
+            LeafKind::Str(s) => s.as_ptr().cast_mut().cast(),
+            LeafKind::Tunable(..)
+            | LeafKind::IntTunable(..)
+            | LeafKind::StrTunable { .. }
+            | LeafKind::Handler { .. } => self.into_foreign(),
         }
     }
 }
@@ -760,7 +750,6 @@ mod tests {
                 descr: self.descr,
                 kind: self.kind,
                 handler: self.handler,
-                arg1: self.arg1,
                 oid_kind: kind_of(&self.kind),
             }
             .loader_tunable()
