@@ -3,7 +3,9 @@
 //! `static` table of [`SysctlLeaf`]s.
 
 use super::req::SysctlReq;
-use super::values::{IntTunable, STRING_TUNABLE_MAX, StringTunable, read_seq, write_seq};
+use super::values::{
+    IntTunable, STRING_TUNABLE_MAX, StringCell, StringTunable, read_seq, write_seq,
+};
 use super::{Parent, Tunable};
 use crate::alloc::Box;
 use crate::context::Sleepable;
@@ -83,8 +85,7 @@ enum LeafKind {
     /// `SYSCTL_ADD_PROC(..., CTLTYPE_STRING | CTLFLAG_RW, leaf, 0,
     /// static_leaf_handler, "A", descr)`.
     StrTunable {
-        seq: &'static AtomicU32,
-        bytes: &'static [AtomicU8],
+        value: &'static dyn StringCell,
         validate: fn(&[u8]) -> bool,
     },
     /// `SYSCTL_ADD_PROC(..., type | access, leaf, 0, static_leaf_handler,
@@ -226,15 +227,10 @@ impl SysctlLeaf {
         value: &'static StringTunable<N>,
         validate: fn(&[u8]) -> bool,
     ) -> Self {
-        let bytes: &'static [AtomicU8] = &value.bytes;
         Self::of(
             name,
             descr,
-            LeafKind::StrTunable {
-                seq: &value.seq,
-                bytes,
-                validate,
-            },
+            LeafKind::StrTunable { value, validate },
             string_tunable_handler,
         )
     }
@@ -659,15 +655,10 @@ fn handle_int_tunable(kind: &LeafKind, req: &mut SysctlReq<'_>) -> Result {
 
 /// A request on a string tunable.
 fn handle_string_tunable(kind: &LeafKind, req: &mut SysctlReq<'_>) -> Result {
-    let LeafKind::StrTunable {
-        seq,
-        bytes,
-        validate,
-    } = *kind
-    else {
+    let LeafKind::StrTunable { value, validate } = *kind else {
         return Err(code::EINVAL);
     };
-    handle_string(req, seq, bytes, validate)
+    handle_string(req, value.seq(), value.bytes(), validate)
 }
 
 /// A request on a custom handler's leaf.
