@@ -57,7 +57,7 @@ unsafe impl<T: Send + Sync> Send for TunableOid<T> {}
 unsafe impl<T: Send + Sync> Sync for TunableOid<T> {}
 
 // SAFETY: the context owns its data (an `Arc` of `Send + Sync` data), the
-// tunables' records (`Box<TunableOid<T>>`, `Send`) behind the pointers in
+// tunables' records (`Box<TunableOid<T>>`, `Send`) in the list from
 // `tunables`, and the list, which only the kernel reads; moving the
 // context moves that ownership.
 unsafe impl<T: Send + Sync + 'static> Send for SysctlCtx<T> {}

@@ -73,22 +73,22 @@ enum LeafKind {
     /// `SYSCTL_ADD_U64(..., CTLFLAG_RD, ptr, 0, descr)`.
     Counter(&'static AtomicU64),
     /// `SYSCTL_ADD_PROC(..., CTLTYPE_U64 | CTLFLAG_RW, leaf, 0,
-    /// static_leaf_handler, "QU", descr)`.
+    /// u64_tunable_handler, "QU", descr)`.
     Tunable(&'static AtomicU64, fn(u64) -> bool),
     /// `SYSCTL_ADD_INT(..., CTLFLAG_RD, ptr, 0, descr)`.
     Int(&'static AtomicI32),
     /// `SYSCTL_ADD_PROC(..., CTLTYPE_INT | CTLFLAG_RW, leaf, 0,
-    /// static_leaf_handler, "I", descr)`.
+    /// int_tunable_handler, "I", descr)`.
     IntTunable(&'static AtomicI32, fn(i32) -> bool),
     /// `SYSCTL_ADD_STRING(..., CTLFLAG_RD, str, 0, descr)`: a constant.
     Str(&'static CStr),
     /// `SYSCTL_ADD_PROC(..., CTLTYPE_STRING | CTLFLAG_RW, leaf, 0,
-    /// static_leaf_handler, "A", descr)`.
+    /// string_tunable_handler, "A", descr)`.
     StrTunable {
         value: &'static dyn StringCell,
         validate: fn(&[u8]) -> bool,
     },
-    /// `SYSCTL_ADD_PROC(..., type | access, leaf, 0, static_leaf_handler,
+    /// `SYSCTL_ADD_PROC(..., type | access, leaf, 0, custom_handler,
     /// fmt, descr)`, the module's handler behind it.
     Handler {
         ty: SysctlType,
@@ -358,7 +358,7 @@ impl SysctlLeaf {
 /// `list` was initialised with `sysctl_ctx_init(9)` at its (heap) address
 /// and holds every node added for this tree; it is freed only by `Drop`.
 /// The nodes point only to `'static` data: the table's leaves, the values
-/// they show, and `static_leaf_handler`.
+/// they show, and the handlers of their kinds.
 pub struct SysctlTree {
     list: Box<Opaque<sys::sysctl_ctx_list>>,
 }
@@ -464,7 +464,7 @@ impl SysctlTree {
             // handler of its type reads (and, for a loader tunable, writes
             // once at registration: an atomic, or nothing for a constant
             // string, see `loader_tunable`), or this `'static` leaf, which
-            // `static_leaf_handler` expects; all outlive the node. As
+            // the handler of its kind expects; all outlive the node. As
             // `SYSCTL_ADD_U64`/`INT`/`STRING`/`PROC` expand.
             let oid = unsafe {
                 sys::sysctl_add_oid(
