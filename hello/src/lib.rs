@@ -93,7 +93,8 @@ impl Module for Hello {
             |s| &s.rejected,
         )?;
         let sysctl = sysctl.finish();
-        println!("Hello from Rust, FreeBSD {}", 15);
+        // The kernel formats the numbers: no `core::fmt` in the module.
+        print::println_u64("Hello from Rust, FreeBSD ", 15, "");
         Ok(Hello { sysctl })
     }
 }
@@ -102,7 +103,7 @@ impl Drop for Hello {
     fn drop(&mut self) {
         let n = self.sysctl.data().repeat.get();
         for i in 1..=n {
-            println!("Goodbye ({}/{})", i, n);
+            print::println_u64_pair("Goodbye (", i, "/", n, ")");
         }
     }
 }

@@ -96,6 +96,26 @@ pub fn println_u64(before: &str, value: u64, after: &str) {
     emit_line_u64(module_name(), before.as_bytes(), value, after.as_bytes());
 }
 
+/// Prints `before`, `first` in decimal, `middle`, `second` in decimal,
+/// then `after` and a newline, prefixed with the module name, in one
+/// `printf(9)` call: [`println_u64`] with two numbers, again without
+/// `core::fmt`.
+///
+/// # Examples
+///
+/// ```
+/// // "mymod: Goodbye (1/3)"
+/// kern::print::println_u64_pair("Goodbye (", 1, "/", 3, ")");
+/// ```
+#[inline(never)]
+pub fn println_u64_pair(before: &str, first: u64, middle: &str, second: u64, after: &str) {
+    emit_line_u64_pair(
+        module_name(),
+        [before.as_bytes(), middle.as_bytes(), after.as_bytes()],
+        [first, second],
+    );
+}
+
 /// Formats `args` and writes it with `printf(9)`. Used by the macros.
 #[doc(hidden)]
 pub fn print_args(args: fmt::Arguments<'_>, newline: bool) {
@@ -241,6 +261,48 @@ fn emit_line_u64(prefix: &str, before: &[u8], value: u64, after: &[u8]) {
     }
 }
 
+/// `printf(9)` of `prefix: text0 value0 text1 value1 text2\n`.
+#[cfg(target_os = "none")]
+fn emit_line_u64_pair(prefix: &str, texts: [&[u8]; 3], values: [u64; 2]) {
+    let len = |b: &[u8]| core::ffi::c_int::try_from(b.len()).unwrap_or(core::ffi::c_int::MAX);
+    let [t0, t1, t2] = texts;
+    let [v0, v1] = values;
+    // SAFETY: as in `emit_line_u64`: each `%.*s` gets an int length and a
+    // pointer to at least that many bytes; each `%ju` a `u64`.
+    unsafe {
+        sys::printf(
+            c"%.*s: %.*s%ju%.*s%ju%.*s\n".as_ptr(),
+            len(prefix.as_bytes()),
+            prefix.as_ptr(),
+            len(t0),
+            t0.as_ptr(),
+            v0,
+            len(t1),
+            t1.as_ptr(),
+            v1,
+            len(t2),
+            t2.as_ptr(),
+        );
+    }
+}
+
+/// Host unit tests capture what would be printed.
+#[cfg(all(not(target_os = "none"), test))]
+fn emit_line_u64_pair(prefix: &str, texts: [&[u8]; 3], values: [u64; 2]) {
+    let [t0, t1, t2] = texts;
+    let [v0, v1] = values;
+    host::record(Some(prefix), t0);
+    host::record(None, v0.to_string().as_bytes());
+    host::record(None, t1);
+    host::record(None, v1.to_string().as_bytes());
+    host::record(None, t2);
+    host::record(None, b"\n");
+}
+
+/// Other host builds (documentation, lints) print nowhere.
+#[cfg(all(not(target_os = "none"), not(test)))]
+fn emit_line_u64_pair(_prefix: &str, _texts: [&[u8]; 3], _values: [u64; 2]) {}
+
 /// Host unit tests capture what would be printed.
 #[cfg(all(not(target_os = "none"), test))]
 fn emit(prefix: Option<&str>, chunk: &[u8]) {
@@ -348,5 +410,13 @@ mod tests {
         assert_eq!(host::take(), b"kern-test: up to 65536 bytes\n");
         super::println_u64("", u64::MAX, "");
         assert_eq!(host::take(), b"kern-test: 18446744073709551615\n");
+    }
+
+    #[test]
+    fn two_numbers_between_three_texts() {
+        super::println_u64_pair("Goodbye (", 2, "/", 3, ")");
+        assert_eq!(host::take(), b"kern-test: Goodbye (2/3)\n");
+        super::println_u64_pair("", 0, " of ", u64::MAX, "");
+        assert_eq!(host::take(), b"kern-test: 0 of 18446744073709551615\n");
     }
 }

@@ -3,7 +3,7 @@
 //! node with a [`SysctlBuilder`].
 
 use super::{Parent, Tunable};
-use crate::alloc::{Arc, Box, Vec};
+use crate::alloc::{Arc, Box};
 use crate::context::Sleepable;
 use crate::counter::Counter;
 use crate::error::{Error, Result, code};
@@ -25,6 +25,9 @@ struct TunableOid<T> {
     data: NonNull<T>,
     tunable: NonNull<Tunable>,
     validate: fn(&T, u64) -> bool,
+    /// The record of the context's previous tunable (its `arg1`), or null:
+    /// the context's records form a list, without a vector to grow.
+    next: *mut c_void,
 }
 
 /// A sysctl context (`struct sysctl_ctx_list`) and the data its nodes show.
@@ -33,7 +36,8 @@ struct TunableOid<T> {
 /// - `list` was initialised with `sysctl_ctx_init(9)` at its (heap)
 ///   address, and holds every node added for this context; it is freed
 ///   only by `Drop`.
-/// - `tunables` holds the `arg1` of every tunable node: a
+/// - `tunables` is the `arg1` of the last tunable node added (or null),
+///   whose `next` leads through the records of all the others: each a
 ///   `Box<TunableOid<T>>` handed to the kernel with
 ///   [`ForeignOwnable::into_foreign`].
 /// - The nodes point only into `data` and the tunables' records, which
@@ -41,7 +45,7 @@ struct TunableOid<T> {
 pub struct SysctlCtx<T: Send + Sync + 'static> {
     list: ManuallyDrop<Box<Opaque<sys::sysctl_ctx_list>>>,
     data: ManuallyDrop<Arc<T>>,
-    tunables: Cell<Vec<*mut c_void>>,
+    tunables: Cell<*mut c_void>,
 }
 
 // SAFETY: a record holds pointers into the context's `T`, which is
@@ -53,7 +57,7 @@ unsafe impl<T: Send + Sync> Send for TunableOid<T> {}
 unsafe impl<T: Send + Sync> Sync for TunableOid<T> {}
 
 // SAFETY: the context owns its data (an `Arc` of `Send + Sync` data), the
-// tunables' records (`Box<TunableOid<T>>`, `Send`) behind the pointers in
+// tunables' records (`Box<TunableOid<T>>`, `Send`) in the list from
 // `tunables`, and the list, which only the kernel reads; moving the
 // context moves that ownership.
 unsafe impl<T: Send + Sync + 'static> Send for SysctlCtx<T> {}
@@ -83,7 +87,7 @@ impl<T: Send + Sync + 'static> SysctlCtx<T> {
             ctx: SysctlCtx {
                 list: ManuallyDrop::new(list),
                 data: ManuallyDrop::new(data),
-                tunables: Cell::new(Vec::new()),
+                tunables: Cell::new(core::ptr::null_mut()),
             },
             cx,
         })
@@ -113,10 +117,13 @@ impl<T: Send + Sync + 'static> Drop for SysctlCtx<T> {
             crate::println!("sysctl_ctx_free failed: a node is still in use; leaking its data");
             return;
         }
-        for arg in self.tunables.take() {
+        let mut next = self.tunables.get();
+        while !next.is_null() {
             // SAFETY: a record given to the kernel by `add_tunable` (type
-            // invariant), taken back once; its node is removed.
-            drop(unsafe { Box::<TunableOid<T>>::from_foreign(arg) });
+            // invariant), taken back once (the list has no cycle: each
+            // record points to an older one); its node is removed.
+            let record = unsafe { Box::<TunableOid<T>>::from_foreign(next) };
+            next = record.next;
         }
         // SAFETY: each field is dropped once, here, and not used again; no
         // node points into them any more (they were all removed).
@@ -320,6 +327,7 @@ impl<T: Send + Sync + 'static> SysctlBuilder<'_, T> {
                 data: NonNull::from(data),
                 tunable: NonNull::from(field(data)),
                 validate,
+                next: self.ctx.tunables.get(),
             },
             self.cx.waitok(),
         );
@@ -327,9 +335,7 @@ impl<T: Send + Sync + 'static> SysctlBuilder<'_, T> {
         // keeps the pointer (before the node can use it) to take it back
         // once the nodes are removed.
         let arg1 = record.into_foreign();
-        let mut tunables = self.ctx.tunables.take();
-        tunables.push(arg1, self.cx.waitok());
-        self.ctx.tunables.set(tunables);
+        self.ctx.tunables.set(arg1);
         // SAFETY: the context list is initialised; `node` is a live node;
         // `arg1` is a record the context takes back only after the node is
         // removed; the handler matches the record's type.

@@ -3,7 +3,9 @@
 //! `static` table of [`SysctlLeaf`]s.
 
 use super::req::SysctlReq;
-use super::values::{IntTunable, STRING_TUNABLE_MAX, StringTunable, read_seq, write_seq};
+use super::values::{
+    IntTunable, STRING_TUNABLE_MAX, StringCell, StringTunable, read_seq, write_seq,
+};
 use super::{Parent, Tunable};
 use crate::alloc::Box;
 use crate::context::Sleepable;
@@ -54,9 +56,15 @@ pub struct SysctlLeaf {
     name: *const c_char,
     descr: *const c_char,
     kind: LeafKind,
-    /// `CTLFLAG_TUN`: the value comes from the kernel environment when the
-    /// leaf is added.
-    tun: bool,
+    /// The handler `sysctl_add_oid(9)` gets: the kernel's own for a
+    /// counter, `int` or constant string, else the one of this leaf's kind,
+    /// chosen by its `const fn`, so that a module links the handlers of the
+    /// kinds it uses and no others.
+    handler: Handler,
+    /// The `oid_kind` (`CTLTYPE_*` and `CTLFLAG_*`, `CTLFLAG_TUN` for a
+    /// loader tunable), computed with the leaf so that registration only
+    /// copies it.
+    oid_kind: u32,
 }
 
 /// What a [`SysctlLeaf`] shows, and how.
@@ -65,23 +73,22 @@ enum LeafKind {
     /// `SYSCTL_ADD_U64(..., CTLFLAG_RD, ptr, 0, descr)`.
     Counter(&'static AtomicU64),
     /// `SYSCTL_ADD_PROC(..., CTLTYPE_U64 | CTLFLAG_RW, leaf, 0,
-    /// static_leaf_handler, "QU", descr)`.
+    /// u64_tunable_handler, "QU", descr)`.
     Tunable(&'static AtomicU64, fn(u64) -> bool),
     /// `SYSCTL_ADD_INT(..., CTLFLAG_RD, ptr, 0, descr)`.
     Int(&'static AtomicI32),
     /// `SYSCTL_ADD_PROC(..., CTLTYPE_INT | CTLFLAG_RW, leaf, 0,
-    /// static_leaf_handler, "I", descr)`.
+    /// int_tunable_handler, "I", descr)`.
     IntTunable(&'static AtomicI32, fn(i32) -> bool),
     /// `SYSCTL_ADD_STRING(..., CTLFLAG_RD, str, 0, descr)`: a constant.
     Str(&'static CStr),
     /// `SYSCTL_ADD_PROC(..., CTLTYPE_STRING | CTLFLAG_RW, leaf, 0,
-    /// static_leaf_handler, "A", descr)`.
+    /// string_tunable_handler, "A", descr)`.
     StrTunable {
-        seq: &'static AtomicU32,
-        bytes: &'static [AtomicU8],
+        value: &'static dyn StringCell,
         validate: fn(&[u8]) -> bool,
     },
-    /// `SYSCTL_ADD_PROC(..., type | access, leaf, 0, static_leaf_handler,
+    /// `SYSCTL_ADD_PROC(..., type | access, leaf, 0, custom_handler,
     /// fmt, descr)`, the module's handler behind it.
     Handler {
         ty: SysctlType,
@@ -118,14 +125,27 @@ impl SysctlType {
 unsafe impl Sync for SysctlLeaf {}
 
 impl SysctlLeaf {
-    /// A leaf `name` of `kind` (not a loader tunable).
-    const fn of(name: &'static CStr, descr: &'static CStr, kind: LeafKind) -> Self {
+    /// A leaf `name` of `kind`, added with `handler` (not a loader
+    /// tunable).
+    const fn of(
+        name: &'static CStr,
+        descr: &'static CStr,
+        kind: LeafKind,
+        handler: Handler,
+    ) -> Self {
+        // Host builds link no kernel (see `host_handler`).
+        #[cfg(not(target_os = "none"))]
+        let handler: Handler = {
+            let _ = handler;
+            host_handler
+        };
         // INVARIANT: `'static` C strings.
         Self {
             name: name.as_ptr(),
             descr: descr.as_ptr(),
             kind,
-            tun: false,
+            handler,
+            oid_kind: kind_of(&kind),
         }
     }
 
@@ -140,7 +160,7 @@ impl SysctlLeaf {
         descr: &'static CStr,
         value: &'static AtomicU64,
     ) -> Self {
-        Self::of(name, descr, LeafKind::Counter(value))
+        Self::of(name, descr, LeafKind::Counter(value), sys::sysctl_handle_64)
     }
 
     /// A read-write 64-bit tunable `<node>.<name>` showing `value`,
@@ -154,14 +174,19 @@ impl SysctlLeaf {
         value: &'static Tunable,
         validate: fn(u64) -> bool,
     ) -> Self {
-        Self::of(name, descr, LeafKind::Tunable(&value.value, validate))
+        Self::of(
+            name,
+            descr,
+            LeafKind::Tunable(&value.value, validate),
+            u64_tunable_handler,
+        )
     }
 
     /// A read-only `int` `<node>.<name>` showing `value` (`SYSCTL_INT(9)`
     /// with `CTLFLAG_RD`, `sysctl_handle_int`).
     #[must_use]
     pub const fn int(name: &'static CStr, descr: &'static CStr, value: &'static AtomicI32) -> Self {
-        Self::of(name, descr, LeafKind::Int(value))
+        Self::of(name, descr, LeafKind::Int(value), sys::sysctl_handle_int)
     }
 
     /// A read-write `int` tunable (`CTLTYPE_INT`), writable by root only,
@@ -173,7 +198,12 @@ impl SysctlLeaf {
         value: &'static IntTunable,
         validate: fn(i32) -> bool,
     ) -> Self {
-        Self::of(name, descr, LeafKind::IntTunable(&value.value, validate))
+        Self::of(
+            name,
+            descr,
+            LeafKind::IntTunable(&value.value, validate),
+            int_tunable_handler,
+        )
     }
 
     /// A read-only constant string (`SYSCTL_STRING(9)` with `CTLFLAG_RD`
@@ -182,7 +212,7 @@ impl SysctlLeaf {
     /// alone.
     #[must_use]
     pub const fn string(name: &'static CStr, descr: &'static CStr, value: &'static CStr) -> Self {
-        Self::of(name, descr, LeafKind::Str(value))
+        Self::of(name, descr, LeafKind::Str(value), sys::sysctl_handle_string)
     }
 
     /// A read-write string (`CTLTYPE_STRING`), writable by root only, as
@@ -197,15 +227,11 @@ impl SysctlLeaf {
         value: &'static StringTunable<N>,
         validate: fn(&[u8]) -> bool,
     ) -> Self {
-        let bytes: &'static [AtomicU8] = &value.bytes;
         Self::of(
             name,
             descr,
-            LeafKind::StrTunable {
-                seq: &value.seq,
-                bytes,
-                validate,
-            },
+            LeafKind::StrTunable { value, validate },
+            string_tunable_handler,
         )
     }
 
@@ -230,6 +256,7 @@ impl SysctlLeaf {
                 writable,
                 handler,
             },
+            custom_handler,
         )
     }
 
@@ -244,8 +271,15 @@ impl SysctlLeaf {
     /// ignored. A constant [`string`](Self::string) is left as it is.
     #[must_use]
     pub const fn loader_tunable(mut self) -> Self {
-        self.tun = !matches!(self.kind, LeafKind::Str(_));
+        if !matches!(self.kind, LeafKind::Str(_)) {
+            self.oid_kind |= sys::CTLFLAG_TUN;
+        }
         self
+    }
+
+    /// Whether the leaf is a loader tunable (`CTLFLAG_TUN`).
+    const fn tun(&self) -> bool {
+        self.oid_kind & sys::CTLFLAG_TUN != 0
     }
 }
 
@@ -262,54 +296,57 @@ impl core::fmt::Debug for SysctlLeaf {
         };
         f.debug_struct("SysctlLeaf")
             .field("kind", &kind)
-            .field("loader_tunable", &self.tun)
+            .field("loader_tunable", &self.tun())
             .finish_non_exhaustive()
     }
 }
 
-/// How a leaf is added: `(arg1, handler)`.
-type LeafOid = (*mut c_void, Handler);
+/// The `oid_kind` of a leaf of `kind` that is not a loader tunable.
+const fn kind_of(kind: &LeafKind) -> u32 {
+    const RD: u32 = sys::CTLFLAG_RD | sys::CTLFLAG_MPSAFE;
+    const RW: u32 = sys::CTLFLAG_RW | sys::CTLFLAG_MPSAFE;
+    match *kind {
+        LeafKind::Counter(_) => sys::CTLTYPE_U64 | RD,
+        LeafKind::Tunable(..) => sys::CTLTYPE_U64 | RW,
+        LeafKind::Int(_) => sys::CTLTYPE_INT | RD,
+        LeafKind::IntTunable(..) => sys::CTLTYPE_INT | RW,
+        LeafKind::Str(_) => sys::CTLTYPE_STRING | RD,
+        LeafKind::StrTunable { .. } => sys::CTLTYPE_STRING | RW,
+        LeafKind::Handler { ty, writable, .. } => ty.ctl().0 | if writable { RW } else { RD },
+    }
+}
+
+/// The format string of a node of `oid_kind`: that of its `CTLTYPE_*`, as
+/// `SYSCTL_ADD_U64`/`INT`/`STRING`/`PROC` give it.
+const fn fmt_of(oid_kind: u32) -> &'static CStr {
+    match oid_kind & sys::CTLTYPE {
+        sys::CTLTYPE_INT => c"I",
+        sys::CTLTYPE_STRING => c"A",
+        _ => c"QU",
+    }
+}
 
 impl SysctlLeaf {
-    /// The `oid_kind` and format string of this leaf's node (kept apart
-    /// from [`oid`](Self::oid), which names kernel functions, so that
-    /// host tests can check them).
+    /// The `oid_kind` and format string of this leaf's node.
     const fn kind_fmt(&self) -> (u32, &'static CStr) {
-        const RD: u32 = sys::CTLFLAG_RD | sys::CTLFLAG_MPSAFE;
-        const RW: u32 = sys::CTLFLAG_RW | sys::CTLFLAG_MPSAFE;
-        let (kind, fmt) = match self.kind {
-            LeafKind::Counter(_) => (sys::CTLTYPE_U64 | RD, c"QU"),
-            LeafKind::Tunable(..) => (sys::CTLTYPE_U64 | RW, c"QU"),
-            LeafKind::Int(_) => (sys::CTLTYPE_INT | RD, c"I"),
-            LeafKind::IntTunable(..) => (sys::CTLTYPE_INT | RW, c"I"),
-            LeafKind::Str(_) => (sys::CTLTYPE_STRING | RD, c"A"),
-            LeafKind::StrTunable { .. } => (sys::CTLTYPE_STRING | RW, c"A"),
-            LeafKind::Handler { ty, writable, .. } => {
-                let (t, fmt) = ty.ctl();
-                (t | if writable { RW } else { RD }, fmt)
-            }
-        };
-        let tun = if self.tun { sys::CTLFLAG_TUN } else { 0 };
-        (kind | tun, fmt)
+        (self.oid_kind, fmt_of(self.oid_kind))
     }
 
-    /// What [`SysctlTree::register`] passes to `sysctl_add_oid(9)` for this
-    /// leaf besides [`kind_fmt`](Self::kind_fmt): `arg1` is the value for
-    /// the kernel's standard handlers, and the leaf itself for
-    /// `static_leaf_handler`.
-    fn oid(&'static self) -> LeafOid {
-        let leaf = self.into_foreign();
+    /// The `arg1` [`SysctlTree::register`] passes to `sysctl_add_oid(9)`
+    /// for this leaf: the value for the kernel's standard handlers, and the
+    /// leaf itself for the handler of its kind.
+    fn arg1(&'static self) -> *mut c_void {
         match self.kind {
-            LeafKind::Counter(v) => (v.as_ptr().cast(), sys::sysctl_handle_64),
-            LeafKind::Int(v) => (v.as_ptr().cast(), sys::sysctl_handle_int),
+            LeafKind::Counter(v) => v.as_ptr().cast(),
+            LeafKind::Int(v) => v.as_ptr().cast(),
             // The kernel only reads a constant through `arg1` (arg2 0, no
             // CTLFLAG_WR or CTLFLAG_TUN: sysctl_handle_string treats it as
             // read-only).
-            LeafKind::Str(s) => (s.as_ptr().cast_mut().cast(), sys::sysctl_handle_string),
+            LeafKind::Str(s) => s.as_ptr().cast_mut().cast(),
             LeafKind::Tunable(..)
             | LeafKind::IntTunable(..)
             | LeafKind::StrTunable { .. }
-            | LeafKind::Handler { .. } => (leaf, static_leaf_handler),
+            | LeafKind::Handler { .. } => self.into_foreign(),
         }
     }
 }
@@ -321,7 +358,7 @@ impl SysctlLeaf {
 /// `list` was initialised with `sysctl_ctx_init(9)` at its (heap) address
 /// and holds every node added for this tree; it is freed only by `Drop`.
 /// The nodes point only to `'static` data: the table's leaves, the values
-/// they show, and `static_leaf_handler`.
+/// they show, and the handlers of their kinds.
 pub struct SysctlTree {
     list: Box<Opaque<sys::sysctl_ctx_list>>,
 }
@@ -420,14 +457,14 @@ impl SysctlTree {
         let children = unsafe { &raw mut (*node).oid_children };
         for leaf in leaves {
             let (kind, fmt) = leaf.kind_fmt();
-            let (arg1, handler) = leaf.oid();
+            let arg1 = leaf.arg1();
             // SAFETY: as above for `list`; `children` is the new node's
             // list; the strings are `'static` C strings (type invariant of
             // the leaf). `arg1` is a `'static` value that the standard
             // handler of its type reads (and, for a loader tunable, writes
             // once at registration: an atomic, or nothing for a constant
             // string, see `loader_tunable`), or this `'static` leaf, which
-            // `static_leaf_handler` expects; all outlive the node. As
+            // the handler of its kind expects; all outlive the node. As
             // `SYSCTL_ADD_U64`/`INT`/`STRING`/`PROC` expand.
             let oid = unsafe {
                 sys::sysctl_add_oid(
@@ -438,7 +475,7 @@ impl SysctlTree {
                     kind.cast_signed(),
                     arg1,
                     0,
-                    Some(handler),
+                    Some(leaf.handler),
                     fmt.as_ptr(),
                     leaf.descr,
                     ptr::null(),
@@ -459,6 +496,7 @@ impl Drop for SysctlTree {
     /// The kernel refuses only if a node of ours got a child that is not
     /// in our context (nothing else has our OIDs' addresses); the nodes
     /// are then left in place and the list head is leaked with them.
+    #[inline(never)]
     fn drop(&mut self) {
         // SAFETY: the list was initialised (type invariant) and is freed
         // once, here.
@@ -476,6 +514,19 @@ fn ctx_free_failed() {
     crate::println!("sysctl_ctx_free failed: a node is still in use");
 }
 
+/// Host builds (unit tests, doctests) have no kernel to link against:
+/// their leaves hold this stand-in instead of a handler, and nothing calls
+/// it.
+#[cfg(not(target_os = "none"))]
+unsafe extern "C" fn host_handler(
+    _oidp: *mut sys::sysctl_oid,
+    _arg1: *mut c_void,
+    _arg2: sys::intmax_t,
+    _req: *mut sys::sysctl_req,
+) -> c_int {
+    code::EINVAL.to_errno()
+}
+
 /// A sysctl handler (`SYSCTL_HANDLER_ARGS`, `sys/sys/sysctl.h`).
 type Handler = unsafe extern "C" fn(
     oidp: *mut sys::sysctl_oid,
@@ -487,18 +538,77 @@ type Handler = unsafe extern "C" fn(
 /// `CTLTYPE_NODE | CTLFLAG_RD | CTLFLAG_MPSAFE`: `SYSCTL_ADD_NODE`'s kind.
 const NODE_KIND: c_int = (sys::CTLTYPE_NODE | sys::CTLFLAG_RD | sys::CTLFLAG_MPSAFE).cast_signed();
 
-/// The handler of every leaf whose `arg1` is the leaf itself: tunables
-/// (the standard handler on a copy of the value, then validation of a new
-/// value before it is stored) and custom handlers.
+/// The handler of a [`SysctlLeaf::tunable`]: `sysctl_handle_64` on a copy
+/// of the value, then validation of a new value before it is stored.
 ///
 /// # Safety
 /// Called by the kernel for a node added by [`SysctlTree::register`] for
 /// such a leaf, with `arg1` that leaf.
-unsafe extern "C" fn static_leaf_handler(
+unsafe extern "C" fn u64_tunable_handler(
     oidp: *mut sys::sysctl_oid,
     arg1: *mut c_void,
     _arg2: sys::intmax_t,
     req: *mut sys::sysctl_req,
+) -> c_int {
+    // SAFETY: the caller's contract is this function's.
+    unsafe { leaf_request(oidp, arg1, req, handle_u64_tunable) }
+}
+
+/// The handler of a [`SysctlLeaf::int_tunable`], as
+/// [`u64_tunable_handler`] with `sysctl_handle_int`.
+///
+/// # Safety
+/// As [`u64_tunable_handler`].
+unsafe extern "C" fn int_tunable_handler(
+    oidp: *mut sys::sysctl_oid,
+    arg1: *mut c_void,
+    _arg2: sys::intmax_t,
+    req: *mut sys::sysctl_req,
+) -> c_int {
+    // SAFETY: the caller's contract is this function's.
+    unsafe { leaf_request(oidp, arg1, req, handle_int_tunable) }
+}
+
+/// The handler of a [`SysctlLeaf::string_tunable`] ([`handle_string`]).
+///
+/// # Safety
+/// As [`u64_tunable_handler`].
+unsafe extern "C" fn string_tunable_handler(
+    oidp: *mut sys::sysctl_oid,
+    arg1: *mut c_void,
+    _arg2: sys::intmax_t,
+    req: *mut sys::sysctl_req,
+) -> c_int {
+    // SAFETY: the caller's contract is this function's.
+    unsafe { leaf_request(oidp, arg1, req, handle_string_tunable) }
+}
+
+/// The handler of a [`SysctlLeaf::handler`]: the module's function.
+///
+/// # Safety
+/// As [`u64_tunable_handler`].
+unsafe extern "C" fn custom_handler(
+    oidp: *mut sys::sysctl_oid,
+    arg1: *mut c_void,
+    _arg2: sys::intmax_t,
+    req: *mut sys::sysctl_req,
+) -> c_int {
+    // SAFETY: the caller's contract is this function's.
+    unsafe { leaf_request(oidp, arg1, req, handle_custom) }
+}
+
+/// A request on the leaf `arg1`, answered by `handle` (the one of the
+/// leaf's kind): what every handler above shares, out of line.
+///
+/// # Safety
+/// `oidp` and `req` are the kernel's for this call, on a node added by
+/// [`SysctlTree::register`] with `arg1` its `'static` leaf.
+#[inline(never)]
+unsafe fn leaf_request(
+    oidp: *mut sys::sysctl_oid,
+    arg1: *mut c_void,
+    req: *mut sys::sysctl_req,
+    handle: fn(&LeafKind, &mut SysctlReq<'_>) -> Result,
 ) -> c_int {
     // SAFETY: `arg1` is the node's `'static` leaf, from `into_foreign` (the
     // caller's contract).
@@ -508,44 +618,55 @@ unsafe extern "C" fn static_leaf_handler(
     let Some(mut req) = (unsafe { SysctlReq::new(oidp, req) }) else {
         return code::EINVAL.to_errno();
     };
-    to_ret(handle_leaf(leaf, &mut req))
+    to_ret(handle(&leaf.kind, &mut req))
 }
 
-/// A request on `leaf` (not generic, out of line).
-#[inline(never)]
-fn handle_leaf(leaf: &SysctlLeaf, req: &mut SysctlReq<'_>) -> Result {
-    match leaf.kind {
-        LeafKind::Tunable(value, validate) => {
-            let mut v = value.load(Ordering::Relaxed);
-            req.handle_u64(&mut v)?;
-            if req.has_new() {
-                if !validate(v) {
-                    return Err(code::EINVAL);
-                }
-                value.store(v, Ordering::Relaxed);
-            }
-            Ok(())
+/// A request on a 64-bit tunable.
+fn handle_u64_tunable(kind: &LeafKind, req: &mut SysctlReq<'_>) -> Result {
+    let LeafKind::Tunable(value, validate) = *kind else {
+        return Err(code::EINVAL);
+    };
+    let mut v = value.load(Ordering::Relaxed);
+    req.handle_u64(&mut v)?;
+    if req.has_new() {
+        if !validate(v) {
+            return Err(code::EINVAL);
         }
-        LeafKind::IntTunable(value, validate) => {
-            let mut v = value.load(Ordering::Relaxed);
-            req.handle_int(&mut v)?;
-            if req.has_new() {
-                if !validate(v) {
-                    return Err(code::EINVAL);
-                }
-                value.store(v, Ordering::Relaxed);
-            }
-            Ok(())
-        }
-        LeafKind::StrTunable {
-            seq,
-            bytes,
-            validate,
-        } => handle_string(req, seq, bytes, validate),
-        LeafKind::Handler { handler, .. } => handler(req),
-        // Their nodes use the kernel's own handlers.
-        LeafKind::Counter(_) | LeafKind::Int(_) | LeafKind::Str(_) => Err(code::EINVAL),
+        value.store(v, Ordering::Relaxed);
     }
+    Ok(())
+}
+
+/// A request on an `int` tunable.
+fn handle_int_tunable(kind: &LeafKind, req: &mut SysctlReq<'_>) -> Result {
+    let LeafKind::IntTunable(value, validate) = *kind else {
+        return Err(code::EINVAL);
+    };
+    let mut v = value.load(Ordering::Relaxed);
+    req.handle_int(&mut v)?;
+    if req.has_new() {
+        if !validate(v) {
+            return Err(code::EINVAL);
+        }
+        value.store(v, Ordering::Relaxed);
+    }
+    Ok(())
+}
+
+/// A request on a string tunable.
+fn handle_string_tunable(kind: &LeafKind, req: &mut SysctlReq<'_>) -> Result {
+    let LeafKind::StrTunable { value, validate } = *kind else {
+        return Err(code::EINVAL);
+    };
+    handle_string(req, value.seq(), value.bytes(), validate)
+}
+
+/// A request on a custom handler's leaf.
+fn handle_custom(kind: &LeafKind, req: &mut SysctlReq<'_>) -> Result {
+    let LeafKind::Handler { handler, .. } = *kind else {
+        return Err(code::EINVAL);
+    };
+    handler(req)
 }
 
 /// `sysctl_handle_string` (`sys/kern/kern_sysctl.c`, FreeBSD 15) on a
@@ -610,7 +731,7 @@ mod tests {
         };
         assert!(ptr::eq(value, &raw const KNOB.value));
         assert!(validate(4) && !validate(5));
-        assert!(!knob.tun && knob.clone_tun().tun);
+        assert!(!knob.tun() && knob.clone_tun().tun());
     }
 
     impl SysctlLeaf {
@@ -619,7 +740,8 @@ mod tests {
                 name: self.name,
                 descr: self.descr,
                 kind: self.kind,
-                tun: false,
+                handler: self.handler,
+                oid_kind: kind_of(&self.kind),
             }
             .loader_tunable()
         }
@@ -627,8 +749,8 @@ mod tests {
 
     #[test]
     fn a_constant_string_is_never_a_loader_tunable() {
-        let s = SysctlLeaf::string(c"v", c"d", c"1.0").loader_tunable();
-        assert!(!s.tun);
+        static S: SysctlLeaf = SysctlLeaf::string(c"v", c"d", c"1.0").loader_tunable();
+        assert!(!S.tun());
     }
 
     #[test]
