@@ -38,7 +38,10 @@ fn attaches_to_the_edu_device_and_detaches_at_unload() {
     let devs = k.pci_devices();
     assert_eq!(devs[0].name.as_deref(), Some("rustedu0"));
     assert_eq!(devs[0].desc.as_deref(), Some("QEMU edu device"));
-    assert_eq!(devs[0].resources, 1, "BAR 0 is held while attached");
+    assert_eq!(
+        devs[0].resources, 2,
+        "BAR 0 and the IRQ are held while attached"
+    );
     k.kldunload(id, false).unwrap();
     let devs = k.pci_devices();
     assert_eq!(devs[0].name, None, "detached");

@@ -29,4 +29,10 @@ impl Kernel {
     pub fn fail_bus_alloc_resource(&self, n: u64) {
         self.inner.newbus.fail_alloc(n);
     }
+
+    /// Makes the `n`th `bus_setup_intr(9)` from now fail with `ENOMEM`
+    /// (1: the next one), once; 0 turns the injection off.
+    pub fn fail_bus_setup_intr(&self, n: u64) {
+        self.inner.newbus.fail_setup_intr(n);
+    }
 }
