@@ -4,10 +4,14 @@
 //! pci_get_vendor and bus_read_4): probe and attach at load, the MMIO
 //! widths the edu model decodes, a detach that vetoes the unload
 //! (`driver_module_handler`, sys/kern/subr_bus.c), a detach that leaks BAR
-//! 0 (`pci_child_detached`), and an access the device refuses.
+//! 0 (`pci_child_detached`), an access the device refuses, and its
+//! interrupt: a filter and an ithread handler set up with
+//! `bus_setup_intr`, delivered by the test kernel, and a handler left set
+//! up at detach, which the test kernel reports.
 
 use harness::testing::module_path;
-use harness::{Errno, Kernel, ViolationKind};
+use harness::{Errno, Kernel, SysctlValue, ViolationKind};
+use std::time::{Duration, Instant};
 
 fn load(k: &Kernel) -> i32 {
     k.pci_add_edu();
@@ -52,7 +56,7 @@ fn a_detach_error_vetoes_the_unload() {
         Some("kldtest_newbus0"),
         "still attached"
     );
-    assert_eq!(k.pci_devices()[0].resources, 1);
+    assert_eq!(k.pci_devices()[0].resources, 2, "BAR 0 and the IRQ");
     k.sysctl_set("debug.kldtest_newbus.veto", "0").unwrap();
     k.kldunload(id, false).unwrap();
     assert_eq!(k.pci_devices()[0].resources, 0);
@@ -90,6 +94,58 @@ fn an_access_the_device_does_not_decode_is_a_fatal_fault() {
     assert!(
         v.iter().any(|v| v.kind == ViolationKind::Devfs
             && v.message.starts_with("MMIO: kldtest_newbus_peek1+0x")),
+        "{v:?}"
+    );
+}
+
+/// Waits (up to 10 s) until `f` holds.
+fn eventually(what: &str, mut f: impl FnMut() -> bool) {
+    let end = Instant::now() + Duration::from_secs(10);
+    while !f() {
+        assert!(Instant::now() < end, "never: {what}");
+        std::thread::sleep(Duration::from_millis(1));
+    }
+}
+
+fn intrs(k: &Kernel) -> u64 {
+    match k.sysctl_get("debug.kldtest_newbus.intrs").unwrap() {
+        SysctlValue::Uint(v) => v,
+        SysctlValue::Int(v) => u64::try_from(v).unwrap(),
+        other => panic!("{other:?}"),
+    }
+}
+
+#[test]
+fn a_raised_interrupt_runs_the_filter_then_the_ithread_handler() {
+    let k = Kernel::new();
+    k.pci_add_edu();
+    let id = k.kldload(module_path("kldtest_newbus")).unwrap();
+    let slot = k.pci_devices()[0].slot;
+    assert_eq!(intrs(&k), 0);
+    assert!(k.pci_edu_raise(slot, 0x1234_0000));
+    // The filter acknowledged (0x64) and scheduled the ithread, which
+    // counted.
+    eventually("the ithread handler ran", || intrs(&k) == 1);
+    assert_eq!(k.pci_edu_irq_status(slot), Some(0), "acknowledged");
+    assert!(k.pci_edu_raise(slot, 0x1));
+    eventually("a second interrupt", || intrs(&k) == 2);
+    k.kldunload(id, false).unwrap();
+    assert_eq!(k.pci_devices()[0].resources, 0);
+    k.check().unwrap();
+}
+
+#[test]
+fn a_handler_left_set_up_at_detach_is_reported() {
+    let k = Kernel::new();
+    let id = load(&k);
+    k.sysctl_set("debug.kldtest_newbus.intr_leak", "1").unwrap();
+    k.kldunload(id, false).unwrap();
+    let v = k.take_violations();
+    assert!(
+        v.iter().any(|v| v.kind == ViolationKind::Devfs
+            && v.message
+                == "kldtest_newbus0: interrupt handler still set up after detach \
+                    (1 not torn down with bus_teardown_intr)"),
         "{v:?}"
     );
 }

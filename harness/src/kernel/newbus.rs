@@ -35,4 +35,17 @@ impl Kernel {
     pub fn fail_bus_setup_intr(&self, n: u64) {
         self.inner.newbus.fail_setup_intr(n);
     }
+
+    /// Raises interrupt bits on the edu device in `slot`, as a write of
+    /// its raise register (0x60) does; the interrupt thread delivers the
+    /// interrupt. `false` if there is no such device.
+    pub fn pci_edu_raise(&self, slot: u8, bits: u32) -> bool {
+        self.inner.newbus.raise(slot, bits)
+    }
+
+    /// The interrupt status register (0x24) of the edu device in `slot`.
+    #[must_use]
+    pub fn pci_edu_irq_status(&self, slot: u8) -> Option<u32> {
+        self.inner.newbus.irq_status(slot)
+    }
 }

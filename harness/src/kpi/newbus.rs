@@ -456,6 +456,30 @@ impl Newbus {
         true
     }
 
+    /// Raises interrupt bits on the device in `slot`, as a write of its
+    /// raise register (0x60) does; `false` if there is no such device or
+    /// the device refused.
+    pub(crate) fn raise(&self, slot: u8, bits: u32) -> bool {
+        let s = self.lock();
+        let Some(d) = s.devices.iter().find(|d| d.slot == slot) else {
+            return false;
+        };
+        let ok = d
+            .model
+            .lock()
+            .mmio_write(regs::IRQ_RAISE, 4, u64::from(bits))
+            .is_ok();
+        d.model.kick.ring();
+        ok
+    }
+
+    /// The interrupt status register of the device in `slot`.
+    pub(crate) fn irq_status(&self, slot: u8) -> Option<u32> {
+        let s = self.lock();
+        let d = s.devices.iter().find(|d| d.slot == slot)?;
+        Some(d.model.lock().irq_status())
+    }
+
     /// Fails the `n`th `bus_alloc_resource` from now (0: none).
     pub(crate) fn fail_alloc(&self, n: u64) {
         self.lock().alloc_fail_in = n;

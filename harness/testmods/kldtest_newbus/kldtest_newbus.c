@@ -29,12 +29,15 @@
  * A newbus driver written as FreeBSD's own are, for the harness's pci0:
  * DRIVER_MODULE, a method table, a softc of its own size, pci_get_vendor(9)
  * through the inline kobj dispatch, bus_alloc_resource_any(9) and
- * bus_read_4(9), bus_write_4(9) and bus_read_8(9) (the DMA source) on BAR 0 of QEMU's edu device.
+ * bus_read_4(9), bus_write_4(9) and bus_read_8(9) (the DMA source) on BAR 0 of QEMU's edu device,
+ * and its interrupt: a filter that acknowledges the interrupt status and
+ * schedules the ithread handler, which counts (debug.kldtest_newbus.intrs).
  *
  * debug.kldtest_newbus.veto makes detach refuse (EBUSY), which vetoes the
  * unload; debug.kldtest_newbus.leak makes detach forget to release BAR 0;
  * writing debug.kldtest_newbus.peek1 makes a 1-byte read of the id
- * register, a width edu does not decode.
+ * register, a width edu does not decode; debug.kldtest_newbus.intr_leak
+ * makes detach forget to tear its interrupt handler down.
  */
 
 #include <sys/param.h>
@@ -53,12 +56,17 @@ struct kldtest_newbus_softc {
 	device_t		 sc_dev;
 	struct resource		*sc_mem;
 	int			 sc_rid;
+	struct resource		*sc_irq;
+	int			 sc_irq_rid;
+	void			*sc_cookie;
 	uint32_t		 sc_id;
 	uint64_t		 sc_id8;
 };
 
 static int kldtest_newbus_veto;
 static int kldtest_newbus_leak;
+static int kldtest_newbus_intr_leak;
+static u_int kldtest_newbus_intrs;
 static struct resource *kldtest_newbus_mem;
 
 static int
@@ -84,9 +92,36 @@ SYSCTL_INT(_debug_kldtest_newbus, OID_AUTO, veto, CTLFLAG_RW,
     &kldtest_newbus_veto, 0, "detach returns EBUSY");
 SYSCTL_INT(_debug_kldtest_newbus, OID_AUTO, leak, CTLFLAG_RW,
     &kldtest_newbus_leak, 0, "detach does not release BAR 0");
+SYSCTL_INT(_debug_kldtest_newbus, OID_AUTO, intr_leak, CTLFLAG_RW,
+    &kldtest_newbus_intr_leak, 0, "detach does not tear the interrupt down");
+SYSCTL_UINT(_debug_kldtest_newbus, OID_AUTO, intrs, CTLFLAG_RD,
+    &kldtest_newbus_intrs, 0, "interrupts handled by the ithread handler");
 SYSCTL_PROC(_debug_kldtest_newbus, OID_AUTO, peek1,
     CTLTYPE_INT | CTLFLAG_RW | CTLFLAG_MPSAFE, NULL, 0,
     kldtest_newbus_peek1, "I", "read one byte of BAR 0");
+
+/* The filter: acknowledge what is raised, leave the counting to the ithread. */
+static int
+kldtest_newbus_filter(void *arg)
+{
+	struct kldtest_newbus_softc *sc;
+	uint32_t status;
+
+	sc = arg;
+	status = bus_read_4(sc->sc_mem, 0x24);
+	if (status == 0)
+		return (FILTER_STRAY);
+	bus_write_4(sc->sc_mem, 0x64, status);
+	return (FILTER_SCHEDULE_THREAD);
+}
+
+/* The ithread handler; the one interrupt thread runs it, never twice at once. */
+static void
+kldtest_newbus_intr(void *arg __unused)
+{
+
+	kldtest_newbus_intrs++;
+}
 
 static int
 kldtest_newbus_probe(device_t dev)
@@ -109,6 +144,7 @@ static int
 kldtest_newbus_attach(device_t dev)
 {
 	struct kldtest_newbus_softc *sc;
+	int error;
 
 	sc = device_get_softc(dev);
 	sc->sc_dev = dev;
@@ -117,6 +153,20 @@ kldtest_newbus_attach(device_t dev)
 	    RF_ACTIVE);
 	if (sc->sc_mem == NULL)
 		return (ENXIO);
+	sc->sc_irq_rid = 0;
+	sc->sc_irq = bus_alloc_resource_any(dev, SYS_RES_IRQ, &sc->sc_irq_rid,
+	    RF_ACTIVE | RF_SHAREABLE);
+	if (sc->sc_irq == NULL) {
+		bus_release_resource(dev, sc->sc_mem);
+		return (ENXIO);
+	}
+	error = bus_setup_intr(dev, sc->sc_irq, INTR_TYPE_MISC | INTR_MPSAFE,
+	    kldtest_newbus_filter, kldtest_newbus_intr, sc, &sc->sc_cookie);
+	if (error != 0) {
+		bus_release_resource(dev, sc->sc_irq);
+		bus_release_resource(dev, sc->sc_mem);
+		return (error);
+	}
 	sc->sc_id = bus_read_4(sc->sc_mem, 0);
 	sc->sc_id8 = bus_read_8(sc->sc_mem, 0x80);
 	bus_write_4(sc->sc_mem, 4, 0x12345678);
@@ -135,6 +185,10 @@ kldtest_newbus_detach(device_t dev)
 	sc = device_get_softc(dev);
 	if (kldtest_newbus_veto)
 		return (EBUSY);
+	if (!kldtest_newbus_intr_leak) {
+		bus_teardown_intr(dev, sc->sc_irq, sc->sc_cookie);
+		bus_release_resource(dev, sc->sc_irq);
+	}
 	kldtest_newbus_mem = NULL;
 	if (!kldtest_newbus_leak)
 		bus_release_resource(dev, sc->sc_mem);
