@@ -49,12 +49,12 @@ impl FilterResult {
     /// The value the filter returns to the kernel.
     #[must_use]
     pub const fn value(self) -> c_int {
-        // CAST: small constants of sys/bus.h.
+        // Small constants of sys/bus.h: the sign bit is clear.
         match self {
-            FilterResult::Handled => sys::FILTER_HANDLED as c_int,
-            FilterResult::Stray => sys::FILTER_STRAY as c_int,
+            FilterResult::Handled => sys::FILTER_HANDLED.cast_signed(),
+            FilterResult::Stray => sys::FILTER_STRAY.cast_signed(),
             FilterResult::ScheduleThread => {
-                (sys::FILTER_HANDLED | sys::FILTER_SCHEDULE_THREAD) as c_int
+                (sys::FILTER_HANDLED | sys::FILTER_SCHEDULE_THREAD).cast_signed()
             }
         }
     }
@@ -110,7 +110,7 @@ unsafe impl Send for Irq {}
 unsafe impl Sync for Irq {}
 
 impl Device<'_> {
-    /// Allocates and activates the device's legacy interrupt (INTx: rid 0,
+    /// Allocates and activates the device's legacy interrupt (`INTx`: rid 0,
     /// `RF_ACTIVE | RF_SHAREABLE`): `bus_alloc_resource_any(9)` with
     /// `SYS_RES_IRQ`.
     ///
@@ -177,8 +177,8 @@ impl<T: Handler> Interrupt<T> {
     pub fn setup(irq: Irq, state: Arc<T>, _cx: &mut Sleepable) -> Result<Self> {
         let mut cookie: *mut c_void = core::ptr::null_mut();
         let arg = Arc::as_ptr(&state).cast_mut().cast::<c_void>();
-        // CAST: the intr_type flags are small.
-        let flags = (sys::INTR_TYPE_MISC | sys::INTR_MPSAFE) as c_int;
+        // The intr_type flags are small: the sign bit is clear.
+        let flags = (sys::INTR_TYPE_MISC | sys::INTR_MPSAFE).cast_signed();
         // SAFETY: `irq` is an active interrupt resource of its device; the
         // trampolines are `T`'s and `arg` is a `T` that stays alive until
         // the handler is torn down (the `Arc` kept below, dropped after
