@@ -235,6 +235,14 @@ fn a_factorial_completion_interrupt_is_acknowledged_and_counted() {
         uint(&k, "dev.rustedu.0.interrupts") == 1
     });
     assert_eq!(k.pci_edu_irq_status(slot), Some(0), "acknowledged");
+    // The filter scheduled the ithread handler, which took the mutex.
+    eventually("the ithread handler", || {
+        uint(&k, "dev.rustedu.0.completions") == 1
+    });
+    k.sysctl_set("dev.rustedu.0.factorial", "3").unwrap();
+    eventually("a second completion", || {
+        uint(&k, "dev.rustedu.0.completions") == 2
+    });
     assert_eq!(uint(&k, "dev.rustedu.0.stray"), 0);
     k.kldunload(id, false).unwrap();
     k.check().unwrap();
@@ -252,6 +260,8 @@ fn an_interrupt_raised_through_the_raise_register_is_acknowledged_and_counted() 
         });
         eventually("acknowledged", || k.pci_edu_irq_status(slot) == Some(0));
     }
+    // Not a completion: the filter handled it alone.
+    assert_eq!(uint(&k, "dev.rustedu.0.completions"), 0);
     k.kldunload(id, false).unwrap();
     // Torn down at detach: a handler left would be a violation here.
     k.check().unwrap();

@@ -22,7 +22,12 @@
 //! the filter reads the interrupt status (0x24), acknowledges it (0x64)
 //! and counts it (`dev.rustedu.<unit>.interrupts`), or returns
 //! `FILTER_STRAY` when the status is clear (`stray`). A computation asks
-//! for the completion interrupt (status bit 0x80). Detach tears the
+//! for the completion interrupt (status bit 0x80); for it the filter
+//! schedules the ithread handler, which takes the completion mutex,
+//! counts the completion (`completions`) and wakes the waiters of the
+//! completion condition variable. The writer still polls the status
+//! register: the sysctl handler gets no `Sleepable` token yet, so it
+//! cannot sleep on the condition variable. Detach tears the
 //! interrupt down first (`kern::intr::Interrupt`'s drop, which waits for
 //! a running filter), then drops the sysctl nodes, then releases BAR 0.
 //!
@@ -31,12 +36,15 @@
 #![deny(unsafe_code)]
 
 use core::ffi::CStr;
+use core::pin::Pin;
 use core::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use kern::alloc::Arc;
-use kern::context::Filter;
+use kern::alloc::Box;
+use kern::context::{Filter, NoSleep};
 use kern::driver::{Device, Driver, Memory, Priority, Probe};
 use kern::intr::{FilterResult, Handler, Interrupt};
 use kern::prelude::*;
+use kern::sync::{CondVar, Mutex};
 use kern::sysctl::{Parent, SysctlCtx, Tunable};
 
 /// QEMU's PCI vendor ID.
@@ -62,6 +70,8 @@ mod regs {
     pub(crate) const IRQ_STATUS: u64 = 0x24;
     /// Interrupt acknowledge: clears the bits written.
     pub(crate) const IRQ_ACK: u64 = 0x64;
+    /// The interrupt status bit of a finished factorial.
+    pub(crate) const IRQ_FACTORIAL: u32 = 0x01;
 }
 
 /// The identification register's low byte.
@@ -90,6 +100,13 @@ struct Regs {
     interrupts: AtomicU64,
     /// `stray`: interrupts that were not this device's.
     stray: AtomicU64,
+    /// Completions seen by the ithread handler, under a sleep mutex (an
+    /// ithread handler may block on one, a filter may not).
+    done: Pin<Box<Mutex<u64>>>,
+    /// Signalled by the ithread handler after each completion.
+    completed: CondVar,
+    /// `completions`: the count in `done`, for the sysctl.
+    completions: AtomicU64,
 }
 
 impl Handler for Regs {
@@ -107,7 +124,21 @@ impl Handler for Regs {
             return FilterResult::Stray;
         }
         self.interrupts.fetch_add(1, Ordering::Relaxed);
-        FilterResult::Handled
+        if status & regs::IRQ_FACTORIAL != 0 {
+            FilterResult::ScheduleThread
+        } else {
+            FilterResult::Handled
+        }
+    }
+
+    /// A factorial finished: counts it under the completion mutex and
+    /// wakes its waiters.
+    fn ithread(&self, cx: &mut NoSleep) {
+        let mut done = self.done.as_ref().get_ref().lock(cx);
+        *done = done.wrapping_add(1);
+        self.completions.store(*done, Ordering::Relaxed);
+        drop(done);
+        self.completed.notify_all();
     }
 }
 
@@ -206,6 +237,12 @@ fn add_sysctls(regs: Arc<Regs>, unit: i32, cx: &mut Sleepable) -> Result<SysctlC
         &r.interrupts
     })?;
     sysctl.add_u64_counter(&node, c"stray", c"Stray interrupts", |r| &r.stray)?;
+    sysctl.add_u64_counter(
+        &node,
+        c"completions",
+        c"Factorial completions seen by the interrupt thread",
+        |r| &r.completions,
+    )?;
     Ok(sysctl.finish())
 }
 
@@ -250,6 +287,9 @@ impl Driver for Edu {
                 timeouts: AtomicU64::new(0),
                 interrupts: AtomicU64::new(0),
                 stray: AtomicU64::new(0),
+                done: Mutex::new(c"rustedu done", 0, cx.waitok()),
+                completed: CondVar::new(c"edufac"),
+                completions: AtomicU64::new(0),
             },
             M_NOWAIT,
         )?;

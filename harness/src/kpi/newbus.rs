@@ -158,6 +158,8 @@ impl MmioTarget for EduTarget {
         // computing (a poll of the status register).
         if offset == regs::STATUS && edu.factorial_pending() && !self.hung() {
             edu.complete_factorial().map_err(|e| e.to_string())?;
+            // The completion may have raised the interrupt.
+            self.kick.ring();
         }
         Ok(v)
     }
