@@ -149,3 +149,29 @@ fn a_handler_left_set_up_at_detach_is_reported() {
         "{v:?}"
     );
 }
+
+fn entered(k: &Kernel) -> bool {
+    match k.sysctl_get("debug.kldtest_newbus.entered").unwrap() {
+        SysctlValue::Int(v) => v != 0,
+        other => panic!("{other:?}"),
+    }
+}
+
+#[test]
+fn a_teardown_waits_for_the_running_handler() {
+    let k = Kernel::new();
+    let id = load(&k);
+    let slot = k.pci_devices()[0].slot;
+    k.sysctl_set("debug.kldtest_newbus.slow", "1").unwrap();
+    assert!(k.pci_edu_raise(slot, 0x1));
+    eventually("the ithread handler was entered", || entered(&k));
+    // Detach's bus_teardown_intr runs while the handler busy-waits.
+    k.kldunload(id, false).unwrap();
+    assert!(
+        k.dmesg()
+            .contains("kldtest_newbus0: teardown after the handler returned\n"),
+        "{}",
+        k.dmesg()
+    );
+    k.check().unwrap();
+}

@@ -37,7 +37,10 @@
  * unload; debug.kldtest_newbus.leak makes detach forget to release BAR 0;
  * writing debug.kldtest_newbus.peek1 makes a 1-byte read of the id
  * register, a width edu does not decode; debug.kldtest_newbus.intr_leak
- * makes detach forget to tear its interrupt handler down.
+ * makes detach forget to tear its interrupt handler down;
+ * debug.kldtest_newbus.slow makes the ithread handler busy-wait (without
+ * sleeping) once entered (debug.kldtest_newbus.entered), and detach
+ * reports whether bus_teardown_intr returned before or after it was done.
  */
 
 #include <sys/param.h>
@@ -67,6 +70,9 @@ static int kldtest_newbus_veto;
 static int kldtest_newbus_leak;
 static int kldtest_newbus_intr_leak;
 static u_int kldtest_newbus_intrs;
+static int kldtest_newbus_slow;
+static volatile int kldtest_newbus_entered;
+static volatile int kldtest_newbus_exited;
 static struct resource *kldtest_newbus_mem;
 
 static int
@@ -96,6 +102,11 @@ SYSCTL_INT(_debug_kldtest_newbus, OID_AUTO, intr_leak, CTLFLAG_RW,
     &kldtest_newbus_intr_leak, 0, "detach does not tear the interrupt down");
 SYSCTL_UINT(_debug_kldtest_newbus, OID_AUTO, intrs, CTLFLAG_RD,
     &kldtest_newbus_intrs, 0, "interrupts handled by the ithread handler");
+SYSCTL_INT(_debug_kldtest_newbus, OID_AUTO, slow, CTLFLAG_RW,
+    &kldtest_newbus_slow, 0, "the ithread handler busy-waits");
+SYSCTL_INT(_debug_kldtest_newbus, OID_AUTO, entered, CTLFLAG_RD,
+    __DEVOLATILE(int *, &kldtest_newbus_entered), 0,
+    "the ithread handler was entered");
 SYSCTL_PROC(_debug_kldtest_newbus, OID_AUTO, peek1,
     CTLTYPE_INT | CTLFLAG_RW | CTLFLAG_MPSAFE, NULL, 0,
     kldtest_newbus_peek1, "I", "read one byte of BAR 0");
@@ -119,8 +130,14 @@ kldtest_newbus_filter(void *arg)
 static void
 kldtest_newbus_intr(void *arg __unused)
 {
+	volatile u_long spin;
 
+	kldtest_newbus_entered = 1;
+	if (kldtest_newbus_slow)
+		for (spin = 0; spin < 200000000UL; spin++)
+			continue;
 	kldtest_newbus_intrs++;
+	kldtest_newbus_exited = 1;
 }
 
 static int
@@ -187,6 +204,10 @@ kldtest_newbus_detach(device_t dev)
 		return (EBUSY);
 	if (!kldtest_newbus_intr_leak) {
 		bus_teardown_intr(dev, sc->sc_irq, sc->sc_cookie);
+		if (kldtest_newbus_entered)
+			printf("kldtest_newbus%d: teardown %s the handler "
+			    "returned\n", device_get_unit(dev),
+			    kldtest_newbus_exited ? "after" : "before");
 		bus_release_resource(dev, sc->sc_irq);
 	}
 	kldtest_newbus_mem = NULL;
