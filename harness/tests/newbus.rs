@@ -175,3 +175,21 @@ fn a_teardown_waits_for_the_running_handler() {
     );
     k.check().unwrap();
 }
+
+#[test]
+fn a_handler_whose_argument_is_freed_is_reported() {
+    let k = Kernel::new();
+    let id = load(&k);
+    k.sysctl_set("debug.kldtest_newbus.free_arg", "1").unwrap();
+    let v = k.take_violations();
+    assert!(
+        v.iter().any(|v| v.kind == ViolationKind::Devfs
+            && v.message
+                == "kldtest_newbus0: interrupt handler still set up when its argument's \
+                    memory was freed (missing bus_teardown_intr)"),
+        "{v:?}"
+    );
+    // The module's own handler is still torn down at detach.
+    k.kldunload(id, false).unwrap();
+    k.check().unwrap();
+}

@@ -830,6 +830,21 @@ impl Newbus {
         names
     }
 
+    /// Handlers whose argument lies in memory being freed (`inside`):
+    /// they are removed, and their names returned.
+    pub(crate) fn forget_handlers_with_arg(&self, inside: impl Fn(usize) -> bool) -> Vec<String> {
+        let mut s = self.lock();
+        let mut names = Vec::new();
+        s.intrs.retain(|i| {
+            let hit = i.arg != 0 && inside(i.arg);
+            if hit {
+                names.push(i.name.clone());
+            }
+            !hit
+        });
+        names
+    }
+
     /// `rman_get_size(r)`.
     pub(crate) fn resource_size(&self, r: usize) -> u64 {
         let s = self.lock();

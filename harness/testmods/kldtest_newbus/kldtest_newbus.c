@@ -40,12 +40,15 @@
  * makes detach forget to tear its interrupt handler down;
  * debug.kldtest_newbus.slow makes the ithread handler busy-wait (without
  * sleeping) once entered (debug.kldtest_newbus.entered), and detach
- * reports whether bus_teardown_intr returned before or after it was done.
+ * reports whether bus_teardown_intr returned before or after it was done;
+ * writing debug.kldtest_newbus.free_arg sets up a second handler whose
+ * argument is malloc(9)ed, and frees it without tearing the handler down.
  */
 
 #include <sys/param.h>
 #include <sys/systm.h>
 #include <sys/kernel.h>
+#include <sys/malloc.h>
 #include <sys/module.h>
 #include <sys/bus.h>
 #include <sys/rman.h>
@@ -74,6 +77,7 @@ static int kldtest_newbus_slow;
 static volatile int kldtest_newbus_entered;
 static volatile int kldtest_newbus_exited;
 static struct resource *kldtest_newbus_mem;
+static struct kldtest_newbus_softc *kldtest_newbus_sc;
 
 static int
 kldtest_newbus_peek1(SYSCTL_HANDLER_ARGS)
@@ -92,6 +96,35 @@ kldtest_newbus_peek1(SYSCTL_HANDLER_ARGS)
 	return (0);
 }
 
+static int	kldtest_newbus_filter(void *arg);
+static void	kldtest_newbus_intr(void *arg);
+
+/* Wrong: the handler's argument is freed while the handler is set up. */
+static int
+kldtest_newbus_free_arg(SYSCTL_HANDLER_ARGS)
+{
+	void *arg, *cookie;
+	int error, v;
+
+	v = 0;
+	error = sysctl_handle_int(oidp, &v, 0, req);
+	if (error != 0 || req->newptr == NULL)
+		return (error);
+	if (kldtest_newbus_sc == NULL)
+		return (ENXIO);
+	arg = malloc(sizeof(struct kldtest_newbus_softc), M_TEMP, M_WAITOK);
+	memcpy(arg, kldtest_newbus_sc, sizeof(struct kldtest_newbus_softc));
+	error = bus_setup_intr(kldtest_newbus_sc->sc_dev,
+	    kldtest_newbus_sc->sc_irq, INTR_TYPE_MISC | INTR_MPSAFE,
+	    kldtest_newbus_filter, kldtest_newbus_intr, arg, &cookie);
+	if (error != 0) {
+		free(arg, M_TEMP);
+		return (error);
+	}
+	free(arg, M_TEMP);
+	return (0);
+}
+
 SYSCTL_NODE(_debug, OID_AUTO, kldtest_newbus, CTLFLAG_RW | CTLFLAG_MPSAFE, 0,
     "kldtest_newbus");
 SYSCTL_INT(_debug_kldtest_newbus, OID_AUTO, veto, CTLFLAG_RW,
@@ -107,6 +140,9 @@ SYSCTL_INT(_debug_kldtest_newbus, OID_AUTO, slow, CTLFLAG_RW,
 SYSCTL_INT(_debug_kldtest_newbus, OID_AUTO, entered, CTLFLAG_RD,
     __DEVOLATILE(int *, &kldtest_newbus_entered), 0,
     "the ithread handler was entered");
+SYSCTL_PROC(_debug_kldtest_newbus, OID_AUTO, free_arg,
+    CTLTYPE_INT | CTLFLAG_RW | CTLFLAG_MPSAFE, NULL, 0,
+    kldtest_newbus_free_arg, "I", "free a handler's argument, handler set up");
 SYSCTL_PROC(_debug_kldtest_newbus, OID_AUTO, peek1,
     CTLTYPE_INT | CTLFLAG_RW | CTLFLAG_MPSAFE, NULL, 0,
     kldtest_newbus_peek1, "I", "read one byte of BAR 0");
@@ -191,6 +227,7 @@ kldtest_newbus_attach(device_t dev)
 	    device_get_unit(dev), sc->sc_id, (uintmax_t)sc->sc_id8,
 	    bus_read_4(sc->sc_mem, 4), (uintmax_t)rman_get_size(sc->sc_mem));
 	kldtest_newbus_mem = sc->sc_mem;
+	kldtest_newbus_sc = sc;
 	return (0);
 }
 
@@ -211,6 +248,7 @@ kldtest_newbus_detach(device_t dev)
 		bus_release_resource(dev, sc->sc_irq);
 	}
 	kldtest_newbus_mem = NULL;
+	kldtest_newbus_sc = NULL;
 	if (!kldtest_newbus_leak)
 		bus_release_resource(dev, sc->sc_mem);
 	return (0);
