@@ -14,17 +14,23 @@
 //! handler's state as an [`Arc`] and keeps a reference until its `Drop`
 //! has torn the handler down, and it owns the [`Irq`], released after
 //! the teardown. FreeBSD's `bus_teardown_intr` waits for a handler that
-//! is running (`intr_event_remove_handler` in `sys/kern/kern_intr.c`,
-//! FreeBSD 15: it sets `IH_DEAD` and sleeps until the ithread or filter
-//! is done), so once `Drop` returns nothing runs the handler any more and
-//! the state may go.
+//! is running (`intr_event_remove_handler` in `sys/kern/kern_intr.c`, as
+//! read in freebsd-src's main branch, the `CK_SLIST` version of FreeBSD
+//! 13 and later: it sets `IH_DEAD`, schedules the ithread and sleeps on
+//! `iev_rmh` until the ithread has removed it between two runs of the
+//! handlers), so once `Drop` returns nothing runs the handler any more
+//! and the state may go.
 //!
 //! Followed (FreeBSD 15): `sys/sys/bus.h` (`driver_filter_t`,
 //! `FILTER_STRAY`, `FILTER_HANDLED`, `FILTER_SCHEDULE_THREAD`,
 //! `INTR_TYPE_MISC`, `INTR_MPSAFE`, `bus_setup_intr`, `bus_teardown_intr`),
 //! `sys/sys/rman.h` (`RF_ACTIVE`, `RF_SHAREABLE`), `sys/kern/kern_intr.c`
-//! (`intr_event_handle` runs the filters in a critical section;
-//! `intr_event_remove_handler` waits).
+//! (`intr_event_handle` runs the filters in a critical section, asserts
+//! that a filter returns `FILTER_STRAY` or a combination of
+//! `FILTER_HANDLED` and `FILTER_SCHEDULE_THREAD`, and schedules the
+//! ithread for a return equal to `FILTER_SCHEDULE_THREAD`;
+//! `ithread_execute_handlers` runs the handlers with
+//! `THREAD_NO_SLEEPING`; `intr_event_remove_handler` waits).
 
 use crate::alloc::Arc;
 use crate::context::{Filter, NoSleep, Sleepable};
@@ -40,8 +46,10 @@ pub enum FilterResult {
     Handled,
     /// `FILTER_STRAY`: not this device's interrupt (a shared line).
     Stray,
-    /// `FILTER_HANDLED | FILTER_SCHEDULE_THREAD`: this device's; run the
-    /// ithread handler ([`Handler::ithread`]).
+    /// `FILTER_SCHEDULE_THREAD`: this device's; run the ithread handler
+    /// ([`Handler::ithread`]). Alone, not or-ed with `FILTER_HANDLED`:
+    /// `intr_event_handle` schedules the thread only for a return equal
+    /// to `FILTER_SCHEDULE_THREAD`.
     ScheduleThread,
 }
 
@@ -53,9 +61,7 @@ impl FilterResult {
         match self {
             FilterResult::Handled => sys::FILTER_HANDLED.cast_signed(),
             FilterResult::Stray => sys::FILTER_STRAY.cast_signed(),
-            FilterResult::ScheduleThread => {
-                (sys::FILTER_HANDLED | sys::FILTER_SCHEDULE_THREAD).cast_signed()
-            }
+            FilterResult::ScheduleThread => sys::FILTER_SCHEDULE_THREAD.cast_signed(),
         }
     }
 }

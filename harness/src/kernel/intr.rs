@@ -3,10 +3,13 @@
 //! `bus_setup_intr` set up (`crate::kpi::newbus`), and runs the devices'
 //! asynchronous work (edu.c's factorial worker) meanwhile.
 //!
-//! Followed (FreeBSD 15): `sys/kern/kern_intr.c` (`intr_event_handle`
-//! runs each filter in a critical section, `td_critnest` raised, and
-//! schedules the ithread when a filter returns `FILTER_SCHEDULE_THREAD`
-//! or the handler has no filter; `ithread_execute_handlers` runs the
+//! Followed: `sys/kern/kern_intr.c` as read in freebsd-src's main branch
+//! (the `CK_SLIST` version of FreeBSD 13 and later) (`intr_event_handle`
+//! runs each filter in a critical section, `td_critnest` raised, asserts
+//! "incorrect return value" unless the filter returned `FILTER_STRAY` or
+//! a non-empty combination of `FILTER_HANDLED` and
+//! `FILTER_SCHEDULE_THREAD` only, and schedules the ithread when a filter
+//! returns exactly `FILTER_SCHEDULE_THREAD` or the handler has no filter; `ithread_execute_handlers` runs the
 //! handlers in the interrupt thread, where sleeping is forbidden
 //! (`THREAD_NO_SLEEPING`); `intr_event_remove_handler` waits for a
 //! running handler). One thread stands for both the primary interrupt
@@ -21,6 +24,8 @@ use crate::thread::{self, witness};
 
 /// `FILTER_STRAY` (`sys/sys/bus.h`).
 const FILTER_STRAY: u64 = 0x01;
+/// `FILTER_HANDLED`.
+const FILTER_HANDLED: u64 = 0x02;
 /// `FILTER_SCHEDULE_THREAD`.
 const FILTER_SCHEDULE_THREAD: u64 = 0x04;
 
@@ -67,14 +72,17 @@ fn run(k: &KernelInner, call: IntrCall) {
         // SAFETY: as above; critical_exit.
         unsafe { (*td).td_critnest -= 1 };
         match r {
-            Ok(v) => {
-                if v & (FILTER_STRAY | 0x02 | FILTER_SCHEDULE_THREAD) == 0 {
+            Ok(r) => {
+                // CAST: driver_filter_t returns an int.
+                let v = u64::from(r as u32);
+                let both = FILTER_HANDLED | FILTER_SCHEDULE_THREAD;
+                if !(v == FILTER_STRAY || (v & both != 0 && v & !both == 0)) {
                     k.core.violation(
                         ViolationKind::Sleep,
-                        format!("interrupt filter returned {v:#x}, not a FILTER_* value"),
+                        format!("intr_event_handle: incorrect return value {v:#x} from the filter"),
                     );
                 }
-                v & FILTER_SCHEDULE_THREAD != 0
+                v == FILTER_SCHEDULE_THREAD
             }
             Err(_) => return,
         }
