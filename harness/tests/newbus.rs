@@ -193,3 +193,27 @@ fn a_handler_whose_argument_is_freed_is_reported() {
     k.kldunload(id, false).unwrap();
     k.check().unwrap();
 }
+
+#[test]
+fn a_filter_that_takes_a_sleep_mutex_panics_the_kernel() {
+    let k = Kernel::new();
+    load(&k);
+    let slot = k.pci_devices()[0].slot;
+    k.sysctl_set("debug.kldtest_newbus.filter_lock", "1")
+        .unwrap();
+    assert!(k.pci_edu_raise(slot, 0x1));
+    eventually("the filter ran and panicked", || k.panicked().is_some());
+    let v = k.take_violations();
+    assert!(
+        v.iter().any(|v| v.kind == ViolationKind::Lock
+            && v.message.starts_with(
+                "acquiring blockable sleep lock with spinlock or critical section held \
+                 (sleep mutex) kldtest_newbus"
+            )),
+        "{v:?}"
+    );
+    assert!(
+        k.expect_panic()
+            .is_some_and(|m| m.starts_with("acquiring blockable sleep lock"))
+    );
+}

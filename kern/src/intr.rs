@@ -262,3 +262,16 @@ unsafe extern "C" fn ithread<T: Handler>(arg: *mut c_void) {
     let mut cx = unsafe { NoSleep::new() };
     state.ithread(&mut cx);
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn filter_results_are_freebsds_numbers() {
+        assert_eq!(FilterResult::Stray.value(), 1);
+        assert_eq!(FilterResult::Handled.value(), 2);
+        // Alone: intr_event_handle schedules the ithread only for 4.
+        assert_eq!(FilterResult::ScheduleThread.value(), 4);
+    }
+}

@@ -63,14 +63,17 @@ fn run(k: &KernelInner, call: IntrCall) {
     } else {
         let td = thread::curthread();
         // SAFETY: this thread's own `struct thread`; critical_enter.
-        unsafe { (*td).td_critnest += 1 };
+        let outer = unsafe { (*td).td_critnest };
+        // SAFETY: as above.
+        unsafe { (*td).td_critnest = outer.saturating_add(1) };
         let r = witness::no_sleeping("interrupt filter", || {
             // SAFETY: the module's `driver_filter_t` with its argument,
             // as intr_event_handle calls it.
             unsafe { thread::call(&k.core, None, KAddr::new(call.filter), args) }
         });
-        // SAFETY: as above; critical_exit.
-        unsafe { (*td).td_critnest -= 1 };
+        // SAFETY: as above; critical_exit (to the outer level also when
+        // the filter escaped, its own critical sections unbalanced).
+        unsafe { (*td).td_critnest = outer };
         match r {
             Ok(r) => {
                 // CAST: driver_filter_t returns an int.

@@ -42,14 +42,18 @@
  * sleeping) once entered (debug.kldtest_newbus.entered), and detach
  * reports whether bus_teardown_intr returned before or after it was done;
  * writing debug.kldtest_newbus.free_arg sets up a second handler whose
- * argument is malloc(9)ed, and frees it without tearing the handler down.
+ * argument is malloc(9)ed, and frees it without tearing the handler down;
+ * debug.kldtest_newbus.filter_lock makes the filter take a sleep mutex,
+ * which a filter, in a critical section, must not.
  */
 
 #include <sys/param.h>
 #include <sys/systm.h>
 #include <sys/kernel.h>
+#include <sys/lock.h>
 #include <sys/malloc.h>
 #include <sys/module.h>
+#include <sys/mutex.h>
 #include <sys/bus.h>
 #include <sys/rman.h>
 #include <sys/sysctl.h>
@@ -74,6 +78,8 @@ static int kldtest_newbus_leak;
 static int kldtest_newbus_intr_leak;
 static u_int kldtest_newbus_intrs;
 static int kldtest_newbus_slow;
+static int kldtest_newbus_filter_lock;
+static struct mtx kldtest_newbus_mtx;
 static volatile int kldtest_newbus_entered;
 static volatile int kldtest_newbus_exited;
 static struct resource *kldtest_newbus_mem;
@@ -135,6 +141,8 @@ SYSCTL_INT(_debug_kldtest_newbus, OID_AUTO, intr_leak, CTLFLAG_RW,
     &kldtest_newbus_intr_leak, 0, "detach does not tear the interrupt down");
 SYSCTL_UINT(_debug_kldtest_newbus, OID_AUTO, intrs, CTLFLAG_RD,
     &kldtest_newbus_intrs, 0, "interrupts handled by the ithread handler");
+SYSCTL_INT(_debug_kldtest_newbus, OID_AUTO, filter_lock, CTLFLAG_RW,
+    &kldtest_newbus_filter_lock, 0, "the filter takes a sleep mutex");
 SYSCTL_INT(_debug_kldtest_newbus, OID_AUTO, slow, CTLFLAG_RW,
     &kldtest_newbus_slow, 0, "the ithread handler busy-waits");
 SYSCTL_INT(_debug_kldtest_newbus, OID_AUTO, entered, CTLFLAG_RD,
@@ -155,6 +163,11 @@ kldtest_newbus_filter(void *arg)
 	uint32_t status;
 
 	sc = arg;
+	if (kldtest_newbus_filter_lock) {
+		/* Wrong: a sleep mutex in a filter. */
+		mtx_lock(&kldtest_newbus_mtx);
+		mtx_unlock(&kldtest_newbus_mtx);
+	}
 	status = bus_read_4(sc->sc_mem, 0x24);
 	if (status == 0)
 		return (FILTER_STRAY);
@@ -201,21 +214,26 @@ kldtest_newbus_attach(device_t dev)
 
 	sc = device_get_softc(dev);
 	sc->sc_dev = dev;
+	mtx_init(&kldtest_newbus_mtx, "kldtest_newbus", NULL, MTX_DEF);
 	sc->sc_rid = PCIR_BAR(0);
 	sc->sc_mem = bus_alloc_resource_any(dev, SYS_RES_MEMORY, &sc->sc_rid,
 	    RF_ACTIVE);
-	if (sc->sc_mem == NULL)
+	if (sc->sc_mem == NULL) {
+		mtx_destroy(&kldtest_newbus_mtx);
 		return (ENXIO);
+	}
 	sc->sc_irq_rid = 0;
 	sc->sc_irq = bus_alloc_resource_any(dev, SYS_RES_IRQ, &sc->sc_irq_rid,
 	    RF_ACTIVE | RF_SHAREABLE);
 	if (sc->sc_irq == NULL) {
+		mtx_destroy(&kldtest_newbus_mtx);
 		bus_release_resource(dev, sc->sc_mem);
 		return (ENXIO);
 	}
 	error = bus_setup_intr(dev, sc->sc_irq, INTR_TYPE_MISC | INTR_MPSAFE,
 	    kldtest_newbus_filter, kldtest_newbus_intr, sc, &sc->sc_cookie);
 	if (error != 0) {
+		mtx_destroy(&kldtest_newbus_mtx);
 		bus_release_resource(dev, sc->sc_irq);
 		bus_release_resource(dev, sc->sc_mem);
 		return (error);
@@ -249,6 +267,7 @@ kldtest_newbus_detach(device_t dev)
 	}
 	kldtest_newbus_mem = NULL;
 	kldtest_newbus_sc = NULL;
+	mtx_destroy(&kldtest_newbus_mtx);
 	if (!kldtest_newbus_leak)
 		bus_release_resource(dev, sc->sc_mem);
 	return (0);
