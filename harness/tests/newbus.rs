@@ -6,8 +6,10 @@
 //! (`driver_module_handler`, sys/kern/subr_bus.c), a detach that leaks BAR
 //! 0 (`pci_child_detached`), an access the device refuses, and its
 //! interrupt: a filter and an ithread handler set up with
-//! `bus_setup_intr`, delivered by the test kernel, and a handler left set
-//! up at detach, which the test kernel reports.
+//! `bus_setup_intr`, delivered by the test kernel; a teardown while the
+//! ithread handler runs waits for it (`intr_event_remove_handler`); a
+//! handler left set up at detach, or whose argument is freed, is reported;
+//! a filter that takes a sleep mutex panics the kernel, as WITNESS does.
 
 use harness::testing::module_path;
 use harness::{Errno, Kernel, SysctlValue, ViolationKind};
