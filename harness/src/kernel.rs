@@ -27,6 +27,7 @@
 
 mod entry;
 mod files;
+mod intr;
 mod newbus;
 mod softclock;
 mod sysctl;
@@ -56,7 +57,7 @@ use crate::kpi::sysctl::Sysctl;
 use crate::kpi::taskqueue::Taskqueues;
 use crate::kpi::uio::{Uio, UioStats};
 use crate::loader::{self, Host, KldStat, KldTarget, LinkerState, ModStat};
-use crate::state::{Config, Core, DataSym, StackUse, Violation};
+use crate::state::{Config, Core, DataSym, StackUse, Violation, ViolationKind};
 use crate::thread::Env;
 use crate::user::{Cred, UserMem};
 use core::cell::Cell;
@@ -352,6 +353,15 @@ impl Host for KernelInner {
         self.select.forget_range(&self.core, range);
         self.kqueues.forget_range(&self.core, range);
         self.locks.forget_range(&self.core, range);
+        for name in self
+            .newbus
+            .forget_handlers_in(|a| range.contains(KAddr::new(a)))
+        {
+            self.core.violation(
+                ViolationKind::Devfs,
+                format!("{name}: interrupt handler still set up when {file} unloads"),
+            );
+        }
         self.malloc.forget_module_types(&self.core, range, file);
     }
 }

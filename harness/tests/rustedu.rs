@@ -6,10 +6,24 @@
 //! pci_get_vendor/device through the module's inline kobj dispatch), the
 //! identification and liveness registers through trapped MMIO, the
 //! factorial register, detach at unload, and every attach step failing in
-//! turn with nothing leaked.
+//! turn with nothing leaked. The interrupt: the completion interrupt of a
+//! factorial and one raised through the raise register (0x60) are
+//! acknowledged by the filter and counted; a failing IRQ allocation or
+//! `bus_setup_intr` unwinds the attach; detach tears the handler down
+//! (the test kernel reports a handler left set up at detach).
 
 use harness::testing::module_path;
 use harness::{FailPolicy, Kernel, SysctlValue};
+use std::time::{Duration, Instant};
+
+/// Waits (up to 10 s) until `f` holds.
+fn eventually(what: &str, mut f: impl FnMut() -> bool) {
+    let end = Instant::now() + Duration::from_secs(10);
+    while !f() {
+        assert!(Instant::now() < end, "never: {what}");
+        std::thread::sleep(Duration::from_millis(1));
+    }
+}
 
 fn uint(k: &Kernel, name: &str) -> u64 {
     match k.sysctl_get(name).unwrap() {
@@ -38,7 +52,10 @@ fn attaches_to_the_edu_device_and_detaches_at_unload() {
     let devs = k.pci_devices();
     assert_eq!(devs[0].name.as_deref(), Some("rustedu0"));
     assert_eq!(devs[0].desc.as_deref(), Some("QEMU edu device"));
-    assert_eq!(devs[0].resources, 1, "BAR 0 is held while attached");
+    assert_eq!(
+        devs[0].resources, 2,
+        "BAR 0 and the IRQ are held while attached"
+    );
     k.kldunload(id, false).unwrap();
     let devs = k.pci_devices();
     assert_eq!(devs[0].name, None, "detached");
@@ -203,4 +220,85 @@ fn kldsim_puts_edu_on_pci0_and_devinfo_shows_the_driver() {
          dev.rustedu.0.result: 3628800\n\
          nexus0\n  pci0\n"
     );
+}
+
+#[test]
+fn a_factorial_completion_interrupt_is_acknowledged_and_counted() {
+    let k = Kernel::new();
+    let slot = k.pci_add_edu();
+    let id = k.kldload(module_path("rustedu")).unwrap();
+    assert_eq!(uint(&k, "dev.rustedu.0.interrupts"), 0);
+    k.sysctl_set("dev.rustedu.0.factorial", "6").unwrap();
+    assert_eq!(uint(&k, "dev.rustedu.0.result"), 720);
+    // Status bit 0x80 was set: completion raised 0x01.
+    eventually("the completion interrupt", || {
+        uint(&k, "dev.rustedu.0.interrupts") == 1
+    });
+    assert_eq!(k.pci_edu_irq_status(slot), Some(0), "acknowledged");
+    // The filter scheduled the ithread handler, which took the mutex.
+    eventually("the ithread handler", || {
+        uint(&k, "dev.rustedu.0.completions") == 1
+    });
+    k.sysctl_set("dev.rustedu.0.factorial", "3").unwrap();
+    eventually("a second completion", || {
+        uint(&k, "dev.rustedu.0.completions") == 2
+    });
+    assert_eq!(uint(&k, "dev.rustedu.0.stray"), 0);
+    k.kldunload(id, false).unwrap();
+    k.check().unwrap();
+}
+
+#[test]
+fn an_interrupt_raised_through_the_raise_register_is_acknowledged_and_counted() {
+    let k = Kernel::new();
+    let slot = k.pci_add_edu();
+    let id = k.kldload(module_path("rustedu")).unwrap();
+    for n in 1..=3u64 {
+        assert!(k.pci_edu_raise(slot, 0x0100_0000));
+        eventually("the filter ran", || {
+            uint(&k, "dev.rustedu.0.interrupts") == n
+        });
+        eventually("acknowledged", || k.pci_edu_irq_status(slot) == Some(0));
+    }
+    // Not a completion: the filter handled it alone.
+    assert_eq!(uint(&k, "dev.rustedu.0.completions"), 0);
+    k.kldunload(id, false).unwrap();
+    // Torn down at detach: a handler left would be a violation here.
+    k.check().unwrap();
+    // And no longer called: the device's line goes nowhere.
+    assert!(k.pci_edu_raise(slot, 0x1));
+    std::thread::sleep(Duration::from_millis(20));
+    assert_eq!(k.pci_edu_irq_status(slot), Some(0x1), "nobody acknowledges");
+    k.check().unwrap();
+}
+
+#[test]
+fn a_failed_irq_allocation_or_setup_fails_the_attach_cleanly() {
+    for (what, errno) in [("irq", 6), ("setup", 12)] {
+        let k = Kernel::new();
+        k.pci_add_edu();
+        if what == "irq" {
+            // BAR 0 is the first allocation, the IRQ the second.
+            k.fail_bus_alloc_resource(2);
+        } else {
+            k.fail_bus_setup_intr(1);
+        }
+        let id = k.kldload(module_path("rustedu")).unwrap();
+        assert!(
+            k.dmesg().contains(&format!(
+                "device_attach: rustedu0 attach returned {errno}\n"
+            )),
+            "{what}: {}",
+            k.dmesg()
+        );
+        let devs = k.pci_devices();
+        assert_eq!(devs[0].name, None, "{what}: unattached");
+        assert_eq!(devs[0].resources, 0, "{what}: BAR 0 and the IRQ released");
+        k.kldunload(id, false).unwrap();
+        k.check().unwrap();
+        let id = k.kldload(module_path("rustedu")).unwrap();
+        assert_eq!(k.pci_devices()[0].name.as_deref(), Some("rustedu0"));
+        k.kldunload(id, false).unwrap();
+        k.check().unwrap();
+    }
 }

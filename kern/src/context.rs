@@ -304,7 +304,6 @@ impl Filter {
     /// The caller is an interrupt filter's entry point; the token does not
     /// outlive that call.
     #[must_use]
-    #[allow(dead_code, reason = "for the interrupt entry points to come")]
     pub(crate) const unsafe fn new() -> Self {
         // INVARIANT: the caller's contract.
         Self {

@@ -172,6 +172,11 @@ impl Device<'_> {
         unsafe { sys::shim_pci_get_subdevice(self.raw.as_ptr()) }
     }
 
+    /// The `device_t`, for the other resource kinds of kern.
+    pub(crate) fn raw(&self) -> NonNull<sys::_device> {
+        self.raw
+    }
+
     /// The unit number (`device_get_unit(9)`).
     #[must_use]
     pub fn unit(&self) -> i32 {

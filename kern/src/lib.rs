@@ -98,6 +98,7 @@ pub mod error;
 pub mod export;
 pub mod foreign;
 pub mod init;
+pub mod intr;
 pub mod ioctl;
 pub mod malloc;
 pub mod module;

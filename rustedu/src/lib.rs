@@ -18,17 +18,33 @@
 //! 0xed) and the liveness register (0x04 returns the complement of what
 //! was written), and adds `dev.rustedu.<unit>.factorial` (write n, 0 to
 //! 12, to compute n! on the device) and `dev.rustedu.<unit>.result` (the
-//! last result). Detach drops the sysctl nodes, then releases BAR 0.
+//! last result). It sets up a filter on the device's interrupt (INTx):
+//! the filter reads the interrupt status (0x24), acknowledges it (0x64)
+//! and counts it (`dev.rustedu.<unit>.interrupts`), or returns
+//! `FILTER_STRAY` when the status is clear (`stray`). A computation asks
+//! for the completion interrupt (status bit 0x80); for it the filter
+//! schedules the ithread handler, which takes the completion mutex,
+//! counts the completion (`completions`) and wakes the waiters of the
+//! completion condition variable. The writer still polls the status
+//! register: the sysctl handler gets no `Sleepable` token yet, so it
+//! cannot sleep on the condition variable. Detach tears the
+//! interrupt down first (`kern::intr::Interrupt`'s drop, which waits for
+//! a running filter), then drops the sysctl nodes, then releases BAR 0.
 //!
 //! Built on `kern`'s safe API only.
 #![no_std]
 #![deny(unsafe_code)]
 
 use core::ffi::CStr;
+use core::pin::Pin;
 use core::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use kern::alloc::Arc;
+use kern::alloc::Box;
+use kern::context::{Filter, NoSleep};
 use kern::driver::{Device, Driver, Memory, Priority, Probe};
+use kern::intr::{FilterResult, Handler, Interrupt};
 use kern::prelude::*;
+use kern::sync::{CondVar, Mutex};
 use kern::sysctl::{Parent, SysctlCtx, Tunable};
 
 /// QEMU's PCI vendor ID.
@@ -48,6 +64,14 @@ mod regs {
     pub(crate) const STATUS: u64 = 0x20;
     /// The "computing" bit of [`STATUS`].
     pub(crate) const STATUS_COMPUTING: u32 = 0x01;
+    /// The "raise an interrupt on completion" bit of [`STATUS`].
+    pub(crate) const STATUS_IRQFACT: u32 = 0x80;
+    /// Interrupt status: the raised bits (read-only).
+    pub(crate) const IRQ_STATUS: u64 = 0x24;
+    /// Interrupt acknowledge: clears the bits written.
+    pub(crate) const IRQ_ACK: u64 = 0x64;
+    /// The interrupt status bit of a finished factorial.
+    pub(crate) const IRQ_FACTORIAL: u32 = 0x01;
 }
 
 /// The identification register's low byte.
@@ -72,6 +96,50 @@ struct Regs {
     busy: AtomicBool,
     /// `timeouts`: computations the device never finished.
     timeouts: AtomicU64,
+    /// `interrupts`: interrupts acknowledged.
+    interrupts: AtomicU64,
+    /// `stray`: interrupts that were not this device's.
+    stray: AtomicU64,
+    /// Completions seen by the ithread handler, under a sleep mutex (an
+    /// ithread handler may block on one, a filter may not).
+    done: Pin<Box<Mutex<u64>>>,
+    /// Signalled by the ithread handler after each completion.
+    completed: CondVar,
+    /// `completions`: the count in `done`, for the sysctl.
+    completions: AtomicU64,
+}
+
+impl Handler for Regs {
+    /// Reads the interrupt status; acknowledges and counts what is set,
+    /// or reports a stray (a shared line).
+    fn filter(&self, _cx: &mut Filter) -> FilterResult {
+        let Ok(status) = self.bar.read32(regs::IRQ_STATUS) else {
+            return FilterResult::Stray;
+        };
+        if status == 0 {
+            self.stray.fetch_add(1, Ordering::Relaxed);
+            return FilterResult::Stray;
+        }
+        if self.bar.write32(regs::IRQ_ACK, status).is_err() {
+            return FilterResult::Stray;
+        }
+        self.interrupts.fetch_add(1, Ordering::Relaxed);
+        if status & regs::IRQ_FACTORIAL != 0 {
+            FilterResult::ScheduleThread
+        } else {
+            FilterResult::Handled
+        }
+    }
+
+    /// A factorial finished: counts it under the completion mutex and
+    /// wakes its waiters.
+    fn ithread(&self, cx: &mut NoSleep) {
+        let mut done = self.done.as_ref().get_ref().lock(cx);
+        *done = done.wrapping_add(1);
+        self.completions.store(*done, Ordering::Relaxed);
+        drop(done);
+        self.completed.notify_all();
+    }
 }
 
 impl Regs {
@@ -84,6 +152,8 @@ impl Regs {
         if self.bar.read32(regs::STATUS)? & regs::STATUS_COMPUTING != 0 {
             return Err(EBUSY);
         }
+        // Completion raises an interrupt, which the filter counts.
+        self.bar.write32(regs::STATUS, regs::STATUS_IRQFACT)?;
         self.bar.write32(regs::FACTORIAL, n)?;
         for _ in 0..POLLS {
             if self.bar.read32(regs::STATUS)? & regs::STATUS_COMPUTING == 0 {
@@ -115,9 +185,10 @@ fn compute(regs: &Regs, n: u64) -> bool {
     }
 }
 
-/// The softc: the sysctl nodes, which own the registers (dropped first,
-/// then BAR 0 goes with the last reference).
+/// The softc: the interrupt (torn down first), the sysctl nodes; the
+/// registers they share go with the last reference, BAR 0 with them.
 struct Edu {
+    _intr: Interrupt<Regs>,
     _sysctl: SysctlCtx<Regs>,
 }
 
@@ -162,6 +233,16 @@ fn add_sysctls(regs: Arc<Regs>, unit: i32, cx: &mut Sleepable) -> Result<SysctlC
         c"Computations the device never finished",
         |r| &r.timeouts,
     )?;
+    sysctl.add_u64_counter(&node, c"interrupts", c"Interrupts acknowledged", |r| {
+        &r.interrupts
+    })?;
+    sysctl.add_u64_counter(&node, c"stray", c"Stray interrupts", |r| &r.stray)?;
+    sysctl.add_u64_counter(
+        &node,
+        c"completions",
+        c"Factorial completions seen by the interrupt thread",
+        |r| &r.completions,
+    )?;
     Ok(sysctl.finish())
 }
 
@@ -196,6 +277,7 @@ impl Driver for Edu {
         let unit = dev.unit();
         let bar = dev.alloc_memory(0)?;
         let id = check_device(&bar, unit)?;
+        let irq = dev.alloc_irq()?;
         let regs = Arc::try_new(
             Regs {
                 bar,
@@ -203,9 +285,15 @@ impl Driver for Edu {
                 result: AtomicU64::new(0),
                 busy: AtomicBool::new(false),
                 timeouts: AtomicU64::new(0),
+                interrupts: AtomicU64::new(0),
+                stray: AtomicU64::new(0),
+                done: Mutex::new(c"rustedu done", 0, cx.waitok()),
+                completed: CondVar::new(c"edufac"),
+                completions: AtomicU64::new(0),
             },
             M_NOWAIT,
         )?;
+        let intr = Interrupt::setup(irq, regs.clone(), cx)?;
         let sysctl = add_sysctls(regs, unit, cx)?;
         println!(
             "edu {}.{} at unit {}, liveness ok",
@@ -213,7 +301,10 @@ impl Driver for Edu {
             (id >> 16) & 0xff,
             unit
         );
-        Ok(Edu { _sysctl: sysctl })
+        Ok(Edu {
+            _intr: intr,
+            _sysctl: sysctl,
+        })
     }
 }
 

@@ -56,6 +56,8 @@ const FUNCTIONS: &[&str] = &[
     "device_get_unit",
     "device_set_desc",
     "bus_release_resource",
+    "bus_setup_intr",
+    "bus_teardown_intr",
     "rman_get_size",
 ];
 

@@ -29,4 +29,23 @@ impl Kernel {
     pub fn fail_bus_alloc_resource(&self, n: u64) {
         self.inner.newbus.fail_alloc(n);
     }
+
+    /// Makes the `n`th `bus_setup_intr(9)` from now fail with `ENOMEM`
+    /// (1: the next one), once; 0 turns the injection off.
+    pub fn fail_bus_setup_intr(&self, n: u64) {
+        self.inner.newbus.fail_setup_intr(n);
+    }
+
+    /// Raises interrupt bits on the edu device in `slot`, as a write of
+    /// its raise register (0x60) does; the interrupt thread delivers the
+    /// interrupt. `false` if there is no such device.
+    pub fn pci_edu_raise(&self, slot: u8, bits: u32) -> bool {
+        self.inner.newbus.raise(slot, bits)
+    }
+
+    /// The interrupt status register (0x24) of the edu device in `slot`.
+    #[must_use]
+    pub fn pci_edu_irq_status(&self, slot: u8) -> Option<u32> {
+        self.inner.newbus.irq_status(slot)
+    }
 }

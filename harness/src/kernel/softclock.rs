@@ -118,12 +118,14 @@ impl KernelInner {
         self.workers
             .spawn(self, "softclock", |k: &KernelInner| softclock(k));
         self.start_system_taskqueues();
+        self.start_intr_thread();
     }
 
     /// Stops and joins the kernel's own threads (at its end).
     pub(super) fn stop_workers(&self) {
         self.callouts.stop_thread();
         self.taskqueues.stop_threads();
+        self.newbus.kick.stop();
         self.workers.join_all(self, Duration::from_secs(10));
     }
 }

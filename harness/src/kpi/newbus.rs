@@ -29,7 +29,7 @@ use devmodels::edu::{Edu, regs};
 use devmodels::pci::{cmd, reg};
 use std::ffi::CStr;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+use std::sync::{Arc, Condvar, Mutex, MutexGuard, PoisonError};
 
 /// `struct kobj_method` (`sys/sys/kobj.h`).
 #[repr(C)]
@@ -102,6 +102,46 @@ pub(crate) struct EduTarget {
     edu: Mutex<Edu>,
     /// A hung device never finishes a computation.
     hung: AtomicBool,
+    /// Wakes the interrupt thread after a write (a computation started,
+    /// an interrupt raised).
+    kick: Arc<Kick>,
+}
+
+/// The interrupt thread's doorbell: set by a device, taken by the thread.
+#[derive(Default)]
+pub(crate) struct Kick {
+    /// (pending, stopping).
+    state: Mutex<(bool, bool)>,
+    cv: Condvar,
+}
+
+impl Kick {
+    /// Wakes the interrupt thread.
+    fn ring(&self) {
+        self.state.lock().unwrap_or_else(PoisonError::into_inner).0 = true;
+        self.cv.notify_all();
+    }
+
+    /// Waits for a ring; `false` once the kernel stops.
+    pub(crate) fn wait(&self) -> bool {
+        let mut g = self.state.lock().unwrap_or_else(PoisonError::into_inner);
+        loop {
+            if g.1 {
+                return false;
+            }
+            if g.0 {
+                g.0 = false;
+                return true;
+            }
+            g = self.cv.wait(g).unwrap_or_else(PoisonError::into_inner);
+        }
+    }
+
+    /// Stops the interrupt thread.
+    pub(crate) fn stop(&self) {
+        self.state.lock().unwrap_or_else(PoisonError::into_inner).1 = true;
+        self.cv.notify_all();
+    }
 }
 
 impl EduTarget {
@@ -118,6 +158,8 @@ impl MmioTarget for EduTarget {
         // computing (a poll of the status register).
         if offset == regs::STATUS && edu.factorial_pending() && !self.hung() {
             edu.complete_factorial().map_err(|e| e.to_string())?;
+            // The completion may have raised the interrupt.
+            self.kick.ring();
         }
         Ok(v)
     }
@@ -125,7 +167,9 @@ impl MmioTarget for EduTarget {
     fn write(&self, offset: u64, width: usize, value: u64) -> Result<(), String> {
         self.lock()
             .mmio_write(offset, width, value)
-            .map_err(|e| e.to_string())
+            .map_err(|e| e.to_string())?;
+        self.kick.ring();
+        Ok(())
     }
 }
 
@@ -139,8 +183,42 @@ impl EduTarget {
 /// A resource a driver holds.
 struct Held {
     res: Box<Resource>,
+    /// `SYS_RES_MEMORY` or `SYS_RES_IRQ`.
+    ty: i32,
     rid: i32,
-    _window: MmioWindow,
+    /// A memory resource's mapping (none for an interrupt).
+    _window: Option<MmioWindow>,
+}
+
+/// `SYS_RES_IRQ` (`sys/x86/include/resource.h`).
+const SYS_RES_IRQ: i32 = 1;
+/// `SYS_RES_MEMORY`.
+const SYS_RES_MEMORY: i32 = 3;
+
+/// A handler set up by `bus_setup_intr` (`struct intr_handler`).
+struct Intr {
+    /// The cookie returned (the handler's identity).
+    cookie: Box<u8>,
+    dev: usize,
+    res: usize,
+    filter: usize,
+    ithread: usize,
+    arg: usize,
+    /// The driver's name and unit, for messages.
+    name: String,
+}
+
+/// One handler to run for an interrupt.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct IntrCall {
+    /// The cookie.
+    pub(crate) cookie: usize,
+    /// `driver_filter_t`, or 0.
+    pub(crate) filter: usize,
+    /// `driver_intr_t`, or 0.
+    pub(crate) ithread: usize,
+    /// The handlers' argument.
+    pub(crate) arg: usize,
 }
 
 /// One device on `pci0`.
@@ -205,6 +283,10 @@ pub struct DeviceInfo {
 #[derive(Default)]
 pub(crate) struct Newbus {
     inner: Mutex<State>,
+    /// Signalled when a handler finishes (a teardown waits for it).
+    done: Condvar,
+    /// The interrupt thread's doorbell.
+    pub(crate) kick: Arc<Kick>,
 }
 
 /// The bus's class, ops and device.
@@ -222,6 +304,12 @@ struct State {
     drivers: Vec<DriverRec>,
     /// Fail the Nth `bus_alloc_resource` from now (1: the next).
     alloc_fail_in: u64,
+    /// Fail the Nth `bus_setup_intr` from now (1: the next).
+    setup_intr_fail_in: u64,
+    /// The handlers set up.
+    intrs: Vec<Intr>,
+    /// The cookie of the handler the interrupt thread is running.
+    running: Option<usize>,
 }
 
 /// What a step of driver work needs from the kernel: calling module code.
@@ -346,6 +434,7 @@ impl Newbus {
             model: Arc::new(EduTarget {
                 edu: Mutex::new(Edu::new()),
                 hung: AtomicBool::new(false),
+                kick: self.kick.clone(),
             }),
             driver: None,
             unit: -1,
@@ -367,6 +456,30 @@ impl Newbus {
         };
         d.model.hung.store(hung, Ordering::Relaxed);
         true
+    }
+
+    /// Raises interrupt bits on the device in `slot`, as a write of its
+    /// raise register (0x60) does; `false` if there is no such device or
+    /// the device refused.
+    pub(crate) fn raise(&self, slot: u8, bits: u32) -> bool {
+        let s = self.lock();
+        let Some(d) = s.devices.iter().find(|d| d.slot == slot) else {
+            return false;
+        };
+        let ok = d
+            .model
+            .lock()
+            .mmio_write(regs::IRQ_RAISE, 4, u64::from(bits))
+            .is_ok();
+        d.model.kick.ring();
+        ok
+    }
+
+    /// The interrupt status register of the device in `slot`.
+    pub(crate) fn irq_status(&self, slot: u8) -> Option<u32> {
+        let s = self.lock();
+        let d = s.devices.iter().find(|d| d.slot == slot)?;
+        Some(d.model.lock().irq_status())
     }
 
     /// Fails the `n`th `bus_alloc_resource` from now (0: none).
@@ -512,8 +625,29 @@ impl Newbus {
         let Some(d) = Self::find(&mut s, dev) else {
             return 0;
         };
-        // SYS_RES_MEMORY, PCIR_BAR(0); a BAR already held is busy.
-        if ty != 3 || rid != 0x10 || d.held.iter().any(|h| h.rid == rid) {
+        // A resource already held is busy.
+        if d.held.iter().any(|h| h.ty == ty && h.rid == rid) {
+            return 0;
+        }
+        // SYS_RES_IRQ rid 0: INTx (pci_alloc_resource hands out the
+        // interrupt line's resource; shareable unless asked otherwise).
+        if ty == SYS_RES_IRQ && rid == 0 {
+            let res = Box::new(Resource {
+                r_i: 0,
+                r_bustag: 0,
+                r_bushandle: 0,
+            });
+            let p = &raw const *res as usize;
+            d.held.push(Held {
+                res,
+                ty,
+                rid,
+                _window: None,
+            });
+            return p;
+        }
+        // SYS_RES_MEMORY, PCIR_BAR(0).
+        if ty != SYS_RES_MEMORY || rid != 0x10 {
             return 0;
         }
         let target: Arc<dyn MmioTarget> = d.model.clone();
@@ -539,8 +673,9 @@ impl Newbus {
         let p = &raw const *res as usize;
         d.held.push(Held {
             res,
+            ty,
             rid,
-            _window: window,
+            _window: Some(window),
         });
         p
     }
@@ -560,6 +695,156 @@ impl Newbus {
         0
     }
 
+    /// Fails the `n`th `bus_setup_intr` from now (0: none).
+    pub(crate) fn fail_setup_intr(&self, n: u64) {
+        self.lock().setup_intr_fail_in = n;
+    }
+
+    /// `bus_setup_intr(dev, r, flags, filter, ithread, arg, cookiep)`:
+    /// the cookie, or an errno. `EINVAL` for a resource that is not an
+    /// interrupt the device holds, or neither a filter nor a handler
+    /// (`intr_event_add_handler` in `sys/kern/kern_intr.c`).
+    pub(crate) fn setup_intr(
+        &self,
+        dev: usize,
+        r: usize,
+        filter: usize,
+        ithread: usize,
+        arg: usize,
+    ) -> Result<usize, i32> {
+        let mut s = self.lock();
+        if s.setup_intr_fail_in > 0 {
+            s.setup_intr_fail_in -= 1;
+            if s.setup_intr_fail_in == 0 {
+                return Err(crate::errno::Errno::ENOMEM.0);
+            }
+        }
+        let name = match Self::find(&mut s, dev) {
+            Some(d)
+                if d.held
+                    .iter()
+                    .any(|h| h.ty == SYS_RES_IRQ && &raw const *h.res as usize == r) =>
+            {
+                format!("{}{}", d.driver.map(class_name).unwrap_or_default(), d.unit)
+            }
+            _ => return Err(crate::errno::Errno::EINVAL.0),
+        };
+        if filter == 0 && ithread == 0 {
+            return Err(crate::errno::Errno::EINVAL.0);
+        }
+        let cookie = Box::new(0u8);
+        let c = &raw const *cookie as usize;
+        s.intrs.push(Intr {
+            cookie,
+            dev,
+            res: r,
+            filter,
+            ithread,
+            arg,
+            name,
+        });
+        Ok(c)
+    }
+
+    /// `bus_teardown_intr(dev, r, cookie)`: waits while the handler runs
+    /// (`intr_event_remove_handler`, sys/kern/kern_intr.c), then removes
+    /// it. `EINVAL` for an unknown cookie.
+    pub(crate) fn teardown_intr(&self, dev: usize, r: usize, cookie: usize) -> i32 {
+        let mut s = self.lock();
+        while s.running == Some(cookie) {
+            s = self.done.wait(s).unwrap_or_else(PoisonError::into_inner);
+        }
+        let before = s.intrs.len();
+        s.intrs
+            .retain(|i| !(&raw const *i.cookie as usize == cookie && i.dev == dev && i.res == r));
+        if s.intrs.len() == before {
+            return crate::errno::Errno::EINVAL.0;
+        }
+        0
+    }
+
+    /// What the devices did since the last look: finishes the
+    /// computations of devices that are not hung (edu.c's worker), and
+    /// returns the handlers of every device whose INTx line is asserted.
+    pub(crate) fn pending_interrupts(&self) -> Vec<IntrCall> {
+        let s = self.lock();
+        let mut calls = Vec::new();
+        for d in &s.devices {
+            let asserted = {
+                let mut edu = d.model.lock();
+                if edu.factorial_pending() && !d.model.hung() {
+                    // A violation (an MSI with bus mastering off) leaves
+                    // the interrupt in the status, as QEMU's.
+                    if edu.complete_factorial().is_err() {
+                        // Nothing to do: the model keeps the status.
+                    }
+                }
+                edu.intx()
+            };
+            if asserted {
+                let dev = &raw const *d.obj as usize;
+                calls.extend(s.intrs.iter().filter(|i| i.dev == dev).map(|i| IntrCall {
+                    cookie: &raw const *i.cookie as usize,
+                    filter: i.filter,
+                    ithread: i.ithread,
+                    arg: i.arg,
+                }));
+            }
+        }
+        calls
+    }
+
+    /// Marks handler `cookie` running; `false` if it was torn down
+    /// meanwhile.
+    pub(crate) fn begin_handler(&self, cookie: usize) -> bool {
+        let mut s = self.lock();
+        if !s
+            .intrs
+            .iter()
+            .any(|i| &raw const *i.cookie as usize == cookie)
+        {
+            return false;
+        }
+        s.running = Some(cookie);
+        true
+    }
+
+    /// The handler is done: wakes a waiting teardown.
+    pub(crate) fn end_handler(&self) {
+        self.lock().running = None;
+        self.done.notify_all();
+    }
+
+    /// Handlers whose code is `inside` a module unloading: they are
+    /// removed, and their names returned.
+    pub(crate) fn forget_handlers_in(&self, inside: impl Fn(usize) -> bool) -> Vec<String> {
+        let mut s = self.lock();
+        let mut names = Vec::new();
+        s.intrs.retain(|i| {
+            let hit = (i.filter != 0 && inside(i.filter)) || (i.ithread != 0 && inside(i.ithread));
+            if hit {
+                names.push(i.name.clone());
+            }
+            !hit
+        });
+        names
+    }
+
+    /// Handlers whose argument lies in memory being freed (`inside`):
+    /// they are removed, and their names returned.
+    pub(crate) fn forget_handlers_with_arg(&self, inside: impl Fn(usize) -> bool) -> Vec<String> {
+        let mut s = self.lock();
+        let mut names = Vec::new();
+        s.intrs.retain(|i| {
+            let hit = i.arg != 0 && inside(i.arg);
+            if hit {
+                names.push(i.name.clone());
+            }
+            !hit
+        });
+        names
+    }
+
     /// `rman_get_size(r)`.
     pub(crate) fn resource_size(&self, r: usize) -> u64 {
         let s = self.lock();
@@ -567,7 +852,7 @@ impl Newbus {
             .devices
             .iter()
             .flat_map(|d| d.held.iter())
-            .any(|h| &raw const *h.res as usize == r);
+            .any(|h| h.ty == SYS_RES_MEMORY && &raw const *h.res as usize == r);
         if held { u64::from(regs::BAR0_SIZE) } else { 0 }
     }
 
@@ -678,10 +963,20 @@ impl Newbus {
 
     /// `pci_child_detached`: resources the driver still holds are leaks.
     fn reclaim(&self, host: &dyn Call, dev: usize, name: &str) {
-        let leaked = {
+        let (leaked, handlers) = {
             let mut s = self.lock();
-            Self::find(&mut s, dev).map_or(0, |d| core::mem::take(&mut d.held).len())
+            let before = s.intrs.len();
+            s.intrs.retain(|i| i.dev != dev);
+            let handlers = before - s.intrs.len();
+            let leaked = Self::find(&mut s, dev).map_or(0, |d| core::mem::take(&mut d.held).len());
+            (leaked, handlers)
         };
+        if handlers > 0 {
+            host.violation(format!(
+                "{name}: interrupt handler still set up after detach ({handlers} not torn down \
+                 with bus_teardown_intr)"
+            ));
+        }
         if leaked > 0 {
             host.console(&format!("{name}: Device leaked memory resources\n"));
             host.violation(format!(

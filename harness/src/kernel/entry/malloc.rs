@@ -3,6 +3,7 @@
 
 use super::{FuncEntry, kernel};
 use crate::addr::KAddr;
+use crate::state::ViolationKind;
 use crate::thread;
 use core::ffi::{c_int, c_void};
 
@@ -84,7 +85,8 @@ extern "C" fn harness_reallocf(
 
 /// free(9). A callout or task still scheduled in the memory is reported
 /// (and forgotten, so that it does not fire from freed memory), and so is
-/// a lock still initialised in it (never destroyed).
+/// a lock still initialised in it (never destroyed), and an interrupt
+/// handler whose argument it is (never torn down).
 extern "C" fn harness_free(addr: *mut c_void, mtp: *mut sys::malloc_type) {
     let k = kernel();
     let a = KAddr::from_ptr(addr);
@@ -92,6 +94,18 @@ extern "C" fn harness_free(addr: *mut c_void, mtp: *mut sys::malloc_type) {
         k.callouts.forget_freed(&k.core, r);
         k.taskqueues.forget_freed(&k.core, r);
         k.locks.forget_freed(&k.core, r);
+        for name in k
+            .newbus
+            .forget_handlers_with_arg(|x| r.contains(KAddr::new(x)))
+        {
+            k.core.violation(
+                ViolationKind::Devfs,
+                format!(
+                    "{name}: interrupt handler still set up when its argument's memory was \
+                     freed (missing bus_teardown_intr)"
+                ),
+            );
+        }
     }
     k.malloc.free(&k.core, a, KAddr::from_ptr(mtp));
 }

@@ -26,6 +26,8 @@ pub(super) fn functions(v: &mut Vec<FuncEntry>) {
         "bus_alloc_resource" => harness_bus_alloc_resource,
         "bus_release_resource" => harness_bus_release_resource,
         "rman_get_size" => harness_rman_get_size,
+        "bus_setup_intr" => harness_bus_setup_intr,
+        "bus_teardown_intr" => harness_bus_teardown_intr,
     ]);
 }
 
@@ -206,4 +208,41 @@ extern "C" fn harness_bus_release_resource(dev: usize, r: usize) -> c_int {
 /// `rman_get_size(r)`.
 extern "C" fn harness_rman_get_size(r: usize) -> u64 {
     kernel().newbus.resource_size(r)
+}
+
+/// `bus_setup_intr(dev, r, flags, filter, ithread, arg, cookiep)`.
+///
+/// # Safety
+/// `cookiep` must point to a writable pointer.
+unsafe extern "C" fn harness_bus_setup_intr(
+    dev: usize,
+    r: usize,
+    _flags: c_int,
+    filter: usize,
+    ithread: usize,
+    arg: usize,
+    cookiep: *mut usize,
+) -> c_int {
+    if cookiep.is_null() {
+        return Errno::EINVAL.0;
+    }
+    let k = kernel();
+    // bus_setup_intr allocates the handler with M_WAITOK
+    // (intr_event_add_handler, sys/kern/kern_intr.c): it may sleep.
+    crate::thread::witness::check_may_sleep(&k.core, "bus_setup_intr");
+    match k.newbus.setup_intr(dev, r, filter, ithread, arg) {
+        Ok(c) => {
+            // SAFETY: by the caller's contract.
+            unsafe { cookiep.write(c) };
+            0
+        }
+        Err(e) => e,
+    }
+}
+
+/// `bus_teardown_intr(dev, r, cookie)`: waits for a running handler.
+extern "C" fn harness_bus_teardown_intr(dev: usize, r: usize, cookie: usize) -> c_int {
+    let k = kernel();
+    crate::thread::witness::check_may_sleep(&k.core, "bus_teardown_intr");
+    k.newbus.teardown_intr(dev, r, cookie)
 }
