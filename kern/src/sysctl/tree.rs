@@ -11,6 +11,7 @@ use crate::error::{Result, code, to_ret};
 use crate::foreign::ForeignOwnable;
 use crate::opaque::Opaque;
 use core::ffi::{CStr, c_char, c_int, c_void};
+use core::mem::ManuallyDrop;
 use core::ptr;
 use core::sync::atomic::{AtomicI32, AtomicU8, AtomicU32, AtomicU64, Ordering};
 
@@ -392,7 +393,9 @@ impl SysctlLeaf {
 /// The nodes point only to `'static` data: the table's leaves, the values
 /// they show, and the handlers of their kinds.
 pub struct SysctlTree {
-    list: Box<Opaque<sys::sysctl_ctx_list>>,
+    /// Freed by `Drop`, out of line with `sysctl_ctx_free(9)`, so that no
+    /// module inlines the free at each of its drops.
+    list: ManuallyDrop<Box<Opaque<sys::sysctl_ctx_list>>>,
 }
 
 // SAFETY: the list is only touched by `register_hw` (before the tree is
@@ -446,7 +449,9 @@ impl SysctlTree {
         unsafe { sys::sysctl_ctx_init(list.get()) };
         // INVARIANT: initialised and empty; everything added below is
         // `'static`. Dropping `tree` on an error removes what was added.
-        let tree = Self { list };
+        let tree = Self {
+            list: ManuallyDrop::new(list),
+        };
         tree.add_all(parent.children(), name, descr, leaves)?;
         Ok(tree)
     }
@@ -534,8 +539,13 @@ impl Drop for SysctlTree {
         // once, here.
         let ret = unsafe { sys::sysctl_ctx_free(self.list.get()) };
         if ret != 0 {
+            // The refused entries still point to the head: leak it too.
             ctx_free_failed();
+            return;
         }
+        // SAFETY: dropped once, here, and not used after; the list is
+        // empty (`sysctl_ctx_free` succeeded).
+        unsafe { ManuallyDrop::drop(&mut self.list) };
     }
 }
 
