@@ -3,9 +3,7 @@
 //! `static` table of [`SysctlLeaf`]s.
 
 use super::req::SysctlReq;
-use super::values::{
-    IntTunable, STRING_TUNABLE_MAX, StringCell, StringTunable, read_seq, write_seq,
-};
+use super::values::{IntTunable, STRING_TUNABLE_MAX, StringTunable, read_seq, write_seq};
 use super::{Parent, Tunable};
 use crate::alloc::Box;
 use crate::context::Sleepable;
@@ -13,6 +11,7 @@ use crate::error::{Result, code, to_ret};
 use crate::foreign::ForeignOwnable;
 use crate::opaque::Opaque;
 use core::ffi::{CStr, c_char, c_int, c_void};
+use core::mem::ManuallyDrop;
 use core::ptr;
 use core::sync::atomic::{AtomicI32, AtomicU8, AtomicU32, AtomicU64, Ordering};
 
@@ -51,51 +50,46 @@ use core::sync::atomic::{AtomicI32, AtomicU8, AtomicU32, AtomicU64, Ordering};
 /// ```
 ///
 /// # Invariants
-/// `name` and `descr` point to `'static` NUL-terminated strings.
+/// `name` and `descr` point to `'static` NUL-terminated strings. `value`
+/// and `func` are what the leaf's `const fn` put there for the kind that
+/// `handler` and `oid_kind` name:
+///
+/// | kind | `handler` | `value` | `func` |
+/// |---|---|---|---|
+/// | counter | `sysctl_handle_64` | `&'static AtomicU64` | null |
+/// | `int` | `sysctl_handle_int` | `&'static AtomicI32` | null |
+/// | constant string | `sysctl_handle_string` | `&'static CStr` | null |
+/// | 64-bit tunable | [`u64_tunable_handler`] | `&'static AtomicU64` | `fn(u64) -> bool` |
+/// | `int` tunable | [`int_tunable_handler`] | `&'static AtomicI32` | `fn(i32) -> bool` |
+/// | string tunable | `string_tunable_handler::<N>` | `&'static StringTunable<N>` | `fn(&[u8]) -> bool` |
+/// | custom | [`custom_handler`] | null | `fn(&mut SysctlReq<'_>) -> Result` |
+///
+/// A null `func` means the kernel's own handler, which gets `value` as
+/// `arg1`; otherwise the handler of the kind gets the leaf itself.
 pub struct SysctlLeaf {
     name: *const c_char,
     descr: *const c_char,
-    kind: LeafKind,
     /// The handler `sysctl_add_oid(9)` gets: the kernel's own for a
     /// counter, `int` or constant string, else the one of this leaf's kind,
     /// chosen by its `const fn`, so that a module links the handlers of the
     /// kinds it uses and no others.
     handler: Handler,
+    /// The value the leaf shows (null for a custom handler's leaf).
+    value: *const c_void,
+    /// The kind's function (validation, or the module's handler), null for
+    /// the kernel's handlers. A leaf is 48 bytes, not the 64 of an enum of
+    /// kinds: the kind is in `handler` already.
+    func: *const (),
     /// The `oid_kind` (`CTLTYPE_*` and `CTLFLAG_*`, `CTLFLAG_TUN` for a
     /// loader tunable), computed with the leaf so that registration only
     /// copies it.
     oid_kind: u32,
 }
 
-/// What a [`SysctlLeaf`] shows, and how.
-#[derive(Clone, Copy)]
-enum LeafKind {
-    /// `SYSCTL_ADD_U64(..., CTLFLAG_RD, ptr, 0, descr)`.
-    Counter(&'static AtomicU64),
-    /// `SYSCTL_ADD_PROC(..., CTLTYPE_U64 | CTLFLAG_RW, leaf, 0,
-    /// u64_tunable_handler, "QU", descr)`.
-    Tunable(&'static AtomicU64, fn(u64) -> bool),
-    /// `SYSCTL_ADD_INT(..., CTLFLAG_RD, ptr, 0, descr)`.
-    Int(&'static AtomicI32),
-    /// `SYSCTL_ADD_PROC(..., CTLTYPE_INT | CTLFLAG_RW, leaf, 0,
-    /// int_tunable_handler, "I", descr)`.
-    IntTunable(&'static AtomicI32, fn(i32) -> bool),
-    /// `SYSCTL_ADD_STRING(..., CTLFLAG_RD, str, 0, descr)`: a constant.
-    Str(&'static CStr),
-    /// `SYSCTL_ADD_PROC(..., CTLTYPE_STRING | CTLFLAG_RW, leaf, 0,
-    /// string_tunable_handler, "A", descr)`.
-    StrTunable {
-        value: &'static dyn StringCell,
-        validate: fn(&[u8]) -> bool,
-    },
-    /// `SYSCTL_ADD_PROC(..., type | access, leaf, 0, custom_handler,
-    /// fmt, descr)`, the module's handler behind it.
-    Handler {
-        ty: SysctlType,
-        writable: bool,
-        handler: fn(&mut SysctlReq<'_>) -> Result,
-    },
-}
+/// The access flags of a read-only leaf.
+const RD: u32 = sys::CTLFLAG_RD | sys::CTLFLAG_MPSAFE;
+/// The access flags of a leaf writable by root.
+const RW: u32 = sys::CTLFLAG_RW | sys::CTLFLAG_MPSAFE;
 
 /// The type of a custom handler's leaf ([`SysctlLeaf::handler`]): how
 /// `sysctl(8)` shows and parses its value.
@@ -120,18 +114,21 @@ impl SysctlType {
     }
 }
 
-// SAFETY: the string pointers point to `'static` immutable strings (type
-// invariant); the rest is `Sync` (atomics, function pointers, a `CStr`).
+// SAFETY: the pointers point to `'static` immutable strings, `'static`
+// `Sync` values (atomics, a `CStr`, a `StringTunable`) or functions (type
+// invariant).
 unsafe impl Sync for SysctlLeaf {}
 
 impl SysctlLeaf {
-    /// A leaf `name` of `kind`, added with `handler` (not a loader
-    /// tunable).
+    /// A leaf `name` of `oid_kind`, added with `handler`, showing `value`
+    /// with `func` (not a loader tunable).
     const fn of(
         name: &'static CStr,
         descr: &'static CStr,
-        kind: LeafKind,
+        oid_kind: u32,
         handler: Handler,
+        value: *const c_void,
+        func: *const (),
     ) -> Self {
         // Host builds link no kernel (see `host_handler`).
         #[cfg(not(target_os = "none"))]
@@ -139,16 +136,17 @@ impl SysctlLeaf {
             let _ = handler;
             host_handler
         };
-        // INVARIANT: `'static` C strings.
+        // INVARIANT: `'static` C strings; the callers pass the rest as the
+        // table of the type's invariant gives it.
         Self {
             name: name.as_ptr(),
             descr: descr.as_ptr(),
-            kind,
             handler,
-            oid_kind: kind_of(&kind),
+            value,
+            func,
+            oid_kind,
         }
     }
-
     /// A read-only 64-bit counter `<node>.<name>` showing `value`, as
     /// `SYSCTL_U64(9)` with `CTLFLAG_RD` shows a static `uint64_t`.
     ///
@@ -160,7 +158,15 @@ impl SysctlLeaf {
         descr: &'static CStr,
         value: &'static AtomicU64,
     ) -> Self {
-        Self::of(name, descr, LeafKind::Counter(value), sys::sysctl_handle_64)
+        let value = value.as_ptr().cast_const().cast();
+        Self::of(
+            name,
+            descr,
+            sys::CTLTYPE_U64 | RD,
+            sys::sysctl_handle_64,
+            value,
+            ptr::null(),
+        )
     }
 
     /// A read-write 64-bit tunable `<node>.<name>` showing `value`,
@@ -174,11 +180,19 @@ impl SysctlLeaf {
         value: &'static Tunable,
         validate: fn(u64) -> bool,
     ) -> Self {
+        let value: *const AtomicU64 = &raw const value.value;
+        #[allow(
+            clippy::as_conversions,
+            reason = "a function pointer as an untyped pointer: no `From` in a `const fn`"
+        )]
+        let func = validate as *const ();
         Self::of(
             name,
             descr,
-            LeafKind::Tunable(&value.value, validate),
+            sys::CTLTYPE_U64 | RW,
             u64_tunable_handler,
+            value.cast(),
+            func,
         )
     }
 
@@ -186,7 +200,15 @@ impl SysctlLeaf {
     /// with `CTLFLAG_RD`, `sysctl_handle_int`).
     #[must_use]
     pub const fn int(name: &'static CStr, descr: &'static CStr, value: &'static AtomicI32) -> Self {
-        Self::of(name, descr, LeafKind::Int(value), sys::sysctl_handle_int)
+        let value = value.as_ptr().cast_const().cast();
+        Self::of(
+            name,
+            descr,
+            sys::CTLTYPE_INT | RD,
+            sys::sysctl_handle_int,
+            value,
+            ptr::null(),
+        )
     }
 
     /// A read-write `int` tunable (`CTLTYPE_INT`), writable by root only,
@@ -198,11 +220,19 @@ impl SysctlLeaf {
         value: &'static IntTunable,
         validate: fn(i32) -> bool,
     ) -> Self {
+        let value: *const AtomicI32 = &raw const value.value;
+        #[allow(
+            clippy::as_conversions,
+            reason = "a function pointer as an untyped pointer: no `From` in a `const fn`"
+        )]
+        let func = validate as *const ();
         Self::of(
             name,
             descr,
-            LeafKind::IntTunable(&value.value, validate),
+            sys::CTLTYPE_INT | RW,
             int_tunable_handler,
+            value.cast(),
+            func,
         )
     }
 
@@ -212,7 +242,15 @@ impl SysctlLeaf {
     /// alone.
     #[must_use]
     pub const fn string(name: &'static CStr, descr: &'static CStr, value: &'static CStr) -> Self {
-        Self::of(name, descr, LeafKind::Str(value), sys::sysctl_handle_string)
+        let value = value.as_ptr().cast();
+        Self::of(
+            name,
+            descr,
+            sys::CTLTYPE_STRING | RD,
+            sys::sysctl_handle_string,
+            value,
+            ptr::null(),
+        )
     }
 
     /// A read-write string (`CTLTYPE_STRING`), writable by root only, as
@@ -227,11 +265,19 @@ impl SysctlLeaf {
         value: &'static StringTunable<N>,
         validate: fn(&[u8]) -> bool,
     ) -> Self {
+        let value: *const StringTunable<N> = value;
+        #[allow(
+            clippy::as_conversions,
+            reason = "a function pointer as an untyped pointer: no `From` in a `const fn`"
+        )]
+        let func = validate as *const ();
         Self::of(
             name,
             descr,
-            LeafKind::StrTunable { value, validate },
-            string_tunable_handler,
+            sys::CTLTYPE_STRING | RW,
+            string_tunable_handler::<N>,
+            value.cast(),
+            func,
         )
     }
 
@@ -248,16 +294,13 @@ impl SysctlLeaf {
         writable: bool,
         handler: fn(&mut SysctlReq<'_>) -> Result,
     ) -> Self {
-        Self::of(
-            name,
-            descr,
-            LeafKind::Handler {
-                ty,
-                writable,
-                handler,
-            },
-            custom_handler,
-        )
+        let oid_kind = ty.ctl().0 | if writable { RW } else { RD };
+        #[allow(
+            clippy::as_conversions,
+            reason = "a function pointer as an untyped pointer: no `From` in a `const fn`"
+        )]
+        let func = handler as *const ();
+        Self::of(name, descr, oid_kind, custom_handler, ptr::null(), func)
     }
 
     /// The same leaf as a loader tunable (`CTLFLAG_TUN`, as `CTLFLAG_RWTUN`
@@ -271,10 +314,16 @@ impl SysctlLeaf {
     /// ignored. A constant [`string`](Self::string) is left as it is.
     #[must_use]
     pub const fn loader_tunable(mut self) -> Self {
-        if !matches!(self.kind, LeafKind::Str(_)) {
+        if !self.is_constant_string() {
             self.oid_kind |= sys::CTLFLAG_TUN;
         }
         self
+    }
+
+    /// Whether the leaf is a constant [`string`](Self::string): a string
+    /// shown by the kernel's own handler.
+    const fn is_constant_string(&self) -> bool {
+        self.func.is_null() && self.oid_kind & sys::CTLTYPE == sys::CTLTYPE_STRING
     }
 
     /// Whether the leaf is a loader tunable (`CTLFLAG_TUN`).
@@ -285,34 +334,23 @@ impl SysctlLeaf {
 
 impl core::fmt::Debug for SysctlLeaf {
     fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
-        let kind = match self.kind {
-            LeafKind::Counter(_) => "counter",
-            LeafKind::Tunable(..) => "tunable",
-            LeafKind::Int(_) => "int",
-            LeafKind::IntTunable(..) => "int tunable",
-            LeafKind::Str(_) => "string",
-            LeafKind::StrTunable { .. } => "string tunable",
-            LeafKind::Handler { .. } => "handler",
+        let kind = match (
+            self.oid_kind & sys::CTLTYPE,
+            self.func.is_null(),
+            self.value.is_null(),
+        ) {
+            (_, false, true) => "handler",
+            (sys::CTLTYPE_INT, true, _) => "int",
+            (sys::CTLTYPE_INT, false, _) => "int tunable",
+            (sys::CTLTYPE_STRING, true, _) => "string",
+            (sys::CTLTYPE_STRING, false, _) => "string tunable",
+            (_, true, _) => "counter",
+            (_, false, _) => "tunable",
         };
         f.debug_struct("SysctlLeaf")
             .field("kind", &kind)
             .field("loader_tunable", &self.tun())
             .finish_non_exhaustive()
-    }
-}
-
-/// The `oid_kind` of a leaf of `kind` that is not a loader tunable.
-const fn kind_of(kind: &LeafKind) -> u32 {
-    const RD: u32 = sys::CTLFLAG_RD | sys::CTLFLAG_MPSAFE;
-    const RW: u32 = sys::CTLFLAG_RW | sys::CTLFLAG_MPSAFE;
-    match *kind {
-        LeafKind::Counter(_) => sys::CTLTYPE_U64 | RD,
-        LeafKind::Tunable(..) => sys::CTLTYPE_U64 | RW,
-        LeafKind::Int(_) => sys::CTLTYPE_INT | RD,
-        LeafKind::IntTunable(..) => sys::CTLTYPE_INT | RW,
-        LeafKind::Str(_) => sys::CTLTYPE_STRING | RD,
-        LeafKind::StrTunable { .. } => sys::CTLTYPE_STRING | RW,
-        LeafKind::Handler { ty, writable, .. } => ty.ctl().0 | if writable { RW } else { RD },
     }
 }
 
@@ -336,21 +374,16 @@ impl SysctlLeaf {
     /// for this leaf: the value for the kernel's standard handlers, and the
     /// leaf itself for the handler of its kind.
     fn arg1(&'static self) -> *mut c_void {
-        match self.kind {
-            LeafKind::Counter(v) => v.as_ptr().cast(),
-            LeafKind::Int(v) => v.as_ptr().cast(),
-            // The kernel only reads a constant through `arg1` (arg2 0, no
-            // CTLFLAG_WR or CTLFLAG_TUN: sysctl_handle_string treats it as
-            // read-only).
-            LeafKind::Str(s) => s.as_ptr().cast_mut().cast(),
-            LeafKind::Tunable(..)
-            | LeafKind::IntTunable(..)
-            | LeafKind::StrTunable { .. }
-            | LeafKind::Handler { .. } => self.into_foreign(),
+        if self.func.is_null() {
+            // The kernel only reads a constant string through `arg1` (arg2
+            // 0, no CTLFLAG_WR or CTLFLAG_TUN: sysctl_handle_string treats
+            // it as read-only).
+            self.value.cast_mut()
+        } else {
+            self.into_foreign()
         }
     }
 }
-
 /// The node `hw.<name>` and the leaves of a static table, showing the
 /// module's statics; removed when dropped.
 ///
@@ -360,7 +393,9 @@ impl SysctlLeaf {
 /// The nodes point only to `'static` data: the table's leaves, the values
 /// they show, and the handlers of their kinds.
 pub struct SysctlTree {
-    list: Box<Opaque<sys::sysctl_ctx_list>>,
+    /// Freed by `Drop`, out of line with `sysctl_ctx_free(9)`, so that no
+    /// module inlines the free at each of its drops.
+    list: ManuallyDrop<Box<Opaque<sys::sysctl_ctx_list>>>,
 }
 
 // SAFETY: the list is only touched by `register_hw` (before the tree is
@@ -414,7 +449,9 @@ impl SysctlTree {
         unsafe { sys::sysctl_ctx_init(list.get()) };
         // INVARIANT: initialised and empty; everything added below is
         // `'static`. Dropping `tree` on an error removes what was added.
-        let tree = Self { list };
+        let tree = Self {
+            list: ManuallyDrop::new(list),
+        };
         tree.add_all(parent.children(), name, descr, leaves)?;
         Ok(tree)
     }
@@ -502,8 +539,13 @@ impl Drop for SysctlTree {
         // once, here.
         let ret = unsafe { sys::sysctl_ctx_free(self.list.get()) };
         if ret != 0 {
+            // The refused entries still point to the head: leak it too.
             ctx_free_failed();
+            return;
         }
+        // SAFETY: dropped once, here, and not used after; the list is
+        // empty (`sysctl_ctx_free` succeeded).
+        unsafe { ManuallyDrop::drop(&mut self.list) };
     }
 }
 
@@ -550,7 +592,8 @@ unsafe extern "C" fn u64_tunable_handler(
     _arg2: sys::intmax_t,
     req: *mut sys::sysctl_req,
 ) -> c_int {
-    // SAFETY: the caller's contract is this function's.
+    // SAFETY: the caller's contract is this function's, and
+    // `handle_u64_tunable`'s: `arg1` is a tunable's leaf.
     unsafe { leaf_request(oidp, arg1, req, handle_u64_tunable) }
 }
 
@@ -565,22 +608,24 @@ unsafe extern "C" fn int_tunable_handler(
     _arg2: sys::intmax_t,
     req: *mut sys::sysctl_req,
 ) -> c_int {
-    // SAFETY: the caller's contract is this function's.
+    // SAFETY: as in `u64_tunable_handler`, for an `int` tunable's leaf.
     unsafe { leaf_request(oidp, arg1, req, handle_int_tunable) }
 }
 
-/// The handler of a [`SysctlLeaf::string_tunable`] ([`handle_string`]).
+/// The handler of a [`SysctlLeaf::string_tunable`] of `N` bytes
+/// ([`handle_string`]).
 ///
 /// # Safety
 /// As [`u64_tunable_handler`].
-unsafe extern "C" fn string_tunable_handler(
+unsafe extern "C" fn string_tunable_handler<const N: usize>(
     oidp: *mut sys::sysctl_oid,
     arg1: *mut c_void,
     _arg2: sys::intmax_t,
     req: *mut sys::sysctl_req,
 ) -> c_int {
-    // SAFETY: the caller's contract is this function's.
-    unsafe { leaf_request(oidp, arg1, req, handle_string_tunable) }
+    // SAFETY: as in `u64_tunable_handler`, for a string tunable's leaf of
+    // `N` bytes (the handler is chosen with `N` by `string_tunable`).
+    unsafe { leaf_request(oidp, arg1, req, handle_string_tunable::<N>) }
 }
 
 /// The handler of a [`SysctlLeaf::handler`]: the module's function.
@@ -593,7 +638,7 @@ unsafe extern "C" fn custom_handler(
     _arg2: sys::intmax_t,
     req: *mut sys::sysctl_req,
 ) -> c_int {
-    // SAFETY: the caller's contract is this function's.
+    // SAFETY: as in `u64_tunable_handler`, for a custom handler's leaf.
     unsafe { leaf_request(oidp, arg1, req, handle_custom) }
 }
 
@@ -602,13 +647,14 @@ unsafe extern "C" fn custom_handler(
 ///
 /// # Safety
 /// `oidp` and `req` are the kernel's for this call, on a node added by
-/// [`SysctlTree::register`] with `arg1` its `'static` leaf.
+/// [`SysctlTree::register`] with `arg1` its `'static` leaf, of the kind
+/// `handle` answers.
 #[inline(never)]
 unsafe fn leaf_request(
     oidp: *mut sys::sysctl_oid,
     arg1: *mut c_void,
     req: *mut sys::sysctl_req,
-    handle: fn(&LeafKind, &mut SysctlReq<'_>) -> Result,
+    handle: unsafe fn(&SysctlLeaf, &mut SysctlReq<'_>) -> Result,
 ) -> c_int {
     // SAFETY: `arg1` is the node's `'static` leaf, from `into_foreign` (the
     // caller's contract).
@@ -618,14 +664,23 @@ unsafe fn leaf_request(
     let Some(mut req) = (unsafe { SysctlReq::new(oidp, req) }) else {
         return code::EINVAL.to_errno();
     };
-    to_ret(handle(&leaf.kind, &mut req))
+    // SAFETY: `leaf` is of the kind `handle` answers (the caller's
+    // contract).
+    to_ret(unsafe { handle(leaf, &mut req) })
 }
 
 /// A request on a 64-bit tunable.
-fn handle_u64_tunable(kind: &LeafKind, req: &mut SysctlReq<'_>) -> Result {
-    let LeafKind::Tunable(value, validate) = *kind else {
-        return Err(code::EINVAL);
-    };
+///
+/// # Safety
+/// `leaf` was built by [`SysctlLeaf::tunable`].
+unsafe fn handle_u64_tunable(leaf: &SysctlLeaf, req: &mut SysctlReq<'_>) -> Result {
+    // SAFETY: `tunable` put a `&'static AtomicU64` in `value` and a
+    // `fn(u64) -> bool` in `func` (the type invariant's table); a function
+    // pointer cast to `*const ()` and back is the same function.
+    let value = unsafe { &*leaf.value.cast::<AtomicU64>() };
+    // SAFETY: as above; a function pointer cast to `*const ()` and back is
+    // the same function.
+    let validate = unsafe { core::mem::transmute::<*const (), fn(u64) -> bool>(leaf.func) };
     let mut v = value.load(Ordering::Relaxed);
     req.handle_u64(&mut v)?;
     if req.has_new() {
@@ -638,10 +693,16 @@ fn handle_u64_tunable(kind: &LeafKind, req: &mut SysctlReq<'_>) -> Result {
 }
 
 /// A request on an `int` tunable.
-fn handle_int_tunable(kind: &LeafKind, req: &mut SysctlReq<'_>) -> Result {
-    let LeafKind::IntTunable(value, validate) = *kind else {
-        return Err(code::EINVAL);
-    };
+///
+/// # Safety
+/// `leaf` was built by [`SysctlLeaf::int_tunable`].
+unsafe fn handle_int_tunable(leaf: &SysctlLeaf, req: &mut SysctlReq<'_>) -> Result {
+    // SAFETY: as in `handle_u64_tunable`: `int_tunable` put a
+    // `&'static AtomicI32` and a `fn(i32) -> bool` there.
+    let value = unsafe { &*leaf.value.cast::<AtomicI32>() };
+    // SAFETY: as above; a function pointer cast to `*const ()` and back is
+    // the same function.
+    let validate = unsafe { core::mem::transmute::<*const (), fn(i32) -> bool>(leaf.func) };
     let mut v = value.load(Ordering::Relaxed);
     req.handle_int(&mut v)?;
     if req.has_new() {
@@ -653,19 +714,32 @@ fn handle_int_tunable(kind: &LeafKind, req: &mut SysctlReq<'_>) -> Result {
     Ok(())
 }
 
-/// A request on a string tunable.
-fn handle_string_tunable(kind: &LeafKind, req: &mut SysctlReq<'_>) -> Result {
-    let LeafKind::StrTunable { value, validate } = *kind else {
-        return Err(code::EINVAL);
-    };
-    handle_string(req, value.seq(), value.bytes(), validate)
+/// A request on a string tunable of `N` bytes.
+///
+/// # Safety
+/// `leaf` was built by [`SysctlLeaf::string_tunable`] with `N`.
+unsafe fn handle_string_tunable<const N: usize>(
+    leaf: &SysctlLeaf,
+    req: &mut SysctlReq<'_>,
+) -> Result {
+    // SAFETY: as in `handle_u64_tunable`: `string_tunable::<N>` put a
+    // `&'static StringTunable<N>` and a `fn(&[u8]) -> bool` there.
+    let value = unsafe { &*leaf.value.cast::<StringTunable<N>>() };
+    // SAFETY: as above; a function pointer cast to `*const ()` and back is
+    // the same function.
+    let validate = unsafe { core::mem::transmute::<*const (), fn(&[u8]) -> bool>(leaf.func) };
+    handle_string(req, &value.seq, &value.bytes, validate)
 }
 
 /// A request on a custom handler's leaf.
-fn handle_custom(kind: &LeafKind, req: &mut SysctlReq<'_>) -> Result {
-    let LeafKind::Handler { handler, .. } = *kind else {
-        return Err(code::EINVAL);
-    };
+///
+/// # Safety
+/// `leaf` was built by [`SysctlLeaf::handler`].
+unsafe fn handle_custom(leaf: &SysctlLeaf, req: &mut SysctlReq<'_>) -> Result {
+    // SAFETY: as in `handle_u64_tunable`: `handler` put the module's
+    // `fn(&mut SysctlReq<'_>) -> Result` in `func`.
+    let handler =
+        unsafe { core::mem::transmute::<*const (), fn(&mut SysctlReq<'_>) -> Result>(leaf.func) };
     handler(req)
 }
 
@@ -718,7 +792,8 @@ mod tests {
     #[test]
     fn leaves_are_static_data() {
         let [counter, knob] = &LEAVES;
-        assert!(matches!(counter.kind, LeafKind::Counter(c) if ptr::eq(c, &raw const COUNTER)));
+        assert!(ptr::eq(counter.value, COUNTER.as_ptr().cast_const().cast()));
+        assert!(counter.func.is_null());
         // SAFETY: the leaves' names are `'static` C strings.
         let name = unsafe { CStr::from_ptr(knob.name) };
         assert_eq!(name, c"knob");
@@ -726,12 +801,12 @@ mod tests {
         let descr = unsafe { CStr::from_ptr(knob.descr) };
         assert_eq!(descr, c"Even values");
         // A tunable shows its value, and keeps the validation.
-        let LeafKind::Tunable(value, validate) = knob.kind else {
-            panic!("not a tunable");
-        };
-        assert!(ptr::eq(value, &raw const KNOB.value));
+        assert!(ptr::eq(knob.value, (&raw const KNOB.value).cast()));
+        // SAFETY: `tunable` put a `fn(u64) -> bool` there.
+        let validate = unsafe { core::mem::transmute::<*const (), fn(u64) -> bool>(knob.func) };
         assert!(validate(4) && !validate(5));
         assert!(!knob.tun() && knob.clone_tun().tun());
+        assert_eq!(core::mem::size_of::<SysctlLeaf>(), 48);
     }
 
     impl SysctlLeaf {
@@ -739,9 +814,10 @@ mod tests {
             Self {
                 name: self.name,
                 descr: self.descr,
-                kind: self.kind,
                 handler: self.handler,
-                oid_kind: kind_of(&self.kind),
+                value: self.value,
+                func: self.func,
+                oid_kind: self.oid_kind,
             }
             .loader_tunable()
         }

@@ -99,25 +99,6 @@ impl<const N: usize> StringTunable<N> {
     }
 }
 
-/// A [`StringTunable`] of any size, as its sysctl leaf holds it: one
-/// reference (with a vtable) in place of the count's and the bytes'.
-pub(super) trait StringCell: Sync {
-    /// The sequence count.
-    fn seq(&self) -> &AtomicU32;
-    /// The bytes, NUL included.
-    fn bytes(&self) -> &[AtomicU8];
-}
-
-impl<const N: usize> StringCell for StringTunable<N> {
-    fn seq(&self) -> &AtomicU32 {
-        &self.seq
-    }
-
-    fn bytes(&self) -> &[AtomicU8] {
-        &self.bytes
-    }
-}
-
 /// Copies the string in `bytes` into `out` (at most `out.len()` bytes)
 /// under the sequence count `seq`; returns its length (to the first NUL).
 pub(super) fn read_seq(seq: &AtomicU32, bytes: &[AtomicU8], out: &mut [u8]) -> usize {
