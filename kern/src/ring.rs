@@ -158,7 +158,9 @@ pub struct Consumer<A: Allocator = KernelAllocator> {
 ///
 /// # Invariants
 /// - `base` and `size` are the start and length of `shared`'s current
-///   storage; `len <= size`; `head < size`, or `head == 0` if `size == 0`.
+///   storage; `len <= size <= INT_MAX` (so a slot, at most `room()` or
+///   `len` bytes, is one `uiomove(9)` per part without a clamp of its
+///   own); `head < size`, or `head == 0` if `size == 0`.
 ///   The queued bytes are the `len` bytes from `head`, wrapping at `size`.
 /// - Only the producer writes the free bytes, only through a
 ///   [`WriteSlot`] it took from this ring; nobody writes the queued bytes.
@@ -277,7 +279,8 @@ impl<A: Allocator + Default + Clone> ByteRing<A> {
         unsafe { &mut *self.shared.bufs.get() }
     }
 
-    /// Makes room for `want` more bytes, never beyond `limit` bytes queued,
+    /// Makes room for `want` more bytes, never beyond `limit` bytes queued
+    /// (nor beyond `INT_MAX`, the most the storage ever holds),
     /// growing the storage with `M_NOWAIT` if it has less: to the most of
     /// what is needed, twice its size and [`MIN_ALLOC`], but no more than
     /// `limit` (or what is queued, if the limit was lowered below it). The
@@ -298,6 +301,11 @@ impl<A: Allocator + Default + Clone> ByteRing<A> {
         limit: usize,
     ) -> Result<usize> {
         self.check(&producer.shared)?;
+        // INVARIANT: `size <= INT_MAX`. With `limit <= INT_MAX` and
+        // `len <= size <= INT_MAX` before, `want <= limit - len` (or 0), so
+        // `needed <= max(len, limit) <= INT_MAX`, and the new size is at
+        // most `max(limit, needed) <= INT_MAX`.
+        let limit = limit.min(INT_MAX);
         let want = want.min(limit.saturating_sub(self.len));
         if self.room() >= want {
             return Ok(self.room());
@@ -408,8 +416,9 @@ impl<A: Allocator + Default + Clone> ByteRing<A> {
             self.wrap(self.head.wrapping_add(self.len))
         };
         // At most `INT_MAX` bytes, so that each part is one `uiomove(9)`
-        // (the copy then needs no loop of its own; the caller asks again).
-        let n = self.room().min(max).min(INT_MAX);
+        // (the copy then needs no loop of its own; the caller asks again):
+        // `room() <= size <= INT_MAX` (type invariant), no clamp needed.
+        let n = self.room().min(max);
         // Free: from the tail to the end, then from the start to the head.
         // `tail < size` or `size == 0`: no wrap.
         let first = n.min(self.size.wrapping_sub(tail));
@@ -482,8 +491,9 @@ impl<A: Allocator + Default + Clone> ByteRing<A> {
             // and the new slot reads from the current storage.
             self.free_retired();
         }
-        // At most `INT_MAX` bytes, as for a write slot.
-        let n = self.len.min(max).min(INT_MAX);
+        // At most `INT_MAX` bytes, as for a write slot: `len <= size <=
+        // INT_MAX` (type invariant).
+        let n = self.len.min(max);
         // `head < size` or `size == 0`: no wrap.
         let first = n.min(self.size.wrapping_sub(self.head));
         // `first <= n`: no wrap.
