@@ -719,6 +719,11 @@ pub struct ReadSlot<'c, B: Brand = Unbranded> {
 /// What is left of a slot's one or two contiguous parts: `first_len`
 /// bytes at `first`, then `second_len` at `second` (the storage's start).
 /// Copying consumes it from the front.
+///
+/// # Invariants
+/// `first_len + second_len <= INT_MAX`: a slot is made of at most `room()`
+/// or `len` bytes of its ring, both at most its size, which is at most
+/// `INT_MAX` (the ring's invariant), and consuming only shrinks the parts.
 #[derive(Clone, Copy)]
 struct Parts {
     first: NonNull<u8>,
@@ -845,6 +850,9 @@ impl<B: Brand> WriteSlot<'_, B> {
         // INVARIANT: `filled` grows by what each copy reports, at most its
         // piece, so the filled bytes hold data.
         let result = self.parts.each(&mut self.filled, |at, len| {
+            // SAFETY: a piece is at most `INT_MAX` bytes (the invariant of
+            // `Parts`): one `uiomove(9)`, its chunked fallback dead.
+            unsafe { core::hint::assert_unchecked(len <= INT_MAX) };
             // SAFETY: `len` bytes at `at` are free bytes of the storage that
             // only this slot writes, and the storage stays (type invariant).
             unsafe { uio.move_in_counted(at.as_ptr(), len) }
@@ -926,6 +934,9 @@ impl<B: Brand> ReadSlot<'_, B> {
         let start = self.drained;
         // INVARIANT: `drained` grows by what each copy reports.
         let result = self.parts.each(&mut self.drained, |at, len| {
+            // SAFETY: a piece is at most `INT_MAX` bytes (the invariant of
+            // `Parts`): one `uiomove(9)`, its chunked fallback dead.
+            unsafe { core::hint::assert_unchecked(len <= INT_MAX) };
             // SAFETY: `len` queued bytes at `at` that nobody writes while
             // the slot lives, in storage that stays (type invariant).
             unsafe { uio.move_out_counted(at.as_ptr(), len) }
