@@ -362,9 +362,11 @@ impl Fifo {
         reason = "on the I/O path of every read and write: a call costs more than the body"
     )]
     fn commit_write(&self, core: &Core, slot: WriteSlot<'_>, cx: &mut SxSleepable) -> usize {
-        let mut state = core.state.lock(cx);
+        // The poll queue's own lock is `core.state` (its source's mutex), so
+        // its guard notifies with no identity check.
+        let mut state = self.poll.lock(cx);
         let n = state.ring.commit_write(slot);
-        self.notify(&mut state);
+        state.notify();
         if state.readers_waiting > 0 {
             Self::wake(&core.readable);
         }
@@ -421,13 +423,14 @@ impl Fifo {
         reason = "on the I/O path of every read and write: a call costs more than the body"
     )]
     fn commit_read(&self, core: &Core, slot: ReadSlot<'_>, cx: &mut SxSleepable) -> (usize, bool) {
-        let mut state = core.state.lock(cx);
+        // As in `commit_write`: the poll queue's lock is `core.state`.
+        let mut state = self.poll.lock(cx);
         let n = state.ring.commit_read(slot);
         let empty = state.ring.is_empty();
         if empty {
             self.emptied(&mut state);
         }
-        self.notify(&mut state);
+        state.notify();
         if state.writers_waiting > 0 {
             Self::wake(&core.writable);
         }
