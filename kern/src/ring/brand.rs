@@ -13,10 +13,8 @@
 //!   ring checks nothing at run time.
 //!
 //! The brand registry is one table of atomics per module (kern is linked
-//! into each): a brand claims the entry its type's hash selects. Two brands
-//! whose hashes select the same entry cannot be alive at once (the second
-//! gets `EBUSY`, never a shared entry), which is safe; a module has a
-//! brand or two, out of 64 entries.
+//! into each): a live brand holds one entry, its type's 64-bit hash. A
+//! module has a brand or two alive, out of 64 entries.
 
 use crate::error::{Result, code};
 use core::any::TypeId;
@@ -81,30 +79,51 @@ impl<T: 'static> Brand for Unique<T> {
     const CHECKED: bool = false;
 
     fn claim() -> Result {
-        let (entry, key) = entry::<T>();
-        entry
-            .compare_exchange(0, key, Ordering::Acquire, Ordering::Relaxed)
-            .map(|_| ())
-            .map_err(|_| code::EBUSY)
+        let key = key::<T>();
+        // Taken if any entry holds the key.
+        if CLAIMED.iter().any(|e| e.load(Ordering::SeqCst) == key) {
+            return Err(code::EBUSY);
+        }
+        // Take a free entry, then look again: two threads claiming the
+        // same brand at once each store before they look, so (in the one
+        // order of sequentially consistent operations) at least one sees
+        // the other's entry and gives its own back. At most one wins;
+        // both may lose, as if the brand were taken.
+        let Some(mine) = CLAIMED.iter().find(|e| {
+            e.compare_exchange(0, key, Ordering::SeqCst, Ordering::SeqCst)
+                .is_ok()
+        }) else {
+            // Every entry is held: as many brands as entries are alive.
+            return Err(code::EBUSY);
+        };
+        let others = CLAIMED
+            .iter()
+            .filter(|e| e.load(Ordering::SeqCst) == key)
+            .count();
+        if others > 1 {
+            mine.store(0, Ordering::SeqCst);
+            return Err(code::EBUSY);
+        }
+        Ok(())
     }
 
     fn release() {
-        let (entry, key) = entry::<T>();
-        // Ours since `claim` (nobody else stores to a held entry).
-        let _released = entry.compare_exchange(key, 0, Ordering::Release, Ordering::Relaxed);
+        let key = key::<T>();
+        // Exactly one entry holds the key while a ring of the brand lives
+        // (`claim`); nobody else stores to a held entry.
+        if let Some(mine) = CLAIMED.iter().find(|e| e.load(Ordering::SeqCst) == key) {
+            mine.store(0, Ordering::SeqCst);
+        }
     }
 }
 
-/// The entry of brand `T` and its key (never 0).
-fn entry<T: 'static>() -> (&'static AtomicU64, u64) {
+/// The key of brand `T` in the table (never 0): a hash of its type, 64
+/// bits. Two brands whose keys collide behave as one (the second is
+/// refused while the first lives): safe, and not expected.
+fn key<T: 'static>() -> u64 {
     let mut h = Fnv(0xcbf2_9ce4_8422_2325);
     TypeId::of::<T>().hash(&mut h);
-    let key = h.0 | 1;
-    // `ENTRIES` is 64.
-    let index = usize::try_from(key % 64).unwrap_or(0);
-    let [first, ..] = &CLAIMED;
-    let entry = CLAIMED.get(index).unwrap_or(first);
-    (entry, key)
+    h.0 | 1
 }
 
 /// FNV-1a, 64 bits: enough to spread brand types over the table.
