@@ -25,9 +25,26 @@ use kern::cdev::{CharacterDevice, File, Op, OpenFlags};
 use kern::context::MaySleep;
 use kern::init::{PinInit, pin_arc, pin_data, pin_init};
 use kern::ioctl::{FIOASYNC, FIONBIO, FIONREAD, IoctlCmd, IoctlData};
+use kern::malloc::KernelAllocator;
 use kern::poll::{Filter, Knote, PollEvents, PollQueue, PollSource, PollWaiter};
 use kern::prelude::*;
-use kern::ring::{ByteRing, Consumer, Producer, ReadSlot, WriteSlot};
+use kern::ring::{self, Unique};
+
+/// The brand of the FIFO's ring: one ring of it at a time in the module,
+/// so the ring knows its tokens and slots by their type and checks no
+/// identity at run time ([`Unique`]).
+pub(crate) enum FifoRing {}
+
+/// The FIFO's ring.
+type ByteRing = ring::ByteRing<KernelAllocator, Unique<FifoRing>>;
+/// The FIFO ring's producer token.
+type Producer = ring::Producer<KernelAllocator, Unique<FifoRing>>;
+/// The FIFO ring's consumer token.
+type Consumer = ring::Consumer<KernelAllocator, Unique<FifoRing>>;
+/// A slot of the FIFO ring's free bytes.
+type WriteSlot<'p> = ring::WriteSlot<'p, Unique<FifoRing>>;
+/// A slot of the FIFO ring's queued bytes.
+type ReadSlot<'c> = ring::ReadSlot<'c, Unique<FifoRing>>;
 use kern::sync::{CondVar, Mutex, MutexGuard, SxLock, Wait};
 use kern::taskqueue::{Task, TaskHandler};
 use kern::uio::{UioReader, UioWriter};
@@ -87,9 +104,9 @@ impl Core {
         clippy::mem_forget,
         reason = "pin_init! forgets its drop guards once every field is initialised"
     )]
-    pub(crate) fn new(cx: &mut Sleepable) -> impl PinInit<Self> + use<> {
-        let (ring, producer, consumer) = ByteRing::new(cx.waitok());
-        pin_init!(Self {
+    pub(crate) fn new(cx: &mut Sleepable) -> Result<impl PinInit<Self> + use<>> {
+        let (ring, producer, consumer) = ByteRing::new_branded(cx.waitok())?;
+        Ok(pin_init!(Self {
             state <- Mutex::new_in_place(
                 c"rustfifo",
                 State {
@@ -106,7 +123,7 @@ impl Core {
             writable: CondVar::new(c"fifowr"),
             readers <- SxLock::new_in_place(c"rustfifo readers", consumer),
             writers <- SxLock::new_in_place(c"rustfifo writers", producer),
-        })
+        }))
     }
 }
 
@@ -259,17 +276,17 @@ impl Fifo {
         clippy::mem_forget,
         reason = "pin_init! forgets its drop guards once every field is initialised"
     )]
-    pub(crate) fn new(cx: &mut Sleepable) -> impl PinInit<Self> + use<> {
-        let core = pin_arc(Core::new(cx), cx.waitok());
+    pub(crate) fn new(cx: &mut Sleepable) -> Result<impl PinInit<Self> + use<>> {
+        let core = pin_arc(Core::new(cx)?, cx.waitok());
         let (idle, task, poll) = (core.clone(), core.clone(), core.clone());
-        pin_init!(Self {
+        Ok(pin_init!(Self {
             core,
             idle <- Callout::new_in_place(pin_init!(Idle {
                 core: idle,
                 free <- Task::new_in_place(FreeStorage { core: task }),
             })),
             poll <- PollQueue::new_in_place(Readiness(poll)),
-        })
+        }))
     }
 
     /// Wakes the pollers and fires the knotes, under the mutex.
@@ -345,9 +362,11 @@ impl Fifo {
         reason = "on the I/O path of every read and write: a call costs more than the body"
     )]
     fn commit_write(&self, core: &Core, slot: WriteSlot<'_>, cx: &mut SxSleepable) -> usize {
-        let mut state = core.state.lock(cx);
+        // The poll queue's own lock is `core.state` (its source's mutex), so
+        // its guard notifies with no identity check.
+        let mut state = self.poll.lock(cx);
         let n = state.ring.commit_write(slot);
-        self.notify(&mut state);
+        state.notify();
         if state.readers_waiting > 0 {
             Self::wake(&core.readable);
         }
@@ -404,13 +423,14 @@ impl Fifo {
         reason = "on the I/O path of every read and write: a call costs more than the body"
     )]
     fn commit_read(&self, core: &Core, slot: ReadSlot<'_>, cx: &mut SxSleepable) -> (usize, bool) {
-        let mut state = core.state.lock(cx);
+        // As in `commit_write`: the poll queue's lock is `core.state`.
+        let mut state = self.poll.lock(cx);
         let n = state.ring.commit_read(slot);
         let empty = state.ring.is_empty();
         if empty {
             self.emptied(&mut state);
         }
-        self.notify(&mut state);
+        state.notify();
         if state.writers_waiting > 0 {
             Self::wake(&core.writable);
         }

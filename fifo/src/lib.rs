@@ -181,7 +181,7 @@ struct RustFifo {
 
 impl Module for RustFifo {
     fn load(cx: &mut Sleepable) -> Result<Self> {
-        let fifo = Fifo::new(cx);
+        let fifo = Fifo::new(cx)?;
         let sysctl = SysctlTree::register_hw(
             c"rustfifo",
             c"rustfifo(4): the /dev/rustfifo byte FIFO",

@@ -31,7 +31,7 @@
 //! thread context, and may not sleep or take another lock.
 
 use crate::alloc::Box;
-use crate::context::Sleepable;
+use crate::context::{MayBlock, Sleepable};
 use crate::error::{Result, code};
 use crate::init::PinInit;
 use crate::opaque::Opaque;
@@ -212,10 +212,14 @@ impl Knote<'_> {
 /// `si` is zeroed but for `si_note`, initialised by `knlist_init_mtx` with
 /// `mtx`, the mutex of `source`, at this address, which does not change
 /// (the value is pinned) until `Drop` has cleared and destroyed the
-/// knlist and drained the selinfo.
+/// knlist and drained the selinfo. `mutex` is the source's mutex as it
+/// named it at initialisation, whose state is `mtx`: it lives as long as
+/// the queue, as the knlist's lock must (the source owns it, or a
+/// reference count of it: [`PollSource::mutex`]).
 pub struct PollQueue<H: PollSource> {
     si: Opaque<sys::selinfo>,
     mtx: *mut sys::mtx,
+    mutex: *const Mutex<H::Data>,
     source: H,
     _pin: PhantomPinned,
 }
@@ -262,6 +266,8 @@ impl<H: PollSource> PollQueue<H> {
             // SAFETY: as above.
             let m = unsafe { &raw mut (*slot).mtx };
             // SAFETY: as above.
+            let mp = unsafe { &raw mut (*slot).mutex };
+            // SAFETY: as above.
             let si = Opaque::raw_get(unsafe { &raw mut (*slot).si });
             // SAFETY: the source's place, valid for writes and pinned with
             // the rest of the slot. If it fails, nothing else is initialised
@@ -270,9 +276,12 @@ impl<H: PollSource> PollQueue<H> {
             unsafe { source.__pinned_init(src) }?;
             // The mutex as the source names it in its final place.
             // SAFETY: the source was initialised just above.
-            let mtx = unsafe { &*src }.mutex().state();
-            // SAFETY: the pointer's place, valid for writes.
+            let mutex = unsafe { &*src }.mutex();
+            let mtx = mutex.state();
+            // SAFETY: the pointers' places, valid for writes.
             unsafe { m.write(mtx) };
+            // SAFETY: as above.
+            unsafe { mp.write(mutex) };
             // SAFETY: the selinfo's place: zeroed here, as the kernel
             // expects of a new selinfo.
             unsafe { si.write_bytes(0, 1) };
@@ -357,6 +366,17 @@ impl<H: PollSource> PollQueue<H> {
         if guard.lock().state() != self.mtx {
             return Err(code::EINVAL);
         }
+        // SAFETY: `guard` holds the queue's mutex (checked just above).
+        unsafe { self.notify_held() };
+        Ok(())
+    }
+
+    /// [`notify`](Self::notify) once the mutex is known to be held.
+    ///
+    /// # Safety
+    /// This thread holds the queue's mutex (the source's, `mtx`).
+    #[inline]
+    unsafe fn notify_held(&self) {
         let si = self.si.get();
         // `SEL_WAITING()` (`sys/sys/selinfo.h`): a poller is recorded.
         // `pipeselwakeup()` (`sys/kern/sys_pipe.c`) checks it the same way
@@ -379,15 +399,74 @@ impl<H: PollSource> PollQueue<H> {
         // `knote()` (`sys/kern/kern_event.c`) walks `kl_list` and does
         // nothing for an empty one; the list changes only under the
         // knlist's lock, the source's mutex, which this thread holds.
-        // SAFETY: the knlist is initialised and its lock held (checked
-        // above), so the field is not written meanwhile.
+        // SAFETY: the knlist is initialised and its lock held (the
+        // caller's contract), so the field is not written meanwhile.
         let knotes = !unsafe { (*self.note()).kl_list.slh_first }.is_null();
         if knotes {
             // SAFETY: the knlist is initialised and its mutex is held by
-            // this thread (checked above): KNOTE_LOCKED.
+            // this thread (the caller's contract): KNOTE_LOCKED.
             unsafe { sys::knote(self.note(), 0, KNF_LISTLOCKED) };
         }
-        Ok(())
+    }
+}
+
+impl<H: PollSource> PollQueue<H> {
+    /// Takes the queue's mutex (the source's): the guard can
+    /// [`notify`](NotifyGuard::notify) without the check of
+    /// [`PollQueue::notify`], since it is the knlist's lock by
+    /// construction.
+    ///
+    /// # Context
+    /// May block on the mutex (`cx`, as for [`Mutex::lock`]).
+    #[inline]
+    pub fn lock<'a, C: MayBlock>(&'a self, cx: &'a mut C) -> NotifyGuard<'a, H> {
+        // SAFETY: the source's mutex, alive as long as the queue (type
+        // invariant), which `&'a self` keeps.
+        let mutex = unsafe { &*self.mutex };
+        // INVARIANT: the mutex whose state is `mtx` (type invariant).
+        NotifyGuard {
+            guard: mutex.lock(cx),
+            queue: self,
+        }
+    }
+}
+
+/// The guard of a [`PollQueue`]'s mutex, taken with [`PollQueue::lock`];
+/// it derefs to the mutex's guard.
+///
+/// # Invariants
+/// `guard` is the guard of the mutex whose state is `queue.mtx`, the
+/// knlist's lock.
+pub struct NotifyGuard<'a, H: PollSource> {
+    guard: MutexGuard<'a, H::Data>,
+    queue: &'a PollQueue<H>,
+}
+
+impl<H: PollSource> NotifyGuard<'_, H> {
+    /// [`PollQueue::notify`], with no identity check: this guard holds the
+    /// queue's own mutex (type invariant).
+    ///
+    /// # Context
+    /// Does not sleep.
+    #[inline]
+    pub fn notify(&mut self) {
+        // SAFETY: the queue's mutex is held by this thread (type
+        // invariant): the knlist's lock.
+        unsafe { self.queue.notify_held() };
+    }
+}
+
+impl<'a, H: PollSource> core::ops::Deref for NotifyGuard<'a, H> {
+    type Target = MutexGuard<'a, H::Data>;
+
+    fn deref(&self) -> &Self::Target {
+        &self.guard
+    }
+}
+
+impl<H: PollSource> core::ops::DerefMut for NotifyGuard<'_, H> {
+    fn deref_mut(&mut self) -> &mut Self::Target {
+        &mut self.guard
     }
 }
 

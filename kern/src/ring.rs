@@ -35,7 +35,9 @@
 //!   producer appends, so they stay free until its commit, and a read slot
 //!   covers only bytes queued when it was made, which only the consumer
 //!   removes. Each slot borrows its token mutably, so a side has one slot
-//!   at a time, and a slot is committed only to its own ring (checked).
+//!   at a time, and a slot is committed only to its own ring: checked at
+//!   run time for an [`Unbranded`] ring, by type for a [`Unique`] brand,
+//!   which one ring at a time holds (see [`brand`](Brand)).
 //! - **The storage is not freed or moved under a copy.** Growing
 //!   ([`ByteRing::reserve`]) and freeing ([`ByteRing::release`]) need
 //!   `&mut Producer`, which a live write slot borrows: the writer never
@@ -98,6 +100,24 @@
 //! ring.commit_write(slot);
 //! # Ok::<(), kern::Error>(())
 //! ```
+//!
+//! A ring of a [`Unique`] brand checks no identity at run time: a token or
+//! slot of another brand does not compile.
+//!
+//! ```compile_fail,E0308
+//! use alloc_kernel::{HostAllocator, M_NOWAIT};
+//! use kern::ring::{ByteRing, Unique};
+//!
+//! enum Left {}
+//! enum Right {}
+//! let (mut left, mut producer, _c) =
+//!     ByteRing::<HostAllocator, Unique<Left>>::try_new(M_NOWAIT)?;
+//! let (mut right, _p, _c2) = ByteRing::<HostAllocator, Unique<Right>>::try_new(M_NOWAIT)?;
+//! left.reserve(&mut producer, 5, 64)?;
+//! let slot = left.write_slot(&mut producer, 5)?;
+//! right.commit_write(slot); // the slot is `Left`'s
+//! # Ok::<(), kern::Error>(())
+//! ```
 
 use crate::context::MaySleep;
 use crate::error::{Result, code};
@@ -107,6 +127,9 @@ use alloc_kernel::{Allocator, Arc, Flags, Vec, Wait, WaitAllocator};
 use core::cell::UnsafeCell;
 use core::marker::PhantomData;
 use core::ptr::NonNull;
+
+mod brand;
+pub use brand::{Brand, Unbranded, Unique};
 
 /// The smallest storage [`ByteRing::reserve`] allocates (or the limit, if
 /// smaller): one page.
@@ -118,15 +141,24 @@ pub const MIN_ALLOC: usize = 4096;
 /// # Invariants
 /// `bufs` is used only by the [`ByteRing`] that shares this value, through
 /// `&mut ByteRing` (or by `Drop`, when the ring and both tokens are gone).
-struct Storage<A: Allocator> {
+/// The storage holds the ring's brand (claimed before it is made) and
+/// gives it back when it goes: when the ring and both tokens are gone.
+struct Storage<A: Allocator, B: Brand> {
     bufs: UnsafeCell<Bufs<A>>,
+    brand: PhantomData<B>,
+}
+
+impl<A: Allocator, B: Brand> Drop for Storage<A, B> {
+    fn drop(&mut self) {
+        B::release();
+    }
 }
 
 // SAFETY: the cell is used only through `&mut ByteRing` (type invariant),
 // so never from two threads at once; the tokens only keep the allocation
 // alive. The vectors hold bytes and an allocator, which may move between
 // threads if `A` may.
-unsafe impl<A: Allocator + Send + Sync> Sync for Storage<A> {}
+unsafe impl<A: Allocator + Send + Sync, B: Brand> Sync for Storage<A, B> {}
 
 /// The storage proper.
 struct Bufs<A: Allocator> {
@@ -140,15 +172,18 @@ struct Bufs<A: Allocator> {
 /// The producer's side of a [`ByteRing`]: whoever holds it `&mut` is the
 /// only one who appends, grows or frees the storage. Made with the ring;
 /// not `Clone`.
-pub struct Producer<A: Allocator = KernelAllocator> {
-    shared: Arc<Storage<A>, A>,
+pub struct Producer<A: Allocator = KernelAllocator, B: Brand = Unbranded> {
+    shared: Arc<Storage<A, B>, A>,
 }
 
 /// The consumer's side of a [`ByteRing`]: whoever holds it `&mut` is the
 /// only one who removes bytes. Made with the ring; not `Clone`.
-pub struct Consumer<A: Allocator = KernelAllocator> {
-    shared: Arc<Storage<A>, A>,
+pub struct Consumer<A: Allocator = KernelAllocator, B: Brand = Unbranded> {
+    shared: Arc<Storage<A, B>, A>,
 }
+
+/// A new ring and its two tokens, as [`ByteRing::try_new`] makes them.
+pub type NewRing<A, B> = (ByteRing<A, B>, Producer<A, B>, Consumer<A, B>);
 
 /// A ring of bytes over storage that grows on demand, with one
 /// [`Producer`] and one [`Consumer`]; see [the module](self).
@@ -158,7 +193,9 @@ pub struct Consumer<A: Allocator = KernelAllocator> {
 ///
 /// # Invariants
 /// - `base` and `size` are the start and length of `shared`'s current
-///   storage; `len <= size`; `head < size`, or `head == 0` if `size == 0`.
+///   storage; `len <= size <= INT_MAX` (so a slot, at most `room()` or
+///   `len` bytes, is one `uiomove(9)` per part without a clamp of its
+///   own); `head < size`, or `head == 0` if `size == 0`.
 ///   The queued bytes are the `len` bytes from `head`, wrapping at `size`.
 /// - Only the producer writes the free bytes, only through a
 ///   [`WriteSlot`] it took from this ring; nobody writes the queued bytes.
@@ -167,8 +204,8 @@ pub struct Consumer<A: Allocator = KernelAllocator> {
 ///   the current storage: [`read_slot`](Self::read_slot) frees retired
 ///   storage first, and growth keeps the old storage only while none is
 ///   retired.
-pub struct ByteRing<A: Allocator = KernelAllocator> {
-    shared: Arc<Storage<A>, A>,
+pub struct ByteRing<A: Allocator = KernelAllocator, B: Brand = Unbranded> {
+    shared: Arc<Storage<A, B>, A>,
     base: NonNull<u8>,
     size: usize,
     head: usize,
@@ -179,31 +216,15 @@ pub struct ByteRing<A: Allocator = KernelAllocator> {
 // SAFETY: the ring owns its view of the storage (`base`, a cache of the
 // shared vector's pointer); the storage's bytes may be used from any
 // thread, and the vectors' allocator may be sent if `A` may.
-unsafe impl<A: Allocator + Send + Sync> Send for ByteRing<A> {}
+unsafe impl<A: Allocator + Send + Sync, B: Brand> Send for ByteRing<A, B> {}
 
 // SAFETY: `&ByteRing` only reads the counts; everything that changes the
 // ring or the storage takes `&mut ByteRing`.
-unsafe impl<A: Allocator + Send + Sync> Sync for ByteRing<A> {}
+unsafe impl<A: Allocator + Send + Sync, B: Brand> Sync for ByteRing<A, B> {}
 
-impl<A: Allocator + Default + Clone> ByteRing<A> {
-    /// An empty ring without storage, and its two tokens. Allocates the
-    /// small block they share (not the storage).
-    ///
-    /// # Errors
-    /// `ENOMEM` if that allocation fails.
-    pub fn try_new(flags: impl Into<Flags>) -> Result<(Self, Producer<A>, Consumer<A>)> {
-        let storage = Storage {
-            bufs: UnsafeCell::new(Bufs {
-                current: Vec::new_in(A::default()),
-                retired: Vec::new_in(A::default()),
-            }),
-        };
-        let shared = Arc::try_new_in(storage, A::default(), flags)?;
-        Ok(Self::from_shared(shared))
-    }
-
+impl<A: Allocator + Default + Clone> ByteRing<A, Unbranded> {
     /// [`try_new`](Self::try_new) with an allocation that may sleep and
-    /// cannot fail.
+    /// cannot fail (an unbranded ring claims nothing).
     ///
     /// # Context
     /// May sleep (`flags` from a context token, `cx.waitok()`).
@@ -211,16 +232,53 @@ impl<A: Allocator + Default + Clone> ByteRing<A> {
     where
         A: WaitAllocator,
     {
-        let storage = Storage {
+        Self::from_shared(Arc::new(Self::storage(), flags))
+    }
+}
+
+impl<A: Allocator + Default + Clone, B: Brand> ByteRing<A, B> {
+    /// An empty ring without storage, and its two tokens. Allocates the
+    /// small block they share (not the storage).
+    ///
+    /// # Errors
+    /// `ENOMEM` if that allocation fails; `EBUSY` if `B` is a [`Unique`]
+    /// brand and a ring of that brand (or one of its tokens) is alive.
+    pub fn try_new(flags: impl Into<Flags>) -> Result<NewRing<A, B>> {
+        B::claim()?;
+        // The storage holds the brand from here: dropped on failure, it
+        // gives it back.
+        let shared = Arc::try_new_in(Self::storage(), A::default(), flags)?;
+        Ok(Self::from_shared(shared))
+    }
+
+    /// [`try_new`](Self::try_new) with an allocation that may sleep.
+    ///
+    /// # Errors
+    /// `EBUSY` if `B` is a [`Unique`] brand and a ring of that brand (or
+    /// one of its tokens) is alive.
+    ///
+    /// # Context
+    /// May sleep (`flags` from a context token, `cx.waitok()`).
+    pub fn new_branded(flags: impl Wait) -> Result<NewRing<A, B>>
+    where
+        A: WaitAllocator,
+    {
+        B::claim()?;
+        Ok(Self::from_shared(Arc::new(Self::storage(), flags)))
+    }
+
+    /// The storage of a new ring, holding a brand just claimed.
+    fn storage() -> Storage<A, B> {
+        Storage {
             bufs: UnsafeCell::new(Bufs {
                 current: Vec::new_in(A::default()),
                 retired: Vec::new_in(A::default()),
             }),
-        };
-        Self::from_shared(Arc::new(storage, flags))
+            brand: PhantomData,
+        }
     }
 
-    fn from_shared(shared: Arc<Storage<A>, A>) -> (Self, Producer<A>, Consumer<A>) {
+    fn from_shared(shared: Arc<Storage<A, B>, A>) -> (Self, Producer<A, B>, Consumer<A, B>) {
         let producer = Producer {
             shared: shared.clone(),
         };
@@ -277,7 +335,8 @@ impl<A: Allocator + Default + Clone> ByteRing<A> {
         unsafe { &mut *self.shared.bufs.get() }
     }
 
-    /// Makes room for `want` more bytes, never beyond `limit` bytes queued,
+    /// Makes room for `want` more bytes, never beyond `limit` bytes queued
+    /// (nor beyond `INT_MAX`, the most the storage ever holds),
     /// growing the storage with `M_NOWAIT` if it has less: to the most of
     /// what is needed, twice its size and [`MIN_ALLOC`], but no more than
     /// `limit` (or what is queued, if the limit was lowered below it). The
@@ -293,11 +352,16 @@ impl<A: Allocator + Default + Clone> ByteRing<A> {
     /// Does not sleep.
     pub fn reserve(
         &mut self,
-        producer: &mut Producer<A>,
+        producer: &mut Producer<A, B>,
         want: usize,
         limit: usize,
     ) -> Result<usize> {
         self.check(&producer.shared)?;
+        // INVARIANT: `size <= INT_MAX`. With `limit <= INT_MAX` and
+        // `len <= size <= INT_MAX` before, `want <= limit - len` (or 0), so
+        // `needed <= max(len, limit) <= INT_MAX`, and the new size is at
+        // most `max(limit, needed) <= INT_MAX`.
+        let limit = limit.min(INT_MAX);
         let want = want.min(limit.saturating_sub(self.len));
         if self.room() >= want {
             return Ok(self.room());
@@ -361,7 +425,7 @@ impl<A: Allocator + Default + Clone> ByteRing<A> {
     ///
     /// # Context
     /// Does not sleep (`free(9)` does not).
-    pub fn release(&mut self, producer: &mut Producer<A>) -> bool {
+    pub fn release(&mut self, producer: &mut Producer<A, B>) -> bool {
         if self.check(&producer.shared).is_err() || self.len != 0 {
             return false;
         }
@@ -395,9 +459,9 @@ impl<A: Allocator + Default + Clone> ByteRing<A> {
     #[inline]
     pub fn write_slot<'p>(
         &mut self,
-        producer: &'p mut Producer<A>,
+        producer: &'p mut Producer<A, B>,
         max: usize,
-    ) -> Result<WriteSlot<'p>> {
+    ) -> Result<WriteSlot<'p, B>> {
         self.check(&producer.shared)?;
         let tail = if self.len == 0 {
             // INVARIANT: an empty ring starts again at 0, so that writes
@@ -408,8 +472,9 @@ impl<A: Allocator + Default + Clone> ByteRing<A> {
             self.wrap(self.head.wrapping_add(self.len))
         };
         // At most `INT_MAX` bytes, so that each part is one `uiomove(9)`
-        // (the copy then needs no loop of its own; the caller asks again).
-        let n = self.room().min(max).min(INT_MAX);
+        // (the copy then needs no loop of its own; the caller asks again):
+        // `room() <= size <= INT_MAX` (type invariant), no clamp needed.
+        let n = self.room().min(max);
         // Free: from the tail to the end, then from the start to the head.
         // `tail < size` or `size == 0`: no wrap.
         let first = n.min(self.size.wrapping_sub(tail));
@@ -425,6 +490,7 @@ impl<A: Allocator + Default + Clone> ByteRing<A> {
             filled: 0,
             ring: Arc::as_ptr(&self.shared).cast(),
             _producer: PhantomData,
+            _brand: PhantomData,
         })
     }
 
@@ -440,14 +506,18 @@ impl<A: Allocator + Default + Clone> ByteRing<A> {
         clippy::needless_pass_by_value,
         reason = "taking the slot ends it: it cannot be committed twice or used after"
     )]
-    pub fn commit_write(&mut self, slot: WriteSlot<'_>) -> usize {
-        if !core::ptr::eq(slot.ring, Arc::as_ptr(&self.shared).cast()) {
+    pub fn commit_write(&mut self, slot: WriteSlot<'_, B>) -> usize {
+        if B::CHECKED && !core::ptr::eq(slot.ring, Arc::as_ptr(&self.shared).cast()) {
             return 0;
         }
         // INVARIANT: `len + filled <= size`, by construction rather than
-        // tested here. The slot is this ring's (checked above; the storage
-        // cannot be freed and its address reused while the slot lives, as
-        // the producer it borrows keeps it), and it was made covering at
+        // tested here. The slot is this ring's: checked above when the brand
+        // is `Unbranded` (the storage cannot be freed and its address
+        // reused while the slot lives, as the producer it borrows keeps
+        // it); by construction for a `Unique` brand, whose one live ring
+        // is the slot's (the borrowed producer's storage holds the brand
+        // until the producer goes, so no other ring of it exists, and a
+        // slot of another brand does not type-check). It was made covering at
         // most `room()` bytes; `filled` grows by at most the piece copied
         // (`Parts::each`), so it is at most that. Since then `room()` has
         // not shrunk: the size changes only with the producer (`reserve`,
@@ -472,9 +542,9 @@ impl<A: Allocator + Default + Clone> ByteRing<A> {
     #[inline]
     pub fn read_slot<'c>(
         &mut self,
-        consumer: &'c mut Consumer<A>,
+        consumer: &'c mut Consumer<A, B>,
         max: usize,
-    ) -> Result<ReadSlot<'c>> {
+    ) -> Result<ReadSlot<'c, B>> {
         self.check(&consumer.shared)?;
         if self.retired {
             // INVARIANT: the consumer's previous slot is gone (this call
@@ -482,8 +552,9 @@ impl<A: Allocator + Default + Clone> ByteRing<A> {
             // and the new slot reads from the current storage.
             self.free_retired();
         }
-        // At most `INT_MAX` bytes, as for a write slot.
-        let n = self.len.min(max).min(INT_MAX);
+        // At most `INT_MAX` bytes, as for a write slot: `len <= size <=
+        // INT_MAX` (type invariant).
+        let n = self.len.min(max);
         // `head < size` or `size == 0`: no wrap.
         let first = n.min(self.size.wrapping_sub(self.head));
         // `first <= n`: no wrap.
@@ -498,6 +569,7 @@ impl<A: Allocator + Default + Clone> ByteRing<A> {
             drained: 0,
             ring: Arc::as_ptr(&self.shared).cast(),
             _consumer: PhantomData,
+            _brand: PhantomData,
         })
     }
 
@@ -517,8 +589,8 @@ impl<A: Allocator + Default + Clone> ByteRing<A> {
         clippy::needless_pass_by_value,
         reason = "taking the slot ends it: it cannot be committed twice or used after"
     )]
-    pub fn commit_read(&mut self, slot: ReadSlot<'_>) -> usize {
-        if !core::ptr::eq(slot.ring, Arc::as_ptr(&self.shared).cast()) {
+    pub fn commit_read(&mut self, slot: ReadSlot<'_, B>) -> usize {
+        if B::CHECKED && !core::ptr::eq(slot.ring, Arc::as_ptr(&self.shared).cast()) {
             return 0;
         }
         // Storage kept for the slot, if any, stays until the consumer's
@@ -527,7 +599,8 @@ impl<A: Allocator + Default + Clone> ByteRing<A> {
         // The slot covers the oldest bytes when it was made; only the
         // consumer removes, so they are still the oldest.
         // INVARIANT: `drained <= len`, by construction rather than tested
-        // here. The slot is this ring's (checked above) and covered at most
+        // here. The slot is this ring's (checked above, or by construction
+        // for a `Unique` brand, as in `commit_write`) and covered at most
         // `len` bytes when made; `drained` grows by at most the piece
         // copied (`Parts::each`). Since then `len` has not dropped: only a
         // commit of a read slot lowers it, and the consumer the slot
@@ -567,10 +640,12 @@ impl<A: Allocator + Default + Clone> ByteRing<A> {
     }
 
     /// `EINVAL` unless `shared` is this ring's storage (the token is this
-    /// ring's).
+    /// ring's). Nothing to test for a [`Unique`] brand: the token's storage
+    /// holds the brand, which only one ring's storage holds at a time, so it
+    /// is this ring's.
     #[inline]
-    fn check(&self, shared: &Arc<Storage<A>, A>) -> Result {
-        if Arc::ptr_eq(&self.shared, shared) {
+    fn check(&self, shared: &Arc<Storage<A, B>, A>) -> Result {
+        if !B::CHECKED || Arc::ptr_eq(&self.shared, shared) {
             Ok(())
         } else {
             Err(code::EINVAL)
@@ -612,11 +687,12 @@ impl<A: Allocator + Default + Clone> ByteRing<A> {
 /// storage when the slot was made, from its tail, written by nobody else
 /// until it is committed; the `filled` ones, in order, hold copied data.
 #[must_use = "commit the slot, or the bytes copied into it are lost"]
-pub struct WriteSlot<'p> {
+pub struct WriteSlot<'p, B: Brand = Unbranded> {
     parts: Parts,
     filled: usize,
     ring: *const (),
     _producer: PhantomData<&'p mut ()>,
+    _brand: PhantomData<B>,
 }
 
 /// The oldest queued bytes of a [`ByteRing`], lent to its consumer to copy
@@ -632,16 +708,22 @@ pub struct WriteSlot<'p> {
 /// order, written by nobody until the slot is committed; the `drained`
 /// ones were copied out.
 #[must_use = "commit the slot, or the bytes read stay queued"]
-pub struct ReadSlot<'c> {
+pub struct ReadSlot<'c, B: Brand = Unbranded> {
     parts: Parts,
     drained: usize,
     ring: *const (),
     _consumer: PhantomData<&'c mut ()>,
+    _brand: PhantomData<B>,
 }
 
 /// What is left of a slot's one or two contiguous parts: `first_len`
 /// bytes at `first`, then `second_len` at `second` (the storage's start).
 /// Copying consumes it from the front.
+///
+/// # Invariants
+/// `first_len + second_len <= INT_MAX`: a slot is made of at most `room()`
+/// or `len` bytes of its ring, both at most its size, which is at most
+/// `INT_MAX` (the ring's invariant), and consuming only shrinks the parts.
 #[derive(Clone, Copy)]
 struct Parts {
     first: NonNull<u8>,
@@ -727,7 +809,7 @@ impl Parts {
     }
 }
 
-impl WriteSlot<'_> {
+impl<B: Brand> WriteSlot<'_, B> {
     /// The bytes the slot can take (filled or not).
     #[inline]
     #[must_use]
@@ -768,6 +850,9 @@ impl WriteSlot<'_> {
         // INVARIANT: `filled` grows by what each copy reports, at most its
         // piece, so the filled bytes hold data.
         let result = self.parts.each(&mut self.filled, |at, len| {
+            // SAFETY: a piece is at most `INT_MAX` bytes (the invariant of
+            // `Parts`): one `uiomove(9)`, its chunked fallback dead.
+            unsafe { core::hint::assert_unchecked(len <= INT_MAX) };
             // SAFETY: `len` bytes at `at` are free bytes of the storage that
             // only this slot writes, and the storage stays (type invariant).
             unsafe { uio.move_in_counted(at.as_ptr(), len) }
@@ -795,7 +880,7 @@ impl WriteSlot<'_> {
     }
 }
 
-impl ReadSlot<'_> {
+impl<B: Brand> ReadSlot<'_, B> {
     /// The bytes the slot holds (drained or not).
     #[inline]
     #[must_use]
@@ -849,6 +934,9 @@ impl ReadSlot<'_> {
         let start = self.drained;
         // INVARIANT: `drained` grows by what each copy reports.
         let result = self.parts.each(&mut self.drained, |at, len| {
+            // SAFETY: a piece is at most `INT_MAX` bytes (the invariant of
+            // `Parts`): one `uiomove(9)`, its chunked fallback dead.
+            unsafe { core::hint::assert_unchecked(len <= INT_MAX) };
             // SAFETY: `len` queued bytes at `at` that nobody writes while
             // the slot lives, in storage that stays (type invariant).
             unsafe { uio.move_out_counted(at.as_ptr(), len) }

@@ -184,3 +184,46 @@ fn the_storage_outlives_the_ring() {
     // The slot's bytes are still allocated (the producer shares them).
     assert_eq!(slot.write(b"late"), 4);
 }
+
+/// The brand of [`a_unique_brand_has_one_ring_at_a_time`] (its own, so that
+/// no other test holds it).
+enum OneAtATime {}
+
+#[test]
+fn a_unique_brand_has_one_ring_at_a_time() {
+    type Branded = ByteRing<HostAllocator, Unique<OneAtATime>>;
+    let (mut ring, mut p, mut c) = Branded::try_new(M_NOWAIT).unwrap();
+    // A second ring of the brand is refused while the first lives.
+    assert_eq!(Branded::try_new(M_NOWAIT).err(), Some(code::EBUSY));
+    // Its tokens and slots need no identity check, and work as usual.
+    ring.reserve(&mut p, 5, 64).unwrap();
+    let mut slot = ring.write_slot(&mut p, 5).unwrap();
+    assert_eq!(slot.write(b"hello"), 5);
+    assert_eq!(ring.commit_write(slot), 5);
+    let mut slot = ring.read_slot(&mut c, 5).unwrap();
+    let mut out = [0u8; 5];
+    assert_eq!(slot.read(&mut out), 5);
+    assert_eq!(ring.commit_read(slot), 5);
+    assert_eq!(&out, b"hello");
+    // The brand stays held while a token lives, even without the ring.
+    drop(ring);
+    drop(c);
+    assert_eq!(Branded::try_new(M_NOWAIT).err(), Some(code::EBUSY));
+    drop(p);
+    // All three gone: the brand is free again.
+    let again = Branded::try_new(M_NOWAIT);
+    assert!(again.is_ok());
+}
+
+/// Two brands of [`unique_brands_are_independent`].
+enum BrandA {}
+/// See [`BrandA`].
+enum BrandB {}
+
+#[test]
+fn unique_brands_are_independent() {
+    let a = ByteRing::<HostAllocator, Unique<BrandA>>::try_new(M_NOWAIT);
+    let b = ByteRing::<HostAllocator, Unique<BrandB>>::try_new(M_NOWAIT);
+    assert!(a.is_ok());
+    assert!(b.is_ok());
+}
