@@ -35,6 +35,7 @@ test: all
 	${XTASK} check-ko
 	${CARGO} fmt --all --check
 	${XTASK} clippy
+	${XTASK} doc
 	${XTASK} test
 
 demo: all

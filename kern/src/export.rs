@@ -58,7 +58,7 @@
 //! ```
 
 /// Exports functions to the modules that depend on this one. See
-/// [`crate::export`] (the module) for the rules.
+/// [`crate::export`](mod@crate::export) (the module) for the rules.
 ///
 /// ```
 /// kern::export! {
@@ -99,7 +99,7 @@ macro_rules! export {
 }
 
 /// Declares functions that a module this one depends on exports with
-/// [`export!`](crate::export!). See [`crate::export`] (the module) for the
+/// [`export!`](crate::export!). See [`crate::export`](mod@crate::export) (the module) for the
 /// rules.
 ///
 /// ```

@@ -142,7 +142,7 @@ impl<H: TaskHandler> Task<H> {
     /// [`init`](crate::init)); it costs no allocation. It is not queued.
     ///
     /// `handler` is a value or an initialiser of one (which may hold
-    /// pinned fields of its own, such as a [`Task`](crate::taskqueue::Task)
+    /// pinned fields of its own, such as a [`Task`]
     /// in place); the handler is initialised first, in place.
     ///
     /// Fails only if the handler's initialiser does; does not sleep.

@@ -44,6 +44,16 @@ pub(crate) fn clippy(ws: &Workspace) -> crate::Result {
     run(kernel.args(["--", "-D", "warnings"]))
 }
 
+/// `cargo doc -D warnings` on `kern`, the crate module authors read: a
+/// broken or private intra-doc link is an error, not a dead link in the
+/// published documentation.
+pub(crate) fn doc(ws: &Workspace) -> crate::Result {
+    let mut c = cargo(ws);
+    c.args(["doc", "--no-deps", "-p", "kern"])
+        .env("RUSTDOCFLAGS", "-D warnings");
+    run(&mut c)
+}
+
 /// The interface header check, then every test suite on the host; the
 /// harness tests load `build/*.ko`. Then the quick reliability run (its
 /// summary table) and the benchmark's smoke run.

@@ -13,6 +13,7 @@
 //!                              fail on an import cycle between sibling
 //!                              modules (default: harness/src, kolink/src)
 //! cargo xtask clippy           clippy -D warnings, kernel crates on their target
+//! cargo xtask doc              rustdoc -D warnings on kern (broken intra-doc links)
 //! cargo xtask ifcheck [--sysdir DIR]
 //!                              our newbus interface headers against FreeBSD's
 //! cargo xtask test             every test suite (needs `cargo xtask build` first)
@@ -90,6 +91,7 @@ fn run(args: &[String]) -> Result {
         }
         "module-cycles" => cycles::run(&ws.root, rest),
         "clippy" => checks::clippy(&ws),
+        "doc" => checks::doc(&ws),
         "ifcheck" => ifcheck::ifcheck(&ws, rest),
         "test" => checks::test(&ws),
         "bench" => bench::bench(&ws, rest),
@@ -129,7 +131,7 @@ fn files_or_built(ws: &workspace::Workspace, args: &[String]) -> Result<Vec<Path
 
 fn usage() -> String {
     "usage: cargo xtask deps | build | check-ko [KO...] | check-allowlist | size [KO...] \
-     | stable-check | module-cycles [--graph] [SRC...] | clippy | ifcheck [--sysdir DIR] \
+     | stable-check | module-cycles [--graph] [SRC...] | clippy | doc | ifcheck [--sysdir DIR] \
      | test | bench [--quick] | demo | soak [ARGS] | new NAME [--bare]"
         .to_owned()
 }

@@ -50,7 +50,7 @@ pub trait Brand: sealed::Sealed + Send + Sync + 'static {
     fn release();
 }
 
-/// Rings of this brand check identities at run time; see [the module](self).
+/// Rings of this brand check identities at run time; see [`kern::ring`](crate::ring).
 #[derive(Debug)]
 pub enum Unbranded {}
 
@@ -69,7 +69,7 @@ impl Brand for Unbranded {
 }
 
 /// At most one ring of this brand is alive at a time, so identity holds by
-/// construction; see [the module](self). `T` is any type of the module's
+/// construction; see [`kern::ring`](crate::ring). `T` is any type of the module's
 /// own (an empty `enum` will do) that names the ring.
 pub struct Unique<T: 'static>(PhantomData<fn() -> T>);
 

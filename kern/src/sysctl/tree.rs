@@ -59,10 +59,10 @@ use core::sync::atomic::{AtomicI32, AtomicU8, AtomicU32, AtomicU64, Ordering};
 /// | counter | `sysctl_handle_64` | `&'static AtomicU64` | null |
 /// | `int` | `sysctl_handle_int` | `&'static AtomicI32` | null |
 /// | constant string | `sysctl_handle_string` | `&'static CStr` | null |
-/// | 64-bit tunable | [`u64_tunable_handler`] | `&'static AtomicU64` | `fn(u64) -> bool` |
-/// | `int` tunable | [`int_tunable_handler`] | `&'static AtomicI32` | `fn(i32) -> bool` |
+/// | 64-bit tunable | `u64_tunable_handler` | `&'static AtomicU64` | `fn(u64) -> bool` |
+/// | `int` tunable | `int_tunable_handler` | `&'static AtomicI32` | `fn(i32) -> bool` |
 /// | string tunable | `string_tunable_handler::<N>` | `&'static StringTunable<N>` | `fn(&[u8]) -> bool` |
-/// | custom | [`custom_handler`] | null | `fn(&mut SysctlReq<'_>) -> Result` |
+/// | custom | `custom_handler` | null | `fn(&mut SysctlReq<'_>) -> Result` |
 ///
 /// A null `func` means the kernel's own handler, which gets `value` as
 /// `arg1`; otherwise the handler of the kind gets the leaf itself.
@@ -598,10 +598,10 @@ unsafe extern "C" fn u64_tunable_handler(
 }
 
 /// The handler of a [`SysctlLeaf::int_tunable`], as
-/// [`u64_tunable_handler`] with `sysctl_handle_int`.
+/// `u64_tunable_handler` with `sysctl_handle_int`.
 ///
 /// # Safety
-/// As [`u64_tunable_handler`].
+/// As `u64_tunable_handler`.
 unsafe extern "C" fn int_tunable_handler(
     oidp: *mut sys::sysctl_oid,
     arg1: *mut c_void,
@@ -616,7 +616,7 @@ unsafe extern "C" fn int_tunable_handler(
 /// ([`handle_string`]).
 ///
 /// # Safety
-/// As [`u64_tunable_handler`].
+/// As `u64_tunable_handler`.
 unsafe extern "C" fn string_tunable_handler<const N: usize>(
     oidp: *mut sys::sysctl_oid,
     arg1: *mut c_void,
@@ -631,7 +631,7 @@ unsafe extern "C" fn string_tunable_handler<const N: usize>(
 /// The handler of a [`SysctlLeaf::handler`]: the module's function.
 ///
 /// # Safety
-/// As [`u64_tunable_handler`].
+/// As `u64_tunable_handler`.
 unsafe extern "C" fn custom_handler(
     oidp: *mut sys::sysctl_oid,
     arg1: *mut c_void,

@@ -83,7 +83,7 @@ struct Inner<H: FastTaskHandler> {
 /// Work for `taskqueue_fast`; see the [module documentation](self).
 ///
 /// # Invariants
-/// `inner` is initialised (see [`Inner`]); `Drop` drains the task on
+/// `inner` is initialised (see `Inner`); `Drop` drains the task on
 /// `taskqueue_fast` before the allocation is freed.
 pub struct FastTask<H: FastTaskHandler> {
     inner: ManuallyDrop<Box<Inner<H>>>,

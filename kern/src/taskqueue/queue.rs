@@ -276,7 +276,7 @@ struct Inner<H: TaskHandler> {
 /// [module documentation](self).
 ///
 /// # Invariants
-/// `inner` is initialised (see [`Inner`]) and used only with `queue`;
+/// `inner` is initialised (see `Inner`) and used only with `queue`;
 /// `Drop` drains it on `queue` before freeing it, then releases `queue`.
 pub struct QueueTask<H: TaskHandler, K: Kind> {
     inner: ManuallyDrop<Box<Inner<H>>>,
