@@ -180,11 +180,7 @@ impl Module for RustEcho {
 
     /// Refuses an unforced unload while a file is open.
     fn quiesce(&self) -> Result {
-        if self.dev.open_files() == 0 {
-            Ok(())
-        } else {
-            Err(EBUSY)
-        }
+        self.dev.quiesce()
     }
 }
 

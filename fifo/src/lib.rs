@@ -197,11 +197,7 @@ impl Module for RustFifo {
 
     /// Refuses an unforced unload while a file is open.
     fn quiesce(&self) -> Result {
-        if self.dev.open_files() == 0 {
-            Ok(())
-        } else {
-            Err(EBUSY)
-        }
+        self.dev.quiesce()
     }
 }
 

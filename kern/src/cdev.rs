@@ -729,6 +729,21 @@ impl<T: CharacterDevice> Registration<T> {
         self.shared().open_files.load(Ordering::Acquire)
     }
 
+    /// What a module's [`quiesce`](crate::Module::quiesce) answers for this
+    /// device: `Ok` when no file is open, so an unforced `kldunload` may go
+    /// on.
+    ///
+    /// # Errors
+    /// `EBUSY` while a file is open ([`open_files`](Self::open_files) is
+    /// not zero).
+    pub fn quiesce(&self) -> Result {
+        if self.open_files() == 0 {
+            Ok(())
+        } else {
+            Err(code::EBUSY)
+        }
+    }
+
     /// Destroys the device now (the same as dropping it, with the token to
     /// show that the caller may sleep).
     ///
