@@ -8,7 +8,7 @@
 //! 4 KiB round trip at most C's; copies exactly 1.0 per payload byte each
 //! way; no allocation in steady state; text+rodata reported beside C's.
 
-use super::tables::{copies_row, per_func, side_by_side};
+use super::tables::{copies_row, instruction_rows, per_func, side_by_side};
 use super::{Report, amplification, count, met, size_label};
 use crate::callgrind::ModuleCost;
 use crate::targets::{FIFO_PAIR, FIFOS, SIZES};
@@ -137,35 +137,7 @@ pub(super) fn instructions(r: &Report) -> Result<String, Error> {
         writeln!(w, "Not measured (no callgrind run).")?;
         return Ok(o);
     };
-    writeln!(
-        w,
-        "| size | Rust | C | Rust/C | Rust write + read | C write + read | all code, Rust | all code, C |"
-    )?;
-    writeln!(w, "|---|---:|---:|---:|---:|---:|---:|---:|")?;
-    let split = |m: &ModuleCost| {
-        let it = m.iters.max(1) as f64;
-        format!(
-            "{} + {}",
-            count((m.write.ir as f64 / it).round()),
-            count((m.read.ir as f64 / it).round())
-        )
-    };
-    let all = |m: &ModuleCost| format!("{:.0}", m.all as f64 / m.iters.max(1) as f64);
-    for (si, s) in SIZES.iter().enumerate() {
-        let (a, b) = (&cost[0][si], &cost[1][si]);
-        writeln!(
-            w,
-            "| {} | {} | {} | {:.2} | {} | {} | {} | {} |",
-            size_label(*s),
-            count(a.ir_per_rt()),
-            count(b.ir_per_rt()),
-            a.ir_per_rt() / b.ir_per_rt().max(1.0),
-            split(a),
-            split(b),
-            all(a),
-            all(b)
-        )?;
-    }
+    instruction_rows(w, cost)?;
     writeln!(
         w,
         "\nMeasured in the same callgrind run as the echo devices, in a kernel of their own. \

@@ -78,6 +78,27 @@ pub(super) fn instructions(r: &Report) -> std::result::Result<String, std::fmt::
             return Ok(o);
         }
     };
+    instruction_rows(w, &cg.cost)?;
+    writeln!(
+        w,
+        "\n\"All code\" adds the emulated kernel (harness) and the syscall layer: context only.\n\
+         Calibration: a `rep movsb` of {} bytes measured as {} bytes. Layout check (function names): \
+         {:.1}% / {:.1}% of the Rust / C executable bytes that relocations leave alone found where \
+         the layout puts them.\n\
+         Command: `{}`",
+        cg.calibration.1,
+        cg.calibration.0,
+        cg.layout_match[0] * 100.0,
+        cg.layout_match[1] * 100.0,
+        cg.command
+    )?;
+    Ok(o)
+}
+
+/// The rows of an instructions-per-round-trip table, Rust against C at each
+/// size (`cost[0]` Rust, `cost[1]` C), with its header: the echo and the
+/// FIFO tables share them.
+pub(super) fn instruction_rows(w: &mut String, cost: &[[ModuleCost; 3]; 2]) -> Result {
     writeln!(
         w,
         "| size | Rust | C | Rust/C | Rust write + read | C write + read | all code, Rust | all code, C |"
@@ -93,7 +114,7 @@ pub(super) fn instructions(r: &Report) -> std::result::Result<String, std::fmt::
     };
     let all = |m: &ModuleCost| format!("{:.0}", m.all as f64 / m.iters.max(1) as f64);
     for (si, s) in SIZES.iter().enumerate() {
-        let (a, b) = (&cg.cost[0][si], &cg.cost[1][si]);
+        let (a, b) = (&cost[0][si], &cost[1][si]);
         writeln!(
             w,
             "| {} | {} | {} | {:.2} | {} | {} | {} | {} |",
@@ -107,20 +128,7 @@ pub(super) fn instructions(r: &Report) -> std::result::Result<String, std::fmt::
             all(b)
         )?;
     }
-    writeln!(
-        w,
-        "\n\"All code\" adds the emulated kernel (harness) and the syscall layer: context only.\n\
-         Calibration: a `rep movsb` of {} bytes measured as {} bytes. Layout check (function names): \
-         {:.1}% / {:.1}% of the Rust / C executable bytes that relocations leave alone found where \
-         the layout puts them.\n\
-         Command: `{}`",
-        cg.calibration.1,
-        cg.calibration.0,
-        cg.layout_match[0] * 100.0,
-        cg.layout_match[1] * 100.0,
-        cg.command
-    )?;
-    Ok(o)
+    Ok(())
 }
 
 /// Instructions per function, 16 B round trip, both modules side by side.
