@@ -106,6 +106,55 @@ shim_pci_get_subdevice(device_t dev)
 	return (pci_get_subdevice(dev));
 }
 
+uint32_t
+shim_pci_read_config(device_t dev, int reg, int width)
+{
+
+	return (pci_read_config(dev, reg, width));
+}
+
+void
+shim_pci_write_config(device_t dev, int reg, uint32_t val, int width)
+{
+
+	pci_write_config(dev, reg, val, width);
+}
+
+int
+shim_pci_enable_busmaster(device_t dev)
+{
+
+	return (pci_enable_busmaster(dev));
+}
+
+int
+shim_pci_disable_busmaster(device_t dev)
+{
+
+	return (pci_disable_busmaster(dev));
+}
+
+int
+shim_pci_msi_count(device_t dev)
+{
+
+	return (pci_msi_count(dev));
+}
+
+int
+shim_pci_alloc_msi(device_t dev, int *count)
+{
+
+	return (pci_alloc_msi(dev, count));
+}
+
+int
+shim_pci_release_msi(device_t dev)
+{
+
+	return (pci_release_msi(dev));
+}
+
 struct resource *
 shim_bus_alloc_resource_any(device_t dev, int type, int *rid, u_int flags)
 {

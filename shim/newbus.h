@@ -45,6 +45,20 @@ uint16_t	shim_pci_get_device(device_t dev);
 uint16_t	shim_pci_get_subvendor(device_t dev);
 uint16_t	shim_pci_get_subdevice(device_t dev);
 
+/*
+ * pci_read_config(9), pci_write_config(9), pci_enable_busmaster(9),
+ * pci_disable_busmaster(9), pci_msi_count(9), pci_alloc_msi(9),
+ * pci_release_msi(9): the parent's PCI_*() kobj methods.
+ */
+uint32_t	shim_pci_read_config(device_t dev, int reg, int width);
+void		shim_pci_write_config(device_t dev, int reg, uint32_t val,
+		    int width);
+int		shim_pci_enable_busmaster(device_t dev);
+int		shim_pci_disable_busmaster(device_t dev);
+int		shim_pci_msi_count(device_t dev);
+int		shim_pci_alloc_msi(device_t dev, int *count);
+int		shim_pci_release_msi(device_t dev);
+
 /* bus_alloc_resource_any(9). */
 struct resource	*shim_bus_alloc_resource_any(device_t dev, int type, int *rid,
 		    u_int flags);

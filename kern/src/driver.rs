@@ -27,6 +27,8 @@
 //! accessors), `sys/x86/include/bus.h` (`bus_space_read_4` is a volatile
 //! load at handle + offset for memory space).
 
+mod pci;
+
 use crate::alloc::Box;
 use crate::context::Sleepable;
 use crate::error::{Error, Result, code};

@@ -32,6 +32,8 @@
 //! `ithread_execute_handlers` runs the handlers with
 //! `THREAD_NO_SLEEPING`; `intr_event_remove_handler` waits).
 
+mod msi;
+
 use crate::alloc::Arc;
 use crate::context::{Filter, NoSleep, Sleepable};
 use crate::driver::Device;
@@ -98,15 +100,28 @@ pub trait Handler: Send + Sync + 'static {
 }
 
 /// An active interrupt resource of a device (`SYS_RES_IRQ`), released on
-/// drop.
+/// drop: the legacy interrupt ([`Device::alloc_irq`]) or an MSI message
+/// ([`Device::alloc_msi_irq`]), whose allocation the `Irq` owns and
+/// releases after the resource (`pci_release_msi(9)` refuses while the
+/// resource is allocated).
 ///
 /// # Invariants
 /// `res` is an active `SYS_RES_IRQ` resource allocated for `dev`,
-/// released by `Drop` only.
+/// released by `Drop` only; with `msi`, its rid is the message's.
 #[derive(Debug)]
 pub struct Irq {
     dev: NonNull<sys::_device>,
     res: NonNull<sys::resource>,
+    // Dropped after `Drop::drop` released `res`.
+    msi: Option<msi::Msi>,
+}
+
+impl Irq {
+    /// Whether this is an MSI message rather than the legacy interrupt.
+    #[must_use]
+    pub fn is_msi(&self) -> bool {
+        self.msi.is_some()
+    }
 }
 
 // SAFETY: the resource is only passed to the bus's functions, which lock
@@ -138,7 +153,11 @@ impl Device<'_> {
         };
         let res = NonNull::new(r).ok_or(code::ENXIO)?;
         // INVARIANT: allocated for `dev`, released only by `Drop`.
-        Ok(Irq { dev, res })
+        Ok(Irq {
+            dev,
+            res,
+            msi: None,
+        })
     }
 }
 

@@ -18,7 +18,8 @@
 //! 0xed) and the liveness register (0x04 returns the complement of what
 //! was written), and adds `dev.rustedu.<unit>.factorial` (write n, 0 to
 //! 12, to compute n! on the device) and `dev.rustedu.<unit>.result` (the
-//! last result). It sets up a filter on the device's interrupt (INTx):
+//! last result). It sets up a filter on the device's interrupt,
+//! an MSI message when the device has MSI (bus mastering on), else `INTx`;
 //! the filter reads the interrupt status (0x24), acknowledges it (0x64)
 //! and counts it (`dev.rustedu.<unit>.interrupts`), or returns
 //! `FILTER_STRAY` when the status is clear (`stray`). A computation asks
@@ -42,7 +43,7 @@ use kern::alloc::Arc;
 use kern::alloc::Box;
 use kern::context::{Filter, NoSleep};
 use kern::driver::{Device, Driver, Memory, Priority, Probe};
-use kern::intr::{FilterResult, Handler, Interrupt};
+use kern::intr::{FilterResult, Handler, Interrupt, Irq};
 use kern::prelude::*;
 use kern::sync::{CondVar, Mutex};
 use kern::sysctl::{Parent, SysctlCtx, Tunable};
@@ -72,6 +73,19 @@ mod regs {
     pub(crate) const IRQ_ACK: u64 = 0x64;
     /// The interrupt status bit of a finished factorial.
     pub(crate) const IRQ_FACTORIAL: u32 = 0x01;
+}
+
+/// edu's PCI base class (0xff, "other"), at `PCIR_CLASS` (0x0b).
+const CLASS: u8 = 0xff;
+
+/// Configuration space offsets (`sys/dev/pci/pcireg.h`).
+mod pcir {
+    /// `PCIR_VENDOR`.
+    pub(crate) const VENDOR: u16 = 0x00;
+    /// `PCIR_DEVICE`.
+    pub(crate) const DEVICE: u16 = 0x02;
+    /// `PCIR_CLASS`.
+    pub(crate) const CLASS: u16 = 0x0b;
 }
 
 /// The identification register's low byte.
@@ -262,6 +276,33 @@ fn check_device(bar: &Memory, unit: i32) -> Result<u32> {
     Ok(id)
 }
 
+/// Checks that configuration space (`pci_read_config(9)`) says what the
+/// bus's instance variables told the probe, and that the class is edu's.
+#[inline(never)]
+fn check_config(dev: &Device<'_>) -> Result {
+    let vendor = dev.pci_config_read16(pcir::VENDOR)?;
+    let device = dev.pci_config_read16(pcir::DEVICE)?;
+    let class = dev.pci_config_read8(pcir::CLASS)?;
+    if vendor != dev.pci_vendor() || device != dev.pci_device() || class != CLASS {
+        return Err(ENXIO);
+    }
+    Ok(())
+}
+
+/// The device's interrupt: an MSI message if the device has MSI and one
+/// can be allocated (with bus mastering on, since a message is a memory
+/// write), otherwise the legacy interrupt (`INTx`).
+#[inline(never)]
+fn alloc_interrupt(dev: &Device<'_>) -> Result<Irq> {
+    if dev.pci_msi_count() > 0
+        && let Ok(irq) = dev.alloc_msi_irq()
+    {
+        dev.pci_enable_busmaster()?;
+        return Ok(irq);
+    }
+    dev.alloc_irq()
+}
+
 impl Driver for Edu {
     fn probe(dev: &Device<'_>) -> Result<Probe> {
         if dev.pci_vendor() != VENDOR || dev.pci_device() != DEVICE {
@@ -275,9 +316,10 @@ impl Driver for Edu {
 
     fn attach(dev: &Device<'_>, cx: &mut Sleepable) -> Result<Self> {
         let unit = dev.unit();
+        check_config(dev)?;
         let bar = dev.alloc_memory(0)?;
         let id = check_device(&bar, unit)?;
-        let irq = dev.alloc_irq()?;
+        let irq = alloc_interrupt(dev)?;
         let regs = Arc::try_new(
             Regs {
                 bar,

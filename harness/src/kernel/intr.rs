@@ -43,7 +43,11 @@ fn intr_thread(k: &KernelInner) {
         if k.core.is_dead() {
             continue;
         }
-        for call in k.newbus.pending_interrupts() {
+        let (calls, wrong) = k.newbus.pending_interrupts();
+        for w in wrong {
+            k.core.violation(ViolationKind::Devfs, w);
+        }
+        for call in calls {
             if !k.newbus.begin_handler(call.cookie) {
                 continue;
             }

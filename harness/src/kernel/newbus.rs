@@ -48,4 +48,36 @@ impl Kernel {
     pub fn pci_edu_irq_status(&self, slot: u8) -> Option<u32> {
         self.inner.newbus.irq_status(slot)
     }
+
+    /// Makes MSI unavailable to the device in `slot` (`pci_msi_count` 0
+    /// and `pci_alloc_msi` `ENODEV`, as with `hw.pci.enable_msi=0`), or
+    /// available again. `false` if there is no such device.
+    pub fn pci_set_msi_off(&self, slot: u8, off: bool) -> bool {
+        self.inner.newbus.set_msi_off(slot, off)
+    }
+
+    /// Makes the `n`th `pci_alloc_msi(9)` from now fail with `ENXIO` (1:
+    /// the next one), once; 0 turns the injection off.
+    pub fn fail_pci_alloc_msi(&self, n: u64) {
+        self.inner.newbus.fail_alloc_msi(n);
+    }
+
+    /// Reads the configuration space of the device in `slot` (`pciconf
+    /// -r`); `None` for no device or an access it does not take.
+    #[must_use]
+    pub fn pci_config_read(&self, slot: u8, offset: u16, width: usize) -> Option<u32> {
+        self.inner.newbus.config_peek(slot, offset, width)
+    }
+
+    /// Writes the configuration space of the device in `slot` (`pciconf
+    /// -w`); `false` for no device or an access it does not take.
+    pub fn pci_config_write(&self, slot: u8, offset: u16, width: usize, value: u32) -> bool {
+        self.inner.newbus.config_poke(slot, offset, width, value)
+    }
+
+    /// The MSI messages allocated to the device in `slot`.
+    #[must_use]
+    pub fn pci_msi_allocated(&self, slot: u8) -> Option<i32> {
+        self.inner.newbus.msi_allocated(slot)
+    }
 }

@@ -24,6 +24,8 @@
 //! each other (`harness/tests/rustedu.rs` drives the module's inline
 //! dispatch through them).
 
+mod pci;
+
 use crate::fault::mmio::{MmioTarget, MmioWindow};
 use devmodels::edu::{Edu, regs};
 use devmodels::pci::{cmd, reg};
@@ -105,6 +107,10 @@ pub(crate) struct EduTarget {
     /// Wakes the interrupt thread after a write (a computation started,
     /// an interrupt raised).
     kick: Arc<Kick>,
+    /// What the device did wrong on the driver's behalf outside an
+    /// access (an MSI sent with bus mastering off: lost), for the
+    /// interrupt thread to report.
+    faults: Mutex<Vec<String>>,
 }
 
 /// The interrupt thread's doorbell: set by a device, taken by the thread.
@@ -157,7 +163,11 @@ impl MmioTarget for EduTarget {
         // The device finishes a factorial once the driver has seen it
         // computing (a poll of the status register).
         if offset == regs::STATUS && edu.factorial_pending() && !self.hung() {
-            edu.complete_factorial().map_err(|e| e.to_string())?;
+            // The access itself is fine; a lost message is reported by
+            // the interrupt thread.
+            if let Err(e) = edu.complete_factorial() {
+                self.fault(e.to_string());
+            }
             // The completion may have raised the interrupt.
             self.kick.ring();
         }
@@ -174,6 +184,14 @@ impl MmioTarget for EduTarget {
 }
 
 impl EduTarget {
+    /// Keeps a fault for the interrupt thread.
+    fn fault(&self, s: String) {
+        self.faults
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .push(s);
+    }
+
     /// Whether the device is hung.
     fn hung(&self) -> bool {
         self.hung.load(Ordering::Relaxed)
@@ -204,6 +222,8 @@ struct Intr {
     filter: usize,
     ithread: usize,
     arg: usize,
+    /// Set up on an MSI message (rid 1 and up), not on INTx.
+    msi: bool,
     /// The driver's name and unit, for messages.
     name: String,
 }
@@ -236,6 +256,13 @@ struct PciDevice {
     desc_copy: Option<std::ffi::CString>,
     attached: bool,
     held: Vec<Held>,
+    /// MSI messages allocated (`cfg.msi.msi_alloc`).
+    msi_alloc: i32,
+    /// Handlers set up on them (`cfg.msi.msi_handlers`).
+    msi_handlers: u32,
+    /// MSI is off for this device (`hw.pci.enable_msi=0`, or a device on
+    /// the blacklist): `pci_msi_count` is 0.
+    msi_off: bool,
 }
 
 /// A driver added by `DRIVER_MODULE`.
@@ -294,7 +321,7 @@ struct Bus {
     obj: Box<DeviceObj>,
     _class: Box<KobjClass>,
     _ops: Box<KobjOps>,
-    _methods: Box<[KobjMethod; 2]>,
+    _methods: Box<[KobjMethod]>,
 }
 
 #[derive(Default)]
@@ -306,6 +333,8 @@ struct State {
     alloc_fail_in: u64,
     /// Fail the Nth `bus_setup_intr` from now (1: the next).
     setup_intr_fail_in: u64,
+    /// Fail the Nth `pci_alloc_msi` from now (1: the next).
+    alloc_msi_fail_in: u64,
     /// The handlers set up.
     intrs: Vec<Intr>,
     /// The cookie of the handler the interrupt thread is running.
@@ -389,16 +418,14 @@ impl Newbus {
         self.inner.lock().unwrap_or_else(PoisonError::into_inner)
     }
 
-    /// Creates `pci0` with its class: `bus_read_ivar` is `read_ivar`, a
-    /// call stub of the harness, for the descriptor `read_ivar_desc`.
-    pub(crate) fn init(&self, read_ivar_desc: usize, read_ivar: usize) {
-        let methods = Box::new([
-            KobjMethod {
-                desc: read_ivar_desc,
-                func: read_ivar,
-            },
-            KobjMethod { desc: 0, func: 0 },
-        ]);
+    /// Creates `pci0` with its class, whose methods are `(descriptor,
+    /// function)` pairs: call stubs of the harness.
+    pub(crate) fn init(&self, methods: &[(usize, usize)]) {
+        let methods: Box<[KobjMethod]> = methods
+            .iter()
+            .map(|&(desc, func)| KobjMethod { desc, func })
+            .chain([KobjMethod { desc: 0, func: 0 }])
+            .collect();
         let mut class = Box::new(KobjClass {
             name: c"pci".as_ptr() as usize,
             methods: methods.as_ptr() as usize,
@@ -435,6 +462,7 @@ impl Newbus {
                 edu: Mutex::new(Edu::new()),
                 hung: AtomicBool::new(false),
                 kick: self.kick.clone(),
+                faults: Mutex::new(Vec::new()),
             }),
             driver: None,
             unit: -1,
@@ -443,6 +471,9 @@ impl Newbus {
             desc_copy: None,
             attached: false,
             held: Vec::new(),
+            msi_alloc: 0,
+            msi_handlers: 0,
+            msi_off: false,
         });
         slot
     }
@@ -630,8 +661,12 @@ impl Newbus {
             return 0;
         }
         // SYS_RES_IRQ rid 0: INTx (pci_alloc_resource hands out the
-        // interrupt line's resource; shareable unless asked otherwise).
-        if ty == SYS_RES_IRQ && rid == 0 {
+        // interrupt line's resource; shareable unless asked otherwise),
+        // refused while MSI messages are allocated; rids 1 and up: the
+        // messages pci_alloc_msi allocated.
+        let intx = rid == 0 && d.msi_alloc == 0;
+        let message = rid >= 1 && rid <= d.msi_alloc;
+        if ty == SYS_RES_IRQ && (intx || message) {
             let res = Box::new(Resource {
                 r_i: 0,
                 r_bustag: 0,
@@ -719,19 +754,38 @@ impl Newbus {
                 return Err(crate::errno::Errno::ENOMEM.0);
             }
         }
-        let name = match Self::find(&mut s, dev) {
-            Some(d)
-                if d.held
-                    .iter()
-                    .any(|h| h.ty == SYS_RES_IRQ && &raw const *h.res as usize == r) =>
-            {
-                format!("{}{}", d.driver.map(class_name).unwrap_or_default(), d.unit)
-            }
-            _ => return Err(crate::errno::Errno::EINVAL.0),
-        };
         if filter == 0 && ithread == 0 {
             return Err(crate::errno::Errno::EINVAL.0);
         }
+        let (name, msi) = match Self::find(&mut s, dev) {
+            Some(d) => {
+                let Some(rid) = d
+                    .held
+                    .iter()
+                    .find(|h| h.ty == SYS_RES_IRQ && &raw const *h.res as usize == r)
+                    .map(|h| h.rid)
+                else {
+                    return Err(crate::errno::Errno::EINVAL.0);
+                };
+                // pci_setup_intr: the first handler of a message maps and
+                // enables MSI; INTx is disabled for messages, enabled for
+                // the legacy interrupt.
+                let msi = rid >= 1;
+                if msi {
+                    if d.msi_handlers == 0 {
+                        d.enable_msi();
+                    }
+                    d.msi_handlers += 1;
+                } else {
+                    d.enable_intx();
+                }
+                (
+                    format!("{}{}", d.driver.map(class_name).unwrap_or_default(), d.unit),
+                    msi,
+                )
+            }
+            None => return Err(crate::errno::Errno::EINVAL.0),
+        };
         let cookie = Box::new(0u8);
         let c = &raw const *cookie as usize;
         s.intrs.push(Intr {
@@ -741,6 +795,7 @@ impl Newbus {
             filter,
             ithread,
             arg,
+            msi,
             name,
         });
         Ok(c)
@@ -754,44 +809,100 @@ impl Newbus {
         while s.running == Some(cookie) {
             s = self.done.wait(s).unwrap_or_else(PoisonError::into_inner);
         }
-        let before = s.intrs.len();
-        s.intrs
-            .retain(|i| !(&raw const *i.cookie as usize == cookie && i.dev == dev && i.res == r));
-        if s.intrs.len() == before {
+        let Some(at) = s
+            .intrs
+            .iter()
+            .position(|i| &raw const *i.cookie as usize == cookie && i.dev == dev && i.res == r)
+        else {
             return crate::errno::Errno::EINVAL.0;
+        };
+        let gone = s.intrs.remove(at);
+        // pci_teardown_intr: the last handler of the messages disables
+        // MSI.
+        if gone.msi
+            && let Some(d) = Self::find(&mut s, dev)
+        {
+            d.msi_handlers = d.msi_handlers.saturating_sub(1);
+            if d.msi_handlers == 0 {
+                d.disable_msi();
+            }
         }
         0
     }
 
     /// What the devices did since the last look: finishes the
     /// computations of devices that are not hung (edu.c's worker), and
-    /// returns the handlers of every device whose INTx line is asserted.
-    pub(crate) fn pending_interrupts(&self) -> Vec<IntrCall> {
+    /// returns the handlers to run: those on the legacy interrupt of every
+    /// device whose INTx line is asserted (level-triggered: once per look
+    /// while it stays asserted), and those on the MSI message once for
+    /// each message the device sent (edge: one message, one interrupt).
+    /// A message that is not the one `pci_enable_msi` programmed is a
+    /// violation (returned as a message): it lands elsewhere.
+    pub(crate) fn pending_interrupts(&self) -> (Vec<IntrCall>, Vec<String>) {
         let s = self.lock();
         let mut calls = Vec::new();
+        let mut wrong = Vec::new();
         for d in &s.devices {
+            let dev = &raw const *d.obj as usize;
+            let handlers = |msi: bool| {
+                s.intrs
+                    .iter()
+                    .filter(move |i| i.dev == dev && i.msi == msi)
+                    .map(|i| IntrCall {
+                        cookie: &raw const *i.cookie as usize,
+                        filter: i.filter,
+                        ithread: i.ithread,
+                        arg: i.arg,
+                    })
+            };
+            let mut messages = Vec::new();
             let asserted = {
                 let mut edu = d.model.lock();
                 if edu.factorial_pending() && !d.model.hung() {
                     // A violation (an MSI with bus mastering off) leaves
                     // the interrupt in the status, as QEMU's.
-                    if edu.complete_factorial().is_err() {
-                        // Nothing to do: the model keeps the status.
+                    if let Err(e) = edu.complete_factorial() {
+                        d.model.fault(e.to_string());
                     }
+                }
+                while let Some(m) = edu.take_msi() {
+                    messages.push(m);
                 }
                 edu.intx()
             };
+            wrong.extend(
+                core::mem::take(
+                    &mut *d
+                        .model
+                        .faults
+                        .lock()
+                        .unwrap_or_else(PoisonError::into_inner),
+                )
+                .into_iter()
+                .map(|f| format!("{}: {f}", d.label())),
+            );
+            let expected = d.msi_message();
+            for m in messages {
+                if m.address == expected.address && m.data == expected.data {
+                    calls.extend(handlers(true));
+                } else {
+                    wrong.push(format!(
+                        "{}: MSI message to {:#x} data {:#x}, not the {:#x}/{:#x} pci_enable_msi \
+                         programmed (the configuration space was overwritten)",
+                        d.label(),
+                        m.address,
+                        m.data,
+                        expected.address,
+                        expected.data
+                    ));
+                }
+            }
+            // INTx is not delivered to handlers on messages.
             if asserted {
-                let dev = &raw const *d.obj as usize;
-                calls.extend(s.intrs.iter().filter(|i| i.dev == dev).map(|i| IntrCall {
-                    cookie: &raw const *i.cookie as usize,
-                    filter: i.filter,
-                    ithread: i.ithread,
-                    arg: i.arg,
-                }));
+                calls.extend(handlers(false));
             }
         }
-        calls
+        (calls, wrong)
     }
 
     /// Marks handler `cookie` running; `false` if it was torn down
@@ -963,14 +1074,29 @@ impl Newbus {
 
     /// `pci_child_detached`: resources the driver still holds are leaks.
     fn reclaim(&self, host: &dyn Call, dev: usize, name: &str) {
-        let (leaked, handlers) = {
+        let (leaked, handlers, msi) = {
             let mut s = self.lock();
             let before = s.intrs.len();
             s.intrs.retain(|i| i.dev != dev);
             let handlers = before - s.intrs.len();
-            let leaked = Self::find(&mut s, dev).map_or(0, |d| core::mem::take(&mut d.held).len());
-            (leaked, handlers)
+            let (leaked, msi) = Self::find(&mut s, dev).map_or((0, 0), |d| {
+                let msi = d.msi_alloc;
+                d.msi_alloc = 0;
+                d.msi_handlers = 0;
+                if msi != 0 {
+                    d.disable_msi();
+                }
+                (core::mem::take(&mut d.held).len(), msi)
+            });
+            (leaked, handlers, msi)
         };
+        if msi > 0 {
+            host.console(&format!("{name}: Device leaked MSI vectors\n"));
+            host.violation(format!(
+                "{name}: Device leaked MSI vectors ({msi} still allocated after detach, \
+                 pci_release_msi not called)"
+            ));
+        }
         if handlers > 0 {
             host.violation(format!(
                 "{name}: interrupt handler still set up after detach ({handlers} not torn down \

@@ -72,11 +72,31 @@ pub(crate) enum DataSym {
     DeviceDetachDesc,
     /// `bus_read_ivar_desc` (`sys/kern/bus_if.m`)
     BusReadIvarDesc,
+    /// `device_shutdown_desc`
+    DeviceShutdownDesc,
+    /// `device_suspend_desc`
+    DeviceSuspendDesc,
+    /// `device_resume_desc`
+    DeviceResumeDesc,
+    /// `pci_read_config_desc` (`sys/dev/pci/pci_if.m`)
+    PciReadConfigDesc,
+    /// `pci_write_config_desc`
+    PciWriteConfigDesc,
+    /// `pci_enable_busmaster_desc`
+    PciEnableBusmasterDesc,
+    /// `pci_disable_busmaster_desc`
+    PciDisableBusmasterDesc,
+    /// `pci_alloc_msi_desc`
+    PciAllocMsiDesc,
+    /// `pci_release_msi_desc`
+    PciReleaseMsiDesc,
+    /// `pci_msi_count_desc`
+    PciMsiCountDesc,
 }
 
 impl DataSym {
     /// Every data symbol.
-    pub(crate) const ALL: [DataSym; 23] = [
+    pub(crate) const ALL: [DataSym; 33] = [
         DataSym::MDevbuf,
         DataSym::MTemp,
         DataSym::Giant,
@@ -100,6 +120,16 @@ impl DataSym {
         DataSym::DeviceAttachDesc,
         DataSym::DeviceDetachDesc,
         DataSym::BusReadIvarDesc,
+        DataSym::DeviceShutdownDesc,
+        DataSym::DeviceSuspendDesc,
+        DataSym::DeviceResumeDesc,
+        DataSym::PciReadConfigDesc,
+        DataSym::PciWriteConfigDesc,
+        DataSym::PciEnableBusmasterDesc,
+        DataSym::PciDisableBusmasterDesc,
+        DataSym::PciAllocMsiDesc,
+        DataSym::PciReleaseMsiDesc,
+        DataSym::PciMsiCountDesc,
     ];
 
     /// The kernel name.
@@ -128,7 +158,41 @@ impl DataSym {
             DataSym::DeviceAttachDesc => "device_attach_desc",
             DataSym::DeviceDetachDesc => "device_detach_desc",
             DataSym::BusReadIvarDesc => "bus_read_ivar_desc",
+            DataSym::DeviceShutdownDesc => "device_shutdown_desc",
+            DataSym::DeviceSuspendDesc => "device_suspend_desc",
+            DataSym::DeviceResumeDesc => "device_resume_desc",
+            DataSym::PciReadConfigDesc => "pci_read_config_desc",
+            DataSym::PciWriteConfigDesc => "pci_write_config_desc",
+            DataSym::PciEnableBusmasterDesc => "pci_enable_busmaster_desc",
+            DataSym::PciDisableBusmasterDesc => "pci_disable_busmaster_desc",
+            DataSym::PciAllocMsiDesc => "pci_alloc_msi_desc",
+            DataSym::PciReleaseMsiDesc => "pci_release_msi_desc",
+            DataSym::PciMsiCountDesc => "pci_msi_count_desc",
         }
+    }
+
+    /// The kobj method descriptors, in the order of their slots in the
+    /// data block.
+    pub(crate) const KOBJ: [DataSym; KOBJ_DESCS] = [
+        DataSym::DeviceProbeDesc,
+        DataSym::DeviceAttachDesc,
+        DataSym::DeviceDetachDesc,
+        DataSym::BusReadIvarDesc,
+        DataSym::DeviceShutdownDesc,
+        DataSym::DeviceSuspendDesc,
+        DataSym::DeviceResumeDesc,
+        DataSym::PciReadConfigDesc,
+        DataSym::PciWriteConfigDesc,
+        DataSym::PciEnableBusmasterDesc,
+        DataSym::PciDisableBusmasterDesc,
+        DataSym::PciAllocMsiDesc,
+        DataSym::PciReleaseMsiDesc,
+        DataSym::PciMsiCountDesc,
+    ];
+
+    /// The slot of a kobj method descriptor.
+    fn kobj_index(self) -> Option<usize> {
+        Self::KOBJ.iter().position(|&d| d == self)
     }
 
     /// The symbol called `name`.
@@ -136,6 +200,9 @@ impl DataSym {
         Self::ALL.iter().copied().find(|d| d.name() == name)
     }
 }
+
+/// How many kobj method descriptors the kernel defines.
+const KOBJ_DESCS: usize = 14;
 
 /// The layout of the data block.
 #[repr(C)]
@@ -166,7 +233,7 @@ struct Block {
     /// The kobj method descriptors, `struct kobjop_desc` each (`id`, then
     /// the default method `{desc, func}`), as `sys/sys/kobj.h` lays them
     /// out; `crate::kpi::newbus` fills in the ids and defaults.
-    kobj_descs: [[u64; 3]; 4],
+    kobj_descs: [[u64; 3]; KOBJ_DESCS],
 }
 
 /// One kernel's data block.
@@ -245,10 +312,10 @@ impl KernelData {
             DataSym::TimeUptime => offset_of!(Block, time_uptime),
             DataSym::TaskqueueThread => offset_of!(Block, taskqueue_thread),
             DataSym::TaskqueueFast => offset_of!(Block, taskqueue_fast),
-            DataSym::DeviceProbeDesc => offset_of!(Block, kobj_descs),
-            DataSym::DeviceAttachDesc => offset_of!(Block, kobj_descs) + 24,
-            DataSym::DeviceDetachDesc => offset_of!(Block, kobj_descs) + 48,
-            DataSym::BusReadIvarDesc => offset_of!(Block, kobj_descs) + 72,
+            d => {
+                let i = d.kobj_index().unwrap_or(0);
+                offset_of!(Block, kobj_descs) + i * size_of::<[u64; 3]>()
+            }
         };
         KAddr::new(self.map.addr()).wrapping_add(off)
     }

@@ -3,7 +3,8 @@
 //! module handler), `kobj_lookup_method` (the inline dispatch's cache
 //! miss), the `device_*` accessors (`device_set_desc_copy` too), `bus_alloc_resource`,
 //! `bus_release_resource`, `rman_get_size`, and the methods of `pci0`'s
-//! class that module code reaches through kobj (`pci_read_ivar`). The
+//! class that module code reaches through kobj (`pci_read_ivar`, the
+//! configuration space, bus mastering and MSI methods of `pci_if.m`). The
 //! work is in [`crate::kpi::newbus`], which cites FreeBSD's sources.
 
 use super::{FuncEntry, KernelInner, kernel};
@@ -36,35 +37,81 @@ pub(super) fn by_pointer(v: &mut Vec<FuncEntry>) {
     v.extend_from_slice(&kfuncs![
         "(pci_read_ivar)" => harness_pci_read_ivar,
         "(kobj_error_method)" => harness_kobj_error_method,
+        "(null_msi_count)" => harness_null_msi_count,
+        "(pci_read_config_method)" => harness_pci_read_config,
+        "(pci_write_config_method)" => harness_pci_write_config,
+        "(pci_enable_busmaster_method)" => harness_pci_enable_busmaster,
+        "(pci_disable_busmaster_method)" => harness_pci_disable_busmaster,
+        "(pci_msi_count_method)" => harness_pci_msi_count,
+        "(pci_alloc_msi_method)" => harness_pci_alloc_msi,
+        "(pci_release_msi_method)" => harness_pci_release_msi,
     ]);
+}
+
+/// The address of a harness function's call stub (0 if it has none).
+fn stub(f: usize) -> usize {
+    super::host_stub(f).map_or(0, KAddr::get)
 }
 
 /// Sets up `pci0` and the descriptors' ids and defaults for a new kernel.
 pub(in crate::kernel) fn init(k: &KernelInner) {
-    let error =
-        super::host_stub(harness_kobj_error_method as *const () as usize).map_or(0, KAddr::get);
-    for (i, sym) in [
-        DataSym::DeviceProbeDesc,
-        DataSym::DeviceAttachDesc,
-        DataSym::DeviceDetachDesc,
-        DataSym::BusReadIvarDesc,
-    ]
-    .into_iter()
-    .enumerate()
-    {
+    let error = stub(harness_kobj_error_method as *const () as usize);
+    // pci_if.m: msi_count defaults to null_msi_count (0 messages), every
+    // other method here to kobj_error_method (ENXIO).
+    let null_msi_count = stub(harness_null_msi_count as *const () as usize);
+    for (i, sym) in DataSym::KOBJ.into_iter().enumerate() {
         let d = k.core.data_addr(sym);
         let p = d.ptr::<[u64; 3]>();
+        let deflt = if sym == DataSym::PciMsiCountDesc {
+            null_msi_count
+        } else {
+            error
+        };
         // CAST: small index, and addresses as the words C stores.
-        let words = [i as u64 + 1, d.get() as u64, error as u64];
+        let words = [i as u64 + 1, d.get() as u64, deflt as u64];
         // SAFETY: the descriptor's three words in the kernel's data
         // block (state::kdata): id (kobj_register_method numbers them from
-        // 1), then the default method `{&desc, kobj_error_method}`.
+        // 1), then the default method `{&desc, func}`.
         unsafe { p.write(words) };
     }
-    let read_ivar =
-        super::host_stub(harness_pci_read_ivar as *const () as usize).map_or(0, KAddr::get);
-    k.newbus
-        .init(k.core.data_addr(DataSym::BusReadIvarDesc).get(), read_ivar);
+    let desc = |sym| k.core.data_addr(sym).get();
+    // pci0's class: the bus and PCI methods of sys/dev/pci/pci.c's
+    // pci_methods that module code reaches.
+    let methods = vec![
+        (
+            desc(DataSym::BusReadIvarDesc),
+            stub(harness_pci_read_ivar as *const () as usize),
+        ),
+        (
+            desc(DataSym::PciReadConfigDesc),
+            stub(harness_pci_read_config as *const () as usize),
+        ),
+        (
+            desc(DataSym::PciWriteConfigDesc),
+            stub(harness_pci_write_config as *const () as usize),
+        ),
+        (
+            desc(DataSym::PciEnableBusmasterDesc),
+            stub(harness_pci_enable_busmaster as *const () as usize),
+        ),
+        (
+            desc(DataSym::PciDisableBusmasterDesc),
+            stub(harness_pci_disable_busmaster as *const () as usize),
+        ),
+        (
+            desc(DataSym::PciMsiCountDesc),
+            stub(harness_pci_msi_count as *const () as usize),
+        ),
+        (
+            desc(DataSym::PciAllocMsiDesc),
+            stub(harness_pci_alloc_msi as *const () as usize),
+        ),
+        (
+            desc(DataSym::PciReleaseMsiDesc),
+            stub(harness_pci_release_msi as *const () as usize),
+        ),
+    ];
+    k.newbus.init(&methods);
 }
 
 /// The descriptors of the device interface.
@@ -132,6 +179,80 @@ extern "C" fn harness_kobj_lookup_method(cls: usize, cep: *mut usize, desc: usiz
 /// `kobj_error_method`: the default of methods without one.
 extern "C" fn harness_kobj_error_method() -> c_int {
     Errno::ENXIO.0
+}
+
+/// `null_msi_count` of `pci_if.m`: no MSI messages.
+extern "C" fn harness_null_msi_count() -> c_int {
+    0
+}
+
+/// Reports a newbus violation from a bus method.
+fn report(r: Result<(), String>) {
+    if let Err(s) = r {
+        kernel().core.violation(ViolationKind::Devfs, s);
+    }
+}
+
+/// `pci_read_config_method(dev, child, reg, width)`.
+extern "C" fn harness_pci_read_config(dev: usize, child: usize, reg: c_int, width: c_int) -> u32 {
+    match kernel().newbus.read_config(dev, child, reg, width) {
+        Ok(v) => v,
+        Err(e) => {
+            report(Err(e));
+            u32::MAX
+        }
+    }
+}
+
+/// `pci_write_config_method(dev, child, reg, val, width)`.
+extern "C" fn harness_pci_write_config(
+    dev: usize,
+    child: usize,
+    reg: c_int,
+    val: u32,
+    width: c_int,
+) {
+    report(kernel().newbus.write_config(dev, child, reg, val, width));
+}
+
+/// `pci_enable_busmaster_method(dev, child)`.
+extern "C" fn harness_pci_enable_busmaster(dev: usize, child: usize) -> c_int {
+    kernel().newbus.set_busmaster(dev, child, true)
+}
+
+/// `pci_disable_busmaster_method(dev, child)`.
+extern "C" fn harness_pci_disable_busmaster(dev: usize, child: usize) -> c_int {
+    kernel().newbus.set_busmaster(dev, child, false)
+}
+
+/// `pci_msi_count_method(dev, child)`.
+extern "C" fn harness_pci_msi_count(dev: usize, child: usize) -> c_int {
+    kernel().newbus.msi_count(dev, child)
+}
+
+/// `pci_alloc_msi_method(dev, child, count)`.
+///
+/// # Safety
+/// `count` must point to an int.
+unsafe extern "C" fn harness_pci_alloc_msi(dev: usize, child: usize, count: *mut c_int) -> c_int {
+    if count.is_null() {
+        return Errno::EINVAL.0;
+    }
+    // SAFETY: by the caller's contract.
+    let want = unsafe { count.read() };
+    match kernel().newbus.alloc_msi(dev, child, want) {
+        Ok(n) => {
+            // SAFETY: by the caller's contract.
+            unsafe { count.write(n) };
+            0
+        }
+        Err(e) => e,
+    }
+}
+
+/// `pci_release_msi_method(dev, child)`.
+extern "C" fn harness_pci_release_msi(dev: usize, child: usize) -> c_int {
+    kernel().newbus.release_msi(dev, child)
 }
 
 /// `pci_read_ivar(dev, child, index, result)`: `pci0`'s `bus_read_ivar`.
