@@ -61,11 +61,21 @@
 int	kmod_device_probe(device_t dev);
 int	kmod_device_attach(device_t dev);
 int	kmod_device_detach(device_t dev);
+int	kmod_device_suspend(device_t dev);
+int	kmod_device_resume(device_t dev);
+int	kmod_device_shutdown(device_t dev);
 
+/*
+ * Suspend, resume and shutdown are always in the table: kern's defaults
+ * return 0, as device_if.m's null_suspend, null_resume and null_shutdown.
+ */
 static device_method_t kmod_methods[] = {
 	DEVMETHOD(device_probe,		kmod_device_probe),
 	DEVMETHOD(device_attach,	kmod_device_attach),
 	DEVMETHOD(device_detach,	kmod_device_detach),
+	DEVMETHOD(device_suspend,	kmod_device_suspend),
+	DEVMETHOD(device_resume,	kmod_device_resume),
+	DEVMETHOD(device_shutdown,	kmod_device_shutdown),
 	DEVMETHOD_END
 };
 

@@ -92,7 +92,7 @@ pub use kpi::devfs::DevEntry;
 pub use kpi::firmware::FirmwareImage;
 pub use kpi::kqueue::KEvent;
 pub use kpi::malloc::{FailPolicy, MallocStats};
-pub use kpi::newbus::DeviceInfo;
+pub use kpi::newbus::{Devctl, DeviceInfo};
 pub use kpi::sleep::SleepInfo;
 pub use kpi::sysctl::SysctlValue;
 pub use kpi::uio::UioStats;

@@ -18,6 +18,10 @@
 //! * `kldstat [-qv] [-i ID] [-n FILE]`, `kldstat [-q] [-m MODULE]`,
 //!   `vmstat -m` (`usr.bin/vmstat`)
 //! * `ls -l /dev`, `dmesg`, `true`, `false`, `# comments`
+//! * `devinfo [-v]`, `pciconf -l[v]` (`usr.sbin/pciconf`), `devctl
+//!   attach|detach|disable|enable|suspend|resume DEVICE`
+//!   (`usr.sbin/devctl`); at the end the devices are shut down as at
+//!   `shutdown -p` (`DEVICE_SHUTDOWN`; a failure is printed)
 //! * `sleep SECONDS` (time passes: callouts fire), `timeout DURATION
 //!   COMMAND` (a command still blocked in the kernel when the time is up
 //!   is interrupted by a signal, status 124; `usr.bin/timeout`), and
@@ -37,11 +41,13 @@
 //! `debug.link_elf_obj_leak_locals=0|1`
 //! ([`Config::link_elf_obj_leak_locals`]).
 
+mod devctl;
 mod devinfo;
 mod io;
 mod kenv;
 mod kld;
 mod ls;
+mod pciconf;
 mod printf;
 mod sysctl;
 mod vmstat;
@@ -258,6 +264,8 @@ impl<'o> Shell<'o> {
             "kenv" => (self.kenv(args), None),
             "vmstat" => (self.vmstat(args), None),
             "devinfo" => (self.devinfo(args), None),
+            "devctl" => (self.devctl(args), None),
+            "pciconf" => (self.pciconf(args), None),
             "ls" => (self.ls(args), None),
             "dmesg" => {
                 let d = self.k.dmesg();
@@ -364,6 +372,10 @@ pub fn main_with_args(args: &[String]) -> i32 {
         sh.kernel().set_module_path(dirs);
     }
     sh.run_script(&text);
+    // The system goes down: bus_generic_shutdown.
+    for (dev, e) in sh.kernel().shutdown_devices() {
+        eprintln!("kldsim: shutdown: {dev}: DEVICE_SHUTDOWN returned {e}");
+    }
     if sh.trace {
         sh.stack_report();
     }

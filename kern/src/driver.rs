@@ -130,6 +130,38 @@ pub trait Driver: Sized + Send + Sync + 'static {
     fn detach(&self, _dev: &Device<'_>) -> Result {
         Ok(())
     }
+
+    /// `DEVICE_SUSPEND`: the system (or `devctl suspend`) is about to
+    /// suspend; quiesce the device. By default nothing is done and the
+    /// suspend goes ahead (`null_suspend` of `device_if.m`). The PCI bus
+    /// has saved the configuration space before (`pci_suspend_child`).
+    ///
+    /// # Errors
+    /// An errno vetoes the suspend (`EBUSY` for a device that cannot stop
+    /// now): the device stays running.
+    fn suspend(&self, _dev: &Device<'_>) -> Result {
+        Ok(())
+    }
+
+    /// `DEVICE_RESUME`: back from a suspend, after the PCI bus restored
+    /// the configuration space (`pci_resume_child`). By default nothing
+    /// is done (`null_resume`).
+    ///
+    /// # Errors
+    /// An errno is reported; the device counts as resumed anyway
+    /// (`bus_generic_resume_child`).
+    fn resume(&self, _dev: &Device<'_>) -> Result {
+        Ok(())
+    }
+
+    /// `DEVICE_SHUTDOWN`: the system is going down; stop the device's
+    /// DMA and interrupts. By default nothing is done (`null_shutdown`).
+    ///
+    /// # Errors
+    /// An errno is reported and ignored: the system goes down anyway.
+    fn shutdown(&self, _dev: &Device<'_>) -> Result {
+        Ok(())
+    }
 }
 
 /// A device (`device_t`) during a call of its driver.
@@ -414,6 +446,72 @@ pub unsafe fn detach<D: Driver>(dev: sys::device_t) -> c_int {
     0
 }
 
+/// Calls `f` with the softc and device of an attached device of `D`'s
+/// class: its errno, or 0 (also when nothing is attached).
+///
+/// # Safety
+/// `dev` must be the `device_t` the kernel passed to a device method of
+/// `D`'s class, attached by [`attach`] or not attached.
+unsafe fn with_softc<D: Driver>(
+    dev: sys::device_t,
+    f: impl FnOnce(&D, &Device<'_>) -> Result,
+) -> c_int {
+    let Some(raw) = NonNull::new(dev) else {
+        return 0;
+    };
+    // SAFETY: by the caller's contract.
+    let Some(slot) = (unsafe { softc_slot::<D>(raw) }) else {
+        return 0;
+    };
+    // SAFETY: the softc slot holds what `attach` wrote, or null.
+    let p = unsafe { slot.as_ptr().read() };
+    if p.is_null() {
+        return 0;
+    }
+    let d = Device {
+        raw,
+        _call: PhantomData,
+    };
+    // SAFETY: `p` came from `Box::into_raw` in `attach` and is freed only
+    // by `detach`, which newbus does not run during another device
+    // method (the bus topology lock, Giant, serialises them).
+    match f(unsafe { &*p }, &d) {
+        Ok(()) => 0,
+        Err(e) => e.to_errno(),
+    }
+}
+
+/// The `device_suspend` method of `D`'s class.
+///
+/// # Safety
+/// `dev` must be the `device_t` the kernel passed to `DEVICE_SUSPEND`,
+/// for `D`'s class.
+#[doc(hidden)]
+pub unsafe fn suspend<D: Driver>(dev: sys::device_t) -> c_int {
+    // SAFETY: by the caller's contract.
+    unsafe { with_softc::<D>(dev, D::suspend) }
+}
+
+/// The `device_resume` method of `D`'s class.
+///
+/// # Safety
+/// As for [`suspend`], with `DEVICE_RESUME`.
+#[doc(hidden)]
+pub unsafe fn resume<D: Driver>(dev: sys::device_t) -> c_int {
+    // SAFETY: by the caller's contract.
+    unsafe { with_softc::<D>(dev, D::resume) }
+}
+
+/// The `device_shutdown` method of `D`'s class.
+///
+/// # Safety
+/// As for [`suspend`], with `DEVICE_SHUTDOWN`.
+#[doc(hidden)]
+pub unsafe fn shutdown<D: Driver>(dev: sys::device_t) -> c_int {
+    // SAFETY: by the caller's contract.
+    unsafe { with_softc::<D>(dev, D::shutdown) }
+}
+
 /// Declares a newbus driver: its type (a [`Driver`]), its name (the
 /// devclass, `rustedu0`, and the module), the bus it attaches to, and the
 /// module version. A driver crate uses this instead of
@@ -468,6 +566,45 @@ macro_rules! driver {
             // SAFETY: the kernel calls DEVICE_DETACH with an attached
             // device of this class.
             unsafe { $crate::driver::detach::<$ty>(dev) }
+        }
+
+        #[allow(
+            unsafe_code,
+            reason = "the C shim's method table refers to these names"
+        )]
+        #[unsafe(no_mangle)]
+        extern "C" fn kmod_device_suspend(
+            dev: $crate::__private::sys::device_t,
+        ) -> ::core::ffi::c_int {
+            // SAFETY: the kernel calls DEVICE_SUSPEND with a device of
+            // this class.
+            unsafe { $crate::driver::suspend::<$ty>(dev) }
+        }
+
+        #[allow(
+            unsafe_code,
+            reason = "the C shim's method table refers to these names"
+        )]
+        #[unsafe(no_mangle)]
+        extern "C" fn kmod_device_resume(
+            dev: $crate::__private::sys::device_t,
+        ) -> ::core::ffi::c_int {
+            // SAFETY: the kernel calls DEVICE_RESUME with a device of
+            // this class.
+            unsafe { $crate::driver::resume::<$ty>(dev) }
+        }
+
+        #[allow(
+            unsafe_code,
+            reason = "the C shim's method table refers to these names"
+        )]
+        #[unsafe(no_mangle)]
+        extern "C" fn kmod_device_shutdown(
+            dev: $crate::__private::sys::device_t,
+        ) -> ::core::ffi::c_int {
+            // SAFETY: the kernel calls DEVICE_SHUTDOWN with a device of
+            // this class.
+            unsafe { $crate::driver::shutdown::<$ty>(dev) }
         }
 
         #[allow(

@@ -202,7 +202,7 @@ fn compute(regs: &Regs, n: u64) -> bool {
 /// The softc: the interrupt (torn down first), the sysctl nodes; the
 /// registers they share go with the last reference, BAR 0 with them.
 struct Edu {
-    _intr: Interrupt<Regs>,
+    intr: Interrupt<Regs>,
     _sysctl: SysctlCtx<Regs>,
 }
 
@@ -344,9 +344,25 @@ impl Driver for Edu {
             unit
         );
         Ok(Edu {
-            _intr: intr,
+            intr,
             _sysctl: sysctl,
         })
+    }
+
+    /// Refuses (`EBUSY`) while the device computes: a computation cannot
+    /// be stopped, and its result would be lost.
+    fn suspend(&self, _dev: &Device<'_>) -> Result {
+        let regs = self.intr.state();
+        let computing = regs.bar.read32(regs::STATUS)? & regs::STATUS_COMPUTING != 0;
+        if computing || regs.busy.load(Ordering::Acquire) {
+            return Err(EBUSY);
+        }
+        Ok(())
+    }
+
+    /// Checks that the device is still there and alive after the resume.
+    fn resume(&self, dev: &Device<'_>) -> Result {
+        check_device(&self.intr.state().bar, dev.unit()).map(|_| ())
     }
 }
 

@@ -3,7 +3,8 @@
 //! the devices (`devinfo -v`), and injecting resource failures.
 
 use super::Kernel;
-use crate::kpi::newbus::DeviceInfo;
+use crate::errno::{Errno, SysResult};
+use crate::kpi::newbus::{Devctl, DeviceInfo};
 
 impl Kernel {
     /// Puts a QEMU edu device (1234:11e8) in the next free slot of `pci0`
@@ -79,5 +80,38 @@ impl Kernel {
     #[must_use]
     pub fn pci_msi_allocated(&self, slot: u8) -> Option<i32> {
         self.inner.newbus.msi_allocated(slot)
+    }
+
+    /// `devctl(8)`: `cmd` on the device named `name` (`rustedu0`) or
+    /// selected (`pci0:0:4:0`), as `devctl2_ioctl` does it.
+    ///
+    /// # Errors
+    /// `ENOENT` for no such device, and the errnos of `devctl2_ioctl`
+    /// (`EBUSY` to attach an attached device, `ENXIO` to detach one that
+    /// is not, ...) or of the driver's method (a detach veto).
+    pub fn devctl(&self, cmd: Devctl, name: &str) -> SysResult<()> {
+        self.alive()?;
+        let k = &*self.inner;
+        let r = k.enter(|| {
+            let r = super::entry::newbus::devctl(k, cmd, name);
+            k.locks.userret(&k.core);
+            r
+        });
+        if r == 0 { Ok(()) } else { Err(Errno(r).into()) }
+    }
+
+    /// The system's shutdown of the devices (`bus_generic_shutdown`, as
+    /// `shutdown_nice` reaches it): `DEVICE_SHUTDOWN` of every attached
+    /// device. Returns those whose method failed, with the errno.
+    pub fn shutdown_devices(&self) -> Vec<(String, i32)> {
+        if self.alive().is_err() {
+            return Vec::new();
+        }
+        let k = &*self.inner;
+        k.enter(|| {
+            let r = super::entry::newbus::shutdown(k);
+            k.locks.userret(&k.core);
+            r
+        })
     }
 }

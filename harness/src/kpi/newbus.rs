@@ -24,7 +24,10 @@
 //! each other (`harness/tests/rustedu.rs` drives the module's inline
 //! dispatch through them).
 
+mod devctl;
 mod pci;
+
+pub use devctl::Devctl;
 
 use crate::fault::mmio::{MmioTarget, MmioWindow};
 use devmodels::edu::{Edu, regs};
@@ -263,6 +266,16 @@ struct PciDevice {
     /// MSI is off for this device (`hw.pci.enable_msi=0`, or a device on
     /// the blacklist): `pci_msi_count` is 0.
     msi_off: bool,
+    /// `DF_ENABLED`: `devctl disable` clears it; a disabled device is
+    /// not probed.
+    enabled: bool,
+    /// `DF_SUSPENDED`.
+    suspended: bool,
+    /// The driver class and unit a disabled device keeps
+    /// (`DF_FIXEDCLASS`).
+    kept: Option<(usize, i32)>,
+    /// `pci_cfg_save`'s copy: (offset, width, value).
+    saved_cfg: Vec<(u16, usize, u32)>,
 }
 
 /// A driver added by `DRIVER_MODULE`.
@@ -280,6 +293,12 @@ pub(crate) struct Descs {
     pub(crate) attach: usize,
     /// `&device_detach_desc`.
     pub(crate) detach: usize,
+    /// `&device_suspend_desc`.
+    pub(crate) suspend: usize,
+    /// `&device_resume_desc`.
+    pub(crate) resume: usize,
+    /// `&device_shutdown_desc`.
+    pub(crate) shutdown: usize,
 }
 
 /// What a device looks like from user space (`devinfo -v`).
@@ -287,8 +306,19 @@ pub(crate) struct Descs {
 pub struct DeviceInfo {
     /// `pci0:0:<slot>:0`'s slot.
     pub slot: u8,
-    /// The driver's name and unit (`rustedu0`), when one is attached.
+    /// The driver's name and unit (`rustedu0`), when one is attached or
+    /// the device was disabled with `devctl disable` (it keeps the name).
     pub name: Option<String>,
+    /// A driver is attached.
+    pub attached: bool,
+    /// Not disabled (`DF_ENABLED`).
+    pub enabled: bool,
+    /// Suspended (`DF_SUSPENDED`).
+    pub suspended: bool,
+    /// Revision ID.
+    pub revision: u8,
+    /// Header type.
+    pub header: u8,
     /// The description the driver set.
     pub desc: Option<String>,
     /// PCI vendor and device IDs.
@@ -474,6 +504,10 @@ impl Newbus {
             msi_alloc: 0,
             msi_handlers: 0,
             msi_off: false,
+            enabled: true,
+            suspended: false,
+            kept: None,
+            saved_cfg: Vec::new(),
         });
         slot
     }
@@ -536,10 +570,12 @@ impl Newbus {
                     class: (cfg(reg::CLASS, 1) << 16)
                         | (cfg(reg::SUBCLASS, 1) << 8)
                         | cfg(reg::PROGIF, 1),
-                    name: d
-                        .driver
-                        .filter(|_| d.attached)
-                        .map(|c| format!("{}{}", class_name(c), d.unit)),
+                    name: d.name(),
+                    attached: d.attached,
+                    enabled: d.enabled,
+                    suspended: d.suspended,
+                    revision: u8::try_from(cfg(reg::REVID, 1)).unwrap_or(0),
+                    header: u8::try_from(cfg(reg::HDRTYPE, 1)).unwrap_or(0),
                     desc: (d.desc != 0).then(|| {
                         // SAFETY: device_set_desc's string, in the module.
                         unsafe { CStr::from_ptr(d.desc as *const core::ffi::c_char) }
@@ -985,13 +1021,22 @@ impl Newbus {
                 .collect()
         };
         for dev in devs {
-            self.probe_and_attach(host, class, descs, dev);
+            // An attach error is printed and leaves the device unattached.
+            let _attached = self.probe_and_attach(host, class, descs, dev);
         }
         0
     }
 
-    /// `device_probe_and_attach` of one device with one driver.
-    fn probe_and_attach(&self, host: &dyn Call, class: usize, descs: Descs, dev: usize) {
+    /// `device_probe_and_attach` of one device with one driver: `None` if
+    /// the driver did not take it (no match, a disabled or attached
+    /// device, a probe that panicked), else `DEVICE_ATTACH`'s result.
+    fn probe_and_attach(
+        &self,
+        host: &dyn Call,
+        class: usize,
+        descs: Descs,
+        dev: usize,
+    ) -> Option<i32> {
         let name = class_name(class);
         {
             let mut s = self.lock();
@@ -1006,16 +1051,19 @@ impl Newbus {
                 .filter(|d| d.driver == Some(class))
                 .map(|d| d.unit)
                 .collect();
-            let Some(d) = Self::find(&mut s, dev) else {
-                return;
-            };
+            let d = Self::find(&mut s, dev)?;
+            if !d.enabled || d.driver.is_some() {
+                return None;
+            }
+            // A disabled device's unit is kept (DF_FIXEDCLASS).
+            let kept = d.kept.filter(|k| k.0 == class).map(|k| k.1);
             // device_set_driver: the softc (zeroed), kobj_init.
             // SAFETY: the module's driver_t.
             let size = unsafe { &*(class as *const KobjClass) }.size;
             d.softc = Some(vec![0u64; size.div_ceil(8).max(1)].into_boxed_slice());
             d.obj.ops = ops;
             d.driver = Some(class);
-            d.unit = (0..).find(|u| !used.contains(u)).unwrap_or(0);
+            d.unit = kept.unwrap_or_else(|| (0..).find(|u| !used.contains(u)).unwrap_or(0));
         }
         let probe = find_method(class, descs.probe);
         let r = match probe {
@@ -1025,16 +1073,14 @@ impl Newbus {
                 .map(|v| v as u32 as i32),
             None => Some(crate::errno::Errno::ENXIO.0),
         };
-        let Some(r) = r else { return };
+        let r = r?;
         if r > 0 {
             self.unset_driver(dev);
-            return;
+            return None;
         }
         let (unit, slot, desc) = {
             let mut s = self.lock();
-            let Some(d) = Self::find(&mut s, dev) else {
-                return;
-            };
+            let d = Self::find(&mut s, dev)?;
             (d.unit, d.slot, d.desc)
         };
         let desc = if desc == 0 {
@@ -1057,19 +1103,23 @@ impl Newbus {
                 .map(|v| v as u32 as i32),
             None => Some(crate::errno::Errno::ENXIO.0),
         };
-        let Some(r) = r else { return };
+        let Some(r) = r else {
+            self.unset_driver(dev);
+            return Some(crate::errno::Errno::ENXIO.0);
+        };
         if r != 0 {
             host.console(&format!(
                 "device_attach: {name}{unit} attach returned {r}\n"
             ));
             self.reclaim(host, dev, &format!("{name}{unit}"));
             self.unset_driver(dev);
-            return;
+            return Some(r);
         }
         let mut s = self.lock();
         if let Some(d) = Self::find(&mut s, dev) {
             d.attached = true;
         }
+        Some(0)
     }
 
     /// `pci_child_detached`: resources the driver still holds are leaks.
@@ -1161,6 +1211,7 @@ impl Newbus {
         }
         let mut s = self.lock();
         s.drivers.retain(|d| d.class != class);
+        Self::forget_kept(&mut s, class);
         // kobj_class_free when the last reference goes.
         // SAFETY: the module's driver_t.
         let c = unsafe { &mut *(class as *mut KobjClass) };

@@ -21,9 +21,9 @@ impl Shell<'_> {
         let mut s = String::from("nexus0\n  pci0\n");
         for d in self.k.pci_devices() {
             let name = match (&d.name, verbose) {
-                (Some(n), _) => n.clone(),
-                (None, true) => String::from("unknown"),
-                (None, false) => continue,
+                (Some(n), _) if d.attached || verbose => n.clone(),
+                (_, true) => String::from("unknown"),
+                (_, false) => continue,
             };
             s.push_str(&format!("    {name}"));
             if verbose {

@@ -10,7 +10,7 @@
 use super::{FuncEntry, KernelInner, kernel};
 use crate::addr::KAddr;
 use crate::errno::Errno;
-use crate::kpi::newbus::{Call, Descs};
+use crate::kpi::newbus::{Call, Descs, Devctl};
 use crate::state::{DataSym, ViolationKind};
 use crate::thread;
 use core::ffi::{c_char, c_int, c_void};
@@ -120,7 +120,22 @@ fn descs(k: &KernelInner) -> Descs {
         probe: k.core.data_addr(DataSym::DeviceProbeDesc).get(),
         attach: k.core.data_addr(DataSym::DeviceAttachDesc).get(),
         detach: k.core.data_addr(DataSym::DeviceDetachDesc).get(),
+        suspend: k.core.data_addr(DataSym::DeviceSuspendDesc).get(),
+        resume: k.core.data_addr(DataSym::DeviceResumeDesc).get(),
+        shutdown: k.core.data_addr(DataSym::DeviceShutdownDesc).get(),
     }
+}
+
+/// `devctl(8)`'s `cmd` on device `name` (`DEV_*` of `devctl2_ioctl`):
+/// 0 or the errno. Call inside the kernel (`KernelInner::enter`).
+pub(in crate::kernel) fn devctl(k: &KernelInner, cmd: Devctl, name: &str) -> c_int {
+    k.newbus.devctl(&Host(k), descs(k), cmd, name)
+}
+
+/// `bus_generic_shutdown` of `pci0`: the devices whose `DEVICE_SHUTDOWN`
+/// failed, with the errno.
+pub(in crate::kernel) fn shutdown(k: &KernelInner) -> Vec<(String, c_int)> {
+    k.newbus.shutdown(&Host(k), descs(k))
 }
 
 /// Calls into the module for newbus.
