@@ -27,9 +27,12 @@
 //! accessors), `sys/x86/include/bus.h` (`bus_space_read_4` is a volatile
 //! load at handle + offset for memory space).
 
+mod attachment;
 mod pci;
 
-use crate::alloc::Box;
+pub(crate) use attachment::Attachment;
+
+use crate::alloc::{Arc, Box};
 use crate::context::Sleepable;
 use crate::error::{Error, Result, code};
 use crate::malloc::M_NOWAIT;
@@ -168,10 +171,12 @@ pub trait Driver: Sized + Send + Sync + 'static {
 ///
 /// # Invariants
 /// `raw` is a live `device_t` for `'a`: the kernel passed it to a device
-/// method that has not returned.
+/// method that has not returned. `att` is the device's attachment in
+/// `attach` and the methods of an attached device, `None` in `probe`.
 #[derive(Debug)]
 pub struct Device<'a> {
     raw: NonNull<sys::_device>,
+    att: Option<&'a Arc<Attachment>>,
     _call: PhantomData<&'a ()>,
 }
 
@@ -211,6 +216,14 @@ impl Device<'_> {
         self.raw
     }
 
+    /// The attachment a resource allocated now belongs to.
+    ///
+    /// # Errors
+    /// `ENXIO` in `probe`: resources are allocated from `attach` on.
+    pub(crate) fn attachment(&self) -> Result<Arc<Attachment>> {
+        self.att.cloned().ok_or(code::ENXIO)
+    }
+
     /// The unit number (`device_get_unit(9)`).
     #[must_use]
     pub fn unit(&self) -> i32 {
@@ -223,11 +236,13 @@ impl Device<'_> {
     ///
     /// # Errors
     /// `EINVAL` for a BAR number above 5; `ENXIO` if the bus has no such
-    /// memory resource or cannot activate it.
+    /// memory resource or cannot activate it, or in `probe` (resources
+    /// belong to an attachment).
     pub fn alloc_memory(&self, bar: u32) -> Result<Memory> {
         if bar > 5 {
             return Err(code::EINVAL);
         }
+        let att = self.attachment()?;
         // PCIR_BAR(x) of sys/dev/pci/pcireg.h: PCIR_BARS + x * 4.
         let rid = bar
             .checked_mul(4)
@@ -243,11 +258,13 @@ impl Device<'_> {
         let res = NonNull::new(r).ok_or(code::ENXIO)?;
         // SAFETY: `res` is the active resource just allocated.
         let size = unsafe { sys::rman_get_size(res.as_ptr()) };
-        // INVARIANT: allocated for `dev`, released only by `Drop`.
+        // INVARIANT: allocated for `dev` in `att`, released only by
+        // `Drop` while `att` lives.
         Ok(Memory {
             dev: self.raw,
             res,
             size,
+            att,
         })
     }
 }
@@ -258,21 +275,24 @@ impl Device<'_> {
 /// (`rman_get_size(9)`) and alignment before the volatile access
 /// `bus_read_4`/`bus_write_4` make.
 ///
+/// # Lifetime
+/// A `Memory` belongs to the attachment it was allocated in. It is meant
+/// to live in the driver's softc, which kern drops in `DEVICE_DETACH`,
+/// releasing it. One that outlives the detach (moved into a global, say)
+/// is dead: its accesses fail with `ENXIO` and dropping it does nothing,
+/// since the bus has reclaimed the resource (and reported the leak, as
+/// `pci_child_detached` does).
+///
 /// # Invariants
 /// `res` is an active `SYS_RES_MEMORY` resource allocated for `dev`, of
-/// `size` bytes, released by `Drop` only.
-///
-/// A `Memory` is meant to live in its driver's softc, which kern drops in
-/// `DEVICE_DETACH`, while `dev` is attached. Nothing enforces that yet: a
-/// driver that moved one into a global and used it after detach would
-/// touch an unmapped BAR (the bus reclaims it, as `pci_child_detached`
-/// does). Tying resources to the attachment (a lifetime or a generation
-/// check) is still to do.
+/// `size` bytes, while `att` lives; released by `Drop` only, or by the
+/// bus after `att` ended.
 #[derive(Debug)]
 pub struct Memory {
     dev: NonNull<sys::_device>,
     res: NonNull<sys::resource>,
     size: u64,
+    att: Arc<Attachment>,
 }
 
 // SAFETY: register accesses are single volatile loads and stores, which
@@ -298,12 +318,16 @@ impl Memory {
     ///
     /// # Errors
     /// `EINVAL` if the register is not inside the resource or not 4-byte
-    /// aligned: nothing is read.
+    /// aligned: nothing is read. `ENXIO` after the device's detach.
     pub fn read32(&self, offset: u64) -> Result<u32> {
         let off = self.check4(offset)?;
-        // SAFETY: an active memory resource (type invariant), and
-        // `off + 4 <= size`, aligned: the load stays inside the mapping.
-        Ok(unsafe { sys::shim_bus_read_4(self.res.as_ptr(), off) })
+        self.att.access(|| {
+            // SAFETY: an active memory resource while the attachment
+            // lives (type invariant; `access` holds it live), and
+            // `off + 4 <= size`, aligned: the load stays inside the
+            // mapping.
+            unsafe { sys::shim_bus_read_4(self.res.as_ptr(), off) }
+        })
     }
 
     /// Writes the 32-bit register at `offset` (`bus_write_4(9)`).
@@ -312,16 +336,22 @@ impl Memory {
     /// As [`read32`](Self::read32): nothing is written.
     pub fn write32(&self, offset: u64, value: u32) -> Result {
         let off = self.check4(offset)?;
-        // SAFETY: as in `read32`.
-        unsafe { sys::shim_bus_write_4(self.res.as_ptr(), off, value) };
-        Ok(())
+        self.att.access(|| {
+            // SAFETY: as in `read32`.
+            unsafe { sys::shim_bus_write_4(self.res.as_ptr(), off, value) };
+        })
     }
 }
 
 impl Drop for Memory {
     fn drop(&mut self) {
-        // SAFETY: allocated for `dev`, released once (type invariant).
-        let _ = unsafe { sys::bus_release_resource(self.dev.as_ptr(), self.res.as_ptr()) };
+        // After the attachment ended the bus owns (and has released) the
+        // resource: nothing to do.
+        self.att.if_live(|| {
+            // SAFETY: allocated for `dev`, live (the attachment is),
+            // released once (type invariant).
+            let _ = unsafe { sys::bus_release_resource(self.dev.as_ptr(), self.res.as_ptr()) };
+        });
     }
 }
 
@@ -337,14 +367,22 @@ fn register_in(offset: u64, width: u64, size: u64) -> Result<u64> {
     }
 }
 
+/// What kern keeps in a device's softc: the driver's value, then the
+/// attachment its resources belong to (dropped in this order, the
+/// attachment ended in between).
+struct Attached<D> {
+    value: D,
+    att: Arc<Attachment>,
+}
+
 /// The softc slot of a device: where kern keeps the driver's value.
 ///
 /// # Safety
 /// `dev` must be a live device whose driver class has kern's softc size
 /// (one pointer).
-unsafe fn softc_slot<D>(dev: NonNull<sys::_device>) -> Option<NonNull<*mut D>> {
+unsafe fn softc_slot<D>(dev: NonNull<sys::_device>) -> Option<NonNull<*mut Attached<D>>> {
     // SAFETY: by the caller's contract.
-    NonNull::new(unsafe { sys::device_get_softc(dev.as_ptr()) }.cast::<*mut D>())
+    NonNull::new(unsafe { sys::device_get_softc(dev.as_ptr()) }.cast::<*mut Attached<D>>())
 }
 
 /// The `device_probe` method of `D`'s class.
@@ -356,9 +394,10 @@ pub unsafe fn probe<D: Driver>(dev: sys::device_t) -> c_int {
     let Some(raw) = NonNull::new(dev) else {
         return code::ENXIO.to_errno();
     };
-    // INVARIANT: live for the duration of the method call.
+    // INVARIANT: live for the duration of the method call; no attachment.
     let d = Device {
         raw,
+        att: None,
         _call: PhantomData,
     };
     match D::probe(&d) {
@@ -386,28 +425,41 @@ pub unsafe fn attach<D: Driver>(dev: sys::device_t) -> c_int {
     let Some(slot) = (unsafe { softc_slot::<D>(raw) }) else {
         return code::ENXIO.to_errno();
     };
-    // The box first: failing after a successful attach would mean
-    // undoing it.
-    let boxed = match Box::<D>::try_new_uninit(M_NOWAIT) {
+    // The box and the attachment first: failing after a successful attach
+    // would mean undoing it.
+    let boxed = match Box::<Attached<D>>::try_new_uninit(M_NOWAIT) {
         Ok(b) => b,
+        Err(e) => return Error::from(e).to_errno(),
+    };
+    let att = match Arc::try_new(Attachment::new(), M_NOWAIT) {
+        Ok(a) => a,
         Err(e) => return Error::from(e).to_errno(),
     };
     // SAFETY: DEVICE_ATTACH runs in a thread that may sleep (the bus
     // topology lock, Giant, is the only lock held, and may be slept with).
     let mut cx = unsafe { Sleepable::new() };
-    let d = Device {
-        raw,
-        _call: PhantomData,
-    };
-    match D::attach(&d, &mut cx) {
+    let r = D::attach(
+        &Device {
+            raw,
+            att: Some(&att),
+            _call: PhantomData,
+        },
+        &mut cx,
+    );
+    match r {
         Ok(value) => {
-            let b = Box::write(boxed, value);
+            let b = Box::write(boxed, Attached { value, att });
             // SAFETY: the slot is the device's softc, one pointer, and
             // ours until detach.
             unsafe { slot.as_ptr().write(Box::into_raw(b)) };
             0
         }
-        Err(e) => e.to_errno(),
+        Err(e) => {
+            // What the failed attach allocated was dropped with its
+            // error; anything it kept elsewhere is dead from now on.
+            att.end();
+            e.to_errno()
+        }
     }
 }
 
@@ -430,19 +482,26 @@ pub unsafe fn detach<D: Driver>(dev: sys::device_t) -> c_int {
     if p.is_null() {
         return 0;
     }
-    let d = Device {
-        raw,
-        _call: PhantomData,
-    };
     // SAFETY: `p` came from `Box::into_raw` in `attach` and is freed only
     // below.
-    if let Err(e) = unsafe { &*p }.detach(&d) {
+    let attached = unsafe { &*p };
+    let d = Device {
+        raw,
+        att: Some(&attached.att),
+        _call: PhantomData,
+    };
+    if let Err(e) = attached.value.detach(&d) {
         return e.to_errno();
     }
     // SAFETY: the slot is the device's softc.
     unsafe { slot.as_ptr().write(core::ptr::null_mut()) };
-    // SAFETY: from `Box::into_raw` in `attach`, taken out of the slot.
-    drop(unsafe { Box::from_raw(p) });
+    // SAFETY: from `Box::into_raw` in `attach`, taken out of the slot; no
+    // reference into it remains (`d` and `attached` are not used again).
+    let Attached { value, att } = Box::into_inner(unsafe { Box::from_raw(p) });
+    // The softc and the resources it owns go first, released to the bus;
+    // then the attachment ends, and resources kept elsewhere are dead.
+    drop(value);
+    att.end();
     0
 }
 
@@ -468,14 +527,16 @@ unsafe fn with_softc<D: Driver>(
     if p.is_null() {
         return 0;
     }
-    let d = Device {
-        raw,
-        _call: PhantomData,
-    };
     // SAFETY: `p` came from `Box::into_raw` in `attach` and is freed only
     // by `detach`, which newbus does not run during another device
     // method (the bus topology lock, Giant, serialises them).
-    match f(unsafe { &*p }, &d) {
+    let attached = unsafe { &*p };
+    let d = Device {
+        raw,
+        att: Some(&attached.att),
+        _call: PhantomData,
+    };
+    match f(&attached.value, &d) {
         Ok(()) => 0,
         Err(e) => e.to_errno(),
     }

@@ -36,7 +36,7 @@ mod msi;
 
 use crate::alloc::Arc;
 use crate::context::{Filter, NoSleep, Sleepable};
-use crate::driver::Device;
+use crate::driver::{Attachment, Device};
 use crate::error::{Error, Result, code};
 use core::ffi::{c_int, c_void};
 use core::ptr::NonNull;
@@ -105,13 +105,20 @@ pub trait Handler: Send + Sync + 'static {
 /// releases after the resource (`pci_release_msi(9)` refuses while the
 /// resource is allocated).
 ///
+/// Like a [`Memory`](crate::driver::Memory), an `Irq` belongs to the
+/// attachment it was allocated in: after the device's detach it is dead,
+/// setting a handler up on it fails with `ENXIO` and dropping it does
+/// nothing (the bus reclaimed it).
+///
 /// # Invariants
-/// `res` is an active `SYS_RES_IRQ` resource allocated for `dev`,
-/// released by `Drop` only; with `msi`, its rid is the message's.
+/// `res` is an active `SYS_RES_IRQ` resource allocated for `dev` while
+/// `att` lives, released by `Drop` only (or by the bus after `att`
+/// ended); with `msi`, its rid is the message's.
 #[derive(Debug)]
 pub struct Irq {
     dev: NonNull<sys::_device>,
     res: NonNull<sys::resource>,
+    att: Arc<Attachment>,
     // Dropped after `Drop::drop` released `res`.
     msi: Option<msi::Msi>,
 }
@@ -136,8 +143,10 @@ impl Device<'_> {
     /// `SYS_RES_IRQ`.
     ///
     /// # Errors
-    /// `ENXIO` if the bus has no interrupt for the device.
+    /// `ENXIO` if the bus has no interrupt for the device (or while MSI
+    /// messages are allocated), or in `probe`.
     pub fn alloc_irq(&self) -> Result<Irq> {
+        let att = self.attachment()?;
         let mut rid: c_int = 0;
         let ty = c_int::try_from(sys::SYS_RES_IRQ).map_err(|_| code::EINVAL)?;
         let dev = self.raw();
@@ -156,6 +165,7 @@ impl Device<'_> {
         Ok(Irq {
             dev,
             res,
+            att,
             msi: None,
         })
     }
@@ -163,10 +173,14 @@ impl Device<'_> {
 
 impl Drop for Irq {
     fn drop(&mut self) {
-        // SAFETY: allocated for `dev`, released once (type invariant); no
-        // handler is set up on it any more (an `Interrupt` owns the `Irq`
-        // and tears its handler down before dropping it).
-        let _ = unsafe { sys::bus_release_resource(self.dev.as_ptr(), self.res.as_ptr()) };
+        // After the attachment ended the bus has reclaimed the resource.
+        self.att.if_live(|| {
+            // SAFETY: allocated for `dev`, live, released once (type
+            // invariant); no handler is set up on it any more (an
+            // `Interrupt` owns the `Irq` and tears its handler down
+            // before dropping it).
+            let _ = unsafe { sys::bus_release_resource(self.dev.as_ptr(), self.res.as_ptr()) };
+        });
     }
 }
 
@@ -208,7 +222,7 @@ impl<T: Handler> Interrupt<T> {
         // trampolines are `T`'s and `arg` is a `T` that stays alive until
         // the handler is torn down (the `Arc` kept below, dropped after
         // `Drop::drop`); `cookie` is a valid pointer to write.
-        let r = unsafe {
+        let r = irq.att.access(|| unsafe {
             sys::bus_setup_intr(
                 irq.dev.as_ptr(),
                 irq.res.as_ptr(),
@@ -218,7 +232,7 @@ impl<T: Handler> Interrupt<T> {
                 arg,
                 &raw mut cookie,
             )
-        };
+        })?;
         Error::from_ret(r)?;
         let cookie = NonNull::new(cookie).ok_or(code::ENXIO)?;
         // INVARIANT: set up with `state`'s pointer, torn down by `Drop`.
@@ -234,16 +248,22 @@ impl<T: Handler> Interrupt<T> {
 
 impl<T: Handler> Drop for Interrupt<T> {
     fn drop(&mut self) {
-        // SAFETY: the handler set up on `irq` (type invariant), torn down
-        // once. bus_teardown_intr waits for a running filter or ithread
-        // handler, so after it `state` is no longer used by the kernel.
-        let _ = unsafe {
-            sys::bus_teardown_intr(
-                self.irq.dev.as_ptr(),
-                self.irq.res.as_ptr(),
-                self.cookie.as_ptr(),
-            )
-        };
+        // After the attachment ended, the handler was removed with the
+        // device's resources (and reported as a leak): nothing to tear
+        // down.
+        self.irq.att.if_live(|| {
+            // SAFETY: the handler set up on `irq` (type invariant), torn
+            // down once, while the resource is live. bus_teardown_intr
+            // waits for a running filter or ithread handler, so after it
+            // `state` is no longer used by the kernel.
+            let _ = unsafe {
+                sys::bus_teardown_intr(
+                    self.irq.dev.as_ptr(),
+                    self.irq.res.as_ptr(),
+                    self.cookie.as_ptr(),
+                )
+            };
+        });
     }
 }
 

@@ -22,7 +22,8 @@
 //! interrupt allocated; `pci_release_msi_method`).
 
 use super::Irq;
-use crate::driver::Device;
+use crate::alloc::Arc;
+use crate::driver::{Attachment, Device};
 use crate::error::{Error, Result, code};
 use core::ffi::c_int;
 use core::ptr::NonNull;
@@ -34,6 +35,7 @@ use core::ptr::NonNull;
 #[derive(Debug)]
 pub(super) struct Msi {
     dev: NonNull<sys::_device>,
+    att: Arc<Attachment>,
 }
 
 // SAFETY: the device pointer is only passed to pci_release_msi, once, in
@@ -42,10 +44,14 @@ unsafe impl Send for Msi {}
 
 impl Drop for Msi {
     fn drop(&mut self) {
-        // SAFETY: messages allocated for `dev` (type invariant), released
-        // once; the `Irq` that owns this released the message's resource
-        // first.
-        let _ = unsafe { sys::shim_pci_release_msi(self.dev.as_ptr()) };
+        // After the attachment ended the bus released the messages
+        // (pci_child_detached).
+        self.att.if_live(|| {
+            // SAFETY: messages allocated for `dev` (type invariant),
+            // released once; the `Irq` that owns this released the
+            // message's resource first.
+            let _ = unsafe { sys::shim_pci_release_msi(self.dev.as_ptr()) };
+        });
     }
 }
 
@@ -67,8 +73,10 @@ impl Device<'_> {
     /// # Errors
     /// The errno of `pci_alloc_msi` (`ENODEV`: no MSI; `ENXIO`: the legacy
     /// interrupt is allocated, or no message was free), or `ENXIO` if
-    /// the resource could not be allocated (the message is released).
+    /// the resource could not be allocated (the message is released), or
+    /// in `probe`.
     pub fn alloc_msi_irq(&self) -> Result<Irq> {
+        let att = self.attachment()?;
         let dev = self.raw();
         let mut count: c_int = 1;
         // SAFETY: a live device; `count` is a valid int to update.
@@ -76,7 +84,10 @@ impl Device<'_> {
         Error::from_ret(r)?;
         // INVARIANT: allocated; released by `Drop`, also on the error
         // paths below.
-        let msi = Msi { dev };
+        let msi = Msi {
+            dev,
+            att: att.clone(),
+        };
         if count < 1 {
             return Err(code::ENXIO);
         }
@@ -92,6 +103,7 @@ impl Device<'_> {
         Ok(Irq {
             dev,
             res,
+            att,
             msi: Some(msi),
         })
     }
