@@ -10,6 +10,9 @@
 //! ithread handler runs waits for it (`intr_event_remove_handler`); a
 //! handler left set up at detach, or whose argument is freed, is reported;
 //! a filter that takes a sleep mutex panics the kernel, as WITNESS does.
+//! PCI: `pci_alloc_msi` with INTx allocated is `ENXIO`, MSI left allocated
+//! at detach is reported and released ("Device leaked MSI vectors"), a
+//! misaligned `pci_read_config` is reported and reads all ones.
 
 use harness::testing::module_path;
 use harness::{Errno, Kernel, SysctlValue, ViolationKind};
@@ -218,4 +221,59 @@ fn a_filter_that_takes_a_sleep_mutex_panics_the_kernel() {
         k.expect_panic()
             .is_some_and(|m| m.starts_with("acquiring blockable sleep lock"))
     );
+}
+
+#[test]
+fn pci_alloc_msi_with_the_legacy_interrupt_allocated_is_enxio() {
+    // pci_alloc_msi_method (sys/dev/pci/pci.c): rid 0 allocated, ENXIO.
+    let k = Kernel::new();
+    let id = load(&k);
+    let e = k
+        .sysctl_set("debug.kldtest_newbus.alloc_msi", "1")
+        .unwrap_err();
+    assert_eq!(e.errno(), Some(Errno::ENXIO));
+    k.kldunload(id, false).unwrap();
+    k.check().unwrap();
+}
+
+#[test]
+fn msi_left_allocated_at_detach_is_reported_and_released() {
+    let k = Kernel::new();
+    let id = load(&k);
+    k.sysctl_set("debug.kldtest_newbus.msi_leak", "1").unwrap();
+    k.kldunload(id, false).unwrap();
+    let d = k.dmesg();
+    assert!(d.contains("kldtest_newbus0: 1 MSI allocated\n"), "{d}");
+    assert!(
+        d.contains("kldtest_newbus0: Device leaked MSI vectors\n"),
+        "{d}"
+    );
+    assert_eq!(k.pci_msi_allocated(4), Some(0), "released by the bus");
+    let v = k.take_violations();
+    assert!(
+        v.iter()
+            .any(|v| v.kind == ViolationKind::Devfs && v.message.contains("leaked MSI")),
+        "{v:?}"
+    );
+}
+
+#[test]
+fn a_misaligned_configuration_read_is_reported_and_reads_all_ones() {
+    let k = Kernel::new();
+    let id = load(&k);
+    k.sysctl_set("debug.kldtest_newbus.cfg_misaligned", "1")
+        .unwrap();
+    assert!(
+        k.dmesg().contains("kldtest_newbus: cfg 0xffffffff\n"),
+        "{}",
+        k.dmesg()
+    );
+    let v = k.take_violations();
+    assert!(
+        v.iter()
+            .any(|v| v.kind == ViolationKind::Devfs && v.message.contains("4-byte access at 0x2")),
+        "{v:?}"
+    );
+    k.kldunload(id, false).unwrap();
+    k.check().unwrap();
 }

@@ -76,6 +76,7 @@ struct kldtest_newbus_softc {
 static int kldtest_newbus_veto;
 static int kldtest_newbus_leak;
 static int kldtest_newbus_intr_leak;
+static int kldtest_newbus_msi_leak;
 static u_int kldtest_newbus_intrs;
 static int kldtest_newbus_slow;
 static int kldtest_newbus_filter_lock;
@@ -131,6 +132,42 @@ kldtest_newbus_free_arg(SYSCTL_HANDLER_ARGS)
 	return (0);
 }
 
+/* pci_alloc_msi(9) while the legacy interrupt (rid 0) is allocated. */
+static int
+kldtest_newbus_alloc_msi(SYSCTL_HANDLER_ARGS)
+{
+	int count, error, v;
+
+	v = 0;
+	error = sysctl_handle_int(oidp, &v, 0, req);
+	if (error != 0 || req->newptr == NULL)
+		return (error);
+	if (kldtest_newbus_sc == NULL)
+		return (ENXIO);
+	count = 1;
+	error = pci_alloc_msi(kldtest_newbus_sc->sc_dev, &count);
+	if (error == 0)
+		pci_release_msi(kldtest_newbus_sc->sc_dev);
+	return (error);
+}
+
+/* Wrong: a 4-byte configuration read at a 2-byte aligned offset. */
+static int
+kldtest_newbus_cfg_misaligned(SYSCTL_HANDLER_ARGS)
+{
+	int error, v;
+
+	v = 0;
+	error = sysctl_handle_int(oidp, &v, 0, req);
+	if (error != 0 || req->newptr == NULL)
+		return (error);
+	if (kldtest_newbus_sc == NULL)
+		return (ENXIO);
+	printf("kldtest_newbus: cfg %#x\n",
+	    pci_read_config(kldtest_newbus_sc->sc_dev, PCIR_DEVICE, 4));
+	return (0);
+}
+
 SYSCTL_NODE(_debug, OID_AUTO, kldtest_newbus, CTLFLAG_RW | CTLFLAG_MPSAFE, 0,
     "kldtest_newbus");
 SYSCTL_INT(_debug_kldtest_newbus, OID_AUTO, veto, CTLFLAG_RW,
@@ -139,6 +176,15 @@ SYSCTL_INT(_debug_kldtest_newbus, OID_AUTO, leak, CTLFLAG_RW,
     &kldtest_newbus_leak, 0, "detach does not release BAR 0");
 SYSCTL_INT(_debug_kldtest_newbus, OID_AUTO, intr_leak, CTLFLAG_RW,
     &kldtest_newbus_intr_leak, 0, "detach does not tear the interrupt down");
+SYSCTL_INT(_debug_kldtest_newbus, OID_AUTO, msi_leak, CTLFLAG_RW,
+    &kldtest_newbus_msi_leak, 0,
+    "detach allocates an MSI message and does not release it");
+SYSCTL_PROC(_debug_kldtest_newbus, OID_AUTO, alloc_msi,
+    CTLTYPE_INT | CTLFLAG_RW | CTLFLAG_MPSAFE, NULL, 0,
+    kldtest_newbus_alloc_msi, "I", "pci_alloc_msi with INTx allocated");
+SYSCTL_PROC(_debug_kldtest_newbus, OID_AUTO, cfg_misaligned,
+    CTLTYPE_INT | CTLFLAG_RW | CTLFLAG_MPSAFE, NULL, 0,
+    kldtest_newbus_cfg_misaligned, "I", "a misaligned configuration read");
 SYSCTL_UINT(_debug_kldtest_newbus, OID_AUTO, intrs, CTLFLAG_RD,
     &kldtest_newbus_intrs, 0, "interrupts handled by the ithread handler");
 SYSCTL_INT(_debug_kldtest_newbus, OID_AUTO, filter_lock, CTLFLAG_RW,
@@ -264,6 +310,15 @@ kldtest_newbus_detach(device_t dev)
 			    "returned\n", device_get_unit(dev),
 			    kldtest_newbus_exited ? "after" : "before");
 		bus_release_resource(dev, sc->sc_irq);
+		if (kldtest_newbus_msi_leak) {
+			int count;
+
+			/* Wrong: never released with pci_release_msi. */
+			count = 1;
+			if (pci_alloc_msi(dev, &count) == 0)
+				printf("kldtest_newbus%d: %d MSI allocated\n",
+				    device_get_unit(dev), count);
+		}
 	}
 	kldtest_newbus_mem = NULL;
 	kldtest_newbus_sc = NULL;
