@@ -11,8 +11,9 @@
 //! arrives on both paths, that detach releases the message
 //! (`pci_release_msi`) and disables MSI, that a device whose bus
 //! mastering was turned off loses its message and the test kernel says
-//! so, and that a failing `pci_alloc_msi` or MSI resource falls back to
-//! INTx.
+//! so, that a message whose data was rewritten behind the bus is reported
+//! (it would land on another vector), and that a failing `pci_alloc_msi`
+//! or MSI resource falls back to INTx.
 
 use harness::testing::module_path;
 use harness::{Kernel, SysctlValue};
@@ -181,6 +182,30 @@ fn attach_reads_the_identity_from_configuration_space() {
     assert_eq!(k.pci_devices()[0].name.as_deref(), Some("rustedu0"));
     assert_eq!(k.pci_config_read(slot, 0x00, 4), Some(0x11e8_1234));
     assert_eq!(k.pci_config_read(slot, 0x0b, 1), Some(0xff));
+    k.kldunload(id, false).unwrap();
+    k.check().unwrap();
+}
+
+#[test]
+fn a_message_to_an_address_the_bus_did_not_program_is_reported() {
+    let k = Kernel::new();
+    let slot = k.pci_add_edu();
+    let id = k.kldload(module_path("rustedu")).unwrap();
+    // Someone rewrites the message data behind the bus's back: the
+    // message now goes to another vector.
+    assert!(k.pci_config_write(slot, MSI_CAP + 0x0c, 2, 0x99));
+    assert!(k.pci_edu_raise(slot, 0x0100_0000));
+    let end = Instant::now() + Duration::from_secs(10);
+    while !k
+        .violations()
+        .iter()
+        .any(|v| v.message.contains("MSI message to 0xfee00000 data 0x99"))
+    {
+        assert!(Instant::now() < end, "never reported: {:?}", k.violations());
+        std::thread::sleep(Duration::from_millis(1));
+    }
+    assert_eq!(uint(&k, "dev.rustedu.0.interrupts"), 0, "not delivered");
+    k.take_violations();
     k.kldunload(id, false).unwrap();
     k.check().unwrap();
 }
