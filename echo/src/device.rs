@@ -297,7 +297,7 @@ impl CharacterDevice for Echo {
     /// Sets up the file's read state (kern allocates the record that holds
     /// it, with `M_NOWAIT`).
     fn open(&self, flags: OpenFlags, _cx: &mut Sleepable) -> Result<OpenFile> {
-        Stats::count(&STATS.opens, 1);
+        Stats::count(STATS.opens(), 1);
         Ok(OpenFile {
             writable: flags.writable(),
             snapshot: LockedBy::new(&self.current, None),
@@ -320,8 +320,8 @@ impl CharacterDevice for Echo {
         open.end
             .store(offset.wrapping_add(moved), Ordering::Relaxed);
         drop(snapshot);
-        Stats::count(&STATS.reads, 1);
-        Stats::count(&STATS.bytes_out, moved);
+        Stats::count(STATS.reads(), 1);
+        Stats::count(STATS.bytes_out(), moved);
         Ok(())
     }
 
@@ -337,9 +337,9 @@ impl CharacterDevice for Echo {
             self.clear(cx)?;
         } else {
             let moved = self.write_message(uio, len, limit, cx)?;
-            Stats::count(&STATS.bytes_in, moved);
+            Stats::count(STATS.bytes_in(), moved);
         }
-        Stats::count(&STATS.writes, 1);
+        Stats::count(STATS.writes(), 1);
         Ok(())
     }
 
