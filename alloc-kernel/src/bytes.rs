@@ -25,7 +25,7 @@
 //! # Ok::<(), alloc_kernel::AllocError>(())
 //! ```
 
-use crate::arc::{MAX_REFCOUNT, SATURATED, release, saturate};
+use crate::arc::{MAX_REFCOUNT, SATURATED, decrement, needs_slow_release, saturate, slow_release};
 use crate::{AllocError, Allocator, Flags, Wait, WaitAllocator};
 use core::alloc::Layout;
 use core::marker::PhantomData;
@@ -219,12 +219,20 @@ impl<A: Allocator> ArcBytes<A> {
         })
     }
 
-    /// Frees the block, out of line: every drop site keeps the decrement.
+    /// The rest of a drop that left the count at `new` ([`slow_release`]):
+    /// saturates it, or frees the block. Out of line: every drop site keeps
+    /// only the decrement, a test and this call.
     ///
     /// # Safety
-    /// This is the last reference, ordered after every other access.
+    /// `new` is what this reference's own decrement left, and the reference
+    /// is not used afterwards.
     #[inline(never)]
-    unsafe fn drop_slow(&mut self) {
+    unsafe fn drop_slow(&mut self, new: usize) {
+        if !slow_release(&self.header().count, new) {
+            return;
+        }
+        // The last reference, ordered after the others by the fence of
+        // `slow_release`.
         let cap = self.capacity();
         // `layout(cap)` succeeded when the block was made.
         if let Ok(layout) = layout(cap) {
@@ -275,10 +283,10 @@ impl<A: Allocator + Clone> Clone for ArcBytes<A> {
 impl<A: Allocator> Drop for ArcBytes<A> {
     #[inline]
     fn drop(&mut self) {
-        if release(&self.header().count) {
-            // SAFETY: that was the last reference, ordered after the others
-            // by the fence in `release`.
-            unsafe { self.drop_slow() };
+        let new = decrement(&self.header().count);
+        if needs_slow_release(new) {
+            // SAFETY: `new` is what this drop left.
+            unsafe { self.drop_slow(new) };
         }
     }
 }

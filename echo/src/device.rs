@@ -152,6 +152,7 @@ impl Echo {
     /// to it goes: the last one frees it). Rare, hence `#[cold]`: the
     /// usual write keeps its recycled buffer.
     #[cold]
+    #[inline(never)]
     fn recycle_empty(writer: &mut Writer) {
         writer.recycle = ArcBytes::empty();
     }

@@ -964,7 +964,9 @@ unsafe extern "C" fn cdevpriv_dtor<T: CharacterDevice>(data: *mut c_void) {
     close_file(unsafe { Box::<OpenFile<T>>::from_foreign(data) });
 }
 
-/// Drops a per-open record, then counts the file as closed.
+/// Drops a per-open record, then counts the file as closed. Out of line:
+/// the destructor and the failed open share it.
+#[inline(never)]
 fn close_file<T: CharacterDevice>(file: Box<OpenFile<T>>) {
     let OpenFile { open, device } = Box::into_inner(file);
     drop(open);
