@@ -857,11 +857,13 @@ unsafe fn fill_cdevsw<T: CharacterDevice>(sw: *mut sys::cdevsw) {
 
 /// Creates the device node of `options` with `make_dev_s(9)`, for `sw` and
 /// with `si_drv1` set to `drv1` (the non-generic part of
-/// [`Registration::register`]).
+/// [`Registration::register`]). Inline: a module registers its devices
+/// from constant options, which then become immediates, and a call with
+/// its own frame costs more than the body (rustecho.ko: 96 bytes).
 ///
 /// # Errors
 /// As for [`Registration::register`].
-#[inline(never)]
+#[inline]
 fn make_dev(
     options: &CdevOptions<'_>,
     node: &CStr,
