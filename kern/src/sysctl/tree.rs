@@ -766,13 +766,16 @@ unsafe extern "C" fn custom_handler(
 }
 
 /// A request on the leaf `arg1`, answered by `handle` (the one of the
-/// leaf's kind): what every handler above shares, out of line.
+/// leaf's kind): what every handler above shares. Inline: with `handle`
+/// a constant, each handler becomes one function with no indirect call
+/// (smaller in every module measured: rustecho.ko, rustfifo.ko,
+/// kselftest.ko).
 ///
 /// # Safety
 /// `oidp` and `req` are the kernel's for this call, on a node added by
 /// [`SysctlTree::register`] with `arg1` its `'static` leaf, of the kind
 /// `handle` answers.
-#[inline(never)]
+#[inline]
 unsafe fn leaf_request(
     oidp: *mut sys::sysctl_oid,
     arg1: *mut c_void,
