@@ -352,13 +352,19 @@ impl CharacterDevice for Echo {
         cx: &mut Sleepable,
     ) -> Result {
         match cmd {
-            FIONREAD => {
-                let n = i32::try_from(self.unread(file.open()?, cx)?).unwrap_or(i32::MAX);
-                data.write(&n)
+            // The two that need the file's record look it up once.
+            FIONREAD | RUSTECHO_CLEAR => {
+                let open = file.open()?;
+                if cmd == FIONREAD {
+                    let n = i32::try_from(self.unread(open, cx)?).unwrap_or(i32::MAX);
+                    data.write(&n)
+                } else if open.writable {
+                    self.clear(cx)
+                } else {
+                    Err(EBADF)
+                }
             }
             RUSTECHO_GETINFO => data.write(&self.info(cx)),
-            RUSTECHO_CLEAR if !file.open()?.writable => Err(EBADF),
-            RUSTECHO_CLEAR => self.clear(cx),
             // Asynchronous I/O (SIGIO) is not supported, as in null(4);
             // turning it off is accepted.
             FIOASYNC if data.read::<i32>()? != 0 => Err(EINVAL),
