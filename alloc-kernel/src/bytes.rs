@@ -186,11 +186,16 @@ impl<A: Allocator> ArcBytes<A> {
         self.len() == 0
     }
 
-    /// How many bytes fit: fixed when the block was made.
+    /// How many bytes fit: fixed when the block was made, at most
+    /// [`MAX_CAPACITY`].
     #[inline]
     #[must_use]
     pub fn capacity(&self) -> usize {
-        self.header().cap
+        let cap = self.header().cap;
+        // SAFETY: `cap <= MAX_CAPACITY` (type invariant). Stated so that
+        // `layout(cap)` at the free compiles without its failure path.
+        unsafe { core::hint::assert_unchecked(cap <= MAX_CAPACITY) };
+        cap
     }
 
     /// The bytes held.
