@@ -544,9 +544,11 @@ impl SysctlTree {
         leaves: &'static [SysctlLeaf],
         cx: &mut Sleepable,
     ) -> Result<Self> {
-        let list = Box::new(Opaque::<sys::sysctl_ctx_list>::zeroed(), cx.waitok());
+        let list = Box::new(Opaque::<sys::sysctl_ctx_list>::uninit(), cx.waitok());
         // SAFETY: `list` is a writable list head at its final address (the
-        // box is never moved out of). It fails only for NULL (`EINVAL`,
+        // box is never moved out of), not yet initialised: sysctl_ctx_init
+        // is `TAILQ_INIT` (`sys/kern/kern_sysctl.c`, FreeBSD 15), which
+        // writes both fields of the head and reads neither. It fails only for NULL (`EINVAL`,
         // kern_sysctl.c): its value says nothing here.
         unsafe { sys::sysctl_ctx_init(list.get()) };
         // INVARIANT: initialised and empty; everything added below is
