@@ -23,6 +23,7 @@
 //! kern::println!("loaded, limit {} bytes", limit);
 //! ```
 
+use core::ffi::CStr;
 use core::fmt::{self, Write};
 
 /// Bytes buffered before a chunk is handed to `printf(9)`.
@@ -341,6 +342,25 @@ fn emit_line_u64(_prefix: &str, _before: &[u8], _value: u64, _after: &[u8]) {}
 /// Other host builds (documentation, lints) print nowhere.
 #[cfg(all(not(target_os = "none"), not(test)))]
 fn emit_line(_prefix: &str, _text: &[u8], _newline: bool) {}
+
+/// Prints a constant line whose text is in its `format` after the module
+/// name: `format` is `"%.*s: <text>\n"`, with no other conversion (the
+/// callers in kern pass literals). One `printf(9)` call and no helper: a
+/// module whose only constant message is kern's own (the sysctl tree's
+/// refused free) then links no [`print_str`].
+#[cfg(target_os = "none")]
+pub(crate) fn println_prefixed(format: &'static CStr) {
+    let prefix = module_name();
+    let len = core::ffi::c_int::try_from(prefix.len()).unwrap_or(core::ffi::c_int::MAX);
+    // SAFETY: the format is a NUL-terminated constant whose only conversion
+    // is the `%.*s` of the prefix (the caller's contract, as documented),
+    // which gets an int length and a pointer to at least that many bytes.
+    unsafe { sys::printf(format.as_ptr(), len, prefix.as_ptr()) };
+}
+
+/// Host builds print nowhere (the kernel build's is the one that runs).
+#[cfg(not(target_os = "none"))]
+pub(crate) fn println_prefixed(_format: &'static CStr) {}
 
 /// The module name from [`module!`](crate::module!).
 #[cfg(target_os = "none")]

@@ -678,7 +678,7 @@ impl Drop for SysctlTree {
 #[cold]
 #[inline(never)]
 fn ctx_free_failed() {
-    crate::println!("sysctl_ctx_free failed: a node is still in use");
+    crate::print::println_prefixed(c"%.*s: sysctl_ctx_free failed: a node is still in use\n");
 }
 
 /// Host builds (unit tests, doctests) have no kernel to link against:
