@@ -182,10 +182,9 @@ impl Module for RustEcho {
         let dev = Registration::register_in_place(&DEVICE, echo, cx)?;
         // The kernel formats the number: no formatting machinery
         // (`core::fmt`) in the module.
-        print::println_u64(
-            "/dev/rustmodule created, messages up to ",
-            DEFAULT_MAXLEN,
-            " bytes",
+        kern::println_ju!(
+            "/dev/rustmodule created, messages up to %ju bytes",
+            DEFAULT_MAXLEN
         );
         Ok(Self {
             dev,
