@@ -25,7 +25,7 @@
 //! # Ok::<(), alloc_kernel::AllocError>(())
 //! ```
 
-use crate::arc::{MAX_REFCOUNT, SATURATED, release, saturate};
+use crate::arc::{MAX_REFCOUNT, SATURATED, decrement, needs_slow_release, saturate, slow_release};
 use crate::{AllocError, Allocator, Flags, Wait, WaitAllocator};
 use core::alloc::Layout;
 use core::marker::PhantomData;
@@ -52,8 +52,17 @@ static EMPTY: Header = Header {
     cap: 0,
 };
 
-/// The block's layout for `cap` bytes.
+/// The largest capacity of an [`ArcBytes`]: `INT_MAX` (`0x7fff_ffff`), so
+/// that its bytes, or any part of them, always fit the `int` count of one
+/// `uiomove(9)` call; the kernel's copies need no fallback for more. A
+/// larger request fails as an allocation that cannot be made.
+pub const MAX_CAPACITY: usize = 0x7fff_ffff;
+
+/// The block's layout for `cap` bytes; an error beyond [`MAX_CAPACITY`].
 fn layout(cap: usize) -> Result<Layout, AllocError> {
+    if cap > MAX_CAPACITY {
+        return Err(AllocError);
+    }
     let size = size_of::<Header>().checked_add(cap).ok_or(AllocError)?;
     Layout::from_size_align(size, align_of::<Header>()).map_err(|_| AllocError)
 }
@@ -65,7 +74,8 @@ fn layout(cap: usize) -> Result<Layout, AllocError> {
 ///
 /// # Invariants
 /// `ptr` is a block of `alloc` with `layout(cap)`, starting with a
-/// `Header` whose `cap` is the number of bytes after it, `len <= cap`,
+/// `Header` whose `cap` is the number of bytes after it, `len <= cap <=
+/// MAX_CAPACITY` (`layout` refuses more),
 /// and the first `len` of those bytes initialised. Its `count` is the
 /// number of `ArcBytes` pointing to it (or saturated), at least one while
 /// this one exists. The header's `len` and the bytes are written only
@@ -157,11 +167,16 @@ impl<A: Allocator> ArcBytes<A> {
             .wrapping_add(size_of::<Header>())
     }
 
-    /// The number of bytes held.
+    /// The number of bytes held: at most [`MAX_CAPACITY`].
     #[inline]
     #[must_use]
     pub fn len(&self) -> usize {
-        self.header().len
+        let len = self.header().len;
+        // SAFETY: `len <= cap <= MAX_CAPACITY` (type invariant). Stated so
+        // that a copy of the bytes, or of a part, compiles without a path
+        // for counts beyond an `int`.
+        unsafe { core::hint::assert_unchecked(len <= MAX_CAPACITY) };
+        len
     }
 
     /// Whether no byte is held.
@@ -171,11 +186,16 @@ impl<A: Allocator> ArcBytes<A> {
         self.len() == 0
     }
 
-    /// How many bytes fit: fixed when the block was made.
+    /// How many bytes fit: fixed when the block was made, at most
+    /// [`MAX_CAPACITY`].
     #[inline]
     #[must_use]
     pub fn capacity(&self) -> usize {
-        self.header().cap
+        let cap = self.header().cap;
+        // SAFETY: `cap <= MAX_CAPACITY` (type invariant). Stated so that
+        // `layout(cap)` at the free compiles without its failure path.
+        unsafe { core::hint::assert_unchecked(cap <= MAX_CAPACITY) };
+        cap
     }
 
     /// The bytes held.
@@ -204,12 +224,20 @@ impl<A: Allocator> ArcBytes<A> {
         })
     }
 
-    /// Frees the block, out of line: every drop site keeps the decrement.
+    /// The rest of a drop that left the count at `new` ([`slow_release`]):
+    /// saturates it, or frees the block. Out of line: every drop site keeps
+    /// only the decrement, a test and this call.
     ///
     /// # Safety
-    /// This is the last reference, ordered after every other access.
+    /// `new` is what this reference's own decrement left, and the reference
+    /// is not used afterwards.
     #[inline(never)]
-    unsafe fn drop_slow(&mut self) {
+    unsafe fn drop_slow(&mut self, new: usize) {
+        if !slow_release(&self.header().count, new) {
+            return;
+        }
+        // The last reference, ordered after the others by the fence of
+        // `slow_release`.
         let cap = self.capacity();
         // `layout(cap)` succeeded when the block was made.
         if let Ok(layout) = layout(cap) {
@@ -260,10 +288,10 @@ impl<A: Allocator + Clone> Clone for ArcBytes<A> {
 impl<A: Allocator> Drop for ArcBytes<A> {
     #[inline]
     fn drop(&mut self) {
-        if release(&self.header().count) {
-            // SAFETY: that was the last reference, ordered after the others
-            // by the fence in `release`.
-            unsafe { self.drop_slow() };
+        let new = decrement(&self.header().count);
+        if needs_slow_release(new) {
+            // SAFETY: `new` is what this drop left.
+            unsafe { self.drop_slow(new) };
         }
     }
 }
@@ -310,11 +338,16 @@ impl BytesMut<'_> {
         unsafe { self.ptr.as_mut() }
     }
 
-    /// The number of bytes held.
+    /// The number of bytes held: at most [`MAX_CAPACITY`].
     #[inline]
     #[must_use]
     pub fn len(&self) -> usize {
-        self.header().len
+        let len = self.header().len;
+        // SAFETY: `len <= cap <= MAX_CAPACITY` (type invariant). Stated so
+        // that a copy of the bytes, or of a part, compiles without a path
+        // for counts beyond an `int`.
+        unsafe { core::hint::assert_unchecked(len <= MAX_CAPACITY) };
+        len
     }
 
     /// Whether no byte is held.
@@ -344,6 +377,10 @@ impl BytesMut<'_> {
     pub fn spare_capacity_mut(&mut self) -> &mut [MaybeUninit<u8>] {
         let h = self.header();
         let (len, cap) = (h.len, h.cap);
+        // SAFETY: `cap <= MAX_CAPACITY` (the invariant of the `ArcBytes`
+        // this borrows). Stated so that a copy into the room compiles
+        // without a path for counts beyond an `int`.
+        unsafe { core::hint::assert_unchecked(cap <= MAX_CAPACITY) };
         let start = self
             .ptr
             .as_ptr()
@@ -388,6 +425,15 @@ impl BytesMut<'_> {
 mod tests {
     use crate::testing::{FailingAllocator, Sleeping};
     use crate::{ArcBytes, HostAllocator, M_NOWAIT};
+
+    #[test]
+    fn no_capacity_beyond_an_int() {
+        let alloc = FailingAllocator::new();
+        let over = ArcBytes::try_with_capacity_in(crate::MAX_CAPACITY + 1, alloc.clone(), M_NOWAIT);
+        assert!(over.is_err(), "more than INT_MAX bytes");
+        assert_eq!(crate::MAX_CAPACITY, 0x7fff_ffff);
+        assert!(ArcBytes::try_with_capacity_in(0, alloc, M_NOWAIT).is_ok());
+    }
 
     #[test]
     fn fill_clear_clone_and_free() {

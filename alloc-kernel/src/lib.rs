@@ -118,7 +118,7 @@ pub use allocator::Allocator;
 pub use allocator::HostAllocator;
 pub use arc::Arc;
 pub use boxed::Box;
-pub use bytes::{ArcBytes, BytesMut};
+pub use bytes::{ArcBytes, BytesMut, MAX_CAPACITY};
 pub use error::AllocError;
 pub use flags::{Flags, M_NOWAIT, M_WAITOK, M_ZERO};
 pub use string::String;

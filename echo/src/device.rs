@@ -152,6 +152,7 @@ impl Echo {
     /// to it goes: the last one frees it). Rare, hence `#[cold]`: the
     /// usual write keeps its recycled buffer.
     #[cold]
+    #[inline(never)]
     fn recycle_empty(writer: &mut Writer) {
         writer.recycle = ArcBytes::empty();
     }
@@ -297,7 +298,7 @@ impl CharacterDevice for Echo {
     /// Sets up the file's read state (kern allocates the record that holds
     /// it, with `M_NOWAIT`).
     fn open(&self, flags: OpenFlags, _cx: &mut Sleepable) -> Result<OpenFile> {
-        Stats::count(&STATS.opens, 1);
+        Stats::count(STATS.opens(), 1);
         Ok(OpenFile {
             writable: flags.writable(),
             snapshot: LockedBy::new(&self.current, None),
@@ -320,8 +321,8 @@ impl CharacterDevice for Echo {
         open.end
             .store(offset.wrapping_add(moved), Ordering::Relaxed);
         drop(snapshot);
-        Stats::count(&STATS.reads, 1);
-        Stats::count(&STATS.bytes_out, moved);
+        Stats::count(STATS.reads(), 1);
+        Stats::count(STATS.bytes_out(), moved);
         Ok(())
     }
 
@@ -337,9 +338,9 @@ impl CharacterDevice for Echo {
             self.clear(cx)?;
         } else {
             let moved = self.write_message(uio, len, limit, cx)?;
-            Stats::count(&STATS.bytes_in, moved);
+            Stats::count(STATS.bytes_in(), moved);
         }
-        Stats::count(&STATS.writes, 1);
+        Stats::count(STATS.writes(), 1);
         Ok(())
     }
 
@@ -351,13 +352,19 @@ impl CharacterDevice for Echo {
         cx: &mut Sleepable,
     ) -> Result {
         match cmd {
-            FIONREAD => {
-                let n = i32::try_from(self.unread(file.open()?, cx)?).unwrap_or(i32::MAX);
-                data.write(&n)
+            // The two that need the file's record look it up once.
+            FIONREAD | RUSTECHO_CLEAR => {
+                let open = file.open()?;
+                if cmd == FIONREAD {
+                    let n = i32::try_from(self.unread(open, cx)?).unwrap_or(i32::MAX);
+                    data.write(&n)
+                } else if open.writable {
+                    self.clear(cx)
+                } else {
+                    Err(EBADF)
+                }
             }
             RUSTECHO_GETINFO => data.write(&self.info(cx)),
-            RUSTECHO_CLEAR if !file.open()?.writable => Err(EBADF),
-            RUSTECHO_CLEAR => self.clear(cx),
             // Asynchronous I/O (SIGIO) is not supported, as in null(4);
             // turning it off is accepted.
             FIOASYNC if data.read::<i32>()? != 0 => Err(EINVAL),

@@ -34,7 +34,7 @@ use core::sync::atomic::{AtomicU64, Ordering};
 use device::Echo;
 use kern::cdev::{CdevOptions, GID_WHEEL, Registration, UID_ROOT};
 use kern::prelude::*;
-use kern::sysctl::{SysctlLeaf, SysctlTree, Tunable};
+use kern::sysctl::{Counters, SysctlLeaf, SysctlTree, Tunable};
 
 /// The message at load.
 const DEFAULT_MESSAGE: &[u8] = b"Default hello message\n";
@@ -54,39 +54,69 @@ const DEVICE: CdevOptions<'static> =
 pub(crate) struct Stats {
     /// `maxlen`: the longest write accepted, 1 to [`MAXLEN_MAX`].
     pub(crate) maxlen: Tunable,
-    /// `opens`: successful opens.
-    pub(crate) opens: AtomicU64,
-    /// `reads`: successful reads (including those at the end).
-    pub(crate) reads: AtomicU64,
-    /// `writes`: successful writes (including empty ones).
-    pub(crate) writes: AtomicU64,
-    /// `bytes_in`: bytes stored by successful writes.
-    pub(crate) bytes_in: AtomicU64,
-    /// `bytes_out`: bytes returned by successful reads.
-    pub(crate) bytes_out: AtomicU64,
-    /// `enomem`: opens and writes that failed for want of memory.
-    pub(crate) enomem: AtomicU64,
-    /// `efbig`: writes longer than `maxlen`.
-    pub(crate) efbig: AtomicU64,
-    /// `efault`: reads and writes that failed on a bad user address.
-    pub(crate) efault: AtomicU64,
+    /// The counters, in the order of [`COUNTER_TEXT`] (the accessors
+    /// below name them): one sysctl table entry shows them all.
+    counters: Counters<8>,
 }
+
+/// The counters' names and descriptions, in the order of their indices.
+const COUNTER_TEXT: &[u8] = b"opens\0Successful opens\0\
+    reads\0Successful reads\0\
+    writes\0Successful writes\0\
+    bytes_in\0Bytes stored by writes\0\
+    bytes_out\0Bytes returned by reads\0\
+    enomem\0Opens and writes failed with ENOMEM\0\
+    efbig\0Writes longer than maxlen (EFBIG)\0\
+    efault\0Reads and writes failed with EFAULT\0";
 
 /// The module's statistics, as C keeps them in a static structure: they
 /// start at zero with each load (the module's data is loaded afresh).
 pub(crate) static STATS: Stats = Stats {
     maxlen: Tunable::new(DEFAULT_MAXLEN),
-    opens: AtomicU64::new(0),
-    reads: AtomicU64::new(0),
-    writes: AtomicU64::new(0),
-    bytes_in: AtomicU64::new(0),
-    bytes_out: AtomicU64::new(0),
-    enomem: AtomicU64::new(0),
-    efbig: AtomicU64::new(0),
-    efault: AtomicU64::new(0),
+    counters: Counters::new(),
 };
 
 impl Stats {
+    /// `opens`: successful opens.
+    pub(crate) fn opens(&self) -> &AtomicU64 {
+        self.counters.at::<0>()
+    }
+
+    /// `reads`: successful reads (including those at the end).
+    pub(crate) fn reads(&self) -> &AtomicU64 {
+        self.counters.at::<1>()
+    }
+
+    /// `writes`: successful writes (including empty ones).
+    pub(crate) fn writes(&self) -> &AtomicU64 {
+        self.counters.at::<2>()
+    }
+
+    /// `bytes_in`: bytes stored by successful writes.
+    pub(crate) fn bytes_in(&self) -> &AtomicU64 {
+        self.counters.at::<3>()
+    }
+
+    /// `bytes_out`: bytes returned by successful reads.
+    pub(crate) fn bytes_out(&self) -> &AtomicU64 {
+        self.counters.at::<4>()
+    }
+
+    /// `enomem`: opens and writes that failed for want of memory.
+    fn enomem(&self) -> &AtomicU64 {
+        self.counters.at::<5>()
+    }
+
+    /// `efbig`: writes longer than `maxlen`.
+    fn efbig(&self) -> &AtomicU64 {
+        self.counters.at::<6>()
+    }
+
+    /// `efault`: reads and writes that failed on a bad user address.
+    fn efault(&self) -> &AtomicU64 {
+        self.counters.at::<7>()
+    }
+
     /// `maxlen` as a size.
     pub(crate) fn limit(&self) -> usize {
         usize::try_from(self.maxlen.get()).unwrap_or(usize::MAX)
@@ -103,9 +133,9 @@ impl Stats {
     #[inline(never)]
     pub(crate) fn failed(&self, e: Error) {
         let counter = match e {
-            ENOMEM => &self.enomem,
-            EFBIG => &self.efbig,
-            EFAULT => &self.efault,
+            ENOMEM => self.enomem(),
+            EFBIG => self.efbig(),
+            EFAULT => self.efault(),
             _ => return,
         };
         Self::count(counter, 1);
@@ -119,29 +149,14 @@ fn valid_maxlen(value: u64) -> bool {
 }
 
 /// The leaves of `hw.rustecho`, in the order they are added.
-static SYSCTLS: [SysctlLeaf; 9] = [
+static SYSCTLS: [SysctlLeaf; 2] = [
     SysctlLeaf::tunable(
         c"maxlen",
         c"Longest message in bytes (1 to 16777216)",
         &STATS.maxlen,
         valid_maxlen,
     ),
-    SysctlLeaf::counter(c"opens", c"Successful opens", &STATS.opens),
-    SysctlLeaf::counter(c"reads", c"Successful reads", &STATS.reads),
-    SysctlLeaf::counter(c"writes", c"Successful writes", &STATS.writes),
-    SysctlLeaf::counter(c"bytes_in", c"Bytes stored by writes", &STATS.bytes_in),
-    SysctlLeaf::counter(c"bytes_out", c"Bytes returned by reads", &STATS.bytes_out),
-    SysctlLeaf::counter(
-        c"enomem",
-        c"Opens and writes failed with ENOMEM",
-        &STATS.enomem,
-    ),
-    SysctlLeaf::counter(c"efbig", c"Writes longer than maxlen (EFBIG)", &STATS.efbig),
-    SysctlLeaf::counter(
-        c"efault",
-        c"Reads and writes failed with EFAULT",
-        &STATS.efault,
-    ),
+    SysctlLeaf::counters(COUNTER_TEXT, &STATS.counters),
 ];
 
 /// The loaded module. Dropping it (`MOD_UNLOAD`) destroys the device
@@ -167,10 +182,9 @@ impl Module for RustEcho {
         let dev = Registration::register_in_place(&DEVICE, echo, cx)?;
         // The kernel formats the number: no formatting machinery
         // (`core::fmt`) in the module.
-        print::println_u64(
-            "/dev/rustmodule created, messages up to ",
-            DEFAULT_MAXLEN,
-            " bytes",
+        kern::println_ju!(
+            "/dev/rustmodule created, messages up to %ju bytes",
+            DEFAULT_MAXLEN
         );
         Ok(Self {
             dev,

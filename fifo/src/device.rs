@@ -229,7 +229,7 @@ impl TaskHandler for FreeStorage {
         let freed = state.readers_waiting == 0 && state.ring.release(producer);
         drop(state);
         if freed {
-            Stats::count(&STATS.idle_frees, 1);
+            Stats::count(STATS.idle_frees(), 1);
         }
     }
 }
@@ -475,7 +475,7 @@ impl Fifo {
                     |s| s.ring.is_empty() && !s.gone,
                     |s| &mut s.readers_waiting,
                 )?;
-                Stats::count(&STATS.blocked_reads, 1);
+                Stats::count(STATS.blocked_reads(), 1);
                 continue;
             }
             let slot = state.ring.read_slot(consumer, uio.resid())?;
@@ -530,7 +530,7 @@ impl Fifo {
                     |s| s.space(capacity) == 0 && !s.gone,
                     |s| &mut s.writers_waiting,
                 )?;
-                Stats::count(&STATS.blocked_writes, 1);
+                Stats::count(STATS.blocked_writes(), 1);
                 continue;
             }
             let want = uio.resid().min(space);
@@ -557,7 +557,7 @@ impl Fifo {
     /// Wakes the sleepers of `cv` (called only when some sleep, so the
     /// count shows real wakeups).
     fn wake(cv: &CondVar) {
-        Stats::count(&STATS.wakeups, 1);
+        Stats::count(STATS.wakeups(), 1);
         cv.notify_all();
     }
 }
@@ -598,8 +598,8 @@ impl CharacterDevice for Fifo {
             drop(state);
             moved = self.read_rounds(file, uio, consumer, cx, moved)?;
         }
-        Stats::count(&STATS.reads, 1);
-        Stats::count(&STATS.bytes_out, moved);
+        Stats::count(STATS.reads(), 1);
+        Stats::count(STATS.bytes_out(), moved);
         Ok(())
     }
 
@@ -635,8 +635,8 @@ impl CharacterDevice for Fifo {
             drop(state);
             moved = self.write_rounds(file, uio, producer, cx, moved)?;
         }
-        Stats::count(&STATS.writes, 1);
-        Stats::count(&STATS.bytes_in, moved);
+        Stats::count(STATS.writes(), 1);
+        Stats::count(STATS.bytes_in(), moved);
         Ok(())
     }
 

@@ -39,7 +39,7 @@ use core::sync::atomic::{AtomicU64, Ordering};
 use device::Fifo;
 use kern::cdev::{CdevOptions, GID_WHEEL, Registration, UID_ROOT};
 use kern::prelude::*;
-use kern::sysctl::{SysctlLeaf, SysctlTree, Tunable};
+use kern::sysctl::{Counters, SysctlLeaf, SysctlTree, Tunable};
 
 /// `hw.rustfifo.capacity` at load: 64 KiB.
 const DEFAULT_CAPACITY: u64 = 64 * 1024;
@@ -63,42 +63,75 @@ pub(crate) struct Stats {
     /// `idle_ms`: how long the FIFO stays empty before its storage is
     /// freed; 0 for never.
     idle_ms: Tunable,
-    /// `reads`: successful reads.
-    pub(crate) reads: AtomicU64,
-    /// `writes`: successful writes.
-    pub(crate) writes: AtomicU64,
-    /// `bytes_in`: bytes queued by writes.
-    pub(crate) bytes_in: AtomicU64,
-    /// `bytes_out`: bytes returned by reads.
-    pub(crate) bytes_out: AtomicU64,
-    /// `blocked_reads`: reads that slept for data.
-    pub(crate) blocked_reads: AtomicU64,
-    /// `blocked_writes`: writes that slept for space.
-    pub(crate) blocked_writes: AtomicU64,
-    /// `wakeups`: wakeups of readers or writers.
-    pub(crate) wakeups: AtomicU64,
-    /// `enomem`: calls that failed for want of memory.
-    pub(crate) enomem: AtomicU64,
-    /// `idle_frees`: storage freed after idling.
-    pub(crate) idle_frees: AtomicU64,
+    /// The counters, in the order of [`COUNTER_TEXT`] (the accessors
+    /// below name them): one sysctl table entry shows them all.
+    counters: Counters<9>,
 }
+
+/// The counters' names and descriptions, in the order of their indices.
+const COUNTER_TEXT: &[u8] = b"reads\0Successful reads\0\
+    writes\0Successful writes\0\
+    bytes_in\0Bytes queued by writes\0\
+    bytes_out\0Bytes returned by reads\0\
+    blocked_reads\0Reads that slept for data\0\
+    blocked_writes\0Writes that slept for space\0\
+    wakeups\0Wakeups of readers or writers\0\
+    enomem\0Calls failed with ENOMEM\0\
+    idle_frees\0Storage freed after idling\0";
 
 /// The module's statistics; zero at each load.
 pub(crate) static STATS: Stats = Stats {
     capacity: Tunable::new(DEFAULT_CAPACITY),
     idle_ms: Tunable::new(DEFAULT_IDLE_MS),
-    reads: AtomicU64::new(0),
-    writes: AtomicU64::new(0),
-    bytes_in: AtomicU64::new(0),
-    bytes_out: AtomicU64::new(0),
-    blocked_reads: AtomicU64::new(0),
-    blocked_writes: AtomicU64::new(0),
-    wakeups: AtomicU64::new(0),
-    enomem: AtomicU64::new(0),
-    idle_frees: AtomicU64::new(0),
+    counters: Counters::new(),
 };
 
 impl Stats {
+    /// `reads`: successful reads.
+    pub(crate) fn reads(&self) -> &AtomicU64 {
+        self.counters.at::<0>()
+    }
+
+    /// `writes`: successful writes.
+    pub(crate) fn writes(&self) -> &AtomicU64 {
+        self.counters.at::<1>()
+    }
+
+    /// `bytes_in`: bytes queued by writes.
+    pub(crate) fn bytes_in(&self) -> &AtomicU64 {
+        self.counters.at::<2>()
+    }
+
+    /// `bytes_out`: bytes returned by reads.
+    pub(crate) fn bytes_out(&self) -> &AtomicU64 {
+        self.counters.at::<3>()
+    }
+
+    /// `blocked_reads`: reads that slept for data.
+    pub(crate) fn blocked_reads(&self) -> &AtomicU64 {
+        self.counters.at::<4>()
+    }
+
+    /// `blocked_writes`: writes that slept for space.
+    pub(crate) fn blocked_writes(&self) -> &AtomicU64 {
+        self.counters.at::<5>()
+    }
+
+    /// `wakeups`: wakeups of readers or writers.
+    pub(crate) fn wakeups(&self) -> &AtomicU64 {
+        self.counters.at::<6>()
+    }
+
+    /// `enomem`: calls that failed for want of memory.
+    pub(crate) fn enomem(&self) -> &AtomicU64 {
+        self.counters.at::<7>()
+    }
+
+    /// `idle_frees`: storage freed after idling.
+    pub(crate) fn idle_frees(&self) -> &AtomicU64 {
+        self.counters.at::<8>()
+    }
+
     /// `capacity` as a size.
     pub(crate) fn capacity(&self) -> usize {
         usize::try_from(self.capacity.get()).unwrap_or(usize::MAX)
@@ -117,7 +150,7 @@ impl Stats {
     /// Counts an error that has a counter.
     pub(crate) fn failed(&self, e: Error) {
         if e == ENOMEM {
-            Self::count(&self.enomem, 1);
+            Self::count(self.enomem(), 1);
         }
     }
 }
@@ -134,7 +167,7 @@ fn valid_idle_ms(value: u64) -> bool {
 }
 
 /// The leaves of `hw.rustfifo`, in the order they are added.
-static SYSCTLS: [SysctlLeaf; 11] = [
+static SYSCTLS: [SysctlLeaf; 3] = [
     SysctlLeaf::tunable(
         c"capacity",
         c"Most bytes queued (1 to 16777216)",
@@ -147,27 +180,7 @@ static SYSCTLS: [SysctlLeaf; 11] = [
         &STATS.idle_ms,
         valid_idle_ms,
     ),
-    SysctlLeaf::counter(c"reads", c"Successful reads", &STATS.reads),
-    SysctlLeaf::counter(c"writes", c"Successful writes", &STATS.writes),
-    SysctlLeaf::counter(c"bytes_in", c"Bytes queued by writes", &STATS.bytes_in),
-    SysctlLeaf::counter(c"bytes_out", c"Bytes returned by reads", &STATS.bytes_out),
-    SysctlLeaf::counter(
-        c"blocked_reads",
-        c"Reads that slept for data",
-        &STATS.blocked_reads,
-    ),
-    SysctlLeaf::counter(
-        c"blocked_writes",
-        c"Writes that slept for space",
-        &STATS.blocked_writes,
-    ),
-    SysctlLeaf::counter(c"wakeups", c"Wakeups of readers or writers", &STATS.wakeups),
-    SysctlLeaf::counter(c"enomem", c"Calls failed with ENOMEM", &STATS.enomem),
-    SysctlLeaf::counter(
-        c"idle_frees",
-        c"Storage freed after idling",
-        &STATS.idle_frees,
-    ),
+    SysctlLeaf::counters(COUNTER_TEXT, &STATS.counters),
 ];
 
 /// The loaded module. Dropping it destroys the device first (waking its

@@ -94,7 +94,7 @@ impl Module for Hello {
         )?;
         let sysctl = sysctl.finish();
         // The kernel formats the numbers: no `core::fmt` in the module.
-        print::println_u64("Hello from Rust, FreeBSD ", 15, "");
+        kern::println_ju!("Hello from Rust, FreeBSD %ju", 15);
         Ok(Hello { sysctl })
     }
 }

@@ -121,10 +121,15 @@ impl<M: Module> ModuleSlot<M> {
         match u32::try_from(what) {
             Ok(sys::MOD_LOAD) => self.load(),
             Ok(sys::MOD_UNLOAD) => self.unload(),
-            Ok(sys::MOD_QUIESCE) => self.with_loaded(|m| crate::error::to_ret(m.quiesce())),
-            Ok(sys::MOD_SHUTDOWN) => self.with_loaded(|m| {
-                m.shutdown();
-                0
+            // One path for both: the same state transition around one
+            // call, not two copies of it.
+            Ok(event @ (sys::MOD_QUIESCE | sys::MOD_SHUTDOWN)) => self.with_loaded(|m| {
+                if event == sys::MOD_QUIESCE {
+                    crate::error::to_ret(m.quiesce())
+                } else {
+                    m.shutdown();
+                    0
+                }
             }),
             _ => code::EOPNOTSUPP.to_errno(),
         }

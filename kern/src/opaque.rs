@@ -15,7 +15,8 @@ use core::mem::MaybeUninit;
 ///
 /// Rust never creates references to the contents, so the kernel may change
 /// them at any time (it does: lock words, `D_INIT`). The contents start
-/// zeroed, which is what the kernel's `*_init` functions expect.
+/// zeroed, which is what most of the kernel's `*_init` functions expect,
+/// or uninitialised for one that writes every field.
 #[repr(transparent)]
 pub(crate) struct Opaque<T>(UnsafeCell<MaybeUninit<T>>);
 
@@ -33,6 +34,13 @@ impl<T> Opaque<T> {
     /// All-zero contents.
     pub(crate) const fn zeroed() -> Self {
         Self(UnsafeCell::new(MaybeUninit::zeroed()))
+    }
+
+    /// Contents not yet initialised, for a structure whose kernel `*_init`
+    /// function writes every field (`sysctl_ctx_init(9)`'s `TAILQ_INIT`):
+    /// no bytes to write beforehand.
+    pub(crate) const fn uninit() -> Self {
+        Self(UnsafeCell::new(MaybeUninit::uninit()))
     }
 
     /// A pointer for the kernel's functions.

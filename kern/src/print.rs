@@ -23,6 +23,7 @@
 //! kern::println!("loaded, limit {} bytes", limit);
 //! ```
 
+use core::ffi::CStr;
 use core::fmt::{self, Write};
 
 /// Bytes buffered before a chunk is handed to `printf(9)`.
@@ -115,6 +116,131 @@ pub fn println_u64_pair(before: &str, first: u64, middle: &str, second: u64, aft
         [first, second],
     );
 }
+
+/// Prints a constant line with one number in it, prefixed with the module
+/// name, in one `printf(9)` call whose format holds the whole text: the
+/// text is a literal with one `%ju` where the number goes, checked at
+/// compile time (no other `%`, no NUL). [`println_u64`] with the text in
+/// the format: no helper function and no separate strings, the smallest
+/// call for a module's load message.
+///
+/// ```
+/// const LIMIT: u64 = 64 * 1024;
+///
+/// // "mymod: messages up to 65536 bytes"
+/// kern::println_ju!("messages up to %ju bytes", LIMIT);
+/// ```
+///
+/// A text without exactly one `%ju`, or with another `%`, does not
+/// compile:
+///
+/// ```compile_fail
+/// kern::println_ju!("100% sure: %ju", 1);
+/// ```
+#[macro_export]
+macro_rules! println_ju {
+    ($text:literal, $value:expr $(,)?) => {{
+        const LINE: $crate::print::LineU64 =
+            $crate::print::LineU64::new(::core::concat!("%.*s: ", $text, "\n\0"));
+        $crate::print::println_line_u64(LINE, $value)
+    }};
+}
+
+/// A `printf(9)` format for [`println_ju!`](crate::println_ju): `"%.*s: "`
+/// (the module name), text with exactly one `%ju` and no other `%`, a
+/// newline and the terminating NUL.
+///
+/// # Invariants
+/// `0` is such a format, `'static`.
+#[derive(Clone, Copy, Debug)]
+pub struct LineU64(&'static [u8]);
+
+impl LineU64 {
+    /// The length of the prefix every format starts with, `"%.*s: "`.
+    #[cfg(all(not(target_os = "none"), test))]
+    const PREFIX_LEN: usize = 6;
+
+    /// Checks `format`, as [`println_ju!`](crate::println_ju) builds it.
+    ///
+    /// # Panics
+    /// When `format` is not of the type's shape: at compile time, in the
+    /// macro's constant.
+    #[must_use]
+    pub const fn new(format: &'static str) -> Self {
+        let bytes = format.as_bytes();
+        assert!(
+            Self::well_formed(bytes),
+            "println_ju!: one %ju, no other % and no NUL"
+        );
+        // INVARIANT: checked just above.
+        Self(bytes)
+    }
+
+    /// Whether `bytes` is `"%.*s: "`, text with one `%ju` and no other
+    /// `%` or NUL, `"\n"` and a NUL.
+    const fn well_formed(bytes: &[u8]) -> bool {
+        // The prefix, as a pattern: slices cannot be compared in a
+        // `const fn`.
+        let [b'%', b'.', b'*', b's', b':', b' ', rest @ ..] = bytes else {
+            return false;
+        };
+        let [text @ .., b'\n', 0] = rest else {
+            return false;
+        };
+        let mut conversions: usize = 0;
+        let mut rest = text;
+        while let [byte, tail @ ..] = rest {
+            match (*byte, tail) {
+                (b'%', [b'j', b'u', after @ ..]) => {
+                    // At most the text's length: no overflow.
+                    conversions = conversions.wrapping_add(1);
+                    rest = after;
+                }
+                (0 | b'%', _) => return false,
+                _ => rest = tail,
+            }
+        }
+        conversions == 1
+    }
+}
+
+/// Prints `line` with `value` for its `%ju`, prefixed with the module
+/// name. Used by [`println_ju!`](crate::println_ju).
+#[doc(hidden)]
+#[inline]
+pub fn println_line_u64(line: LineU64, value: u64) {
+    emit_format_u64(module_name(), line.0, value);
+}
+
+/// `printf(9)` of a [`LineU64`] format.
+#[cfg(target_os = "none")]
+fn emit_format_u64(prefix: &str, format: &'static [u8], value: u64) {
+    let len = core::ffi::c_int::try_from(prefix.len()).unwrap_or(core::ffi::c_int::MAX);
+    // SAFETY: `format` is NUL-terminated, and its conversions are the
+    // `%.*s` of the prefix, which gets an int length and a pointer to at
+    // least that many bytes, and one `%ju`, which gets a `uintmax_t` (a
+    // `u64`, checked below) (`LineU64`'s invariant).
+    unsafe { sys::printf(format.as_ptr().cast(), len, prefix.as_ptr(), value) };
+}
+
+/// Host unit tests capture what would be printed.
+#[cfg(all(not(target_os = "none"), test))]
+fn emit_format_u64(prefix: &str, format: &'static [u8], value: u64) {
+    let text = format.get(LineU64::PREFIX_LEN..).unwrap_or_default();
+    let text = text.strip_suffix(b"\0").unwrap_or(text);
+    let at = text
+        .windows(3)
+        .position(|w| w == b"%ju")
+        .unwrap_or(text.len());
+    let (before, after) = text.split_at(at);
+    host::record(Some(prefix), before);
+    host::record(None, value.to_string().as_bytes());
+    host::record(None, after.get(3..).unwrap_or_default());
+}
+
+/// Other host builds (documentation, lints) print nowhere.
+#[cfg(all(not(target_os = "none"), not(test)))]
+fn emit_format_u64(_prefix: &str, _format: &'static [u8], _value: u64) {}
 
 /// Formats `args` and writes it with `printf(9)`. Used by the macros.
 #[doc(hidden)]
@@ -342,6 +468,25 @@ fn emit_line_u64(_prefix: &str, _before: &[u8], _value: u64, _after: &[u8]) {}
 #[cfg(all(not(target_os = "none"), not(test)))]
 fn emit_line(_prefix: &str, _text: &[u8], _newline: bool) {}
 
+/// Prints a constant line whose text is in its `format` after the module
+/// name: `format` is `"%.*s: <text>\n"`, with no other conversion (the
+/// callers in kern pass literals). One `printf(9)` call and no helper: a
+/// module whose only constant message is kern's own (the sysctl tree's
+/// refused free) then links no [`print_str`].
+#[cfg(target_os = "none")]
+pub(crate) fn println_prefixed(format: &'static CStr) {
+    let prefix = module_name();
+    let len = core::ffi::c_int::try_from(prefix.len()).unwrap_or(core::ffi::c_int::MAX);
+    // SAFETY: the format is a NUL-terminated constant whose only conversion
+    // is the `%.*s` of the prefix (the caller's contract, as documented),
+    // which gets an int length and a pointer to at least that many bytes.
+    unsafe { sys::printf(format.as_ptr(), len, prefix.as_ptr()) };
+}
+
+/// Host builds print nowhere (the kernel build's is the one that runs).
+#[cfg(not(target_os = "none"))]
+pub(crate) fn println_prefixed(_format: &'static CStr) {}
+
 /// The module name from [`module!`](crate::module!).
 #[cfg(target_os = "none")]
 fn module_name() -> &'static str {
@@ -410,6 +555,23 @@ mod tests {
         assert_eq!(host::take(), b"kern-test: up to 65536 bytes\n");
         super::println_u64("", u64::MAX, "");
         assert_eq!(host::take(), b"kern-test: 18446744073709551615\n");
+    }
+
+    #[test]
+    fn a_number_in_a_checked_format() {
+        crate::println_ju!("up to %ju bytes", 65536);
+        assert_eq!(host::take(), b"kern-test: up to 65536 bytes\n");
+        crate::println_ju!("%ju", u64::MAX);
+        assert_eq!(host::take(), b"kern-test: 18446744073709551615\n");
+        let ok = |f: &[u8]| super::LineU64::well_formed(f);
+        assert!(ok(b"%.*s: a %ju b\n\0"));
+        assert!(!ok(b"%.*s: no number\n\0"), "no %ju");
+        assert!(!ok(b"%.*s: %ju %ju\n\0"), "two");
+        assert!(!ok(b"%.*s: %ju %s\n\0"), "another conversion");
+        assert!(!ok(b"%.*s: 100%% %ju\n\0"), "a percent sign");
+        assert!(!ok(b"%.*s: %ju\0x\n\0"), "an inner NUL");
+        assert!(!ok(b"%s: %ju\n\0"), "not the prefix");
+        assert!(!ok(b"%.*s: %ju\n"), "no NUL");
     }
 
     #[test]

@@ -106,7 +106,7 @@ mod values;
 pub use ctx::{SysctlBuilder, SysctlCtx, SysctlNode};
 pub use req::SysctlReq;
 pub use tree::{SysctlLeaf, SysctlTree, SysctlType};
-pub use values::{IntTunable, STRING_TUNABLE_MAX, StringTunable};
+pub use values::{Counters, IntTunable, STRING_TUNABLE_MAX, StringTunable};
 
 /// A top-level node of the kernel's tree, under which a module adds its
 /// node: `hw`, `dev`, `kern`, `debug` or `security` (the static root nodes

@@ -25,7 +25,8 @@
 //! # Initialisation in place
 //! The C lock is address-sensitive (`WITNESS` and the lock profiler keep
 //! pointers to it), so it is initialised where it stays, by
-//! [`Backend::init`] on zeroed memory, and destroyed there by `Drop`.
+//! [`Backend::init`] (on memory of any bytes: the backends pass
+//! `MTX_NEW`/`SX_NEW`), and destroyed there by `Drop`.
 //! [`Lock::new`] (`M_WAITOK`, which cannot fail) and [`Lock::try_new`]
 //! do this in an allocation of their own,
 //! [`StaticLock::init`](super::StaticLock::init) in a module `static`,
@@ -36,7 +37,7 @@
 use crate::alloc::Box;
 use crate::error::Result;
 use crate::init::PinInit;
-use crate::malloc::{M_ZERO, WaitOk};
+use crate::malloc::WaitOk;
 use crate::opaque::Opaque;
 use crate::sync::LockSite;
 use alloc_kernel::Flags;
@@ -58,7 +59,7 @@ use core::pin::Pin;
 /// - between a [`lock`](Self::lock) (or a [`try_lock`](Self::try_lock)
 ///   that returns `Some`) and the matching [`unlock`](Self::unlock), no
 ///   other thread holds the lock, in any mode;
-/// - [`init`](Self::init) on zeroed memory makes a lock that the other
+/// - [`init`](Self::init) on memory of any bytes makes a lock that the other
 ///   functions accept, and [`destroy`](Self::destroy) releases what `init`
 ///   set up;
 /// - a lock may be initialised, used and destroyed by different threads
@@ -76,8 +77,8 @@ pub unsafe trait Backend {
     /// `lockstat`.
     ///
     /// # Safety
-    /// `ptr` points to a zeroed `State` at the address where it stays until
-    /// [`destroy`](Self::destroy).
+    /// `ptr` points to a `State` (any bytes, not an initialised lock) at the
+    /// address where it stays until [`destroy`](Self::destroy).
     unsafe fn init(ptr: *mut Self::State, name: &'static CStr);
 
     /// Destroys the lock at `ptr`.
@@ -211,8 +212,7 @@ impl<T, B: Backend> Lock<T, B> {
     /// # Context
     /// May sleep (the flags come from a context token, `cx.waitok()`).
     pub fn new(name: &'static CStr, value: T, flags: WaitOk<'_>) -> Pin<Box<Self>> {
-        // Zeroed: the C lock must be zeroed before `Backend::init`.
-        Self::build(Box::<Self>::new_uninit(flags | M_ZERO), name, value)
+        Self::build(Box::<Self>::new_uninit(flags), name, value)
     }
 
     /// Allocates a lock holding `value` and initialises it in place, with
@@ -232,9 +232,8 @@ impl<T, B: Backend> Lock<T, B> {
         // The block is allocated before the lock value exists: were the
         // allocation to fail after it, a `Lock` would be dropped, and its
         // `Drop` destroys a C lock that `init` never initialised. On
-        // failure only `value` is dropped. The block is zeroed because the
-        // C lock must be zeroed before `Backend::init`.
-        let block = Box::<Self>::try_new_uninit(flags.into() | alloc_kernel::M_ZERO)?;
+        // failure only `value` is dropped.
+        let block = Box::<Self>::try_new_uninit(flags)?;
         Ok(Self::build(block, name, value))
     }
 
@@ -248,15 +247,10 @@ impl<T, B: Backend> Lock<T, B> {
     /// Cannot fail and does not sleep.
     pub fn new_in_place(name: &'static CStr, value: T) -> impl PinInit<Self> {
         let init = move |slot: *mut Self| {
-            // SAFETY: `slot` is valid for writes (the initialiser's
-            // contract); this only computes the field's address.
-            let state = unsafe { &raw mut (*slot).state };
-            // SAFETY: the C lock's place, valid for writes: zeroed, as
-            // `Backend::init` requires (the owner's memory need not be).
-            unsafe { Opaque::raw_get(state).write_bytes(0, 1) };
-            // SAFETY: `slot` is valid for writes, its `state` bytes were
-            // just zeroed, and it is pinned: it stays there until dropped
-            // in place (the initialiser's contract).
+            // SAFETY: `slot` is valid for writes and is not a live lock (a
+            // place being initialised), and it is pinned: it stays there
+            // until dropped in place (the initialiser's contract). Its bytes
+            // need not be zero (`Backend::init`).
             unsafe { Self::init_in_place(slot, name, value) };
             Ok(())
         };
@@ -266,10 +260,10 @@ impl<T, B: Backend> Lock<T, B> {
         unsafe { pinned_init::pin_init_from_closure(init) }
     }
 
-    /// Builds the lock in `block`, which is zeroed.
+    /// Builds the lock in `block`, a new allocation.
     fn build(mut block: Box<MaybeUninit<Self>>, name: &'static CStr, value: T) -> Pin<Box<Self>> {
-        // SAFETY: the block is writable, zeroed (the callers allocate it
-        // with `M_ZERO`), and never moves again (it is pinned below, and
+        // SAFETY: the block is writable, new (not a lock), and never moves
+        // again (it is pinned below, and
         // nothing moves it before).
         unsafe { Self::init_in_place(block.as_mut_ptr(), name, value) };
         // SAFETY: every field is initialised: `state` and `data` by
@@ -284,8 +278,9 @@ impl<T, B: Backend> Lock<T, B> {
     /// final place.
     ///
     /// # Safety
-    /// `slot` is valid for writes, its `state` bytes are zero, and the lock
-    /// stays at `slot` until dropped there (it is pinned from now on).
+    /// `slot` is valid for writes and not a live lock (its bytes may be
+    /// anything), and the lock stays at `slot` until dropped there (it is
+    /// pinned from now on).
     pub(super) unsafe fn init_in_place(slot: *mut Self, name: &'static CStr, value: T) {
         // SAFETY: `slot` is valid for writes (the caller's contract); this
         // only computes the field's address (`&raw mut` makes no reference).
@@ -294,8 +289,8 @@ impl<T, B: Backend> Lock<T, B> {
         unsafe { data.write(UnsafeCell::new(value)) };
         // SAFETY: as for `data`, only the field's address.
         let state = unsafe { &raw mut (*slot).state };
-        // SAFETY: the C lock's place: zeroed, and where it stays (the
-        // caller's contract).
+        // SAFETY: the C lock's place: not a live lock, and where it stays
+        // (the caller's contract).
         unsafe { B::init(Opaque::raw_get(state), name) };
         // INVARIANT: the C lock is initialised at its final address; nothing
         // could drop the lock before.

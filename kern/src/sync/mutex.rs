@@ -112,8 +112,9 @@ pub type MutexGuard<'a, T> = Guard<'a, T, MutexBackend>;
 pub enum MutexBackend {}
 
 // SAFETY: mtx(9) admits one owner at a time, between mtx_lock (or a
-// successful mtx_trylock) and mtx_unlock; mtx_init on a zeroed `struct mtx`
-// makes a mutex the other calls accept, and mtx_destroy undoes it; none of
+// successful mtx_trylock) and mtx_unlock; mtx_init with `MTX_NEW` on a
+// `struct mtx` of any bytes makes a mutex the other calls accept (see
+// `init`), and mtx_destroy undoes it; none of
 // them cares which thread initialised or destroys the mutex.
 unsafe impl Backend for MutexBackend {
     type State = sys::mtx;
@@ -121,12 +122,27 @@ unsafe impl Backend for MutexBackend {
 
     #[inline]
     unsafe fn init(ptr: *mut sys::mtx, name: &'static CStr) {
-        // SAFETY: `ptr` is a zeroed `struct mtx` at its final address (the
-        // caller's contract); `name` is a NUL-terminated string that
-        // outlives the mutex. This is what `mtx_init(m, name, NULL,
-        // MTX_DEF)` expands to (`sys/sys/mutex.h`): called directly, the
-        // kernel function needs no C wrapper in every module.
-        unsafe { sys::_mtx_init(lock_word(ptr), name.as_ptr(), core::ptr::null(), MTX_DEF) };
+        // SAFETY: `ptr` is a `struct mtx` at its final address, never
+        // initialised as a lock (the caller's contract); `name` is a
+        // NUL-terminated string that outlives the mutex. This is what
+        // `mtx_init(m, name, NULL, MTX_DEF | MTX_NEW)` expands to
+        // (`sys/sys/mutex.h`): called directly, the kernel function needs
+        // no C wrapper in every module. The memory need not be zeroed
+        // (FreeBSD 15, read for this): `MTX_NEW` becomes `LO_NEW`, so
+        // `lock_init` (`sys/kern/subr_lock.c`) skips its double-init check,
+        // the only read of the old bytes (`lo_flags`); it then sets
+        // `lo_flags` (`i << LO_CLASSSHIFT`, then `|= flags |
+        // LO_INITIALIZED`) and `lo_name`, and `WITNESS_INIT` `lo_witness`;
+        // `_mtx_init` (`sys/kern/kern_mutex.c`) sets `mtx_lock` to
+        // `MTX_UNOWNED` and `mtx_recurse` (`lo_data`) to 0: every field.
+        unsafe {
+            sys::_mtx_init(
+                lock_word(ptr),
+                name.as_ptr(),
+                core::ptr::null(),
+                MTX_DEF | MTX_NEW,
+            );
+        };
     }
 
     #[inline]
@@ -220,3 +236,8 @@ fn lock_word(mtx: *mut sys::mtx) -> *mut usize {
 /// `MTX_DEF`: a sleep mutex (as opposed to `MTX_SPIN`).
 const MTX_DEF: c_int = 0;
 const _: () = assert!(sys::MTX_DEF == 0);
+
+/// `MTX_NEW`: the memory is not an initialised lock; skip the double-init
+/// check, which would read it (see `MutexBackend::init`).
+const MTX_NEW: c_int = 0x40;
+const _: () = assert!(sys::MTX_NEW == 0x40);

@@ -118,9 +118,14 @@ pub type SxSGuard<'a, T> = Guard<'a, T, SxBackend, Shared>;
 #[derive(Debug)]
 pub enum SxBackend {}
 
+/// `SX_NEW`: the memory is not an initialised lock; skip the double-init
+/// check, which would read it (see `SxBackend::init`).
+const SX_NEW: core::ffi::c_int = 0x40;
+const _: () = assert!(sys::SX_NEW == 0x40);
+
 // SAFETY: sx(9) admits one exclusive owner and no shared owner, or shared
-// owners and no exclusive one; sx_init_flags on a zeroed `struct sx` makes
-// a lock the other calls accept, and sx_destroy undoes it; none of them
+// owners and no exclusive one; sx_init_flags with `SX_NEW` on a `struct
+// sx` of any bytes makes a lock the other calls accept (see `init`), and sx_destroy undoes it; none of them
 // cares which thread initialised or destroys the lock.
 unsafe impl Backend for SxBackend {
     type State = sys::sx;
@@ -128,11 +133,18 @@ unsafe impl Backend for SxBackend {
 
     #[inline]
     unsafe fn init(ptr: *mut sys::sx, name: &'static CStr) {
-        // SAFETY: `ptr` is a zeroed `struct sx` at its final address (the
-        // caller's contract); `name` is a NUL-terminated string that
-        // outlives the lock. No option flags: not recursive.
-        // `sx_init_flags` is the kernel function `sx_init` expands to.
-        unsafe { sys::sx_init_flags(ptr, name.as_ptr(), 0) };
+        // SAFETY: `ptr` is a `struct sx` at its final address, never
+        // initialised as a lock (the caller's contract); `name` is a
+        // NUL-terminated string that outlives the lock. Not recursive;
+        // `SX_NEW`: the memory need not be zeroed (FreeBSD 15, read for
+        // this): it becomes `LO_NEW`, so `lock_init`
+        // (`sys/kern/subr_lock.c`) skips its double-init check, the only
+        // read of the old bytes, and sets `lo_flags`, `lo_name` and (with
+        // `WITNESS`) `lo_witness`; `sx_init_flags` (`sys/kern/kern_sx.c`)
+        // sets `sx_lock` to `SX_LOCK_UNLOCKED` and `sx_recurse`
+        // (`lo_data`) to 0: every field. `sx_init_flags` is the kernel
+        // function `sx_init` expands to.
+        unsafe { sys::sx_init_flags(ptr, name.as_ptr(), SX_NEW) };
     }
 
     #[inline]

@@ -78,9 +78,11 @@ impl<T: Send + Sync + 'static> SysctlCtx<T> {
     /// May sleep; the builder holds the token until
     /// [`finish`](SysctlBuilder::finish).
     pub fn builder(data: Arc<T>, cx: &mut Sleepable) -> Result<SysctlBuilder<'_, T>> {
-        let list = Box::new(Opaque::<sys::sysctl_ctx_list>::zeroed(), cx.waitok());
+        let list = Box::new(Opaque::<sys::sysctl_ctx_list>::uninit(), cx.waitok());
         // SAFETY: `list` is a writable list head at its final address (the
-        // box is never moved out of).
+        // box is never moved out of), not yet initialised: sysctl_ctx_init
+        // is `TAILQ_INIT` (`sys/kern/kern_sysctl.c`, FreeBSD 15), which
+        // writes both fields of the head and reads neither.
         Error::from_ret(unsafe { sys::sysctl_ctx_init(list.get()) })?;
         Ok(SysctlBuilder {
             // INVARIANT: initialised, empty, nothing points into `data` yet.

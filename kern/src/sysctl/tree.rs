@@ -3,7 +3,7 @@
 //! `static` table of [`SysctlLeaf`]s.
 
 use super::req::SysctlReq;
-use super::values::{IntTunable, STRING_TUNABLE_MAX, StringTunable, read_seq, write_seq};
+use super::values::{Counters, IntTunable, STRING_TUNABLE_MAX, StringTunable, read_seq, write_seq};
 use super::{Parent, Tunable};
 use crate::alloc::Box;
 use crate::context::Sleepable;
@@ -63,9 +63,15 @@ use core::sync::atomic::{AtomicI32, AtomicU8, AtomicU32, AtomicU64, Ordering};
 /// | `int` tunable | `int_tunable_handler` | `&'static AtomicI32` | `fn(i32) -> bool` |
 /// | string tunable | `string_tunable_handler::<N>` | `&'static StringTunable<N>` | `fn(&[u8]) -> bool` |
 /// | custom | `custom_handler` | null | `fn(&mut SysctlReq<'_>) -> Result` |
+/// | `count` counters | `sysctl_handle_64` | `&'static [AtomicU64; count]` | null |
 ///
 /// A null `func` means the kernel's own handler, which gets `value` as
 /// `arg1`; otherwise the handler of the kind gets the leaf itself.
+///
+/// `count` is 1, except for [`counters`](Self::counters), whose entry
+/// adds `count` leaves: its `descr` is null and its `name` points to
+/// `count` pairs of NUL-terminated name and description, back to back
+/// (no string empty), the leaves' in order.
 pub struct SysctlLeaf {
     name: *const c_char,
     descr: *const c_char,
@@ -84,6 +90,10 @@ pub struct SysctlLeaf {
     /// loader tunable), computed with the leaf so that registration only
     /// copies it.
     oid_kind: u32,
+    /// How many leaves this entry adds: 1, or the number of
+    /// [`counters`](Self::counters) (in what was padding: a leaf is still
+    /// 48 bytes).
+    count: u32,
 }
 
 /// The access flags of a read-only leaf.
@@ -145,7 +155,54 @@ impl SysctlLeaf {
             value,
             func,
             oid_kind,
+            count: 1,
         }
+    }
+
+    /// `N` read-only 64-bit counters `<node>.<name>` in one table entry,
+    /// each as [`counter`](Self::counter) shows one: the leaves of
+    /// `values`, in order, named and described by `text`, which holds `N`
+    /// pairs of a name and a description, each ended by a NUL:
+    /// `b"opens\0Successful opens\0reads\0Successful reads\0"`.
+    ///
+    /// One entry of 48 bytes, not `N`: a module with many counters keeps a
+    /// smaller table (the strings are the same bytes either way).
+    ///
+    /// # Panics
+    /// When `text` does not hold exactly `N` non-empty pairs, or `N` is 0:
+    /// at compile time, since the table is a `static`.
+    #[must_use]
+    pub const fn counters<const N: usize>(
+        text: &'static [u8],
+        values: &'static Counters<N>,
+    ) -> Self {
+        let strings = packed_strings(text);
+        assert!(
+            N > 0 && matches!(N.checked_mul(2), Some(pairs) if pairs == strings),
+            "counters: N name and description pairs"
+        );
+        assert!(N <= 0xffff_ffff, "counters: too many");
+        #[allow(
+            clippy::as_conversions,
+            clippy::cast_possible_truncation,
+            reason = "at most u32::MAX, checked just above; no `TryFrom` in a `const fn`"
+        )]
+        let count = N as u32;
+        let value = values.0.as_ptr().cast::<c_void>();
+        let mut leaf = Self::of(
+            c"",
+            c"",
+            sys::CTLTYPE_U64 | RD,
+            sys::sysctl_handle_64,
+            value,
+            ptr::null(),
+        );
+        // INVARIANT: `count` pairs of non-empty NUL-terminated strings
+        // (counted above), `'static`, over `N` counters.
+        leaf.name = text.as_ptr().cast();
+        leaf.descr = ptr::null();
+        leaf.count = count;
+        leaf
     }
     /// A read-only 64-bit counter `<node>.<name>` showing `value`, as
     /// `SYSCTL_U64(9)` with `CTLFLAG_RD` shows a static `uint64_t`.
@@ -332,6 +389,50 @@ impl SysctlLeaf {
     }
 }
 
+/// How many NUL-terminated strings `text` holds back to back; 0 if it does
+/// not end with a NUL or holds an empty string.
+const fn packed_strings(text: &[u8]) -> usize {
+    let mut strings: usize = 0;
+    let mut start = true;
+    let mut rest = text;
+    while let [byte, tail @ ..] = rest {
+        if *byte == 0 {
+            if start {
+                return 0;
+            }
+            // At most the text's length: no overflow.
+            strings = strings.wrapping_add(1);
+            start = true;
+        } else {
+            start = false;
+        }
+        rest = tail;
+    }
+    if start { strings } else { 0 }
+}
+
+/// The string after the NUL-terminated string at `s`.
+///
+/// # Safety
+/// `s` is a NUL-terminated string followed by another in one `'static`
+/// object.
+unsafe fn next_string(mut s: *const c_char) -> *const c_char {
+    // A byte loop, not `CStr::from_ptr`, and volatile reads, so that LLVM
+    // does not make it a `strlen` call: that would link compiler_builtins'
+    // `strlen` (300 bytes) into the module. Load only: speed is no matter.
+    loop {
+        // SAFETY: `s` is in the string or at its NUL (the caller's
+        // contract), so it is readable; a volatile read of it is a read.
+        let byte = unsafe { s.read_volatile() };
+        // SAFETY: the byte after it is in the same object: the string's
+        // next byte, or the start of the next string after the NUL.
+        s = unsafe { s.add(1) };
+        if byte == 0 {
+            return s;
+        }
+    }
+}
+
 impl core::fmt::Debug for SysctlLeaf {
     fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
         let kind = match (
@@ -339,6 +440,7 @@ impl core::fmt::Debug for SysctlLeaf {
             self.func.is_null(),
             self.value.is_null(),
         ) {
+            _ if self.descr.is_null() => "counters",
             (_, false, true) => "handler",
             (sys::CTLTYPE_INT, true, _) => "int",
             (sys::CTLTYPE_INT, false, _) => "int tunable",
@@ -442,9 +544,11 @@ impl SysctlTree {
         leaves: &'static [SysctlLeaf],
         cx: &mut Sleepable,
     ) -> Result<Self> {
-        let list = Box::new(Opaque::<sys::sysctl_ctx_list>::zeroed(), cx.waitok());
+        let list = Box::new(Opaque::<sys::sysctl_ctx_list>::uninit(), cx.waitok());
         // SAFETY: `list` is a writable list head at its final address (the
-        // box is never moved out of). It fails only for NULL (`EINVAL`,
+        // box is never moved out of), not yet initialised: sysctl_ctx_init
+        // is `TAILQ_INIT` (`sys/kern/kern_sysctl.c`, FreeBSD 15), which
+        // writes both fields of the head and reads neither. It fails only for NULL (`EINVAL`,
         // kern_sysctl.c): its value says nothing here.
         unsafe { sys::sysctl_ctx_init(list.get()) };
         // INVARIANT: initialised and empty; everything added below is
@@ -494,32 +598,53 @@ impl SysctlTree {
         let children = unsafe { &raw mut (*node).oid_children };
         for leaf in leaves {
             let (kind, fmt) = leaf.kind_fmt();
-            let arg1 = leaf.arg1();
-            // SAFETY: as above for `list`; `children` is the new node's
-            // list; the strings are `'static` C strings (type invariant of
-            // the leaf). `arg1` is a `'static` value that the standard
-            // handler of its type reads (and, for a loader tunable, writes
-            // once at registration: an atomic, or nothing for a constant
-            // string, see `loader_tunable`), or this `'static` leaf, which
-            // the handler of its kind expects; all outlive the node. As
-            // `SYSCTL_ADD_U64`/`INT`/`STRING`/`PROC` expand.
-            let oid = unsafe {
-                sys::sysctl_add_oid(
-                    list,
-                    children,
-                    sys::OID_AUTO,
-                    leaf.name,
-                    kind.cast_signed(),
-                    arg1,
-                    0,
-                    Some(leaf.handler),
-                    fmt.as_ptr(),
-                    leaf.descr,
-                    ptr::null(),
-                )
-            };
-            if oid.is_null() {
-                return Err(code::EEXIST);
+            let mut arg1 = leaf.arg1();
+            let packed = leaf.descr.is_null();
+            let mut text = leaf.name;
+            for _ in 0..leaf.count {
+                let (name, descr) = if packed {
+                    // SAFETY: `text` is one of the entry's `count` pairs of
+                    // strings (type invariant), so a description follows
+                    // the name, and the next pair the description (read
+                    // only while pairs are left).
+                    let descr = unsafe { next_string(text) };
+                    let name = text;
+                    // SAFETY: as above.
+                    text = unsafe { next_string(descr) };
+                    (name, descr)
+                } else {
+                    (leaf.name, leaf.descr)
+                };
+                // SAFETY: as above for `list`; `children` is the new node's
+                // list; the strings are `'static` C strings (type invariant of
+                // the leaf). `arg1` is a `'static` value that the standard
+                // handler of its type reads (and, for a loader tunable, writes
+                // once at registration: an atomic, or nothing for a constant
+                // string, see `loader_tunable`), or this `'static` leaf, which
+                // the handler of its kind expects; all outlive the node. As
+                // `SYSCTL_ADD_U64`/`INT`/`STRING`/`PROC` expand. For an
+                // entry of counters, `arg1` is counter `i` of its array.
+                let oid = unsafe {
+                    sys::sysctl_add_oid(
+                        list,
+                        children,
+                        sys::OID_AUTO,
+                        name,
+                        kind.cast_signed(),
+                        arg1,
+                        0,
+                        Some(leaf.handler),
+                        fmt.as_ptr(),
+                        descr,
+                        ptr::null(),
+                    )
+                };
+                if oid.is_null() {
+                    return Err(code::EEXIST);
+                }
+                // The next counter of an entry of counters (the count bounds
+                // the steps to its array).
+                arg1 = arg1.cast::<AtomicU64>().wrapping_add(1).cast();
             }
         }
         Ok(())
@@ -549,11 +674,11 @@ impl Drop for SysctlTree {
     }
 }
 
-/// Reports a refused `sysctl_ctx_free(9)`: out of line, a constant message.
+/// Reports a refused `sysctl_ctx_free(9)`: cold, a constant message (inlined
+/// into the one drop that calls it: a call and a frame cost more).
 #[cold]
-#[inline(never)]
 fn ctx_free_failed() {
-    crate::println!("sysctl_ctx_free failed: a node is still in use");
+    crate::print::println_prefixed(c"%.*s: sysctl_ctx_free failed: a node is still in use\n");
 }
 
 /// Host builds (unit tests, doctests) have no kernel to link against:
@@ -643,13 +768,16 @@ unsafe extern "C" fn custom_handler(
 }
 
 /// A request on the leaf `arg1`, answered by `handle` (the one of the
-/// leaf's kind): what every handler above shares, out of line.
+/// leaf's kind): what every handler above shares. Inline: with `handle`
+/// a constant, each handler becomes one function with no indirect call
+/// (smaller in every module measured: rustecho.ko, rustfifo.ko,
+/// kselftest.ko).
 ///
 /// # Safety
 /// `oidp` and `req` are the kernel's for this call, on a node added by
 /// [`SysctlTree::register`] with `arg1` its `'static` leaf, of the kind
 /// `handle` answers.
-#[inline(never)]
+#[inline]
 unsafe fn leaf_request(
     oidp: *mut sys::sysctl_oid,
     arg1: *mut c_void,
@@ -818,9 +946,59 @@ mod tests {
                 value: self.value,
                 func: self.func,
                 oid_kind: self.oid_kind,
+                count: self.count,
             }
             .loader_tunable()
         }
+    }
+
+    #[test]
+    fn an_entry_of_counters_holds_its_pairs_and_its_array() {
+        static VALUES: Counters<2> = Counters::new();
+        static ENTRY: SysctlLeaf =
+            SysctlLeaf::counters(b"opens\0Successful opens\0reads\0Reads\0", &VALUES);
+        assert_eq!(ENTRY.count, 2);
+        assert!(ENTRY.descr.is_null() && ENTRY.func.is_null());
+        assert!(ptr::eq(
+            ENTRY.value,
+            VALUES.at::<0>().as_ptr().cast_const().cast()
+        ));
+        assert_eq!(ENTRY.kind_fmt().0, 0x8004_0009);
+        // The walk `add_all` makes: name, description, next name.
+        let mut text = ENTRY.name;
+        let mut seen = std::vec::Vec::new();
+        for _ in 0..ENTRY.count {
+            // SAFETY: two pairs of strings (checked by `counters`).
+            let descr = unsafe { next_string(text) };
+            // SAFETY: as above.
+            let next = unsafe { next_string(descr) };
+            // SAFETY: a NUL-terminated string of the entry.
+            let n = unsafe { CStr::from_ptr(text) };
+            // SAFETY: as above.
+            let d = unsafe { CStr::from_ptr(descr) };
+            seen.push((n.to_owned(), d.to_owned()));
+            text = next;
+        }
+        assert_eq!(
+            seen,
+            [
+                (c"opens".to_owned(), c"Successful opens".to_owned()),
+                (c"reads".to_owned(), c"Reads".to_owned())
+            ]
+        );
+        assert_eq!(
+            format!("{ENTRY:?}"),
+            "SysctlLeaf { kind: \"counters\", loader_tunable: false, .. }"
+        );
+    }
+
+    #[test]
+    fn packed_strings_counts_only_well_formed_text() {
+        assert_eq!(packed_strings(b"a\0b\0c\0d\0"), 4);
+        assert_eq!(packed_strings(b"a\0b"), 0, "no final NUL");
+        assert_eq!(packed_strings(b"a\0\0b\0"), 0, "an empty string");
+        assert_eq!(packed_strings(b"\0"), 0, "an empty first string");
+        assert_eq!(packed_strings(b""), 0);
     }
 
     #[test]

@@ -3,7 +3,7 @@
 //! beside [`Tunable`](super::Tunable): an `int` tunable ([`IntTunable`])
 //! and a string tunable ([`StringTunable`]).
 
-use core::sync::atomic::{AtomicI32, AtomicU8, AtomicU32, Ordering, fence};
+use core::sync::atomic::{AtomicI32, AtomicU8, AtomicU32, AtomicU64, Ordering, fence};
 
 /// The longest string buffer a [`StringTunable`] may have, NUL included:
 /// the handler copies the value through the kernel stack.
@@ -179,5 +179,45 @@ mod tests {
         assert_eq!(t.get(), -3);
         t.set(7);
         assert_eq!(t.get(), 7);
+    }
+}
+
+/// `N` 64-bit counters side by side, shown by one
+/// [`SysctlLeaf::counters`](super::SysctlLeaf::counters) entry as `N`
+/// read-only leaves: one table entry for all of them, not one each.
+///
+/// ```
+/// use kern::sysctl::Counters;
+///
+/// static STATS: Counters<2> = Counters::new();
+/// STATS.at::<1>().fetch_add(3, core::sync::atomic::Ordering::Relaxed);
+/// assert_eq!(STATS.at::<1>().load(core::sync::atomic::Ordering::Relaxed), 3);
+/// ```
+#[derive(Debug)]
+pub struct Counters<const N: usize>(pub(super) [AtomicU64; N]);
+
+impl<const N: usize> Counters<N> {
+    /// `N` counters at zero.
+    #[must_use]
+    pub const fn new() -> Self {
+        Self([const { AtomicU64::new(0) }; N])
+    }
+
+    /// Counter `I`; `I < N` is checked at compile time, so the access has
+    /// no run-time bound check.
+    #[must_use]
+    pub fn at<const I: usize>(&self) -> &AtomicU64 {
+        const { assert!(I < N, "counter index out of range") };
+        #[allow(
+            clippy::indexing_slicing,
+            reason = "I < N is asserted at compile time just above"
+        )]
+        &self.0[I]
+    }
+}
+
+impl<const N: usize> Default for Counters<N> {
+    fn default() -> Self {
+        Self::new()
     }
 }
