@@ -42,6 +42,7 @@ pub mod alloc;
 pub mod device;
 pub mod disclosure;
 pub mod doc;
+pub mod edu;
 pub mod efault;
 pub mod fifo;
 pub mod fuzz;

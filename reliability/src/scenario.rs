@@ -223,6 +223,11 @@ pub const SCENARIOS: &[Scenario] = &[
         what: "rustfifo: load/unload cycles with a blocked reader each; memory flat",
         run: crate::fifo::soak::run,
     },
+    Scenario {
+        name: "edu-attach",
+        what: "rustedu: each injectable call of attach fails in turn; nothing kept; next load works",
+        run: crate::edu::attach::run,
+    },
 ];
 
 /// What one scenario did and found.

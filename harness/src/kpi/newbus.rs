@@ -236,6 +236,9 @@ struct PciDevice {
     desc_copy: Option<std::ffi::CString>,
     attached: bool,
     held: Vec<Held>,
+    /// Spurious assertions of the line still to deliver
+    /// ([`Newbus::stray`]).
+    spurious: u32,
 }
 
 /// A driver added by `DRIVER_MODULE`.
@@ -253,6 +256,23 @@ pub(crate) struct Descs {
     pub(crate) attach: usize,
     /// `&device_detach_desc`.
     pub(crate) detach: usize,
+}
+
+/// What the interrupt thread did (as `vmstat -i` counts, split by what
+/// the filters returned).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct IntrStats {
+    /// Filters called.
+    pub filters: u64,
+    /// ... that returned `FILTER_STRAY`.
+    pub stray: u64,
+    /// ... that returned `FILTER_HANDLED` (alone).
+    pub handled: u64,
+    /// ... that returned `FILTER_SCHEDULE_THREAD` (with or without
+    /// `FILTER_HANDLED`).
+    pub scheduled: u64,
+    /// ithread handlers run.
+    pub ithreads: u64,
 }
 
 /// What a device looks like from user space (`devinfo -v`).
@@ -283,6 +303,8 @@ pub struct DeviceInfo {
 #[derive(Default)]
 pub(crate) struct Newbus {
     inner: Mutex<State>,
+    /// What the interrupt thread did.
+    stats: Mutex<IntrStats>,
     /// Signalled when a handler finishes (a teardown waits for it).
     done: Condvar,
     /// The interrupt thread's doorbell.
@@ -443,6 +465,7 @@ impl Newbus {
             desc_copy: None,
             attached: false,
             held: Vec::new(),
+            spurious: 0,
         });
         slot
     }
@@ -456,6 +479,44 @@ impl Newbus {
         };
         d.model.hung.store(hung, Ordering::Relaxed);
         true
+    }
+
+    /// Asserts the line of the device in `slot` once without the device
+    /// raising anything (a shared line's other device, or noise): its
+    /// handlers run with the status as it is. `false` if there is no
+    /// such device.
+    pub(crate) fn stray(&self, slot: u8) -> bool {
+        let mut s = self.lock();
+        let Some(d) = s.devices.iter_mut().find(|d| d.slot == slot) else {
+            return false;
+        };
+        d.spurious = d.spurious.saturating_add(1);
+        d.model.kick.ring();
+        true
+    }
+
+    /// Counts what a filter returned (`v`), or an ithread handler run
+    /// (`None`).
+    pub(crate) fn count_handler(&self, v: Option<u64>, stray: u64, handled: u64) {
+        let mut st = crate::sync::lock_ignoring_poison(&self.stats);
+        match v {
+            None => st.ithreads += 1,
+            Some(v) => {
+                st.filters += 1;
+                if v == stray {
+                    st.stray += 1;
+                } else if v == handled {
+                    st.handled += 1;
+                } else {
+                    st.scheduled += 1;
+                }
+            }
+        }
+    }
+
+    /// What the interrupt thread did so far.
+    pub(crate) fn intr_stats(&self) -> IntrStats {
+        *crate::sync::lock_ignoring_poison(&self.stats)
     }
 
     /// Raises interrupt bits on the device in `slot`, as a write of its
@@ -767,9 +828,10 @@ impl Newbus {
     /// computations of devices that are not hung (edu.c's worker), and
     /// returns the handlers of every device whose INTx line is asserted.
     pub(crate) fn pending_interrupts(&self) -> Vec<IntrCall> {
-        let s = self.lock();
+        let mut s = self.lock();
+        let s = &mut *s;
         let mut calls = Vec::new();
-        for d in &s.devices {
+        for d in &mut s.devices {
             let asserted = {
                 let mut edu = d.model.lock();
                 if edu.factorial_pending() && !d.model.hung() {
@@ -781,7 +843,11 @@ impl Newbus {
                 }
                 edu.intx()
             };
-            if asserted {
+            // A spurious assertion ([`Newbus::stray`]) is delivered once,
+            // with the device's status as it is.
+            let spurious = d.spurious > 0;
+            d.spurious = d.spurious.saturating_sub(1);
+            if asserted || spurious {
                 let dev = &raw const *d.obj as usize;
                 calls.extend(s.intrs.iter().filter(|i| i.dev == dev).map(|i| IntrCall {
                     cookie: &raw const *i.cookie as usize,
