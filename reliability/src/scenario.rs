@@ -65,8 +65,8 @@ impl Params {
             fifo_fuzz_cases: 300,
             edu_soak_cycles: 2_000,
             edu_unload_rounds: 100,
-            edu_storm_ops: 1_000,
-            edu_fuzz_cases: 200,
+            edu_storm_ops: 5_000,
+            edu_fuzz_cases: 100,
             seed: 9,
         }
     }
