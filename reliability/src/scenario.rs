@@ -90,7 +90,7 @@ impl Params {
             edu_soak_cycles: 10_000,
             edu_unload_rounds: 2_000,
             edu_storm_ops: 50_000,
-            edu_fuzz_cases: 10_000,
+            edu_fuzz_cases: 2_000,
             seed: std::time::SystemTime::now()
                 .duration_since(std::time::UNIX_EPOCH)
                 .map_or(1, |d| d.as_secs()),
