@@ -39,8 +39,6 @@ pub const DRIVER: &str = "rustedu";
 pub const MALLOC_TYPE: &str = "rustedu";
 /// The largest n the driver takes (13! does not fit 32 bits).
 pub const MAX_N: u64 = 12;
-/// The interrupt status bit of a finished factorial (edu.rst).
-pub const IRQ_FACTORIAL: u32 = 0x01;
 /// How long a check waits for the interrupt thread before it fails.
 pub const WAIT: Duration = Duration::from_secs(20);
 
