@@ -580,7 +580,8 @@ impl Kernel {
     /// Fault injection by call order (`state/inject.rs`): counts, from
     /// now, every call that can fail ([`crate::Injectable`]: `M_NOWAIT`
     /// mallocs, `bus_alloc_resource`, `bus_setup_intr`, `sysctl_add_oid`,
-    /// and whatever is added there) and fails the `n`-th, once; `n = 0`
+    /// `make_dev_s` with `MAKEDEV_CHECKNAME`, and whatever is added
+    /// there) and fails the `n`-th, once; `n = 0`
     /// only counts. [`Kernel::injectable_calls`] stops it.
     pub fn fail_injectable(&self, n: u64) {
         self.inner.core.inject_arm(n);

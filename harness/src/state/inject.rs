@@ -10,15 +10,17 @@
 //! of a clean run's failure points, and failing each `k` in `1..=len` in
 //! turn covers every one of them, whatever their kinds and however many
 //! a driver adds later. A new interface that can fail (MSI allocation,
-//! `bus_dma` tags and memory, `make_dev_s`) adds a variant and one call
-//! to [`Injector::fails`]; the sweeps cover it with no change.
+//! `bus_dma` tags and memory) adds a variant and one call to
+//! [`Injector::fails`]; the sweeps cover it with no change.
 //!
 //! Only failures FreeBSD can produce are injected: `M_NOWAIT`
 //! allocations (an `M_WAITOK` `malloc` never returns NULL,
 //! `sys/kern/kern_malloc.c`), `bus_alloc_resource(9)` (NULL when the
 //! resource is unavailable), `bus_setup_intr(9)` (an errno from
 //! `intr_event_add_handler`), `sysctl_add_oid(9)` (NULL on a name
-//! clash, `sys/kern/kern_sysctl.c`).
+//! clash, `sys/kern/kern_sysctl.c`), `make_dev_s(9)` with
+//! `MAKEDEV_CHECKNAME` (`EEXIST` on a name clash, `make_dev_sv` in
+//! `sys/kern/kern_conf.c`; without the flag a clash panics).
 //!
 //! This composes with the per-interface knobs (`set_malloc_failures`,
 //! `fail_bus_alloc_resource`, `fail_bus_setup_intr`): a call fails if
@@ -40,6 +42,10 @@ pub enum Injectable {
     BusSetupIntr,
     /// `sysctl_add_oid(9)`: returns NULL (as on a name clash).
     SysctlAddOid,
+    /// `make_dev_s(9)` with `MAKEDEV_CHECKNAME`: `EEXIST` (the name is
+    /// taken). Its `MAKEDEV_NOWAIT` allocation is a
+    /// [`Injectable::MallocNowait`] of its own.
+    MakeDevCheckname,
 }
 
 impl fmt::Display for Injectable {
@@ -49,6 +55,7 @@ impl fmt::Display for Injectable {
             Self::BusAllocResource => "bus_alloc_resource",
             Self::BusSetupIntr => "bus_setup_intr",
             Self::SysctlAddOid => "sysctl_add_oid",
+            Self::MakeDevCheckname => "make_dev_s(MAKEDEV_CHECKNAME)",
         })
     }
 }

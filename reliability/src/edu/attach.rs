@@ -39,7 +39,7 @@ fn errno_of(call: Injectable) -> Option<Errno> {
     match call {
         Injectable::MallocNowait | Injectable::BusSetupIntr => Some(Errno::ENOMEM),
         Injectable::BusAllocResource => Some(Errno::ENXIO),
-        Injectable::SysctlAddOid => Some(Errno::EEXIST),
+        Injectable::SysctlAddOid | Injectable::MakeDevCheckname => Some(Errno::EEXIST),
         _ => None,
     }
 }
