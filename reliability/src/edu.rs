@@ -11,7 +11,8 @@
 //! | attach/detach (load/unload) cycles with a factorial each; nothing kept | [`soak`] |
 //!
 //! What the scenarios know about the driver is said once, here: its
-//! module, its sysctl node and leaves, the largest n.
+//! module, its sysctl node and leaves ([`FACTORIAL`], [`RESULT`], the
+//! counters), the largest n; a renamed leaf is one line to change.
 //!
 //! The factorial writer is changing (a sleeping, queued writer with a
 //! timeout is coming): today a write while another computation runs is
@@ -39,6 +40,18 @@ pub const DRIVER: &str = "rustedu";
 pub const MALLOC_TYPE: &str = "rustedu";
 /// The largest n the driver takes (13! does not fit 32 bits).
 pub const MAX_N: u64 = 12;
+/// `dev.rustedu.<unit>.factorial`: write n to compute n!.
+pub const FACTORIAL: &str = "factorial";
+/// `result`: the last n! computed.
+pub const RESULT: &str = "result";
+/// `timeouts`: computations the device never finished.
+pub const TIMEOUTS: &str = "timeouts";
+/// `interrupts`: interrupts the filter acknowledged.
+pub const INTERRUPTS: &str = "interrupts";
+/// `stray`: filter calls that found the status clear.
+pub const STRAY: &str = "stray";
+/// `completions`: completions the ithread handler counted.
+pub const COMPLETIONS: &str = "completions";
 /// How long a check waits for the interrupt thread before it fails.
 pub const WAIT: Duration = Duration::from_secs(20);
 
@@ -69,7 +82,7 @@ pub fn factorial(n: u64) -> u64 {
 
 /// Writes n to `factorial` (an operation of the tally).
 pub fn write_factorial(t: &Tally, k: &Kernel, unit: u32, n: u64) -> Result<(), Error> {
-    let r = k.sysctl_set(&leaf(unit, "factorial"), &n.to_string());
+    let r = k.sysctl_set(&leaf(unit, FACTORIAL), &n.to_string());
     t.op(&r);
     r
 }
@@ -124,7 +137,7 @@ pub fn attached(k: &Kernel, unit: u32) -> bool {
 pub fn check_works(t: &Tally, k: &Kernel, n: u64, what: &str) {
     write_factorial(t, k, 0, n)
         .unwrap_or_else(|e| panic!("{what}: factorial={n}: {e:?}\n{}", k.dmesg()));
-    assert_eq!(uint(k, 0, "result"), factorial(n), "{what}: {n}!");
+    assert_eq!(uint(k, 0, RESULT), factorial(n), "{what}: {n}!");
 }
 
 /// Waits (up to [`WAIT`]) until `f` holds.

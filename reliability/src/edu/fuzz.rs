@@ -127,8 +127,8 @@ fn step(t: &Tally, k: &Kernel, slot: u8, id: &mut i32, m: &mut Model, op: Op) {
             m.timeouts = 0;
         }
     }
-    assert_eq!(uint(k, 0, "result"), m.result, "result");
-    assert_eq!(uint(k, 0, "timeouts"), m.timeouts, "timeouts");
+    assert_eq!(uint(k, 0, super::RESULT), m.result, "result");
+    assert_eq!(uint(k, 0, super::TIMEOUTS), m.timeouts, "timeouts");
     let v = k.violations();
     assert!(v.is_empty(), "the kernel recorded: {v:?}");
 }

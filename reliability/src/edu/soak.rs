@@ -34,13 +34,13 @@ fn cycle(t: &Tally, k: &Kernel, slot: u8, ko: &std::path::Path, i: u64) {
     assert!(attached(k, 0), "cycle {i}: not attached\n{}", k.dmesg());
     let n = i % 13;
     write_factorial(t, k, 0, n).unwrap_or_else(|e| panic!("cycle {i}: factorial={n}: {e:?}"));
-    assert_eq!(uint(k, 0, "result"), factorial(n), "cycle {i}: {n}!");
+    assert_eq!(uint(k, 0, super::RESULT), factorial(n), "cycle {i}: {n}!");
     if i % 16 == 15 {
-        let before = uint(k, 0, "interrupts");
+        let before = uint(k, 0, super::INTERRUPTS);
         assert!(k.pci_edu_raise(slot, RAISED));
         assert!(k.pci_intr_stray(slot));
         eventually("the raised interrupt acknowledged", || {
-            uint(k, 0, "interrupts") > before && k.pci_edu_irq_status(slot) == Some(0)
+            uint(k, 0, super::INTERRUPTS) > before && k.pci_edu_irq_status(slot) == Some(0)
         });
         t.ops_ok(2);
     }

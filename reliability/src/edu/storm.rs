@@ -48,9 +48,9 @@ struct Counts {
 
 fn counts(k: &Kernel, slot: u8) -> Counts {
     Counts {
-        interrupts: uint(k, 0, "interrupts"),
-        stray: uint(k, 0, "stray"),
-        completions: uint(k, 0, "completions"),
+        interrupts: uint(k, 0, super::INTERRUPTS),
+        stray: uint(k, 0, super::STRAY),
+        completions: uint(k, 0, super::COMPLETIONS),
         stats: k.intr_stats(),
         status: k.pci_edu_irq_status(slot),
     }
@@ -82,7 +82,7 @@ fn writers(t: &Arc<Tally>, k: &Kernel, ops: usize) -> Vec<std::thread::JoinHandl
                     ok += 1;
                     if !contend {
                         // The other writer may have finished since.
-                        let got = uint(&k, 0, "result");
+                        let got = uint(&k, 0, super::RESULT);
                         assert!(
                             got == factorial(n) || got == factorial(12),
                             "{n}! read back as {got}"
@@ -179,7 +179,7 @@ pub fn run(p: &Params, t: &Tally) {
         "completions {} for {ok} successful writes",
         c.completions
     );
-    let timeouts = uint(&k, 0, "timeouts");
+    let timeouts = uint(&k, 0, super::TIMEOUTS);
     t.ops_ok(raised + strays);
     t.faults(raised + strays);
     // The device computes again once the storm is over.

@@ -59,7 +59,7 @@ fn spawn(
     hs.push(std::thread::spawn(move || {
         let mut n = 0u64;
         while !stop.load(Ordering::Relaxed) {
-            let r = k.sysctl_set(&super::leaf(0, "factorial"), &(n % 13).to_string());
+            let r = k.sysctl_set(&super::leaf(0, super::FACTORIAL), &(n % 13).to_string());
             // Gone (the unload removed the node) or a refusal while
             // another computation runs.
             assert!(
