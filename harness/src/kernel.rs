@@ -577,6 +577,22 @@ impl Kernel {
         self.inner.malloc.set_policy(policy);
     }
 
+    /// Fault injection by call order (`state/inject.rs`): counts, from
+    /// now, every call that can fail ([`crate::Injectable`]: `M_NOWAIT`
+    /// mallocs, `bus_alloc_resource`, `bus_setup_intr`, `sysctl_add_oid`,
+    /// `make_dev_s` with `MAKEDEV_CHECKNAME`, and whatever is added
+    /// there) and fails the `n`-th, once; `n = 0`
+    /// only counts. [`Kernel::injectable_calls`] stops it.
+    pub fn fail_injectable(&self, n: u64) {
+        self.inner.core.inject_arm(n);
+    }
+
+    /// Stops [`Kernel::fail_injectable`]; the injectable calls made since,
+    /// in order (the failed one included).
+    pub fn injectable_calls(&self) -> Vec<crate::Injectable> {
+        self.inner.core.inject_disarm()
+    }
+
     /// `M_NOWAIT` allocation attempts so far.
     #[must_use]
     pub fn malloc_nowait_count(&self) -> u64 {

@@ -92,12 +92,12 @@ pub use kpi::devfs::DevEntry;
 pub use kpi::firmware::FirmwareImage;
 pub use kpi::kqueue::KEvent;
 pub use kpi::malloc::{FailPolicy, MallocStats};
-pub use kpi::newbus::{Devctl, DeviceInfo};
+pub use kpi::newbus::{Devctl, DeviceInfo, IntrStats};
 pub use kpi::sleep::SleepInfo;
 pub use kpi::sysctl::SysctlValue;
 pub use kpi::uio::UioStats;
 pub use loader::{KERNEL_VERSION, KldStat, KldTarget, ModStat};
-pub use state::{Config, StackUse, Violation, ViolationKind};
+pub use state::{Config, Injectable, StackUse, Violation, ViolationKind};
 pub use user::{Cred, UserBuf};
 
 /// `open(2)` flags (FreeBSD's values).

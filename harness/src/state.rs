@@ -7,9 +7,11 @@
 //! its narrow interface ([`Core::violation`], [`Core::console`],
 //! [`Core::record_panic`], [`Core::is_dead`]) and keep their own state.
 
+mod inject;
 mod kdata;
 mod msgbuf;
 
+pub use inject::Injectable;
 pub(crate) use kdata::DataSym;
 
 use crate::addr::KAddr;
@@ -180,6 +182,8 @@ pub(crate) struct Core {
     dead: AtomicBool,
     /// Peak kernel stack use by entry point.
     stack: Mutex<StackTable>,
+    /// "Fail the n-th call that can fail" ([`inject`]).
+    inject: inject::Injector,
 }
 
 impl Core {
@@ -196,7 +200,25 @@ impl Core {
             panic_acked: AtomicBool::new(false),
             dead: AtomicBool::new(false),
             stack: Mutex::new(StackTable::default()),
+            inject: inject::Injector::default(),
         })
+    }
+
+    /// Counts an injectable call of `what` (see [`inject`]); whether it
+    /// is to fail.
+    pub(crate) fn inject_fails(&self, what: Injectable) -> bool {
+        self.inject.fails(what)
+    }
+
+    /// Arms the injector: counts injectable calls from now, fails the
+    /// `n`-th (0: none).
+    pub(crate) fn inject_arm(&self, n: u64) {
+        self.inject.arm(n);
+    }
+
+    /// Disarms the injector; the calls counted since it was armed.
+    pub(crate) fn inject_disarm(&self) -> Vec<Injectable> {
+        self.inject.disarm()
     }
 
     /// The address of a data symbol in this kernel's data block.

@@ -416,3 +416,34 @@ fn memory_is_bounded_by_the_limit_and_the_open_snapshots() {
     k.close(w).unwrap();
     k.check().unwrap();
 }
+
+#[test]
+fn each_injectable_call_of_the_load_fails_in_turn_the_cdev_name_included() {
+    let k = Kernel::new();
+    k.fail_injectable(0);
+    let id = k.kldload(module_path(support::MODULE)).unwrap();
+    let calls = k.injectable_calls();
+    k.kldunload(id, false).unwrap();
+    assert!(
+        calls.contains(&harness::Injectable::MakeDevCheckname),
+        "make_dev_s with MAKEDEV_CHECKNAME: {calls:?}"
+    );
+    for n in 1..=calls.len() {
+        k.clear_dmesg();
+        k.fail_injectable(n as u64);
+        let r = k.kldload(module_path(support::MODULE));
+        k.injectable_calls();
+        assert_eq!(
+            r.unwrap_err(),
+            Errno::ENOEXEC,
+            "call {n} ({})",
+            calls[n - 1]
+        );
+        assert!(k.devices().is_empty(), "call {n}");
+        assert!(k.sysctl_get("hw.rustecho").is_err(), "call {n}");
+    }
+    let id = k.kldload(module_path(support::MODULE)).unwrap();
+    assert_eq!(message(&k), DEFAULT_MESSAGE);
+    k.kldunload(id, false).unwrap();
+    k.check().unwrap();
+}

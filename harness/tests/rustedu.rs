@@ -10,7 +10,10 @@
 //! factorial and one raised through the raise register (0x60) are
 //! acknowledged by the filter and counted; a failing IRQ allocation or
 //! `bus_setup_intr` unwinds the attach; detach tears the handler down
-//! (the test kernel reports a handler left set up at detach).
+//! (the test kernel reports a handler left set up at detach). The
+//! call-order injector counts attach's failure points and fails the n-th;
+//! a stray interrupt (the line asserted, the status clear) is counted as
+//! one; a sysctl write racing the unload never runs the unloaded handler.
 
 use harness::testing::module_path;
 use harness::{FailPolicy, Kernel, SysctlValue};
@@ -302,6 +305,89 @@ fn a_failed_irq_allocation_or_setup_fails_the_attach_cleanly() {
         let id = k.kldload(module_path("rustedu")).unwrap();
         assert_eq!(k.pci_devices()[0].name.as_deref(), Some("rustedu0"));
         k.kldunload(id, false).unwrap();
+        k.check().unwrap();
+    }
+}
+
+#[test]
+fn the_injector_counts_the_attach_steps_and_fails_the_nth() {
+    use harness::Injectable;
+    let k = Kernel::new();
+    k.pci_add_edu();
+    k.fail_injectable(0);
+    let id = k.kldload(module_path("rustedu")).unwrap();
+    let calls = k.injectable_calls();
+    k.kldunload(id, false).unwrap();
+    k.check().unwrap();
+    let count = |c: Injectable| calls.iter().filter(|&&x| x == c).count();
+    assert_eq!(
+        count(Injectable::BusAllocResource),
+        2,
+        "BAR 0, IRQ: {calls:?}"
+    );
+    assert_eq!(count(Injectable::BusSetupIntr), 1, "{calls:?}");
+    assert!(count(Injectable::SysctlAddOid) >= 2, "{calls:?}");
+    // Not counting any more: a load now is clean.
+    let id = k.kldload(module_path("rustedu")).unwrap();
+    assert_eq!(k.pci_devices()[0].name.as_deref(), Some("rustedu0"));
+    k.kldunload(id, false).unwrap();
+    // The bus_setup_intr step fails: ENOMEM, as with fail_bus_setup_intr.
+    let n = calls
+        .iter()
+        .position(|&c| c == Injectable::BusSetupIntr)
+        .unwrap()
+        + 1;
+    k.clear_dmesg();
+    k.fail_injectable(n as u64);
+    let id = k.kldload(module_path("rustedu")).unwrap();
+    assert_eq!(k.injectable_calls().len(), n, "nothing after the failure");
+    assert!(
+        k.dmesg()
+            .contains("device_attach: rustedu0 attach returned 12\n"),
+        "{}",
+        k.dmesg()
+    );
+    assert_eq!(k.pci_devices()[0].resources, 0);
+    k.kldunload(id, false).unwrap();
+    k.check().unwrap();
+}
+
+#[test]
+fn a_stray_interrupt_is_counted_as_stray() {
+    let k = Kernel::new();
+    let slot = k.pci_add_edu();
+    let id = k.kldload(module_path("rustedu")).unwrap();
+    assert!(k.pci_intr_stray(slot));
+    eventually("the stray seen", || uint(&k, "dev.rustedu.0.stray") == 1);
+    let s = k.intr_stats();
+    assert_eq!((s.filters, s.stray, s.handled), (1, 1, 0), "{s:?}");
+    assert_eq!(uint(&k, "dev.rustedu.0.interrupts"), 0);
+    k.kldunload(id, false).unwrap();
+    k.check().unwrap();
+}
+
+#[test]
+fn a_sysctl_write_racing_the_unload_never_runs_an_unloaded_handler() {
+    use std::sync::Arc;
+    use std::sync::atomic::{AtomicBool, Ordering};
+    let k = Kernel::new();
+    k.pci_add_edu();
+    for _ in 0..50 {
+        let id = k.kldload(module_path("rustedu")).unwrap();
+        let stop = Arc::new(AtomicBool::new(false));
+        let (k2, stop2) = (k.clone(), Arc::clone(&stop));
+        let writer = std::thread::spawn(move || {
+            while !stop2.load(Ordering::Relaxed) {
+                // Done, gone (ENOENT) or refused; never a panic.
+                if let Err(e) = k2.sysctl_set("dev.rustedu.0.factorial", "3") {
+                    assert!(e.errno().is_some(), "{e:?}");
+                }
+            }
+        });
+        std::thread::sleep(Duration::from_micros(200));
+        k.kldunload(id, false).unwrap();
+        stop.store(true, Ordering::Relaxed);
+        writer.join().unwrap();
         k.check().unwrap();
     }
 }

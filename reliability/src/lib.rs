@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: BSD-2-Clause
-//! Proof that `rustecho.ko` and `rustfifo.ko` survive faults: what
-//! `make test` and `make soak` run on the real `build/rustecho.ko` and
-//! `build/rustfifo.ko`, in the harness, so
+//! Proof that `rustecho.ko`, `rustfifo.ko` and `rustedu.ko` survive
+//! faults: what `make test` and `make soak` run on the real
+//! `build/rustecho.ko`, `build/rustfifo.ko` and `build/rustedu.ko`, in
+//! the harness, so
 //! that a module kept loaded for months is shown to survive memory
 //! running out, bad pointers, bad input, many threads and unloads.
 //!
@@ -29,6 +30,7 @@
 //! | no panic reachable from I/O (`kolink::panic_paths`) | [`panics`] |
 //! | no read returns bytes that were not written | [`disclosure`] |
 //! | the same on `rustfifo.ko`, with sleepers, wakeups, poll and kqueue, checksummed streams | [`fifo`] (the `fifo-*` scenarios) |
+//! | `rustedu.ko`: attach fault sweep, interrupt storms and strays, interrupts during unload, register fuzzing, attach/detach soak | [`edu`] (the `edu-*` scenarios) |
 //!
 //! What the suite knows about the module (its defaults, limits, device and
 //! ioctl commands) and the helpers that read the device's state come from
@@ -42,6 +44,7 @@ pub mod alloc;
 pub mod device;
 pub mod disclosure;
 pub mod doc;
+pub mod edu;
 pub mod efault;
 pub mod fifo;
 pub mod fuzz;

@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: BSD-2-Clause
-//! `reliability`: runs every scenario on `build/rustecho.ko` and
-//! `build/rustfifo.ko` (the `fifo-*` scenarios) and prints
+//! `reliability`: runs every scenario on `build/rustecho.ko`,
+//! `build/rustfifo.ko` (the `fifo-*` scenarios) and `build/rustedu.ko`
+//! (the `edu-*` scenarios) and prints
 //! the summary table; exits non-zero if a check failed or a figure that
 //! must be zero is not.
 //!
@@ -17,7 +18,8 @@
 //! `EFAULT` offset, more fuzzing, more stress). `KMOD_BUILD_DIR` says where
 //! the modules are; `RELIABILITY_SEED`, `RELIABILITY_FUZZ_CASES`,
 //! `RELIABILITY_SOAK_CYCLES`, `RELIABILITY_STRESS_OPS`,
-//! `RELIABILITY_FIFO_SOAK_CYCLES` and `RELIABILITY_FIFO_FUZZ_CASES`
+//! `RELIABILITY_FIFO_SOAK_CYCLES`, `RELIABILITY_FIFO_FUZZ_CASES`,
+//! `RELIABILITY_EDU_SOAK_CYCLES` and `RELIABILITY_EDU_FUZZ_CASES`
 //! override sizes.
 
 use reliability::scenario::{SCENARIOS, run_all};
@@ -77,7 +79,7 @@ fn main() -> ExitCode {
         eprintln!("reliability: {} ({})", s.name, s.what);
     });
     let title = format!(
-        "Reliability of rustecho.ko and rustfifo.ko ({} run, seed {})",
+        "Reliability of rustecho.ko, rustfifo.ko and rustedu.ko ({} run, seed {})",
         if soak {
             "soak: make soak"
         } else {

@@ -34,6 +34,14 @@ pub struct Params {
     pub fifo_soak_cycles: u64,
     /// Proptest cases of the rustfifo model-based fuzzing.
     pub fifo_fuzz_cases: u32,
+    /// Load/unload (attach/detach) cycles of the rustedu soak.
+    pub edu_soak_cycles: u64,
+    /// Rounds of the rustedu unload-with-interrupts race.
+    pub edu_unload_rounds: usize,
+    /// Factorials of each writer of the rustedu interrupt storm.
+    pub edu_storm_ops: usize,
+    /// Random sequences of the rustedu register-interface fuzzing.
+    pub edu_fuzz_cases: u32,
     /// Seed of the random choices (fuzzing, stress, workloads).
     pub seed: u64,
 }
@@ -55,6 +63,10 @@ impl Params {
             rate_steps: 2_000,
             fifo_soak_cycles: 200,
             fifo_fuzz_cases: 300,
+            edu_soak_cycles: 2_000,
+            edu_unload_rounds: 100,
+            edu_storm_ops: 5_000,
+            edu_fuzz_cases: 100,
             seed: 9,
         }
     }
@@ -75,6 +87,10 @@ impl Params {
             rate_steps: 50_000,
             fifo_soak_cycles: 10_000,
             fifo_fuzz_cases: 20_000,
+            edu_soak_cycles: 10_000,
+            edu_unload_rounds: 2_000,
+            edu_storm_ops: 50_000,
+            edu_fuzz_cases: 2_000,
             seed: std::time::SystemTime::now()
                 .duration_since(std::time::UNIX_EPOCH)
                 .map_or(1, |d| d.as_secs()),
@@ -84,6 +100,7 @@ impl Params {
     /// Overrides from the environment: `RELIABILITY_SOAK_CYCLES`,
     /// `RELIABILITY_FUZZ_CASES`, `RELIABILITY_STRESS_OPS`,
     /// `RELIABILITY_FIFO_SOAK_CYCLES`, `RELIABILITY_FIFO_FUZZ_CASES`,
+    /// `RELIABILITY_EDU_SOAK_CYCLES`, `RELIABILITY_EDU_FUZZ_CASES`,
     /// `RELIABILITY_SEED`.
     #[must_use]
     pub fn with_env(mut self) -> Self {
@@ -108,6 +125,12 @@ impl Params {
         }
         if let Some(v) = var("RELIABILITY_FIFO_FUZZ_CASES") {
             self.fifo_fuzz_cases = u32::try_from(v).unwrap_or(u32::MAX);
+        }
+        if let Some(v) = var("RELIABILITY_EDU_SOAK_CYCLES") {
+            self.edu_soak_cycles = v;
+        }
+        if let Some(v) = var("RELIABILITY_EDU_FUZZ_CASES") {
+            self.edu_fuzz_cases = u32::try_from(v).unwrap_or(u32::MAX);
         }
         if let Some(v) = var("RELIABILITY_SEED") {
             self.seed = v;
@@ -222,6 +245,31 @@ pub const SCENARIOS: &[Scenario] = &[
         name: "fifo-soak",
         what: "rustfifo: load/unload cycles with a blocked reader each; memory flat",
         run: crate::fifo::soak::run,
+    },
+    Scenario {
+        name: "edu-attach",
+        what: "rustedu: each injectable call of attach fails in turn; nothing kept; next load works",
+        run: crate::edu::attach::run,
+    },
+    Scenario {
+        name: "edu-storm",
+        what: "rustedu: interrupt storms and strays from other threads during factorials; exact counts",
+        run: crate::edu::storm::run,
+    },
+    Scenario {
+        name: "edu-unload",
+        what: "rustedu: interrupts raised while the module unloads; no handler called after teardown",
+        run: crate::edu::unload::run,
+    },
+    Scenario {
+        name: "edu-fuzz",
+        what: "rustedu: random writes, hangs, raises, strays, reloads; no register written while busy",
+        run: crate::edu::fuzz::run,
+    },
+    Scenario {
+        name: "edu-soak",
+        what: "rustedu: attach/detach (load/unload) cycles with a factorial each; nothing kept",
+        run: crate::edu::soak::run,
     },
 ];
 

@@ -82,6 +82,8 @@ fn run(k: &KernelInner, call: IntrCall) {
             Ok(r) => {
                 // CAST: driver_filter_t returns an int.
                 let v = u64::from(r as u32);
+                k.newbus
+                    .count_handler(Some(v), FILTER_STRAY, FILTER_HANDLED);
                 let both = FILTER_HANDLED | FILTER_SCHEDULE_THREAD;
                 if !(v == FILTER_STRAY || (v & both != 0 && v & !both == 0)) {
                     k.core.violation(
@@ -95,6 +97,7 @@ fn run(k: &KernelInner, call: IntrCall) {
         }
     };
     if schedule && call.ithread != 0 {
+        k.newbus.count_handler(None, FILTER_STRAY, FILTER_HANDLED);
         let r = witness::no_sleeping("interrupt thread handler", || {
             // SAFETY: the module's `driver_intr_t` with its argument, as
             // ithread_execute_handlers calls it.

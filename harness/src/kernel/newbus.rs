@@ -4,7 +4,7 @@
 
 use super::Kernel;
 use crate::errno::{Errno, SysResult};
-use crate::kpi::newbus::{Devctl, DeviceInfo};
+use crate::kpi::newbus::{Devctl, DeviceInfo, IntrStats};
 
 impl Kernel {
     /// Puts a QEMU edu device (1234:11e8) in the next free slot of `pci0`
@@ -42,6 +42,21 @@ impl Kernel {
     /// interrupt. `false` if there is no such device.
     pub fn pci_edu_raise(&self, slot: u8, bits: u32) -> bool {
         self.inner.newbus.raise(slot, bits)
+    }
+
+    /// Asserts the interrupt line of the device in `slot` once without
+    /// the device raising anything (a stray: another device on a shared
+    /// line, or noise); the handlers run with the status as it is.
+    /// `false` if there is no such device.
+    pub fn pci_intr_stray(&self, slot: u8) -> bool {
+        self.inner.newbus.stray(slot)
+    }
+
+    /// What the interrupt thread did so far: filters called and what
+    /// they returned, ithread handlers run.
+    #[must_use]
+    pub fn intr_stats(&self) -> IntrStats {
+        self.inner.newbus.intr_stats()
     }
 
     /// The interrupt status register (0x24) of the edu device in `slot`.

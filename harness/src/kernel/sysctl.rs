@@ -169,12 +169,28 @@ fn run_request(
     }
 }
 
+/// An OID found by name whose removal waits until this is dropped (its
+/// `oid_running` raised, as `sysctl_root` holds it over the handler).
+struct Held<'a> {
+    sysctl: &'a Sysctl,
+    o: KAddr,
+}
+
+impl Drop for Held<'_> {
+    fn drop(&mut self) {
+        self.sysctl.leave(self.o);
+    }
+}
+
 impl Kernel {
-    fn oid(&self, name: &str) -> SysResult<KAddr> {
-        self.inner
-            .sysctl
-            .resolve(self.inner.core.data_addr(DataSym::SysctlChildren), name)
-            .map_err(Error::from)
+    /// The OID called `name`, held: it stays registered, and its module
+    /// loaded, while the caller looks at it and runs its handler.
+    fn oid(&self, name: &str) -> SysResult<Held<'_>> {
+        let sysctl = &self.inner.sysctl;
+        let o = sysctl
+            .resolve_enter(self.inner.core.data_addr(DataSym::SysctlChildren), name)
+            .map_err(Error::from)?;
+        Ok(Held { sysctl, o })
     }
 
     /// `sysctl(3)` by name with raw buffers: returns the old value's size
@@ -190,9 +206,21 @@ impl Kernel {
         new: Option<&[u8]>,
     ) -> SysResult<usize> {
         self.alive()?;
-        let o = self.oid(name)?;
+        let held = self.oid(name)?;
+        self.request(&held, old, new)
+    }
+
+    /// [`sysctl_raw`](Self::sysctl_raw) on an OID held (not looked up
+    /// again: a second lookup would wait for a removal that waits for
+    /// the first).
+    fn request(
+        &self,
+        held: &Held<'_>,
+        old: Option<&mut [u8]>,
+        new: Option<&[u8]>,
+    ) -> SysResult<usize> {
         let k = &*self.inner;
-        k.enter(|| user_request(k, &self.env(), o, Request { old, new }))
+        k.enter(|| user_request(k, &self.env(), held.o, Request { old, new }))
     }
 
     /// Reads a sysctl as `sysctl(8)` does (size first, then value),
@@ -202,17 +230,18 @@ impl Kernel {
     /// As [`sysctl_raw`](Self::sysctl_raw).
     pub fn sysctl_get(&self, name: &str) -> SysResult<SysctlValue> {
         self.alive()?;
-        let o = self.oid(name)?;
+        let held = self.oid(name)?;
+        let o = held.o;
         let (_, is_node) = Sysctl::kind(o);
         if is_node {
             return Ok(SysctlValue::Node(
                 self.inner.sysctl.child_names(Sysctl::list_of(o)),
             ));
         }
-        let mut size = self.sysctl_raw(name, None, None)?;
+        let mut size = self.request(&held, None, None)?;
         loop {
             let mut buf = vec![0u8; size + size / 2 + 16];
-            match self.sysctl_raw(name, Some(&mut buf), None) {
+            match self.request(&held, Some(&mut buf), None) {
                 Ok(n) => {
                     buf.truncate(n);
                     return Ok(sysctl::decode(o, &buf));
@@ -231,13 +260,14 @@ impl Kernel {
     /// [`sysctl_raw`](Self::sysctl_raw).
     pub fn sysctl_set(&self, name: &str, value: &str) -> SysResult<()> {
         self.alive()?;
-        let o = self.oid(name)?;
+        let held = self.oid(name)?;
+        let o = held.o;
         let (_, is_node) = Sysctl::kind(o);
         if is_node {
             return Err(Errno::EISDIR.into());
         }
         let bytes = sysctl::encode(o, value)?;
-        self.sysctl_raw(name, None, Some(&bytes)).map(drop)
+        self.request(&held, None, Some(&bytes)).map(drop)
     }
 
     /// Names of the children of a sysctl node (`""` for the root).
@@ -251,8 +281,8 @@ impl Kernel {
                 .sysctl
                 .child_names(self.inner.core.data_addr(DataSym::SysctlChildren)));
         }
-        let o = self.oid(name)?;
-        Ok(self.inner.sysctl.child_names(Sysctl::list_of(o)))
+        let held = self.oid(name)?;
+        Ok(self.inner.sysctl.child_names(Sysctl::list_of(held.o)))
     }
 }
 

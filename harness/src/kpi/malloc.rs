@@ -36,7 +36,7 @@
 
 use crate::addr::{KAddr, KRange};
 use crate::lowmem::PAGE_SIZE;
-use crate::state::{Core, ViolationKind};
+use crate::state::{Core, Injectable, ViolationKind};
 use crate::sync::lock_ignoring_poison;
 use crate::thread::{Panicked, witness};
 use std::alloc::Layout;
@@ -269,7 +269,10 @@ impl MallocState {
                 },
             );
         }
-        if Self::should_fail(&mut i, nowait) {
+        // Both knobs count the call: the per-malloc policy and the
+        // call-order injector (`state/inject.rs`).
+        let injected = nowait && k.inject_fails(Injectable::MallocNowait);
+        if Self::should_fail(&mut i, nowait) | injected {
             if let Some(t) = i.types.get_mut(&mtp) {
                 t.failures += 1;
             }

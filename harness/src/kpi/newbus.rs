@@ -276,6 +276,9 @@ struct PciDevice {
     kept: Option<(usize, i32)>,
     /// `pci_cfg_save`'s copy: (offset, width, value).
     saved_cfg: Vec<(u16, usize, u32)>,
+    /// Spurious assertions of the line still to deliver
+    /// ([`Newbus::stray`]).
+    spurious: u32,
 }
 
 /// A driver added by `DRIVER_MODULE`.
@@ -299,6 +302,23 @@ pub(crate) struct Descs {
     pub(crate) resume: usize,
     /// `&device_shutdown_desc`.
     pub(crate) shutdown: usize,
+}
+
+/// What the interrupt thread did (as `vmstat -i` counts, split by what
+/// the filters returned).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct IntrStats {
+    /// Filters called.
+    pub filters: u64,
+    /// ... that returned `FILTER_STRAY`.
+    pub stray: u64,
+    /// ... that returned `FILTER_HANDLED` (alone).
+    pub handled: u64,
+    /// ... that returned `FILTER_SCHEDULE_THREAD` (with or without
+    /// `FILTER_HANDLED`).
+    pub scheduled: u64,
+    /// ithread handlers run.
+    pub ithreads: u64,
 }
 
 /// What a device looks like from user space (`devinfo -v`).
@@ -340,6 +360,8 @@ pub struct DeviceInfo {
 #[derive(Default)]
 pub(crate) struct Newbus {
     inner: Mutex<State>,
+    /// What the interrupt thread did.
+    stats: Mutex<IntrStats>,
     /// Signalled when a handler finishes (a teardown waits for it).
     done: Condvar,
     /// The interrupt thread's doorbell.
@@ -508,6 +530,7 @@ impl Newbus {
             suspended: false,
             kept: None,
             saved_cfg: Vec::new(),
+            spurious: 0,
         });
         slot
     }
@@ -521,6 +544,44 @@ impl Newbus {
         };
         d.model.hung.store(hung, Ordering::Relaxed);
         true
+    }
+
+    /// Asserts the line of the device in `slot` once without the device
+    /// raising anything (a shared line's other device, or noise): its
+    /// handlers run with the status as it is. `false` if there is no
+    /// such device.
+    pub(crate) fn stray(&self, slot: u8) -> bool {
+        let mut s = self.lock();
+        let Some(d) = s.devices.iter_mut().find(|d| d.slot == slot) else {
+            return false;
+        };
+        d.spurious = d.spurious.saturating_add(1);
+        d.model.kick.ring();
+        true
+    }
+
+    /// Counts what a filter returned (`v`), or an ithread handler run
+    /// (`None`).
+    pub(crate) fn count_handler(&self, v: Option<u64>, stray: u64, handled: u64) {
+        let mut st = crate::sync::lock_ignoring_poison(&self.stats);
+        match v {
+            None => st.ithreads += 1,
+            Some(v) => {
+                st.filters += 1;
+                if v == stray {
+                    st.stray += 1;
+                } else if v == handled {
+                    st.handled += 1;
+                } else {
+                    st.scheduled += 1;
+                }
+            }
+        }
+    }
+
+    /// What the interrupt thread did so far.
+    pub(crate) fn intr_stats(&self) -> IntrStats {
+        *crate::sync::lock_ignoring_poison(&self.stats)
     }
 
     /// Raises interrupt bits on the device in `slot`, as a write of its
@@ -875,10 +936,11 @@ impl Newbus {
     /// A message that is not the one `pci_enable_msi` programmed is a
     /// violation (returned as a message): it lands elsewhere.
     pub(crate) fn pending_interrupts(&self) -> (Vec<IntrCall>, Vec<String>) {
-        let s = self.lock();
+        let mut s = self.lock();
+        let s = &mut *s;
         let mut calls = Vec::new();
         let mut wrong = Vec::new();
-        for d in &s.devices {
+        for d in &mut s.devices {
             let dev = &raw const *d.obj as usize;
             let handlers = |msi: bool| {
                 s.intrs
@@ -932,6 +994,14 @@ impl Newbus {
                         expected.data
                     ));
                 }
+            }
+            // A spurious assertion ([`Newbus::stray`]) is delivered once,
+            // with the device's status as it is, to the handlers of the
+            // vector the device uses (its message or its line).
+            let spurious = d.spurious > 0;
+            d.spurious = d.spurious.saturating_sub(1);
+            if spurious {
+                calls.extend(handlers(d.msi_handlers > 0));
             }
             // INTx is not delivered to handlers on messages.
             if asserted {

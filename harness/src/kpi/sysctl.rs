@@ -202,14 +202,28 @@ impl Sysctl {
         Self::unregister(&mut i, o);
     }
 
-    /// Resolves a dotted name from `root`.
-    pub(crate) fn resolve(&self, root: KAddr, name: &str) -> Result<KAddr, Errno> {
+    /// Resolves a dotted name from `root`, and a handler of the OID found starts running
+    /// ([`Sysctl::enter`]) before the tree's lock is released, as
+    /// `sysctl_root` (`sys/kern/kern_sysctl.c`, FreeBSD 15) finds the OID
+    /// and raises its `oid_running` under `SYSCTL_RLOCK`: its removal
+    /// (and so the module's unload) waits until [`Sysctl::leave`]. A
+    /// lookup that released the lock first could call the handler of an
+    /// OID removed meanwhile, in a module unloaded meanwhile.
+    pub(crate) fn resolve_enter(&self, root: KAddr, name: &str) -> Result<KAddr, Errno> {
         let i = self.lock();
+        let o = Self::resolve_locked(&i, root, name)?;
+        self.enter(o);
+        drop(i);
+        Ok(o)
+    }
+
+    /// Resolves a dotted name from `root`, with the tree's lock held.
+    fn resolve_locked(i: &Inner, root: KAddr, name: &str) -> Result<KAddr, Errno> {
         let mut list = root;
         let mut found = KAddr::NULL;
         let parts: Vec<&str> = name.split('.').collect();
         for (n, part) in parts.iter().enumerate() {
-            let o = Self::find_child(&i, list, part).ok_or(Errno::ENOENT)?;
+            let o = Self::find_child(i, list, part).ok_or(Errno::ENOENT)?;
             let p = oid(o);
             if n + 1 < parts.len() {
                 if ctype(p) != sys::CTLTYPE_NODE {

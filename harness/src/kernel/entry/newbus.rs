@@ -11,7 +11,7 @@ use super::{FuncEntry, KernelInner, kernel};
 use crate::addr::KAddr;
 use crate::errno::Errno;
 use crate::kpi::newbus::{Call, Descs, Devctl};
-use crate::state::{DataSym, ViolationKind};
+use crate::state::{DataSym, Injectable, ViolationKind};
 use crate::thread;
 use core::ffi::{c_char, c_int, c_void};
 
@@ -333,7 +333,12 @@ unsafe extern "C" fn harness_bus_alloc_resource(
     }
     // SAFETY: by the caller's contract.
     let r = unsafe { rid.read() };
-    kernel().newbus.alloc_resource(dev, ty, r, flags)
+    let k = kernel();
+    // NULL: the resource is not available (`state/inject.rs`).
+    if k.core.inject_fails(Injectable::BusAllocResource) {
+        return 0;
+    }
+    k.newbus.alloc_resource(dev, ty, r, flags)
 }
 
 /// `bus_release_resource(dev, r)`.
@@ -366,6 +371,10 @@ unsafe extern "C" fn harness_bus_setup_intr(
     // bus_setup_intr allocates the handler with M_WAITOK
     // (intr_event_add_handler, sys/kern/kern_intr.c): it may sleep.
     crate::thread::witness::check_may_sleep(&k.core, "bus_setup_intr");
+    // intr_event_add_handler's errors (`state/inject.rs`).
+    if k.core.inject_fails(Injectable::BusSetupIntr) {
+        return Errno::ENOMEM.0;
+    }
     match k.newbus.setup_intr(dev, r, filter, ithread, arg) {
         Ok(c) => {
             // SAFETY: by the caller's contract.

@@ -12,7 +12,7 @@ use crate::kernel::KernelInner;
 use crate::kpi::kenv::getenv_array;
 use crate::kpi::sysctl::Sysctl;
 use crate::kpi::sysctl::{Handler, sysctl_handle_num, sysctl_handle_opaque, sysctl_handle_string};
-use crate::state::DataSym;
+use crate::state::{DataSym, Injectable};
 use crate::thread::{self, witness};
 use core::ffi::{CStr, c_char, c_int, c_void};
 
@@ -87,6 +87,14 @@ unsafe extern "C" fn harness_sysctl_add_oid(
     }
     // SAFETY: `name` is NUL-terminated by the contract.
     let cname = unsafe { CStr::from_ptr(name) };
+    // As on a name clash (`state/inject.rs`); kern_sysctl.c prints why.
+    if k.core.inject_fails(Injectable::SysctlAddOid) {
+        k.core.console(&format!(
+            "sysctl_add_oid: can't re-use a leaf ({})! (injected)\n",
+            cname.to_string_lossy()
+        ));
+        return core::ptr::null_mut();
+    }
     let o = k.sysctl.add_oid(
         &k.core,
         KAddr::from_ptr(clist),

@@ -7,7 +7,7 @@
 use super::{CdevMemory, DevNode, Devfs, NodeState, SI_NAMED};
 use crate::addr::KAddr;
 use crate::errno::Errno;
-use crate::state::{Core, ViolationKind};
+use crate::state::{Core, Injectable, ViolationKind};
 use core::ffi::{c_char, c_int, c_void};
 use std::sync::{Arc, Mutex};
 
@@ -283,8 +283,13 @@ impl Devfs {
             mem.free_cdev(cdev);
             return e.0;
         }
+        // With MAKEDEV_CHECKNAME a taken name is an error the caller
+        // handles, and so one the call-order injector may produce
+        // (`state/inject.rs`); without it, a panic it must not.
+        let clash =
+            flags & sys::MAKEDEV_CHECKNAME != 0 && k.inject_fails(Injectable::MakeDevCheckname);
         let devname = prep_devname(name, len).and_then(|n| {
-            if self.lock().by_name.contains_key(&n) {
+            if clash || self.lock().by_name.contains_key(&n) {
                 Err(Errno::EEXIST)
             } else {
                 Ok(n)
