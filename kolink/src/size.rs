@@ -51,8 +51,12 @@ impl SizeReport {
 ///
 /// # Errors
 ///
-/// [`Error::Format`] if `data` is not an x86-64 relocatable ELF object.
+/// [`Error::Format`] if `data` is not an x86-64 relocatable ELF object or
+/// an `AArch64` shared object ([`crate::arm64::size`]).
 pub fn size(data: &[u8]) -> Result<SizeReport> {
+    if crate::arm64::is_arm64(data) {
+        return crate::arm64::size(data);
+    }
     let obj = Object::parse(data)?;
     let mut report = SizeReport::default();
     for (_, section) in obj.sections() {
