@@ -60,6 +60,21 @@ pub const ACCEPTED_RELOCATIONS: &[elf::RelocationType] = &[
     elf::R_AARCH64_RELATIVE,
 ];
 
+/// Kernel symbols only arm64 modules use, beyond the project's allowlist:
+/// `lse_supported` (`extern _Bool lse_supported;` in arm64's
+/// `machine/atomic.h`), which every inline atomic of that header tests to
+/// choose the LSE instruction or the load/store-exclusive loop.
+pub const ARM64_KERNEL_SYMBOLS: &[&str] = &["lse_supported"];
+
+/// Memory functions the module takes from the kernel, not from the
+/// precompiled `compiler_builtins`: rustc does not recompile that library
+/// with `+reserve-x18`, and its `memcpy` and `memmove` write x18. The
+/// relocatable link wraps them (`--wrap=memcpy`: references become
+/// `__wrap_memcpy`, which nothing defines, so the library's member is not
+/// pulled in) and [`fix`] renames `__wrap_NAME` back to `NAME`, an
+/// undefined symbol the kernel resolves (all four are in the allowlist).
+pub const KERNEL_MEM_FUNCTIONS: &[&str] = &["memcpy", "memmove", "memset", "memcmp"];
+
 /// The platform register: the kernel's per-CPU pointer.
 const X18: u16 = 18;
 
@@ -87,6 +102,18 @@ pub fn fix(input: &[u8], options: &FixOptions) -> Result<Fixed> {
         ));
     }
     let mut builder = Builder::read(input)?;
+    for symbol in &mut builder.symbols {
+        let undefined = symbol.section.is_none() && symbol.st_shndx == elf::SHN_UNDEF;
+        let target = symbol
+            .name
+            .as_slice()
+            .strip_prefix(b"__wrap_")
+            .filter(|n| KERNEL_MEM_FUNCTIONS.iter().any(|k| k.as_bytes() == *n))
+            .map(<[u8]>::to_vec);
+        if let (true, Some(name)) = (undefined, target) {
+            symbol.name = name.into();
+        }
+    }
     let report = FixReport {
         localize: localize::localize(&mut builder, &options.exports),
         ..FixReport::default()
@@ -142,6 +169,7 @@ pub fn check(data: &[u8], cx: &Arm64Context<'_>) -> Result<Vec<Arm64Failure>> {
         ));
     }
     let sections = header.sections(LE, data)?;
+    let functions = functions(data)?;
     let mut has_metadata_set = false;
     for section in sections.iter() {
         let name = String::from_utf8_lossy(sections.section_name(LE, section)?).into_owned();
@@ -169,7 +197,7 @@ pub fn check(data: &[u8], cx: &Arm64Context<'_>) -> Result<Vec<Arm64Failure>> {
         if flags.contains(elf::SHF_EXECINSTR) && section.sh_type(LE) != elf::SHT_NOBITS {
             let code = section.data(LE, data)?;
             for f in scan_code(&name, section.sh_addr(LE), code) {
-                fail(f);
+                fail(describe(&f, &functions));
             }
         }
     }
@@ -204,6 +232,7 @@ pub fn check(data: &[u8], cx: &Arm64Context<'_>) -> Result<Vec<Arm64Failure>> {
             if sym.is_undefined(LE) {
                 if kind == "dynsym"
                     && !cx.allowlist.contains(&name)
+                    && !ARM64_KERNEL_SYMBOLS.contains(&name.as_str())
                     && !cx.peer_exports.contains(&name)
                 {
                     fail(format!(
@@ -288,34 +317,82 @@ pub fn size(data: &[u8]) -> Result<SizeReport> {
     Ok(report)
 }
 
+/// Defined function symbols of `.symtab`, by address.
+fn functions(data: &[u8]) -> Result<Vec<(u64, String)>> {
+    let header = elf::FileHeader64::<LE>::parse(data)?;
+    let sections = header.sections(LE, data)?;
+    let table = sections.symbols(LE, data, elf::SHT_SYMTAB)?;
+    let mut out = Vec::new();
+    for sym in table.iter() {
+        if sym.st_type() == elf::STT_FUNC && !sym.is_undefined(LE) {
+            let name = String::from_utf8_lossy(sym.name(LE, table.strings())?).into_owned();
+            out.push((sym.st_value(LE), name));
+        }
+    }
+    out.sort();
+    Ok(out)
+}
+
+/// Names the function a [`Finding`] is in, and says when it is code of the
+/// precompiled `core` or `compiler_builtins`, which no rustc flag of ours
+/// reaches (`-C target-feature=+reserve-x18` applies to the crates cargo
+/// compiles; the standard library comes prebuilt with the target).
+fn describe(finding: &Finding, functions: &[(u64, String)]) -> String {
+    let at = functions.partition_point(|(a, _)| *a <= finding.addr);
+    let Some((_, raw)) = at.checked_sub(1).and_then(|i| functions.get(i)) else {
+        return finding.message.clone();
+    };
+    let name = crate::names::demangle(raw);
+    let prebuilt = name.starts_with("core::")
+        || name.starts_with("<core::")
+        || name.contains(" as core::")
+        || name.starts_with("compiler_builtins::");
+    let note = if prebuilt {
+        " [precompiled standard library: not built with +reserve-x18]"
+    } else {
+        ""
+    };
+    format!("{} (in {name}){note}", finding.message)
+}
+
+/// One problem [`scan_code`] found in a word of code.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Finding {
+    /// The word's address.
+    pub addr: u64,
+    /// What is wrong, with section, address and instruction.
+    pub message: String,
+}
+
 /// Decodes `code` (loaded at `addr`) and reports x18 writes, FP/SIMD
 /// registers and words that do not decode.
 #[must_use]
-pub fn scan_code(section: &str, addr: u64, code: &[u8]) -> Vec<String> {
+pub fn scan_code(section: &str, addr: u64, code: &[u8]) -> Vec<Finding> {
     let decoder = InstDecoder::default();
     let mut out = Vec::new();
     for (i, word) in code.chunks(4).enumerate() {
         let at = addr.saturating_add(u64::try_from(i.saturating_mul(4)).unwrap_or(u64::MAX));
+        let mut push = |message: String| out.push(Finding { addr: at, message });
         if word.len() < 4 {
-            out.push(format!("{section}+{at:#x}: a partial instruction word"));
+            push(format!("{section}+{at:#x}: a partial instruction word"));
             break;
         }
         let mut reader = U8Reader::new(word);
         match decoder.decode(&mut reader) {
             Ok(inst) => {
                 if writes_x18(&inst) {
-                    out.push(format!(
+                    push(format!(
                         "{section}+{at:#x}: `{inst}` writes x18, the kernel's per-CPU pointer"
                     ));
                 }
                 if uses_fp_simd(&inst) {
-                    out.push(format!(
+                    push(format!(
                         "{section}+{at:#x}: `{inst}` uses an FP/SIMD register \
                          (kernel code is -mgeneral-regs-only)"
                     ));
                 }
             }
-            Err(e) => out.push(format!(
+            Err(e) => push(format!(
                 "{section}+{at:#x}: word {:02x}{:02x}{:02x}{:02x} does not decode ({e}); \
                  it cannot be shown not to write x18",
                 word.get(3).copied().unwrap_or(0),

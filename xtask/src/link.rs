@@ -24,7 +24,17 @@ pub(crate) fn link(
 ) -> crate::Result<PathBuf> {
     let obj_dir = ws.obj_dir(name)?;
     let linked = obj_dir.join(format!("{name}.lo"));
+    // arm64: the memory functions come from the kernel
+    // (kolink::arm64::KERNEL_MEM_FUNCTIONS says why).
+    let wraps: Vec<String> = match ws.arch {
+        Arch::Amd64 => Vec::new(),
+        Arch::Arm64 => kolink::arm64::KERNEL_MEM_FUNCTIONS
+            .iter()
+            .map(|f| format!("--wrap={f}"))
+            .collect(),
+    };
     run(Command::new(&tools.lld)
+        .args(&wraps)
         .args(["-r", "--gc-sections", "-T"])
         .arg(ws.root.join("shim/kmod.lds"))
         .arg("-o")
