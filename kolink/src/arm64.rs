@@ -215,6 +215,21 @@ pub fn check(data: &[u8], cx: &Arm64Context<'_>) -> Result<Vec<Arm64Failure>> {
     if !has_metadata_set {
         fail("no set_modmetadata_set: the module declares no module metadata".into());
     }
+    check_symbols(data, cx, &mut failures)?;
+    Ok(failures)
+}
+
+/// The symbol checks of [`check`]: the dependency on `kernel`, nothing
+/// global but the exports and linker-set bounds, every undefined symbol a
+/// kernel or peer symbol.
+fn check_symbols(
+    data: &[u8],
+    cx: &Arm64Context<'_>,
+    failures: &mut Vec<Arm64Failure>,
+) -> Result<()> {
+    let header = elf::FileHeader64::<LE>::parse(data)?;
+    let sections = header.sections(LE, data)?;
+    let mut fail = |s: String| failures.push(Arm64Failure(s));
     let mut depends_on_kernel = false;
     for (kind, table) in [
         ("symtab", sections.symbols(LE, data, elf::SHT_SYMTAB)?),
@@ -250,7 +265,7 @@ pub fn check(data: &[u8], cx: &Arm64Context<'_>) -> Result<Vec<Arm64Failure>> {
     if !depends_on_kernel {
         fail("no dependency on `kernel` in the module metadata (MODULE_DEPEND)".into());
     }
-    Ok(failures)
+    Ok(())
 }
 
 /// The defined global symbols of `data`'s `.dynsym` (what a peer module may
