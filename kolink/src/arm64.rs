@@ -48,7 +48,6 @@ use crate::allowlist::Allowlist;
 use crate::error::{Error, Result};
 use crate::fix::{FixOptions, FixReport, Fixed};
 use crate::localize;
-use crate::size::SizeReport;
 
 /// The dynamic relocation types `elf_reloc_internal` applies
 /// (`sys/arm64/arm64/elf_machdep.c`).
@@ -78,12 +77,7 @@ pub const KERNEL_MEM_FUNCTIONS: &[&str] = &["memcpy", "memmove", "memset", "memc
 /// The platform register: the kernel's per-CPU pointer.
 const X18: u16 = 18;
 
-/// Whether `data` is an `AArch64` ELF shared object (an arm64 `.ko`).
-#[must_use]
-pub fn is_arm64(data: &[u8]) -> bool {
-    elf::FileHeader64::<LE>::parse(data)
-        .is_ok_and(|h| h.e_machine(LE) == elf::EM_AARCH64 && h.e_type(LE) == elf::ET_DYN)
-}
+pub use crate::elf::is_arm64;
 
 /// Localizes the defined symbols of a relocatable `AArch64` object (the
 /// output of `ld.lld -r`) except `options.exports`, as `kmod.mk` does with
@@ -287,49 +281,6 @@ pub fn exports(data: &[u8]) -> Result<Vec<String>> {
         }
     }
     Ok(out)
-}
-
-/// Sizes of an arm64 `.ko` by section class, as [`crate::size()`] does for
-/// amd64 (`kernel_symbols` counts undefined dynamic symbols).
-///
-/// # Errors
-/// [`Error::Format`] if `data` is not a well-formed ELF file.
-pub fn size(data: &[u8]) -> Result<SizeReport> {
-    let header = elf::FileHeader64::<LE>::parse(data)?;
-    let sections = header.sections(LE, data)?;
-    let mut report = SizeReport::default();
-    for section in sections.iter() {
-        let flags = section.sh_flags(LE);
-        let name = sections.section_name(LE, section)?;
-        // The dynamic-linking tables are the shared object's format, not
-        // the module's contents.
-        let dynamic = name.starts_with(b".dyn")
-            || name.starts_with(b".rela")
-            || name.starts_with(b".hash")
-            || name.starts_with(b".gnu.hash")
-            || name == b".got"
-            || name == b".got.plt"
-            || name == b".plt"
-            || name.starts_with(b".note");
-        if !flags.contains(elf::SHF_ALLOC) || dynamic {
-            continue;
-        }
-        let size = section.sh_size(LE);
-        let slot = if flags.contains(elf::SHF_EXECINSTR) {
-            &mut report.text
-        } else if section.sh_type(LE) == elf::SHT_NOBITS {
-            &mut report.bss
-        } else if flags.contains(elf::SHF_WRITE) {
-            &mut report.data
-        } else {
-            &mut report.rodata
-        };
-        *slot = slot.saturating_add(size);
-    }
-    let table = sections.symbols(LE, data, elf::SHT_DYNSYM)?;
-    report.kernel_symbols = table.iter().filter(|s| s.is_undefined(LE)).count();
-    report.kernel_symbols = report.kernel_symbols.saturating_sub(1); // the null symbol
-    Ok(report)
 }
 
 /// Defined function symbols of `.symtab`, by address.

@@ -164,13 +164,36 @@ fn check_files_arm64(
     files: &[PathBuf],
     all: &[PathBuf],
 ) -> crate::Result {
+    let failed: Vec<String> = arm64_failures(ws, allowlist, files, all)?
+        .into_iter()
+        .flat_map(|(ko, failures)| {
+            failures
+                .into_iter()
+                .map(move |f| format!("{}: {f}", ko.display()))
+        })
+        .collect();
+    if failed.is_empty() {
+        Ok(())
+    } else {
+        Err(failed.join("\n"))
+    }
+}
+
+/// Every arm64 check failure of each of `files`, with every module of
+/// `all` as a peer (its exports resolve).
+pub(crate) fn arm64_failures(
+    ws: &Workspace,
+    allowlist: &Allowlist,
+    files: &[PathBuf],
+    all: &[PathBuf],
+) -> crate::Result<Vec<(PathBuf, Vec<String>)>> {
     let mut peer_exports = std::collections::BTreeSet::new();
     for ko in all {
         let data = std::fs::read(ko).map_err(|e| format!("{}: {e}", ko.display()))?;
         let names = kolink::arm64::exports(&data).map_err(|e| format!("{}: {e}", ko.display()))?;
         peer_exports.extend(names);
     }
-    let mut failed = Vec::new();
+    let mut out = Vec::new();
     for ko in files {
         let name = ko
             .file_stem()
@@ -189,15 +212,17 @@ fn check_files_arm64(
         };
         let failures =
             kolink::arm64::check(&data, &cx).map_err(|e| format!("{}: {e}", ko.display()))?;
-        for f in failures {
-            failed.push(format!("{}: {f}", ko.display()));
-        }
+        out.push((
+            ko.clone(),
+            failures.iter().map(ToString::to_string).collect(),
+        ));
     }
-    if failed.is_empty() {
-        Ok(())
-    } else {
-        Err(failed.join("\n"))
-    }
+    Ok(out)
+}
+
+/// The allowlist of kernel symbols, read.
+pub(crate) fn read_allowlist(ws: &Workspace) -> crate::Result<Allowlist> {
+    Allowlist::from_file(&allowlist(ws)).map_err(|e| e.to_string())
 }
 
 /// `make check-ko`: every check on every file, all failures reported.
