@@ -206,6 +206,17 @@ pub fn check(data: &[u8], cx: &Arm64Context<'_>) -> Result<Vec<Arm64Failure>> {
             }
         }
     }
+    if claims_bti(data)?
+        && functions
+            .iter()
+            .any(|(_, n)| n.starts_with("_R") || n.starts_with("_ZN"))
+    {
+        fail(
+            "the GNU property note claims BTI, but Rust code has no BTI landing pads \
+             (stable rustc cannot emit them)"
+                .into(),
+        );
+    }
     if !has_metadata_set {
         fail("no set_modmetadata_set: the module declares no module metadata".into());
     }
@@ -439,6 +450,38 @@ pub fn uses_fp_simd(inst: &Instruction) -> bool {
                 | Operand::SIMDRegisterGroupLane(..)
         )
     })
+}
+
+/// Whether a `.note.gnu.property` of `data` claims BTI (every object of
+/// the link had it: lld ANDs the inputs' properties).
+///
+/// # Errors
+/// [`Error::Format`] if `data` is not a well-formed ELF file.
+pub fn claims_bti(data: &[u8]) -> Result<bool> {
+    let header = elf::FileHeader64::<LE>::parse(data)?;
+    let sections = header.sections(LE, data)?;
+    for section in sections.iter() {
+        let Some(mut notes) = section.notes(LE, data)? else {
+            continue;
+        };
+        while let Some(note) = notes.next()? {
+            if note.name() != b"GNU" || note.n_type(LE) != elf::NT_GNU_PROPERTY_TYPE_0 {
+                continue;
+            }
+            let Some(mut properties) = note.gnu_properties(LE) else {
+                continue;
+            };
+            while let Some(p) = properties.next()? {
+                if p.pr_type() == elf::GNU_PROPERTY_AARCH64_FEATURE_1_AND
+                    && p.data_u32(LE)
+                        .is_ok_and(|v| v & elf::GNU_PROPERTY_AARCH64_FEATURE_1_BTI != 0)
+                {
+                    return Ok(true);
+                }
+            }
+        }
+    }
+    Ok(false)
 }
 
 /// `__start_set_NAME` and `__stop_set_NAME`: the bounds of a linker set,

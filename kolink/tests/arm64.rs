@@ -232,3 +232,37 @@ fn missing_kernel_dependency_and_unknown_symbols_are_caught() {
         "{found:#?}"
     );
 }
+
+/// A GNU property note claiming BTI (`GNU_PROPERTY_AARCH64_FEATURE_1_AND`,
+/// bit 0), as clang's `-mbranch-protection=standard` writes it.
+const BTI_NOTE: &str = r#"
+    .section .note.gnu.property,"a"
+    .p2align 3
+    .word   4
+    .word   16
+    .word   5
+    .asciz  "GNU"
+    .word   0xc0000000
+    .word   4
+    .word   1
+    .word   0
+"#;
+
+#[test]
+fn a_bti_claim_is_refused_only_over_rust_code() {
+    let dir = common::scratch("arm64-bti");
+    let c_only = build(&dir, "c", BTI_NOTE);
+    assert!(arm64::claims_bti(&c_only).unwrap());
+    let found = failures(&c_only);
+    assert!(found.is_empty(), "C code with landing pads may claim BTI: {found:#?}");
+
+    let rust = format!(
+        "    .type _ZN4kern3foo17h0123456789abcdefE, %function\n\
+         _ZN4kern3foo17h0123456789abcdefE:\n    ret\n{BTI_NOTE}"
+    );
+    let found = failures(&build(&dir, "rust", &rust));
+    assert!(found.iter().any(|f| f.contains("claims BTI")), "{found:#?}");
+
+    let plain = build(&dir, "plain", "");
+    assert!(!arm64::claims_bti(&plain).unwrap());
+}
