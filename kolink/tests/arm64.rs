@@ -254,7 +254,10 @@ fn a_bti_claim_is_refused_only_over_rust_code() {
     let c_only = build(&dir, "c", BTI_NOTE);
     assert!(arm64::claims_bti(&c_only).unwrap());
     let found = failures(&c_only);
-    assert!(found.is_empty(), "C code with landing pads may claim BTI: {found:#?}");
+    assert!(
+        found.is_empty(),
+        "C code with landing pads may claim BTI: {found:#?}"
+    );
 
     let rust = format!(
         "    .type _ZN4kern3foo17h0123456789abcdefE, %function\n\
