@@ -318,3 +318,139 @@ fn missing_set_bounds_leave_the_metadata_unreadable() {
     assert_eq!(e.errno, Errno::ENOENT);
     assert!(e.why.unwrap().contains("__start_set_modmetadata_set"));
 }
+
+/// Program header `i`'s file offset.
+fn phdr_at(b: &[u8], i: usize) -> usize {
+    let phoff = u64::from_le_bytes(b[32..40].try_into().unwrap()) as usize;
+    phoff + 56 * i
+}
+
+/// Sets the `p_type` of every program header of type `from` to `to`.
+fn retype_phdrs(b: &mut [u8], from: u32, to: u32) {
+    let phnum = u16::from_le_bytes(b[56..58].try_into().unwrap()) as usize;
+    let mut n = 0;
+    for i in 0..phnum {
+        let at = phdr_at(b, i);
+        if u32::from_le_bytes(b[at..at + 4].try_into().unwrap()) == from {
+            b[at..at + 4].copy_from_slice(&to.to_le_bytes());
+            n += 1;
+        }
+    }
+    assert!(n > 0, "no program header of type {from:#x}");
+}
+
+/// Sets the value of dynamic tag `tag` (which must be present).
+fn set_dyn(b: &mut [u8], tag: u64, val: u64) {
+    let (off, size) = section(b, ".dynamic");
+    let at = (off..off + size)
+        .step_by(16)
+        .find(|&a| u64::from_le_bytes(b[a..a + 8].try_into().unwrap()) == tag)
+        .unwrap_or_else(|| panic!("no dynamic tag {tag}"));
+    b[at + 8..at + 16].copy_from_slice(&val.to_le_bytes());
+}
+
+const PT_LOAD: u32 = 1;
+const PT_INTERP: u32 = 3;
+const PT_PHDR: u32 = 6;
+const PT_GNU_STACK: u32 = 0x6474_e551;
+
+#[test]
+fn more_than_maxsegs_load_segments_are_too_many_sections() {
+    // hello.ko has three PT_LOADs; two more make five, over MAXSEGS (4).
+    let k = Kernel::new();
+    let e = load_patched(&k, "hello", |b| {
+        retype_phdrs(b, PT_PHDR, PT_LOAD);
+        retype_phdrs(b, PT_GNU_STACK, PT_LOAD);
+    })
+    .expect_err("loaded five PT_LOAD segments");
+    assert_eq!(e.errno, Errno::ENOEXEC);
+    assert_eq!(e.messages, ["kldload: hello.ko: Too many sections"]);
+}
+
+#[test]
+fn a_pt_interp_is_enosys() {
+    let k = Kernel::new();
+    let e = load_patched(&k, "hello", |b| retype_phdrs(b, PT_GNU_STACK, PT_INTERP))
+        .expect_err("loaded a file with PT_INTERP");
+    assert_eq!(e.errno, Errno::ENOSYS);
+    assert!(e.messages.is_empty(), "{e}");
+}
+
+#[test]
+fn parse_dynamic_refuses_wrong_entry_sizes_and_plt_types_silently() {
+    const DT_RELAENT: u64 = 9;
+    const DT_SYMENT: u64 = 11;
+    const DT_PLTREL: u64 = 20;
+    let k = Kernel::new();
+    for (tag, val, why) in [
+        (DT_RELAENT, 16, "DT_RELAENT 16, not 24"),
+        (DT_SYMENT, 16, "DT_SYMENT 16, not 24"),
+        (DT_PLTREL, 5, "DT_PLTREL 5 is neither DT_REL nor DT_RELA"),
+    ] {
+        let e = load_patched(&k, "hello", |b| set_dyn(b, tag, val))
+            .expect_err("parse_dynamic accepted it");
+        assert_eq!(e.errno, Errno::ENOEXEC, "{why}");
+        assert!(e.messages.is_empty(), "{e}");
+        assert!(e.why.as_deref().unwrap().ends_with(why), "{e}");
+    }
+}
+
+#[test]
+fn a_segment_past_the_end_of_the_file_is_refused_not_read() {
+    // FreeBSD's vn_rdwr would come up short; the harness refuses the
+    // segment and says where it lies.
+    let k = Kernel::new();
+    let e = load_patched(&k, "hello", |b| {
+        let phnum = u16::from_le_bytes(b[56..58].try_into().unwrap()) as usize;
+        let len = b.len() as u64;
+        for i in 0..phnum {
+            let at = phdr_at(b, i);
+            if u32::from_le_bytes(b[at..at + 4].try_into().unwrap()) == PT_LOAD {
+                b[at + 8..at + 16].copy_from_slice(&len.to_le_bytes());
+            }
+        }
+    })
+    .expect_err("read a segment past the end");
+    assert_eq!(e.errno, Errno::ENOEXEC);
+    assert!(e.why.unwrap().contains("PT_LOAD segment 0 lies outside"));
+}
+
+#[test]
+fn the_main_modules_declare_the_modules_their_amd64_builds_register() {
+    // The arm64 MDT_MODULE records against what an amd64 kldload of the
+    // same sources registers (modstat), and a version in each file.
+    for name in [
+        "rustecho", "rustfifo", "rustseq", "rustedu", "hello", "chello", "cecho", "cfifo",
+    ] {
+        let k = Kernel::new();
+        let mut f = load(&k, name);
+        let md = f.metadata().unwrap();
+        let mut arm64_names: Vec<String> = md
+            .iter()
+            .filter_map(|m| match &m.kind {
+                MetadataKind::Module(n) => Some(n.clone()),
+                _ => None,
+            })
+            .collect();
+        let amd64 = Kernel::new();
+        let id = amd64
+            .kldload(harness::testing::module_path(name))
+            .unwrap_or_else(|e| panic!("amd64 {name}: {e}"));
+        let mut amd64_names: Vec<String> = amd64
+            .modstat()
+            .into_iter()
+            .filter(|m| m.file == id)
+            .map(|m| m.name)
+            .collect();
+        arm64_names.sort();
+        amd64_names.sort();
+        assert_eq!(arm64_names, amd64_names, "{name}: {md:?}");
+        // A version per file (DRIVER_MODULE's "pci/x" module has its
+        // MODULE_VERSION under the driver's name).
+        assert!(
+            md.iter()
+                .any(|v| matches!(v.kind, MetadataKind::Version(_))),
+            "{name}: no MODULE_VERSION: {md:?}"
+        );
+    }
+}
