@@ -454,3 +454,19 @@ fn the_main_modules_declare_the_modules_their_amd64_builds_register() {
         );
     }
 }
+
+#[test]
+fn unreadable_program_headers_are_printed_and_the_load_goes_on() {
+    // link_elf_load_file prints the message without failing and reads the
+    // headers with sizeof(Elf_Phdr) strides.
+    let k = Kernel::new();
+    let f = load_patched(&k, "hello", |b| {
+        b[54..56].copy_from_slice(&0u16.to_le_bytes())
+    })
+    .expect("e_phentsize 0 stops the load");
+    assert_eq!(
+        f.messages(),
+        ["kldload: hello.ko: Unreadable program headers"]
+    );
+    assert!(!f.relocations().is_empty());
+}
