@@ -5,7 +5,9 @@
 # tools/bootstrap.sh.
 #
 #   make            build every module into build/*.ko
+#   make ARCH=arm64 build every module for FreeBSD/arm64 into build/arm64/*.ko
 #   make test       run every test (what CI runs)
+#   make check-arm64  build for arm64 and run the arm64 artifact checks
 #   make demo       the README walkthrough in the test kernel (kldsim)
 #   make bench      Rust against C benchmarks (BENCHMARKS.md)
 #   make soak       the long reliability runs
@@ -14,7 +16,8 @@
 #   make clean
 
 CARGO?=		cargo
-XTASK=		${CARGO} xtask
+ARCH?=		amd64
+XTASK=		env ARCH=${ARCH} ${CARGO} xtask
 MODULE?=	rustecho
 BUILD?=		build
 
@@ -28,11 +31,15 @@ deps:
 check-ko: all
 	${XTASK} check-ko
 
+check-arm64: deps
+	${CARGO} xtask check-arm64
+
 test: all
 	${XTASK} stable-check
 	${XTASK} check-allowlist
 	${XTASK} module-cycles
 	${XTASK} check-ko
+	${CARGO} xtask check-arm64
 	${CARGO} fmt --all --check
 	${XTASK} clippy
 	${XTASK} doc
@@ -57,4 +64,4 @@ clean:
 	${CARGO} clean
 	rm -rf ${BUILD}
 
-.PHONY: all deps check-ko test demo bench soak load unload clean
+.PHONY: all deps check-ko check-arm64 test demo bench soak load unload clean

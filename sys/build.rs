@@ -3,7 +3,8 @@
 //!
 //! The headers come from [`kbuild::HeaderTree::locate`] (`SYSDIR`, else the
 //! pinned `ziglang` tree) and are parsed with the same target and defines as
-//! a module's C files. Only the interfaces the project uses are allowlisted,
+//! a module's C files, for the target's architecture (amd64, or arm64 for
+//! an aarch64 target). Only the interfaces the project uses are allowlisted,
 //! and the prototypes of kern's C helpers (`shim/kern.h`), so their Rust
 //! side is generated too.
 #![allow(
@@ -264,7 +265,13 @@ fn main() {
     println!("cargo:rerun-if-changed=newbus.h");
     println!("cargo:rerun-if-changed=../shim/newbus.h");
     println!("cargo:rerun-if-changed=build/newbus.rs");
-    let tree = match kbuild::HeaderTree::locate(&workspace, &out) {
+    // Bindings per target: a module built for aarch64 reads arm64's
+    // `machine/` headers; everything else (the kernel target x86_64 and the
+    // host crates, which use these layouts to emulate an amd64 kernel) reads
+    // amd64's.
+    let target_arch = std::env::var("CARGO_CFG_TARGET_ARCH").unwrap_or_default();
+    let arch = kbuild::Arch::from_target_arch(&target_arch).unwrap_or_default();
+    let tree = match kbuild::HeaderTree::locate_for(&workspace, &out, arch) {
         Ok(tree) => tree,
         Err(e) => {
             println!("cargo:warning={e}");

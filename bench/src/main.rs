@@ -148,6 +148,7 @@ fn measure_all(plan: Plan, root: &Path) -> Result<report::Report, String> {
         sizes::measure_pair(&SIZE_PAIRS[1])?,
     ];
     let fifo_sizes = sizes::measure_pair(&FIFO_PAIR)?;
+    let arm64_sizes = sizes::measure_arm64_pair(&SIZE_PAIRS[0])?;
     let counts = all_counts(Loaded::new(true)?, &plan)?;
     let fifo_counts = all_counts(Loaded::of(FIFOS, true)?, &plan)?;
     let rounds = rounds::run(&plan)?;
@@ -179,6 +180,7 @@ fn measure_all(plan: Plan, root: &Path) -> Result<report::Report, String> {
         elapsed: start.elapsed(),
         sizes,
         counts,
+        arm64_sizes,
         fifo_sizes,
         fifo_counts,
         timing,

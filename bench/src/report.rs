@@ -33,6 +33,9 @@ pub(crate) struct Report {
     pub(crate) sizes: [[ModuleSize; 2]; 2],
     /// Harness counters, `[target][size]`.
     pub(crate) counts: [[Counts; 3]; 2],
+    /// rustecho and cecho as built for arm64 (`build/arm64/`), `[Rust, C]`,
+    /// if they were built.
+    pub(crate) arm64_sizes: Option<[ModuleSize; 2]>,
     /// `.ko` sizes of the FIFOs ([`FIFO_PAIR`](crate::targets::FIFO_PAIR)),
     /// `[Rust, C]`.
     pub(crate) fifo_sizes: [ModuleSize; 2],
@@ -269,6 +272,10 @@ mod tests {
                 ],
             ],
             counts: c,
+            arm64_sizes: Some([
+                module(SIZE_PAIRS[0].rust, echo[0] * 2, 0),
+                module(SIZE_PAIRS[0].c, echo[1] * 2, 0),
+            ]),
             fifo_sizes: [
                 module(crate::targets::FIFO_PAIR.rust, 700, 0),
                 module(crate::targets::FIFO_PAIR.c, 600, 0),

@@ -32,7 +32,24 @@ impl ModuleSize {
 
 /// Measures `build/NAME.ko`.
 pub(crate) fn measure(module: &'static str) -> Result<ModuleSize, String> {
-    let path = ko_path(module);
+    measure_at(module, &ko_path(module))
+}
+
+/// Both modules of a pair as built for arm64 (`make ARCH=arm64`:
+/// `build/arm64/NAME.ko`, the same flags for Rust and C), `[Rust, C]`; or
+/// `None` if they have not been built.
+pub(crate) fn measure_arm64_pair(p: &Pair) -> Result<Option<[ModuleSize; 2]>, String> {
+    let dir = harness::testing::build_dir().join("arm64");
+    let [rust, c] = [p.rust, p.c].map(|m| dir.join(format!("{m}.ko")));
+    if !rust.is_file() || !c.is_file() {
+        return Ok(None);
+    }
+    Ok(Some([measure_at(p.rust, &rust)?, measure_at(p.c, &c)?]))
+}
+
+/// Measures the `.ko` at `path`, named `module`.
+fn measure_at(module: &'static str, path: &std::path::Path) -> Result<ModuleSize, String> {
+    let path = path.to_path_buf();
     let sections = kolink::size_file(&path).map_err(|e| format!("{}: {e}", path.display()))?;
     let bytes = std::fs::read(&path).map_err(|e| format!("{}: {e}", path.display()))?;
     Ok(ModuleSize {

@@ -467,6 +467,40 @@ impl Kernel {
 
     // --- The linker ---
 
+    /// The address of kernel symbol `name` in this test kernel (an
+    /// emulated function's call stub, or kernel data), `None` if the
+    /// kernel lacks it: what a module's relocation against `name` gets.
+    pub fn kernel_symbol_address(&self, name: &str) -> Option<usize> {
+        Host::kernel_symbol(&*self.inner, name).map(|a| a.get())
+    }
+
+    /// Loads the arm64 `ET_DYN` module at `path` as FreeBSD/arm64's
+    /// `link_elf.c` would, relocated against this kernel's symbols, without
+    /// registering it or running any of its code. Symbols resolve to this
+    /// kernel's, then to arm64-only kernel data
+    /// ([`crate::loader::link_elf::arm64_kernel_symbol`]); other modules
+    /// are not searched
+    /// ([`crate::loader::link_elf`]); an unreadable file is `ENOENT`.
+    pub fn link_elf_dyn(
+        &self,
+        path: impl AsRef<Path>,
+    ) -> Result<loader::link_elf::DynFile, loader::link_elf::DynError> {
+        let path = path.as_ref();
+        let data = std::fs::read(path).map_err(|e| loader::link_elf::DynError {
+            errno: Errno::ENOENT,
+            messages: Vec::new(),
+            why: Some(format!("{}: {e}", path.display())),
+        })?;
+        let name = path
+            .file_name()
+            .map_or_else(String::new, |n| n.to_string_lossy().into_owned());
+        loader::link_elf::load(&name, &data, &|s| {
+            self.kernel_symbol_address(s)
+                .map(|a| a as u64)
+                .or_else(|| loader::link_elf::arm64_kernel_symbol(s))
+        })
+    }
+
     /// `kldload(2)`: loads a `.ko` (a path with `/` or `.`), or finds
     /// `NAME.ko` in the module path. Returns the file id.
     ///

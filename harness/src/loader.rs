@@ -26,6 +26,7 @@
 //! event); the kernel provides them.
 
 pub(crate) mod elf;
+pub mod link_elf;
 mod linker;
 pub(crate) mod reloc;
 

@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: BSD-2-Clause
-//! The flags FreeBSD's build uses for amd64 kernel modules.
+//! The flags FreeBSD's build uses for kernel modules (amd64, and arm64 in
+//! [`CODEGEN_ARM64`]).
 //!
 //! Taken from `sys/conf/kern.mk` (the amd64 block: `-mcmodel=kernel
 //! -mno-red-zone -mno-mmx -mno-sse -msoft-float
@@ -9,8 +10,35 @@
 //! `-include opt_global.h`), plus `-fno-omit-frame-pointer` as FreeBSD builds
 //! amd64 kernels with frame pointers for stack unwinding in ddb and dtrace.
 
-/// The clang target triple for FreeBSD 15 on amd64.
+/// The clang target triple for FreeBSD 15 on amd64 ([`crate::Arch::clang_target`]
+/// has both).
 pub const CLANG_TARGET: &str = "x86_64-unknown-freebsd15.0";
+
+/// Code-generation flags for C files in an arm64 module.
+///
+/// `kern.mk`'s aarch64 block (`-mgeneral-regs-only`: no FP/SIMD register;
+/// `-ffixed-x18`: x18 holds the per-CPU pointer,
+/// `register struct pcpu *pcpup __asm ("x18")` in `machine/pcpu.h`), with
+/// `-mno-outline-atomics` (an atomic is inline, not a call to libgcc's
+/// helpers, which a module cannot link) and `-mbranch-protection=standard`
+/// (BTI landing pads and PAC). `kmod.mk` builds every module but amd64's
+/// with `-fPIC`: it is linked as a shared object.
+pub const CODEGEN_ARM64: &[&str] = &[
+    "-nostdinc",
+    "-ffreestanding",
+    "-fno-common",
+    "-fwrapv",
+    "-fstack-protector",
+    "-fPIC",
+    "-mgeneral-regs-only",
+    "-ffixed-x18",
+    "-mno-outline-atomics",
+    "-mbranch-protection=standard",
+    "-fno-asynchronous-unwind-tables",
+    "-fno-omit-frame-pointer",
+    "-std=iso9899:1999",
+    "-O2",
+];
 
 /// `__FreeBSD_version` of 15.0-RELEASE (`sys/sys/param.h`).
 ///

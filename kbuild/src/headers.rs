@@ -16,6 +16,7 @@
 //! [`crate::interfaces`]): generated from a source tree's `.m` files, or
 //! the project's declarations searched after the installed tree.
 
+use crate::arch::Arch;
 use crate::flags;
 use crate::interfaces;
 use crate::ziglang;
@@ -34,6 +35,8 @@ pub enum Source {
 /// A located header tree and the compiler arguments that select it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct HeaderTree {
+    /// The architecture these headers are read for (its `machine/`).
+    pub arch: Arch,
     /// Where the headers come from.
     pub source: Source,
     /// `-I` directories, in search order (with [`Self::interfaces`]).
@@ -82,18 +85,26 @@ impl HeaderTree {
     /// `SYSDIR` set but not a FreeBSD `sys/` directory, or no tree found
     /// (the message says how to install the `ziglang` tree).
     pub fn locate(workspace: &Path, links_dir: &Path) -> Result<Self, Error> {
+        Self::locate_for(workspace, links_dir, Arch::Amd64)
+    }
+
+    /// [`Self::locate`] for `arch`.
+    ///
+    /// # Errors
+    /// As [`Self::locate`].
+    pub fn locate_for(workspace: &Path, links_dir: &Path, arch: Arch) -> Result<Self, Error> {
         if let Some(sysdir) = std::env::var_os("SYSDIR").filter(|v| !v.is_empty()) {
-            return Self::source_tree(Path::new(&sysdir), links_dir, "SYSDIR");
+            return Self::source_tree_for(Path::new(&sysdir), links_dir, "SYSDIR", arch);
         }
         if cfg!(target_os = "freebsd") {
             let usr_src = Path::new("/usr/src/sys");
             if usr_src.join("sys/param.h").is_file() {
-                return Self::source_tree(usr_src, links_dir, "/usr/src/sys");
+                return Self::source_tree_for(usr_src, links_dir, "/usr/src/sys", arch);
             }
         }
         let cache = std::env::var_os("KMOD_HEADERS")
             .map_or_else(|| default_cache_dir(workspace), PathBuf::from);
-        Self::ziglang(&cache, &interfaces::project_dir(workspace))
+        Self::ziglang_for(&cache, &interfaces::project_dir(workspace), arch)
     }
 
     /// Uses a FreeBSD source tree's `sys/` directory, and generates its
@@ -104,6 +115,20 @@ impl HeaderTree {
     /// `sysdir` has no `sys/param.h` or no `amd64/include`, the include
     /// links cannot be made, or the interface headers cannot be generated.
     pub fn source_tree(sysdir: &Path, links_dir: &Path, origin: &str) -> Result<Self, Error> {
+        Self::source_tree_for(sysdir, links_dir, origin, Arch::Amd64)
+    }
+
+    /// [`Self::source_tree`] for `arch` (its include links, in a folder of
+    /// their own beside amd64's).
+    ///
+    /// # Errors
+    /// As [`Self::source_tree`].
+    pub fn source_tree_for(
+        sysdir: &Path,
+        links_dir: &Path,
+        origin: &str,
+        arch: Arch,
+    ) -> Result<Self, Error> {
         let param = sysdir.join("sys/param.h");
         if !param.is_file() {
             return Err(Error(format!(
@@ -113,10 +138,13 @@ impl HeaderTree {
                 param.display()
             )));
         }
-        let links = links_dir.join("kmod-include");
+        let links = match arch {
+            Arch::Amd64 => links_dir.join("kmod-include"),
+            Arch::Arm64 => links_dir.join(format!("kmod-include-{arch}")),
+        };
         std::fs::create_dir_all(&links)
             .map_err(|e| Error(format!("cannot create {}: {e}", links.display())))?;
-        for (name, target) in [("machine", "amd64/include"), ("x86", "x86/include")] {
+        for &(name, target) in arch.include_links() {
             let target = sysdir.join(target);
             if !target.is_dir() {
                 return Err(Error(format!("{origin}: missing {}", target.display())));
@@ -126,6 +154,7 @@ impl HeaderTree {
         let generated = links_dir.join("kmod-interfaces");
         interfaces::generate(sysdir, &generated)?;
         Ok(Self {
+            arch,
             source: Source::SourceTree(sysdir.to_path_buf()),
             include_dirs: vec![
                 links,
@@ -145,7 +174,15 @@ impl HeaderTree {
     /// # Errors
     /// The tree is not there (not yet installed).
     pub fn ziglang(root: &Path, project_include: &Path) -> Result<Self, Error> {
-        let arch = root.join(ziglang::ARCH_DIR);
+        Self::ziglang_for(root, project_include, Arch::Amd64)
+    }
+
+    /// [`Self::ziglang`] for `arch` (its `machine/` directory).
+    ///
+    /// # Errors
+    /// As [`Self::ziglang`].
+    pub fn ziglang_for(root: &Path, project_include: &Path, target: Arch) -> Result<Self, Error> {
+        let arch = root.join(target.ziglang_dir());
         let generic = root.join(ziglang::GENERIC_DIR);
         if !generic.join("sys/param.h").is_file() || !arch.join("machine/param.h").is_file() {
             return Err(Error(format!(
@@ -157,6 +194,7 @@ impl HeaderTree {
             )));
         }
         Ok(Self {
+            arch: target,
             source: Source::Ziglang(root.to_path_buf()),
             // Last, so that a header the tree has is always the tree's.
             include_dirs: vec![arch, generic, project_include.to_path_buf()],
@@ -177,7 +215,7 @@ impl HeaderTree {
     /// and the `-I` directories (after `extra_includes`).
     #[must_use]
     pub fn clang_args(&self, extra_includes: &[&Path]) -> Vec<String> {
-        let mut args = vec![format!("--target={}", flags::CLANG_TARGET)];
+        let mut args = vec![format!("--target={}", self.arch.clang_target())];
         args.extend(flags::DEFINES.iter().map(|d| (*d).to_owned()));
         args.extend(self.defines.iter().cloned());
         args.push("-nostdinc".to_owned());

@@ -16,9 +16,11 @@
 //!   `bus_if.h`, `pci_if.h`, `dev/pci/pcivar.h`): generated from a source
 //!   tree, or the project's own declarations for the installed tree.
 
+pub mod arch;
 pub mod flags;
 pub mod headers;
 pub mod interfaces;
 pub mod ziglang;
 
+pub use arch::Arch;
 pub use headers::HeaderTree;

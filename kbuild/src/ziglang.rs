@@ -3,9 +3,9 @@
 //!
 //! Zig ships the installed headers of FreeBSD (`/usr/include`, including the
 //! `_KERNEL` sections of `sys/*.h`) to cross-compile for it. We download one
-//! pinned wheel with `pip` (hash-checked), and unpack only the two
-//! directories a kernel module needs into a cache folder that is not
-//! committed.
+//! pinned wheel with `pip` (hash-checked), and unpack only the directories
+//! a kernel module needs (the generic headers, and `machine/` for amd64 and
+//! arm64) into a cache folder that is not committed.
 
 use std::fmt::Write as _;
 use std::path::Path;
@@ -27,6 +27,12 @@ pub const GENERIC_DIR: &str = "generic-freebsd";
 /// amd64 headers (`machine/`), relative to the cache root.
 pub const ARCH_DIR: &str = "x86_64-freebsd-none";
 
+/// arm64 headers (`machine/`), relative to the cache root.
+pub const ARM64_DIR: &str = "aarch64-freebsd-none";
+
+/// Every per-architecture directory [`install`] unpacks.
+pub const ARCH_DIRS: &[&str] = &[ARCH_DIR, ARM64_DIR];
+
 /// Written last by [`install`]: its presence means the tree is complete.
 pub const STAMP: &str = ".installed";
 
@@ -40,7 +46,12 @@ const PREFIX: &str = "ziglang/lib/libc/include/";
 /// # Errors
 /// pip fails (no network, hash mismatch) or the wheel lacks the tree.
 pub fn install(root: &Path, python: &str) -> Result<bool, String> {
-    if root.join(STAMP).is_file() {
+    // A cache from before arm64 was supported lacks its directory: the
+    // stamp alone does not prove the tree complete.
+    let complete = ARCH_DIRS
+        .iter()
+        .all(|d| root.join(d).join("machine/param.h").is_file());
+    if root.join(STAMP).is_file() && complete {
         return Ok(false);
     }
     let scratch = root.with_extension("download");
@@ -81,7 +92,7 @@ pub fn install(root: &Path, python: &str) -> Result<bool, String> {
     );
     let _ = write!(
         script,
-        "        for d in ('{GENERIC_DIR}/', '{ARCH_DIR}/'):\n\
+        "        for d in ('{GENERIC_DIR}/', '{ARCH_DIR}/', '{ARM64_DIR}/'):\n\
          \x20           if name.startswith('{PREFIX}' + d) and not name.endswith('/'):\n\
          \x20               dest = out / name[len('{PREFIX}'):]\n\
          \x20               dest.parent.mkdir(parents=True, exist_ok=True)\n\

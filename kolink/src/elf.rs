@@ -300,3 +300,12 @@ impl<'data> Object<'data> {
 fn sym_index(raw: u32) -> Result<usize> {
     usize::try_from(raw).map_err(|_| Error::Format(format!("symbol index {raw} out of range")))
 }
+
+/// Whether `data` is an `AArch64` ELF shared object (an arm64 `.ko`).
+#[must_use]
+pub fn is_arm64(data: &[u8]) -> bool {
+    elf::FileHeader64::<object::LittleEndian>::parse(data).is_ok_and(|h| {
+        h.e_machine(object::LittleEndian) == elf::EM_AARCH64
+            && h.e_type(object::LittleEndian) == elf::ET_DYN
+    })
+}

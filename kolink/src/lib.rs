@@ -59,6 +59,7 @@
 //! table).
 
 pub mod allowlist;
+pub mod arm64;
 pub mod callgraph;
 pub mod check;
 mod elf;

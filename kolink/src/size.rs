@@ -14,6 +14,7 @@ use std::fs;
 use std::path::Path;
 
 use object::elf;
+use object::read::elf::{FileHeader as _, SectionHeader as _, Sym as _};
 
 use crate::elf::Object;
 use crate::error::{Error, Result};
@@ -51,8 +52,12 @@ impl SizeReport {
 ///
 /// # Errors
 ///
-/// [`Error::Format`] if `data` is not an x86-64 relocatable ELF object.
+/// [`Error::Format`] if `data` is not an x86-64 relocatable ELF object or
+/// an `AArch64` shared object ([`crate::arm64::size`]).
 pub fn size(data: &[u8]) -> Result<SizeReport> {
+    if crate::elf::is_arm64(data) {
+        return size_arm64(data);
+    }
     let obj = Object::parse(data)?;
     let mut report = SizeReport::default();
     for (_, section) in obj.sections() {
@@ -143,6 +148,52 @@ pub fn format_table(rows: &[(String, SizeReport)]) -> String {
         out.push('\n');
     }
     out
+}
+
+/// Sizes of an arm64 `.ko` by section class, as [`crate::size()`] does for
+/// amd64 (`kernel_symbols` counts undefined dynamic symbols).
+///
+/// # Errors
+/// [`Error::Format`] if `data` is not a well-formed ELF file.
+fn size_arm64(data: &[u8]) -> Result<SizeReport> {
+    let header = elf::FileHeader64::<object::LittleEndian>::parse(data)?;
+    let sections = header.sections(object::LittleEndian, data)?;
+    let mut report = SizeReport::default();
+    for section in sections.iter() {
+        let flags = section.sh_flags(object::LittleEndian);
+        let name = sections.section_name(object::LittleEndian, section)?;
+        // The dynamic-linking tables are the shared object's format, not
+        // the module's contents.
+        let dynamic = name.starts_with(b".dyn")
+            || name.starts_with(b".rela")
+            || name.starts_with(b".hash")
+            || name.starts_with(b".gnu.hash")
+            || name == b".got"
+            || name == b".got.plt"
+            || name == b".plt"
+            || name.starts_with(b".note");
+        if !flags.contains(elf::SHF_ALLOC) || dynamic {
+            continue;
+        }
+        let size = section.sh_size(object::LittleEndian);
+        let slot = if flags.contains(elf::SHF_EXECINSTR) {
+            &mut report.text
+        } else if section.sh_type(object::LittleEndian) == elf::SHT_NOBITS {
+            &mut report.bss
+        } else if flags.contains(elf::SHF_WRITE) {
+            &mut report.data
+        } else {
+            &mut report.rodata
+        };
+        *slot = slot.saturating_add(size);
+    }
+    let table = sections.symbols(object::LittleEndian, data, elf::SHT_DYNSYM)?;
+    report.kernel_symbols = table
+        .iter()
+        .filter(|s| s.is_undefined(object::LittleEndian))
+        .count();
+    report.kernel_symbols = report.kernel_symbols.saturating_sub(1); // the null symbol
+    Ok(report)
 }
 
 #[cfg(test)]

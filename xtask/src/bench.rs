@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: BSD-2-Clause
 //! `cargo xtask bench`: rustecho.ko against cecho.ko, its C equivalent,
 //! and hello.ko against chello.ko (`bench/`), on the modules in the build
-//! folder (`make bench` builds them first).
+//! folder (`make bench` builds them first; this builds the arm64 ones,
+//! whose sizes the report shows too).
 //!
 //! A full run writes its figures into the generated regions of
 //! `BENCHMARKS.md` and `README.md`. Any other run (`--quick`, the smoke
@@ -17,6 +18,10 @@ use std::process::Command;
 /// Runs the benchmark binary in release mode; `args` are passed on
 /// (`--quick`, `--no-callgrind`).
 pub(crate) fn bench(ws: &Workspace, args: &[String]) -> crate::Result {
+    // rustecho and cecho for arm64, whose sizes the report compares too
+    // (built only: arm64 modules do not run in the test kernel yet).
+    let arm64 = Workspace::find_for(kbuild::Arch::Arm64)?;
+    crate::modules::link_all(&arm64)?;
     let docs = if args.is_empty() {
         ws.root.clone()
     } else {

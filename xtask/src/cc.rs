@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: BSD-2-Clause
-//! Compiling C for a module with FreeBSD's amd64 kmod flags.
+//! Compiling C for a module with FreeBSD's kmod flags (amd64 or arm64).
 
 use crate::tools::Tools;
 use crate::workspace::run;
@@ -64,7 +64,7 @@ pub(crate) fn module_args(
         .into_iter()
         .map(OsString::from)
         .collect();
-    args.extend(kbuild::flags::CODEGEN.iter().map(OsString::from));
+    args.extend(headers.arch.codegen().iter().map(OsString::from));
     args.extend(kbuild::flags::WARNINGS.iter().map(OsString::from));
     args.push("-include".into());
     args.push(opt_global.into_os_string());

@@ -2,7 +2,8 @@
 //! Finding and building the workspace's modules.
 //!
 //! * A **Rust module** is a workspace crate with a `staticlib` library that
-//!   depends on `kern`. It is built for `x86_64-unknown-none` with the
+//!   depends on `kern`. It is built for `x86_64-unknown-none` (arm64:
+//!   `aarch64-unknown-none-softfloat`, [`kbuild::Arch::rust_target`]) with the
 //!   `kmod` profile; its `kern::module!` declaration generates
 //!   `kmod_decl.h` for `shim/module.c`; the shim, kern's C helpers
 //!   (`shim/kern.c`) and the static library are linked into `NAME.ko`.
@@ -20,7 +21,7 @@ use kbuild::HeaderTree;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-/// The Rust target every module crate is built for.
+/// The Rust target every amd64 module crate is built for.
 pub(crate) const TARGET: &str = "x86_64-unknown-none";
 
 /// The cargo profile for module crates (root `Cargo.toml`).
@@ -51,18 +52,36 @@ struct CModule {
 
 /// Builds every module whose `.ko` is out of date ([`crate::stamp`]).
 pub(crate) fn build_all(ws: &Workspace) -> crate::Result<Built> {
+    let built = link_all(ws)?;
+    let all = built.all();
+    // arm64 checks every module each time (a second `make ARCH=arm64`
+    // must not pass because nothing was relinked); it takes a second.
+    let checked = match ws.arch {
+        kbuild::Arch::Amd64 => &built.linked,
+        kbuild::Arch::Arm64 => &all,
+    };
+    link::check_files(ws, checked, &all)?;
+    Ok(built)
+}
+
+/// Builds every module whose `.ko` is out of date, without the checks.
+pub(crate) fn link_all(ws: &Workspace) -> crate::Result<Built> {
     let tools = Tools::find()?;
     let scratch = ws.build_dir.join("obj");
     std::fs::create_dir_all(&scratch).map_err(|e| format!("{}: {e}", scratch.display()))?;
-    let headers = HeaderTree::locate(&ws.root, &scratch).map_err(|e| e.to_string())?;
+    let headers = HeaderTree::locate_for(&ws.root, &scratch, ws.arch).map_err(|e| e.to_string())?;
     let rust = rust_modules(ws)?;
     let c = c_modules(&ws.root)?;
     let mut built = Built::default();
     if !rust.is_empty() {
         let mut cargo = Command::new(&ws.cargo);
-        cargo
-            .current_dir(&ws.root)
-            .args(["build", "--profile", PROFILE, "--target", TARGET]);
+        cargo.current_dir(&ws.root).args([
+            "build",
+            "--profile",
+            PROFILE,
+            "--target",
+            ws.arch.rust_target(),
+        ]);
         for m in &rust {
             cargo.args(["-p", &m.package]);
         }
@@ -79,20 +98,13 @@ pub(crate) fn build_all(ws: &Workspace) -> crate::Result<Built> {
     for m in &c {
         build_c(ws, &tools, &headers, m, &mut built)?;
     }
-    let all: Vec<PathBuf> = built
-        .linked
-        .iter()
-        .chain(&built.unchanged)
-        .cloned()
-        .collect();
-    link::check_files(ws, &built.linked, &all)?;
     Ok(built)
 }
 
 /// The static library cargo builds for a module crate.
 fn staticlib(ws: &Workspace, m: &RustModule) -> PathBuf {
     ws.target_dir
-        .join(TARGET)
+        .join(ws.arch.rust_target())
         .join(PROFILE)
         .join(format!("lib{}.a", m.lib_name))
 }
@@ -104,6 +116,15 @@ pub(crate) struct Built {
     pub(crate) linked: Vec<PathBuf>,
     /// The modules whose `.ko` was up to date.
     pub(crate) unchanged: Vec<PathBuf>,
+}
+
+impl Built {
+    /// Every module, linked or up to date, sorted.
+    pub(crate) fn all(&self) -> Vec<PathBuf> {
+        let mut all: Vec<PathBuf> = self.linked.iter().chain(&self.unchanged).cloned().collect();
+        all.sort();
+        all
+    }
 }
 
 /// The inputs every module shares: the link script, the allowlist its

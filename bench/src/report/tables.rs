@@ -377,6 +377,7 @@ pub(super) fn size(r: &Report) -> std::result::Result<String, std::fmt::Error> {
         verdicts::SIZE_TARGET,
         met(ok)
     )?;
+    arm64_size(w, r)?;
     Ok(o)
 }
 
@@ -589,4 +590,32 @@ pub(super) fn summary(r: &Report) -> std::result::Result<String, std::fmt::Error
             .map_or_else(String::new, |t| format!(" Measured on {t}."))
     )?;
     Ok(o)
+}
+
+/// The arm64 line of the size region: rustecho.ko against cecho.ko, both
+/// built by `make ARCH=arm64` with kmod.mk's arm64 flags (reported, no
+/// target; the amd64 figures above are the ones the target judges).
+fn arm64_size(w: &mut String, r: &Report) -> std::fmt::Result {
+    let p = &SIZE_PAIRS[0];
+    match &r.arm64_sizes {
+        Some(pair) => writeln!(
+            w,
+            "\narm64 (`make ARCH=arm64`, both with kmod.mk's arm64 flags): {}.ko \
+             text+rodata {} against {}.ko {} bytes ({:.2}×); total {} against {} \
+             ({:.2}×).",
+            p.rust,
+            pair[0].text_rodata(),
+            p.c,
+            pair[1].text_rodata(),
+            sizes::text_rodata_ratio(pair),
+            pair[0].sections.total(),
+            pair[1].sections.total(),
+            sizes::total_ratio(pair)
+        ),
+        None => writeln!(
+            w,
+            "\narm64: not measured ({}.ko and {}.ko not built; `make ARCH=arm64`).",
+            p.rust, p.c
+        ),
+    }
 }

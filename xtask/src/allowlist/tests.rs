@@ -74,6 +74,7 @@ fn each_kind_of_name_is_told_apart() {
     )
     .unwrap();
     let headers = HeaderTree {
+        arch: kbuild::Arch::Amd64,
         source: Source::SourceTree(tree.clone()),
         include_dirs: vec![tree.clone()],
         interfaces: tree,
