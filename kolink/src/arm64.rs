@@ -79,6 +79,13 @@ const X18: u16 = 18;
 
 pub use crate::elf::is_arm64;
 
+/// Whether `data` is a relocatable `AArch64` object (what [`fix`] takes).
+#[must_use]
+pub fn is_relocatable_arm64(data: &[u8]) -> bool {
+    elf::FileHeader64::<LE>::parse(data)
+        .is_ok_and(|h| h.e_machine(LE) == elf::EM_AARCH64 && h.e_type(LE) == elf::ET_REL)
+}
+
 /// Localizes the defined symbols of a relocatable `AArch64` object (the
 /// output of `ld.lld -r`) except `options.exports`, as `kmod.mk` does with
 /// `kmod_syms.awk` and `objcopy` before the shared link. Nothing else is
