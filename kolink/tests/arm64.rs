@@ -34,6 +34,7 @@ const SKELETON: &str = r#"
 kmod_start:
     bl      printf
     ldr     x0, [x18, #8]
+    mrs     x2, tpidr_el1
     mov     x1, x18
     str     x1, [x18, #16]
     ret
@@ -170,6 +171,8 @@ fn fp_and_simd_registers_are_caught() {
         "str q0, [sp, #-16]!",
         "movi v1.2d, #0",
         "fadd s0, s1, s2",
+        "mrs x0, fpcr",
+        "msr fpsr, x1",
     ]
     .into_iter()
     .enumerate()
