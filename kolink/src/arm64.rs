@@ -79,6 +79,13 @@ const X18: u16 = 18;
 
 pub use crate::elf::is_arm64;
 
+/// Whether `data` is a relocatable `AArch64` object (what [`fix`] takes).
+#[must_use]
+pub fn is_relocatable_arm64(data: &[u8]) -> bool {
+    elf::FileHeader64::<LE>::parse(data)
+        .is_ok_and(|h| h.e_machine(LE) == elf::EM_AARCH64 && h.e_type(LE) == elf::ET_REL)
+}
+
 /// Localizes the defined symbols of a relocatable `AArch64` object (the
 /// output of `ld.lld -r`) except `options.exports`, as `kmod.mk` does with
 /// `kmod_syms.awk` and `objcopy` before the shared link. Nothing else is
@@ -436,19 +443,25 @@ pub fn writes_x18(inst: &Instruction) -> bool {
         })
 }
 
-/// Whether `inst` names an FP/SIMD register.
+/// `FPCR` and `FPSR` as `MRS`/`MSR` encode them (bits 19:5 of the
+/// instruction: `o0:op1:CRn:CRm:op2` = `1:011:0100:0100:00x`).
+const FP_SYSTEM_REGISTERS: [u16; 2] = [0x5a20, 0x5a21];
+
+/// Whether `inst` names an FP/SIMD register, or reads or writes the
+/// FP control and status registers.
 #[must_use]
 pub fn uses_fp_simd(inst: &Instruction) -> bool {
     inst.operands.iter().any(|operand| {
-        matches!(
-            operand,
-            Operand::SIMDRegister(..)
-                | Operand::SIMDRegisterElements(..)
-                | Operand::SIMDRegisterElementsLane(..)
-                | Operand::SIMDRegisterElementsMultipleLane(..)
-                | Operand::SIMDRegisterGroup(..)
-                | Operand::SIMDRegisterGroupLane(..)
-        )
+        matches!(operand, Operand::SystemReg(r) if FP_SYSTEM_REGISTERS.contains(r))
+            || matches!(
+                operand,
+                Operand::SIMDRegister(..)
+                    | Operand::SIMDRegisterElements(..)
+                    | Operand::SIMDRegisterElementsLane(..)
+                    | Operand::SIMDRegisterElementsMultipleLane(..)
+                    | Operand::SIMDRegisterGroup(..)
+                    | Operand::SIMDRegisterGroupLane(..)
+            )
     })
 }
 

@@ -17,17 +17,21 @@ use kolink::{Allowlist, FixOptions, ReachOptions};
 use lexopt::prelude::*;
 
 const USAGE: &str = "\
-usage: kolink fix IN -o OUT [--no-relax] [-q|--quiet]
-       kolink check KO --allowlist FILE
+usage: kolink fix IN -o OUT [--no-relax] [--export NAME]... [-q|--quiet]
+       kolink check KO --allowlist FILE [--export NAME]...
        kolink size KO...
        kolink panic-paths KO [--entry [CLASS=]PATTERN]... [--no-fmt-kind] [--json]
        kolink --help | --version
 
   fix    make an `ld -r` output loadable by the FreeBSD kernel linker:
-         rewrite GOT relocations, make defined symbols local
+         rewrite GOT relocations, make defined symbols local but the
+         --export ones (an arm64 object: localize only, before the
+         shared link)
   check  verify relocation types, undefined symbols (against FILE),
          no FPU/SIMD instructions, no TLS, module metadata; lists all
-         problems and exits 1 if there are any
+         problems and exits 1 if there are any. An arm64 (ET_DYN) module
+         gets the arm64 checks: relocation types, no x18 write, no
+         FP/SIMD, linker-set bounds, only the --export symbols global
   size   print text/rodata/data/bss/total sizes and the number of
          kernel symbols each module binds
   panic-paths
@@ -131,6 +135,7 @@ fn cmd_fix(mut args: lexopt::Parser) -> Result<ExitCode, CliError> {
         match arg {
             Short('o') | Long("output") => one_path(&mut output, args.value()?, "output")?,
             Long("no-relax") => options.relax = false,
+            Long("export") => options.exports.push(args.value()?.string()?),
             Short('q') | Long("quiet") => quiet = true,
             Value(v) => one_path(&mut input, v, "input")?,
             other => return Err(other.unexpected().into()),
@@ -138,7 +143,20 @@ fn cmd_fix(mut args: lexopt::Parser) -> Result<ExitCode, CliError> {
     }
     let input = input.ok_or_else(|| CliError::Usage("fix: missing input file".into()))?;
     let output = output.ok_or_else(|| CliError::Usage("fix: missing -o OUT".into()))?;
-    let report = kolink::fix_file_with(&input, &output, &options)?;
+    let data = std::fs::read(&input).map_err(|source| kolink::Error::Io {
+        path: input.clone(),
+        source,
+    })?;
+    let report = if kolink::arm64::is_relocatable_arm64(&data) {
+        let fixed = kolink::arm64::fix(&data, &options)?;
+        std::fs::write(&output, &fixed.object).map_err(|source| kolink::Error::Io {
+            path: output.clone(),
+            source,
+        })?;
+        fixed.report
+    } else {
+        kolink::fix_file_with(&input, &output, &options)?
+    };
     if !quiet {
         println!("kolink fix {}: {report}", output.display());
     }
@@ -148,9 +166,11 @@ fn cmd_fix(mut args: lexopt::Parser) -> Result<ExitCode, CliError> {
 fn cmd_check(mut args: lexopt::Parser) -> Result<ExitCode, CliError> {
     let mut ko = None;
     let mut allowlist = None;
+    let mut exports = Vec::new();
     while let Some(arg) = args.next()? {
         match arg {
             Long("allowlist") => one_path(&mut allowlist, args.value()?, "allowlist")?,
+            Long("export") => exports.push(args.value()?.string()?),
             Value(v) => one_path(&mut ko, v, "module")?,
             other => return Err(other.unexpected().into()),
         }
@@ -159,6 +179,13 @@ fn cmd_check(mut args: lexopt::Parser) -> Result<ExitCode, CliError> {
     let allowlist =
         allowlist.ok_or_else(|| CliError::Usage("check: missing --allowlist FILE".into()))?;
     let allowlist = Allowlist::from_file(&allowlist)?;
+    let data = std::fs::read(&ko).map_err(|source| kolink::Error::Io {
+        path: ko.clone(),
+        source,
+    })?;
+    if kolink::arm64::is_arm64(&data) {
+        return check_arm64(&ko, &data, &allowlist, &exports);
+    }
     let report = kolink::check_report_file(&ko, &allowlist)?;
     let name = ko.display();
     if report.is_ok() {
@@ -169,6 +196,32 @@ fn cmd_check(mut args: lexopt::Parser) -> Result<ExitCode, CliError> {
         eprintln!("{name}: {failure}");
     }
     eprintln!("{name}: {} problem(s)", report.failures.len());
+    Ok(ExitCode::FAILURE)
+}
+
+/// `check` of an arm64 module, alone (no peer's exports resolve).
+fn check_arm64(
+    ko: &std::path::Path,
+    data: &[u8],
+    allowlist: &Allowlist,
+    exports: &[String],
+) -> Result<ExitCode, CliError> {
+    let peers = std::collections::BTreeSet::new();
+    let cx = kolink::arm64::Arm64Context {
+        allowlist,
+        exports,
+        peer_exports: &peers,
+    };
+    let failures = kolink::arm64::check(data, &cx)?;
+    let name = ko.display();
+    if failures.is_empty() {
+        println!("{name}: ok (arm64)");
+        return Ok(ExitCode::SUCCESS);
+    }
+    for failure in &failures {
+        eprintln!("{name}: {failure}");
+    }
+    eprintln!("{name}: {} problem(s)", failures.len());
     Ok(ExitCode::FAILURE)
 }
 

@@ -34,6 +34,7 @@ const SKELETON: &str = r#"
 kmod_start:
     bl      printf
     ldr     x0, [x18, #8]
+    mrs     x2, tpidr_el1
     mov     x1, x18
     str     x1, [x18, #16]
     ret
@@ -170,6 +171,8 @@ fn fp_and_simd_registers_are_caught() {
         "str q0, [sp, #-16]!",
         "movi v1.2d, #0",
         "fadd s0, s1, s2",
+        "mrs x0, fpcr",
+        "msr fpsr, x1",
     ]
     .into_iter()
     .enumerate()
@@ -268,4 +271,88 @@ fn a_bti_claim_is_refused_only_over_rust_code() {
 
     let plain = build(&dir, "plain", "");
     assert!(!arm64::claims_bti(&plain).unwrap());
+}
+
+#[test]
+fn the_command_line_fixes_and_checks_arm64_modules() {
+    let dir = common::scratch("arm64-cli");
+    let src = dir.join("m.s");
+    let body = "    .globl keep\n    .type keep, %function\nkeep:\n    ret\n    .globl hide\n    .type hide, %function\nhide:\n    mov x18, #1\n    ret\n";
+    std::fs::write(&src, format!("{SKELETON}\n    .text\n{body}")).unwrap();
+    let obj = dir.join("m.o");
+    assert!(
+        Command::new(clang())
+            .args(["--target=aarch64-unknown-freebsd15.0", "-c"])
+            .arg(&src)
+            .arg("-o")
+            .arg(&obj)
+            .status()
+            .unwrap()
+            .success()
+    );
+    // The relocatable link first, as the build does (its output is what
+    // `fix` takes).
+    let lo = dir.join("m.lo");
+    assert!(
+        Command::new(lld())
+            .args(["-r", "-o"])
+            .arg(&lo)
+            .arg(&obj)
+            .status()
+            .unwrap()
+            .success()
+    );
+    let kolink = env!("CARGO_BIN_EXE_kolink");
+    let kld = dir.join("m.kld");
+    let out = Command::new(kolink)
+        .args(["fix", "--export", "keep", "-o"])
+        .arg(&kld)
+        .arg(&lo)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(String::from_utf8_lossy(&out.stdout).contains("localized"));
+    let ko = dir.join("m.ko");
+    assert!(
+        Command::new(lld())
+            .args([
+                "-Bshareable",
+                "-z",
+                "notext",
+                "-z",
+                "norelro",
+                "--hash-style=sysv"
+            ])
+            .args([
+                "-u",
+                "__start_set_modmetadata_set",
+                "-u",
+                "__stop_set_modmetadata_set"
+            ])
+            .arg("-o")
+            .arg(&ko)
+            .arg(&kld)
+            .status()
+            .unwrap()
+            .success()
+    );
+    let allow = dir.join("allow.txt");
+    std::fs::write(&allow, "printf\tsys/systm.h\n").unwrap();
+    let out = Command::new(kolink)
+        .arg("check")
+        .arg(&ko)
+        .arg("--allowlist")
+        .arg(&allow)
+        .args(["--export", "keep"])
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success());
+    // `hide` was localized by fix; only its x18 write is left to report.
+    assert!(err.contains("writes x18") && err.contains("hide"), "{err}");
+    assert!(err.contains("1 problem(s)"), "{err}");
 }
