@@ -50,15 +50,16 @@ pub(crate) fn compile(
 /// clone lives, and the C twins compare like for like with the Rust
 /// modules.
 ///
-/// FreeBSD does the same for reproducible builds: `share/mk/bsd.debug.mk`
-/// (freebsd-src main, read at 4f81c42f) adds
-/// `-ffile-prefix-map=${SRCTOP}=/usr/src` when `MK_REPRODUCIBLE_BUILD` is
-/// on (and `share/mk/src.sys.mk` passes `-fmacro-prefix-map` and
-/// `-fdebug-prefix-map` for `PACKAGE_BUILDING`), so a released module's
-/// `__FILE__` strings name `/usr/src/...` whatever the build machine's
-/// path. We map to the empty prefix instead: no directory outside the
-/// workspace is more truthful than an invented one, and the strings match
-/// Rust's.
+/// FreeBSD does the same for reproducible builds of userland:
+/// `share/mk/bsd.debug.mk` (freebsd-src, read at 4f81c42f; included by
+/// `bsd.prog.mk` and `bsd.lib.mk`) adds `-ffile-prefix-map=${SRCTOP}=/usr/src`
+/// when `MK_REPRODUCIBLE_BUILD` is on, and `share/mk/src.sys.mk` (read at
+/// 524064f8) passes `-fmacro-prefix-map`/`-fdebug-prefix-map` the same
+/// way for `PACKAGE_BUILDING`. The kernel's `sys/conf/kern.pre.mk` and
+/// `kmod.mk` (the versions read, 009670e1 and 008d7c83) add no prefix
+/// map: a module built there records whatever path its source was given
+/// by. We map to the empty prefix rather than invent a directory, so the
+/// C strings match Rust's.
 fn prefix_map(root: &Path) -> OsString {
     let mut flag = OsString::from("-ffile-prefix-map=");
     flag.push(root.as_os_str());
