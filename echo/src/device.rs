@@ -181,29 +181,24 @@ impl Echo {
         Ok(held)
     }
 
-    /// `FIONREAD`: what is left of the file's snapshot after its last
-    /// read, or the current message's length before any read.
-    fn unread(&self, open: &OpenFile, cx: &mut Sleepable) -> Result<usize> {
+    /// `FIONREAD` (with the file's record) and `RUSTECHO_GETINFO`
+    /// (without) in one lock section: the bytes left to read, and the
+    /// current message's generation. What is left is that of the file's
+    /// snapshot after its last read, or the current message's length
+    /// before any read or for `RUSTECHO_GETINFO`.
+    fn peek(&self, open: Option<&OpenFile>, cx: &mut Sleepable) -> Result<(usize, u64)> {
         let current = self.current.lock(cx);
-        Ok(match open.snapshot.access(&current)? {
-            Some(snapshot) => snapshot
+        let snapshot = match open {
+            Some(open) => open.snapshot.access(&current)?.as_ref().map(|s| (s, open)),
+            None => None,
+        };
+        let unread = match snapshot {
+            Some((snapshot, open)) => snapshot
                 .len()
                 .saturating_sub(open.end.load(Ordering::Relaxed)),
             None => current.msg.len(),
-        })
-    }
-
-    /// `RUSTECHO_GETINFO`.
-    fn info(&self, cx: &mut Sleepable) -> RustechoInfo {
-        let (length, generation) = {
-            let current = self.current.lock(cx);
-            (current.msg.len(), current.generation)
         };
-        RustechoInfo {
-            ri_length: u64::try_from(length).unwrap_or(u64::MAX),
-            ri_limit: STATS.maxlen.get(),
-            ri_generation: generation,
-        }
+        Ok((unread, current.generation))
     }
 
     /// `RUSTECHO_CLEAR`, and a zero-length write: an empty message, a new
@@ -352,19 +347,31 @@ impl CharacterDevice for Echo {
         cx: &mut Sleepable,
     ) -> Result {
         match cmd {
-            // The two that need the file's record look it up once.
-            FIONREAD | RUSTECHO_CLEAR => {
-                let open = file.open()?;
-                if cmd == FIONREAD {
-                    let n = i32::try_from(self.unread(open, cx)?).unwrap_or(i32::MAX);
-                    data.write(&n)
-                } else if open.writable {
-                    self.clear(cx)
+            // One lookup of the file's record (`RUSTECHO_GETINFO` needs
+            // none) and one lock section for the two that read the state.
+            FIONREAD | RUSTECHO_CLEAR | RUSTECHO_GETINFO => {
+                let open = if cmd == RUSTECHO_GETINFO {
+                    None
                 } else {
-                    Err(EBADF)
+                    Some(file.open()?)
+                };
+                if cmd == RUSTECHO_CLEAR {
+                    return match open {
+                        Some(open) if open.writable => self.clear(cx),
+                        _ => Err(EBADF),
+                    };
+                }
+                let (unread, generation) = self.peek(open, cx)?;
+                if cmd == FIONREAD {
+                    data.write(&i32::try_from(unread).unwrap_or(i32::MAX))
+                } else {
+                    data.write(&RustechoInfo {
+                        ri_length: u64::try_from(unread).unwrap_or(u64::MAX),
+                        ri_limit: STATS.maxlen.get(),
+                        ri_generation: generation,
+                    })
                 }
             }
-            RUSTECHO_GETINFO => data.write(&self.info(cx)),
             // Asynchronous I/O (SIGIO) is not supported, as in null(4);
             // turning it off is accepted.
             FIOASYNC if data.read::<i32>()? != 0 => Err(EINVAL),

@@ -60,14 +60,16 @@ pub(crate) struct Stats {
 }
 
 /// The counters' names and descriptions, in the order of their indices.
-const COUNTER_TEXT: &[u8] = b"opens\0Successful opens\0\
-    reads\0Successful reads\0\
-    writes\0Successful writes\0\
-    bytes_in\0Bytes stored by writes\0\
-    bytes_out\0Bytes returned by reads\0\
-    enomem\0Opens and writes failed with ENOMEM\0\
-    efbig\0Writes longer than maxlen (EFBIG)\0\
-    efault\0Reads and writes failed with EFAULT\0";
+/// The descriptions are cecho's (`bench/c-echo/cecho.c`), word for word:
+/// the twins describe the same counters, and compare like for like.
+const COUNTER_TEXT: &[u8] = b"opens\0Opens\0\
+    reads\0Reads\0\
+    writes\0Messages written\0\
+    bytes_in\0Bytes written\0\
+    bytes_out\0Bytes read\0\
+    enomem\0Operations failed with ENOMEM\0\
+    efbig\0Writes failed with EFBIG\0\
+    efault\0Transfers failed with EFAULT\0";
 
 /// The module's statistics, as C keeps them in a static structure: they
 /// start at zero with each load (the module's data is loaded afresh).
@@ -152,7 +154,7 @@ fn valid_maxlen(value: u64) -> bool {
 static SYSCTLS: [SysctlLeaf; 2] = [
     SysctlLeaf::tunable(
         c"maxlen",
-        c"Longest message in bytes (1 to 16777216)",
+        c"Longest message in bytes (1 to 16 MiB)",
         &STATS.maxlen,
         valid_maxlen,
     ),

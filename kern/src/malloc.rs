@@ -291,12 +291,14 @@ impl WaitAllocator for KernelAllocator {
     /// `panic(9)`: `M_WAITOK` returned NULL, which FreeBSD's `malloc()`
     /// asserts never happens, or the request was impossible. Out of line
     /// and cold, so a waiting allocation costs its call site one branch.
+    /// The message is that of the `KASSERT` in `malloc()`
+    /// (`sys/kern/kern_malloc.c`, freebsd-src main).
     #[cold]
     #[inline(never)]
     fn wait_failed() -> ! {
         // SAFETY: a constant NUL-terminated message without conversions;
         // panic(9) does not return.
-        unsafe { sys::panic(c"kern: malloc(M_WAITOK) returned NULL".as_ptr()) }
+        unsafe { sys::panic(c"malloc(M_WAITOK) returned NULL".as_ptr()) }
     }
 }
 

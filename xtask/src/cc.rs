@@ -13,9 +13,13 @@ use std::process::Command;
 ///
 /// `obj_dir` also receives the empty `opt_global.h` that `kmod.mk` passes
 /// with `-include` (a kernel build would generate it from its config).
+///
+/// Paths under `root` (the workspace) are written relative to it wherever
+/// the compiler records one ([`prefix_map`]).
 pub(crate) fn compile(
     tools: &Tools,
     headers: &HeaderTree,
+    root: &Path,
     src: &Path,
     obj_dir: &Path,
     includes: &[&Path],
@@ -27,6 +31,7 @@ pub(crate) fn compile(
     let obj = obj_dir.join(stem).with_extension("o");
     run(Command::new(&tools.clang)
         .args(module_args(headers, obj_dir, includes)?)
+        .arg(prefix_map(root))
         .args(extra)
         .arg("-MD")
         .arg("-MF")
@@ -36,6 +41,30 @@ pub(crate) fn compile(
         .arg("-o")
         .arg(&obj))?;
     Ok(obj)
+}
+
+/// `-ffile-prefix-map=ROOT/=`: `__FILE__` (in `KASSERT`, `mtx_lock` and
+/// the other lock macros, which pass it to the kernel) and debug paths
+/// become workspace-relative, as `file!()` is in the Rust modules. A
+/// module's contents, and so its size, then do not depend on where the
+/// clone lives, and the C twins compare like for like with the Rust
+/// modules.
+///
+/// FreeBSD does the same for reproducible builds of userland:
+/// `share/mk/bsd.debug.mk` (freebsd-src, read at 4f81c42f; included by
+/// `bsd.prog.mk` and `bsd.lib.mk`) adds `-ffile-prefix-map=${SRCTOP}=/usr/src`
+/// when `MK_REPRODUCIBLE_BUILD` is on, and `share/mk/src.sys.mk` (read at
+/// 524064f8) passes `-fmacro-prefix-map`/`-fdebug-prefix-map` the same
+/// way for `PACKAGE_BUILDING`. The kernel's `sys/conf/kern.pre.mk` and
+/// `kmod.mk` (the versions read, 009670e1 and 008d7c83) add no prefix
+/// map: a module built there records whatever path its source was given
+/// by. We map to the empty prefix rather than invent a directory, so the
+/// C strings match Rust's.
+fn prefix_map(root: &Path) -> OsString {
+    let mut flag = OsString::from("-ffile-prefix-map=");
+    flag.push(root.as_os_str());
+    flag.push("/=");
+    flag
 }
 
 /// The dependency list clang writes beside `obj` (`-MD -MF`): the source

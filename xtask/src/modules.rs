@@ -178,7 +178,7 @@ fn compile_and_link(
     let mut inputs = common_inputs(ws)?;
     let mut objs = Vec::new();
     for (src, includes, flags) in srcs {
-        let obj = cc::compile(tools, headers, src, &obj_dir, includes, flags)?;
+        let obj = cc::compile(tools, headers, &ws.root, src, &obj_dir, includes, flags)?;
         inputs.add_depfile(&cc::depfile(&obj))?;
         objs.push(obj);
     }
