@@ -21,7 +21,7 @@ use std::time::Instant;
 
 /// Modules whose only arm64 failures are x18 writes in precompiled
 /// `core::fmt` (`<u32 as Display>::fmt`, `<str as Display>::fmt`, ...).
-pub(crate) const PRECOMPILED_CORE_X18: &[&str] = &["kselftest", "rustedu"];
+pub(crate) const PRECOMPILED_CORE_X18: &[&str] = &["kselftest"];
 
 /// The marker `kolink::arm64` puts on a finding in precompiled code.
 const PRECOMPILED: &str = "[precompiled standard library";
