@@ -31,7 +31,9 @@ use core::ffi::CStr;
 
 mod format;
 
-pub use format::{Print, PrintDebug, PrintHex};
+#[cfg(target_os = "none")]
+pub(crate) use format::decimal;
+pub use format::{Decimal, Print, PrintDebug, PrintHex};
 
 /// Bytes buffered before a chunk is handed to `printf(9)`.
 const LINE_MAX: usize = 256;

@@ -171,6 +171,31 @@ fn isize_wide(value: isize) -> i64 {
     i64::try_from(value).unwrap_or(i64::MAX)
 }
 
+/// An integer that `core::fmt` prints in decimal with kern's code: for
+/// the arguments of `panic!`, which formats with `core::fmt`, where an
+/// integer's own `Display` would link rustc's precompiled one (it writes
+/// x18, the per-CPU pointer of FreeBSD/arm64).
+///
+/// ```
+/// # fn f(case: u32) {
+/// # if case == 0 { return; }
+/// # #[allow(clippy::panic)]
+/// panic!("case {} failed", kern::print::Decimal(case.into()));
+/// # }
+/// ```
+#[derive(Clone, Copy, Debug)]
+pub struct Decimal(pub u64);
+
+impl core::fmt::Display for Decimal {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        let mut digits = [0u8; 20];
+        for &d in decimal(self.0, &mut digits) {
+            core::fmt::Write::write_char(f, char::from(d))?;
+        }
+        Ok(())
+    }
+}
+
 /// Appends `value` in decimal. Out of line: shared by every integer type.
 #[inline(never)]
 fn push_u64(line: &mut Line, value: u64) {
@@ -199,7 +224,7 @@ fn push_hex(line: &mut Line, value: u64, alternate: bool) {
 
 /// `value`'s decimal digits, written at the end of `buf` (20 bytes hold
 /// `u64::MAX`).
-fn decimal(mut value: u64, buf: &mut [u8; 20]) -> &[u8] {
+pub(crate) fn decimal(mut value: u64, buf: &mut [u8; 20]) -> &[u8] {
     let mut used: usize = 0;
     for slot in buf.iter_mut().rev() {
         // `value % 10` is below 10: the `get` cannot fail.
