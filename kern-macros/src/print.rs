@@ -308,3 +308,54 @@ fn expand_input(input: &Input) -> syn::Result<TokenStream> {
         }
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::{Piece, Spec, Which, parse_format};
+
+    /// The pieces of `format`, as a string: text as is, placeholders as
+    /// `<which:spec>`.
+    fn shape(format: &str) -> Result<String, String> {
+        Ok(parse_format(format)?
+            .iter()
+            .map(|p| match p {
+                Piece::Text(t) => t.clone(),
+                Piece::Hole(which, spec) => {
+                    let which = match which {
+                        Which::Next => String::new(),
+                        Which::Index(i) => i.to_string(),
+                        Which::Name(n) => n.clone(),
+                    };
+                    let spec = match spec {
+                        Spec::Display => "",
+                        Spec::Hex(false) => "x",
+                        Spec::Hex(true) => "#x",
+                        Spec::Debug => "?",
+                    };
+                    format!("<{which}:{spec}>")
+                }
+            })
+            .collect())
+    }
+
+    #[test]
+    fn placeholders_and_escapes() {
+        assert_eq!(shape("a {} b").unwrap(), "a <:> b");
+        assert_eq!(
+            shape("{:x}{:#x}{:?}{0}{name:#x}").unwrap(),
+            "<:x><:#x><:?><0:><name:#x>"
+        );
+        assert_eq!(shape("{{}} {{{}}}").unwrap(), "{} {<:>}");
+        assert_eq!(shape("").unwrap(), "");
+    }
+
+    #[test]
+    fn unsupported_formats_are_errors() {
+        for bad in [
+            "{:>8}", "{:X}", "{:08x}", "{:.3}", "{", "}", "a { b", "{a-b}", "{0x}",
+        ] {
+            let err = shape(bad).unwrap_err();
+            assert!(err.contains("kern::println! supports"), "{bad}: {err}");
+        }
+    }
+}

@@ -13,9 +13,9 @@
 //! precompiled `core::fmt` uses x18, the per-CPU pointer of
 //! FreeBSD/arm64 (`docs/arm64.md`). A constant message (no arguments)
 //! skips the buffer: it goes to `printf(9)` in one call, whatever its
-//! length. So does a
-//! constant message with one number in it, [`println_u64`]: the kernel
-//! formats the number (`%ju`), as it would for a C module.
+//! length. So does a constant message with one number in it,
+//! [`println_u64`]: the kernel formats the number (`%ju`), as it would for
+//! a C module.
 //!
 //! # Context
 //! Any context where `printf(9)` may be called; it does not sleep.
