@@ -307,5 +307,9 @@ mod tests {
         assert_eq!(host::take(), b"kern-test: {constant}\n");
         crate::println!("{n:#x} {n}", n = 255u16);
         assert_eq!(host::take(), b"kern-test: 0xff 255\n");
+        // The macro's own names do not capture the caller's.
+        let (line, arg0, arg1) = (1, 2, 3);
+        crate::println!("{} {} {} {line}", arg1, arg0, line);
+        assert_eq!(host::take(), b"kern-test: 3 2 1 1\n");
     }
 }
