@@ -538,8 +538,16 @@ fn a_line_longer_than_the_print_chunk_reaches_dmesg_intact() {
     f.k.clear_dmesg();
     assert_eq!(f.passes(KC_PRINT_LONG, 0), 600);
     assert_eq!(f.k.dmesg(), long_line(600));
+    f.k.clear_dmesg();
     let out = f.try_run(KC_PRINT_LONG, 4097).unwrap();
     assert_eq!(Errno(out.result), Errno::EINVAL);
+    // `println!`'s `{}` of a `&str` and a `u32`, and `{:?}` of an
+    // `Error` (its name), formatted by kern's own code.
+    assert_eq!(
+        f.k.dmesg(),
+        "kselftest: print_long: longer than 4096\n\
+         kselftest: case 16 failed: EINVAL\n"
+    );
     f.finish();
 }
 

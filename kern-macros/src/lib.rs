@@ -1,6 +1,8 @@
 // SPDX-License-Identifier: BSD-2-Clause
 //! Procedural macros of `kern`, re-exported by it: use them as
-//! `#[kern::vtable]`.
+//! `#[kern::vtable]` and `kern::println!`.
+
+mod print;
 
 use proc_macro::TokenStream;
 use quote::{format_ident, quote};
@@ -111,6 +113,15 @@ pub fn vtable(attr: TokenStream, item: TokenStream) -> TokenStream {
         const USE_VTABLE_ATTR: () = ();
     ));
     quote!(#block).into()
+}
+
+/// The body of `kern::println!` and `kern::print!`:
+/// `print_line!($crate, newline, "format", args...)`. Parses the format
+/// string at compile time and expands to calls of `kern::print`'s traits,
+/// without `core::fmt`. Not an API: use the `kern` macros.
+#[proc_macro]
+pub fn print_line(input: TokenStream) -> TokenStream {
+    print::expand(input.into()).into()
 }
 
 fn error(tokens: proc_macro2::TokenStream, msg: &str) -> TokenStream {

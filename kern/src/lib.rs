@@ -133,5 +133,6 @@ pub mod prelude {
 #[doc(hidden)]
 pub mod __private {
     //! Items the macros of this crate expand to. Not an API.
+    pub use kern_macros::print_line;
     pub use sys;
 }

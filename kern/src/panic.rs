@@ -32,20 +32,26 @@ struct Cursor<'a> {
     len: usize,
 }
 
-impl Write for Cursor<'_> {
-    fn write_str(&mut self, s: &str) -> fmt::Result {
-        // Keep one byte for the NUL; truncate silently.
+impl Cursor<'_> {
+    /// Appends `bytes`, truncated to keep one byte for the NUL.
+    fn push(&mut self, bytes: &[u8]) {
         let room = MSG_MAX.saturating_sub(1).saturating_sub(self.len);
-        let n = room.min(s.len());
+        let n = room.min(bytes.len());
         let end = self.len.saturating_add(n);
         if let Some(dst) = self.buf.get_mut(self.len..end) {
             // A zipped copy instead of copy_from_slice: no length-mismatch
             // panic can be reached from the panic handler.
-            for (d, b) in dst.iter_mut().zip(s.as_bytes()) {
+            for (d, b) in dst.iter_mut().zip(bytes) {
                 *d = *b;
             }
         }
         self.len = end;
+    }
+}
+
+impl Write for Cursor<'_> {
+    fn write_str(&mut self, s: &str) -> fmt::Result {
+        self.push(s.as_bytes());
         Ok(())
     }
 }
@@ -63,7 +69,21 @@ fn panic(info: &PanicInfo<'_>) -> ! {
     // `Cursor` never fails; a failing `Display` only shortens the message.
     write!(cursor, "rust: {}", info.message()).unwrap_or(());
     if let Some(loc) = info.location() {
-        write!(cursor, " at {}:{}:{}", loc.file(), loc.line(), loc.column()).unwrap_or(());
+        // The numbers in kern's own decimal, not `<u32 as Display>::fmt`:
+        // rustc's precompiled `core::fmt` writes x18, the per-CPU pointer
+        // of FreeBSD/arm64 (docs/arm64.md).
+        let mut line = [0; 20];
+        let mut column = [0; 20];
+        for piece in [
+            " at ".as_bytes(),
+            loc.file().as_bytes(),
+            b":",
+            crate::print::decimal(u64::from(loc.line()), &mut line),
+            b":",
+            crate::print::decimal(u64::from(loc.column()), &mut column),
+        ] {
+            cursor.push(piece);
+        }
     }
     let end = cursor.len;
     if let Some(nul) = cursor.buf.get_mut(end) {

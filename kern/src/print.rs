@@ -8,10 +8,14 @@
 //! format string the kernel sees is always a constant; the line starts
 //! with the module's name. A line that fits the buffer (`LINE_MAX` bytes)
 //! reaches the kernel in one call and so is not interleaved with others.
-//! A constant message (no arguments) skips `core::fmt` and the buffer: it
-//! goes to `printf(9)` in one call, whatever its length. So does a
-//! constant message with one number in it, [`println_u64`]: the kernel
-//! formats the number (`%ju`), as it would for a C module.
+//! The format string is parsed at compile time and each argument is
+//! formatted by kern's own code ([`Print`]), never `core::fmt`: rustc's
+//! precompiled `core::fmt` uses x18, the per-CPU pointer of
+//! FreeBSD/arm64 (`docs/arm64.md`). A constant message (no arguments)
+//! skips the buffer: it goes to `printf(9)` in one call, whatever its
+//! length. So does a constant message with one number in it,
+//! [`println_u64`]: the kernel formats the number (`%ju`), as it would for
+//! a C module.
 //!
 //! # Context
 //! Any context where `printf(9)` may be called; it does not sleep.
@@ -24,49 +28,73 @@
 //! ```
 
 use core::ffi::CStr;
-use core::fmt::{self, Write};
+
+mod format;
+
+#[cfg(target_os = "none")]
+pub(crate) use format::decimal;
+pub use format::{Decimal, Print, PrintDebug, PrintHex};
 
 /// Bytes buffered before a chunk is handed to `printf(9)`.
 const LINE_MAX: usize = 256;
 
 /// Prints a formatted line to the kernel message buffer, prefixed with the
 /// module name.
+///
+/// The format string is parsed at compile time, without `core::fmt`: each
+/// `{}` formats its argument with [`Print`], `{:x}` and `{:#x}` with
+/// [`PrintHex`], `{:?}` with [`PrintDebug`]. A placeholder may name its
+/// argument (`{0}`, `{name}`, `{name:#x}`, or a variable in scope); `{{`
+/// and `}}` print a brace. Anything else does not compile:
+///
+/// ```compile_fail
+/// kern::println!("{:>8}", 1); // no width, alignment or precision
+/// ```
+///
+/// ```compile_fail
+/// kern::println!("{} and {}", 1); // as many arguments as placeholders
+/// ```
+///
+/// ```compile_fail
+/// kern::println!("{:x}", "text"); // hex is for integers
+/// ```
+///
+/// ```
+/// let (unit, id) = (0, 0x1234_00edu32);
+/// kern::println!("unit {}: id {:#x}, {{ok}} {:?}", unit, id, kern::error::code::EIO);
+/// ```
 #[macro_export]
 macro_rules! println {
     () => {
         $crate::print::print_str("", true)
     };
     ($($arg:tt)*) => {
-        $crate::print::print(::core::format_args!($($arg)*), true)
+        $crate::__private::print_line!($crate, true, $($arg)*)
     };
 }
 
 /// Prints formatted text (no newline) to the kernel message buffer,
-/// prefixed with the module name.
+/// prefixed with the module name. The format is
+/// [`println!`](crate::println)'s.
 #[macro_export]
 macro_rules! print {
     ($($arg:tt)*) => {
-        $crate::print::print(::core::format_args!($($arg)*), false)
+        $crate::__private::print_line!($crate, false, $($arg)*)
     };
 }
 
-/// Prints `args`. Used by the macros.
-///
-/// A constant message (no arguments: `Arguments::as_str` is known at
-/// compile time) is printed without `core::fmt`, so a module whose
-/// messages are all constant links none of the formatting machinery
-/// (about 4 KB of text).
+/// Formats a line with `body` into a [`Line`] and writes it with
+/// `printf(9)`, with a newline if asked. Used by the macros: out of line,
+/// so each call site holds only its own pieces.
 #[doc(hidden)]
-#[allow(
-    clippy::inline_always,
-    reason = "the constant test must fold at each call site to keep core::fmt out"
-)]
-#[inline(always)]
-pub fn print(args: fmt::Arguments<'_>, newline: bool) {
-    match args.as_str() {
-        Some(s) => print_str(s, newline),
-        None => print_args(args, newline),
+#[inline(never)]
+pub fn print_with(newline: bool, body: &mut dyn FnMut(&mut Line)) {
+    let mut line = Line::new(module_name());
+    body(&mut line);
+    if newline {
+        line.push(b"\n");
     }
+    line.flush();
 }
 
 /// Prints a constant message, in one `printf(9)` call whatever its
@@ -81,7 +109,7 @@ pub fn print_str(s: &str, newline: bool) {
 /// prefixed with the module name, in one `printf(9)` call.
 ///
 /// The kernel formats the number (`%ju`), so a module whose other messages
-/// are constant links none of `core::fmt` (about 4 KB of text), which
+/// are constant links no formatting code, which
 /// [`println!`](crate::println) with an argument would bring in.
 ///
 /// # Examples
@@ -100,7 +128,7 @@ pub fn println_u64(before: &str, value: u64, after: &str) {
 /// Prints `before`, `first` in decimal, `middle`, `second` in decimal,
 /// then `after` and a newline, prefixed with the module name, in one
 /// `printf(9)` call: [`println_u64`] with two numbers, again without
-/// `core::fmt`.
+/// formatting code.
 ///
 /// # Examples
 ///
@@ -242,27 +270,16 @@ fn emit_format_u64(prefix: &str, format: &'static [u8], value: u64) {
 #[cfg(all(not(target_os = "none"), not(test)))]
 fn emit_format_u64(_prefix: &str, _format: &'static [u8], _value: u64) {}
 
-/// Formats `args` and writes it with `printf(9)`. Used by the macros.
-#[doc(hidden)]
-pub fn print_args(args: fmt::Arguments<'_>, newline: bool) {
-    let mut w = ChunkWriter::new(module_name());
-    // A formatting error (a failing Display impl) ends the line early;
-    // what was formatted is still printed.
-    w.write_fmt(args).unwrap_or(());
-    if newline {
-        w.push(b"\n");
-    }
-    w.flush();
-}
-
-/// Buffers formatted text and emits it in chunks.
-struct ChunkWriter {
+/// A line being formatted: text is buffered (`LINE_MAX` bytes on the
+/// stack) and handed to `printf(9)` in chunks, the first prefixed with the
+/// module name. [`Print`] implementations write into it.
+pub struct Line {
     buf: [u8; LINE_MAX],
     len: usize,
     prefix: Option<&'static str>,
 }
 
-impl ChunkWriter {
+impl Line {
     const fn new(prefix: &'static str) -> Self {
         Self {
             buf: [0; LINE_MAX],
@@ -280,12 +297,18 @@ impl ChunkWriter {
     }
 }
 
-impl ChunkWriter {
+impl Line {
+    /// Appends `s`.
+    #[inline]
+    pub fn push_str(&mut self, s: &str) {
+        self.push(s.as_bytes());
+    }
+
     /// Appends `bytes`, handing full chunks to the kernel. Out of line:
-    /// `core::fmt` calls it once per piece of a line, and a copy inlined at
-    /// each call site costs more text than the call.
+    /// a line calls it once per piece, and a copy inlined at each call
+    /// site costs more text than the call.
     #[inline(never)]
-    fn push(&mut self, bytes: &[u8]) {
+    pub(crate) fn push(&mut self, bytes: &[u8]) {
         let mut rest = bytes;
         while !rest.is_empty() {
             let room = LINE_MAX.saturating_sub(self.len);
@@ -306,13 +329,6 @@ impl ChunkWriter {
             self.len = end;
             rest = later;
         }
-    }
-}
-
-impl Write for ChunkWriter {
-    fn write_str(&mut self, s: &str) -> fmt::Result {
-        self.push(s.as_bytes());
-        Ok(())
     }
 }
 
@@ -541,6 +557,7 @@ mod tests {
         crate::println!("hello {}", 42);
         assert_eq!(host::take(), b"kern-test: hello 42\n");
         let long = "x".repeat(700);
+        let long = long.as_str();
         crate::println!("{long}");
         let out = host::take();
         assert_eq!(out.len(), "kern-test: ".len() + 701);

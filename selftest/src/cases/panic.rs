@@ -8,5 +8,10 @@
 /// The only `panic!` of this crate.
 #[allow(clippy::panic, reason = "tests the panic handler")]
 pub(super) fn panic_on_purpose(case: u32) -> ! {
-    panic!("kselftest: deliberate panic in case {}", case);
+    // `Decimal`: kern's decimal, not `<u32 as Display>::fmt` of rustc's
+    // precompiled core, which writes x18 on arm64.
+    panic!(
+        "kselftest: deliberate panic in case {}",
+        kern::print::Decimal(case.into())
+    );
 }

@@ -2,8 +2,8 @@
 //! `kern::print`: a line longer than `println!`'s 256-byte chunk.
 
 use super::fail;
-use core::fmt;
 use kern::prelude::*;
+use kern::print::{Line, Print};
 
 /// The line's length when `kc_value` is 0.
 const DEFAULT_LEN: usize = 600;
@@ -15,15 +15,14 @@ const ALPHABET: &str = "0123456789abcdefghijklmnopqrstuvwxyz";
 /// `len` bytes of [`ALPHABET`], repeated; formatted without allocating.
 struct Pattern(usize);
 
-impl fmt::Display for Pattern {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+impl Print for Pattern {
+    fn print(&self, line: &mut Line) {
         let mut left = self.0;
         while left > 0 {
             let n = left.min(ALPHABET.len());
-            f.write_str(ALPHABET.get(..n).unwrap_or_default())?;
+            line.push_str(ALPHABET.get(..n).unwrap_or_default());
             left = left.saturating_sub(n);
         }
-        Ok(())
     }
 }
 
