@@ -122,10 +122,16 @@ pub trait Driver: Sized + Send + Sync + 'static {
     /// `DEVICE_DETACH`: about to give the device up. The softc is dropped
     /// after this returns `Ok`.
     ///
+    /// It may sleep (`cx`): to wake and wait out threads that sleep on the
+    /// device, for instance, before the softc goes.
+    ///
     /// # Errors
     /// `EBUSY` (or another errno) to veto: the device stays attached, and
     /// an unload of the module fails with it.
-    fn detach(&self, _dev: &Device<'_>) -> Result {
+    ///
+    /// # Context
+    /// May sleep; called with the bus topology lock (Giant) held.
+    fn detach(&self, _dev: &Device<'_>, _cx: &mut Sleepable) -> Result {
         Ok(())
     }
 }
@@ -139,6 +145,12 @@ pub trait Driver: Sized + Send + Sync + 'static {
 pub struct Device<'a> {
     raw: NonNull<sys::_device>,
     _call: PhantomData<&'a ()>,
+}
+
+/// A string's length as the `int` of a `%.*s` conversion (cut at
+/// `INT_MAX`: printf(9) then prints a prefix).
+fn c_len(s: &str) -> c_int {
+    c_int::try_from(s.len()).unwrap_or(c_int::MAX)
 }
 
 impl Device<'_> {
@@ -175,6 +187,58 @@ impl Device<'_> {
     /// The `device_t`, for the other resource kinds of kern.
     pub(crate) fn raw(&self) -> NonNull<sys::_device> {
         self.raw
+    }
+
+    /// Prints `msg` and a newline to the console, after the device's
+    /// name and unit (`rustedu0: msg`): `device_printf(9)`. No formatting
+    /// machinery: the kernel copies the text (see [`crate::print`]).
+    ///
+    /// # Context
+    /// Any context but an interrupt filter; does not sleep.
+    pub fn println(&self, msg: &str) {
+        // SAFETY: a live device (type invariant); the format is a
+        // NUL-terminated constant whose `%.*s` gets an int length and a
+        // pointer to at least that many bytes.
+        unsafe {
+            sys::device_printf(
+                self.raw.as_ptr(),
+                c"%.*s\n".as_ptr(),
+                c_len(msg),
+                msg.as_ptr(),
+            );
+        }
+    }
+
+    /// Prints `before<first>middle<second>after` and a newline after the
+    /// device's name and unit (`device_printf(9)`), the numbers in
+    /// decimal, formatted by the kernel.
+    ///
+    /// # Context
+    /// As [`println`](Self::println).
+    pub fn println_u64_pair(
+        &self,
+        before: &str,
+        first: u64,
+        middle: &str,
+        second: u64,
+        after: &str,
+    ) {
+        // SAFETY: as in `println`; each `%ju` gets a `uintmax_t`, a `u64`
+        // on amd64.
+        unsafe {
+            sys::device_printf(
+                self.raw.as_ptr(),
+                c"%.*s%ju%.*s%ju%.*s\n".as_ptr(),
+                c_len(before),
+                before.as_ptr(),
+                first,
+                c_len(middle),
+                middle.as_ptr(),
+                second,
+                c_len(after),
+                after.as_ptr(),
+            );
+        }
     }
 
     /// The unit number (`device_get_unit(9)`).
@@ -400,9 +464,13 @@ pub unsafe fn detach<D: Driver>(dev: sys::device_t) -> c_int {
         raw,
         _call: PhantomData,
     };
+    // SAFETY: DEVICE_DETACH runs in a thread that may sleep, with no lock
+    // but Giant (the bus topology lock, `device_detach` in
+    // sys/kern/subr_bus.c); the token lives for this call.
+    let mut cx = unsafe { Sleepable::new() };
     // SAFETY: `p` came from `Box::into_raw` in `attach` and is freed only
     // below.
-    if let Err(e) = unsafe { &*p }.detach(&d) {
+    if let Err(e) = unsafe { &*p }.detach(&d, &mut cx) {
         return e.to_errno();
     }
     // SAFETY: the slot is the device's softc.
