@@ -191,7 +191,7 @@ impl Device<'_> {
 
     /// Prints `msg` and a newline to the console, after the device's
     /// name and unit (`rustedu0: msg`): `device_printf(9)`. No formatting
-    /// machinery: the kernel copies the text (see [`crate::print`]).
+    /// machinery: the kernel copies the text (see [`print`](mod@crate::print)).
     ///
     /// # Context
     /// Any context but an interrupt filter; does not sleep.
