@@ -799,6 +799,37 @@ harness_kern_printf(const char *fmt, ...)
 	return (n);
 }
 
+/*
+ * device_printf(9): the device's name and unit and ": " ("unknown: " for a
+ * device without a driver), then the message, as one console write
+ * (sys/kern/subr_bus.c, device_printf, FreeBSD 15: an sbuf that drains to
+ * the console, so nothing is cut).  Returns the characters printed.
+ */
+int
+harness_kern_device_printf(void *dev, const char *fmt, ...)
+{
+	char name[HARNESS_NAMELEN];
+	const char *p;
+	struct sink s;
+	va_list ap;
+	int n, len;
+
+	len = harness_rs_device_nameunit(dev, name, sizeof(name));
+	sink_init(&s);
+	p = len < 0 ? "unknown" : name;
+	for (n = 0; p[n] != '\0'; n++)
+		sink_put(p[n], &s);
+	sink_put(':', &s);
+	sink_put(' ', &s);
+	n += 2;
+	va_start(ap, fmt);
+	n += harness_kvformat(sink_put, &s, fmt, ap);
+	va_end(ap);
+	harness_rs_output(HARNESS_OUT_CONSOLE, -1, s.buf, s.len);
+	sink_fini(&s);
+	return (n);
+}
+
 /* vprintf(9) */
 int
 harness_kern_vprintf(const char *fmt, va_list ap)

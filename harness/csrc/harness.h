@@ -47,6 +47,8 @@
 /* Implemented in Rust (harness/src/kernel/entry/printf.rs, devfs.rs). */
 void	harness_rs_output(int kind, int level, const char *buf, size_t len);
 void	harness_rs_panic(const char *msg, size_t len);
+/* src/kernel/entry/newbus.rs: "name unit" NUL-terminated in buf, or -1. */
+int	harness_rs_device_nameunit(void *dev, char *buf, size_t size);
 int	harness_rs_make_dev_s(void *args, void **dres, const char *name,
 	    int len);
 int	harness_rs_make_dev_credv(int flags, void **dres, void *devsw,

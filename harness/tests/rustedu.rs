@@ -16,7 +16,7 @@
 //! one; a sysctl write racing the unload never runs the unloaded handler.
 
 use harness::testing::module_path;
-use harness::{FailPolicy, Kernel, SysctlValue};
+use harness::{Errno, FailPolicy, Kernel, SysctlValue};
 use std::time::{Duration, Instant};
 
 /// Waits (up to 10 s) until `f` holds.
@@ -49,7 +49,7 @@ fn attaches_to_the_edu_device_and_detaches_at_unload() {
     );
     // The identification register read through the BAR: edu 1.0.
     assert!(
-        dmesg.contains("rustedu: edu 1.0 at unit 0, liveness ok\n"),
+        dmesg.contains("rustedu0: edu 1.0, liveness ok\n"),
         "{dmesg}"
     );
     let devs = k.pci_devices();
@@ -93,31 +93,47 @@ fn computes_factorials_on_the_device() {
         assert_eq!(uint(&k, "dev.rustedu.0.result"), f, "{n}!");
     }
     // 13! does not fit the 32-bit register: refused, result unchanged.
-    assert!(k.sysctl_set("dev.rustedu.0.factorial", "13").is_err());
+    let e = k.sysctl_set("dev.rustedu.0.factorial", "13").unwrap_err();
+    assert_eq!(e, Errno::EINVAL);
     assert_eq!(uint(&k, "dev.rustedu.0.result"), 479_001_600);
     assert_eq!(uint(&k, "dev.rustedu.0.timeouts"), 0);
     k.kldunload(id, false).unwrap();
     k.check().unwrap();
 }
 
+/// Writes `n` to `dev.rustedu.0.factorial` from another thread and lets
+/// virtual time pass (a second at a time) until the write returns.
+fn timed_write(k: &std::sync::Arc<Kernel>, n: u64) -> harness::SysResult<()> {
+    let k2 = std::sync::Arc::clone(k);
+    let h = std::thread::spawn(move || k2.sysctl_set("dev.rustedu.0.factorial", &n.to_string()));
+    while !h.is_finished() {
+        if k.sleepers().iter().any(|s| s.wmesg == "edufac") {
+            k.advance_clock(Duration::from_secs(1));
+        }
+        std::thread::sleep(Duration::from_millis(2));
+    }
+    h.join().unwrap()
+}
+
 #[test]
 fn a_hung_device_times_out_and_is_not_written_while_busy() {
-    let k = Kernel::new();
+    let k = std::sync::Arc::new(Kernel::new());
     let slot = k.pci_add_edu();
     let id = k.kldload(module_path("rustedu")).unwrap();
     k.sysctl_set("dev.rustedu.0.factorial", "3").unwrap();
     assert!(k.pci_edu_hang(slot, true));
-    assert!(k.sysctl_set("dev.rustedu.0.factorial", "4").is_err());
+    assert_eq!(timed_write(&k, 4).unwrap_err(), Errno::ETIMEDOUT);
     assert_eq!(uint(&k, "dev.rustedu.0.timeouts"), 1);
-    // Still computing: the driver refuses rather than overwrite the
-    // operand (the model would report that write as a violation).
-    assert!(k.sysctl_set("dev.rustedu.0.factorial", "5").is_err());
+    // Still computing: the next writer waits for that computation as long
+    // as for its own, then refuses rather than overwrite the operand (the
+    // model would report that write as a violation).
+    assert_eq!(timed_write(&k, 5).unwrap_err(), Errno::EBUSY);
     assert_eq!(uint(&k, "dev.rustedu.0.timeouts"), 1);
     assert_eq!(uint(&k, "dev.rustedu.0.result"), 6);
-    // Revived: the next status read still finds it computing (the
-    // write is refused) and lets it finish; then it works again.
+    assert_eq!(uint(&k, "dev.rustedu.0.factorial"), 6);
+    // Revived: the next writer sees the leftover computation finish (its
+    // completion interrupt), then computes its own.
     assert!(k.pci_edu_hang(slot, false));
-    assert!(k.sysctl_set("dev.rustedu.0.factorial", "5").is_err());
     k.sysctl_set("dev.rustedu.0.factorial", "5").unwrap();
     assert_eq!(uint(&k, "dev.rustedu.0.result"), 120);
     k.kldunload(id, false).unwrap();
@@ -219,7 +235,7 @@ fn kldsim_puts_edu_on_pci0_and_devinfo_shows_the_driver() {
         "nexus0\n  pci0\n    unknown pnpinfo vendor=0x1234 device=0x11e8 subvendor=0x1af4 \
          subdevice=0x1100 class=0xff0000 at slot=4 function=0 dbsf=pci0:0:4:0\n\
          nexus0\n  pci0\n    rustedu0\n\
-         dev.rustedu.0.factorial: 0 -> 10\n\
+         dev.rustedu.0.factorial: 0 -> 3628800\n\
          dev.rustedu.0.result: 3628800\n\
          nexus0\n  pci0\n"
     );

@@ -125,13 +125,23 @@ fn suspend_and_resume_reach_the_driver_and_the_configuration_is_restored() {
 
 #[test]
 fn the_driver_vetoes_a_suspend_while_the_device_computes() {
-    let k = Kernel::new();
+    let k = std::sync::Arc::new(Kernel::new());
     let slot = k.pci_add_edu();
     let id = k.kldload(module_path("rustedu")).unwrap();
     assert!(k.pci_edu_hang(slot, true));
-    // The computation never finishes: the write times out, the device
-    // still computes.
-    assert!(k.sysctl_set("dev.rustedu.0.factorial", "5").is_err());
+    // The computation never finishes: the write times out (a second of
+    // virtual time), the device still computes.
+    let w = {
+        let k = std::sync::Arc::clone(&k);
+        std::thread::spawn(move || k.sysctl_set("dev.rustedu.0.factorial", "5"))
+    };
+    assert!(
+        k.wait_for_sleepers("edufac", 1, std::time::Duration::from_secs(10)),
+        "{:?}",
+        k.sleepers()
+    );
+    k.advance_clock(std::time::Duration::from_secs(2));
+    assert_eq!(err(w.join().unwrap()), Errno::ETIMEDOUT);
     assert_eq!(err(k.devctl(Devctl::Suspend, "rustedu0")), Errno::EBUSY);
     assert!(!k.pci_devices()[0].suspended, "the veto stands");
     assert!(k.pci_edu_hang(slot, false));

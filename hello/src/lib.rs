@@ -43,13 +43,13 @@ struct Settings {
     rejected: Counter,
 }
 
-/// Accepts 1 to [`MAX_REPEAT`]; counts what it refuses.
-fn valid_repeat(settings: &Settings, value: u64) -> bool {
-    let ok = (1..=MAX_REPEAT).contains(&value);
-    if !ok {
-        settings.rejected.add(1);
+/// Accepts 1 to [`MAX_REPEAT`]; counts what it refuses (`EINVAL`).
+fn valid_repeat(settings: &Settings, value: u64, _cx: &mut Sleepable) -> Result {
+    if (1..=MAX_REPEAT).contains(&value) {
+        return Ok(());
     }
-    ok
+    settings.rejected.add(1);
+    Err(EINVAL)
 }
 
 /// `hw.hello.repeat` at load: the loader tunable of that name

@@ -127,10 +127,16 @@ pub trait Driver: Sized + Send + Sync + 'static {
     /// `DEVICE_DETACH`: about to give the device up. The softc is dropped
     /// after this returns `Ok`.
     ///
+    /// It may sleep (`cx`): to wake and wait out threads that sleep on the
+    /// device, for instance, before the softc goes.
+    ///
     /// # Errors
     /// `EBUSY` (or another errno) to veto: the device stays attached, and
     /// an unload of the module fails with it.
-    fn detach(&self, _dev: &Device<'_>) -> Result {
+    ///
+    /// # Context
+    /// May sleep; called with the bus topology lock (Giant) held.
+    fn detach(&self, _dev: &Device<'_>, _cx: &mut Sleepable) -> Result {
         Ok(())
     }
 
@@ -180,6 +186,12 @@ pub struct Device<'a> {
     _call: PhantomData<&'a ()>,
 }
 
+/// A string's length as the `int` of a `%.*s` conversion (cut at
+/// `INT_MAX`: printf(9) then prints a prefix).
+fn c_len(s: &str) -> c_int {
+    c_int::try_from(s.len()).unwrap_or(c_int::MAX)
+}
+
 impl Device<'_> {
     /// The PCI vendor ID (`pci_get_vendor(9)`).
     #[must_use]
@@ -222,6 +234,58 @@ impl Device<'_> {
     /// `ENXIO` in `probe`: resources are allocated from `attach` on.
     pub(crate) fn attachment(&self) -> Result<Arc<Attachment>> {
         self.att.cloned().ok_or(code::ENXIO)
+    }
+
+    /// Prints `msg` and a newline to the console, after the device's
+    /// name and unit (`rustedu0: msg`): `device_printf(9)`. No formatting
+    /// machinery: the kernel copies the text (see [`print`](mod@crate::print)).
+    ///
+    /// # Context
+    /// Any context but an interrupt filter; does not sleep.
+    pub fn println(&self, msg: &str) {
+        // SAFETY: a live device (type invariant); the format is a
+        // NUL-terminated constant whose `%.*s` gets an int length and a
+        // pointer to at least that many bytes.
+        unsafe {
+            sys::device_printf(
+                self.raw.as_ptr(),
+                c"%.*s\n".as_ptr(),
+                c_len(msg),
+                msg.as_ptr(),
+            );
+        }
+    }
+
+    /// Prints `before<first>middle<second>after` and a newline after the
+    /// device's name and unit (`device_printf(9)`), the numbers in
+    /// decimal, formatted by the kernel.
+    ///
+    /// # Context
+    /// As [`println`](Self::println).
+    pub fn println_u64_pair(
+        &self,
+        before: &str,
+        first: u64,
+        middle: &str,
+        second: u64,
+        after: &str,
+    ) {
+        // SAFETY: as in `println`; each `%ju` gets a `uintmax_t`, a `u64`
+        // on amd64.
+        unsafe {
+            sys::device_printf(
+                self.raw.as_ptr(),
+                c"%.*s%ju%.*s%ju%.*s\n".as_ptr(),
+                c_len(before),
+                before.as_ptr(),
+                first,
+                c_len(middle),
+                middle.as_ptr(),
+                second,
+                c_len(after),
+                after.as_ptr(),
+            );
+        }
     }
 
     /// The unit number (`device_get_unit(9)`).
@@ -490,7 +554,11 @@ pub unsafe fn detach<D: Driver>(dev: sys::device_t) -> c_int {
         att: Some(&attached.att),
         _call: PhantomData,
     };
-    if let Err(e) = attached.value.detach(&d) {
+    // SAFETY: DEVICE_DETACH runs in a thread that may sleep, with no lock
+    // but Giant (the bus topology lock, `device_detach` in
+    // sys/kern/subr_bus.c); the token lives for this call.
+    let mut cx = unsafe { Sleepable::new() };
+    if let Err(e) = attached.value.detach(&d, &mut cx) {
         return e.to_errno();
     }
     // SAFETY: the slot is the device's softc.

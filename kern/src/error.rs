@@ -204,6 +204,8 @@ pub mod code {
         ENOSYS = sys_i32(sys::ENOSYS);
         /// File name too long (a device name over `SPECNAMELEN`).
         ENAMETOOLONG = sys_i32(sys::ENAMETOOLONG);
+        /// Operation timed out (a device that never answered).
+        ETIMEDOUT = sys_i32(sys::ETIMEDOUT);
         /// Kernel-internal: restart the system call.
         ERESTART = sys::ERESTART;
         /// Kernel-internal: the system call has arranged its own return.

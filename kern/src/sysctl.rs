@@ -91,8 +91,10 @@
 //!     let b = SysctlCtx::builder(stats, cx)?;
 //!     let node = b.add_hw_node(c"example", c"An example module")?;
 //!     b.add_u64_counter(&node, c"writes", c"Writes so far", |s| &s.writes)?;
-//!     b.add_tunable(&node, c"maxlen", c"Largest message, 1 to 65536", |s| &s.maxlen, |_, v| {
-//!         (1..=65536).contains(&v)
+//!     // The validation may sleep (it gets the request's token) and says
+//!     // the errno of a refused value.
+//!     b.add_tunable(&node, c"maxlen", c"Largest message, 1 to 65536", |s| &s.maxlen, |_, v, _cx| {
+//!         if (1..=65536).contains(&v) { Ok(()) } else { Err(EINVAL) }
 //!     })?;
 //!     Ok(b.finish())
 //! }
@@ -103,7 +105,7 @@ mod req;
 mod tree;
 mod values;
 
-pub use ctx::{SysctlBuilder, SysctlCtx, SysctlNode};
+pub use ctx::{SysctlBuilder, SysctlCtx, SysctlNode, Validate};
 pub use req::SysctlReq;
 pub use tree::{SysctlLeaf, SysctlTree, SysctlType};
 pub use values::{Counters, IntTunable, STRING_TUNABLE_MAX, StringTunable};

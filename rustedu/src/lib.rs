@@ -5,11 +5,11 @@
 //! ```text
 //! # kldload ./build/rustedu.ko
 //! rustedu0: <QEMU edu device> ...
-//! rustedu: edu 1.0 at unit 0, liveness ok
+//! rustedu0: edu 1.0, liveness ok
 //! # sysctl dev.rustedu.0.factorial=10
-//! dev.rustedu.0.factorial: 0 -> 10
-//! # sysctl dev.rustedu.0.result
-//! dev.rustedu.0.result: 3628800
+//! dev.rustedu.0.factorial: 0 -> 3628800
+//! # sysctl dev.rustedu.0.factorial
+//! dev.rustedu.0.factorial: 3628800
 //! # kldunload rustedu
 //! ```
 //!
@@ -17,35 +17,40 @@
 //! identification register (0x00, `0x010000ed`: major 1, minor 0, magic
 //! 0xed) and the liveness register (0x04 returns the complement of what
 //! was written), and adds `dev.rustedu.<unit>.factorial` (write n, 0 to
-//! 12, to compute n! on the device) and `dev.rustedu.<unit>.result` (the
-//! last result). It sets up a filter on the device's interrupt,
-//! an MSI message when the device has MSI (bus mastering on), else `INTx`;
+//! 12, to compute n! on the device; read it for the last result, also in
+//! `dev.rustedu.<unit>.result`). It sets up a filter on the device's
+//! interrupt, an MSI message when the device has MSI (bus mastering on),
+//! else `INTx`:
 //! the filter reads the interrupt status (0x24), acknowledges it (0x64)
 //! and counts it (`dev.rustedu.<unit>.interrupts`), or returns
 //! `FILTER_STRAY` when the status is clear (`stray`). A computation asks
 //! for the completion interrupt (status bit 0x80); for it the filter
 //! schedules the ithread handler, which takes the completion mutex,
 //! counts the completion (`completions`) and wakes the waiters of the
-//! completion condition variable. The writer still polls the status
-//! register: the sysctl handler gets no `Sleepable` token yet, so it
-//! cannot sleep on the condition variable. Detach tears the
-//! interrupt down first (`kern::intr::Interrupt`'s drop, which waits for
-//! a running filter), then drops the sysctl nodes, then releases BAR 0.
+//! completion condition variable. The writer of `factorial` sleeps on it
+//! in its `sysctl(3)` call, interruptibly and at most a second; writers
+//! queue for the device ([`factorial`] says how, and what fails how:
+//! `EINVAL` above 12, `ETIMEDOUT` counted in `timeouts`, `EBUSY` while a
+//! timed-out computation still runs, `EINTR`/`ERESTART` on a signal).
+//! Detach first wakes every writer (they fail with `ENXIO`), then tears
+//! the interrupt down (`kern::intr::Interrupt`'s drop, which waits for a
+//! running filter), then drops the sysctl nodes (waiting for running
+//! handlers), then releases BAR 0.
 //!
 //! Built on `kern`'s safe API only.
 #![no_std]
 #![deny(unsafe_code)]
 
+mod factorial;
+
 use core::ffi::CStr;
-use core::pin::Pin;
-use core::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use core::sync::atomic::{AtomicU64, Ordering};
+use factorial::Factorial;
 use kern::alloc::Arc;
-use kern::alloc::Box;
 use kern::context::{Filter, NoSleep};
 use kern::driver::{Device, Driver, Memory, Priority, Probe};
 use kern::intr::{FilterResult, Handler, Interrupt, Irq};
 use kern::prelude::*;
-use kern::sync::{CondVar, Mutex};
 use kern::sysctl::{Parent, SysctlCtx, Tunable};
 
 /// QEMU's PCI vendor ID.
@@ -92,35 +97,19 @@ mod pcir {
 const ID_MAGIC: u32 = 0xed;
 /// The value written to the liveness register at attach.
 const LIVENESS_PROBE: u32 = 0x5a5a_1234;
-/// The largest n whose factorial fits the 32-bit register (13! does not).
-const MAX_FACTORIAL: u64 = 12;
-/// Status polls before a computation is declared hung.
-const POLLS: u32 = 100_000;
 
 /// What the sysctl handlers reach: the registers and the values shown.
 struct Regs {
     /// BAR 0.
     bar: Memory,
-    /// `factorial`: the last n written.
-    n: Tunable,
-    /// `result`: the last n! the device computed.
-    result: AtomicU64,
-    /// A computation is in flight (computations are not queued yet: a
-    /// second writer meanwhile is refused).
-    busy: AtomicBool,
-    /// `timeouts`: computations the device never finished.
-    timeouts: AtomicU64,
+    /// `factorial`: the last n! computed (the node's value).
+    shown: Tunable,
+    /// The factorial unit: serialisation, completion, its counters.
+    fact: Factorial,
     /// `interrupts`: interrupts acknowledged.
     interrupts: AtomicU64,
     /// `stray`: interrupts that were not this device's.
     stray: AtomicU64,
-    /// Completions seen by the ithread handler, under a sleep mutex (an
-    /// ithread handler may block on one, a filter may not).
-    done: Pin<Box<Mutex<u64>>>,
-    /// Signalled by the ithread handler after each completion.
-    completed: CondVar,
-    /// `completions`: the count in `done`, for the sysctl.
-    completions: AtomicU64,
 }
 
 impl Handler for Regs {
@@ -145,65 +134,25 @@ impl Handler for Regs {
         }
     }
 
-    /// A factorial finished: counts it under the completion mutex and
-    /// wakes its waiters.
+    /// A factorial finished: counts it and wakes its writer.
     fn ithread(&self, cx: &mut NoSleep) {
-        let mut done = self.done.as_ref().get_ref().lock(cx);
-        *done = done.wrapping_add(1);
-        self.completions.store(*done, Ordering::Relaxed);
-        drop(done);
-        self.completed.notify_all();
+        self.fact.complete(cx);
     }
 }
 
-impl Regs {
-    /// Computes `n!` on the device: checks it is idle, writes the operand,
-    /// polls the status until the "computing" bit clears, reads the
-    /// result. `EIO` if it never clears.
-    fn factorial(&self, n: u32) -> Result<u32> {
-        // A computation the device never finished (a timeout) is still
-        // running: writing the register now would be lost (edu.rst).
-        if self.bar.read32(regs::STATUS)? & regs::STATUS_COMPUTING != 0 {
-            return Err(EBUSY);
-        }
-        // Completion raises an interrupt, which the filter counts.
-        self.bar.write32(regs::STATUS, regs::STATUS_IRQFACT)?;
-        self.bar.write32(regs::FACTORIAL, n)?;
-        for _ in 0..POLLS {
-            if self.bar.read32(regs::STATUS)? & regs::STATUS_COMPUTING == 0 {
-                return self.bar.read32(regs::FACTORIAL);
-            }
-        }
-        self.timeouts.fetch_add(1, Ordering::Relaxed);
-        Err(EIO)
-    }
-}
-
-/// The `factorial` node's validation: computes n! for n in 0 to 12 and
-/// keeps the result; refuses the write otherwise (EINVAL).
-fn compute(regs: &Regs, n: u64) -> bool {
-    let Ok(n32) = u32::try_from(n) else {
-        return false;
-    };
-    if n > MAX_FACTORIAL || regs.busy.swap(true, Ordering::Acquire) {
-        return false;
-    }
-    let r = regs.factorial(n32);
-    regs.busy.store(false, Ordering::Release);
-    match r {
-        Ok(v) => {
-            regs.result.store(u64::from(v), Ordering::Relaxed);
-            true
-        }
-        Err(_) => false,
-    }
+/// The `factorial` node's write: computes n! on the device (sleeping
+/// for the completion interrupt), which the node then shows.
+fn compute(regs: &Regs, n: u64, cx: &mut Sleepable) -> Result {
+    let v = regs.fact.compute(&regs.bar, n, cx)?;
+    regs.shown.set(v);
+    Ok(())
 }
 
 /// The softc: the interrupt (torn down first), the sysctl nodes; the
 /// registers they share go with the last reference, BAR 0 with them.
 struct Edu {
     intr: Interrupt<Regs>,
-    _sysctl: SysctlCtx<Regs>,
+    sysctl: SysctlCtx<Regs>,
 }
 
 /// The unit number as a NUL-terminated decimal name (`"0"`).
@@ -231,21 +180,21 @@ fn add_sysctls(regs: Arc<Regs>, unit: i32, cx: &mut Sleepable) -> Result<SysctlC
     let top = sysctl.add_top_node(Parent::Dev, c"rustedu", c"QEMU edu devices")?;
     let mut buf = [0u8; 12];
     let node = sysctl.add_node(&top, unit_name(unit, &mut buf)?, c"QEMU edu device")?;
-    sysctl.add_tunable(
+    sysctl.add_command(
         &node,
         c"factorial",
-        c"Write n (0 to 12) to compute n! on the device",
-        |r| &r.n,
+        c"Write n (0 to 12) to compute n! on the device; read the last n!",
+        |r| &r.shown,
         compute,
     )?;
     sysctl.add_u64_counter(&node, c"result", c"The last factorial computed", |r| {
-        &r.result
+        &r.fact.result
     })?;
     sysctl.add_u64_counter(
         &node,
         c"timeouts",
         c"Computations the device never finished",
-        |r| &r.timeouts,
+        |r| &r.fact.timeouts,
     )?;
     sysctl.add_u64_counter(&node, c"interrupts", c"Interrupts acknowledged", |r| {
         &r.interrupts
@@ -255,22 +204,28 @@ fn add_sysctls(regs: Arc<Regs>, unit: i32, cx: &mut Sleepable) -> Result<SysctlC
         &node,
         c"completions",
         c"Factorial completions seen by the interrupt thread",
-        |r| &r.completions,
+        |r| &r.fact.completions,
     )?;
     Ok(sysctl.finish())
 }
 
 /// Checks the identification and liveness registers; the id.
 #[inline(never)]
-fn check_device(bar: &Memory, unit: i32) -> Result<u32> {
+fn check_device(dev: &Device<'_>, bar: &Memory) -> Result<u32> {
     let id = bar.read32(regs::ID)?;
     if id & 0xff != ID_MAGIC {
-        println!("unit {}: unknown identification {:#x}", unit, id);
+        dev.println_u64_pair(
+            "unknown identification ",
+            u64::from(id),
+            ", magic ",
+            u64::from(id & 0xff),
+            "",
+        );
         return Err(ENXIO);
     }
     bar.write32(regs::LIVENESS, LIVENESS_PROBE)?;
     if bar.read32(regs::LIVENESS)? != !LIVENESS_PROBE {
-        println!("unit {}: liveness check failed", unit);
+        dev.println("liveness check failed");
         return Err(ENXIO);
     }
     Ok(id)
@@ -318,43 +273,44 @@ impl Driver for Edu {
         let unit = dev.unit();
         check_config(dev)?;
         let bar = dev.alloc_memory(0)?;
-        let id = check_device(&bar, unit)?;
+        let id = check_device(dev, &bar)?;
         let irq = alloc_interrupt(dev)?;
         let regs = Arc::try_new(
             Regs {
                 bar,
-                n: Tunable::new(0),
-                result: AtomicU64::new(0),
-                busy: AtomicBool::new(false),
-                timeouts: AtomicU64::new(0),
+                shown: Tunable::new(0),
+                fact: Factorial::new(cx),
                 interrupts: AtomicU64::new(0),
                 stray: AtomicU64::new(0),
-                done: Mutex::new(c"rustedu done", 0, cx.waitok()),
-                completed: CondVar::new(c"edufac"),
-                completions: AtomicU64::new(0),
             },
             M_NOWAIT,
         )?;
         let intr = Interrupt::setup(irq, regs.clone(), cx)?;
         let sysctl = add_sysctls(regs, unit, cx)?;
-        println!(
-            "edu {}.{} at unit {}, liveness ok",
-            id >> 24,
-            (id >> 16) & 0xff,
-            unit
+        // device_printf(9): "rustedu0: edu 1.0, liveness ok".
+        dev.println_u64_pair(
+            "edu ",
+            u64::from(id >> 24),
+            ".",
+            u64::from((id >> 16) & 0xff),
+            ", liveness ok",
         );
-        Ok(Edu {
-            intr,
-            _sysctl: sysctl,
-        })
+        Ok(Edu { intr, sysctl })
+    }
+
+    /// Wakes the `factorial` writers (they fail with `ENXIO`) before the
+    /// interrupt and the nodes go; the drop of the sysctl context then
+    /// waits for their handlers to return.
+    fn detach(&self, _dev: &Device<'_>, cx: &mut Sleepable) -> Result {
+        self.sysctl.data().fact.shut_down(cx);
+        Ok(())
     }
 
     /// Refuses (`EBUSY`) while the device computes: a computation cannot
     /// be stopped, and its result would be lost.
     fn suspend(&self, _dev: &Device<'_>) -> Result {
         let regs = self.intr.state();
-        let computing = regs.bar.read32(regs::STATUS)? & regs::STATUS_COMPUTING != 0;
-        if computing || regs.busy.load(Ordering::Acquire) {
+        if regs.bar.read32(regs::STATUS)? & regs::STATUS_COMPUTING != 0 {
             return Err(EBUSY);
         }
         Ok(())
@@ -362,7 +318,7 @@ impl Driver for Edu {
 
     /// Checks that the device is still there and alive after the resume.
     fn resume(&self, dev: &Device<'_>) -> Result {
-        check_device(&self.intr.state().bar, dev.unit()).map(|_| ())
+        check_device(dev, &self.intr.state().bar).map(|_| ())
     }
 }
 

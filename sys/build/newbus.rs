@@ -54,6 +54,7 @@ const FUNCTIONS: &[&str] = &[
     "driver_module_handler",
     "device_get_softc",
     "device_get_unit",
+    "device_printf",
     "device_set_desc",
     "bus_release_resource",
     "bus_setup_intr",

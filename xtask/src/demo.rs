@@ -3,7 +3,8 @@
 //!
 //! The same commands a user types on FreeBSD (`kldload`, `echo >`, `cat`,
 //! `dd`, `sysctl`, `kldunload`) run in `kldsim` against the built
-//! `rustecho.ko` and `rustfifo.ko`, and the kernel log is printed at the
+//! `rustecho.ko`, `rustfifo.ko` and `rustedu.ko` (on an edu device on the
+//! simulated PCI bus, `--pci edu`), and the kernel log is printed at the
 //! end.
 
 use crate::workspace::{Workspace, run};
@@ -23,6 +24,10 @@ echo hello > /dev/rustfifo
 dd if=/dev/rustfifo bs=6 count=1
 sysctl hw.rustfifo
 kldunload rustfifo
+kldload ./build/rustedu.ko
+sysctl dev.rustedu.0.factorial=10
+sysctl dev.rustedu.0.factorial
+kldunload rustedu
 dmesg
 ";
 
@@ -41,5 +46,5 @@ pub(crate) fn demo(ws: &Workspace) -> crate::Result {
             "kldsim",
             "--",
         ])
-        .args(["-x", "-c", SCRIPT]))
+        .args(["--pci", "edu", "-x", "-c", SCRIPT]))
 }

@@ -79,6 +79,7 @@ type FuncEntry = (&'static str, usize);
 unsafe extern "C" {
     fn harness_kstub();
     fn harness_kern_printf();
+    fn harness_kern_device_printf();
     fn harness_kern_vprintf();
     fn harness_kern_uprintf();
     fn harness_kern_log();
@@ -95,6 +96,7 @@ unsafe extern "C" {
 fn functions() -> Vec<FuncEntry> {
     let mut v: Vec<FuncEntry> = kfuncs![
         "printf" => harness_kern_printf,
+        "device_printf" => harness_kern_device_printf,
         "vprintf" => harness_kern_vprintf,
         "uprintf" => harness_kern_uprintf,
         "log" => harness_kern_log,

@@ -196,6 +196,13 @@ impl Kernel {
     /// `sysctl(3)` by name with raw buffers: returns the old value's size
     /// (`*oldlenp`).
     ///
+    /// A handler that fails with `ERESTART` (a signal whose handler was
+    /// installed with `SA_RESTART` interrupted its sleep) restarts the
+    /// whole call, after the signal is delivered, as the system call layer
+    /// restarts `__sysctl(2)` (`sys___sysctl` returns the handler's error;
+    /// `cpu_set_syscall_retval`, `sys/amd64/amd64/vm_machdep.c`, FreeBSD
+    /// 15, backs up to the system call instruction on `ERESTART`).
+    ///
     /// # Errors
     /// `ENOENT`, `EISDIR` (a node), `EPERM` (read-only or not root),
     /// `ENOMEM` (`old` too small), the handler's errors.
@@ -216,11 +223,16 @@ impl Kernel {
     fn request(
         &self,
         held: &Held<'_>,
-        old: Option<&mut [u8]>,
+        mut old: Option<&mut [u8]>,
         new: Option<&[u8]>,
     ) -> SysResult<usize> {
         let k = &*self.inner;
-        k.enter(|| user_request(k, &self.env(), held.o, Request { old, new }))
+        k.enter(|| {
+            super::vfs::restarting(k, || {
+                let old = old.as_deref_mut();
+                user_request(k, &self.env(), held.o, Request { old, new })
+            })
+        })
     }
 
     /// Reads a sysctl as `sysctl(8)` does (size first, then value),

@@ -450,7 +450,10 @@ fn rw_file(
 /// runs (the signal is delivered) before the call restarts
 /// (`sys/amd64/amd64/vm_machdep.c`, `cpu_set_syscall_retval`: `ERESTART`
 /// backs the program counter up to the system call instruction).
-fn restarting<T>(k: &KernelInner, mut f: impl FnMut() -> Result<T, Error>) -> Result<T, Error> {
+pub(super) fn restarting<T>(
+    k: &KernelInner,
+    mut f: impl FnMut() -> Result<T, Error>,
+) -> Result<T, Error> {
     loop {
         match f() {
             Err(Error::Errno(e)) if e == Errno::ERESTART => k.sleepq.deliver_signal(),

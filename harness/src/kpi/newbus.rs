@@ -679,6 +679,14 @@ impl Newbus {
             .map_or(0, |b| b.as_ptr() as usize)
     }
 
+    /// `device_get_nameunit`: the driver's name and the unit, if the
+    /// device has a driver (`device_get_name` is its devclass's name).
+    pub(crate) fn nameunit(&self, dev: usize) -> Option<String> {
+        let mut s = self.lock();
+        let d = Self::find(&mut s, dev)?;
+        d.driver.map(|c| format!("{}{}", class_name(c), d.unit))
+    }
+
     /// `device_get_unit`.
     pub(crate) fn unit(&self, dev: usize) -> i32 {
         let mut s = self.lock();

@@ -16,6 +16,12 @@ use core::mem::ManuallyDrop;
 use core::ptr::NonNull;
 use core::sync::atomic::AtomicU64;
 
+/// The function that checks, and may act on, a new value of a
+/// [`SysctlBuilder::add_tunable`] or [`SysctlBuilder::add_command`] leaf:
+/// it gets the context's data, the value and the request thread's
+/// [`Sleepable`] token. Its error is the `sysctl(3)` caller's errno.
+pub type Validate<T> = fn(&T, u64, &mut Sleepable) -> Result;
+
 /// What the handler of one tunable needs, at a fixed address.
 ///
 /// # Invariants
@@ -24,7 +30,7 @@ use core::sync::atomic::AtomicU64;
 struct TunableOid<T> {
     data: NonNull<T>,
     tunable: NonNull<Tunable>,
-    validate: fn(&T, u64) -> bool,
+    validate: Validate<T>,
     /// The record of the context's previous tunable (its `arg1`), or null:
     /// the context's records form a list, without a vector to grow.
     next: *mut c_void,
@@ -304,9 +310,20 @@ impl<T: Send + Sync + 'static> SysctlBuilder<'_, T> {
     /// only) showing the [`Tunable`] that `field` selects in the context's
     /// data.
     ///
-    /// A write runs `validate` with the context's data and the new value; if
-    /// it returns `false`, the write fails with `EINVAL` and the value is
-    /// unchanged.
+    /// A write runs `validate` with the context's data, the new value and
+    /// the requesting thread's [`Sleepable`] token; if it returns an error,
+    /// the write fails with that errno and the value is unchanged (return
+    /// `EINVAL` for a value out of range), else the new value is stored.
+    ///
+    /// `validate` runs in the context of the `sysctl(3)` caller's system
+    /// call and may sleep: FreeBSD calls a node's handler with the sysctl
+    /// lock released and, for an `CTLFLAG_MPSAFE` node such as this one,
+    /// without `Giant` (`sysctl_root_handler_locked`,
+    /// `sys/kern/kern_sysctl.c`, FreeBSD 15). A sleep on its behalf should
+    /// be interruptible ([`Wait::INTERRUPTIBLE`](crate::sync::Wait)): the
+    /// `ERESTART` of a signal restarts the `sysctl(3)` call, `EINTR` ends
+    /// it. Writes to one node are not serialised by the kernel: two
+    /// writers may run `validate` at the same time.
     ///
     /// # Errors
     /// `EEXIST` if the name is taken (the record is allocated with
@@ -320,7 +337,46 @@ impl<T: Send + Sync + 'static> SysctlBuilder<'_, T> {
         name: &CStr,
         descr: &CStr,
         field: fn(&T) -> &Tunable,
-        validate: fn(&T, u64) -> bool,
+        validate: Validate<T>,
+    ) -> Result {
+        self.add_proc::<true>(node, name, descr, field, validate)
+    }
+
+    /// Adds a command `<node>.<name>` (writable by root only): a read
+    /// shows the [`Tunable`] that `field` selects, a write runs `run` with
+    /// the context's data, the value written and the requesting thread's
+    /// [`Sleepable`] token, and fails with its error. The value written is
+    /// not stored: `run` sets the field to what the node should show (a
+    /// computation's result, say).
+    ///
+    /// `run` may sleep, as [`add_tunable`](Self::add_tunable)'s
+    /// validation may; concurrent writers run it at the same time.
+    ///
+    /// # Errors
+    /// As [`add_tunable`](Self::add_tunable).
+    ///
+    /// # Context
+    /// May sleep.
+    pub fn add_command(
+        &self,
+        node: &SysctlNode<'_>,
+        name: &CStr,
+        descr: &CStr,
+        field: fn(&T) -> &Tunable,
+        run: Validate<T>,
+    ) -> Result {
+        self.add_proc::<false>(node, name, descr, field, run)
+    }
+
+    /// A tunable (`STORE`: the value written is stored after `validate`)
+    /// or a command.
+    fn add_proc<const STORE: bool>(
+        &self,
+        node: &SysctlNode<'_>,
+        name: &CStr,
+        descr: &CStr,
+        field: fn(&T) -> &Tunable,
+        validate: Validate<T>,
     ) -> Result {
         let data: &T = &self.ctx.data;
         // INVARIANT: both pointers point into the context's `Arc<T>`.
@@ -348,7 +404,7 @@ impl<T: Send + Sync + 'static> SysctlBuilder<'_, T> {
                 name.as_ptr(),
                 arg1,
                 0,
-                Some(tunable_handler::<T>),
+                Some(tunable_handler::<T, STORE>),
                 descr.as_ptr(),
             )
         };
@@ -375,13 +431,15 @@ fn children(node: &SysctlNode<'_>) -> *mut sys::sysctl_oid_list {
     unsafe { sys::shim_sysctl_children(node.oid.as_ptr()) }
 }
 
-/// The handler of a tunable: `sysctl_handle_64` on a copy of the value,
-/// then validation of a new value before it is stored.
+/// The handler of a tunable (`STORE`) or a command: `sysctl_handle_64` on
+/// a copy of the value, then validation of a new value before it is
+/// stored (for a tunable); `validate` gets a [`Sleepable`] token (see
+/// [`SysctlBuilder::add_tunable`]).
 ///
 /// # Safety
 /// Called by the kernel for a node added by
 /// [`SysctlBuilder::add_tunable`] for `T`, with `arg1` its record.
-unsafe extern "C" fn tunable_handler<T: Send + Sync + 'static>(
+unsafe extern "C" fn tunable_handler<T: Send + Sync + 'static, const STORE: bool>(
     oidp: *mut sys::sysctl_oid,
     arg1: *mut c_void,
     _arg2: sys::intmax_t,
@@ -405,9 +463,17 @@ unsafe extern "C" fn tunable_handler<T: Send + Sync + 'static>(
     if ret != 0 || unsafe { (*req).newptr }.is_null() {
         return ret;
     }
-    if !(record.validate)(data, value) {
-        return code::EINVAL.to_errno();
+    // SAFETY: a sysctl handler runs in the requesting thread's system
+    // call, with no lock held: sysctl_root_handler_locked
+    // (sys/kern/kern_sysctl.c, FreeBSD 15) releases the sysctl lock before
+    // calling it and takes `Giant` only for nodes without CTLFLAG_MPSAFE,
+    // which `SYSCTL_ADD_PROC_U64_RW` sets. The token lives for this call.
+    let mut cx = unsafe { Sleepable::new() };
+    if let Err(e) = (record.validate)(data, value, &mut cx) {
+        return e.to_errno();
     }
-    tunable.set(value);
+    if STORE {
+        tunable.set(value);
+    }
     0
 }

@@ -4,6 +4,7 @@
 //! `struct sysctl_req` behind a safe interface (`SYSCTL_OUT`, `SYSCTL_IN`
 //! and the standard handlers of `sys/kern/kern_sysctl.c`).
 
+use crate::context::Sleepable;
 use crate::error::{Error, Result, code};
 use core::ffi::c_void;
 use core::marker::PhantomData;
@@ -16,13 +17,17 @@ use core::ptr::NonNull;
 /// [`read_new`](Self::read_new).
 ///
 /// It lives for one handler call, on the calling thread: neither `Send`
-/// nor `Sync`.
+/// nor `Sync`. The handler runs in the `sysctl(3)` caller's system call
+/// and may sleep ([`sleepable`](Self::sleepable)).
 ///
 /// # Invariants
-/// `oid` and `req` are the kernel's, valid for `'a`, in a handler call.
+/// `oid` and `req` are the kernel's, valid for `'a`, in a handler call
+/// for an `CTLFLAG_MPSAFE` node.
 pub struct SysctlReq<'a> {
     oid: NonNull<sys::sysctl_oid>,
     req: NonNull<sys::sysctl_req>,
+    /// The calling thread may sleep (zero-sized).
+    cx: Sleepable,
     _call: PhantomData<(&'a mut sys::sysctl_req, *mut ())>,
 }
 
@@ -31,14 +36,30 @@ impl SysctlReq<'_> {
     ///
     /// # Safety
     /// `oid` and `req` are the arguments of a sysctl handler that is
-    /// running, and the value does not outlive the call.
+    /// running for an `CTLFLAG_MPSAFE` node, and the value does not
+    /// outlive the call.
     pub(super) unsafe fn new(oid: *mut sys::sysctl_oid, req: *mut sys::sysctl_req) -> Option<Self> {
         // INVARIANT: the caller's contract.
         Some(Self {
             oid: NonNull::new(oid)?,
             req: NonNull::new(req)?,
+            // SAFETY: the handler of an MPSAFE node runs in the requesting
+            // thread (or, for a loader tunable, the registering one) with
+            // no lock held: sysctl_root_handler_locked
+            // (sys/kern/kern_sysctl.c, FreeBSD 15) releases the sysctl
+            // lock first and takes Giant only without CTLFLAG_MPSAFE. The
+            // token lives inside the request, for the call.
+            cx: unsafe { Sleepable::new() },
             _call: PhantomData,
         })
+    }
+
+    /// The calling thread's [`Sleepable`] token: a handler may sleep (an
+    /// `M_WAITOK` allocation, an interruptible wait on behalf of the
+    /// caller, whose `ERESTART` restarts the `sysctl(3)` call). While the
+    /// token is lent the request cannot be used.
+    pub fn sleepable(&mut self) -> &mut Sleepable {
+        &mut self.cx
     }
 
     fn raw(&self) -> &sys::sysctl_req {

@@ -342,7 +342,8 @@ impl SysctlLeaf {
     /// `ty`; `writable` makes it writable by root (`CTLFLAG_RW`), else it
     /// is read-only (`CTLFLAG_RD`: the kernel refuses writes with `EPERM`
     /// before calling the handler). The handler gets the request as a
-    /// [`SysctlReq`]; its error is the caller's errno.
+    /// [`SysctlReq`]; its error is the caller's errno. It runs in the
+    /// caller's system call and may sleep ([`SysctlReq::sleepable`]).
     #[must_use]
     pub const fn handler(
         name: &'static CStr,
@@ -787,8 +788,9 @@ unsafe fn leaf_request(
     // SAFETY: `arg1` is the node's `'static` leaf, from `into_foreign` (the
     // caller's contract).
     let leaf = unsafe { <&'static SysctlLeaf>::borrow(arg1) };
-    // SAFETY: the kernel's OID and request for this call; the wrapper lives
-    // only for it.
+    // SAFETY: the kernel's OID and request for this call, on a node added
+    // with `RD` or `RW` flags, both `CTLFLAG_MPSAFE`; the wrapper lives only
+    // for it.
     let Some(mut req) = (unsafe { SysctlReq::new(oidp, req) }) else {
         return code::EINVAL.to_errno();
     };

@@ -115,7 +115,13 @@ fn storm(
                 raised.fetch_add(1, Ordering::Relaxed);
                 let end = Instant::now() + WAIT;
                 while k.pci_edu_irq_status(slot).unwrap_or(0) & bit != 0 {
-                    assert!(Instant::now() < end, "raise of {bit:#x} never acknowledged");
+                    assert!(
+                        Instant::now() < end,
+                        "raise of {bit:#x} never acknowledged: {:?}, status {:?}, asleep {:?}",
+                        k.intr_stats(),
+                        k.pci_edu_irq_status(slot),
+                        k.sleepers()
+                    );
                     std::thread::yield_now();
                 }
             }

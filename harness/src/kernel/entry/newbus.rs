@@ -295,6 +295,33 @@ extern "C" fn harness_device_get_parent(dev: usize) -> usize {
     kernel().newbus.parent(dev)
 }
 
+/// For `device_printf` (`harness/csrc/harness.c`): the device's name and
+/// unit (`rustedu0`), NUL-terminated in `buf` (cut to fit); its length,
+/// or -1 for a device without a driver (`device_get_name` is NULL).
+///
+/// # Safety
+/// `buf` must be writable for `size` bytes.
+#[unsafe(no_mangle)]
+unsafe extern "C" fn harness_rs_device_nameunit(
+    dev: usize,
+    buf: *mut c_char,
+    size: usize,
+) -> c_int {
+    let Some(name) = kernel().newbus.nameunit(dev) else {
+        return -1;
+    };
+    if size == 0 {
+        return -1;
+    }
+    let n = name.len().min(size - 1);
+    // SAFETY: `buf` is writable for `size` bytes (the caller's contract),
+    // and `n + 1 <= size`, so the whole slice is inside it.
+    let out = unsafe { core::slice::from_raw_parts_mut(buf.cast::<u8>(), n + 1) };
+    out[..n].copy_from_slice(&name.as_bytes()[..n]);
+    out[n] = 0;
+    c_int::try_from(n).unwrap_or(c_int::MAX)
+}
+
 /// `device_get_softc(dev)`.
 extern "C" fn harness_device_get_softc(dev: usize) -> usize {
     kernel().newbus.softc(dev)
