@@ -35,6 +35,8 @@
 #![no_std]
 #![deny(unsafe_code)]
 
+mod dma;
+
 use core::ffi::CStr;
 use core::pin::Pin;
 use core::sync::atomic::{AtomicBool, AtomicU64, Ordering};
@@ -107,6 +109,8 @@ struct Regs {
     completed: CondVar,
     /// `completions`: the count in `done`, for the sysctl.
     completions: AtomicU64,
+    /// DMA completions, for `/dev/rustedu<unit>` (`dma.rs`).
+    dma: dma::DmaEvents,
 }
 
 impl Handler for Regs {
@@ -124,7 +128,7 @@ impl Handler for Regs {
             return FilterResult::Stray;
         }
         self.interrupts.fetch_add(1, Ordering::Relaxed);
-        if status & regs::IRQ_FACTORIAL != 0 {
+        if self.dma.filter(status) {
             FilterResult::ScheduleThread
         } else {
             FilterResult::Handled
@@ -134,6 +138,10 @@ impl Handler for Regs {
     /// A factorial finished: counts it under the completion mutex and
     /// wakes its waiters.
     fn ithread(&self, cx: &mut NoSleep) {
+        // A DMA completion wakes its transfer; the rest is the factorial's.
+        if !self.dma.ithread(cx) {
+            return;
+        }
         let mut done = self.done.as_ref().get_ref().lock(cx);
         *done = done.wrapping_add(1);
         self.completions.store(*done, Ordering::Relaxed);
@@ -188,6 +196,8 @@ fn compute(regs: &Regs, n: u64) -> bool {
 /// The softc: the interrupt (torn down first), the sysctl nodes; the
 /// registers they share go with the last reference, BAR 0 with them.
 struct Edu {
+    /// `/dev/rustedu<unit>`, destroyed first.
+    dma: dma::Attached,
     _intr: Interrupt<Regs>,
     _sysctl: SysctlCtx<Regs>,
 }
@@ -237,6 +247,7 @@ fn add_sysctls(regs: Arc<Regs>, unit: i32, cx: &mut Sleepable) -> Result<SysctlC
         &r.interrupts
     })?;
     sysctl.add_u64_counter(&node, c"stray", c"Stray interrupts", |r| &r.stray)?;
+    sysctl.add_u64_counter(&node, c"dma", c"DMA transfers", |r| &r.dma.transfers)?;
     sysctl.add_u64_counter(
         &node,
         c"completions",
@@ -273,6 +284,11 @@ impl Driver for Edu {
         })
     }
 
+    /// Refuses (`EBUSY`) while `/dev/rustedu<unit>` is open.
+    fn detach(&self, _dev: &Device<'_>) -> Result {
+        self.dma.quiesce()
+    }
+
     fn attach(dev: &Device<'_>, cx: &mut Sleepable) -> Result<Self> {
         let unit = dev.unit();
         let bar = dev.alloc_memory(0)?;
@@ -290,11 +306,14 @@ impl Driver for Edu {
                 done: Mutex::new(c"rustedu done", 0, cx.waitok()),
                 completed: CondVar::new(c"edufac"),
                 completions: AtomicU64::new(0),
+                dma: dma::DmaEvents::new(cx),
             },
             M_NOWAIT,
         )?;
         let intr = Interrupt::setup(irq, regs.clone(), cx)?;
-        let sysctl = add_sysctls(regs, unit, cx)?;
+        let sysctl = add_sysctls(regs.clone(), unit, cx)?;
+        let mut buf = [0u8; 12];
+        let dma = dma::Attached::attach(dev, regs, unit_name(unit, &mut buf)?, cx)?;
         println!(
             "edu {}.{} at unit {}, liveness ok",
             id >> 24,
@@ -302,6 +321,7 @@ impl Driver for Edu {
             unit
         );
         Ok(Edu {
+            dma,
             _intr: intr,
             _sysctl: sysctl,
         })

@@ -43,7 +43,11 @@ fn intr_thread(k: &KernelInner) {
         if k.core.is_dead() {
             continue;
         }
-        for call in k.newbus.pending_interrupts() {
+        let (calls, violations) = k.newbus.pending_interrupts(&k.busdma);
+        for v in violations {
+            k.core.violation(ViolationKind::Devfs, v);
+        }
+        for call in calls {
             if !k.newbus.begin_handler(call.cookie) {
                 continue;
             }

@@ -25,6 +25,7 @@
 //! dispatch through them).
 
 use crate::fault::mmio::{MmioTarget, MmioWindow};
+use crate::kpi::busdma::BusDma;
 use devmodels::edu::{Edu, regs};
 use devmodels::pci::{cmd, reg};
 use std::ffi::CStr;
@@ -320,6 +321,10 @@ pub(crate) trait Call {
     fn console(&self, s: &str);
     /// Reports a broken rule.
     fn violation(&self, s: String);
+    /// What `dev` still holds of bus_dma(9) (now forgotten).
+    fn dma_leaks(&self, _dev: usize) -> Vec<String> {
+        Vec::new()
+    }
 }
 
 /// A driver class's name.
@@ -473,6 +478,36 @@ impl Newbus {
             .is_ok();
         d.model.kick.ring();
         ok
+    }
+
+    /// Turns bus mastering on in the command register of the device in
+    /// `slot`, as firmware may leave it; `false` if there is no such
+    /// device.
+    pub(crate) fn firmware_busmaster(&self, slot: u8) -> bool {
+        let s = self.lock();
+        let Some(d) = s.devices.iter().find(|d| d.slot == slot) else {
+            return false;
+        };
+        let mut edu = d.model.lock();
+        let c = edu.config_read(reg::COMMAND, 2).unwrap_or(0);
+        edu.config_write(reg::COMMAND, 2, c | u32::from(cmd::BUSMASTEREN))
+            .is_ok()
+    }
+
+    /// The DMA registers (source, destination, count, command) of the edu
+    /// device in `slot`, as the device holds them.
+    pub(crate) fn dma_registers(&self, slot: u8) -> Option<[u64; 4]> {
+        let s = self.lock();
+        let d = s.devices.iter().find(|d| d.slot == slot)?;
+        let mut edu = d.model.lock();
+        let mut r = [0; 4];
+        for (v, off) in
+            r.iter_mut()
+                .zip([regs::DMA_SRC, regs::DMA_DST, regs::DMA_COUNT, regs::DMA_CMD])
+        {
+            *v = edu.mmio_read(off, 8).ok()?;
+        }
+        Some(r)
     }
 
     /// The interrupt status register of the device in `slot`.
@@ -764,11 +799,15 @@ impl Newbus {
     }
 
     /// What the devices did since the last look: finishes the
-    /// computations of devices that are not hung (edu.c's worker), and
-    /// returns the handlers of every device whose INTx line is asserted.
-    pub(crate) fn pending_interrupts(&self) -> Vec<IntrCall> {
+    /// computations and DMA transfers of devices that are not hung
+    /// (edu.c's worker and DMA timer; a transfer reaches memory only
+    /// through `dma`'s loads for the device), and returns the handlers of
+    /// every device whose INTx line is asserted, and what the transfers
+    /// did wrong.
+    pub(crate) fn pending_interrupts(&self, dma: &BusDma) -> (Vec<IntrCall>, Vec<String>) {
         let s = self.lock();
         let mut calls = Vec::new();
+        let mut violations = Vec::new();
         for d in &s.devices {
             let asserted = {
                 let mut edu = d.model.lock();
@@ -778,6 +817,13 @@ impl Newbus {
                     if edu.complete_factorial().is_err() {
                         // Nothing to do: the model keeps the status.
                     }
+                }
+                if edu.dma_pending() && !d.model.hung() {
+                    let mut mem = dma.device(&raw const *d.obj as usize);
+                    if let Err(v) = edu.complete_dma(&mut mem) {
+                        violations.push(format!("pci0:0:{}:0: {v}", d.slot));
+                    }
+                    violations.extend(mem.violations);
                 }
                 edu.intx()
             };
@@ -791,7 +837,7 @@ impl Newbus {
                 }));
             }
         }
-        calls
+        (calls, violations)
     }
 
     /// Marks handler `cookie` running; `false` if it was torn down
@@ -976,6 +1022,9 @@ impl Newbus {
                 "{name}: interrupt handler still set up after detach ({handlers} not torn down \
                  with bus_teardown_intr)"
             ));
+        }
+        for leak in host.dma_leaks(dev) {
+            host.violation(format!("{name}: {leak}"));
         }
         if leaked > 0 {
             host.console(&format!("{name}: Device leaked memory resources\n"));
