@@ -18,6 +18,7 @@
 
 use harness::testing::module_path;
 use harness::{Errno, Kernel, O_RDWR, SysctlValue};
+use std::time::{Duration, Instant};
 
 const DEV: &str = "/dev/rustedu0";
 /// The device's buffer.
@@ -258,4 +259,83 @@ fn without_bus_mastering_the_device_flags_the_transfer() {
     );
     k.close(fd).unwrap();
     k.kldunload(id, false).unwrap();
+}
+
+#[test]
+fn a_hung_transfer_times_out_and_the_engine_is_left_alone_until_done() {
+    let (k, slot, id) = loaded();
+    let fd = k.open(DEV, O_RDWR).unwrap();
+    k.write(fd, b"before").unwrap();
+    assert!(k.pci_edu_hang(slot, true));
+    std::thread::scope(|s| {
+        let k2 = k.clone();
+        let h = s.spawn(move || k2.pwrite(fd, b"late", 0));
+        assert!(
+            k.wait_for_sleepers("edudma", 1, Duration::from_secs(10)),
+            "{}",
+            k.sleep_report()
+        );
+        k.advance_clock(Duration::from_secs(3));
+        assert_eq!(h.join().unwrap().unwrap_err(), Errno::EIO);
+    });
+    // Still pending: refused without a register write (the model would
+    // report one as a violation) and without touching the buffer.
+    assert_eq!(k.pwrite(fd, b"again", 0).unwrap_err(), Errno::EIO);
+    assert_eq!(k.pread(fd, &mut [0u8; 4], 0).unwrap_err(), Errno::EIO);
+    // Revived, the device finishes the abandoned transfer; then the
+    // driver takes the buffer back and works again.
+    assert!(k.pci_edu_hang(slot, false));
+    let end = Instant::now() + Duration::from_secs(10);
+    while k.pci_edu_dma_registers(slot).unwrap()[3] & 1 != 0 {
+        assert!(Instant::now() < end, "the transfer never finished");
+        std::thread::sleep(Duration::from_millis(1));
+    }
+    assert_eq!(&device_bytes(&k, fd, 6), b"latere");
+    k.pwrite(fd, b"after", 0).unwrap();
+    assert_eq!(&device_bytes(&k, fd, 5), b"after");
+    k.close(fd).unwrap();
+    k.kldunload(id, false).unwrap();
+    k.check().unwrap();
+}
+
+#[test]
+fn a_signal_ends_the_wait_and_the_transfer_still_completes() {
+    let (k, slot, id) = loaded();
+    let fd = k.open(DEV, O_RDWR).unwrap();
+    let idle = |k: &Kernel| {
+        let end = Instant::now() + Duration::from_secs(10);
+        while k.pci_edu_dma_registers(slot).unwrap()[3] & 1 != 0 {
+            assert!(Instant::now() < end, "the transfer never finished");
+            std::thread::sleep(Duration::from_millis(1));
+        }
+    };
+    assert!(k.pci_edu_hang(slot, true));
+    std::thread::scope(|s| {
+        let k2 = k.clone();
+        let h = s.spawn(move || k2.pwrite(fd, b"signalled", 0));
+        assert!(k.wait_for_sleepers("edudma", 1, Duration::from_secs(10)));
+        assert!(k.post_signal(h.thread().id(), true));
+        // The bytes were moved in before the sleep: dofilewrite turns the
+        // EINTR into the count, as FreeBSD's does.
+        assert_eq!(h.join().unwrap().unwrap(), 9);
+    });
+    assert!(k.pci_edu_hang(slot, false));
+    idle(&k);
+    assert_eq!(&device_bytes(&k, fd, 9), b"signalled");
+    // A read interrupted before any byte moved: EINTR (not ERESTART,
+    // whose restart would find the engine busy).
+    assert!(k.pci_edu_hang(slot, true));
+    std::thread::scope(|s| {
+        let k2 = k.clone();
+        let h = s.spawn(move || k2.pread(fd, &mut [0u8; 9], 0));
+        assert!(k.wait_for_sleepers("edudma", 1, Duration::from_secs(10)));
+        assert!(k.post_signal(h.thread().id(), true));
+        assert_eq!(h.join().unwrap().unwrap_err(), Errno::EINTR);
+    });
+    assert!(k.pci_edu_hang(slot, false));
+    idle(&k);
+    assert_eq!(&device_bytes(&k, fd, 9), b"signalled");
+    k.close(fd).unwrap();
+    k.kldunload(id, false).unwrap();
+    k.check().unwrap();
 }

@@ -10,7 +10,11 @@
 //! write (`BUS_DMASYNC_PREREAD`); each returns a guard that borrows the
 //! buffer, shows the bus address, and syncs back (`POSTWRITE`, `POSTREAD`)
 //! when dropped. So the CPU cannot touch the bytes between a PRE and its
-//! POST sync, and never reads device-written data before `POSTREAD`.
+//! POST sync, and never reads device-written data before `POSTREAD`. A
+//! transfer the device does not finish is abandoned
+//! ([`ToDevice::abandon`]): the buffer then refuses the CPU and new
+//! transfers (`EBUSY`) until the driver, knowing the device is done,
+//! [reclaims](Buffer::reclaim) it with the POST sync it owes.
 //!
 //! # Examples
 //!
@@ -19,8 +23,8 @@
 //! let tag = dev.dma_tag(&TagOptions::new(4096).lowaddr((1 << 28) - 1).alignment(4096), cx)?;
 //! let mut buf = Buffer::new(tag, cx)?;
 //! // RAM to device.
-//! buf.cpu()[..5].copy_from_slice(b"hello");
-//! let xfer = buf.to_device();
+//! buf.cpu()?[..5].copy_from_slice(b"hello");
+//! let xfer = buf.to_device()?;
 //! bar.write32(SRC, xfer.bus_addr().low32())?;
 //! // ... start the engine, wait for its interrupt ...
 //! drop(xfer); // BUS_DMASYNC_POSTWRITE
@@ -267,11 +271,15 @@ unsafe extern "C" fn load_callback(
 ///   `map`, freed by `Drop` only.
 /// - If `bus` is set, `map` is loaded with exactly those bytes at that bus
 ///   address, inside the tag's limits.
+/// - `owed` is the POST sync of an abandoned transfer: while it is set,
+///   the device may still use the memory, so the CPU gets no slice and no
+///   new transfer is prepared.
 pub struct Buffer {
     vaddr: NonNull<u8>,
     map: sys::bus_dmamap_t,
     len: usize,
     bus: Option<BusAddr>,
+    owed: Option<u32>,
     // Dropped after `Drop::drop` unloaded and freed the memory.
     tag: Tag,
 }
@@ -324,6 +332,7 @@ impl Buffer {
             map,
             len,
             bus: None,
+            owed: None,
             tag,
         };
         buf.load()?;
@@ -390,13 +399,29 @@ impl Buffer {
 
     /// The bytes, for the CPU: no transfer is prepared (a guard of
     /// [`to_device`](Self::to_device) or [`from_device`](Self::from_device)
-    /// would borrow the buffer).
-    #[must_use]
-    pub fn cpu(&mut self) -> &mut [u8] {
+    /// would borrow the buffer), and none was abandoned.
+    ///
+    /// # Errors
+    /// `EBUSY` after [`ToDevice::abandon`] or [`FromDevice::abandon`], until
+    /// [`reclaim`](Self::reclaim).
+    pub fn cpu(&mut self) -> Result<&mut [u8]> {
+        if self.owed.is_some() {
+            return Err(code::EBUSY);
+        }
         // SAFETY: `len` bytes owned by this buffer (type invariant), borrowed
-        // mutably through `&mut self`; no device access is prepared, and
-        // the last one was followed by its POST sync.
-        unsafe { core::slice::from_raw_parts_mut(self.vaddr.as_ptr(), self.len) }
+        // mutably through `&mut self`; no device access is prepared or
+        // abandoned, and the last one was followed by its POST sync.
+        Ok(unsafe { core::slice::from_raw_parts_mut(self.vaddr.as_ptr(), self.len) })
+    }
+
+    /// Takes the buffer back from a transfer that was abandoned (a device
+    /// that did not finish in time): makes its POST sync. Call it only once
+    /// the device is known to be done with the memory (its engine is idle,
+    /// or reset).
+    pub fn reclaim(&mut self) {
+        if let Some(op) = self.owed.take() {
+            self.sync(op);
+        }
     }
 
     /// `bus_dmamap_sync(9)` with `op`.
@@ -410,18 +435,30 @@ impl Buffer {
     /// wrote is made visible (`BUS_DMASYNC_PREWRITE`). The guard gives the
     /// bus address and syncs `POSTWRITE` when dropped, once the transfer
     /// is done.
-    pub fn to_device(&mut self) -> ToDevice<'_> {
+    ///
+    /// # Errors
+    /// `EBUSY` while an abandoned transfer is not reclaimed.
+    pub fn to_device(&mut self) -> Result<ToDevice<'_>> {
+        if self.owed.is_some() {
+            return Err(code::EBUSY);
+        }
         self.sync(sys::BUS_DMASYNC_PREWRITE);
-        ToDevice { buf: self }
+        Ok(ToDevice { buf: self })
     }
 
     /// Prepares a device write of the buffer (device to RAM)
     /// (`BUS_DMASYNC_PREREAD`). The guard gives the bus address and syncs
     /// `POSTREAD` when dropped, after which [`cpu`](Self::cpu) shows what
     /// the device wrote.
-    pub fn from_device(&mut self) -> FromDevice<'_> {
+    ///
+    /// # Errors
+    /// `EBUSY` while an abandoned transfer is not reclaimed.
+    pub fn from_device(&mut self) -> Result<FromDevice<'_>> {
+        if self.owed.is_some() {
+            return Err(code::EBUSY);
+        }
         self.sync(sys::BUS_DMASYNC_PREREAD);
-        FromDevice { buf: self }
+        Ok(FromDevice { buf: self })
     }
 }
 
@@ -465,11 +502,22 @@ impl ToDevice<'_> {
     pub fn bus_addr(&self) -> BusAddr {
         self.buf.bus()
     }
+
+    /// Gives up waiting for the transfer (the device did not finish): no
+    /// POST sync now, and the buffer refuses the CPU and new transfers
+    /// until [`Buffer::reclaim`].
+    pub fn abandon(self) {
+        // `Drop` sees the debt and makes no sync.
+        self.buf.owed = Some(sys::BUS_DMASYNC_POSTWRITE);
+    }
 }
 
 impl Drop for ToDevice<'_> {
     fn drop(&mut self) {
-        self.buf.sync(sys::BUS_DMASYNC_POSTWRITE);
+        // Unless abandoned: a guard exists only while nothing is owed.
+        if self.buf.owed.is_none() {
+            self.buf.sync(sys::BUS_DMASYNC_POSTWRITE);
+        }
     }
 }
 
@@ -486,11 +534,18 @@ impl FromDevice<'_> {
     pub fn bus_addr(&self) -> BusAddr {
         self.buf.bus()
     }
+
+    /// Gives up waiting for the transfer, as [`ToDevice::abandon`].
+    pub fn abandon(self) {
+        self.buf.owed = Some(sys::BUS_DMASYNC_POSTREAD);
+    }
 }
 
 impl Drop for FromDevice<'_> {
     fn drop(&mut self) {
-        self.buf.sync(sys::BUS_DMASYNC_POSTREAD);
+        if self.buf.owed.is_none() {
+            self.buf.sync(sys::BUS_DMASYNC_POSTREAD);
+        }
     }
 }
 

@@ -19,10 +19,12 @@
 //! serialised by an `sx` lock held across the sleep. The engine's
 //! registers are written only while no transfer is pending: a transfer
 //! the device never finished (a timeout) leaves the start bit set, and
-//! later transfers fail with `EIO` without touching the registers.
-//! Interrupted by a signal, a transfer still waits (uninterruptibly, at
-//! most [`TIMEOUT_MS`]) for the engine before it returns, so the buffer is
-//! never given back to the CPU while the device may use it.
+//! later transfers fail with `EIO` without touching the registers. Its
+//! buffer stays the device's (the transfer is abandoned, no POST sync)
+//! until the engine is seen idle again, when the owed sync is made.
+//! A signal ends the wait with `EINTR` (not `ERESTART`: a restarted call
+//! would find the engine busy); the transfer is abandoned as for a
+//! timeout, and may still complete.
 //!
 //! `dev.rustedu.<unit>.dma` counts the completed transfers.
 
@@ -172,36 +174,53 @@ impl EduDma {
         len: usize,
         cx: &mut SxSleepable,
     ) -> Result {
-        let bar = &self.regs.bar;
-        // A transfer the device never finished is still pending: its
-        // registers must not be written (edu.c drops the writes).
-        if bar.read32(regs::CMD)? & regs::CMD_START != 0 {
-            return Err(EIO);
-        }
         let off64 = u64::try_from(off).map_err(|_| EINVAL)?;
         let device = reg32(regs::BUFFER.checked_add(off64).ok_or(EINVAL)?)?;
         let count = reg32(u64::try_from(len).map_err(|_| EINVAL)?)?;
         let seen = self.regs.dma.count(cx);
         let r = match dir {
             Dir::ToDevice => {
-                let g = x.buf.to_device();
+                let g = x.buf.to_device()?;
                 let ram = reg32(g.bus_addr().offset(off64).map(BusAddr::get)?)?;
                 self.start(ram, device, count, regs::CMD_IRQ)?;
-                self.finish(seen, cx)
-                // `g` drops here: BUS_DMASYNC_POSTWRITE.
+                let r = self.finish(seen, cx);
+                if r.is_err() {
+                    // The device may still own the buffer.
+                    g.abandon();
+                }
+                // Otherwise `g` drops here: BUS_DMASYNC_POSTWRITE.
+                r
             }
             Dir::FromDevice => {
-                let g = x.buf.from_device();
+                let g = x.buf.from_device()?;
                 let ram = reg32(g.bus_addr().offset(off64).map(BusAddr::get)?)?;
                 self.start(device, ram, count, regs::CMD_IRQ | regs::CMD_TO_RAM)?;
-                self.finish(seen, cx)
-                // `g` drops here: BUS_DMASYNC_POSTREAD.
+                let r = self.finish(seen, cx);
+                if r.is_err() {
+                    g.abandon();
+                }
+                // Otherwise `g` drops here: BUS_DMASYNC_POSTREAD.
+                r
             }
         };
         if r.is_ok() {
             self.regs.dma.transfers.fetch_add(1, Ordering::Relaxed);
         }
         r
+    }
+
+    /// Checks that no transfer is pending, and takes the buffer back from
+    /// one that timed out and has finished since.
+    ///
+    /// # Errors
+    /// `EIO`: a transfer the device never finished is still pending; its
+    /// registers must not be written (edu.c drops the writes).
+    fn idle(&self, x: &mut Xfer) -> Result {
+        if self.regs.bar.read32(regs::CMD)? & regs::CMD_START != 0 {
+            return Err(EIO);
+        }
+        x.buf.reclaim();
+        Ok(())
     }
 
     /// Programs and starts the engine (the start bit last).
@@ -214,28 +233,26 @@ impl EduDma {
     }
 
     /// Waits for the transfer's interrupt, and for the start bit to clear
-    /// (a late interrupt of an earlier transfer does not count). A signal
-    /// still waits for the engine, then returns its error.
+    /// (a late interrupt of an earlier transfer does not count).
+    ///
+    /// # Errors
+    /// `EIO` after [`TIMEOUT_MS`] (the device is hung); `EINTR` for a
+    /// signal (never `ERESTART`: a restarted call would find the engine
+    /// still busy). Either way the transfer may still be running.
     fn finish(&self, mut seen: u64, cx: &mut SxSleepable) -> Result {
-        let mut how = Wait::INTERRUPTIBLE;
-        let mut interrupted = None;
         loop {
-            match self.regs.dma.wait(seen, how, cx) {
+            match self.regs.dma.wait(seen, Wait::INTERRUPTIBLE, cx) {
                 Ok(n) => {
                     seen = n;
                     if self.regs.bar.read32(regs::CMD)? & regs::CMD_START == 0 {
-                        return interrupted.map_or(Ok(()), Err);
+                        return Ok(());
                     }
                 }
                 Err(e) if e == EWOULDBLOCK => {
                     self.regs.dma.timeouts.fetch_add(1, Ordering::Relaxed);
                     return Err(EIO);
                 }
-                Err(e) => {
-                    // A signal: the device still owns the buffer.
-                    interrupted = Some(e);
-                    how = Wait::UNINTERRUPTIBLE;
-                }
+                Err(_) => return Err(EINTR),
             }
         }
     }
@@ -258,7 +275,8 @@ impl CharacterDevice for EduDma {
         }
         let mut g = self.xfer.as_ref().get_ref().xlock_sig(cx)?;
         let (x, scx) = g.split();
-        let part = x.buf.cpu().get_mut(off..end).ok_or(EFBIG)?;
+        self.idle(x)?;
+        let part = x.buf.cpu()?.get_mut(off..end).ok_or(EFBIG)?;
         // EFAULT here: nothing reached the device.
         let n = uio.move_in(part, scx)?;
         self.transfer(x, Dir::ToDevice, off, n, scx)
@@ -274,8 +292,9 @@ impl CharacterDevice for EduDma {
         let end = off.checked_add(len).ok_or(EINVAL)?;
         let mut g = self.xfer.as_ref().get_ref().xlock_sig(cx)?;
         let (x, scx) = g.split();
+        self.idle(x)?;
         self.transfer(x, Dir::FromDevice, off, len, scx)?;
-        let part = x.buf.cpu().get(off..end).ok_or(EINVAL)?;
+        let part = x.buf.cpu()?.get(off..end).ok_or(EINVAL)?;
         uio.move_out(part, scx)?;
         Ok(())
     }

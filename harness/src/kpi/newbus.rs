@@ -460,6 +460,8 @@ impl Newbus {
             return false;
         };
         d.model.hung.store(hung, Ordering::Relaxed);
+        // Revived, it goes on with what was pending.
+        d.model.kick.ring();
         true
     }
 
