@@ -31,6 +31,9 @@
 //! interrupt down first (`kern::intr::Interrupt`'s drop, which waits for
 //! a running filter), then drops the sysctl nodes, then releases BAR 0.
 //!
+//! `/dev/rustedu<unit>` moves bytes through the DMA engine (`dma.rs`);
+//! detach refuses with `EBUSY` while it is open, and destroys it first.
+//!
 //! Built on `kern`'s safe API only.
 #![no_std]
 #![deny(unsafe_code)]
