@@ -162,6 +162,11 @@ impl MmioTarget for EduTarget {
             // The completion may have raised the interrupt.
             self.kick.ring();
         }
+        // A pending transfer goes on once the driver polls its command
+        // register: the interrupt thread completes it (edu.c's timer).
+        if offset == regs::DMA_CMD && edu.dma_pending() && !self.hung() {
+            self.kick.ring();
+        }
         Ok(v)
     }
 
@@ -460,8 +465,6 @@ impl Newbus {
             return false;
         };
         d.model.hung.store(hung, Ordering::Relaxed);
-        // Revived, it goes on with what was pending.
-        d.model.kick.ring();
         true
     }
 
