@@ -278,6 +278,7 @@ fn a_hung_transfer_times_out_and_the_engine_is_left_alone_until_done() {
         k.advance_clock(Duration::from_secs(3));
         assert_eq!(h.join().unwrap().unwrap_err(), Errno::EIO);
     });
+    assert_eq!(uint(&k, "dev.rustedu.0.dma_timeouts"), 1);
     // Still pending: refused without a register write (the model would
     // report one as a violation) and without touching the buffer.
     assert_eq!(k.pwrite(fd, b"again", 0).unwrap_err(), Errno::EIO);

@@ -253,6 +253,12 @@ fn add_sysctls(regs: Arc<Regs>, unit: i32, cx: &mut Sleepable) -> Result<SysctlC
     sysctl.add_u64_counter(&node, c"dma", c"DMA transfers", |r| &r.dma.transfers)?;
     sysctl.add_u64_counter(
         &node,
+        c"dma_timeouts",
+        c"DMA transfers the device did not finish in time",
+        |r| &r.dma.timeouts,
+    )?;
+    sysctl.add_u64_counter(
+        &node,
         c"completions",
         c"Factorial completions seen by the interrupt thread",
         |r| &r.completions,
