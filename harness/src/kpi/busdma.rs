@@ -19,13 +19,15 @@
 //!   through; unload and sync skip a NULL map.
 //! - `sys/x86/x86/busdma_bounce.c` (`bounce_bus_dmamem_alloc`: memory below
 //!   `lowaddr`, aligned, not crossing `boundary`, `ENOMEM` otherwise;
-//!   `bounce_bus_dma_tag_destroy`: `EBUSY` while maps or child tags
-//!   remain; `_bus_dmamap_addseg`: segments split at `maxsegsz` and
+//!   `bounce_bus_dma_tag_destroy`: `EBUSY` while the tag has maps, while
+//!   a child tag only holds a reference; `_bus_dmamap_addseg`: segments split at `maxsegsz` and
 //!   `boundary`, `EFBIG` beyond `nsegments`). Unlike the bounce
 //!   implementation, whose `bus_dmamem_alloc` returns a NULL map, the
 //!   harness returns a real map, as the IOMMU implementation
 //!   (`sys/dev/iommu/busdma_iommu.c`, `iommu_bus_dmamem_alloc`) does: so
-//!   a driver must not rely on a NULL map, and its syncs reach the harness.
+//!   a driver must not rely on a NULL map, and its syncs reach the harness;
+//!   and, as there, the memory's map counts against the tag, so destroying
+//!   a tag whose memory is not freed is `EBUSY`.
 //! - `sys/kern/subr_bus_dma.c` (`bus_dmamap_load`: with `BUS_DMA_NOWAIT`
 //!   the callback gets the error, or the segments, before the function
 //!   returns, and the function itself returns only `ENOMEM`).
@@ -111,10 +113,7 @@ struct Tag {
     obj: Box<TagCommon>,
     /// The device whose `bus_get_dma_tag` the tag descends from (0: none).
     dev: usize,
-    /// The parent tag (0: none).
-    parent: usize,
-    /// Child tags, maps and memory made from it.
-    children: u32,
+    /// Maps (with their memory) made from it.
     maps: u32,
     /// A device's own root tag (`bus_get_dma_tag`), never destroyed.
     root: bool,
@@ -251,8 +250,6 @@ impl BusDma {
         s.tags.push(Tag {
             obj,
             dev,
-            parent: 0,
-            children: 0,
             maps: 0,
             root: true,
         });
@@ -335,26 +332,18 @@ impl BusDma {
         }
         let obj = Box::new(obj);
         let t = &raw const *obj as usize;
-        if let Some(p) = s
-            .tags
-            .iter_mut()
-            .find(|x| &raw const *x.obj as usize == parent)
-        {
-            p.children += 1;
-        }
         s.tags.push(Tag {
             obj,
             dev,
-            parent,
-            children: 0,
             maps: 0,
             root: false,
         });
         (Ok(t), None)
     }
 
-    /// `bus_dma_tag_destroy(tag)`: 0, `EBUSY` while maps or children
-    /// remain.
+    /// `bus_dma_tag_destroy(tag)`: 0, `EBUSY` while maps remain (a child
+    /// tag keeps its own copy of the limits, as its reference keeps
+    /// FreeBSD's parent).
     pub(crate) fn tag_destroy(&self, t: usize) -> Outcome<()> {
         let mut s = self.lock();
         let Some(i) = s
@@ -367,17 +356,10 @@ impl BusDma {
                 Some(format!("bus_dma_tag_destroy: {t:#x} is not a DMA tag")),
             );
         };
-        if s.tags[i].maps != 0 || s.tags[i].children != 0 {
+        if s.tags[i].maps != 0 {
             return (Err(EBUSY), None);
         }
-        let tag = s.tags.remove(i);
-        if let Some(p) = s
-            .tags
-            .iter_mut()
-            .find(|x| &raw const *x.obj as usize == tag.parent)
-        {
-            p.children = p.children.saturating_sub(1);
-        }
+        s.tags.remove(i);
         (Ok(()), None)
     }
 
@@ -753,5 +735,70 @@ impl DmaMemory for DeviceDma<'_> {
         // SAFETY: as in `read`.
         unsafe { core::ptr::copy_nonoverlapping(data.as_ptr(), host as *mut u8, data.len()) };
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn tag(d: &BusDma, lowaddr: u64, align: u64, boundary: u64, size: u64) -> usize {
+        d.tag_create(0, align, boundary, lowaddr, u64::MAX, 0, size, 1, size, 0)
+            .0
+            .unwrap()
+    }
+
+    fn bus(d: &BusDma, t: usize) -> u64 {
+        let (v, m) = d.mem_alloc(t, BUS_DMA_ZERO).0.unwrap();
+        let size = d.lock().maps.last().unwrap().layout.size() as u64;
+        d.load(t, m, v, size).0.unwrap()[0].0
+    }
+
+    #[test]
+    fn memory_lies_below_lowaddr_aligned_and_inside_its_boundary() {
+        let d = BusDma::default();
+        let t = tag(&d, (1 << 28) - 1, 4096, 0, 4096);
+        let a = bus(&d, t);
+        assert!(a + 4096 <= 1 << 28 && a.is_multiple_of(4096), "{a:#x}");
+        let b = bus(&d, t);
+        assert!(b + 4096 <= a, "below the first, not overlapping: {b:#x}");
+        // No limit: above 4 GiB, where a 28-bit device cannot reach.
+        let t = tag(&d, u64::MAX, 1, 0, 4096);
+        assert!(bus(&d, t) >= 1 << 32);
+        // A 64 KiB alignment and a 1 MiB boundary.
+        let t = tag(&d, (1 << 30) - 1, 1 << 16, 1 << 20, 12288);
+        let c = bus(&d, t);
+        assert!(c.is_multiple_of(1 << 16));
+        assert_eq!(c >> 20, (c + 12288 - 1) >> 20, "{c:#x} crosses 1 MiB");
+    }
+
+    #[test]
+    fn freebsds_errors() {
+        let d = BusDma::default();
+        // lowaddr below one page of memory: no room, ENOMEM.
+        let t = tag(&d, 0x800, 1, 0, 4096);
+        assert_eq!(d.mem_alloc(t, 0).0, Err(ENOMEM));
+        // A zero maxsegsz, a filter: EINVAL.
+        assert_eq!(
+            d.tag_create(0, 1, 0, u64::MAX, u64::MAX, 0, 4096, 1, 0, 0)
+                .0,
+            Err(EINVAL)
+        );
+        assert_eq!(
+            d.tag_create(0, 1, 0, u64::MAX, u64::MAX, 8, 4096, 1, 4096, 0)
+                .0,
+            Err(EINVAL)
+        );
+        // More segments than the tag allows: EFBIG.
+        let t = d
+            .tag_create(0, 1, 0, u64::MAX, u64::MAX, 0, 8192, 1, 4096, 0)
+            .0
+            .unwrap();
+        let (v, m) = d.mem_alloc(t, 0).0.unwrap();
+        assert_eq!(d.load(t, m, v, 8192).0, Err(EFBIG));
+        // Memory still allocated: EBUSY.
+        assert_eq!(d.tag_destroy(t).0, Err(EBUSY));
+        assert_eq!(d.mem_free(t, v, m), None);
+        assert_eq!(d.tag_destroy(t).0, Ok(()));
     }
 }
