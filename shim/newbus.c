@@ -50,6 +50,7 @@
 #include <sys/rman.h>
 #include <machine/bus.h>
 #include <machine/resource.h>
+#include <machine/bus_dma.h>
 #include <dev/pci/pcivar.h>
 
 #include "kmod_decl.h"
@@ -184,4 +185,33 @@ shim_bus_write_4(struct resource *r, bus_size_t offset, uint32_t value)
 {
 
 	bus_write_4(r, offset, value);
+}
+
+int
+shim_bus_dmamem_alloc(bus_dma_tag_t dmat, void **vaddr, int flags,
+    bus_dmamap_t *mapp)
+{
+
+	return (bus_dmamem_alloc(dmat, vaddr, flags, mapp));
+}
+
+void
+shim_bus_dmamem_free(bus_dma_tag_t dmat, void *vaddr, bus_dmamap_t map)
+{
+
+	bus_dmamem_free(dmat, vaddr, map);
+}
+
+void
+shim_bus_dmamap_unload(bus_dma_tag_t dmat, bus_dmamap_t map)
+{
+
+	bus_dmamap_unload(dmat, map);
+}
+
+void
+shim_bus_dmamap_sync(bus_dma_tag_t dmat, bus_dmamap_t map, bus_dmasync_op_t op)
+{
+
+	bus_dmamap_sync(dmat, map, op);
 }

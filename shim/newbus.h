@@ -68,4 +68,18 @@ uint32_t	shim_bus_read_4(struct resource *r, bus_size_t offset);
 void		shim_bus_write_4(struct resource *r, bus_size_t offset,
 		    uint32_t value);
 
+/*
+ * bus_dma(9) on amd64: bus_dmamem_alloc, bus_dmamem_free, bus_dmamap_unload
+ * and bus_dmamap_sync are static inline functions of <x86/bus_dma.h> that
+ * call through the tag's struct bus_dma_impl (<x86/busdma_impl.h>).
+ * Include <machine/bus_dma.h> first.
+ */
+int		shim_bus_dmamem_alloc(bus_dma_tag_t dmat, void **vaddr, int flags,
+		    bus_dmamap_t *mapp);
+void		shim_bus_dmamem_free(bus_dma_tag_t dmat, void *vaddr,
+		    bus_dmamap_t map);
+void		shim_bus_dmamap_unload(bus_dma_tag_t dmat, bus_dmamap_t map);
+void		shim_bus_dmamap_sync(bus_dma_tag_t dmat, bus_dmamap_t map,
+		    bus_dmasync_op_t op);
+
 #endif /* !_SHIM_NEWBUS_H_ */

@@ -17,6 +17,7 @@
 #include <sys/rman.h>
 #include <machine/bus.h>
 #include <machine/resource.h>
+#include <machine/bus_dma.h>
 #include <dev/pci/pcireg.h>
 #include <dev/pci/pcivar.h>
 

@@ -92,6 +92,8 @@ struct KernelInner {
     firmware: Firmware,
     /// newbus: `pci0`, its devices and the drivers added to it.
     newbus: Newbus,
+    /// bus_dma(9): tags, DMA memory and loads.
+    busdma: crate::kpi::busdma::BusDma,
     /// The kernel's own malloc types (`DEVFS1` for `struct cdev`, `sbuf`,
     /// `firmware`).
     internal_types: InternalTypes,
@@ -164,6 +166,7 @@ impl KernelInner {
             workers: workers::Workers::default(),
             firmware: Firmware::default(),
             newbus: Newbus::default(),
+            busdma: crate::kpi::busdma::BusDma::default(),
             internal_types: InternalTypes(internal_types),
         };
         k.malloc
@@ -176,6 +179,7 @@ impl KernelInner {
         }
         k.clock.sync(&k.core);
         entry::newbus::init(&k);
+        entry::busdma::init(&k);
         k.locks.init_giant(k.giant());
         k.sysctl.init_roots(
             k.core.data_addr(DataSym::SysctlChildren),

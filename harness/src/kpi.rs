@@ -21,6 +21,7 @@
 //! pass); the sleeping and timer subsystems build on its `now` and
 //! `advance`.
 
+pub(crate) mod busdma;
 pub(crate) mod callout;
 pub(crate) mod clock;
 pub(crate) mod counter;

@@ -88,6 +88,7 @@ pub mod user;
 
 pub use errno::{Errno, Error, SysResult};
 pub use kernel::{Kernel, PollFd, Whence, emulated_symbols};
+pub use kpi::busdma::DmaLoad;
 pub use kpi::devfs::DevEntry;
 pub use kpi::firmware::FirmwareImage;
 pub use kpi::kqueue::KEvent;

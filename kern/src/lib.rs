@@ -93,6 +93,7 @@ pub mod callout;
 pub mod cdev;
 pub mod context;
 pub mod counter;
+pub mod dma;
 pub mod driver;
 pub mod error;
 pub mod export;

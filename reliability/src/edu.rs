@@ -80,6 +80,23 @@ pub fn factorial(n: u64) -> u64 {
     (1..=n).product()
 }
 
+/// Writes n to `factorial` from another thread while this one lets
+/// virtual time pass whenever the writer sleeps with a timeout (a hung
+/// device: the driver's waits are timed, and the test kernel's clock only
+/// moves when told).
+pub fn write_factorial_timed(t: &Tally, k: &Kernel, unit: u32, n: u64) -> Result<(), Error> {
+    std::thread::scope(|s| {
+        let h = s.spawn(|| write_factorial(t, k, unit, n));
+        while !h.is_finished() {
+            if k.sleepers().iter().any(|z| z.timed) {
+                k.advance_clock(Duration::from_millis(250));
+            }
+            std::thread::sleep(Duration::from_millis(1));
+        }
+        h.join().unwrap_or_else(|e| std::panic::resume_unwind(e))
+    })
+}
+
 /// Writes n to `factorial` (an operation of the tally).
 pub fn write_factorial(t: &Tally, k: &Kernel, unit: u32, n: u64) -> Result<(), Error> {
     let r = k.sysctl_set(&leaf(unit, FACTORIAL), &n.to_string());

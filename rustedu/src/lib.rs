@@ -37,10 +37,14 @@
 //! running filter), then drops the sysctl nodes (waiting for running
 //! handlers), then releases BAR 0.
 //!
+//! `/dev/rustedu<unit>` moves bytes through the DMA engine (`dma.rs`);
+//! detach refuses with `EBUSY` while it is open, and destroys it first.
+//!
 //! Built on `kern`'s safe API only.
 #![no_std]
 #![deny(unsafe_code)]
 
+mod dma;
 mod factorial;
 
 use core::ffi::CStr;
@@ -110,6 +114,8 @@ struct Regs {
     interrupts: AtomicU64,
     /// `stray`: interrupts that were not this device's.
     stray: AtomicU64,
+    /// DMA completions, for `/dev/rustedu<unit>` (`dma.rs`).
+    dma: dma::DmaEvents,
 }
 
 impl Handler for Regs {
@@ -127,7 +133,7 @@ impl Handler for Regs {
             return FilterResult::Stray;
         }
         self.interrupts.fetch_add(1, Ordering::Relaxed);
-        if status & regs::IRQ_FACTORIAL != 0 {
+        if self.dma.filter(status) {
             FilterResult::ScheduleThread
         } else {
             FilterResult::Handled
@@ -136,7 +142,10 @@ impl Handler for Regs {
 
     /// A factorial finished: counts it and wakes its writer.
     fn ithread(&self, cx: &mut NoSleep) {
-        self.fact.complete(cx);
+        // A DMA completion wakes its transfer; a factorial's its writer.
+        if self.dma.ithread(cx) {
+            self.fact.complete(cx);
+        }
     }
 }
 
@@ -151,6 +160,8 @@ fn compute(regs: &Regs, n: u64, cx: &mut Sleepable) -> Result {
 /// The softc: the interrupt (torn down first), the sysctl nodes; the
 /// registers they share go with the last reference, BAR 0 with them.
 struct Edu {
+    /// `/dev/rustedu<unit>`, destroyed first.
+    dma: dma::Attached,
     intr: Interrupt<Regs>,
     sysctl: SysctlCtx<Regs>,
 }
@@ -200,6 +211,13 @@ fn add_sysctls(regs: Arc<Regs>, unit: i32, cx: &mut Sleepable) -> Result<SysctlC
         &r.interrupts
     })?;
     sysctl.add_u64_counter(&node, c"stray", c"Stray interrupts", |r| &r.stray)?;
+    sysctl.add_u64_counter(&node, c"dma", c"DMA transfers", |r| &r.dma.transfers)?;
+    sysctl.add_u64_counter(
+        &node,
+        c"dma_timeouts",
+        c"DMA transfers the device did not finish in time",
+        |r| &r.dma.timeouts,
+    )?;
     sysctl.add_u64_counter(
         &node,
         c"completions",
@@ -245,14 +263,13 @@ fn check_config(dev: &Device<'_>) -> Result {
 }
 
 /// The device's interrupt: an MSI message if the device has MSI and one
-/// can be allocated (with bus mastering on, since a message is a memory
-/// write), otherwise the legacy interrupt (`INTx`).
+/// can be allocated (bus mastering is on: a message is a memory write),
+/// otherwise the legacy interrupt (`INTx`).
 #[inline(never)]
 fn alloc_interrupt(dev: &Device<'_>) -> Result<Irq> {
     if dev.pci_msi_count() > 0
         && let Ok(irq) = dev.alloc_msi_irq()
     {
-        dev.pci_enable_busmaster()?;
         return Ok(irq);
     }
     dev.alloc_irq()
@@ -274,6 +291,8 @@ impl Driver for Edu {
         check_config(dev)?;
         let bar = dev.alloc_memory(0)?;
         let id = check_device(dev, &bar)?;
+        // The DMA engine and MSI messages write memory.
+        dev.pci_enable_busmaster()?;
         let irq = alloc_interrupt(dev)?;
         let regs = Arc::try_new(
             Regs {
@@ -282,11 +301,14 @@ impl Driver for Edu {
                 fact: Factorial::new(cx),
                 interrupts: AtomicU64::new(0),
                 stray: AtomicU64::new(0),
+                dma: dma::DmaEvents::new(cx),
             },
             M_NOWAIT,
         )?;
         let intr = Interrupt::setup(irq, regs.clone(), cx)?;
-        let sysctl = add_sysctls(regs, unit, cx)?;
+        let sysctl = add_sysctls(regs.clone(), unit, cx)?;
+        let mut buf = [0u8; 12];
+        let dma = dma::Attached::attach(dev, regs, unit_name(unit, &mut buf)?, cx)?;
         // device_printf(9): "rustedu0: edu 1.0, liveness ok".
         dev.println_u64_pair(
             "edu ",
@@ -295,13 +317,15 @@ impl Driver for Edu {
             u64::from((id >> 16) & 0xff),
             ", liveness ok",
         );
-        Ok(Edu { intr, sysctl })
+        Ok(Edu { dma, intr, sysctl })
     }
 
-    /// Wakes the `factorial` writers (they fail with `ENXIO`) before the
+    /// Refuses (`EBUSY`) while `/dev/rustedu<unit>` is open; then wakes
+    /// the `factorial` writers (they fail with `ENXIO`) before the
     /// interrupt and the nodes go; the drop of the sysctl context then
     /// waits for their handlers to return.
     fn detach(&self, _dev: &Device<'_>, cx: &mut Sleepable) -> Result {
+        self.dma.quiesce()?;
         self.sysctl.data().fact.shut_down(cx);
         Ok(())
     }

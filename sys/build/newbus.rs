@@ -45,6 +45,8 @@ const TYPES: &[&str] = &[
     "bus_dma_filter_t",
     "bus_dmasync_op_t",
     "pci_device_ivars",
+    "bus_dma_tag_common",
+    "bus_dma_impl",
 ];
 
 /// Functions whose prototypes the layouts need.
@@ -60,6 +62,10 @@ const FUNCTIONS: &[&str] = &[
     "bus_setup_intr",
     "bus_teardown_intr",
     "rman_get_size",
+    "bus_get_dma_tag",
+    "bus_dma_tag_create",
+    "bus_dma_tag_destroy",
+    "bus_dmamap_load",
 ];
 
 /// Constants, and the method descriptors the kernel defines.

@@ -34,6 +34,7 @@ macro_rules! kfuncs {
     };
 }
 
+pub(super) mod busdma;
 mod callout;
 mod clock;
 mod counter;
@@ -138,6 +139,7 @@ fn functions() -> Vec<FuncEntry> {
     kqueue::functions(&mut v);
     taskqueue::functions(&mut v);
     newbus::functions(&mut v);
+    busdma::functions(&mut v);
     v
 }
 
@@ -166,6 +168,7 @@ fn by_pointer() -> Vec<FuncEntry> {
     ]
     .to_vec();
     newbus::by_pointer(&mut v);
+    busdma::by_pointer(&mut v);
     v
 }
 

@@ -43,9 +43,9 @@ fn intr_thread(k: &KernelInner) {
         if k.core.is_dead() {
             continue;
         }
-        let (calls, wrong) = k.newbus.pending_interrupts();
-        for w in wrong {
-            k.core.violation(ViolationKind::Devfs, w);
+        let (calls, violations) = k.newbus.pending_interrupts(&k.busdma);
+        for v in violations {
+            k.core.violation(ViolationKind::Devfs, v);
         }
         for call in calls {
             if !k.newbus.begin_handler(call.cookie) {

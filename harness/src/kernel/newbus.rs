@@ -4,6 +4,7 @@
 
 use super::Kernel;
 use crate::errno::{Errno, SysResult};
+use crate::kpi::busdma::DmaLoad;
 use crate::kpi::newbus::{Devctl, DeviceInfo, IntrStats};
 
 impl Kernel {
@@ -128,5 +129,44 @@ impl Kernel {
             k.locks.userret(&k.core);
             r
         })
+    }
+
+    /// Makes the `n`th `bus_dma_tag_create(9)` from now fail with
+    /// `ENOMEM` (1: the next one), once; 0 turns the injection off.
+    pub fn fail_bus_dma_tag_create(&self, n: u64) {
+        self.inner.busdma.fail_tag_create(n);
+    }
+
+    /// Makes the `n`th `bus_dmamem_alloc(9)` from now fail with `ENOMEM`,
+    /// once; 0 turns the injection off.
+    pub fn fail_bus_dmamem_alloc(&self, n: u64) {
+        self.inner.busdma.fail_mem_alloc(n);
+    }
+
+    /// Makes the `n`th `bus_dmamap_load(9)` from now fail with `ENOMEM`
+    /// (no resources for a `BUS_DMA_NOWAIT` load: the callback gets the
+    /// error too), once; 0 turns the injection off.
+    pub fn fail_bus_dmamap_load(&self, n: u64) {
+        self.inner.busdma.fail_load(n);
+    }
+
+    /// Every loaded DMA map: the bus addresses devices may reach.
+    #[must_use]
+    pub fn dma_loads(&self) -> Vec<DmaLoad> {
+        self.inner.busdma.loads(None)
+    }
+
+    /// Turns bus mastering on for the edu device in `slot`, as firmware
+    /// may leave it before the OS runs (a driver that needs it calls
+    /// `pci_enable_busmaster(9)`). `false` if there is no device there.
+    pub fn pci_firmware_busmaster(&self, slot: u8) -> bool {
+        self.inner.newbus.firmware_busmaster(slot)
+    }
+
+    /// The edu device's DMA registers in `slot`: source, destination,
+    /// count and command.
+    #[must_use]
+    pub fn pci_edu_dma_registers(&self, slot: u8) -> Option<[u64; 4]> {
+        self.inner.newbus.dma_registers(slot)
     }
 }

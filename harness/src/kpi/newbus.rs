@@ -30,6 +30,7 @@ mod pci;
 pub use devctl::Devctl;
 
 use crate::fault::mmio::{MmioTarget, MmioWindow};
+use crate::kpi::busdma::BusDma;
 use devmodels::edu::{Edu, regs};
 use devmodels::pci::{cmd, reg};
 use std::ffi::CStr;
@@ -172,6 +173,11 @@ impl MmioTarget for EduTarget {
                 self.fault(e.to_string());
             }
             // The completion may have raised the interrupt.
+            self.kick.ring();
+        }
+        // A pending transfer goes on once the driver polls its command
+        // register: the interrupt thread completes it (edu.c's timer).
+        if offset == regs::DMA_CMD && edu.dma_pending() && !self.hung() {
             self.kick.ring();
         }
         Ok(v)
@@ -401,6 +407,10 @@ pub(crate) trait Call {
     fn console(&self, s: &str);
     /// Reports a broken rule.
     fn violation(&self, s: String);
+    /// What `dev` still holds of bus_dma(9) (now forgotten).
+    fn dma_leaks(&self, _dev: usize) -> Vec<String> {
+        Vec::new()
+    }
 }
 
 /// A driver class's name.
@@ -599,6 +609,36 @@ impl Newbus {
             .is_ok();
         d.model.kick.ring();
         ok
+    }
+
+    /// Turns bus mastering on in the command register of the device in
+    /// `slot`, as firmware may leave it; `false` if there is no such
+    /// device.
+    pub(crate) fn firmware_busmaster(&self, slot: u8) -> bool {
+        let s = self.lock();
+        let Some(d) = s.devices.iter().find(|d| d.slot == slot) else {
+            return false;
+        };
+        let mut edu = d.model.lock();
+        let c = edu.config_read(reg::COMMAND, 2).unwrap_or(0);
+        edu.config_write(reg::COMMAND, 2, c | u32::from(cmd::BUSMASTEREN))
+            .is_ok()
+    }
+
+    /// The DMA registers (source, destination, count, command) of the edu
+    /// device in `slot`, as the device holds them.
+    pub(crate) fn dma_registers(&self, slot: u8) -> Option<[u64; 4]> {
+        let s = self.lock();
+        let d = s.devices.iter().find(|d| d.slot == slot)?;
+        let mut edu = d.model.lock();
+        let mut r = [0; 4];
+        for (v, off) in
+            r.iter_mut()
+                .zip([regs::DMA_SRC, regs::DMA_DST, regs::DMA_COUNT, regs::DMA_CMD])
+        {
+            *v = edu.mmio_read(off, 8).ok()?;
+        }
+        Some(r)
     }
 
     /// The interrupt status register of the device in `slot`.
@@ -936,14 +976,16 @@ impl Newbus {
     }
 
     /// What the devices did since the last look: finishes the
-    /// computations of devices that are not hung (edu.c's worker), and
-    /// returns the handlers to run: those on the legacy interrupt of every
+    /// computations and DMA transfers of devices that are not hung
+    /// (edu.c's worker and DMA timer; a transfer reaches memory only
+    /// through `dma`'s loads for the device), and returns what the
+    /// transfers did wrong and the handlers to run: those on the legacy interrupt of every
     /// device whose INTx line is asserted (level-triggered: once per look
     /// while it stays asserted), and those on the MSI message once for
     /// each message the device sent (edge: one message, one interrupt).
     /// A message that is not the one `pci_enable_msi` programmed is a
     /// violation (returned as a message): it lands elsewhere.
-    pub(crate) fn pending_interrupts(&self) -> (Vec<IntrCall>, Vec<String>) {
+    pub(crate) fn pending_interrupts(&self, dma: &BusDma) -> (Vec<IntrCall>, Vec<String>) {
         let mut s = self.lock();
         let s = &mut *s;
         let mut calls = Vec::new();
@@ -971,6 +1013,14 @@ impl Newbus {
                         d.model.fault(e.to_string());
                     }
                 }
+                if edu.dma_pending() && !d.model.hung() {
+                    let mut mem = dma.device(&raw const *d.obj as usize);
+                    if let Err(v) = edu.complete_dma(&mut mem) {
+                        wrong.push(format!("pci0:0:{}:0: {v}", d.slot));
+                    }
+                    wrong.extend(mem.violations);
+                }
+                // After the completions, which may have sent messages.
                 while let Some(m) = edu.take_msi() {
                     messages.push(m);
                 }
@@ -1230,6 +1280,9 @@ impl Newbus {
                 "{name}: interrupt handler still set up after detach ({handlers} not torn down \
                  with bus_teardown_intr)"
             ));
+        }
+        for leak in host.dma_leaks(dev) {
+            host.violation(format!("{name}: {leak}"));
         }
         if leaked > 0 {
             host.console(&format!("{name}: Device leaked memory resources\n"));

@@ -66,7 +66,7 @@ fn pick(seed: &mut u64) -> Op {
         17..=20 => Op::Result,
         // A write to a hung device polls until its timeout: rare.
         21 => Op::Hang(r & 0x100 != 0),
-        22..=26 => Op::Raise(0x100 << ((r >> 8) % 20)),
+        22..=26 => Op::Raise(0x1000 << ((r >> 8) % 16)),
         27..=29 => Op::Stray,
         _ => Op::Reload,
     }
@@ -76,7 +76,7 @@ fn pick(seed: &mut u64) -> Op {
 fn step(t: &Tally, k: &Kernel, slot: u8, id: &mut i32, m: &mut Model, op: Op) {
     match op {
         Op::Write(n) => {
-            let r = super::write_factorial(t, k, 0, n);
+            let r = super::write_factorial_timed(t, k, 0, n);
             if n > super::MAX_N {
                 assert!(matches!(&r, Err(e) if *e == Errno::EINVAL), "{r:?}");
             } else if m.hung && !m.pending {

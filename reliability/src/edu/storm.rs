@@ -33,7 +33,8 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
-/// Raiser threads; raiser j owns status bit `0x100 << j`.
+/// Raiser threads; raiser j owns status bit `0x1000 << j` (above the
+/// factorial (0x1) and DMA (0x100) bits, which wake the driver's waiters).
 const RAISERS: u32 = 4;
 
 /// The driver's counters and the interrupt thread's, read together.
@@ -108,7 +109,7 @@ fn storm(
     let mut hs = Vec::new();
     for j in 0..RAISERS {
         let (k, stop, raised) = (k.clone(), Arc::clone(stop), Arc::clone(raised));
-        let bit = 0x100u32 << j;
+        let bit = 0x1000u32 << j;
         hs.push(std::thread::spawn(move || {
             while !stop.load(Ordering::Relaxed) {
                 assert!(k.pci_edu_raise(slot, bit));

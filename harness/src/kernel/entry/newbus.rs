@@ -155,6 +155,10 @@ impl Call for Host<'_> {
     fn violation(&self, s: String) {
         self.0.core.violation(ViolationKind::Devfs, s);
     }
+
+    fn dma_leaks(&self, dev: usize) -> Vec<String> {
+        self.0.busdma.leaks(dev)
+    }
 }
 
 /// `driver_module_handler(mod, what, arg)`.
