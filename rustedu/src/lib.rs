@@ -275,6 +275,23 @@ fn alloc_interrupt(dev: &Device<'_>) -> Result<Irq> {
     dev.alloc_irq()
 }
 
+/// The state the handlers share, over BAR 0 (its own frame: the value
+/// is built on the stack before it moves into the allocation).
+#[inline(never)]
+fn new_regs(bar: Memory, cx: &mut Sleepable) -> Result<Arc<Regs>> {
+    Ok(Arc::try_new(
+        Regs {
+            bar,
+            shown: Tunable::new(0),
+            fact: Factorial::new(cx),
+            interrupts: AtomicU64::new(0),
+            stray: AtomicU64::new(0),
+            dma: dma::DmaEvents::new(cx),
+        },
+        M_NOWAIT,
+    )?)
+}
+
 impl Driver for Edu {
     fn probe(dev: &Device<'_>) -> Result<Probe> {
         if dev.pci_vendor() != VENDOR || dev.pci_device() != DEVICE {
@@ -294,17 +311,7 @@ impl Driver for Edu {
         // The DMA engine and MSI messages write memory.
         dev.pci_enable_busmaster()?;
         let irq = alloc_interrupt(dev)?;
-        let regs = Arc::try_new(
-            Regs {
-                bar,
-                shown: Tunable::new(0),
-                fact: Factorial::new(cx),
-                interrupts: AtomicU64::new(0),
-                stray: AtomicU64::new(0),
-                dma: dma::DmaEvents::new(cx),
-            },
-            M_NOWAIT,
-        )?;
+        let regs = new_regs(bar, cx)?;
         let intr = Interrupt::setup(irq, regs.clone(), cx)?;
         let sysctl = add_sysctls(regs.clone(), unit, cx)?;
         let mut buf = [0u8; 12];
