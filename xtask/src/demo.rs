@@ -27,6 +27,10 @@ kldunload rustfifo
 kldload ./build/rustedu.ko
 sysctl dev.rustedu.0.factorial=10
 sysctl dev.rustedu.0.factorial
+echo hello-dma > /dev/rustedu0
+dd if=/dev/rustedu0 bs=10 count=1
+sysctl dev.rustedu.0.dma
+devctl detach rustedu0
 kldunload rustedu
 dmesg
 ";
