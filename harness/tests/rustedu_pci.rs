@@ -150,16 +150,28 @@ fn a_failing_msi_allocation_or_msi_resource_falls_back_to_intx() {
 
 #[test]
 fn a_message_with_bus_mastering_off_is_lost_and_reported() {
-    let k = Kernel::new();
+    let k = std::sync::Arc::new(Kernel::new());
     let slot = k.pci_add_edu();
     let id = k.kldload(module_path("rustedu")).unwrap();
     assert!(msi_enabled(&k, slot));
     // Someone turns bus mastering off behind the driver's back
-    // (pciconf -w): the completion's message cannot reach the CPU.
+    // (pciconf -w): the completion's message cannot reach the CPU, so the
+    // writer, asleep for it, times out after a second (of virtual time).
     let cmd = k.pci_config_read(slot, COMMAND, 2).unwrap();
     assert!(k.pci_config_write(slot, COMMAND, 2, cmd & !BUSMASTEREN));
-    k.sysctl_set("dev.rustedu.0.factorial", "4").unwrap();
-    assert_eq!(uint(&k, "dev.rustedu.0.result"), 24);
+    let w = {
+        let k = std::sync::Arc::clone(&k);
+        std::thread::spawn(move || k.sysctl_set("dev.rustedu.0.factorial", "4"))
+    };
+    assert!(
+        k.wait_for_sleepers("edufac", 1, std::time::Duration::from_secs(10)),
+        "{:?}",
+        k.sleepers()
+    );
+    k.advance_clock(std::time::Duration::from_secs(2));
+    let e = w.join().unwrap().unwrap_err();
+    assert_eq!(e.errno(), Some(harness::Errno::ETIMEDOUT), "{e:?}");
+    assert_eq!(uint(&k, "dev.rustedu.0.timeouts"), 1);
     eventually("the lost message reported", || {
         k.violations()
             .iter()
