@@ -78,6 +78,7 @@ pub mod regs;
 
 use crate::dma::{DmaError, DmaMemory};
 use crate::pci::{self, ConfigSpace, ConfigViolation, Identity};
+use std::collections::VecDeque;
 use std::fmt;
 
 /// An interrupt output change, for [`Edu::set_interrupt_sink`].
@@ -242,7 +243,7 @@ pub struct Edu {
     dma_mask: u64,
     /// INTx as edu.c drives it (before the command register's disable).
     intx_level: bool,
-    msi_queue: Vec<MsiMessage>,
+    msi_queue: VecDeque<MsiMessage>,
     sink: Option<InterruptSink>,
 }
 
@@ -320,7 +321,7 @@ impl Edu {
             buffer: Box::new([0; regs::DMA_BUFFER_SIZE]),
             dma_mask: mask,
             intx_level: false,
-            msi_queue: Vec::new(),
+            msi_queue: VecDeque::new(),
             sink: None,
         }
     }
@@ -376,11 +377,9 @@ impl Edu {
 
     /// The oldest MSI message not yet taken (when no sink is set).
     pub fn take_msi(&mut self) -> Option<MsiMessage> {
-        if self.msi_queue.is_empty() {
-            None
-        } else {
-            Some(self.msi_queue.remove(0))
-        }
+        // A queue, not a `Vec`: a storm can leave many messages, and
+        // taking each from the front must not move the rest.
+        self.msi_queue.pop_front()
     }
 
     /// Calls `sink` on every interrupt output change from now on, instead
@@ -404,7 +403,7 @@ impl Edu {
     fn emit(&mut self, event: Interrupt) {
         match (&mut self.sink, event) {
             (Some(sink), e) => sink(e),
-            (None, Interrupt::Msi(m)) => self.msi_queue.push(m),
+            (None, Interrupt::Msi(m)) => self.msi_queue.push_back(m),
             (None, _) => {}
         }
     }

@@ -979,12 +979,27 @@ impl Newbus {
     /// computations and DMA transfers of devices that are not hung
     /// (edu.c's worker and DMA timer; a transfer reaches memory only
     /// through `dma`'s loads for the device), and returns what the
-    /// transfers did wrong and the handlers to run: those on the legacy interrupt of every
-    /// device whose INTx line is asserted (level-triggered: once per look
-    /// while it stays asserted), and those on the MSI message once for
-    /// each message the device sent (edge: one message, one interrupt).
-    /// A message that is not the one `pci_enable_msi` programmed is a
-    /// violation (returned as a message): it lands elsewhere.
+    /// transfers did wrong and the handlers to run: those on the legacy
+    /// interrupt of every device whose INTx line is asserted (level-triggered: once per look
+    /// while it stays asserted), and those on the MSI message once if the
+    /// device sent one or more messages since the last look. A message
+    /// that is not the one `pci_enable_msi` programmed is a violation
+    /// (returned as a message): it lands elsewhere.
+    ///
+    /// Messages to one vector coalesce; none is lost. On x86 an MSI sets
+    /// its vector's request bit in the local APIC (IRR); further messages
+    /// while that bit is set collapse into it (Intel SDM vol. 3, "Interrupt
+    /// Acceptance for Fixed Interrupts"), and the vector is delivered
+    /// again only after the handler's end of interrupt: FreeBSD 15's
+    /// `intr_event_handle` (`sys/kern/kern_intr.c`) runs every filter and
+    /// then `ie_post_filter`, which is `msi_eoi` -> `lapic_eoi`
+    /// (`sys/x86/x86/msi.c`). So the messages taken in one look, all sent
+    /// before the filter reads the device's status, are one interrupt,
+    /// and a message sent after this look rings the doorbell for the
+    /// next. One filter call per message instead let a raise-ack storm
+    /// queue messages faster than the interrupt thread ran filters (each
+    /// filter acknowledges every raised bit, and each raiser raises
+    /// again), a backlog without bound that real hardware cannot build.
     pub(crate) fn pending_interrupts(&self, dma: &BusDma) -> (Vec<IntrCall>, Vec<String>) {
         let mut s = self.lock();
         let s = &mut *s;
@@ -1038,9 +1053,10 @@ impl Newbus {
                 .map(|f| format!("{}: {f}", d.label())),
             );
             let expected = d.msi_message();
+            let mut delivered = false;
             for m in messages {
                 if m.address == expected.address && m.data == expected.data {
-                    calls.extend(handlers(true));
+                    delivered = true;
                 } else {
                     wrong.push(format!(
                         "{}: MSI message to {:#x} data {:#x}, not the {:#x}/{:#x} pci_enable_msi \
@@ -1053,11 +1069,19 @@ impl Newbus {
                     ));
                 }
             }
+            if delivered {
+                calls.extend(handlers(true));
+            }
             // A spurious assertion ([`Newbus::stray`]) is delivered once,
             // with the device's status as it is, to the handlers of the
             // vector the device uses (its message or its line).
             let spurious = d.spurious > 0;
             d.spurious = d.spurious.saturating_sub(1);
+            if d.spurious > 0 {
+                // The next one at the next look, which nothing else may
+                // ring for.
+                d.model.kick.ring();
+            }
             if spurious {
                 calls.extend(handlers(d.msi_handlers > 0));
             }
