@@ -641,6 +641,26 @@ pub unsafe fn shutdown<D: Driver>(dev: sys::device_t) -> c_int {
     unsafe { with_softc::<D>(dev, D::shutdown) }
 }
 
+/// One of the optional device methods (`DEVICE_SUSPEND`, `DEVICE_RESUME`,
+/// `DEVICE_SHUTDOWN`) as the C symbol the shim's method table names,
+/// calling kern's trampoline of the same name; for [`driver!`].
+#[doc(hidden)]
+#[macro_export]
+macro_rules! __driver_method {
+    ($ty:ty, $symbol:ident, $method:ident) => {
+        #[allow(
+            unsafe_code,
+            reason = "the C shim's method table refers to these names"
+        )]
+        #[unsafe(no_mangle)]
+        extern "C" fn $symbol(dev: $crate::__private::sys::device_t) -> ::core::ffi::c_int {
+            // SAFETY: the kernel calls the method with a device of this
+            // class (the shim's method table).
+            unsafe { $crate::driver::$method::<$ty>(dev) }
+        }
+    };
+}
+
 /// Declares a newbus driver: its type (a [`Driver`]), its name (the
 /// devclass, `rustedu0`, and the module), the bus it attaches to, and the
 /// module version. A driver crate uses this instead of
@@ -697,44 +717,9 @@ macro_rules! driver {
             unsafe { $crate::driver::detach::<$ty>(dev) }
         }
 
-        #[allow(
-            unsafe_code,
-            reason = "the C shim's method table refers to these names"
-        )]
-        #[unsafe(no_mangle)]
-        extern "C" fn kmod_device_suspend(
-            dev: $crate::__private::sys::device_t,
-        ) -> ::core::ffi::c_int {
-            // SAFETY: the kernel calls DEVICE_SUSPEND with a device of
-            // this class.
-            unsafe { $crate::driver::suspend::<$ty>(dev) }
-        }
-
-        #[allow(
-            unsafe_code,
-            reason = "the C shim's method table refers to these names"
-        )]
-        #[unsafe(no_mangle)]
-        extern "C" fn kmod_device_resume(
-            dev: $crate::__private::sys::device_t,
-        ) -> ::core::ffi::c_int {
-            // SAFETY: the kernel calls DEVICE_RESUME with a device of
-            // this class.
-            unsafe { $crate::driver::resume::<$ty>(dev) }
-        }
-
-        #[allow(
-            unsafe_code,
-            reason = "the C shim's method table refers to these names"
-        )]
-        #[unsafe(no_mangle)]
-        extern "C" fn kmod_device_shutdown(
-            dev: $crate::__private::sys::device_t,
-        ) -> ::core::ffi::c_int {
-            // SAFETY: the kernel calls DEVICE_SHUTDOWN with a device of
-            // this class.
-            unsafe { $crate::driver::shutdown::<$ty>(dev) }
-        }
+        $crate::__driver_method!($ty, kmod_device_suspend, suspend);
+        $crate::__driver_method!($ty, kmod_device_resume, resume);
+        $crate::__driver_method!($ty, kmod_device_shutdown, shutdown);
 
         #[allow(
             unsafe_code,
